@@ -1,0 +1,62 @@
+"""Fatal problems: a file that cannot be read at all.
+
+Findings about the data (a negative FTE, an unknown status) are not
+exceptions: they are `Finding` records (see `reports.findings`).  These
+exceptions are for whole-file problems only, and every one of them carries
+a one-line message that says what to do.  The CLI maps the base class to
+that line and exit code 1.
+"""
+
+from __future__ import annotations
+
+
+class ImpactError(Exception):
+    "A problem that stops the whole file being read; the message says what to do."
+
+
+class NotASpreadsheet(ImpactError):
+    "The file is not an xlsx, xlsm or csv spreadsheet."
+
+
+class UnsupportedFormat(ImpactError):
+    "A real spreadsheet format this tool does not read (.xls, .ods)."
+
+
+class CorruptFile(ImpactError):
+    "The file is damaged or truncated."
+
+
+class PasswordProtected(ImpactError):
+    "The workbook is encrypted with a password."
+
+
+class TooLarge(ImpactError):
+    "The file, or a part of it once decompressed, is over a size limit."
+
+
+class AbsurdRange(ImpactError):
+    "A sheet's used range is far larger than any real schedule."
+
+
+class NoHeaderRow(ImpactError):
+    "No sheet has a recognisable header row."
+
+
+class EmptyFile(ImpactError):
+    "The file, or every sheet in it, holds no data."
+
+
+class BadEncoding(ImpactError):
+    "A CSV file cannot be decoded with the encoding given."
+
+
+class UsageProblem(ImpactError):
+    "An option given to the tool cannot be used (an unknown field in --map, a missing sheet)."
+
+
+class InvalidData(ImpactError):
+    "The file was read but has errors, so it cannot be summarised or briefed."
+
+    def __init__(self, report: object, message: str = "the file has errors") -> None:
+        super().__init__(message)
+        self.report = report

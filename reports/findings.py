@@ -1,0 +1,101 @@
+"""Validation findings are data: a list of `Finding` records, never exceptions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
+
+MAX_ECHO = 80  # characters of an offending value repeated in a message
+
+
+def echo(value: Any) -> str:
+    """A cell value as it should be quoted back to the user: short and on one line."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    else:
+        text = str(value)
+    text = " ".join(text.split()) if ("\n" in text or "\r" in text or "\t" in text) else text
+    return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 1] + "…"
+
+
+def column_letter(index: int) -> str:
+    """0-based column index to spreadsheet letters: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def cell_ref(col: int, row: int) -> str:
+    """0-based column and 1-based row to A1 notation."""
+    return f"{column_letter(col)}{row}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem or note about the input, located by sheet and cell."""
+
+    code: str
+    severity: str
+    sheet: str | None
+    cell: str | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def where(self) -> str:
+        parts = []
+        if self.sheet is not None:
+            parts.append(f"Sheet '{self.sheet}'")
+        if self.cell:
+            parts.append(f"cell {self.cell}")
+        return " ".join(parts)
+
+
+@dataclass
+class Findings:
+    """An ordered collection of findings with convenient views."""
+
+    items: list[Finding] = field(default_factory=list)
+
+    def add(self, code: str, severity: str, message: str, *, sheet: str | None = None,
+            cell: str | None = None, column: str | None = None, value: Any = None) -> None:
+        self.items.append(Finding(code, severity, sheet, cell, column,
+                                  None if value is None else echo(value), message))
+
+    def extend(self, more: Iterable[Finding]) -> None:
+        self.items.extend(more)
+
+    def of(self, severity: str) -> list[Finding]:
+        return [f for f in self.items if f.severity == severity]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return self.of(ERROR)
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return self.of(WARNING)
+
+    @property
+    def infos(self) -> list[Finding]:
+        return self.of(INFO)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)

@@ -1,0 +1,153 @@
+"""What a post-level schedule holds: the fields, the headers each accepts,
+the status words, and the headers that mark personal data.
+
+Headers and values are compared after `normalise`, which drops case, spaces,
+punctuation and symbols, so "F.T.E.", "fte" and "FTE (£)" are one header.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(text: object) -> str:
+    """Lower-case `text` and keep only its letters and digits."""
+    return _NOT_ALNUM.sub("", str(text).casefold())
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    required: bool
+    aliases: tuple[str, ...]
+    guidance: str
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(normalise(a) for a in self.aliases)
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("post_id", "Post ID", False,
+          ("Post ID", "Post No", "Post number", "Position number", "Post ref", "Post reference"),
+          "Optional. A unique reference for the post; used to spot duplicates and to match "
+          "posts between versions."),
+    Field("team", "Team", True,
+          ("Team", "Service", "Service area", "Department", "Division", "Unit", "Team name",
+           "Service name"),
+          "Required. The team or service the post sits in today."),
+    Field("title", "Job title", True,
+          ("Job title", "Post title", "Role", "Position", "Title"),
+          "Required. The job title of the post."),
+    Field("grade", "Grade", True,
+          ("Grade", "Band", "Pay grade", "Pay band", "Scale"),
+          "Required. The grade or pay band, e.g. 'Grade 9' or 'Band 5'."),
+    Field("fte", "FTE", True,
+          ("FTE", "Full time equivalent", "Full-time equivalent"),
+          "Required. Full-time equivalent: a number above 0 with at most 2 decimal places, "
+          "and at most 1.0 per post (so at most the number in Posts)."),
+    Field("posts", "Posts", False,
+          ("Posts", "No. of posts", "Number of posts", "Headcount", "No of posts"),
+          "Optional (default 1). How many identical posts the row stands for: a whole "
+          "number of at least 1."),
+    Field("status", "Status", True,
+          ("Status", "Proposal", "Proposed status", "Action", "Outcome"),
+          "Required. What the proposal does to the post: Deleted, Retained, Relocated or "
+          "Created."),
+    Field("destination", "Destination", False,
+          ("Destination", "Transfers to", "Relocated to", "New service", "Transfer to"),
+          "Required when the status is Relocated: the service the post moves to."),
+    Field("location", "Location", False,
+          ("Location", "Site", "Base", "Centre", "Work base"),
+          "Optional. The site or centre the post is based at."),
+    Field("vacant", "Vacant", False,
+          ("Vacant", "Vacant?", "Vacancy", "Is vacant"),
+          "Optional. Y if the post is vacant today, N if someone holds it."),
+    Field("annual_cost", "Annual cost", False,
+          ("Annual cost", "Cost", "Salary cost", "Annual salary cost", "Total cost"),
+          "Optional. The annual cost of the row in pounds; '£' and thousands commas are fine."),
+)
+
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+REQUIRED = tuple(f.name for f in FIELDS if f.required)
+ALIASES: dict[str, str] = {key: f.name for f in FIELDS for key in f.keys}
+
+STATUSES = ("deleted", "retained", "relocated", "created")
+STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "deleted": ("deleted", "delete", "disestablished", "disestablish", "removed", "cease",
+                "redundant"),
+    "retained": ("retained", "retain", "remain", "remains", "unchanged", "no change", "kept"),
+    "relocated": ("relocated", "relocate", "transfer", "transferred", "moved"),
+    "created": ("created", "create", "new", "new post", "established"),
+}
+STATUS_BY_KEY: dict[str, str] = {
+    normalise(word): status for status, words in STATUS_WORDS.items() for word in words
+}
+
+VACANT_WORDS: dict[str, bool] = {
+    "y": True, "yes": True, "true": True, "vacant": True, "1": True,
+    "n": False, "no": False, "false": False, "occupied": False, "filled": False, "0": False,
+}
+
+# Control-total rows: a row with no status in which a text cell reads one of these.
+TOTAL_LABEL = re.compile(r"^\s*(grand[\s_-]*total|sub[\s_-]*total|total)\b", re.IGNORECASE)
+
+# Headers that hold personal data.  Their columns are dropped when the file is
+# read, so no value from them can reach any output.
+_PERSON = r"(employee|staff|worker|person|personnel|post ?holder|postholder|holder|incumbent|emp)"
+PERSONAL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
+    r"^(full|first|last|fore|sur|given|family|middle|maiden|preferred|known)?names?$",
+    r"^(fore|sur)names?$",
+    rf"^{_PERSON}s?(full)?names?$",
+    rf"^{_PERSON}$",
+    rf"^{_PERSON}(number|no|num|id|ref|reference|code)$",
+    r"^(payroll|pay)(number|no|num|id|ref|reference)?$",
+    r"^(ni|nationalinsurance)(number|no|num)?$",
+    r"^nino$",
+    r"^(dateofbirth|dob|birthdate|birthday|age)$",
+    r"^(personal|home|work)?email(address)?$",
+    r"^(home)?(address|postcode)$",
+    r"^(mobile|phone|telephone)(number|no)?$",
+))
+PERSONAL_HINT = ("employee name, forename, surname, employee or staff number, payroll number, "
+                 "National Insurance number, date of birth, email, home address")
+
+
+def is_personal(header: str) -> bool:
+    """True when a header names a column of personal data."""
+    key = normalise(header)
+    return bool(key) and any(p.match(key) for p in PERSONAL_PATTERNS)
+
+
+def field_for_header(header: str, extra: dict[str, str] | None = None) -> str | None:
+    """The field a header names, from `extra` (the --map option) or the aliases."""
+    key = normalise(header)
+    if not key:
+        return None
+    if extra and key in extra:
+        return extra[key]
+    return ALIASES.get(key)
+
+
+def parse_mapping(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Turn ["Header text=field", ...] into {normalised header: field}."""
+    from .errors import UsageProblem
+
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        header, sep, field = pair.rpartition("=")
+        field = field.strip().lower()
+        if not sep or not normalise(header):
+            raise UsageProblem(
+                f"--map {pair!r} is not of the form \"Header text=field\", "
+                f"e.g. --map \"Current FTE=fte\"")
+        if field not in FIELD_BY_NAME:
+            raise UsageProblem(
+                f"--map {pair!r} names an unknown field {field!r}; "
+                f"the fields are: {', '.join(FIELD_BY_NAME)}")
+        mapping[normalise(header)] = field
+    return mapping

@@ -1,0 +1,482 @@
+"""Validation rules: from a `Workbook` of raw cells to clean posts plus findings.
+
+Every rule is a vectorised mask over a whole column; Python loops run only
+over the rows a rule flags, to build their findings.  FTE and money become
+whole hundredths (int64) after a strict 2-decimal-place check, so every sum
+made from them afterwards is exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .findings import ERROR, WARNING, Findings, echo
+from .reader import KIND_POST, KIND_SUBTOTAL, FormulaNoValue, Table, Workbook
+
+MAX_TEXT = 32_767          # Excel's own limit on a cell's text
+MAX_NUMBER = 10 ** 10      # no FTE, post count or annual cost is this large
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """Control totals given on the command line (e.g. from a consultation paper)."""
+
+    fte: Decimal | None = None
+    deleted_fte: Decimal | None = None
+
+
+@dataclass
+class Report:
+    """The outcome of reading and validating one file."""
+
+    workbook: Workbook
+    findings: Findings
+    posts: pd.DataFrame
+    has_vacant: bool
+    has_cost: bool
+
+    @property
+    def valid(self) -> bool:
+        return not self.findings.errors
+
+    @property
+    def source(self) -> dict[str, Any]:
+        wb = self.workbook
+        return {"file": wb.name, "sha256": wb.sha256, "format": wb.fmt,
+                "sheets": wb.sheets_read, "rows": wb.rows_read,
+                "skipped_sheets": [{"sheet": s, "reason": r} for s, r in wb.skipped]}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid,
+                "source": self.source,
+                "errors": [f.to_dict() for f in self.findings.errors],
+                "warnings": [f.to_dict() for f in self.findings.warnings],
+                "info": [f.to_dict() for f in self.findings.infos]}
+
+
+POST_COLUMNS = ("sheet", "row", "post_id", "team", "title", "grade", "location",
+                "destination", "status", "fte", "posts", "vacant", "cost")
+
+
+def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
+    """Apply every rule to every table of `wb`."""
+    findings = Findings()
+    findings.extend(wb.findings)
+    frames = [_TableCheck(t, findings).run() for t in wb.tables]
+    posts = pd.concat(frames, ignore_index=True) if frames else _empty_posts()
+    has_vacant = all("vacant" in t.columns for t in wb.tables)
+    has_cost = all("annual_cost" in t.columns for t in wb.tables)
+    _partial_column(wb, findings, "vacant", has_vacant,
+                    "vacancy is not reported: at-risk figures need a Vacant column on every sheet")
+    _partial_column(wb, findings, "annual_cost", has_cost,
+                    "costs are not reported: they need an Annual cost column on every sheet")
+    _duplicate_ids(wb, posts, findings)
+    if expect is not None:
+        _expectations(posts, expect, findings)
+    return Report(wb, findings, posts, has_vacant, has_cost)
+
+
+def _empty_posts() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in POST_COLUMNS})
+
+
+def _partial_column(wb: Workbook, findings: Findings, fld: str, everywhere: bool,
+                    consequence: str) -> None:
+    having = [t.sheet for t in wb.tables if fld in t.columns]
+    if having and not everywhere:
+        missing = [t.sheet for t in wb.tables if fld not in t.columns]
+        findings.add(f"{fld.replace('_', '-')}-partial", WARNING,
+                     f"Sheets {', '.join(repr(s) for s in missing)} have no "
+                     f"{schema.FIELD_BY_NAME[fld].label} column, so {consequence}.",
+                     sheet=missing[0])
+
+
+# --------------------------------------------------------------------------
+# parsing helpers (vectorised)
+
+
+def _is_formula(s: pd.Series) -> np.ndarray:
+    return s.map(lambda v: v.__class__ is FormulaNoValue).to_numpy(dtype=bool)
+
+
+def _to_number(s: pd.Series, money: bool = False) -> np.ndarray:
+    """float64 for every cell that is a plain number (or a string of one), else NaN."""
+    kinds = s.map(type)
+    out = np.full(len(s), np.nan)
+    is_num = kinds.isin((int, float)).to_numpy(dtype=bool)
+    if is_num.any():
+        out[is_num] = s[is_num].to_numpy(dtype=float)
+    is_str = (kinds == str).to_numpy(dtype=bool)
+    if is_str.any():
+        text = s[is_str].astype(str)
+        if money:
+            text = text.str.replace(r"^£\s*|,|\s", "", regex=True)
+            text = text.str.replace(r"^(-?)£", r"\1", regex=True)
+        out[is_str] = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    out[~np.isfinite(out)] = np.nan
+    out[np.abs(out) >= MAX_NUMBER] = np.nan
+    return out
+
+
+def _hundredths(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole hundredths of `x` (0 where NaN) and whether `x` had at most 2 decimals."""
+    scaled = np.where(np.isnan(x), 0.0, x) * 100.0
+    rounded = np.floor(np.abs(scaled) + 0.5) * np.sign(scaled)
+    exact = np.abs(scaled - rounded) <= 1e-6 * np.maximum(1.0, np.abs(scaled))
+    return rounded.astype(np.int64), exact
+
+
+def to_text(s: pd.Series) -> pd.Series:
+    """Cell values as text: 7.0 -> '7', dates as ISO, strings unchanged."""
+    kinds = s.map(type)
+    other = (kinds != str).to_numpy(dtype=bool)
+    if not other.any():
+        return s.astype(object)
+    out = s.astype(object).copy()
+    out[other] = s[other].map(_one_text)
+    return out
+
+
+def _one_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "Yes" if v else "No"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()
+    if isinstance(v, FormulaNoValue):
+        return ""
+    return str(v)
+
+
+def fmt_hundredths(n: int) -> str:
+    """Whole hundredths as the shortest exact decimal: 13250 -> '132.5'."""
+    d = Decimal(int(n)).scaleb(-2)
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+# --------------------------------------------------------------------------
+# the rules
+
+
+STATUS_HELP = "; ".join(f"{s.title()}: {', '.join(w)}" for s, w in schema.STATUS_WORDS.items())
+
+
+class _TableCheck:
+    def __init__(self, table: Table, findings: Findings) -> None:
+        self.t = table
+        self.findings = findings
+        self.is_post = (table.kinds == KIND_POST)
+        self.formula: dict[str, np.ndarray] = {
+            f: _is_formula(table.data[f]) for f in table.columns}
+
+    # each flagged row of `mask` becomes one finding
+    def flag(self, fld: str, mask: np.ndarray, code: str, severity: str,
+             message: Callable[[Any], str]) -> None:
+        t = self.t
+        col = t.data[fld]
+        for i in np.flatnonzero(mask):
+            value = col.iat[i]
+            self.findings.add(code, severity, message(value), sheet=t.sheet,
+                              cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
+                              value=value)
+
+    def blank(self, fld: str) -> np.ndarray:
+        return self.t.data[fld].eq("").to_numpy(dtype=bool)
+
+    def run(self) -> pd.DataFrame:
+        t = self.t
+        n = len(t.data)
+        for fld in schema.REQUIRED:
+            if fld not in t.columns:
+                spec = schema.FIELD_BY_NAME[fld]
+                self.findings.add(
+                    "missing-column", ERROR,
+                    f"No {spec.label} column: the header row (row {t.header_row}) needs one "
+                    f"headed {' / '.join(repr(a) for a in spec.aliases)}, or name yours with "
+                    f"--map \"Your heading={fld}\"",
+                    sheet=t.sheet, cell=f"{t.header_row}:{t.header_row}", column=None)
+        for fld, mask in self.formula.items():
+            self.flag(fld, mask, "formula-no-value", ERROR, lambda v: (
+                f"Formula {echo(v)} has no saved result (the file was saved by a program that "
+                f"never calculated it); open the file in Excel or LibreOffice, let it "
+                f"recalculate, and save it again"))
+        for fld in t.columns:
+            lengths = t.data[fld].map(lambda v: len(v) if v.__class__ is str else 0)
+            self.flag(fld, lengths.to_numpy() > MAX_TEXT, "value-too-long", ERROR, lambda v: (
+                f"The cell holds {len(v):,} characters, over the {MAX_TEXT:,} a spreadsheet "
+                f"cell can hold; shorten it"))
+
+        get = lambda f: self.t.data[f] if f in t.columns else pd.Series([""] * n, dtype=object)
+        text = {f: to_text(get(f)) for f in ("post_id", "team", "title", "grade", "location",
+                                             "destination")}
+        for fld in ("team", "title", "grade"):
+            if fld in t.columns:
+                label = schema.FIELD_BY_NAME[fld].label
+                self.flag(fld, self.blank(fld) & self.is_post, "required-blank", ERROR,
+                          lambda v, label=label: (
+                              f"{label} is blank; every post needs a {label.lower()}. If this "
+                              f"row is a note or a heading, move it out of the table"))
+
+        status = self._status(n)
+        posts = self._posts(n)
+        fte = self._fte(n, posts)
+        self._destination(status, text["destination"])
+        vacant = self._vacant(n)
+        cost = self._cost(n)
+        self._control_totals(fte, posts, cost)
+
+        keep = self.is_post
+        frame = pd.DataFrame({
+            "sheet": t.sheet,
+            "row": t.rows[keep],
+            "post_id": text["post_id"][keep].to_numpy(),
+            "team": text["team"][keep].to_numpy(),
+            "title": text["title"][keep].to_numpy(),
+            "grade": text["grade"][keep].to_numpy(),
+            "location": text["location"][keep].to_numpy(),
+            "destination": text["destination"][keep].to_numpy(),
+            "status": status[keep],
+            "fte": fte[0][keep],
+            "posts": posts[0][keep],
+            "vacant": vacant[keep],
+            "cost": cost[0][keep],
+        })
+        return frame
+
+    # -- status
+    def _status(self, n: int) -> np.ndarray:
+        if "status" not in self.t.columns:
+            return np.full(n, "", dtype=object)
+        raw = to_text(self.t.data["status"])
+        keys = raw.map(schema.normalise)
+        status = keys.map(schema.STATUS_BY_KEY).fillna("").to_numpy(dtype=object)
+        blank = self.blank("status") & self.is_post
+        self.flag("status", blank, "required-blank", ERROR, lambda v: (
+            f"Status is blank; say what the proposal does to the post ({STATUS_HELP})"))
+        unknown = (status == "") & ~blank & self.is_post & ~self.formula["status"]
+        self.flag("status", unknown, "status-unknown", ERROR, lambda v: (
+            f"Status '{echo(v)}' is not a known proposal; use one of the words for "
+            f"{STATUS_HELP}"))
+        return status
+
+    # -- posts: (count, ok)
+    def _posts(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if "posts" not in self.t.columns:
+            return np.ones(n, dtype=np.int64), np.ones(n, dtype=bool)
+        blank = self.blank("posts")
+        x = _to_number(self.t.data["posts"])
+        whole = ~np.isnan(x) & (np.floor(np.nan_to_num(x)) == np.nan_to_num(x)) & (x >= 1)
+        bad = ~blank & ~whole & ~self.formula["posts"] & self.is_post
+        self.flag("posts", bad, "posts-invalid", ERROR, lambda v: (
+            f"Posts '{echo(v)}' is not a whole number of at least 1; give how many identical "
+            f"posts the row stands for (leave it blank for 1)"))
+        count = np.where(whole, np.nan_to_num(x), 1).astype(np.int64)
+        return count, (blank | whole)
+
+    # -- fte: (hundredths, ok)
+    def _fte(self, n: int, posts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        if "fte" not in self.t.columns:
+            return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        live = self.is_post & ~self.formula["fte"]
+        blank = self.blank("fte")
+        x = _to_number(self.t.data["fte"])
+        cents, exact = _hundredths(x)
+        self.flag("fte", blank & live, "required-blank", ERROR, lambda v: (
+            "FTE is blank; give the full-time equivalent of the row, e.g. 1 or 0.5"))
+        nan = np.isnan(x) & ~blank & live
+        self.flag("fte", nan, "fte-not-number", ERROR, lambda v: (
+            f"FTE '{echo(v)}' is not a number; give the full-time equivalent as a number such "
+            f"as 1, 0.5 or 33.69 (with a full stop as the decimal point)"))
+        num = ~np.isnan(x) & live
+        self.flag("fte", num & (x == 0), "fte-zero", ERROR, lambda v: (
+            "FTE is 0; a post must be above 0 FTE. Delete the row if the post does not exist"))
+        self.flag("fte", num & (x < 0), "fte-negative", ERROR, lambda v: (
+            f"FTE '{echo(v)}' is negative; FTE must be above 0 and at most the number of posts "
+            f"on the row"))
+        precise = num & (x > 0) & ~exact
+        self.flag("fte", precise, "fte-too-precise", ERROR, lambda v: (
+            f"FTE '{echo(v)}' has more than 2 decimal places; round it to 2 (e.g. 0.33), so "
+            f"that totals can be checked to the hundredth"))
+        count, count_ok = posts
+        over = num & (x > 0) & exact & count_ok & (cents > count * 100)
+        self.flag("fte", over, "fte-exceeds-posts", ERROR, lambda v: (
+            f"FTE '{echo(v)}' is more than the row's posts allow (each post is at most 1.0 "
+            f"FTE); correct the FTE or the number of posts"))
+        ok = ~np.isnan(x) & (x > 0) & exact
+        return np.where(ok, cents, 0), ok
+
+    # -- destination
+    def _destination(self, status: np.ndarray, dest: pd.Series) -> None:
+        relocated = (status == "relocated") & self.is_post
+        blank = dest.eq("").to_numpy(dtype=bool)
+        if "destination" not in self.t.columns:
+            if relocated.any() and "status" in self.t.columns:
+                first = int(np.flatnonzero(relocated)[0])
+                self.findings.add(
+                    "destination-missing", ERROR,
+                    f"{int(relocated.sum())} relocated row(s) but no Destination column; add a "
+                    f"column headed 'Destination' naming the service each post moves to",
+                    sheet=self.t.sheet, cell=self.t.cell("status", int(self.t.rows[first])),
+                    column=self.t.headers["status"], value=self.t.data["status"].iat[first])
+            return
+        self.flag("destination", relocated & blank & ~self.formula["destination"],
+                  "destination-missing", ERROR, lambda v: (
+                      "The post is relocated but its Destination is blank; name the service it "
+                      "moves to"))
+        self.flag("destination", ~relocated & ~blank & self.is_post & (status != ""),
+                  "destination-unexpected", WARNING, lambda v: (
+                      f"Destination '{echo(v)}' is given but the post is not relocated; it is "
+                      f"ignored. Clear it, or set the status to Relocated"))
+
+    # -- vacant: object array of True/False/None
+    def _vacant(self, n: int) -> np.ndarray:
+        if "vacant" not in self.t.columns:
+            return np.full(n, None, dtype=object)
+        raw = self.t.data["vacant"]
+        keys = to_text(raw).map(schema.normalise)
+        val = keys.map(schema.VACANT_WORDS)
+        blank = self.blank("vacant") & self.is_post
+        bad = val.isna().to_numpy(dtype=bool) & ~blank & self.is_post & ~self.formula["vacant"]
+        self.flag("vacant", bad, "vacant-invalid", ERROR, lambda v: (
+            f"Vacant '{echo(v)}' is not Y or N; use Y (vacant) or N (someone holds the post)"))
+        self.flag("vacant", blank, "vacant-blank", WARNING, lambda v: (
+            "Vacant is blank; the post is counted as occupied (at risk). Fill in Y or N"))
+        out = val.to_numpy(dtype=object, copy=True)
+        out[pd.isna(out)] = None
+        return out
+
+    # -- cost: (pence, ok)
+    def _cost(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if "annual_cost" not in self.t.columns:
+            return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+        live = self.is_post & ~self.formula["annual_cost"]
+        blank = self.blank("annual_cost")
+        x = _to_number(self.t.data["annual_cost"], money=True)
+        pence, exact = _hundredths(x)
+        self.flag("annual_cost", np.isnan(x) & ~blank & live, "cost-not-number", ERROR,
+                  lambda v: (f"Annual cost '{echo(v)}' is not an amount of money; give a "
+                             f"number of pounds such as 31234.50 or £31,234.50"))
+        self.flag("annual_cost", ~np.isnan(x) & (x < 0) & live, "cost-negative", ERROR,
+                  lambda v: (f"Annual cost '{echo(v)}' is negative; give the cost of the row "
+                             f"as a positive amount"))
+        self.flag("annual_cost", blank & live, "cost-blank", WARNING, lambda v: (
+            "Annual cost is blank; the row counts as £0 in the cost figures. Fill it in"))
+        self.flag("annual_cost", ~np.isnan(x) & (x >= 0) & ~exact & live, "cost-rounded",
+                  WARNING, lambda v: (f"Annual cost '{echo(v)}' has fractions of a penny; it "
+                                      f"is rounded to the nearest penny"))
+        ok = ~np.isnan(x) & (x >= 0)
+        return np.where(ok, pence, 0), ok
+
+    # -- totals rows in the sheet
+    def _control_totals(self, fte: tuple[np.ndarray, np.ndarray],
+                        posts: tuple[np.ndarray, np.ndarray],
+                        cost: tuple[np.ndarray, np.ndarray]) -> None:
+        t = self.t
+        total_rows = np.flatnonzero(~self.is_post)
+        if not len(total_rows):
+            return
+        measures = [("fte", "FTE", fte[0], True), ("posts", "posts",
+                    posts[0] * 100, "posts" in t.columns), ("annual_cost", "annual cost",
+                    cost[0], True)]
+        counted = self.is_post.astype(np.int64)
+        cum_posts = np.cumsum(counted)
+        for fld, label, values, present in measures:
+            if fld not in t.columns or not present:
+                continue
+            cum = np.cumsum(np.where(self.is_post, values, 0))
+            given = _to_number(t.data[fld], money=(fld == "annual_cost"))
+            given_h, _ = _hundredths(given)
+            seg_start = -1
+            for i in total_rows:
+                kind = t.kinds[i]
+                start = seg_start if kind == KIND_SUBTOTAL else -1
+                expected = int(cum[i] - (cum[start] if start >= 0 else 0))
+                n_posts = int(cum_posts[i] - (cum_posts[start] if start >= 0 else 0))
+                seg_start = i
+                value = t.data[fld].iat[i]
+                if value == "" or value.__class__ is FormulaNoValue:
+                    continue
+                where = ("since the previous sub-total" if kind == KIND_SUBTOTAL and start >= 0
+                         else "above it")
+                name = "Sub-total" if kind == KIND_SUBTOTAL else "Total"
+                code = "subtotal-mismatch" if kind == KIND_SUBTOTAL else "total-mismatch"
+                if np.isnan(given[i]):
+                    self.findings.add(code, ERROR,
+                                      f"{name} row's {label} '{echo(value)}' is not a number; "
+                                      f"give the total as a number or clear the cell",
+                                      sheet=t.sheet, cell=t.cell(fld, int(t.rows[i])),
+                                      column=t.headers[fld], value=value)
+                    continue
+                if int(given_h[i]) != expected:
+                    self.findings.add(
+                        code, ERROR,
+                        f"{name} row says {label} {fmt_hundredths(int(given_h[i]))} but the "
+                        f"{n_posts} row(s) {where} add up to {fmt_hundredths(expected)}; correct "
+                        f"the total or the rows it totals",
+                        sheet=t.sheet, cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
+                        value=value)
+
+
+def _duplicate_ids(wb: Workbook, posts: pd.DataFrame, findings: Findings) -> None:
+    if posts.empty:
+        return
+    ids = posts["post_id"].astype(str).str.strip().str.casefold()
+    present = ids.ne("")
+    dup = ids.duplicated(keep=False) & present
+    if not dup.any():
+        return
+    headers = {t.sheet: t for t in wb.tables}
+    first_seen: dict[str, int] = {}
+    for i in np.flatnonzero(dup.to_numpy()):
+        key = ids.iat[i]
+        sheet, row = posts["sheet"].iat[i], int(posts["row"].iat[i])
+        table = headers[sheet]
+        here = f"'{sheet}'!{table.cell('post_id', row)}"
+        if key not in first_seen:
+            first_seen[key] = i
+            continue
+        j = first_seen[key]
+        other = headers[posts["sheet"].iat[j]]
+        there = f"'{posts['sheet'].iat[j]}'!{other.cell('post_id', int(posts['row'].iat[j]))}"
+        findings.add("duplicate-post-id", ERROR,
+                     f"Post ID '{echo(posts['post_id'].iat[i])}' at {here} is also used at "
+                     f"{there}; each post needs its own ID",
+                     sheet=sheet, cell=table.cell("post_id", row),
+                     column=table.headers["post_id"], value=posts["post_id"].iat[i])
+
+
+def _expectations(posts: pd.DataFrame, expect: Expectations, findings: Findings) -> None:
+    if posts.empty:
+        return
+    status = posts["status"]
+    fte = posts["fte"].astype(np.int64)
+    baseline = int(fte[status.isin(("deleted", "retained", "relocated"))].sum())
+    deleted = int(fte[status == "deleted"].sum())
+    checks = [("expect-fte-mismatch", "--expect-fte", "baseline FTE (deleted + retained + "
+               "relocated)", expect.fte, baseline),
+              ("expect-deleted-fte-mismatch", "--expect-deleted-fte", "deleted FTE",
+               expect.deleted_fte, deleted)]
+    for code, option, what, given, actual in checks:
+        if given is None:
+            continue
+        if Decimal(given) * 100 != actual:
+            findings.add(code, ERROR,
+                         f"{option} {given} disagrees with the file: its {what} adds up to "
+                         f"{fmt_hundredths(actual)} (a difference of "
+                         f"{fmt_hundredths(actual - int(Decimal(given) * 100))}); check the "
+                         f"schedule against the published figure",
+                         value=str(given))
+
