@@ -224,8 +224,19 @@ def template(output: Path, force: bool, debug: bool) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="impact")
+    """Console-script entry point.
+
+    Our own errors are handled in each command.  Anything else is a bug in this
+    tool; the user still gets one line, not a traceback, unless --debug is given.
+    """
+    try:
+        cli(prog_name="impact")
+    except Exception as e:  # the last resort: a bug must not print a traceback
+        if "--debug" in sys.argv[1:] or os.environ.get(DEBUG_ENV):
+            raise
+        click.echo(f"Error: internal error ({type(e).__name__}: {e}). This is a bug in impact; "
+                   f"please report it. Run again with --debug to see the traceback.", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

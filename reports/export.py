@@ -232,14 +232,18 @@ def write_summary_xlsx(summary: Summary, path: str | os.PathLike[str]) -> None:
 def _xlsx_cell(ws: Any, cell_class: Any, key: str, value: Any) -> Any:
     if isinstance(value, Decimal):
         value = int(value) if value == value.to_integral_value() else float(value)
-    cell = cell_class(ws, value=value)
-    if isinstance(value, str):
+    cell = harden(cell_class(ws, value=value))
+    if key.endswith(("_fte", "_cost")) or key == "net_saving":
+        cell.number_format = "#,##0.00"
+    return cell
+
+
+def harden(cell: Any) -> Any:
+    """Store a string cell as text, never as a formula (openpyxl makes '=...' a formula)."""
+    if isinstance(cell.value, str):
         cell.data_type = "s"
-        if value.startswith(FORMULA_TRIGGERS):
+        if cell.value.startswith(FORMULA_TRIGGERS):
             cell.quotePrefix = True
-    elif isinstance(value, float) or key.endswith(("_fte", "_cost")) or key == "net_saving":
-        cell.number_format = "#,##0.00" if key.endswith("_cost") or key == "net_saving" \
-            else "#,##0.##"
     return cell
 
 

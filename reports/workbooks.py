@@ -1,0 +1,212 @@
+"""Workbooks written for HR with openpyxl: the blank input template and the
+annotated copy that marks every faulty cell.
+
+Neither ever carries personal data: the annotated copy empties the columns
+that the reader dropped, and the template has no such columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from . import schema
+from .errors import CorruptFile
+from .export import harden
+from .files import atomic_output
+from .findings import ERROR, WARNING, Finding
+from .validate import Report
+
+TEMPLATE_ROWS = 5000
+ERROR_FILL = "FFC7CE"     # Excel's own "bad" red
+WARNING_FILL = "FFEB9C"   # and its "neutral" amber
+HEADER_FILL = "DDEBF7"
+
+
+def write_template(path: str | os.PathLike[str]) -> None:
+    """A blank input workbook with canonical headings, drop-downs and a Guidance sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Posts"
+    fields = schema.FIELDS
+    ws.append([f.label for f in fields])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    widths = {"post_id": 12, "team": 28, "title": 32, "grade": 12, "fte": 8, "posts": 8,
+              "status": 12, "destination": 26, "location": 22, "vacant": 9, "annual_cost": 14}
+    col = {f.name: _letter(i) for i, f in enumerate(fields)}
+    for f in fields:
+        ws.column_dimensions[col[f.name]].width = widths.get(f.name, 14)
+
+    last = TEMPLATE_ROWS + 1
+
+    def rng(name: str) -> str:
+        return f"{col[name]}2:{col[name]}{last}"
+
+    status = DataValidation(type="list", formula1='"Deleted,Retained,Relocated,Created"',
+                            allow_blank=True, showErrorMessage=True,
+                            errorTitle="Status", error="Choose Deleted, Retained, Relocated or "
+                                                       "Created.")
+    vacant = DataValidation(type="list", formula1='"Y,N"', allow_blank=True,
+                            showErrorMessage=True, errorTitle="Vacant",
+                            error="Y if the post is vacant, N if someone holds it.")
+    fte = DataValidation(type="decimal", operator="between", formula1="0.01", formula2="100000",
+                         allow_blank=True, showErrorMessage=True, errorTitle="FTE",
+                         error="FTE must be a number above 0 with at most 2 decimal places.")
+    posts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="1",
+                           allow_blank=True, showErrorMessage=True, errorTitle="Posts",
+                           error="Posts must be a whole number of at least 1.")
+    cost = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
+                          allow_blank=True, showErrorMessage=True, errorTitle="Annual cost",
+                          error="Annual cost must be a number of pounds, 0 or more.")
+    for dv, name in ((status, "status"), (vacant, "vacant"), (fte, "fte"), (posts, "posts"),
+                     (cost, "annual_cost")):
+        dv.add(rng(name))
+        ws.add_data_validation(dv)
+    for name, fmt in (("fte", "0.00"), ("annual_cost", "#,##0.00")):
+        for row in ws.iter_rows(min_row=2, max_row=200, min_col=_index(fields, name) + 1,
+                                max_col=_index(fields, name) + 1):
+            for cell in row:
+                cell.number_format = fmt
+
+    guide = wb.create_sheet("Guidance")
+    guide.append(["Column", "Required", "Headings that are recognised", "What to enter"])
+    for cell in guide[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
+    for f in fields:
+        guide.append([f.label, "yes" if f.required else ("when relocated"
+                      if f.name == "destination" else "no"), ", ".join(f.aliases), f.guidance])
+    guide.append([])
+    notes = [
+        ("Status words", "; ".join(f"{s.title()}: {', '.join(w)}"
+                                   for s, w in schema.STATUS_WORDS.items())),
+        ("Grouped rows", "One row may stand for several identical posts: put the number in "
+                         "Posts and their combined FTE in FTE (e.g. 45 posts, 33.69 FTE)."),
+        ("Totals rows", "A row with no Status that reads 'Total', 'Grand total' or 'Sub-total' "
+                        "is checked against the posts above it, not counted as a post."),
+        ("Personal data", "Do not add names, employee or payroll numbers, NI numbers or dates "
+                          "of birth. Such columns are dropped and reported."),
+        ("Other sheets", "Posts may be split over several sheets; each needs its own header "
+                         "row. Sheets without one (like this) are skipped."),
+    ]
+    for title, text in notes:
+        guide.append([title, "", "", text])
+    for letter, width in zip("ABCD", (18, 14, 48, 90)):
+        guide.column_dimensions[letter].width = width
+    for row in guide.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    with atomic_output(path) as fh:
+        wb.save(fh)
+
+
+def _letter(i: int) -> str:
+    from .findings import column_letter
+
+    return column_letter(i)
+
+
+def _index(fields: tuple[schema.Field, ...], name: str) -> int:
+    return next(i for i, f in enumerate(fields) if f.name == name)
+
+
+def annotate_copy(report: Report, out: str | os.PathLike[str]) -> Path:
+    """Write a copy of the input with every faulty cell filled and commented.
+
+    Personal-data columns are emptied in the copy (their headings stay, with a
+    comment), so the copy is safe to pass around.  A CSV input becomes an xlsx.
+    """
+    from openpyxl import Workbook, load_workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    wb_in = report.workbook
+    out = Path(out)
+    if wb_in.fmt == "csv":
+        book = Workbook()
+        ws = book.active
+        ws.title = wb_in.name[:31]
+        for row in _csv_rows(wb_in.path, wb_in.encoding or "utf-8", wb_in.delimiter or ","):
+            ws.append(row)
+        _harden_all(ws)
+        sheet_for = {wb_in.name: ws}
+    else:
+        try:
+            book = load_workbook(wb_in.path, keep_vba=out.suffix.lower() == ".xlsm")
+        except Exception as e:  # openpyxl raises many types for damaged files
+            raise CorruptFile(f"{wb_in.name}: cannot make an annotated copy ({e})") from None
+        sheet_for = {ws.title: ws for ws in book.worksheets}
+
+    fills = {ERROR: PatternFill("solid", fgColor=ERROR_FILL),
+             WARNING: PatternFill("solid", fgColor=WARNING_FILL)}
+    notes: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in report.findings.errors + report.findings.warnings:
+        if f.sheet is None or f.sheet not in sheet_for or not f.cell:
+            continue
+        cell = f.cell
+        if ":" in cell:                      # a whole header row: mark its first cell
+            cell = f"A{cell.split(':', 1)[0]}"
+        notes[(f.sheet, cell)].append(f)
+    for (sheet, ref), items in notes.items():
+        ws = sheet_for[sheet]
+        target = ws[ref]
+        worst = ERROR if any(f.severity == ERROR for f in items) else WARNING
+        target.fill = fills[worst]
+        text = "\n".join(f"{f.severity.upper()} {f.code}: {f.message}" for f in items)
+        target.comment = Comment(text[:30000], "impact", width=360, height=140)
+    _empty_personal_columns(report, sheet_for)
+    if "impact findings" not in book.sheetnames:
+        _findings_sheet(book, report)
+    with atomic_output(out) as fh:
+        book.save(fh)
+    return out
+
+
+def _empty_personal_columns(report: Report, sheet_for: dict[str, Any]) -> None:
+    for f in report.findings.items:
+        if f.code != "personal-data" or f.sheet not in sheet_for or not f.cell:
+            continue
+        ws = sheet_for[f.sheet]
+        head = ws[f.cell]
+        for row in ws.iter_rows(min_row=head.row + 1, min_col=head.column, max_col=head.column):
+            for cell in row:
+                cell.value = None
+
+
+def _findings_sheet(book: Any, report: Report) -> None:
+    from openpyxl.styles import Font
+
+    ws = book.create_sheet("impact findings", 0)
+    ws.append(["Severity", "Code", "Sheet", "Cell", "Column", "Value", "Message"])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for f in report.findings.errors + report.findings.warnings:
+        ws.append([f.severity, f.code, f.sheet, f.cell, f.column, f.value, f.message])
+    _harden_all(ws)
+    for letter, width in zip("ABCDEFG", (9, 24, 18, 8, 18, 18, 100)):
+        ws.column_dimensions[letter].width = width
+
+
+def _harden_all(ws: Any) -> None:
+    for row in ws.iter_rows():
+        for cell in row:
+            harden(cell)
+
+
+def _csv_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
+    text = path.read_bytes().decode(encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
