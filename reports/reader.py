@@ -101,7 +101,7 @@ class Table:
     headers: dict[str, str]          # field -> header text as written
     rows: np.ndarray                 # 1-based sheet row of each data row
     kinds: np.ndarray                # KIND_* of each data row
-    data: pd.DataFrame               # one object column per mapped field
+    data: dict[str, "Column"]        # the cells of each mapped field, one per data row
 
     def cell(self, fld: str, row: int) -> str:
         return cell_ref(self.columns[fld], row)
@@ -289,8 +289,8 @@ def _read_xlsx(path: Path, options: ReadOptions, findings: Findings,
     for name, grid in grids:
         scan = scans[name]
         for (row, col), formula in scan.formulas.items():
-            if row <= len(grid) and col < len(grid[row - 1]):
-                grid[row - 1][col] = FormulaNoValue(formula)
+            if row <= grid.nrows and col < len(grid.columns):
+                grid.columns[col][row - 1] = FormulaNoValue(formula)
         table = _table_from_grid(name, grid, options, findings, skipped)
         if table is not None:
             tables.append(table)
@@ -403,7 +403,6 @@ class _SheetScan:
 
 
 _ROW_ATTR = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=[\"'](\d+)[\"']")
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _WIDE_REF = re.compile(rb"\sr=[\"']([A-Z]{2,3})(\d+)[\"']")
 _ANY_REF = re.compile(rb"\sr=[\"']([A-Z]{1,3})(\d+)[\"']")
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
@@ -424,9 +423,11 @@ def _letters_to_index(letters: bytes) -> int:
 def _scan_sheet(xml: bytes) -> _SheetScan:
     """The real used range (from the cell references, not the <dimension> tag, which
     calamine ignores too) and the formula cells that have no saved result."""
-    max_row = len(_ROW_TAG.findall(xml))
-    for m in _ROW_ATTR.finditer(xml):
-        max_row = max(max_row, int(m.group(1)))
+    # Rows without an r attribute are placed one after another, so count the tags too.
+    max_row = xml.count(b"<row") + xml.count(b":row")
+    numbered = _ROW_ATTR.findall(xml)
+    if numbered:
+        max_row = max(max_row, max(map(int, numbered)))
     max_col, far_cell = 26, None   # single-letter columns cost nothing to assume
     for m in _WIDE_REF.finditer(xml):
         col = _letters_to_index(m.group(1)) + 1
@@ -467,15 +468,15 @@ def _unescape(text: str) -> str:
     return unescape(text, {"&quot;": '"', "&apos;": "'"})
 
 
-def _calamine_grids(path: Path, names: list[str]) -> Iterable[tuple[str, list[list[Any]]]]:
-    """Yield each sheet's cells as a list of rows, from A1, via python-calamine."""
+def _calamine_grids(path: Path, names: list[str]) -> Iterable[tuple[str, Grid]]:
+    """Yield each sheet's cells, from A1, as columns, via python-calamine."""
     import python_calamine as pc
 
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
         for name in names:
-            sheet = wb.get_sheet_by_name(name)
-            yield name, sheet.to_python(skip_empty_area=False)
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            yield name, Grid.from_rows(rows)
     except pc.PasswordError:
         raise PasswordProtected(f"{path.name}: the workbook is password-protected; remove the "
                                 f"password and save it again") from None
@@ -493,6 +494,8 @@ def _calamine_grids(path: Path, names: list[str]) -> Iterable[tuple[str, list[li
 
 def _read_csv(path: Path, options: ReadOptions, findings: Findings,
               ) -> tuple[list[Table], list[tuple[str, str]], str, str]:
+    if options.sheets:
+        raise UsageProblem(f"{path.name}: --sheet applies only to workbooks, not CSV files")
     raw = path.read_bytes()
     text, encoding = _decode(path.name, raw, options.encoding)
     del raw
@@ -501,13 +504,8 @@ def _read_csv(path: Path, options: ReadOptions, findings: Findings,
                               f"an .xlsx, .xlsm or .csv file")
     if not text.strip():
         raise EmptyFile(f"{path.name}: the file holds no data")
-    if options.sheets:
-        raise UsageProblem(f"{path.name}: --sheet applies only to workbooks, not CSV files")
-    delimiter = _sniff_delimiter(text, options)
-    try:
-        grid = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as e:
-        raise CorruptFile(f"{path.name}: the CSV cannot be parsed ({e})") from None
+    delimiter, width = _sniff_delimiter(text, options)
+    grid = _parse_csv(path.name, text, delimiter, width)
     del text
     if encoding == "cp1252":
         findings.add("encoding", INFO,
@@ -518,16 +516,34 @@ def _read_csv(path: Path, options: ReadOptions, findings: Findings,
     return ([table] if table else []), skipped, encoding, delimiter
 
 
+def _parse_csv(name: str, text: str, delimiter: str, width: int) -> Grid:
+    """pandas' C parser (3x the csv module's speed); the csv module when rows are ragged."""
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None,
+                            names=range(max(width, 1)), dtype=object, keep_default_na=False,
+                            na_filter=False, skip_blank_lines=False, engine="c",
+                            quotechar='"', doublequote=True)
+        return Grid([frame[j].to_numpy(dtype=object) for j in frame.columns], len(frame))
+    except (pd.errors.ParserError, ValueError):
+        pass  # a row wider than the first rows: read it the slow, general way
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as e:
+        raise CorruptFile(f"{name}: the CSV cannot be parsed ({e})") from None
+    return Grid.from_rows(rows)
+
+
 def _decode(name: str, raw: bytes, encoding: str | None) -> tuple[str, str]:
     if encoding:
         try:
-            return raw.decode(encoding), encoding
+            text = raw.decode(encoding)
         except LookupError:
             raise UsageProblem(f"--encoding {encoding!r} is not an encoding Python knows; try "
                                f"utf-8, cp1252 or latin-1") from None
         except UnicodeDecodeError as e:
             raise BadEncoding(f"{name}: byte {e.start} cannot be read as {encoding} "
                               f"({e.reason}); try --encoding cp1252 or utf-8") from None
+        return text.removeprefix("\ufeff"), encoding
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), "utf-16"
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -547,25 +563,96 @@ def _decode(name: str, raw: bytes, encoding: str | None) -> tuple[str, str]:
                           f"{e.start}); give its --encoding") from None
 
 
-def _sniff_delimiter(text: str, options: ReadOptions) -> str:
-    """The delimiter under which a header row is best recognised."""
-    sample_lines = text[: 256 * 1024].splitlines()[: options.limits.header_search_rows]
-    sample = "\n".join(sample_lines)
-    best, best_score = ",", -1
+def _sniff_delimiter(text: str, options: ReadOptions) -> tuple[str, int]:
+    """The delimiter under which a header row is best recognised, and the widest of
+    the first rows under it."""
+    sample = text[: 256 * 1024]
+    if len(text) > len(sample):
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    best, best_score, best_width = ",", -1, 1
     for delim in (",", ";", "\t"):
         try:
-            rows = list(csv.reader(io.StringIO(sample), delimiter=delim))
+            rows = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delim))
         except csv.Error:
             continue
-        score = max((_header_score(r, options.mapping) for r in rows), default=0)
-        width = max((len(r) for r in rows), default=0)
-        if (score, width) > (best_score, 0) and (score > best_score or width > 1):
-            best, best_score = delim, score
-    return best
+        rows = rows[: max(options.limits.header_search_rows, 200)]
+        head = rows[: options.limits.header_search_rows]
+        score = max((_header_score(r, options.mapping) for r in head), default=0)
+        width = max((len(r) for r in rows), default=1)
+        if score > best_score or (score == best_score and width > best_width):
+            best, best_score, best_width = delim, score, width
+    return best, best_width
 
 
 # --------------------------------------------------------------------------
 # from a grid of cells to a table
+
+
+@dataclass
+class Grid:
+    """A sheet's cells as columns of objects (rows are positions in each column)."""
+
+    columns: list[np.ndarray]
+    nrows: int
+
+    @classmethod
+    def from_rows(cls, rows: list[list[Any]]) -> "Grid":
+        if not rows:
+            return cls([], 0)
+        width = max(len(r) for r in rows)
+        if any(len(r) != width for r in rows):
+            rows = [list(r) + [""] * (width - len(r)) for r in rows]
+        cols = [np.array(c, dtype=object) for c in zip(*rows)]
+        return cls(cols, len(rows))
+
+    def row(self, i: int, skip: set[int] | frozenset[int] = frozenset()) -> list[Any]:
+        return [c[i] for j, c in enumerate(self.columns) if j not in skip]
+
+
+@dataclass
+class Column:
+    """One field's cells: a code per row into an array of distinct, cleaned values.
+
+    Rules run once per distinct value and spread to the rows by the codes, so a
+    million-row status column costs a handful of regex calls, not a million.
+    """
+
+    codes: np.ndarray      # intp, one per row
+    uniques: np.ndarray    # object: distinct cleaned values
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "Column":
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        cleaned = np.array([_clean(v) for v in uniques], dtype=object)
+        if len(cleaned) != len(set(map(_hash_key, cleaned))):
+            recodes, cleaned = pd.factorize(cleaned, use_na_sentinel=False)
+            codes = recodes[codes]
+        return cls(np.asarray(codes, dtype=np.intp), np.asarray(cleaned, dtype=object))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.uniques[self.codes[i]]
+
+    def take(self, idx: np.ndarray) -> "Column":
+        return Column(self.codes[idx], self.uniques)
+
+    def values(self) -> np.ndarray:
+        return self.uniques[self.codes]
+
+    def map(self, func: Any, dtype: Any = object) -> np.ndarray:
+        """func applied to each distinct value, spread to every row."""
+        out = np.array([func(v) for v in self.uniques], dtype=dtype)
+        return out[self.codes] if len(out) else np.zeros(len(self.codes), dtype=dtype)
+
+    def spread(self, per_unique: np.ndarray) -> np.ndarray:
+        """An array computed over `uniques`, spread to every row."""
+        return per_unique[self.codes]
+
+
+def _hash_key(v: Any) -> Any:
+    return (type(v).__name__, v) if not isinstance(v, (int, float)) else ("n", v)
 
 
 def _header_score(row: Sequence[Any], mapping: dict[str, str]) -> int:
@@ -578,10 +665,10 @@ def _header_score(row: Sequence[Any], mapping: dict[str, str]) -> int:
     return len(fields)
 
 
-def _find_header(grid: list[list[Any]], options: ReadOptions) -> int | None:
+def _find_header(grid: Grid, options: ReadOptions) -> int | None:
     best, best_score = None, 2
-    for i, row in enumerate(grid[: options.limits.header_search_rows]):
-        score = _header_score(row, options.mapping)
+    for i in range(min(grid.nrows, options.limits.header_search_rows)):
+        score = _header_score(grid.row(i), options.mapping)
         if score > best_score:
             best, best_score = i, score
     return best
@@ -591,9 +678,16 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _table_from_grid(sheet: str, grid: list[list[Any]], options: ReadOptions,
+def _nonblank_mask(values: np.ndarray) -> np.ndarray:
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    col = Column.of(values)
+    return col.spread(np.array([v != "" for v in col.uniques], dtype=bool))
+
+
+def _table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
                      findings: Findings, skipped: list[tuple[str, str]]) -> Table | None:
-    if not _any_data(grid):
+    if not any(np.any((c != "") & (c != None)) for c in grid.columns):  # noqa: E711
         skipped.append((sheet, "it is empty"))
         return None
     h = _find_header(grid, options)
@@ -602,13 +696,13 @@ def _table_from_grid(sheet: str, grid: list[list[Any]], options: ReadOptions,
                                f"rows (a header needs at least 3 of Team, Job title, Grade, "
                                f"FTE, Status)"))
         return None
-    header = grid[h]
+    header = grid.row(h)
     header_row = h + 1
     columns: dict[str, int] = {}
     headers: dict[str, str] = {}
-    personal: list[int] = []
+    personal: set[int] = set()
     for j, cell in enumerate(header):
-        if _is_blank(cell):
+        if _is_blank(cell) or isinstance(cell, FormulaNoValue):
             continue
         text = str(cell).strip()
         key = schema.normalise(text)
@@ -616,7 +710,7 @@ def _table_from_grid(sheet: str, grid: list[list[Any]], options: ReadOptions,
         fld = explicit or (None if schema.is_personal(text) else schema.field_for_header(text))
         ref = cell_ref(j, header_row)
         if fld is None and schema.is_personal(text):
-            personal.append(j)
+            personal.add(j)
             findings.add("personal-data", WARNING,
                          f"Column {column_letter(j)} '{echo(text)}' holds personal data; it was "
                          f"dropped when the file was read and appears in no output. Remove it "
@@ -642,65 +736,60 @@ def _table_from_grid(sheet: str, grid: list[list[Any]], options: ReadOptions,
         else:
             columns[fld], headers[fld] = j, text
 
-    body = grid[h + 1:]
-    width = len(header)
-    n = len(body)
-    raw: dict[str, list[Any]] = {}
-    for fld, j in columns.items():
-        raw[fld] = [_clean(r[j]) if j < len(r) else "" for r in body]
-    data = pd.DataFrame(raw, dtype=object) if raw else pd.DataFrame(index=range(n))
+    start = h + 1
+    n = grid.nrows - start
+    data = {fld: Column.of(grid.columns[j][start:]) for fld, j in columns.items()}
     nonblank = np.zeros(n, dtype=bool)
-    for fld in columns:
-        nonblank |= ~data[fld].eq("").to_numpy(dtype=bool)
+    for col in data.values():
+        nonblank |= col.spread(np.array([v != "" for v in col.uniques], dtype=bool))
 
+    # Control-total rows: no status, and some text cell (in any column) reads "Total"...
     kinds = np.full(n, KIND_POST, dtype=object)
-    if "status" in columns:
-        candidates = np.flatnonzero(data["status"].eq("").to_numpy(dtype=bool))
-        status_j = columns["status"]
+    if "status" in data:
+        status = data["status"]
+        candidates = np.flatnonzero(status.spread(np.array([v == "" for v in status.uniques],
+                                                           dtype=bool)))
+        # ... or the status cell itself reads "Total".
+        in_status = status.map(_label_kind)
+        kinds = np.where(in_status != "", in_status, kinds)
     else:
         candidates = np.arange(n)
-        status_j = -1
-    skip_cols = set(personal)
-    for i in candidates:
-        row = body[i]
-        label = _total_label(row, skip_cols, width)
-        if label is not None:
-            kinds[i] = label
-            nonblank[i] = True
-    if status_j >= 0:
-        # A label in the status column itself ("Total") also marks a control total.
-        status_text = data["status"]
-        maybe = np.flatnonzero(status_text.map(lambda v: isinstance(v, str)
-                                               and bool(schema.TOTAL_LABEL.match(v))
-                                               ).to_numpy(dtype=bool)) if n else []
-        for i in maybe:
-            kinds[i] = _kind_of(str(status_text.iat[i]))
+    if len(candidates):
+        found = np.full(len(candidates), "", dtype=object)
+        for j, values in enumerate(grid.columns):
+            if j in personal:
+                continue
+            label = Column.of(values[start:][candidates]).map(_label_kind)
+            found = np.where(found == "", label, found)
+        hit = found != ""
+        kinds[candidates[hit]] = found[hit]
+        nonblank[candidates[hit]] = True
     keep = np.flatnonzero(nonblank)
-    data = data.iloc[keep].reset_index(drop=True)
-    rows = keep.astype(np.int64) + h + 2
-    return Table(sheet, header_row, columns, headers, rows, kinds[keep], data)
-
-
-def _any_data(grid: list[list[Any]]) -> bool:
-    return any(not _is_blank(v) for row in grid for v in row)
+    rows = keep.astype(np.int64) + start + 1
+    return Table(sheet, header_row, columns, headers, rows, kinds[keep],
+                 {fld: col.take(keep) for fld, col in data.items()})
 
 
 def _clean(value: Any) -> Any:
-    if value.__class__ is str:
+    """Strip text; blanks become ""; booleans, dates and the like become text."""
+    cls = value.__class__
+    if cls is str:
         return value.strip()
     if value is None:
         return ""
-    return value
+    if cls is float:
+        return "" if value != value else value      # NaN is a blank
+    if cls is int or cls is FormulaNoValue:
+        return value
+    if cls is bool:
+        return "TRUE" if value else "FALSE"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
-def _kind_of(label: str) -> str:
-    return KIND_SUBTOTAL if schema.normalise(label).startswith("sub") else KIND_TOTAL
-
-
-def _total_label(row: Sequence[Any], skip: set[int], width: int) -> str | None:
-    for j, value in enumerate(row[: max(width, len(row))]):
-        if j in skip or not isinstance(value, str):
-            continue
-        if schema.TOTAL_LABEL.match(value):
-            return _kind_of(value)
-    return None
+def _label_kind(value: Any) -> str:
+    """'total' or 'subtotal' when a cell reads like a control-total label, else ''."""
+    if value.__class__ is not str or not schema.TOTAL_LABEL.match(value):
+        return ""
+    return KIND_SUBTOTAL if schema.normalise(value).startswith("sub") else KIND_TOTAL

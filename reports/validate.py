@@ -8,7 +8,6 @@ made from them afterwards is exact.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
@@ -18,7 +17,7 @@ import pandas as pd
 
 from . import schema
 from .findings import ERROR, WARNING, Findings, echo
-from .reader import KIND_POST, KIND_SUBTOTAL, FormulaNoValue, Table, Workbook
+from .reader import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
 MAX_NUMBER = 10 ** 10      # no FTE, post count or annual cost is this large
@@ -99,69 +98,60 @@ def _partial_column(wb: Workbook, findings: Findings, fld: str, everywhere: bool
 
 
 # --------------------------------------------------------------------------
-# parsing helpers (vectorised)
+# parsing helpers: each works on a Column's distinct values, then spreads to rows
 
 
-def _is_formula(s: pd.Series) -> np.ndarray:
-    return s.map(lambda v: v.__class__ is FormulaNoValue).to_numpy(dtype=bool)
-
-
-def _to_number(s: pd.Series, money: bool = False) -> np.ndarray:
-    """float64 for every cell that is a plain number (or a string of one), else NaN."""
-    kinds = s.map(type)
-    out = np.full(len(s), np.nan)
-    is_num = kinds.isin((int, float)).to_numpy(dtype=bool)
-    if is_num.any():
-        out[is_num] = s[is_num].to_numpy(dtype=float)
-    is_str = (kinds == str).to_numpy(dtype=bool)
+def _numbers(values: np.ndarray, money: bool = False) -> np.ndarray:
+    """float64 for every value that is a plain number (or a string of one), else NaN."""
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        cls = v.__class__
+        if cls is int or cls is float:
+            out[i] = v
+    is_str = np.array([v.__class__ is str and v != "" for v in values], dtype=bool)
     if is_str.any():
-        text = s[is_str].astype(str)
+        text = pd.Series(values[is_str], dtype=object).astype(str)
         if money:
-            text = text.str.replace(r"^£\s*|,|\s", "", regex=True)
-            text = text.str.replace(r"^(-?)£", r"\1", regex=True)
+            text = text.str.replace(r"[£,\s]", "", regex=True)
         out[is_str] = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    out[~np.isfinite(out)] = np.nan
-    out[np.abs(out) >= MAX_NUMBER] = np.nan
+    with np.errstate(invalid="ignore"):
+        out[~np.isfinite(out)] = np.nan
+        out[np.abs(out) >= MAX_NUMBER] = np.nan
     return out
 
 
+def _to_number(col: Column, money: bool = False) -> np.ndarray:
+    return col.spread(_numbers(col.uniques, money))
+
+
 def _hundredths(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Whole hundredths of `x` (0 where NaN) and whether `x` had at most 2 decimals."""
+    """Whole hundredths of `x` (0 where NaN) and whether `x` had at most 2 decimals.
+
+    A float read from a workbook is the nearest double to what was typed (33.69 is
+    3368.9999999999995 hundredths), so "at most 2 decimals" allows a few parts in
+    10^9 of float noise, far below a hundredth.
+    """
     scaled = np.where(np.isnan(x), 0.0, x) * 100.0
     rounded = np.floor(np.abs(scaled) + 0.5) * np.sign(scaled)
     exact = np.abs(scaled - rounded) <= 1e-6 * np.maximum(1.0, np.abs(scaled))
     return rounded.astype(np.int64), exact
 
 
-def to_text(s: pd.Series) -> pd.Series:
-    """Cell values as text: 7.0 -> '7', dates as ISO, strings unchanged."""
-    kinds = s.map(type)
-    other = (kinds != str).to_numpy(dtype=bool)
-    if not other.any():
-        return s.astype(object)
-    out = s.astype(object).copy()
-    out[other] = s[other].map(_one_text)
-    return out
-
-
-def _one_text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "Yes" if v else "No"
-    if isinstance(v, float) and v.is_integer():
+def one_text(v: Any) -> str:
+    """A cell value as text: 7.0 -> '7'; text unchanged."""
+    cls = v.__class__
+    if cls is str:
+        return v
+    if cls is float and v.is_integer():
         return str(int(v))
-    if isinstance(v, (dt.datetime, dt.date)):
-        return v.isoformat()
-    if isinstance(v, FormulaNoValue):
+    if cls is FormulaNoValue:
         return ""
     return str(v)
 
 
 def fmt_hundredths(n: int) -> str:
     """Whole hundredths as the shortest exact decimal: 13250 -> '132.5'."""
-    d = Decimal(int(n)).scaleb(-2)
-    text = format(d, "f")
+    text = format(Decimal(int(n)).scaleb(-2), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
@@ -174,13 +164,23 @@ def fmt_hundredths(n: int) -> str:
 STATUS_HELP = "; ".join(f"{s.title()}: {', '.join(w)}" for s, w in schema.STATUS_WORDS.items())
 
 
+def _status_of(v: Any) -> str:
+    return schema.STATUS_BY_KEY.get(schema.normalise(one_text(v)), "")
+
+
+def _vacant_of(v: Any) -> Any:
+    return schema.VACANT_WORDS.get(schema.normalise(one_text(v))) if v != "" else None
+
+
 class _TableCheck:
     def __init__(self, table: Table, findings: Findings) -> None:
         self.t = table
+        self.n = len(table.rows)
         self.findings = findings
         self.is_post = (table.kinds == KIND_POST)
         self.formula: dict[str, np.ndarray] = {
-            f: _is_formula(table.data[f]) for f in table.columns}
+            f: c.map(lambda v: v.__class__ is FormulaNoValue, bool)
+            for f, c in table.data.items()}
 
     # each flagged row of `mask` becomes one finding
     def flag(self, fld: str, mask: np.ndarray, code: str, severity: str,
@@ -188,17 +188,21 @@ class _TableCheck:
         t = self.t
         col = t.data[fld]
         for i in np.flatnonzero(mask):
-            value = col.iat[i]
+            value = col[i]
             self.findings.add(code, severity, message(value), sheet=t.sheet,
                               cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
                               value=value)
 
     def blank(self, fld: str) -> np.ndarray:
-        return self.t.data[fld].eq("").to_numpy(dtype=bool)
+        return self.t.data[fld].map(lambda v: v == "", bool)
+
+    def text(self, fld: str) -> np.ndarray:
+        if fld not in self.t.data:
+            return np.full(self.n, "", dtype=object)
+        return self.t.data[fld].map(one_text)
 
     def run(self) -> pd.DataFrame:
         t = self.t
-        n = len(t.data)
         for fld in schema.REQUIRED:
             if fld not in t.columns:
                 spec = schema.FIELD_BY_NAME[fld]
@@ -213,15 +217,11 @@ class _TableCheck:
                 f"Formula {echo(v)} has no saved result (the file was saved by a program that "
                 f"never calculated it); open the file in Excel or LibreOffice, let it "
                 f"recalculate, and save it again"))
-        for fld in t.columns:
-            lengths = t.data[fld].map(lambda v: len(v) if v.__class__ is str else 0)
-            self.flag(fld, lengths.to_numpy() > MAX_TEXT, "value-too-long", ERROR, lambda v: (
+        for fld, col in t.data.items():
+            long = col.map(lambda v: v.__class__ is str and len(v) > MAX_TEXT, bool)
+            self.flag(fld, long, "value-too-long", ERROR, lambda v: (
                 f"The cell holds {len(v):,} characters, over the {MAX_TEXT:,} a spreadsheet "
                 f"cell can hold; shorten it"))
-
-        get = lambda f: self.t.data[f] if f in t.columns else pd.Series([""] * n, dtype=object)
-        text = {f: to_text(get(f)) for f in ("post_id", "team", "title", "grade", "location",
-                                             "destination")}
         for fld in ("team", "title", "grade"):
             if fld in t.columns:
                 label = schema.FIELD_BY_NAME[fld].label
@@ -230,39 +230,37 @@ class _TableCheck:
                               f"{label} is blank; every post needs a {label.lower()}. If this "
                               f"row is a note or a heading, move it out of the table"))
 
-        status = self._status(n)
-        posts = self._posts(n)
-        fte = self._fte(n, posts)
-        self._destination(status, text["destination"])
-        vacant = self._vacant(n)
-        cost = self._cost(n)
+        status = self._status()
+        posts = self._posts()
+        fte = self._fte(posts)
+        destination = self.text("destination")
+        self._destination(status, destination)
+        vacant = self._vacant()
+        cost = self._cost()
         self._control_totals(fte, posts, cost)
 
         keep = self.is_post
-        frame = pd.DataFrame({
+        return pd.DataFrame({
             "sheet": t.sheet,
             "row": t.rows[keep],
-            "post_id": text["post_id"][keep].to_numpy(),
-            "team": text["team"][keep].to_numpy(),
-            "title": text["title"][keep].to_numpy(),
-            "grade": text["grade"][keep].to_numpy(),
-            "location": text["location"][keep].to_numpy(),
-            "destination": text["destination"][keep].to_numpy(),
+            "post_id": self.text("post_id")[keep],
+            "team": self.text("team")[keep],
+            "title": self.text("title")[keep],
+            "grade": self.text("grade")[keep],
+            "location": self.text("location")[keep],
+            "destination": destination[keep],
             "status": status[keep],
             "fte": fte[0][keep],
             "posts": posts[0][keep],
             "vacant": vacant[keep],
             "cost": cost[0][keep],
         })
-        return frame
 
     # -- status
-    def _status(self, n: int) -> np.ndarray:
+    def _status(self) -> np.ndarray:
         if "status" not in self.t.columns:
-            return np.full(n, "", dtype=object)
-        raw = to_text(self.t.data["status"])
-        keys = raw.map(schema.normalise)
-        status = keys.map(schema.STATUS_BY_KEY).fillna("").to_numpy(dtype=object)
+            return np.full(self.n, "", dtype=object)
+        status = self.t.data["status"].map(_status_of)
         blank = self.blank("status") & self.is_post
         self.flag("status", blank, "required-blank", ERROR, lambda v: (
             f"Status is blank; say what the proposal does to the post ({STATUS_HELP})"))
@@ -273,23 +271,24 @@ class _TableCheck:
         return status
 
     # -- posts: (count, ok)
-    def _posts(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _posts(self) -> tuple[np.ndarray, np.ndarray]:
         if "posts" not in self.t.columns:
-            return np.ones(n, dtype=np.int64), np.ones(n, dtype=bool)
+            return np.ones(self.n, dtype=np.int64), np.ones(self.n, dtype=bool)
         blank = self.blank("posts")
         x = _to_number(self.t.data["posts"])
-        whole = ~np.isnan(x) & (np.floor(np.nan_to_num(x)) == np.nan_to_num(x)) & (x >= 1)
+        safe = np.nan_to_num(x)
+        whole = ~np.isnan(x) & (np.floor(safe) == safe) & (x >= 1)
         bad = ~blank & ~whole & ~self.formula["posts"] & self.is_post
         self.flag("posts", bad, "posts-invalid", ERROR, lambda v: (
             f"Posts '{echo(v)}' is not a whole number of at least 1; give how many identical "
             f"posts the row stands for (leave it blank for 1)"))
-        count = np.where(whole, np.nan_to_num(x), 1).astype(np.int64)
+        count = np.where(whole, safe, 1).astype(np.int64)
         return count, (blank | whole)
 
     # -- fte: (hundredths, ok)
-    def _fte(self, n: int, posts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _fte(self, posts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if "fte" not in self.t.columns:
-            return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+            return np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool)
         live = self.is_post & ~self.formula["fte"]
         blank = self.blank("fte")
         x = _to_number(self.t.data["fte"])
@@ -306,8 +305,7 @@ class _TableCheck:
         self.flag("fte", num & (x < 0), "fte-negative", ERROR, lambda v: (
             f"FTE '{echo(v)}' is negative; FTE must be above 0 and at most the number of posts "
             f"on the row"))
-        precise = num & (x > 0) & ~exact
-        self.flag("fte", precise, "fte-too-precise", ERROR, lambda v: (
+        self.flag("fte", num & (x > 0) & ~exact, "fte-too-precise", ERROR, lambda v: (
             f"FTE '{echo(v)}' has more than 2 decimal places; round it to 2 (e.g. 0.33), so "
             f"that totals can be checked to the hundredth"))
         count, count_ok = posts
@@ -319,19 +317,19 @@ class _TableCheck:
         return np.where(ok, cents, 0), ok
 
     # -- destination
-    def _destination(self, status: np.ndarray, dest: pd.Series) -> None:
+    def _destination(self, status: np.ndarray, dest: np.ndarray) -> None:
         relocated = (status == "relocated") & self.is_post
-        blank = dest.eq("").to_numpy(dtype=bool)
         if "destination" not in self.t.columns:
-            if relocated.any() and "status" in self.t.columns:
+            if relocated.any():
                 first = int(np.flatnonzero(relocated)[0])
                 self.findings.add(
                     "destination-missing", ERROR,
                     f"{int(relocated.sum())} relocated row(s) but no Destination column; add a "
                     f"column headed 'Destination' naming the service each post moves to",
                     sheet=self.t.sheet, cell=self.t.cell("status", int(self.t.rows[first])),
-                    column=self.t.headers["status"], value=self.t.data["status"].iat[first])
+                    column=self.t.headers["status"], value=self.t.data["status"][first])
             return
+        blank = dest == ""
         self.flag("destination", relocated & blank & ~self.formula["destination"],
                   "destination-missing", ERROR, lambda v: (
                       "The post is relocated but its Destination is blank; name the service it "
@@ -342,26 +340,23 @@ class _TableCheck:
                       f"ignored. Clear it, or set the status to Relocated"))
 
     # -- vacant: object array of True/False/None
-    def _vacant(self, n: int) -> np.ndarray:
+    def _vacant(self) -> np.ndarray:
         if "vacant" not in self.t.columns:
-            return np.full(n, None, dtype=object)
-        raw = self.t.data["vacant"]
-        keys = to_text(raw).map(schema.normalise)
-        val = keys.map(schema.VACANT_WORDS)
+            return np.full(self.n, None, dtype=object)
+        vacant = self.t.data["vacant"].map(_vacant_of)
         blank = self.blank("vacant") & self.is_post
-        bad = val.isna().to_numpy(dtype=bool) & ~blank & self.is_post & ~self.formula["vacant"]
+        unknown = np.array([v is None for v in vacant], dtype=bool) if self.n else blank
+        bad = unknown & ~blank & self.is_post & ~self.formula["vacant"]
         self.flag("vacant", bad, "vacant-invalid", ERROR, lambda v: (
             f"Vacant '{echo(v)}' is not Y or N; use Y (vacant) or N (someone holds the post)"))
         self.flag("vacant", blank, "vacant-blank", WARNING, lambda v: (
             "Vacant is blank; the post is counted as occupied (at risk). Fill in Y or N"))
-        out = val.to_numpy(dtype=object, copy=True)
-        out[pd.isna(out)] = None
-        return out
+        return vacant
 
     # -- cost: (pence, ok)
-    def _cost(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _cost(self) -> tuple[np.ndarray, np.ndarray]:
         if "annual_cost" not in self.t.columns:
-            return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+            return np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool)
         live = self.is_post & ~self.formula["annual_cost"]
         blank = self.blank("annual_cost")
         x = _to_number(self.t.data["annual_cost"], money=True)
@@ -388,13 +383,11 @@ class _TableCheck:
         total_rows = np.flatnonzero(~self.is_post)
         if not len(total_rows):
             return
-        measures = [("fte", "FTE", fte[0], True), ("posts", "posts",
-                    posts[0] * 100, "posts" in t.columns), ("annual_cost", "annual cost",
-                    cost[0], True)]
-        counted = self.is_post.astype(np.int64)
-        cum_posts = np.cumsum(counted)
-        for fld, label, values, present in measures:
-            if fld not in t.columns or not present:
+        cum_posts = np.cumsum(self.is_post.astype(np.int64))
+        measures = (("fte", "FTE", fte[0]), ("posts", "posts", posts[0] * 100),
+                    ("annual_cost", "annual cost", cost[0]))
+        for fld, label, values in measures:
+            if fld not in t.columns:
                 continue
             cum = np.cumsum(np.where(self.is_post, values, 0))
             given = _to_number(t.data[fld], money=(fld == "annual_cost"))
@@ -406,28 +399,27 @@ class _TableCheck:
                 expected = int(cum[i] - (cum[start] if start >= 0 else 0))
                 n_posts = int(cum_posts[i] - (cum_posts[start] if start >= 0 else 0))
                 seg_start = i
-                value = t.data[fld].iat[i]
+                value = t.data[fld][i]
                 if value == "" or value.__class__ is FormulaNoValue:
                     continue
                 where = ("since the previous sub-total" if kind == KIND_SUBTOTAL and start >= 0
                          else "above it")
                 name = "Sub-total" if kind == KIND_SUBTOTAL else "Total"
                 code = "subtotal-mismatch" if kind == KIND_SUBTOTAL else "total-mismatch"
+                cell = t.cell(fld, int(t.rows[i]))
                 if np.isnan(given[i]):
                     self.findings.add(code, ERROR,
                                       f"{name} row's {label} '{echo(value)}' is not a number; "
                                       f"give the total as a number or clear the cell",
-                                      sheet=t.sheet, cell=t.cell(fld, int(t.rows[i])),
-                                      column=t.headers[fld], value=value)
-                    continue
-                if int(given_h[i]) != expected:
+                                      sheet=t.sheet, cell=cell, column=t.headers[fld],
+                                      value=value)
+                elif int(given_h[i]) != expected:
                     self.findings.add(
                         code, ERROR,
                         f"{name} row says {label} {fmt_hundredths(int(given_h[i]))} but the "
                         f"{n_posts} row(s) {where} add up to {fmt_hundredths(expected)}; correct "
                         f"the total or the rows it totals",
-                        sheet=t.sheet, cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
-                        value=value)
+                        sheet=t.sheet, cell=cell, column=t.headers[fld], value=value)
 
 
 def _duplicate_ids(wb: Workbook, posts: pd.DataFrame, findings: Findings) -> None:
