@@ -172,10 +172,9 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         if skipped and all("empty" in why for _, why in skipped):
             raise EmptyFile(f"{path.name}: no data to read ({reasons})")
         raise NoHeaderRow(
-            f"{path.name}: no header row found in the first {options.limits.header_search_rows} "
-            f"rows of any sheet ({reasons}). The header row needs at least 3 of the headings "
-            f"Team, Job title, Grade, FTE, Status (or their aliases; see --help), or use "
-            f"--map \"Your heading=field\"")
+            f"{path.name}: no header row found ({reasons}). A header row needs at least 3 of "
+            f"the headings Team, Job title, Grade, FTE, Status or their aliases (see the "
+            f"README), or name yours with --map \"Your heading=field\"")
     if sum(t.n_posts for t in tables) == 0:
         where = ", ".join(f"'{t.sheet}' (header at row {t.header_row})" for t in tables)
         raise EmptyFile(f"{path.name}: the header row was found on {where} but there are no "
@@ -693,8 +692,7 @@ def _table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     h = _find_header(grid, options)
     if h is None:
         skipped.append((sheet, f"no header row in its first {options.limits.header_search_rows} "
-                               f"rows (a header needs at least 3 of Team, Job title, Grade, "
-                               f"FTE, Status)"))
+                               f"rows"))
         return None
     header = grid.row(h)
     header_row = h + 1
