@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Benchmark `impact summary` against plain pandas on large post-level schedules.
+
+One run generates (or reuses) a 100,000-row xlsx and a 1,000,000-row CSV of
+realistic redundancy data, times each command in its own fresh process, and
+prints a Markdown table plus PASS/FAIL against the performance targets.
+
+    python bench/bench.py                      # both cases, once each
+    python bench/bench.py --repeat 3 --only xlsx
+    python bench/bench.py --impact-cmd "python -m cli" --json out.json
+
+Exit code: 0 when every command ran (whether or not a target was met),
+1 when a measured command itself failed, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+HEADERS = ("Post ID", "Team", "Job title", "Grade", "FTE", "Posts", "Status",
+           "Destination", "Location", "Annual cost")
+SHEET = "Posts"
+SEED = 20240601
+GENERATOR_VERSION = 1  # bump when the data changes, so stale caches are not reused
+XLSX_ROWS = 100_000
+CSV_ROWS = 1_000_000
+DEFAULT_CACHE = Path(__file__).resolve().parent / ".cache"
+
+# Targets.  MB and GB are decimal (10**6, 10**9 bytes): the stricter reading.
+XLSX_SPEEDUP = 4.0
+XLSX_RSS_LIMIT = 500 * 10**6
+CSV_TIME_LIMIT = 15.0
+CSV_RSS_LIMIT = 2 * 10**9
+MIB = 1024 * 1024
+# Named explicitly: pandas 3 warns its default xlsx engine will become calamine.
+READ_EXCEL = "pandas.read_excel (openpyxl)"
+
+_START = time.perf_counter()
+
+
+def log(message: str) -> None:
+    """A progress line on stderr, stamped with seconds since start."""
+    print(f"[{time.perf_counter() - _START:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- data
+
+SERVICES = ("Early Help", "Adult Social Care", "Children's Social Care", "Libraries",
+            "Highways", "Waste Services", "Parks, Open Spaces & Countryside", "Housing Options",
+            "Revenues & Benefits", "Public Health", "Youth Service", "Trading Standards",
+            "Customer Services", "Property Services", "Café & Catering", "Planning",
+            "Registrars", "Transport", "Learning Disability", "Finance")
+AREAS = ("North", "South", "East", "West", "Central", "High Peak", "Dales", "Erewash",
+         "Amber Valley", "Bolsover")
+TITLES = tuple(f"{level}{role}" for role in (
+    "Social Worker", "Family Support Worker", "Team Manager", "Business Support Officer",
+    "Library Assistant", "Highways Inspector", "Finance Officer", "Youth Worker",
+    "Occupational Therapist", "Care Assistant") for level in (
+    "", "Senior ", "Principal ", "Lead ", "Trainee "))
+LOCATIONS = tuple(f"{town} {kind}" for town in (
+    "Matlock", "Chesterfield", "Buxton", "Ilkeston", "Ripley", "Belper", "Glossop", "Swadlincote",
+    "Long Eaton", "Bakewell") for kind in ("County Hall", "Family Centre", "Depot", "Library"))
+TEAMS = tuple(f"{service} – {area}" for service in SERVICES for area in AREAS)  # 200
+STATUSES = ("Deleted", "Retained", "Relocated", "Created")
+STATUS_P = (0.30, 0.50, 0.12, 0.08)
+PART_TIME_FTE = (50, 60, 81, 40, 80, 53, 75, 20, 92, 64)  # hundredths
+
+
+@dataclass(frozen=True)
+class Posts:
+    """Generated rows, column by column, as integer codes and hundredths."""
+
+    team: np.ndarray
+    title: np.ndarray
+    grade: np.ndarray
+    fte: np.ndarray  # hundredths of an FTE
+    posts: np.ndarray
+    status: np.ndarray
+    destination: np.ndarray  # index into TEAMS, -1 when blank
+    location: np.ndarray
+    cost: np.ndarray  # pence
+
+    def __len__(self) -> int:
+        return len(self.team)
+
+
+def generate_posts(n: int, seed: int = SEED) -> Posts:
+    """`n` rows of plausible post-level data, the same for the same seed."""
+    rng = np.random.default_rng(seed)
+    posts = np.where(rng.random(n) < 0.93, 1, rng.integers(2, 6, n))
+    full_time = rng.random(n) < 0.7
+    part = rng.choice(PART_TIME_FTE, n)
+    odd = rng.integers(1, 100, n)  # any hundredth, for a few rows
+    per_post = np.where(full_time, 100, np.where(rng.random(n) < 0.8, part, odd))
+    fte = np.where(posts == 1, per_post,
+                   np.maximum(1, posts * 100 - rng.integers(0, 100, n) * (~full_time)))
+    grade = rng.integers(3, 16, n)
+    status = rng.choice(len(STATUSES), n, p=STATUS_P)
+    team = rng.integers(0, len(TEAMS), n)
+    relocated = status == STATUSES.index("Relocated")
+    destination = np.where(relocated, (team + rng.integers(1, len(TEAMS), n)) % len(TEAMS), -1)
+    salary_pence = (18_000 + (grade - 3) * 3_400) * 100 + rng.integers(0, 250_000, n)
+    cost = salary_pence * fte * 13 // 1_000  # with on-costs of 30%, to the penny
+    return Posts(team=team, title=rng.integers(0, len(TITLES), n), grade=grade, fte=fte,
+                 posts=posts, status=status, destination=destination,
+                 location=rng.integers(0, len(LOCATIONS), n), cost=cost)
+
+
+def hundredths_text(h: int) -> str:
+    """1 -> '0.01', 50 -> '0.5', 100 -> '1', 250 -> '2.5'."""
+    whole, frac = divmod(h, 100)
+    return str(whole) if frac == 0 else f"{whole}.{frac:02d}".rstrip("0")
+
+
+def text_rows(p: Posts) -> Iterator[tuple[str, ...]]:
+    """The rows as CSV text, numbers written exactly."""
+    fte_text = [hundredths_text(h) for h in range(int(p.fte.max()) + 1)]
+    cols = zip(p.team.tolist(), p.title.tolist(), p.grade.tolist(), p.fte.tolist(),
+               p.posts.tolist(), p.status.tolist(), p.destination.tolist(),
+               p.location.tolist(), p.cost.tolist())
+    for i, (team, title, grade, fte, posts, status, dest, loc, cost) in enumerate(cols, 1):
+        yield (f"P{i:06d}", TEAMS[team], TITLES[title], f"Grade {grade}", fte_text[fte],
+               str(posts), STATUSES[status], TEAMS[dest] if dest >= 0 else "",
+               LOCATIONS[loc], f"{cost // 100}.{cost % 100:02d}")
+
+
+def cell_rows(p: Posts) -> Iterator[tuple[object, ...]]:
+    """The rows as spreadsheet cells: numbers as numbers, blank destination as None."""
+    for row in text_rows(p):
+        yield (row[0], row[1], row[2], row[3], float(row[4]), int(row[5]), row[6],
+               row[7] or None, row[8], float(row[9]))
+
+
+def write_csv(p: Posts, path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADERS)
+        writer.writerows(text_rows(p))
+
+
+def write_xlsx(p: Posts, path: Path) -> None:
+    """With xlsxwriter (fast, constant memory) when installed, else openpyxl write-only."""
+    try:
+        import xlsxwriter
+    except ImportError:
+        _write_xlsx_openpyxl(p, path)
+        return
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet(SHEET)
+    ws.write_row(0, 0, HEADERS)
+    for r, row in enumerate(cell_rows(p), 1):
+        for c, value in enumerate(row):
+            if isinstance(value, str):
+                ws.write_string(r, c, value)
+            elif value is not None:
+                ws.write_number(r, c, value)
+    wb.close()
+
+
+def _write_xlsx_openpyxl(p: Posts, path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(SHEET)
+    ws.append(HEADERS)
+    for row in cell_rows(p):
+        ws.append(row)
+    wb.save(path)
+
+
+def cached(path: Path, rows: int, writer: Callable[[Posts, Path], None],
+           regenerate: bool) -> float | None:
+    """Make `path` unless it exists; returns the seconds taken, None if reused.
+    Writes to a temporary name first so an interrupted run leaves no half file."""
+    if path.exists() and not regenerate:
+        log(f"reusing {path.name} ({path.stat().st_size / MIB:.1f} MiB)")
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"generating {path.name}: {rows:,} rows ...")
+    start = time.perf_counter()
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    writer(generate_posts(rows), tmp)
+    tmp.replace(path)
+    seconds = time.perf_counter() - start
+    log(f"generated {path.name} in {seconds:.1f}s ({path.stat().st_size / MIB:.1f} MiB)")
+    return seconds
+
+
+# --------------------------------------------------------------------------- measuring
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_bytes: int
+    returncode: int
+    stderr_tail: str
+
+
+@dataclass
+class Case:
+    case: str
+    tool: str
+    argv: list[str]
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.runs) and all(r.returncode == 0 for r in self.runs)
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(r.seconds for r in self.runs)
+
+    @property
+    def peak_rss_bytes(self) -> int:
+        return int(statistics.median(r.peak_rss_bytes for r in self.runs))
+
+
+def measure(argv: list[str]) -> Run:
+    """Run `argv` once with stdout discarded; its wall time and its own peak RSS.
+
+    os.wait4 returns the rusage of exactly this child (including any
+    descendants it reaped), so ru_maxrss is its high-water mark alone."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err)
+        except OSError as exc:  # e.g. the command is not installed
+            return Run(0.0, 0, 127, str(exc))
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read()[-2000:].decode("utf-8", "replace")
+    scale = 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
+    return Run(seconds, usage.ru_maxrss * scale, proc.returncode, tail)
+
+
+def python_argv(code: str, path: Path) -> list[str]:
+    return [sys.executable, "-c", code, str(path)]
+
+
+def rows_label(n: int) -> str:
+    """100000 -> '100k', 1000000 -> '1M', 2500 -> '2500'."""
+    for size, suffix in ((10**6, "M"), (1000, "k")):
+        if n >= size and n % size == 0:
+            return f"{n // size}{suffix}"
+    return str(n)
+
+
+def build_cases(kinds: list[str], files: dict[str, Path], rows: dict[str, int],
+                impact: list[str]) -> list[Case]:
+    cases: list[Case] = []
+    if "xlsx" in kinds:
+        x = files["xlsx"]
+        name = f"{rows_label(rows['xlsx'])} xlsx"
+        cases += [
+            Case(name, "impact summary", [*impact, "summary", str(x), "--format", "json"]),
+            Case(name, READ_EXCEL, python_argv(
+                "import sys, pandas; pandas.read_excel(sys.argv[1], engine='openpyxl')", x)),
+        ]
+    if "csv" in kinds:
+        c = files["csv"]
+        name = f"{rows_label(rows['csv'])} csv"
+        cases += [
+            Case(name, "impact summary", [*impact, "summary", str(c), "--format", "json"]),
+            Case(name, "pandas.read_csv",
+                 python_argv("import sys, pandas; pandas.read_csv(sys.argv[1])", c)),
+        ]
+    return cases
+
+
+def run_cases(cases: list[Case], repeat: int) -> None:
+    for i in range(repeat):
+        for case in cases:
+            log(f"run {i + 1}/{repeat}: {case.tool} on {case.case} ...")
+            run = measure(case.argv)
+            case.runs.append(run)
+            if run.returncode != 0:
+                log(f"FAILED (exit {run.returncode}): {shlex.join(case.argv)}\n{run.stderr_tail}")
+            else:
+                log(f"  {run.seconds:.2f}s, peak {run.peak_rss_bytes / MIB:.0f} MiB")
+
+
+# --------------------------------------------------------------------------- report
+
+@dataclass
+class Verdict:
+    target: str
+    passed: bool | None  # None: could not be judged
+    detail: str
+
+
+def find(cases: list[Case], prefix: str, tool: str) -> Case | None:
+    return next((c for c in cases if c.case.endswith(prefix) and c.tool == tool), None)
+
+
+def verdicts(cases: list[Case]) -> list[Verdict]:
+    out: list[Verdict] = []
+    imp, ref = find(cases, "xlsx", "impact summary"), find(cases, "xlsx", READ_EXCEL)
+    if imp and ref:
+        target = (f"xlsx: impact summary < 1/{XLSX_SPEEDUP:g} of pandas.read_excel time, "
+                  f"peak < {XLSX_RSS_LIMIT / 10**6:g} MB")
+        if imp.ok and ref.ok:
+            ratio = imp.seconds / ref.seconds
+            ok = ratio < 1 / XLSX_SPEEDUP and imp.peak_rss_bytes < XLSX_RSS_LIMIT
+            out.append(Verdict(target, ok, f"{ratio:.2f}x the time ({ref.seconds / imp.seconds:.1f}"
+                               f"x faster), {imp.peak_rss_bytes / 10**6:.0f} MB"))
+        else:
+            out.append(Verdict(target, None, "a command failed"))
+    imp = find(cases, "csv", "impact summary")
+    if imp:
+        target = (f"csv: impact summary (validate + totals) < {CSV_TIME_LIMIT:g} s, "
+                  f"peak < {CSV_RSS_LIMIT / 10**9:g} GB")
+        if imp.ok:
+            ok = imp.seconds < CSV_TIME_LIMIT and imp.peak_rss_bytes < CSV_RSS_LIMIT
+            out.append(Verdict(target, ok, f"{imp.seconds:.2f} s, "
+                               f"{imp.peak_rss_bytes / 10**9:.2f} GB"))
+        else:
+            out.append(Verdict(target, None, "the command failed"))
+    return out
+
+
+def markdown(cases: list[Case], checks: list[Verdict]) -> str:
+    lines = ["| case | tool | time (s) | peak RSS (MiB) |", "| --- | --- | ---: | ---: |"]
+    for c in cases:
+        if c.ok:
+            lines.append(f"| {c.case} | {c.tool} | {c.seconds:.2f} | "
+                         f"{c.peak_rss_bytes / MIB:.0f} |")
+        else:
+            lines.append(f"| {c.case} | {c.tool} | FAILED | FAILED |")
+    lines.append("")
+    for v in checks:
+        word = {True: "PASS", False: "FAIL", None: "N/A "}[v.passed]
+        lines.append(f"{word}  {v.target}: {v.detail}")
+    return "\n".join(lines)
+
+
+def write_json(out: Path, cases: list[Case], checks: list[Verdict],
+               generation: dict[str, float | None], repeat: int) -> None:
+    data = {
+        "python": sys.version.split()[0],
+        "platform": sys.platform,
+        "cpus": os.cpu_count(),
+        "repeat": repeat,
+        "generation_seconds": generation,
+        "cases": [{"case": c.case, "tool": c.tool, "argv": c.argv, "ok": c.ok,
+                   "median_seconds": c.seconds if c.runs else None,
+                   "median_peak_rss_bytes": c.peak_rss_bytes if c.runs else None,
+                   "runs": [asdict(r) for r in c.runs]} for c in cases],
+        "targets": [asdict(v) for v in checks],
+    }
+    out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {out}")
+
+
+# --------------------------------------------------------------------------- main
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--impact-cmd", default="impact",
+                   help="command that runs impact, split like a shell (default: %(default)s)")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="runs per command; the median is reported (default: 1)")
+    p.add_argument("--only", choices=("xlsx", "csv"), help="run one case only")
+    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
+                   help="where generated files live (default: bench/.cache)")
+    p.add_argument("--regenerate", action="store_true", help="rebuild the cached files")
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write the raw figures here")
+    p.add_argument("--xlsx-rows", type=int, default=XLSX_ROWS, help=argparse.SUPPRESS)
+    p.add_argument("--csv-rows", type=int, default=CSV_ROWS, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    kinds = [args.only] if args.only else ["xlsx", "csv"]
+    rows = {"xlsx": args.xlsx_rows, "csv": args.csv_rows}
+    writers = {"xlsx": write_xlsx, "csv": write_csv}
+    files = {k: args.cache_dir / f"posts-v{GENERATOR_VERSION}-{rows[k]}.{k}" for k in kinds}
+    generation = {k: cached(files[k], rows[k], writers[k], args.regenerate) for k in kinds}
+
+    cases = build_cases(kinds, files, rows, shlex.split(args.impact_cmd))
+    run_cases(cases, args.repeat)
+    checks = verdicts(cases)
+    print(markdown(cases, checks))
+    if args.json:
+        write_json(args.json, cases, checks, generation, args.repeat)
+    failed = [c for c in cases if not c.ok]
+    for c in failed:
+        print(f"\nCommand failed: {shlex.join(c.argv)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
