@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any, Iterable
@@ -61,6 +62,7 @@ def findings_text(report: Report, *, limit_per_code: int = 50) -> str:
     for f in errors + warnings:
         by_sheet[f.sheet].append(f)
     for sheet, items in by_sheet.items():
+        items.sort(key=_reading_order)
         out.append("")
         out.append(f"Sheet '{sheet}'" if sheet is not None else "Whole file")
         shown: dict[str, int] = defaultdict(int)
@@ -81,6 +83,21 @@ def findings_text(report: Report, *, limit_per_code: int = 50) -> str:
         for f in notes:
             out.append(f"  {f.message}")
     return "\n".join(out) + "\n"
+
+
+_CELL = re.compile(r"^([A-Z]*)(\d+)")
+
+
+def _reading_order(f: Finding) -> tuple[int, int, int]:
+    """Row by row, left to right: the order a person fixes a sheet in."""
+    m = _CELL.match(f.cell or "")
+    if not m:
+        return (0, 0, 0)
+    letters, row = m.groups()
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return (1, int(row), col)
 
 
 # --------------------------------------------------------------------------
