@@ -35,6 +35,11 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def quoted(names: Iterable[str]) -> str:
+    """Sheet names as a person writes them: 'Early Help', 'Children's Centres'."""
+    return ", ".join(f"'{n}'" for n in names)
+
+
 def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
 
@@ -57,7 +62,7 @@ def findings_text(report: Report, *, limit_per_code: int = 50) -> str:
     verdict = "VALID" if report.valid else "INVALID"
     out.append(f"{wb.name}: {verdict}, {len(errors)} error(s), {len(warnings)} warning(s); "
                f"{wb.rows_read:,} post row(s) read from "
-               f"{', '.join(repr(s) for s in wb.sheets_read)}")
+               f"{quoted(wb.sheets_read)}")
     by_sheet: dict[str | None, list[Finding]] = defaultdict(list)
     for f in errors + warnings:
         by_sheet[f.sheet].append(f)
@@ -135,7 +140,7 @@ def summary_text(summary: Summary) -> str:
     src = summary.source
     out = [summary.headline + ".",
            f"Source: {src['file']} (sha256 {src['sha256'][:12]}…), "
-           f"{src['rows']:,} post row(s) from {', '.join(repr(s) for s in src['sheets'])}.",
+           f"{src['rows']:,} post row(s) from {quoted(src['sheets'])}.",
            ""]
     key_rows = [("Baseline (deleted + retained + relocated)", "baseline_fte", "baseline_posts"),
                 ("Deleted", "deleted_fte", "deleted_posts"),

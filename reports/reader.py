@@ -61,7 +61,8 @@ class Limits:
     max_total_bytes: int = 1024 * MiB       # all decompressed parts together
     max_ratio: float = 100.0                # compression ratio of one part
     ratio_floor_bytes: int = 1 * MiB        # parts smaller than this may compress better
-    max_cells: int = 25_000_000             # rows x columns of a sheet's used range
+    # rows x columns of a sheet's used range; room for Excel's 1,048,576 rows x 26 columns
+    max_cells: int = 30_000_000
     header_search_rows: int = 30
 
 
@@ -214,9 +215,9 @@ def _sniff(path: Path, head: bytes) -> str:
         raise UnsupportedFormat(
             f"{path.name}: {suffix} files are not supported; save the file as .xlsx or .csv")
     if suffix in (".xlsx", ".xlsm"):
-        raise CorruptFile(f"{path.name}: named {suffix} but is not a valid workbook (it may be "
-                          f"damaged or truncated); open it in a spreadsheet program and save "
-                          f"it again")
+        raise CorruptFile(f"{path.name}: named {suffix} but is not an Excel workbook: it is "
+                          f"damaged or truncated, or another kind of file renamed; open it in "
+                          f"a spreadsheet program and save it as .xlsx again")
     if suffix not in (".csv", ".txt", ".tsv", ""):
         raise NotASpreadsheet(
             f"{path.name}: not a spreadsheet; give an .xlsx, .xlsm or .csv file")
@@ -401,9 +402,16 @@ class _SheetScan:
     formulas: dict[tuple[int, int], str]   # (1-based row, 0-based col) -> formula text
 
 
-_ROW_ATTR = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=[\"'](\d+)[\"']")
-_WIDE_REF = re.compile(rb"\sr=[\"']([A-Z]{2,3})(\d+)[\"']")
-_ANY_REF = re.compile(rb"\sr=[\"']([A-Z]{1,3})(\d+)[\"']")
+# XML allows spaces around "=", and calamine reads lower-case references too.
+_ROW_ATTR = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr\s*=\s*[\"'](\d+)[\"']")
+_WIDE_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{2,3})(\d+)[\"']")
+_ANY_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{1,3})(\d+)[\"']")
+# A cell start tag with no r attribute: calamine puts it one column after the previous cell.
+_UNREF_CELL = re.compile(
+    rb"<(?:\w+:)?c(?:\s+(?!r\s*=)[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*/?>")
+_ROW_SPAN = re.compile(rb"<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)", re.S)
+# Quick tests for a cell tag whose first attribute is not r (a superset of the above).
+_MAYBE_UNREF = (re.compile(rb"<c(?:>|/>|\s+(?!r\s*=))"), re.compile(rb":c(?:>|/>|\s+(?!r\s*=))"))
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>|/>")
 _CELL_START = re.compile(rb"<(?:\w+:)?c\s")
@@ -414,7 +422,7 @@ _T_ATTR = re.compile(rb"\st=[\"'](\w+)[\"']")
 
 def _letters_to_index(letters: bytes) -> int:
     n = 0
-    for ch in letters:
+    for ch in letters.upper():
         n = n * 26 + (ch - 64)
     return n - 1
 
@@ -433,6 +441,16 @@ def _scan_sheet(xml: bytes) -> _SheetScan:
         if col > max_col:
             max_col, far_cell = col, (m.group(1) + m.group(2)).decode()
         max_row = max(max_row, int(m.group(2)))
+    if any(p.search(xml) for p in _MAYBE_UNREF) and _UNREF_CELL.search(xml):
+        # Cells without a reference: a row reaches at most its last referenced column
+        # plus the number of its unreferenced cells (rare; Excel always writes r).
+        for span in _ROW_SPAN.finditer(xml):
+            body = span.group()
+            col = max((_letters_to_index(m.group(1)) + 1 for m in _ANY_REF.finditer(body)),
+                      default=0) + len(_UNREF_CELL.findall(body))
+            if col > max_col:
+                max_col = min(col, 16_384)
+                far_cell = f"column {column_letter(max_col - 1)}"
     if far_cell is None and max_row > 1_000:
         far_cell = f"row {max_row:,}"
     formulas: dict[tuple[int, int], str] = {}
@@ -506,7 +524,7 @@ def _read_csv(path: Path, options: ReadOptions, findings: Findings,
     delimiter, width = _sniff_delimiter(text, options)
     grid = _parse_csv(path.name, text, delimiter, width)
     del text
-    if encoding == "cp1252":
+    if encoding == "cp1252" and not options.encoding:   # a guess, not the user's choice
         findings.add("encoding", INFO,
                      f"{path.name} is not UTF-8; it was read as Windows-1252. If accented "
                      f"letters look wrong, give the right --encoding.")
@@ -760,6 +778,12 @@ def _table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
             label = Column.of(values[start:][candidates]).map(_label_kind)
             found = np.where(found == "", label, found)
         hit = found != ""
+        if "title" in data and "grade" in data:
+            # A row with a job title and a grade is a post (with a blank status), even when
+            # a cell such as its title reads "Total Rewards Officer"; never drop it silently.
+            both = [data[f].spread(np.array([v != "" for v in data[f].uniques], dtype=bool))
+                    for f in ("title", "grade")]
+            hit &= ~(both[0] & both[1])[candidates]
         kinds[candidates[hit]] = found[hit]
         nonblank[candidates[hit]] = True
     keep = np.flatnonzero(nonblank)

@@ -384,12 +384,13 @@ class _TableCheck:
         if not len(total_rows):
             return
         cum_posts = np.cumsum(self.is_post.astype(np.int64))
-        measures = (("fte", "FTE", fte[0]), ("posts", "posts", posts[0] * 100),
-                    ("annual_cost", "annual cost", cost[0]))
-        for fld, label, values in measures:
+        measures = (("fte", "FTE", fte), ("posts", "posts", (posts[0] * 100, posts[1])),
+                    ("annual_cost", "annual cost", cost))
+        for fld, label, (values, ok) in measures:
             if fld not in t.columns:
                 continue
             cum = np.cumsum(np.where(self.is_post, values, 0))
+            cum_bad = np.cumsum(self.is_post & ~ok)
             given = _to_number(t.data[fld], money=(fld == "annual_cost"))
             given_h, _ = _hundredths(given)
             seg_start = -1
@@ -398,6 +399,7 @@ class _TableCheck:
                 start = seg_start if kind == KIND_SUBTOTAL else -1
                 expected = int(cum[i] - (cum[start] if start >= 0 else 0))
                 n_posts = int(cum_posts[i] - (cum_posts[start] if start >= 0 else 0))
+                n_bad = int(cum_bad[i] - (cum_bad[start] if start >= 0 else 0))
                 seg_start = i
                 value = t.data[fld][i]
                 if value == "" or value.__class__ is FormulaNoValue:
@@ -417,8 +419,10 @@ class _TableCheck:
                     self.findings.add(
                         code, ERROR,
                         f"{name} row says {label} {fmt_hundredths(int(given_h[i]))} but the "
-                        f"{n_posts} row(s) {where} add up to {fmt_hundredths(expected)}; correct "
-                        f"the total or the rows it totals",
+                        f"{n_posts} row(s) {where} add up to {fmt_hundredths(expected)}"
+                        + (f" (not counting {n_bad} row(s) whose {label} has an error)"
+                           if n_bad else "")
+                        + "; correct the total or the rows it totals",
                         sheet=t.sheet, cell=cell, column=t.headers[fld], value=value)
 
 

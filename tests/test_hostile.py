@@ -1,0 +1,603 @@
+"""Whole-file problems, hostile workbooks, formula injection, personal data, and a fuzz test.
+
+A whole-file problem gives exactly one "Error: ..." line on stderr, exit code 1 and no
+traceback.  Files that could make the xlsx reader abort the process run in a child
+process, so a regression fails a test instead of killing the test run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import reports
+from reports import errors, export
+from reports.reader import Limits
+from reports.workbooks import annotate_copy
+from tests.conftest import (
+    HEADER,
+    impact,
+    invoke,
+    located,
+    make_csv,
+    make_xlsx,
+    post,
+    read_part,
+    replace_part,
+)
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+@pytest.fixture
+def tiny_xlsx(tmp_path) -> Path:
+    return make_xlsx(tmp_path, [HEADER, post("P1"), post("P2", fte=0.5)], name="tiny.xlsx")
+
+
+def _with_sheet_xml(tmp_path: Path, name: str, edit: Callable[[bytes], bytes]) -> Path:
+    base = make_xlsx(tmp_path, [HEADER, post("P1")], name="base.xlsx")
+    return replace_part(base, tmp_path / name, SHEET, edit(read_part(base, SHEET)))
+
+
+def _append_rows(xml: bytes, rows: bytes) -> bytes:
+    assert b"</sheetData>" in xml
+    return xml.replace(b"</sheetData>", rows + b"</sheetData>")
+
+
+# --------------------------------------------------------------------------
+# hostile and broken files, built in each test
+
+
+def png_named_xlsx(tmp_path):
+    path = tmp_path / "photo.xlsx"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    return path
+
+
+def random_bytes_named_xlsx(tmp_path):
+    path = tmp_path / "noise.xlsx"
+    path.write_bytes(bytes((i * 7919 + 13) % 256 for i in range(4096)))
+    return path
+
+
+def png_file(tmp_path):
+    path = tmp_path / "photo.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    return path
+
+
+def binary_named_csv(tmp_path):
+    path = tmp_path / "posts.csv"
+    path.write_bytes(b"Team,Grade\x00\x00\x00" * 50)
+    return path
+
+
+def old_xls(tmp_path):
+    path = tmp_path / "posts.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4096)
+    return path
+
+
+def ods(tmp_path):
+    path = tmp_path / "posts.ods"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", "<office:document-content/>")
+    return path
+
+
+def ods_renamed_xlsx(tmp_path):
+    path = ods(tmp_path)
+    return path.rename(tmp_path / "posts.xlsx")
+
+
+def truncated_xlsx(tmp_path):
+    whole = make_xlsx(tmp_path, [HEADER] + [post(f"P{i}") for i in range(50)], name="w.xlsx")
+    data = whole.read_bytes()
+    path = tmp_path / "truncated.xlsx"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def password_protected(tmp_path):
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 1000
+                     + "EncryptedPackage".encode("utf-16-le") + b"\0" * 1000)
+    return path
+
+
+def empty_file(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+    return path
+
+
+def empty_csv(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"\r\n  \r\n")
+    return path
+
+
+def zip_not_workbook(tmp_path):
+    path = tmp_path / "archive.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    return path
+
+
+def zip_bomb(tmp_path):
+    # 50 MiB of spaces inside the sheet part compresses about 1000:1.
+    return _with_sheet_xml(tmp_path, "bomb.xlsx",
+                           lambda xml: xml.replace(b"</sheetData>",
+                                                   b"</sheetData>" + b" " * (50 << 20)))
+
+
+_ENTITIES = (b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
+             b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+             b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>')
+
+
+def _with_doctype(xml: bytes, old: bytes, new: bytes) -> bytes:
+    if xml.startswith(b"<?xml"):
+        head, rest = xml.split(b"?>", 1)
+        return head + b"?>" + _ENTITIES + rest.replace(old, new, 1)
+    return _ENTITIES + xml.replace(old, new, 1)
+
+
+def entity_bomb_in_sheet(tmp_path):
+    return _with_sheet_xml(tmp_path, "lol_sheet.xlsx",
+                           lambda xml: _with_doctype(xml, b"<t>Team</t>", b"<t>&lol3;</t>"))
+
+
+def entity_bomb_in_workbook(tmp_path):
+    base = make_xlsx(tmp_path, [HEADER, post("P1")], name="base.xlsx")
+    xml = _with_doctype(read_part(base, "xl/workbook.xml"), b'name="Posts"', b'name="&lol3;"')
+    return replace_part(base, tmp_path / "lol_workbook.xlsx", "xl/workbook.xml", xml)
+
+
+def empty_sheet(tmp_path):
+    path = tmp_path / "blank.xlsx"
+    openpyxl.Workbook().save(path)
+    return path
+
+
+def header_but_no_rows(tmp_path):
+    return make_xlsx(tmp_path, [HEADER], name="header_only.xlsx")
+
+
+def header_but_no_rows_csv(tmp_path):
+    return make_csv(tmp_path, [HEADER], name="header_only.csv")
+
+
+def no_header_row(tmp_path):
+    return make_xlsx(tmp_path, [["Some notes"], ["about the proposals"]], name="notes.xlsx")
+
+
+def missing_file(tmp_path):
+    return tmp_path / "nowhere.xlsx"
+
+
+WHOLE_FILE_PROBLEMS = [
+    (png_named_xlsx, errors.CorruptFile),
+    (random_bytes_named_xlsx, errors.CorruptFile),
+    (png_file, errors.NotASpreadsheet),
+    (binary_named_csv, errors.NotASpreadsheet),
+    (old_xls, errors.UnsupportedFormat),
+    (ods, errors.UnsupportedFormat),
+    (ods_renamed_xlsx, errors.UnsupportedFormat),
+    (truncated_xlsx, errors.CorruptFile),
+    (password_protected, errors.PasswordProtected),
+    (empty_file, errors.EmptyFile),
+    (empty_csv, errors.EmptyFile),
+    (zip_not_workbook, errors.NotASpreadsheet),
+    (zip_bomb, errors.TooLarge),
+    (entity_bomb_in_sheet, errors.CorruptFile),
+    (entity_bomb_in_workbook, errors.CorruptFile),
+    (empty_sheet, errors.EmptyFile),
+    (header_but_no_rows, errors.EmptyFile),
+    (header_but_no_rows_csv, errors.EmptyFile),
+    (no_header_row, errors.NoHeaderRow),
+    (missing_file, errors.NotASpreadsheet),
+]
+IDS = [build.__name__ for build, _ in WHOLE_FILE_PROBLEMS]
+
+
+@pytest.mark.parametrize("build,error", WHOLE_FILE_PROBLEMS, ids=IDS)
+def test_whole_file_problem_raises_its_error(tmp_path, build, error):
+    path = build(tmp_path)
+    with pytest.raises(error) as caught:
+        reports.check(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert path.name in message
+
+
+@pytest.mark.parametrize("command", ["validate", "summary"])
+@pytest.mark.parametrize("build,error", WHOLE_FILE_PROBLEMS, ids=IDS)
+def test_whole_file_problem_in_the_cli(tmp_path, build, error, command):
+    path = build(tmp_path)
+    result = invoke(command, path)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ")
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n")
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("build", [old_xls, zip_bomb, truncated_xlsx, entity_bomb_in_sheet],
+                         ids=lambda b: b.__name__)
+def test_whole_file_problem_in_a_real_process(tmp_path, build):
+    result = impact("validate", build(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_messages_say_what_to_do(tmp_path):
+    assert "save it as .xlsx" in str(pytest.raises(errors.UnsupportedFormat, reports.check,
+                                                   old_xls(tmp_path)).value)
+    assert "zip bomb" in str(pytest.raises(errors.TooLarge, reports.check,
+                                           zip_bomb(tmp_path)).value)
+    assert "password" in str(pytest.raises(errors.PasswordProtected, reports.check,
+                                           password_protected(tmp_path)).value)
+    assert "entity" in str(pytest.raises(errors.CorruptFile, reports.check,
+                                         entity_bomb_in_workbook(tmp_path)).value)
+
+
+# --------------------------------------------------------------------------
+# far-away cells: python-calamine would abort the whole process on these, so each runs
+# in a child `impact` with a memory cap.
+
+
+FAR_CELL = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+
+
+def test_stray_cell_at_xfd1048576_is_refused_cleanly(tmp_path):
+    path = _with_sheet_xml(tmp_path, "stray.xlsx", lambda xml: _append_rows(xml, FAR_CELL))
+    result = impact("validate", path)
+    assert result.returncode == 1, result.stderr[-500:]
+    assert result.stderr.startswith("Error: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert "XFD1048576" in result.stderr
+
+
+def _unreferenced_cells(n: int) -> bytes:
+    return b'<c t="inlineStr"><is><t>x</t></is></c>' * n
+
+
+@pytest.mark.parametrize("rows", [
+    # a lower-case reference
+    b'<row r="900000"><c r="xfd900000" t="inlineStr"><is><t>x</t></is></c></row>',
+    # spaces around "=" (legal XML)
+    b'<row r="900000"><c r = "XFD900000" t="inlineStr"><is><t>x</t></is></c></row>',
+    # single quotes and a namespace prefix
+    (b"<x:row r='900000'><x:c r='XFD900000' t='inlineStr'><x:is><x:t>x</x:t></x:is></x:c>"
+     b"</x:row>"),
+    # a row with no r attribute, holding a far cell
+    b'<row><c r="XFD900000" t="inlineStr"><is><t>x</t></is></c></row>',
+    # 16,384 cells with no r attribute run out to column XFD
+    b'<row r="40000">' + _unreferenced_cells(16_384) + b"</row>",
+    # the same in a row with no r attribute, then a far row
+    (b"<row>" + _unreferenced_cells(16_384) + b'</row><row r="500000"><c r="A500000">'
+     b"<v>1</v></c></row>"),
+], ids=["lower-case", "spaces", "prefixed", "row-without-r", "cells-without-r",
+        "row-and-cells-without-r"])
+def test_other_spellings_of_a_far_cell_are_refused(tmp_path, rows):
+    path = _with_sheet_xml(tmp_path, "far.xlsx", lambda xml: _append_rows(xml, rows))
+    result = impact("validate", path)
+    assert result.returncode == 1, result.stderr[-500:]
+    assert result.stderr.startswith("Error: ")
+    assert f"over the {Limits().max_cells:,} limit" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_cells_without_references_in_a_normal_sheet_are_read(tmp_path):
+    def strip_refs(xml: bytes) -> bytes:
+        import re
+
+        return re.sub(rb'<c r="[A-Z]+\d+"', b"<c", xml)
+
+    path = _with_sheet_xml(tmp_path, "norefs.xlsx", strip_refs)
+    assert b'<c r="' not in read_part(path, SHEET)
+    report = reports.check(path)
+    assert report.valid
+    assert list(report.posts["post_id"]) == ["P1"]
+
+
+def test_a_small_cell_limit_refuses_a_normal_sheet(tiny_xlsx):
+    with pytest.raises(errors.AbsurdRange):
+        reports.check(tiny_xlsx, limits=Limits(max_cells=10))
+
+
+def test_file_size_limit(tiny_xlsx):
+    with pytest.raises(errors.TooLarge):
+        reports.check(tiny_xlsx, limits=Limits(max_file_bytes=100))
+
+
+def test_decompressed_size_limits(tiny_xlsx):
+    with pytest.raises(errors.TooLarge):
+        reports.check(tiny_xlsx, limits=Limits(max_member_bytes=1000))
+    with pytest.raises(errors.TooLarge):
+        reports.check(tiny_xlsx, limits=Limits(max_total_bytes=5000))
+    with pytest.raises(errors.TooLarge):
+        reports.check(tiny_xlsx, limits=Limits(max_members=3))
+
+
+# --------------------------------------------------------------------------
+# --debug
+
+
+def test_debug_shows_a_traceback(tmp_path):
+    path = old_xls(tmp_path)
+    result = impact("validate", path, "--debug")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "UnsupportedFormat" in result.stderr
+
+
+def test_debug_from_the_environment(tmp_path):
+    result = impact("summary", old_xls(tmp_path), env={"IMPACT_DEBUG": "1"})
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+
+
+def test_debug_in_process_lets_the_error_through(tmp_path):
+    result = invoke("validate", old_xls(tmp_path), "--debug", catch_exceptions=True)
+    assert isinstance(result.exception, errors.UnsupportedFormat)
+
+
+# --------------------------------------------------------------------------
+# formula injection in what we write
+
+
+INJECTIONS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\t=1+1", "=1+1"]
+
+
+@pytest.fixture
+def injected_summary(tmp_path):
+    rows = [HEADER] + [post(f"P{i}", team=team, grade=team, status="Relocated",
+                            destination=team) for i, team in enumerate(INJECTIONS)]
+    return reports.summarise(reports.check(make_csv(tmp_path, rows, name="injected.csv")))
+
+
+def test_teams_are_read_as_written(injected_summary):
+    assert [g["team"] for g in injected_summary.groups["by_team"]] != []
+    assert {g["team"] for g in injected_summary.groups["by_team"]} == {
+        t.strip() for t in INJECTIONS}
+
+
+def test_csv_export_neutralises_formulas(injected_summary):
+    rows = list(csv.reader(io.StringIO(export.summary_csv(injected_summary))))
+    cells = [c for row in rows for c in row if c]
+    for team in INJECTIONS:
+        assert team.strip() not in cells
+        assert "'" + team.strip() in cells
+    for cell in cells:
+        assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+        if cell.startswith("-"):               # only negative numbers may start with "-"
+            float(cell)
+
+
+def test_xlsx_export_stores_text_not_formulas(injected_summary, tmp_path):
+    out = tmp_path / "totals.xlsx"
+    export.write_summary_xlsx(injected_summary, out)
+    with zipfile.ZipFile(out) as zf:
+        for name in zf.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in zf.read(name) and b"<f " not in zf.read(name), name
+    wb = openpyxl.load_workbook(out)
+    seen = set()
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    assert cell.data_type == "s", (ws.title, cell.coordinate)
+                    seen.add(cell.value)
+    assert {t.strip() for t in INJECTIONS} <= seen
+
+
+def test_neutralise():
+    for text in ("=1", "+1", "-1", "@x", "\tx", "\rx", "＝1"):
+        assert export.neutralise(text) == "'" + text
+    for value in ("Team", "1", 1, None, ""):
+        assert export.neutralise(value) == value
+
+
+def test_annotated_copy_of_a_csv_stores_text_not_formulas(tmp_path):
+    path = make_csv(tmp_path, [HEADER, post("P1", team='=HYPERLINK("http://x","y")', fte=-1)])
+    out = tmp_path / "checked.xlsx"
+    annotate_copy(reports.check(path), out)
+    with zipfile.ZipFile(out) as zf:
+        for name in zf.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                assert b"<f>" not in zf.read(name), name
+
+
+# --------------------------------------------------------------------------
+# personal data never leaves the file
+
+
+PERSONAL = {"Employee name": "Łukasz Nowak", "Surname": "Featherstonehaugh",
+            "NI number": "QQ123456C", "Date of birth": "1971-02-03", "Payroll No": "PAY-98765"}
+
+
+@pytest.fixture
+def personal_workbook(tmp_path):
+    header = ["Employee name", "Surname"] + HEADER + ["NI number", "Date of birth",
+                                                      "Payroll No"]
+    person = list(PERSONAL.values())
+    return make_xlsx(tmp_path, [
+        header,
+        person[:2] + post("P1", team="Family Support") + person[2:],
+        person[:2] + post("P2", team="Youth", fte=-1) + person[2:],     # an error, for annotate
+    ], name="personal.xlsx")
+
+
+def _assert_no_personal_data(text: str, where: str) -> None:
+    for value in PERSONAL.values():
+        assert value not in text, f"{value!r} found in {where}"
+
+
+def test_personal_columns_are_warned_about(personal_workbook):
+    report = reports.check(personal_workbook)
+    assert [(f.code, f.cell, f.column) for f in report.findings.warnings] == [
+        ("personal-data", "A1", "Employee name"), ("personal-data", "B1", "Surname"),
+        ("personal-data", "K1", "NI number"), ("personal-data", "L1", "Date of birth"),
+        ("personal-data", "M1", "Payroll No")]
+    assert located(report.findings.errors) == [("fte-negative", "G3")]
+
+
+def test_personal_data_is_absent_from_every_output(personal_workbook, tmp_path):
+    report = reports.check(personal_workbook)
+    _assert_no_personal_data(report.posts.to_csv(), "Report.posts")
+    _assert_no_personal_data(json.dumps(report.to_dict(), ensure_ascii=False), "findings")
+    _assert_no_personal_data(export.findings_text(report), "findings text")
+
+    person = list(PERSONAL.values())
+    valid_posts = make_xlsx(tmp_path, [["Employee name", "Surname"] + HEADER
+                                       + ["NI number", "Date of birth", "Payroll No"],
+                                       person[:2] + post("P1") + person[2:]], name="ok.xlsx")
+    summary = reports.summarise(reports.check(valid_posts))
+    assert len(summary.warnings) == len(PERSONAL)
+    _assert_no_personal_data(export.summary_json(summary), "summary json")
+    _assert_no_personal_data(export.summary_csv(summary), "summary csv")
+    _assert_no_personal_data(export.summary_text(summary), "summary text")
+    out = tmp_path / "totals.xlsx"
+    export.write_summary_xlsx(summary, out)
+    _assert_no_personal_data(_every_cell(out), "summary xlsx")
+
+
+def _every_cell(path: Path) -> str:
+    wb = openpyxl.load_workbook(path)
+    parts = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value is not None:
+                    parts.append(str(cell.value))
+                if cell.comment is not None:
+                    parts.append(cell.comment.text)
+    return "\n".join(parts)
+
+
+def test_personal_data_is_absent_from_the_annotated_copy(personal_workbook, tmp_path):
+    out = tmp_path / "checked.xlsx"
+    annotate_copy(reports.check(personal_workbook), out)
+    text = _every_cell(out)
+    _assert_no_personal_data(text, "annotated copy")
+    assert "Employee name" in text                 # the headings stay
+    with zipfile.ZipFile(out) as zf:               # nor hidden in any part, e.g. shared strings
+        for name in zf.namelist():
+            body = zf.read(name).decode("utf-8", "replace")
+            _assert_no_personal_data(body, f"annotated copy part {name}")
+
+
+def test_personal_data_is_absent_from_the_annotated_copy_of_a_csv(tmp_path):
+    header = ["Employee name"] + HEADER + ["Payroll No"]
+    path = make_csv(tmp_path, [header, ["Łukasz Nowak"] + post("P1", fte=-1) + ["PAY-98765"]])
+    out = tmp_path / "checked.xlsx"
+    annotate_copy(reports.check(path), out)
+    text = _every_cell(out)
+    assert "Łukasz Nowak" not in text and "PAY-98765" not in text
+
+
+def test_a_total_label_in_a_personal_column_is_not_echoed(tmp_path):
+    header = ["Employee name"] + HEADER
+    path = make_xlsx(tmp_path, [header, ["Total Smith"] + post("P1", status=None)])
+    report = reports.check(path)
+    assert located(report.findings.errors) == [("required-blank", "H2")]
+    _assert_no_personal_data(json.dumps(report.to_dict()), "findings")
+    assert "Total Smith" not in json.dumps(report.to_dict())
+
+
+# --------------------------------------------------------------------------
+# fuzz: whatever the bytes, check() returns a report or raises an ImpactError
+
+
+_FUZZ = settings(max_examples=60, deadline=None, database=None,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                        HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def seed_xlsx(tmp_path_factory) -> bytes:
+    tmp = tmp_path_factory.mktemp("seed")
+    return make_xlsx(tmp, [HEADER, post("P1", fte=0.5), post("P2", status="Relocated",
+                                                             destination="Learning")],
+                     name="seed.xlsx").read_bytes()
+
+
+def _check_bytes(data: bytes, suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"fuzz{suffix}"
+        path.write_bytes(data)
+        try:
+            report = reports.check(path)
+        except errors.ImpactError:
+            return
+        reports.export.findings_text(report)
+        if report.valid:
+            reports.summarise(report)
+
+
+@_FUZZ
+@given(data=st.binary(max_size=3000), suffix=st.sampled_from([".xlsx", ".csv", ".xls", ""]))
+def test_fuzz_random_bytes(data, suffix):
+    _check_bytes(data, suffix)
+
+
+@_FUZZ
+@given(text=st.text(max_size=400), encoding=st.sampled_from(["utf-8", "cp1252", "utf-16"]))
+def test_fuzz_random_csv_text(text, encoding):
+    _check_bytes(text.encode(encoding, "replace"), ".csv")
+
+
+@_FUZZ
+@given(edits=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)),
+                      min_size=1, max_size=8),
+       cut=st.one_of(st.none(), st.integers(min_value=0)))
+def test_fuzz_mutated_xlsx_bytes(seed_xlsx, edits, cut):
+    data = bytearray(seed_xlsx)
+    for position, value in edits:
+        data[position % len(data)] = value
+    if cut is not None:
+        data = data[: cut % len(data)]
+    _check_bytes(bytes(data), ".xlsx")
+
+
+@_FUZZ
+@given(edits=st.lists(st.tuples(st.integers(min_value=0), st.sampled_from(
+    list(b'<>/="\' &;rcvtxA19-.')) | st.integers(0, 255)), min_size=1, max_size=6))
+def test_fuzz_mutated_sheet_xml(seed_xlsx, edits):
+    """Mutate the sheet XML itself and re-zip it, so the zip's checks pass and the
+    mutation reaches the XML readers."""
+    with zipfile.ZipFile(io.BytesIO(seed_xlsx)) as zf:
+        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    xml = bytearray(parts[SHEET])
+    for position, value in edits:
+        xml[position % len(xml)] = value
+    parts[SHEET] = bytes(xml)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, body in parts.items():
+            zf.writestr(name, body)
+    _check_bytes(buf.getvalue(), ".xlsx")
+
+
+def test_fuzz_seed_is_a_valid_file(seed_xlsx, tmp_path):
+    path = tmp_path / "seed.xlsx"
+    path.write_bytes(seed_xlsx)
+    assert reports.check(path).valid
+    _check_bytes(seed_xlsx, ".xlsx")
