@@ -403,8 +403,11 @@ class _SheetScan:
 
 
 # XML allows spaces around "=", and calamine reads lower-case references too.
-_ROW_ATTR = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr\s*=\s*[\"'](\d+)[\"']")
-_WIDE_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{2,3})(\d+)[\"']")
+# These start with a literal "r" so that re can skip ahead fast (0.08 s for a 45 MB sheet,
+# against 0.22 s for a pattern that starts with a character class).  Any attribute
+# ending in "r" can match too ("header"); that only overestimates the range.
+_ROW_ATTR = re.compile(rb"r\s*=\s*[\"'](\d+)[\"']")
+_WIDE_REF = re.compile(rb"r\s*=\s*[\"']([A-Za-z]{2,3})(\d+)[\"']")
 _ANY_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{1,3})(\d+)[\"']")
 # A cell start tag with no r attribute: calamine puts it one column after the previous cell.
 _UNREF_CELL = re.compile(
@@ -454,6 +457,8 @@ def _scan_sheet(xml: bytes) -> _SheetScan:
     if far_cell is None and max_row > 1_000:
         far_cell = f"row {max_row:,}"
     formulas: dict[tuple[int, int], str] = {}
+    if b"<f" not in xml and b":f" not in xml:
+        return _SheetScan(max_row, max_col, far_cell, formulas)
     for m in _FORMULA.finditer(xml):
         pos = m.start()
         starts = list(_CELL_START.finditer(xml, max(0, pos - 400), pos))
