@@ -645,8 +645,11 @@ class Column:
     @classmethod
     def of(cls, values: np.ndarray) -> "Column":
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes, uniques = _split_booleans(values, codes, uniques)
         cleaned = np.array([_clean(v) for v in uniques], dtype=object)
-        if len(cleaned) != len(set(map(_hash_key, cleaned))):
+        # Cleaning can merge values (" A" and "A"); it changed something only where it
+        # returned a new object (str.strip returns the same one when there is nothing to do).
+        if any(c is not u for c, u in zip(cleaned, uniques)):
             recodes, cleaned = pd.factorize(cleaned, use_na_sentinel=False)
             codes = recodes[codes]
         return cls(np.asarray(codes, dtype=np.intp), np.asarray(cleaned, dtype=object))
@@ -673,8 +676,26 @@ class Column:
         return per_unique[self.codes]
 
 
-def _hash_key(v: Any) -> Any:
-    return (type(v).__name__, v) if not isinstance(v, (int, float)) else ("n", v)
+def _split_booleans(values: np.ndarray, codes: np.ndarray, uniques: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """factorize() hashes True as 1 and False as 0, so a TRUE cell among 1s would pass as
+    the number 1.  Give the booleans their own codes (they clean to "TRUE"/"FALSE")."""
+    extra: list[Any] = []
+    for k, u in enumerate(uniques):
+        if u.__class__ not in (bool, int, float) or not (u == 0 or u == 1):
+            continue
+        idx = np.flatnonzero(codes == k)
+        is_bool = np.fromiter((v.__class__ is bool for v in values[idx]), bool, len(idx))
+        if is_bool.all() or not is_bool.any():
+            continue
+        odd = idx[is_bool] if u.__class__ is not bool else idx[~is_bool]
+        codes = codes.copy() if not extra else codes
+        codes[odd] = len(uniques) + len(extra)
+        extra.append(values[odd[0]])
+    if extra:
+        uniques = np.concatenate([np.asarray(uniques, dtype=object),
+                                  np.array(extra, dtype=object)])
+    return codes, uniques
 
 
 def _header_score(row: Sequence[Any], mapping: dict[str, str]) -> int:

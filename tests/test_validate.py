@@ -438,3 +438,11 @@ def test_schema_status_words_match_the_readme():
         "created": {"created", "create", "new", "new post", "established"},
     }
     assert {s: set(w) for s, w in schema.STATUS_WORDS.items()} == promised
+
+
+def test_a_boolean_cell_among_whole_numbers_is_not_read_as_one(tmp_path):
+    # pandas' factorize hashes True as 1: a TRUE cell beside real 1s must still be flagged.
+    rows = [HEADER, post("P1", fte=1), post("P2", fte=True), post("P3", fte=1, posts=True)]
+    report = reports.check(make_xlsx(tmp_path, rows))
+    assert sorted((f.code, f.cell, f.value) for f in report.findings.errors) == [
+        ("fte-not-number", "E3", "TRUE"), ("posts-invalid", "F4", "TRUE")]
