@@ -1,0 +1,237 @@
+"""Briefing templates: declarative TOML files that say what a PDF briefing shows.
+
+One template per audience ships in `templates/` (`union.toml`, `management.toml`,
+`public.toml`).  A user can copy one, edit it and pass it with `--template`.
+Every key is checked: an unknown key, section or placeholder is refused with a
+`TemplateError` that names it, so a typo never silently drops a section.
+Keys a copy leaves out take the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import TemplateError
+
+AUDIENCES = ("union", "management", "public")
+
+# Section ids, in the order the union template uses.
+SECTIONS = ("headline", "by_team", "by_grade", "team_grade", "relocations", "new_posts",
+            "locations", "charts", "data_notes", "method")
+
+DEFAULT_HEADINGS = {
+    "headline": "Headline",
+    "by_team": "By team",
+    "by_grade": "By grade",
+    "team_grade": "Deleted FTE by team and grade",
+    "relocations": "Relocations",
+    "new_posts": "New posts",
+    "locations": "Locations",
+    "charts": "Charts",
+    "data_notes": "Data notes",
+    "method": "Method and source",
+}
+
+# Figures a wording line may name: the whole-file totals ...
+FIGURE_PLACEHOLDERS = (
+    "baseline_fte", "deleted_fte", "retained_fte", "relocated_fte", "created_fte", "future_fte",
+    "baseline_posts", "deleted_posts", "retained_posts", "relocated_posts", "created_posts",
+    "future_posts", "pct_deleted",
+    "at_risk_fte", "at_risk_posts", "vacant_deleted_fte", "vacant_deleted_posts",
+    "deleted_cost", "created_cost", "net_saving",
+)
+# ... and facts about the file and the briefing.
+CONTEXT_PLACEHOLDERS = ("organisation", "file", "teams", "grades", "sites_closing",
+                        "sites_kept", "threshold", "audience")
+PLACEHOLDERS = FIGURE_PLACEHOLDERS + CONTEXT_PLACEHOLDERS
+
+DEFAULT_WORDING = {
+    "headline": "{deleted_fte} of {baseline_fte} FTE ({pct_deleted}%) are proposed for "
+                "deletion: {deleted_posts} of {baseline_posts} posts.",
+    "vacancy": "{at_risk_fte} FTE ({at_risk_posts} posts) of the deleted posts are occupied, "
+               "so the people in them are at risk of redundancy; {vacant_deleted_fte} FTE "
+               "({vacant_deleted_posts} posts) are vacant.",
+    "cost": "The deleted posts cost {deleted_cost} a year and the new posts {created_cost}: "
+            "a net saving of {net_saving} a year.",
+    "locations": "Sites losing all their posts: {sites_closing}. Sites keeping some posts: "
+                 "{sites_kept}.",
+    "suppression": "To protect individuals, a count of posts or FTE under {threshold} is "
+                   "shown as \u201c<{threshold}\u201d, and a figure marked \u201c[c]\u201d is "
+                   "hidden so that no total can reveal one.",
+}
+
+DEFAULT_COLOURS = {
+    "primary": "#1F3A5F",          # header band, headings, table headers
+    "accent": "#E8EEF5",           # key-figure panel, table stripes
+    "text": "#1A1A1A",
+    "muted": "#5A5A5A",            # footers, notes
+    "deleted": "#C0392B",
+    "retained": "#2E86AB",
+    "relocated": "#E89F3C",
+    "created": "#3BA55C",
+}
+
+_TOP_KEYS = ("audience", "title", "subtitle", "organisation", "author", "marking", "sections",
+             "privacy", "colours", "wording", "headings")
+_PRIVACY_KEYS = ("small_number_threshold",)
+_HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A parsed, checked briefing template."""
+
+    name: str                      # where it came from, for messages: "union.toml"
+    audience: str | None = None
+    title: str = "Impact briefing"
+    subtitle: str = ""
+    organisation: str = ""
+    author: str = ""
+    marking: str = "OFFICIAL"
+    sections: tuple[str, ...] = SECTIONS
+    small_number_threshold: int = 0       # 0: every figure is shown
+    colours: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_COLOURS))
+    wording: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_WORDING))
+    headings: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HEADINGS))
+
+    @property
+    def suppresses(self) -> bool:
+        return self.small_number_threshold > 0
+
+
+def builtin_path(audience: str) -> Path:
+    """The template shipped for `audience`."""
+    from . import template_path
+
+    if audience not in AUDIENCES:
+        raise TemplateError(f"unknown audience '{audience}'; choose one of {', '.join(AUDIENCES)}")
+    return template_path(f"{audience}.toml")
+
+
+def load_template(path: str | os.PathLike[str]) -> Template:
+    """Read and check a template file.  Raises `TemplateError` naming any bad key."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise TemplateError(f"cannot read template {p}: {e.strerror or e}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise TemplateError(f"template {p.name} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise TemplateError(f"template {p.name} is not valid TOML: {e}") from None
+    return parse_template(data, p.name)
+
+
+def load_builtin(audience: str) -> Template:
+    return load_template(builtin_path(audience))
+
+
+def parse_template(data: dict[str, Any], name: str = "template") -> Template:
+    """Check a template already parsed from TOML and fill in the defaults."""
+
+    def fail(message: str) -> TemplateError:
+        return TemplateError(f"template {name}: {message}")
+
+    _known(data, _TOP_KEYS, "", fail)
+    kw: dict[str, Any] = {}
+    for key in ("title", "subtitle", "organisation", "author", "marking"):
+        if key in data:
+            kw[key] = _text(data[key], key, fail)
+    if "audience" in data:
+        audience = _text(data["audience"], "audience", fail)
+        if audience not in AUDIENCES:
+            raise fail(f"key 'audience' is '{audience}'; it must be one of "
+                       f"{', '.join(AUDIENCES)}")
+        kw["audience"] = audience
+    if "sections" in data:
+        sections = data["sections"]
+        if not isinstance(sections, list) or not all(isinstance(s, str) for s in sections):
+            raise fail("key 'sections' must be a list of section names, e.g. "
+                       "[\"headline\", \"by_team\"]")
+        for s in sections:
+            if s not in SECTIONS:
+                raise fail(f"unknown section '{s}' in 'sections'; known sections: "
+                           f"{', '.join(SECTIONS)}")
+        seen = set()
+        for s in sections:
+            if s in seen:
+                raise fail(f"section '{s}' is listed twice in 'sections'")
+            seen.add(s)
+        kw["sections"] = tuple(sections)
+    privacy = _table(data, "privacy", fail)
+    _known(privacy, _PRIVACY_KEYS, "privacy.", fail)
+    if "small_number_threshold" in privacy:
+        threshold = privacy["small_number_threshold"]
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or not \
+                0 <= threshold <= 1000:
+            raise fail("key 'privacy.small_number_threshold' must be a whole number from 0 "
+                       "(show every figure) to 1000, e.g. 5")
+        kw["small_number_threshold"] = threshold
+    colours = _table(data, "colours", fail)
+    _known(colours, tuple(DEFAULT_COLOURS), "colours.", fail)
+    for key, value in colours.items():
+        if not isinstance(value, str) or not _HEX.match(value):
+            raise fail(f"key 'colours.{key}' must be a colour like \"#1F3A5F\", not {value!r}")
+    kw["colours"] = {**DEFAULT_COLOURS, **colours}
+    wording = _table(data, "wording", fail)
+    _known(wording, tuple(DEFAULT_WORDING), "wording.", fail)
+    for key, value in wording.items():
+        check_placeholders(_text(value, f"wording.{key}", fail), f"wording.{key}", fail)
+    kw["wording"] = {**DEFAULT_WORDING, **wording}
+    headings = _table(data, "headings", fail)
+    _known(headings, SECTIONS, "headings.", fail)
+    for key, value in headings.items():
+        _text(value, f"headings.{key}", fail)
+    kw["headings"] = {**DEFAULT_HEADINGS, **headings}
+    return Template(name=name, **kw)
+
+
+def check_placeholders(text: str, key: str, fail: Any = None) -> list[str]:
+    """The placeholders in `text`; refuses unknown ones and format specs, naming `key`."""
+    fail = fail or (lambda m: TemplateError(m))
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as e:
+        raise fail(f"key '{key}' has a stray brace ({e}); write {{{{ or }}}} for a "
+                   f"literal brace") from None
+    names = []
+    for _, fld, spec, conversion in parts:
+        if fld is None:
+            continue
+        if fld not in PLACEHOLDERS:
+            raise fail(f"unknown placeholder {{{fld}}} in key '{key}'; known placeholders: "
+                       f"{', '.join(PLACEHOLDERS)}")
+        if spec or conversion:
+            raise fail(f"placeholder {{{fld}}} in key '{key}' has a format; write just "
+                       f"{{{fld}}}")
+        names.append(fld)
+    return names
+
+
+def _known(table: dict[str, Any], allowed: tuple[str, ...], prefix: str, fail: Any) -> None:
+    for key in table:
+        if key not in allowed:
+            raise fail(f"unknown key '{prefix}{key}'; known keys"
+                       f"{' in [' + prefix.rstrip('.') + ']' if prefix else ''}: "
+                       f"{', '.join(allowed)}")
+
+
+def _table(data: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise fail(f"key '{key}' must be a table ([{key}])")
+    return value
+
+
+def _text(value: Any, key: str, fail: Any) -> str:
+    if not isinstance(value, str):
+        raise fail(f"key '{key}' must be text in quotes, not {value!r}")
+    return value
