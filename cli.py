@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable
@@ -74,10 +75,9 @@ def debug_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Show the full traceback of any error (or set IMPACT_DEBUG=1).")(func)
 
 
-def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """FILE and the options that say how to read it."""
+def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--sheet, --map and --encoding: how to read a file."""
     decorators = [
-        click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
         click.option("--sheet", "sheets", multiple=True, metavar="NAME",
                      help="Read only this sheet (repeatable). Default: every sheet with a "
                           "header row."),
@@ -86,6 +86,38 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
                           "(repeatable). Fields: " + ", ".join(reports.schema.FIELD_BY_NAME)),
         click.option("--encoding", metavar="NAME",
                      help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def store_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+                        metavar="DIR", help="The store folder. Default: $IMPACT_STORE, else "
+                                            "$XDG_DATA_HOME/impact (~/.local/share/impact).")(func)
+
+
+def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """FILE (or --dataset NAME [--version N] from the store) and the options that say how
+    to read it.  A stored version reaches the command as FILE = its original name; `_check`
+    reads the stored copy."""
+
+    @functools.wraps(func)
+    def resolved(*args: Any, dataset: str | None = None, dataset_version: int | None = None,
+                 store_dir: Path | None = None, **kwargs: Any) -> Any:
+        kwargs["file"] = handle_errors(_input_file)(kwargs.get("file"), dataset,
+                                                    dataset_version, store_dir)
+        return func(*args, **kwargs)
+
+    decorators: list[Callable[[Any], Any]] = [
+        click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False),
+        click.option("--dataset", metavar="NAME",
+                     help="Read a stored dataset instead of FILE (see `impact datasets`)."),
+        click.option("--version", "dataset_version", type=click.IntRange(min=1), metavar="N",
+                     help="With --dataset: this version. Default: the latest."),
+        store_option,
+        read_options,
         click.option("--expect-fte", type=DecimalType(), metavar="FTE",
                      help="Control total: the baseline FTE the file must add up to."),
         click.option("--expect-deleted-fte", type=DecimalType(), metavar="FTE",
@@ -93,12 +125,46 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
         debug_option,
     ]
     for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+        resolved = decorator(resolved)
+    return resolved
+
+
+STORED_INPUT = "impact.stored"      # click context meta: (Store, Version) read by --dataset
+
+
+def _input_file(file: Path | None, dataset: str | None, version: int | None,
+                store_dir: Path | None) -> Path:
+    """FILE, or for --dataset the stored version's original name (its copy is read)."""
+    if dataset is None:
+        if file is None:
+            raise click.UsageError("Missing argument 'FILE' (or give --dataset NAME to read "
+                                   "a stored version).")
+        for given, option in ((version, "--version"), (store_dir, "--store")):
+            if given is not None:
+                raise click.UsageError(f"{option} goes with --dataset NAME, not FILE")
+        return file
+    if file is not None:
+        raise click.UsageError(f"give FILE or --dataset NAME, not both (got {file} and "
+                               f"--dataset {dataset})")
+    from reports.store import Store
+
+    ctx = click.get_current_context()
+    store = Store.open(store_dir)
+    ctx.call_on_close(store.close)
+    stored = store.version(dataset, version)
+    store.path_of(stored)
+    ctx.meta[STORED_INPUT] = (store, stored)
+    return Path(stored.original_name)
 
 
 def _check(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encoding: str | None,
            expect_fte: Decimal | None, expect_deleted_fte: Decimal | None) -> reports.Report:
+    stored = click.get_current_context().meta.get(STORED_INPUT)
+    if stored is not None:
+        from reports.store import load_report
+
+        return load_report(*stored, sheets=sheets, mapping=mapping, encoding=encoding,
+                           expect_fte=expect_fte, expect_deleted_fte=expect_deleted_fte)
     return reports.check(file, sheets=sheets, mapping=mapping, encoding=encoding,
                          expect_fte=expect_fte, expect_deleted_fte=expect_deleted_fte)
 
@@ -201,6 +267,82 @@ def summary(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encod
 
 
 @cli.command()
+@input_options
+@click.option("--audience", type=click.Choice(["union", "management", "public"]),
+              default="union", show_default=True,
+              help="Who the briefing is for; picks the built-in template. The public one "
+                   "suppresses small numbers.")
+@click.option("--template", "template_file", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="PATH", help="Use this template instead: a copy of one in templates/, "
+                                   "edited.")
+@click.option("--title", help="The briefing's title (default: the template's).")
+@click.option("--organisation", help="The organisation named on the briefing.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="OUT.pdf", help="Where to write the PDF. Default: FILE-AUDIENCE.pdf in "
+                                      "the current directory.")
+@click.option("--reproducible", is_flag=True,
+              help="Byte-identical PDF for the same input: no timestamps; the date printed "
+                   "comes from SOURCE_DATE_EPOCH, else none is.")
+@click.option("--compare", "compare_with", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="OLD", help="Add a \"What changed\" section after the headline: the "
+                                  "changes since this earlier file.")
+@click.option("--since-version", type=click.IntRange(min=1), metavar="N",
+              help="With --dataset: add a \"What changed\" section: the changes since "
+                   "version N.")
+@handle_errors
+def brief(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encoding: str | None,
+          expect_fte: Decimal | None, expect_deleted_fte: Decimal | None, debug: bool,
+          audience: str, template_file: Path | None, title: str | None,
+          organisation: str | None, output: Path | None, reproducible: bool,
+          compare_with: Path | None = None, since_version: int | None = None) -> None:
+    """Write a PDF impact briefing: headline figures, tables by team, grade
+    and site, charts, data notes and method, for a union, management or the
+    public.
+
+    An invalid file gets no briefing: its errors are printed as `impact
+    validate` prints them and the exit code is 1.  The PDF is written under a
+    temporary name and renamed when complete.
+
+    \b
+    Examples:
+      impact brief data/derbyshire_early_help.xlsx
+      impact brief posts.xlsx --audience public -o public-briefing.pdf
+      impact brief posts.xlsx --template my-union.toml --organisation "Derbyshire County Council"
+      impact brief proposals-v2.xlsx --compare proposals-v1.xlsx
+      impact brief --dataset derbyshire-early-help --since-version 1
+    """
+    from reports.brief_template import load_builtin, load_template
+    from reports.files import atomic_output
+    from reports.pdf import build_briefing
+
+    if template_file is None:
+        template = load_builtin(audience)
+    else:
+        template = load_template(template_file)
+        ctx = click.get_current_context()
+        chosen = ctx.get_parameter_source("audience") != click.core.ParameterSource.DEFAULT
+        if template.audience and chosen and template.audience != audience:
+            raise click.UsageError(f"{template_file} is a {template.audience} template but "
+                                   f"--audience {audience} was given; drop one of them")
+        audience = template.audience or audience
+    out = output if output is not None else Path(f"{file.stem}-{audience}.pdf")
+    if out.resolve() == file.resolve():
+        raise click.UsageError(f"-o {out} would overwrite the input file")
+    report = _check(file, sheets, mapping, encoding, expect_fte, expect_deleted_fte)
+    if not report.valid:
+        print_invalid(report, "text")
+        sys.exit(1)
+    result = reports.summarise(report)
+    changes = _changes_section(report, compare_with, since_version, template,
+                               {"sheets": sheets, "mapping": mapping, "encoding": encoding})
+    with atomic_output(out, "wb") as fh:
+        pages = build_briefing(report, result, template, fh, title=title,
+                               organisation=organisation, reproducible=reproducible,
+                               changes=changes)
+    click.echo(f"Briefing written to {out} ({pages} page{'s' if pages != 1 else ''})", err=True)
+
+
+@cli.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("posts.xlsx"), show_default=True, help="Where to write the template.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
@@ -221,6 +363,326 @@ def template(output: Path, force: bool, debug: bool) -> None:
         raise click.UsageError(f"{output} already exists; use --force to overwrite it")
     write_template(output)
     click.echo(f"Template written to {output}")
+
+
+# --------------------------------------------------------------------------
+# the store: upload, datasets, history, compare, monthly
+
+TEST_SLOW_ENV = "IMPACT_TEST_SLOW"   # test hook: seconds `monthly` waits before each rename
+
+
+class DateParam(click.ParamType):
+    """A day as YYYY-MM-DD."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date; give it as YYYY-MM-DD, e.g. 2024-03-12",
+                      param, ctx)
+
+
+class MonthParam(click.ParamType):
+    """A calendar month as YYYY-MM."""
+
+    name = "YYYY-MM"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from reports.monthly import Month
+
+        if isinstance(value, Month):
+            return value
+        try:
+            return Month.parse(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+def _today() -> date:
+    """Today's date (tests replace this function)."""
+    return date.today()
+
+
+def _on_terminal() -> bool:
+    """Whether progress lines have someone to read them (tests replace this function)."""
+    return sys.stderr.isatty()
+
+
+def _open_store(store_dir: Path | None) -> Any:
+    from reports.store import Store
+
+    return Store.open(store_dir)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dataset", required=True, metavar="NAME",
+              help="The dataset (restructure) this file is a version of; created on first "
+                   "upload.")
+@click.option("--as-of", type=DateParam(), metavar="YYYY-MM-DD",
+              help="The date the proposals in FILE stand at. Default: today.")
+@click.option("--by", metavar="NAME", help="Who is uploading it. Default: your login name.")
+@click.option("--note", metavar="TEXT", default="", help="A note kept with the version.")
+@read_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@store_option
+@debug_option
+@handle_errors
+def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: str,
+           sheets: tuple[str, ...], mapping: tuple[str, ...], encoding: str | None, fmt: str,
+           store_dir: Path | None, debug: bool) -> None:
+    """Validate a schedule and store it as the next version of a dataset.
+
+    An invalid file stores nothing: its errors are printed exactly as
+    `impact validate` prints them (on stderr) and the exit code is 1.  The
+    same bytes uploaded again to the same dataset make no new version.  The
+    options used to read FILE (--sheet, --map, --encoding) are kept with it.
+
+    \b
+    Examples:
+      impact upload data/derbyshire_early_help.xlsx --dataset derbyshire-early-help
+      impact upload proposals-v2.xlsx --dataset derbyshire-early-help --as-of 2024-03-12 \\
+          --by "HR Business Partner" --note "After the first consultation meeting"
+      impact upload posts.xlsx --dataset early-help --store /srv/impact
+    """
+    from reports.store import upload as store_upload
+
+    with _open_store(store_dir) as store:
+        result = store_upload(store, file, dataset, as_of=as_of or _today(), by=by, note=note,
+                              sheets=sheets, mapping=mapping, encoding=encoding)
+    if not result.valid:
+        print_invalid(result.report, fmt)
+        sys.exit(1)
+    version = result.version
+    assert version is not None
+    if fmt == "json":
+        click.echo(export.to_json({"created": result.created, "version": version.to_dict()}))
+        return
+    if result.created:
+        click.echo(f"Stored {file.name} as version {version.number} of '{version.dataset}' "
+                   f"(as of {version.as_of.isoformat()}): {version.headline}.")
+    else:
+        click.echo(f"{file.name} is already stored as version {version.number} of "
+                   f"'{version.dataset}' (uploaded {version.uploaded_at:%Y-%m-%d %H:%M} UTC); "
+                   f"no new version was made.")
+    warnings = len(result.report.findings.warnings)
+    if warnings:
+        click.echo(f"{warnings} warning(s): see impact validate --dataset "
+                   f"\"{version.dataset}\" --version {version.number}", err=True)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@store_option
+@debug_option
+@handle_errors
+def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
+    """List every dataset in the store with its latest version, that
+    version's as-of date and its headline figure.
+
+    \b
+    Examples:
+      impact datasets
+      impact datasets --store /srv/impact --format json
+    """
+    from reports.store import datasets_dict, datasets_text
+
+    with _open_store(store_dir) as store:
+        items = store.datasets()
+        text = (export.to_json(datasets_dict(items)) + "\n" if fmt == "json"
+                else datasets_text(store, items))
+    click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@store_option
+@debug_option
+@handle_errors
+def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
+    """List every version of a dataset (newest first) with its totals and
+    what changed from the version before.
+
+    \b
+    Examples:
+      impact history derbyshire-early-help
+      impact history derbyshire-early-help --format json
+    """
+    from reports.store import history_dict, history_text
+
+    with _open_store(store_dir) as store:
+        versions = store.versions(name)
+    click.echo(export.to_json(history_dict(versions)) if fmt == "json"
+               else history_text(versions), nl=fmt == "json")
+
+
+@cli.command()
+@click.argument("old", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dataset", metavar="NAME", help="Compare two stored versions of this dataset.")
+@click.option("--from", "from_version", type=click.IntRange(min=1), metavar="N",
+              help="With --dataset: the older version. Default: the one before --to.")
+@click.option("--to", "to_version", type=click.IntRange(min=1), metavar="M",
+              help="With --dataset: the newer version. Default: the latest.")
+@read_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@store_option
+@debug_option
+@handle_errors
+def compare(old: Path | None, new: Path | None, dataset: str | None, from_version: int | None,
+            to_version: int | None, sheets: tuple[str, ...], mapping: tuple[str, ...],
+            encoding: str | None, fmt: str, output: Path | None, store_dir: Path | None,
+            debug: bool) -> None:
+    """Say what changed between two versions of a schedule: posts added and
+    removed, posts whose status, FTE or destination changed, and the change
+    in every total, by team and by grade, under a one-line headline.
+
+    Posts are matched by Post ID when both versions have one for every post;
+    otherwise on team + title + grade + location, which is weaker, and the
+    output says so.
+
+    \b
+    Examples:
+      impact compare proposals-v1.xlsx proposals-v2.xlsx
+      impact compare --dataset derbyshire-early-help --from 1 --to 2
+      impact compare --dataset derbyshire-early-help --format csv -o changes.csv
+    """
+    from reports import compare as comparing
+
+    options: dict[str, Any] = {"sheets": sheets, "mapping": mapping, "encoding": encoding}
+    if dataset is None:
+        if old is None or new is None:
+            raise click.UsageError("give two files, OLD and NEW, or --dataset NAME "
+                                   "[--from N] [--to M]")
+        if from_version is not None or to_version is not None or store_dir is not None:
+            raise click.UsageError("--from, --to and --store go with --dataset NAME")
+        sides = [(reports.check(path, **options), path.name) for path in (old, new)]
+    else:
+        if old is not None:
+            raise click.UsageError("give two files or --dataset NAME, not both")
+        from reports.store import load_report
+
+        with _open_store(store_dir) as store:
+            to = store.version(dataset, to_version)
+            if from_version is None:
+                if to.number == 1:
+                    raise click.UsageError(f"'{to.dataset}' has only version 1 before "
+                                           f"--to {to.number}; give --from N")
+                from_version = to.number - 1
+            before = store.version(dataset, from_version)
+            sides = [(load_report(store, v, **options), v.label) for v in (before, to)]
+    for report, _ in sides:
+        if not report.valid:
+            print_invalid(report, "json" if fmt == "json" else "text")
+            sys.exit(1)
+    result = comparing.compare(sides[0][0], sides[1][0], old_label=sides[0][1],
+                               new_label=sides[1][1])
+    text = {"text": comparing.comparison_text, "json": comparing.comparison_json,
+            "csv": comparing.comparison_csv}[fmt](result)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        from reports.files import atomic_output
+
+        with atomic_output(output, "w") as fh:
+            fh.write(text if text.endswith("\n") else text + "\n")
+        click.echo(f"Comparison written to {output}", err=True)
+
+
+def _changes_section(report: reports.Report, compare_with: Path | None,
+                     since_version: int | None, template: Any,
+                     options: dict[str, Any]) -> Any:
+    """The "What changed" section for `impact brief --compare OLD / --since-version N`."""
+    if compare_with is None and since_version is None:
+        return None
+    if compare_with is not None and since_version is not None:
+        raise click.UsageError("give --compare OLD or --since-version N, not both")
+    from reports.compare import briefing_section, compare
+
+    if since_version is not None:
+        stored = click.get_current_context().meta.get(STORED_INPUT)
+        if stored is None:
+            raise click.UsageError("--since-version N goes with --dataset NAME; for a file, "
+                                   "use --compare OLD")
+        from reports.store import load_report
+
+        store, version = stored
+        older = store.version(version.dataset, since_version)
+        old_report, label = load_report(store, older), older.label
+    else:
+        assert compare_with is not None
+        old_report, label = reports.check(compare_with, **options), compare_with.name
+    if not old_report.valid:
+        print_invalid(old_report, "text")
+        sys.exit(1)
+    comparison = compare(old_report, report, old_label=label)
+    return briefing_section(comparison, threshold=template.small_number_threshold)
+
+
+@cli.command()
+@click.option("--month", type=MonthParam(), metavar="YYYY-MM",
+              help="The month to report. Default: the previous calendar month.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="Where the month's folder goes. Default: STORE/reports.")
+@click.option("--audience", "audiences", multiple=True, metavar="NAME|FILE.toml",
+              help="A briefing for this audience: union, management, public, or a template "
+                   "file (repeatable). Default: union and management.")
+@click.option("--force", is_flag=True, help="Rebuild the month even if it is complete.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@store_option
+@debug_option
+@handle_errors
+def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force: bool,
+            quiet: bool, store_dir: Path | None, debug: bool) -> None:
+    """Write every dataset's briefings for a month, for a scheduled job.
+
+    For each dataset, the latest version dated on or before the month's last
+    day gives OUT/YYYY-MM/<dataset>/: a PDF briefing per audience with a
+    "What changed since last month" section, the summary as xlsx and json,
+    and changes.json.  OUT/YYYY-MM/manifest.json lists every file with its
+    sha256 and any failure.  A complete month is not rewritten (--force
+    rebuilds it); a run that was killed is finished by the next one.  One
+    dataset failing does not stop the others, but the exit code is then 1.
+    Progress lines go to stderr on a terminal only.
+
+    \b
+    Examples:
+      impact monthly --out /srv/impact/reports --quiet
+      impact monthly --month 2024-04 --out reports
+      impact monthly --month 2024-04 --audience public --audience union --force
+    """
+    from reports.monthly import Month, audiences_from, run_monthly
+
+    chosen = audiences_from(audiences)
+    try:
+        pause = float(os.environ.get(TEST_SLOW_ENV, "") or 0)
+    except ValueError:
+        pause = 0.0
+    progress = None
+    if not quiet and _on_terminal():
+        def progress(line: str) -> None:
+            click.echo(line, err=True)
+    with _open_store(store_dir) as store:
+        result = run_monthly(store, out_dir or store.root / "reports",
+                             month or Month.before(_today()), audiences=chosen, force=force,
+                             progress=progress, pause=pause, debug=_debugging())
+    for run in result.failures:
+        click.echo(f"Error: {result.month}: dataset '{run.dataset}' failed: {run.message}",
+                   err=True)
+    if not quiet:
+        click.echo(result.summary_line())
+    sys.exit(0 if result.ok else 1)
 
 
 def main() -> None:

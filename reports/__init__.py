@@ -2,6 +2,9 @@
 
 The flow runs one way: read (`reports.reader`) -> validate (`reports.validate`)
 -> total (`reports.totals`) -> render (`reports.export`, `reports.pdf`).
+Over time: `reports.store` keeps every upload as a version (the only module
+that touches the database), `reports.compare` says what changed between two
+versions, and `reports.monthly` writes every dataset's reports for a month.
 
     >>> from reports import check, summarise
     >>> report = check("data/derbyshire_early_help.xlsx")

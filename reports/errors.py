@@ -60,3 +60,15 @@ class InvalidData(ImpactError):
     def __init__(self, report: object, message: str = "the file has errors") -> None:
         super().__init__(message)
         self.report = report
+
+
+class TemplateError(ImpactError):
+    "A briefing template cannot be used: bad TOML, or an unknown key, section or placeholder."
+
+
+class StoreError(ImpactError):
+    "The store cannot be opened or written, or a stored file is missing or damaged."
+
+
+class UnknownDataset(StoreError):
+    "No dataset, or no such version of one, is in the store."

@@ -1,0 +1,566 @@
+"""Scheduled monthly reports: every dataset's briefings, written unattended.
+
+`run_monthly(store, out, month)` takes, for each dataset in the store, the
+latest version (highest number) whose as-of date is on or before the
+month's last day, and writes under ``OUT/YYYY-MM/<dataset-slug>/``:
+
+- ``briefing-<audience>.pdf`` for each audience (default union and management),
+  each with a "What changed since last month" section after its headline;
+- ``summary.xlsx`` and ``summary.json``;
+- ``changes.json``: the comparison with last month's version.
+
+``OUT/YYYY-MM/manifest.json`` lists every dataset, the version used, the
+files written with their sha256, and any failure.
+
+The run is idempotent and survives being killed:
+
+- every file is written under a temporary name, fsynced and renamed into
+  place, so a file under its final name is always whole;
+- the manifest is rewritten (the same way) after each dataset, so a re-run
+  after a kill keeps the datasets already done and finishes the rest;
+- a month is complete when its manifest says so and every file it lists is
+  there with the listed sha256; re-running it rewrites nothing (`force`
+  rebuilds);
+- one dataset failing does not stop the others; it is named in the manifest.
+
+Nothing here reads the clock or the environment: the month, "now" (only
+recorded in the manifest) and the renderer are passed in, so
+``--month 2024-04`` gives the same April report whenever it runs.  PDFs are
+built reproducibly and the xlsx carries the month's end as its timestamps, so
+a rebuild gives byte-identical files.
+
+A dataset's briefing can use its own template: put it in
+``STORE/templates/<dataset-slug>/<audience>.toml`` (a copy of one in
+``templates/``, edited).
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from .brief_template import AUDIENCES, Template, load_builtin, load_template
+from .compare import briefing_section, compare, comparison_json
+from .errors import ImpactError, InvalidData, StoreError, UnknownDataset, UsageProblem
+from .export import summary_json, write_summary_xlsx
+from .files import atomic_output, fsync_dir
+from .store import Store, Version, fmt_date, load_report
+from .totals import Summary, summarise
+from .validate import Report
+
+DEFAULT_AUDIENCES = ("union", "management")
+MANIFEST = "manifest.json"
+LOCK = ".impact-monthly.lock"
+TEMPLATES_DIR = "templates"
+SECTION_HEADING = "What changed since last month"
+
+
+# --------------------------------------------------------------------------
+# months
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        """'2024-04' -> Month(2024, 4).  Raises ValueError."""
+        m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text)
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise ValueError(f"'{text}' is not a month; give it as YYYY-MM, e.g. 2024-04")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @classmethod
+    def before(cls, today: date) -> Month:
+        """The calendar month before the one `today` is in (a job on 1 May reports April)."""
+        return cls(today.year, today.month).previous()
+
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    @property
+    def label(self) -> str:
+        return f"{calendar.month_name[self.month]} {self.year}"
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+# --------------------------------------------------------------------------
+# audiences
+
+
+@dataclass(frozen=True)
+class Audience:
+    """An audience name and where its template comes from (a built-in name or a path)."""
+
+    name: str
+    path: Path | None = None       # None: the built-in template
+
+    def template_for(self, store: Store, slug: str) -> tuple[Template, str]:
+        """The template for one dataset, and the sha256 of its text (for the manifest)."""
+        from . import template_path
+
+        override = store.root / TEMPLATES_DIR / slug / f"{self.name}.toml"
+        if override.is_file():
+            path = override
+        elif self.path is not None:
+            path = self.path
+        else:
+            path = template_path(f"{self.name}.toml")
+        return load_template(path), hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def audiences_from(values: Sequence[str]) -> list[Audience]:
+    """`--audience` values: built-in names (union, management, public) or template files.
+
+    Raises `UsageProblem` for an unknown name or a missing file, and
+    `TemplateError` for a template that cannot be used.
+    """
+    out: list[Audience] = []
+    for value in values or DEFAULT_AUDIENCES:
+        if value in AUDIENCES:
+            load_builtin(value)
+            audience = Audience(value)
+        elif value.endswith(".toml"):
+            path = Path(value)
+            if not path.is_file():
+                raise UsageProblem(f"--audience {value}: no such template file")
+            template = load_template(path)
+            audience = Audience(template.audience or _slug(path.stem), path)
+        else:
+            raise UsageProblem(f"--audience {value}: give one of {', '.join(AUDIENCES)}, or a "
+                               f"template file ending .toml")
+        if audience.name in {a.name for a in out}:
+            raise UsageProblem(f"--audience {value}: the audience '{audience.name}' is given "
+                               f"twice")
+        out.append(audience)
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "custom"
+
+
+# --------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class DatasetRun:
+    """What happened to one dataset: written, up to date, skipped or failed."""
+
+    dataset: str
+    status: str                    # "written" | "up to date" | "skipped" | "failed"
+    entry: dict[str, Any]
+    message: str = ""
+
+
+@dataclass
+class MonthlyResult:
+    month: Month
+    folder: Path
+    runs: list[DatasetRun] = field(default_factory=list)
+    already_complete: bool = False
+
+    @property
+    def manifest(self) -> Path:
+        return self.folder / MANIFEST
+
+    @property
+    def failures(self) -> list[DatasetRun]:
+        return [r for r in self.runs if r.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.runs if r.status == status)
+
+    @property
+    def files_written(self) -> int:
+        return sum(len(r.entry.get("files", ())) for r in self.runs if r.status == "written")
+
+    def summary_line(self) -> str:
+        if self.already_complete:
+            return (f"{self.month} is already complete in {self.folder} "
+                    f"({self.count('up to date') + self.count('skipped')} dataset(s)); nothing "
+                    f"rewritten. Use --force to rebuild it.")
+        parts = [f"{self.count('written')} dataset(s) written ({self.files_written} files)"]
+        for status in ("up to date", "skipped", "failed"):
+            if self.count(status):
+                parts.append(f"{self.count(status)} {status}")
+        return f"{self.month}: {', '.join(parts)}; manifest {self.manifest}"
+
+
+# A renderer writes one PDF briefing to `out`.  The default builds it with
+# reports.pdf; tests pass their own.
+Renderer = Callable[..., None]
+
+
+def render_pdf(report: Report, summary: Summary, template: Template, out: IO[bytes], *,
+               changes: Any, month: Month, version: Version) -> None:
+    """The default renderer: the template's briefing plus the "What changed" section,
+    built reproducibly (no timestamps), dated by the month it reports."""
+    from . import __version__
+    from .briefing import make_briefing
+    from .pdf import insert_after_headline, render
+
+    briefing = make_briefing(report, summary, template, version=__version__)
+    briefing.generated = f"for {month.label} from {version.label}"
+    insert_after_headline(briefing, changes)
+    render(briefing, out, reproducible=True, version=__version__)
+
+
+# --------------------------------------------------------------------------
+# the run
+
+
+def run_monthly(store: Store, out: str | os.PathLike[str], month: Month, *,
+                audiences: Sequence[Audience] | None = None, force: bool = False,
+                progress: Callable[[str], None] | None = None,
+                render: Renderer | None = None, now: datetime | None = None,
+                pause: float = 0.0, debug: bool = False) -> MonthlyResult:
+    """Write `month`'s reports for every dataset in `store` under `out`/YYYY-MM.
+
+    `progress` gets one line per dataset.  `pause` sleeps that many seconds
+    before each file is renamed into place (a test hook, for killing a run
+    mid-way).  `debug` lets an unexpected error in a dataset propagate instead
+    of being recorded as that dataset's failure.
+    """
+    audiences = list(audiences) if audiences is not None else audiences_from(DEFAULT_AUDIENCES)
+    render = render or render_pdf
+    folder = Path(out) / str(month)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"cannot create the output folder {folder}: {e.strerror or e}") \
+            from None
+    result = MonthlyResult(month, folder)
+    say = progress or (lambda line: None)
+    with _locked(folder):
+        _remove_partials(folder)
+        previous = read_manifest(Path(out) / str(month.previous()))
+        old = read_manifest(folder)
+        old_entries = {e.get("slug"): e for e in (old or {}).get("datasets", [])}
+        plans = [_plan(store, name, month, audiences, previous) for name in store.names()]
+        if not force and old is not None and _complete(old, plans, folder, audiences):
+            result.already_complete = True
+            for plan in plans:
+                status = "skipped" if plan.get("status") == "skipped" else "up to date"
+                result.runs.append(DatasetRun(plan["dataset"], status,
+                                              old_entries.get(plan["slug"], plan)))
+            return result
+        done: list[dict[str, Any]] = []
+        for i, plan in enumerate(plans, 1):
+            name = plan["dataset"]
+            head = f"[{i}/{len(plans)}] {name}"
+            if "error" in plan:
+                run = DatasetRun(name, "failed", plan, plan["error"])
+                say(f"{head}: FAILED: {plan['error']}")
+            elif plan["status"] == "skipped":
+                run = DatasetRun(name, "skipped", plan, plan["note"])
+                say(f"{head}: skipped: {plan['note']}")
+            elif not force and _reusable(old_entries.get(plan["slug"]), plan, folder):
+                run = DatasetRun(name, "up to date", old_entries[plan["slug"]])
+                say(f"{head}: up to date (version {plan['version']})")
+            else:
+                say(f"{head}: version {plan['version']} (as of "
+                    f"{fmt_date(date.fromisoformat(plan['as_of']))}) …")
+                run = _build(store, folder, month, plan, audiences, render, pause, debug)
+                say(f"{head}: {run.status}" + (f": {run.message}" if run.message else
+                                               f", {len(run.entry['files'])} files"))
+            result.runs.append(run)
+            done.append(run.entry)
+            pending = [e for slug, e in old_entries.items()
+                       if slug not in {d.get("slug") for d in done}]
+            _write_manifest(folder, month, audiences, done + pending, complete=False, now=now)
+        _write_manifest(folder, month, audiences, done, complete=result.ok, now=now)
+    return result
+
+
+def _plan(store: Store, name: str, month: Month, audiences: Sequence[Audience],
+          previous: dict[str, Any] | None) -> dict[str, Any]:
+    """What this month's report of one dataset is made from."""
+    from .store import slugify
+
+    slug = slugify(name)
+    plan: dict[str, Any] = {"dataset": name, "slug": slug}
+    try:
+        version = store.version_as_of(name, month.last_day)
+        if version is None:
+            return {**plan, "status": "skipped",
+                    "note": f"no version has an as-of date on or before "
+                            f"{fmt_date(month.last_day)}"}
+        prev = _previous_version(store, name, slug, month, previous)
+    except ImpactError as e:
+        return {**plan, "status": "failed", "error": str(e)}
+    return {**plan, "status": "ok", "audiences": _audience_ids(audiences),
+            "version": version.number,
+            "as_of": version.as_of.isoformat(), "source_sha256": version.sha256,
+            "source_file": version.original_name, "previous": prev}
+
+
+def _previous_version(store: Store, name: str, slug: str, month: Month,
+                      previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The version last month's run used: from its manifest, else by the same rule."""
+    prev_month = month.previous()
+    for entry in (previous or {}).get("datasets", []):
+        if entry.get("slug") == slug and entry.get("status") == "ok":
+            try:
+                store.version(name, int(entry["version"]))
+            except (UnknownDataset, KeyError, TypeError, ValueError):
+                break
+            return {"month": str(prev_month), "version": int(entry["version"]),
+                    "from": "manifest"}
+    version = store.version_as_of(name, prev_month.last_day)
+    if version is None:
+        return None
+    return {"month": str(prev_month), "version": version.number, "from": "store"}
+
+
+_PLAN_KEYS = ("status", "audiences", "version", "as_of", "source_sha256", "source_file",
+              "previous")
+# What makes a dataset's output the right one.  A template edited, or last month re-run,
+# after a month is complete does not make it incomplete: --force rebuilds it.
+_IDENTITY = ("status", "audiences", "version", "source_sha256")
+
+
+def _audience_ids(audiences: Sequence[Audience]) -> list[str]:
+    """'union', or 'union=branch.toml' for a template given on the command line."""
+    return [a.name if a.path is None else f"{a.name}={a.path.resolve()}" for a in audiences]
+
+
+def _reusable(entry: dict[str, Any] | None, plan: dict[str, Any], folder: Path) -> bool:
+    if entry is None or entry.get("status") != "ok" or plan.get("status") != "ok":
+        return False
+    if any(entry.get(k) != plan.get(k) for k in _IDENTITY):
+        return False
+    return verify_files(folder, entry.get("files", []))
+
+
+def _complete(manifest: dict[str, Any], plans: list[dict[str, Any]], folder: Path,
+              audiences: Sequence[Audience]) -> bool:
+    if not manifest.get("complete") or manifest.get("audiences") != _audience_ids(audiences):
+        return False
+    entries = {e.get("slug"): e for e in manifest.get("datasets", [])}
+    if set(entries) != {p["slug"] for p in plans}:
+        return False
+    for plan in plans:
+        entry = entries[plan["slug"]]
+        if plan.get("status") == "skipped":
+            if entry.get("status") != "skipped":
+                return False
+        elif not _reusable(entry, plan, folder):
+            return False
+    return True
+
+
+def verify_files(folder: Path, files: Sequence[dict[str, Any]]) -> bool:
+    """Whether every listed file exists under `folder` with the listed sha256."""
+    try:
+        for f in files:
+            if _sha256(folder / f["path"]) != f["sha256"]:
+                return False
+    except (OSError, KeyError, TypeError):
+        return False
+    return True
+
+
+def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
+           audiences: Sequence[Audience], render: Renderer, pause: float,
+           debug: bool) -> DatasetRun:
+    name, slug = plan["dataset"], plan["slug"]
+    entry = {k: plan[k] for k in ("dataset", "slug", *_PLAN_KEYS)}
+    try:
+        version = store.version(name, plan["version"])
+        report, summary = _derive(store, version)
+        prev = plan["previous"]
+        comparison = None
+        if prev is None:
+            note = (f"This is the first monthly report of '{name}': no version was dated on or "
+                    f"before {fmt_date(month.previous().last_day)}, so there is nothing to "
+                    f"compare with.")
+        elif prev["version"] == version.number:
+            note = (f"No new version since last month: {version.label} was used for "
+                    f"{Month.parse(prev['month']).label} too.")
+        else:
+            old_version = store.version(name, prev["version"])
+            old_report, old_summary = _derive(store, old_version)
+            comparison = compare(old_report, report, old_label=old_version.label,
+                                 new_label=version.label, old_summary=old_summary,
+                                 new_summary=summary)
+            note = ""
+        entry["headline"] = summary.headline
+        entry["changes"] = comparison.headline if comparison else note
+        target = folder / slug
+        files: list[dict[str, Any]] = []
+        entry["templates"] = {}
+        for audience in audiences:
+            template, entry["templates"][audience.name] = audience.template_for(store, slug)
+            section = briefing_section(comparison, heading=SECTION_HEADING, note=note,
+                                       threshold=template.small_number_threshold)
+            buf = io.BytesIO()
+            render(report, summary, template, buf, changes=section, month=month,
+                   version=version)
+            files.append(_write(folder, target / f"briefing-{audience.name}.pdf",
+                                buf.getvalue(), pause))
+        files.append(_write(folder, target / "summary.xlsx",
+                            _xlsx_bytes(summary, month.last_day), pause))
+        files.append(_write(folder, target / "summary.json",
+                            summary_json(summary).encode("utf-8") + b"\n", pause))
+        changes = {"month": str(month), "dataset": name, "version": version.number,
+                   "previous": prev, "headline": entry["changes"],
+                   "comparison": json.loads(comparison_json(comparison)) if comparison
+                   else None}
+        files.append(_write(folder, target / "changes.json",
+                            (json.dumps(changes, indent=2, ensure_ascii=False) + "\n")
+                            .encode("utf-8"), pause))
+    except ImpactError as e:
+        return DatasetRun(name, "failed", {**entry, "status": "failed", "error": str(e)},
+                          str(e))
+    except Exception as e:  # one dataset's bug must not stop the others
+        if debug:
+            raise
+        message = f"internal error ({type(e).__name__}: {e}); this is a bug in impact"
+        return DatasetRun(name, "failed", {**entry, "status": "failed", "error": message},
+                          message)
+    entry["files"] = files
+    return DatasetRun(name, "written", entry)
+
+
+def _derive(store: Store, version: Version) -> tuple[Report, Summary]:
+    report = load_report(store, version)
+    if not report.valid:
+        raise InvalidData(report, f"version {version.number} of '{version.dataset}' no longer "
+                                  f"passes validation ({len(report.findings.errors)} error(s)); "
+                                  f"see: impact validate --dataset \"{version.dataset}\" "
+                                  f"--version {version.number}")
+    return report, summarise(report)
+
+
+# --------------------------------------------------------------------------
+# files
+
+
+def _write(folder: Path, path: Path, data: bytes, pause: float) -> dict[str, Any]:
+    """Write `data` to `path` atomically; its manifest record."""
+    with atomic_output(path) as fh:
+        fh.write(data)
+        if pause:
+            time.sleep(pause)
+    return {"path": path.relative_to(folder).as_posix(),
+            "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _xlsx_bytes(summary: Summary, day: date) -> bytes:
+    """The summary workbook, with `day` as its timestamps so that a rebuild is identical."""
+    with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
+        path = Path(tmp) / "summary.xlsx"
+        write_summary_xlsx(summary, path)
+        data = path.read_bytes()
+    return _pin_zip_times(data, day)
+
+
+def _pin_zip_times(data: bytes, day: date) -> bytes:
+    stamp = f"{day.isoformat()}T00:00:00Z".encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)",
+                              lambda m: m.group(1) + stamp + m.group(3), body)
+            pinned = zipfile.ZipInfo(info.filename, date_time=(day.year, day.month, day.day,
+                                                               0, 0, 0))
+            pinned.compress_type = zipfile.ZIP_DEFLATED
+            pinned.external_attr = info.external_attr
+            dst.writestr(pinned, body)
+    return out.getvalue()
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """A month's manifest, or None if there is none (or it cannot be read)."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_manifest(folder: Path, month: Month, audiences: Sequence[Audience],
+                    entries: list[dict[str, Any]], *, complete: bool,
+                    now: datetime | None) -> None:
+    from . import __version__
+
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    manifest = {
+        "month": str(month),
+        "period_end": month.last_day.isoformat(),
+        "complete": complete,
+        "generated_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "impact_version": __version__,
+        "audiences": _audience_ids(audiences),
+        "datasets": entries,
+        "failures": [{"dataset": e["dataset"], "error": e["error"]}
+                     for e in entries if e.get("status") == "failed"],
+    }
+    with atomic_output(folder / MANIFEST, "w") as fh:
+        fh.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
+def _remove_partials(folder: Path) -> None:
+    """Temporary files left by a run that was killed (a whole file is never one of them)."""
+    for part in folder.rglob(".*.part"):
+        with contextlib.suppress(OSError):
+            part.unlink()
+    fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """One run per month folder at a time."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StoreError(f"another 'impact monthly' is writing {folder} now; wait for it "
+                             f"to finish") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,681 @@
+"""The versioned store: every upload of a post schedule, kept for good.
+
+A store is a directory::
+
+    STORE/impact.db            the database (SQLite, the embedded default)
+    STORE/files/<sha256>.xlsx  an immutable copy of every uploaded file
+
+This is the only module that talks to the database (through SQLAlchemy Core),
+so a PostgreSQL URL could later replace the SQLite file for a shared server:
+pass ``url=`` to `Store`.
+
+The database keeps what listings need (who uploaded what, when, and its
+totals).  Everything else is rebuilt from the stored original with
+`load_report`, so nothing is lost when the derivation code improves.
+
+Uploads are atomic.  The file is copied into ``files/`` under a temporary
+name, fsynced and renamed into place *before* the version's row commits, so
+a crash leaves either the whole version or nothing: at worst an orphan file
+that no row names (harmless: files are named by their content, and the next
+upload of the same bytes reuses it), never a row that names a missing file.
+Version numbers come from ``max + 1`` inside a write transaction (SQLite:
+``BEGIN IMMEDIATE``), backed by a UNIQUE constraint and a retry, so uploads
+running at the same moment get distinct numbers.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Self
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from .errors import ImpactError, StoreError, UnknownDataset, UsageProblem
+from .files import atomic_output
+from .totals import Summary, headline, jsonable
+from .validate import Report
+
+STORE_ENV = "IMPACT_STORE"
+DB_NAME = "impact.db"
+FILES_DIR = "files"
+SCHEMA_VERSION = "1"
+MAX_NAME = 200
+_KNOWN_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+_BUSY_TIMEOUT_S = 60
+_RETRIES = 20
+
+# --------------------------------------------------------------------------
+# where the store lives
+
+
+def default_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The user's data directory (XDG): $XDG_DATA_HOME/impact, else ~/.local/share/impact."""
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "impact"
+
+
+def resolve_dir(given: str | os.PathLike[str] | None = None,
+                environ: Mapping[str, str] | None = None) -> Path:
+    """--store DIR, else $IMPACT_STORE, else the XDG data directory."""
+    env = os.environ if environ is None else environ
+    if given:
+        return Path(given).expanduser()
+    if env.get(STORE_ENV):
+        return Path(env[STORE_ENV]).expanduser()
+    return default_dir(env)
+
+
+def slugify(name: str) -> str:
+    """A folder-safe name: 'Derbyshire Early Help 2024' -> 'derbyshire-early-help-2024'."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    return text[:80].rstrip("-")
+
+
+def check_name(name: str) -> str:
+    """A dataset name, trimmed; raises `UsageProblem` for one that cannot be used."""
+    cleaned = " ".join(str(name).split())
+    if not cleaned:
+        raise UsageProblem("the dataset name is blank; give one with --dataset NAME, "
+                         "e.g. --dataset derbyshire-early-help")
+    if len(cleaned) > MAX_NAME:
+        raise UsageProblem(f"the dataset name is {len(cleaned)} characters long; use at most "
+                         f"{MAX_NAME}")
+    if not slugify(cleaned):
+        raise UsageProblem(f"the dataset name '{cleaned}' has no letters or digits; use a name "
+                         f"such as derbyshire-early-help")
+    return cleaned
+
+
+# --------------------------------------------------------------------------
+# what a version is
+
+
+_DECIMAL_KEYS = ("_fte", "_cost", "net_saving", "pct_deleted")
+
+
+def _totals_out(totals: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored JSON numbers back to exact figures: FTE and money as Decimal, counts as int."""
+    out: dict[str, Any] = {}
+    for k, v in totals.items():
+        if v is not None and k == "pct_deleted":
+            out[k] = Decimal(str(v)).quantize(Decimal("0.1"))
+        elif v is not None and k.endswith(_DECIMAL_KEYS):
+            out[k] = Decimal(str(v)).quantize(Decimal("0.01"))
+        else:
+            out[k] = v
+    return out
+
+
+def fmt_date(day: date) -> str:
+    """12 March 2024."""
+    return f"{day.day} {day:%B %Y}"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One upload of a dataset, as the database records it."""
+
+    dataset: str
+    slug: str
+    number: int
+    as_of: date
+    uploaded_at: datetime          # UTC
+    uploaded_by: str
+    note: str
+    sha256: str
+    original_name: str
+    stored_name: str               # under STORE/files/
+    size: int
+    sheets: tuple[str, ...]
+    rows: int
+    totals: dict[str, Any]         # as `Summary.totals`: Decimal figures, int counts
+    read_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """'version 2 (12 March 2024)', for headlines."""
+        return f"version {self.number} ({fmt_date(self.as_of)})"
+
+    @property
+    def headline(self) -> str:
+        return headline(self.totals)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "slug": self.slug, "version": self.number,
+                "as_of": self.as_of.isoformat(),
+                "uploaded_at": self.uploaded_at.isoformat().replace("+00:00", "Z"),
+                "uploaded_by": self.uploaded_by, "note": self.note,
+                "sha256": self.sha256, "file": self.original_name, "bytes": self.size,
+                "sheets": list(self.sheets), "rows": self.rows,
+                "read_options": self.read_options,
+                "headline": self.headline, "totals": jsonable(self.totals)}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    slug: str
+    versions: int
+    latest: Version
+
+
+@dataclass
+class UploadResult:
+    """What `upload` did: `created` is False when the same bytes were already a version."""
+
+    report: Report
+    version: Version | None = None
+    created: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.report.valid
+
+
+# --------------------------------------------------------------------------
+# the schema
+
+
+metadata = MetaData()
+
+datasets_t = Table(
+    "datasets", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(MAX_NAME), nullable=False, unique=True),
+    Column("slug", String(80), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+versions_t = Table(
+    "versions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("uploaded_at", DateTime, nullable=False),     # naive UTC
+    Column("uploaded_by", String(200), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("sha256", String(64), nullable=False),
+    Column("original_name", String(500), nullable=False),
+    Column("stored_name", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sheets", JSON, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("totals", JSON, nullable=False),
+    Column("read_options", JSON, nullable=False),
+    UniqueConstraint("dataset_id", "number", name="uq_version_number"),
+    UniqueConstraint("dataset_id", "sha256", name="uq_version_file"),
+    Index("ix_versions_as_of", "dataset_id", "as_of"),
+)
+
+meta_t = Table(
+    "meta", metadata,
+    Column("key", String(50), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+def _make_engine(url: str) -> Engine:
+    is_sqlite = url.startswith("sqlite")
+    engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S} if is_sqlite else {})
+    if is_sqlite:
+        # pysqlite's own transaction handling issues a deferred BEGIN late; take it over so
+        # that every transaction starts with BEGIN IMMEDIATE and holds the write lock from
+        # its first statement (the SQLAlchemy documented recipe).
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA synchronous = FULL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    return engine
+
+
+# --------------------------------------------------------------------------
+# the store
+
+
+class Store:
+    """A store directory and its database.  Created on first use."""
+
+    def __init__(self, root: str | os.PathLike[str], *, url: str | None = None) -> None:
+        self.root = Path(root)
+        self.files = self.root / FILES_DIR
+        try:
+            self.files.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the store at {self.root}: {e.strerror or e}; "
+                             f"choose another place with --store DIR or ${STORE_ENV}") from None
+        self.url = url or f"sqlite:///{(self.root / DB_NAME).resolve()}"
+        self.engine = _make_engine(self.url)
+        try:
+            with self.engine.begin() as conn:
+                metadata.create_all(conn)
+                if conn.execute(select(meta_t.c.value).where(meta_t.c.key == "schema")
+                                ).scalar() is None:
+                    conn.execute(meta_t.insert().values(key="schema", value=SCHEMA_VERSION))
+        except SQLAlchemyError as e:
+            self.engine.dispose()
+            raise StoreError(f"cannot open the store database at {self.url}: "
+                             f"{_db_message(e)}") from None
+
+    @classmethod
+    def open(cls, given: str | os.PathLike[str] | None = None,
+             environ: Mapping[str, str] | None = None) -> Store:
+        return cls(resolve_dir(given, environ))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------
+
+    def _select(self) -> Any:
+        return (select(versions_t, datasets_t.c.name, datasets_t.c.slug)
+                .join(datasets_t, versions_t.c.dataset_id == datasets_t.c.id))
+
+    @staticmethod
+    def _version(row: Any) -> Version:
+        m = row._mapping
+        uploaded = m["uploaded_at"]
+        if uploaded.tzinfo is None:
+            uploaded = uploaded.replace(tzinfo=UTC)
+        return Version(dataset=m["name"], slug=m["slug"], number=m["number"], as_of=m["as_of"],
+                       uploaded_at=uploaded, uploaded_by=m["uploaded_by"], note=m["note"] or "",
+                       sha256=m["sha256"], original_name=m["original_name"],
+                       stored_name=m["stored_name"], size=m["size"],
+                       sheets=tuple(m["sheets"]), rows=m["rows"],
+                       totals=_totals_out(m["totals"]), read_options=dict(m["read_options"]))
+
+    def _rows(self, query: Any) -> list[Any]:
+        try:
+            with self.engine.begin() as conn:
+                return list(conn.execute(query))
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot read the store database at {self.url}: "
+                             f"{_db_message(e)}") from None
+
+    def names(self) -> list[str]:
+        return [r[0] for r in self._rows(select(datasets_t.c.name).order_by(datasets_t.c.slug))]
+
+    def datasets(self) -> list[Dataset]:
+        """Every dataset with at least one version, by name, each with its latest version."""
+        latest = (select(versions_t.c.dataset_id, func.max(versions_t.c.number).label("n"),
+                         func.count().label("count"))
+                  .group_by(versions_t.c.dataset_id).subquery())
+        query = (self._select().add_columns(latest.c.count)
+                 .join(latest, (latest.c.dataset_id == versions_t.c.dataset_id)
+                       & (latest.c.n == versions_t.c.number))
+                 .order_by(datasets_t.c.slug))
+        return [Dataset(r.name, r.slug, r.count, self._version(r)) for r in self._rows(query)]
+
+    def versions(self, dataset: str) -> list[Version]:
+        """Every version of `dataset`, oldest first.  Raises `UnknownDataset`."""
+        rows = self._rows(self._select().where(_named(dataset)).order_by(versions_t.c.number))
+        if not rows:
+            raise self._unknown(dataset)
+        return [self._version(r) for r in rows]
+
+    def version(self, dataset: str, number: int | None = None) -> Version:
+        """Version `number` of `dataset`, or its latest.  Raises `UnknownDataset`."""
+        query = self._select().where(_named(dataset))
+        if number is None:
+            query = query.order_by(versions_t.c.number.desc()).limit(1)
+        else:
+            query = query.where(versions_t.c.number == number)
+        rows = self._rows(query)
+        if rows:
+            return self._version(rows[0])
+        if number is None:
+            raise self._unknown(dataset)
+        held = [v.number for v in self.versions(dataset)]
+        raise UnknownDataset(f"dataset '{dataset}' has no version {number}; it has "
+                             f"{_ranges(held)} (see: impact history {_quote(dataset)})")
+
+    def version_as_of(self, dataset: str, day: date) -> Version | None:
+        """The latest version (highest number) of `dataset` with an as-of date on or before
+        `day`, or None."""
+        rows = self._rows(self._select().where(_named(dataset))
+                          .where(versions_t.c.as_of <= day)
+                          .order_by(versions_t.c.number.desc()).limit(1))
+        return self._version(rows[0]) if rows else None
+
+    def _unknown(self, dataset: str) -> UnknownDataset:
+        names = self.names()
+        hint = (f"the store at {self.root} holds {', '.join(repr(n) for n in names[:10])}"
+                + (" …" if len(names) > 10 else "") if names else
+                f"the store at {self.root} is empty; add a file with "
+                f"impact upload FILE --dataset NAME")
+        return UnknownDataset(f"no dataset '{dataset}' in the store; {hint}")
+
+    def path_of(self, version: Version, *, verify: bool = True) -> Path:
+        """The stored original of `version`.  Raises `StoreError` if it is missing or damaged."""
+        path = self.files / version.stored_name
+        if not path.is_file():
+            raise StoreError(f"the stored file for '{version.dataset}' version {version.number} "
+                             f"({path}) is missing; upload {version.original_name} again to a "
+                             f"new dataset, or restore the store from a backup")
+        if verify and _sha256_file(path) != version.sha256:
+            raise StoreError(f"the stored file for '{version.dataset}' version {version.number} "
+                             f"({path}) is damaged: its sha256 no longer matches; restore the "
+                             f"store from a backup")
+        return path
+
+    # -- writing -----------------------------------------------------------
+
+    def add(self, src: str | os.PathLike[str], dataset: str, *, sha256: str,
+            original_name: str, as_of: date, uploaded_by: str, note: str,
+            sheets: Iterable[str], rows: int, totals: Mapping[str, Any],
+            read_options: Mapping[str, Any] | None = None,
+            now: datetime | None = None) -> tuple[Version, bool]:
+        """Store the file `src` (whose sha256 the caller has already computed) as a new
+        version of `dataset`.  Returns (version, created); `created` is False when the
+        dataset already holds these exact bytes, and that version is returned."""
+        name = check_name(dataset)
+        existing = self._by_sha(name, sha256)
+        if existing is not None:
+            return existing, False
+        suffix = Path(original_name).suffix.lower()
+        stored_name = sha256 + (suffix if suffix in _KNOWN_SUFFIXES else "")
+        self._put_file(Path(src), stored_name, sha256)
+        stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(
+            tzinfo=None, microsecond=0)
+        values = {"as_of": as_of, "uploaded_at": stamp, "uploaded_by": uploaded_by,
+                  "note": note, "sha256": sha256, "original_name": original_name,
+                  "stored_name": stored_name, "size": (self.files / stored_name).stat().st_size,
+                  "sheets": list(sheets), "rows": rows, "totals": jsonable(dict(totals)),
+                  "read_options": dict(read_options or {})}
+        for attempt in range(_RETRIES):
+            try:
+                with self.engine.begin() as conn:
+                    dataset_id = self._dataset_id(conn, name, stamp)
+                    same = conn.execute(select(versions_t.c.number).where(
+                        (versions_t.c.dataset_id == dataset_id)
+                        & (versions_t.c.sha256 == sha256))).scalar()
+                    if same is not None:
+                        number, created = same, False
+                    else:
+                        number = (conn.execute(select(func.max(versions_t.c.number)).where(
+                            versions_t.c.dataset_id == dataset_id)).scalar() or 0) + 1
+                        conn.execute(versions_t.insert().values(dataset_id=dataset_id,
+                                                                number=number, **values))
+                        created = True
+                return self.version(name, number), created
+            except IntegrityError:
+                # another upload took the number (or the dataset name) first: try again
+                time.sleep(0.01 * (attempt + 1))
+            except OperationalError as e:
+                if "locked" not in str(e) or attempt == _RETRIES - 1:
+                    raise StoreError(f"cannot write to the store database at {self.url}: "
+                                     f"{_db_message(e)}") from None
+                time.sleep(0.05 * (attempt + 1))
+        raise StoreError(f"could not record a new version of '{name}' after {_RETRIES} "
+                         f"attempts (other uploads kept taking the number); try again")
+
+    def _dataset_id(self, conn: Connection, name: str, stamp: datetime) -> int:
+        found = conn.execute(select(datasets_t.c.id).where(_named(name))).scalar()
+        if found is not None:
+            return int(found)
+        slug = slugify(name)
+        result = conn.execute(datasets_t.insert().values(name=name, slug=slug, created_at=stamp))
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def _by_sha(self, name: str, sha256: str) -> Version | None:
+        rows = self._rows(self._select().where(_named(name))
+                          .where(versions_t.c.sha256 == sha256))
+        return self._version(rows[0]) if rows else None
+
+    def _put_file(self, src: Path, stored_name: str, sha256: str) -> None:
+        """Copy `src` to files/<stored_name>, durably, unless an intact copy is there."""
+        target = self.files / stored_name
+        if target.is_file() and _sha256_file(target) == sha256:
+            return
+        digest = hashlib.sha256()
+        try:
+            with open(src, "rb") as fin, atomic_output(target) as fout:
+                for chunk in iter(lambda: fin.read(1 << 20), b""):
+                    digest.update(chunk)
+                    fout.write(chunk)
+                if digest.hexdigest() != sha256:
+                    raise StoreError(f"{src.name} changed while it was being uploaded; "
+                                     f"upload it again once it is saved")
+                os.chmod(fout.fileno(), 0o444)
+        except OSError as e:
+            raise StoreError(f"cannot copy {src.name} into the store at {self.files}: "
+                             f"{e.strerror or e}") from None
+
+
+# --------------------------------------------------------------------------
+# the operations the CLI and the monthly job use
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError, ImportError):  # no login name (a container, some crons)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
+           as_of: date, by: str | None = None, note: str = "",
+           sheets: Iterable[str] = (), mapping: Iterable[str] = (),
+           encoding: str | None = None, now: datetime | None = None) -> UploadResult:
+    """Validate `path` and, if it is valid, store it as the next version of `dataset`.
+
+    An invalid file stores nothing: the result holds its report and no version.
+    Whole-file problems raise `ImpactError` as `reports.check` does.
+    """
+    from . import check, summarise
+
+    name = check_name(dataset)
+    sheet_list, mapping_list = list(sheets), list(mapping)
+    options = {"sheets": sheet_list, "mapping": mapping_list, "encoding": encoding}
+    report = check(path, sheets=sheet_list, mapping=mapping_list, encoding=encoding)
+    if not report.valid:
+        return UploadResult(report)
+    summary: Summary = summarise(report)
+    version, created = store.add(
+        path, name, sha256=report.workbook.sha256, original_name=Path(path).name,
+        as_of=as_of, uploaded_by=by or os_user(), note=note or "",
+        sheets=report.workbook.sheets_read, rows=report.workbook.rows_read,
+        totals=summary.totals, read_options=options, now=now)
+    return UploadResult(report, version, created)
+
+
+def load_report(store: Store, version: Version, *, sheets: Iterable[str] = (),
+                mapping: Iterable[str] = (), encoding: str | None = None,
+                **check_options: Any) -> Report:
+    """Rebuild a version's report from its stored original.
+
+    The options it was uploaded with apply unless others are given.  The report
+    names the original file, not its stored copy.
+    """
+    from . import check
+
+    stored = version.read_options
+    path = store.path_of(version)
+    report = check(path, sheets=tuple(sheets) or tuple(stored.get("sheets") or ()),
+                   mapping=tuple(mapping) or tuple(stored.get("mapping") or ()),
+                   encoding=encoding or stored.get("encoding"), **check_options)
+    report.workbook.name = version.original_name
+    return report
+
+
+# --------------------------------------------------------------------------
+# listings: `impact datasets` and `impact history`
+
+
+def datasets_text(store: Store, items: list[Dataset]) -> str:
+    from tabulate import tabulate
+
+    if not items:
+        return (f"No datasets in the store at {store.root}. Add one with: "
+                f"impact upload FILE --dataset NAME\n")
+    rows = [[d.name, d.latest.number, d.latest.as_of.isoformat(), d.latest.headline]
+            for d in items]
+    return tabulate(rows, headers=["Dataset", "Latest", "As of", "Headline"],
+                    tablefmt="simple", disable_numparse=True) + "\n"
+
+
+def datasets_dict(items: list[Dataset]) -> list[dict[str, Any]]:
+    return [{"dataset": d.name, "slug": d.slug, "versions": d.versions,
+             "latest": d.latest.to_dict()} for d in items]
+
+
+def history_dict(versions: list[Version]) -> list[dict[str, Any]]:
+    """Every version, oldest first, each with the change in every total since the one before."""
+    from .compare import headline as change_headline
+
+    out = []
+    before: Version | None = None
+    for v in versions:
+        item = v.to_dict()
+        if before is None:
+            item["changes"] = None
+        else:
+            item["changes"] = {
+                "since": before.number,
+                "headline": change_headline(before.totals, v.totals, before.label),
+                "totals": jsonable({k: v.totals[k] - before.totals[k] for k in v.totals
+                                    if k in before.totals and v.totals[k] is not None
+                                    and before.totals[k] is not None})}
+        out.append(item)
+        before = v
+    return out
+
+
+def history_text(versions: list[Version]) -> str:
+    """Newest first: when, who, which file, the totals, and what changed since the one before."""
+    from .totals import fmt_number as n
+
+    items = history_dict(versions)
+    first = versions[0]
+    out = [f"{first.dataset}: {len(versions)} version(s)"]
+    for v, item in zip(reversed(versions), reversed(items)):
+        t = v.totals
+        out.append("")
+        out.append(f"Version {v.number}, as of {fmt_date(v.as_of)}: {v.original_name} "
+                   f"(sha256 {v.sha256[:12]}…), uploaded {v.uploaded_at:%Y-%m-%d %H:%M} UTC "
+                   f"by {v.uploaded_by}; {v.rows:,} post row(s) from "
+                   f"{', '.join(repr(s) for s in v.sheets)}")
+        if v.note:
+            out.append(f"  Note: {v.note}")
+        figures = (f"  Totals: baseline {n(t['baseline_fte'])} FTE ({n(t['baseline_posts'])} "
+                   f"posts); deleted {n(t['deleted_fte'])} FTE ({n(t['deleted_posts'])} posts"
+                   + ("" if t.get("pct_deleted") is None else f", {t['pct_deleted']}%") + ")")
+        if "at_risk_fte" in t:
+            figures += (f"; at risk {n(t['at_risk_fte'])} FTE ({n(t['at_risk_posts'])} posts); "
+                        f"vacant {n(t['vacant_deleted_fte'])} FTE")
+        figures += (f"; retained {n(t['retained_fte'])}, relocated {n(t['relocated_fte'])}, "
+                    f"created {n(t['created_fte'])} FTE; future {n(t['future_fte'])} FTE")
+        if "net_saving" in t:
+            from .totals import fmt_money
+
+            figures += f"; net saving {fmt_money(t['net_saving'])} a year"
+        out.append(figures)
+        changes = item["changes"]
+        out.append(f"  {changes['headline']}" if changes else "  First version.")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+def _named(dataset: str) -> Any:
+    """A dataset is known by its slug, so 'Early Help' and 'early-help' are one dataset."""
+    return datasets_t.c.slug == slugify(check_name(dataset))
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _db_message(e: SQLAlchemyError) -> str:
+    orig = getattr(e, "orig", None)
+    return str(orig or e).splitlines()[0]
+
+
+def _quote(name: str) -> str:
+    return name if re.fullmatch(r"[\w.-]+", name) else f'"{name}"'
+
+
+def _ranges(numbers: list[int]) -> str:
+    if not numbers:
+        return "no versions"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)) and len(numbers) > 1:
+        return f"versions {numbers[0]} to {numbers[-1]}"
+    return "version" + ("s " if len(numbers) > 1 else " ") + ", ".join(map(str, numbers))
+
+
+def iter_versions(store: Store) -> Iterator[Version]:
+    """Every version of every dataset, by dataset name then number."""
+    for name in store.names():
+        yield from store.versions(name)
+
+
+__all__ = [
+    "STORE_ENV",
+    "Dataset",
+    "ImpactError",
+    "Store",
+    "UploadResult",
+    "Version",
+    "check_name",
+    "default_dir",
+    "fmt_date",
+    "load_report",
+    "os_user",
+    "resolve_dir",
+    "slugify",
+    "upload",
+]

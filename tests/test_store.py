@@ -1,0 +1,386 @@
+"""The versioned store: upload, datasets, history, and reading from the store."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import stat
+import subprocess
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import cli as cli_module
+from reports import store as store_lib
+from reports.errors import StoreError, UsageProblem
+from reports.store import Store, default_dir, resolve_dir, slugify
+
+from . import store_helpers as helpers
+from .store_helpers import DATASET, edit_cell, impact_exe, invoke, sample, sha256, snapshot
+
+# fixtures from store_helpers (pytest finds them by their names here)
+derbyshire_v1 = helpers.derbyshire_v1
+derbyshire_v2 = helpers.derbyshire_v2
+fresh_store = helpers.fresh_store
+isolated_store_env = helpers.isolated_store_env
+
+MARCH = date(2024, 3, 1)
+
+
+def upload(store: Path, path: Path, *extra: str, dataset: str = DATASET):
+    return invoke("upload", path, "--dataset", dataset, "--store", store, *extra)
+
+
+# --------------------------------------------------------------------------
+# where the store lives
+
+
+def test_store_dir_comes_from_option_then_env_then_xdg(tmp_path: Path) -> None:
+    env = {"IMPACT_STORE": str(tmp_path / "env"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    assert resolve_dir(tmp_path / "given", env) == tmp_path / "given"
+    assert resolve_dir(None, env) == tmp_path / "env"
+    assert resolve_dir(None, {"XDG_DATA_HOME": str(tmp_path / "xdg")}) == tmp_path / "xdg/impact"
+    assert default_dir({}) == Path.home() / ".local" / "share" / "impact"
+    assert default_dir({"XDG_DATA_HOME": "relative/ignored"}) == \
+        Path.home() / ".local" / "share" / "impact"
+
+
+def test_store_is_created_on_first_use_from_the_environment(tmp_path: Path,
+                                                            derbyshire_v1: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    where = tmp_path / "from-env"
+    monkeypatch.setenv("IMPACT_STORE", str(where))
+    assert not where.exists()
+    result = invoke("upload", derbyshire_v1, "--dataset", DATASET, "--as-of", "2024-03-01")
+    assert result.exit_code == 0, result.output
+    assert (where / "impact.db").is_file()
+    assert len(list((where / "files").iterdir())) == 1
+
+
+# --------------------------------------------------------------------------
+# upload
+
+
+def test_upload_records_the_version(fresh_store: Path, derbyshire_v1: Path) -> None:
+    result = upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01", "--by", "HR Team",
+                    "--note", "Consultation draft")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Stored derbyshire_v1.xlsx as version 1 of '{DATASET}' "
+                                    f"(as of 2024-03-01): 132.5 of 221.5 FTE (59.8%)")
+    with Store(fresh_store) as store:
+        v = store.version(DATASET)
+    assert (v.number, v.as_of, v.uploaded_by, v.note) == (1, MARCH, "HR Team",
+                                                          "Consultation draft")
+    assert (v.sha256, v.original_name) == (sha256(derbyshire_v1), "derbyshire_v1.xlsx")
+    assert v.sheets == ("Early Help", "Children's Centres")
+    assert v.rows == 157
+    assert (v.totals["baseline_fte"], v.totals["deleted_fte"]) == (Decimal("221.5"),
+                                                                    Decimal("132.5"))
+    assert (v.totals["deleted_posts"], v.totals["at_risk_fte"]) == (148, Decimal("110.2"))
+    assert abs((datetime.now(UTC) - v.uploaded_at).total_seconds()) < 120
+    stored = fresh_store / "files" / f"{v.sha256}.xlsx"
+    assert stored.read_bytes() == derbyshire_v1.read_bytes()
+    assert not stored.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def test_upload_defaults_to_today_and_the_os_user(fresh_store: Path, derbyshire_v1: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_module, "_today", lambda: date(2024, 4, 12))
+    assert upload(fresh_store, derbyshire_v1).exit_code == 0
+    with Store(fresh_store) as store:
+        v = store.version(DATASET)
+    assert v.as_of == date(2024, 4, 12)
+    assert v.uploaded_by == getpass.getuser()
+
+
+def test_identical_file_makes_no_new_version(fresh_store: Path, derbyshire_v1: Path,
+                                             tmp_path: Path) -> None:
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01")
+    renamed = tmp_path / "same-bytes-other-name.xlsx"
+    renamed.write_bytes(derbyshire_v1.read_bytes())
+    result = upload(fresh_store, renamed, "--as-of", "2024-04-01")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"same-bytes-other-name.xlsx is already stored as version "
+                                    f"1 of '{DATASET}' (uploaded ")
+    assert result.stdout.endswith("no new version was made.\n")
+    with Store(fresh_store) as store:
+        assert [v.number for v in store.versions(DATASET)] == [1]
+
+
+def test_same_file_may_be_a_version_of_two_datasets(fresh_store: Path,
+                                                    derbyshire_v1: Path) -> None:
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01")
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01", dataset="copy")
+    with Store(fresh_store) as store:
+        assert [d.name for d in store.datasets()] == ["copy", DATASET]
+    assert len(list((fresh_store / "files").iterdir())) == 1
+
+
+def test_invalid_upload_stores_nothing_and_prints_validate_errors(
+        fresh_store: Path, derbyshire_v1: Path) -> None:
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01")
+    before_history = invoke("history", DATASET, "--store", fresh_store).stdout
+    before_files = snapshot(fresh_store / "files")
+    broken = sample("broken_example.xlsx")
+    result = upload(fresh_store, broken, "--as-of", "2024-04-01")
+    assert result.exit_code == 1
+    validate = invoke("validate", broken)
+    assert validate.exit_code == 1
+    assert result.stderr == validate.stdout
+    assert result.stdout == ""
+    assert invoke("history", DATASET, "--store", fresh_store).stdout == before_history
+    assert snapshot(fresh_store / "files") == before_files
+
+
+def test_invalid_upload_json_errors_match_validate(fresh_store: Path) -> None:
+    broken = sample("broken_example.xlsx")
+    result = upload(fresh_store, broken, "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stderr) == json.loads(invoke("validate", broken, "--format",
+                                                          "json").stdout)
+    with Store(fresh_store) as store:
+        assert store.datasets() == []
+
+
+@pytest.mark.parametrize("name", ["", "   ", "!!!"])
+def test_unusable_dataset_name_is_a_usage_error(fresh_store: Path, derbyshire_v1: Path,
+                                                name: str) -> None:
+    result = upload(fresh_store, derbyshire_v1, dataset=name)
+    assert result.exit_code == 2
+    with pytest.raises(UsageProblem):
+        store_lib.check_name(name)
+
+
+def test_a_dataset_is_known_by_its_slug(fresh_store: Path, derbyshire_v1: Path,
+                                        derbyshire_v2) -> None:
+    v2, _ = derbyshire_v2
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01",
+           dataset="Derbyshire Early Help")
+    upload(fresh_store, v2, "--as-of", "2024-04-01", dataset="derbyshire early-help")
+    with Store(fresh_store) as store:
+        assert [(d.name, d.slug, d.versions) for d in store.datasets()] == [
+            ("Derbyshire Early Help", DATASET, 2)]
+    assert slugify("Children's Centres – High Peak") == "children-s-centres-high-peak"
+
+
+# --------------------------------------------------------------------------
+# atomicity
+
+
+def test_a_crash_before_the_row_commits_leaves_no_version(fresh_store: Path,
+                                                          derbyshire_v1: Path,
+                                                          derbyshire_v2,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    v2, _ = derbyshire_v2
+    with Store(fresh_store) as store:
+        store_lib.upload(store, derbyshire_v1, DATASET, as_of=MARCH)
+
+        def crash(*args: object, **kwargs: object) -> int:
+            raise KeyboardInterrupt("power cut")
+
+        monkeypatch.setattr(Store, "_dataset_id", crash)
+        with pytest.raises(KeyboardInterrupt):
+            store_lib.upload(store, v2, DATASET, as_of=MARCH)
+        monkeypatch.undo()
+        assert [v.number for v in store.versions(DATASET)] == [1]
+        # the copy made before the crash is an orphan: harmless, and reused next time
+        assert (fresh_store / "files" / f"{sha256(v2)}.xlsx").is_file()
+        result = store_lib.upload(store, v2, DATASET, as_of=MARCH)
+        assert (result.version.number, result.created) == (2, True)
+        for name in store.names():
+            for v in store.versions(name):
+                assert store.path_of(v).is_file()
+    assert not list((fresh_store / "files").glob(".*.part"))
+
+
+def test_file_changed_during_upload_is_refused(fresh_store: Path, derbyshire_v1: Path) -> None:
+    with Store(fresh_store) as store:
+        with pytest.raises(StoreError, match="changed while it was being uploaded"):
+            store.add(derbyshire_v1, DATASET, sha256="0" * 64, original_name="x.xlsx",
+                      as_of=MARCH, uploaded_by="me", note="", sheets=["Posts"], rows=1,
+                      totals={"deleted_fte": Decimal(1)})
+        assert store.datasets() == []
+    assert [p.name for p in (fresh_store / "files").iterdir()] == []
+
+
+def test_parallel_uploads_get_distinct_version_numbers(fresh_store: Path, tmp_path: Path,
+                                                       derbyshire_v1: Path) -> None:
+    files = []
+    for i in range(4):
+        path = tmp_path / f"upload-{i}.xlsx"
+        edit_cell(derbyshire_v1, path, "Job title", "EH-0001", f"Early Help Team Manager {i}")
+        files.append(path)
+    env = {**os.environ, "IMPACT_STORE": str(tmp_path / "env-store")}
+    env.pop("IMPACT_DEBUG", None)
+    children = [subprocess.Popen([impact_exe(), "upload", str(path), "--dataset", DATASET,
+                                  "--store", str(fresh_store), "--as-of", "2024-03-01",
+                                  "--format", "json"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env)
+                for path in files]
+    outputs = [child.communicate(timeout=120) for child in children]
+    assert [child.returncode for child in children] == [0, 0, 0, 0], outputs
+    numbers = sorted(json.loads(out)["version"]["version"] for out, _ in outputs)
+    assert numbers == [1, 2, 3, 4]
+    with Store(fresh_store) as store:
+        versions = store.versions(DATASET)
+        assert sorted(v.original_name for v in versions) == sorted(p.name for p in files)
+        assert all(store.path_of(v).is_file() for v in versions)
+
+
+# --------------------------------------------------------------------------
+# listings
+
+
+def test_datasets_lists_latest_version_as_of_and_headline(fresh_store: Path,
+                                                          derbyshire_v1: Path,
+                                                          derbyshire_v2) -> None:
+    v2, _ = derbyshire_v2
+    empty = invoke("datasets", "--store", fresh_store)
+    assert empty.exit_code == 0
+    assert empty.stdout.startswith("No datasets in the store at ")
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01")
+    upload(fresh_store, v2, "--as-of", "2024-04-12")
+    upload(fresh_store, sample("coop_working.xlsx"), "--as-of", "2024-02-01", dataset="coop")
+    result = invoke("datasets", "--store", fresh_store)
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["Dataset", "Latest", "As", "of", "Headline"]
+    assert lines[2].split()[:3] == ["coop", "1", "2024-02-01"]
+    assert lines[3].split()[:3] == [DATASET, "2", "2024-04-12"]
+    assert "FTE" in lines[3] and "proposed for deletion" in lines[3]
+    as_json = json.loads(invoke("datasets", "--store", fresh_store, "--format", "json").stdout)
+    with Store(fresh_store) as store:
+        assert as_json == json.loads(json.dumps(store_lib.datasets_dict(store.datasets())))
+    assert [(d["dataset"], d["versions"], d["latest"]["version"]) for d in as_json] == [
+        ("coop", 1, 1), (DATASET, 2, 2)]
+
+
+def test_history_shows_totals_and_changes(fresh_store: Path, derbyshire_v1: Path,
+                                          derbyshire_v2) -> None:
+    v2, moved = derbyshire_v2
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01", "--note", "First draft")
+    upload(fresh_store, v2, "--as-of", "2024-03-12")
+    up = sum(m.fte for m in moved)
+    result = invoke("history", DATASET, "--store", fresh_store)
+    assert result.exit_code == 0
+    text = result.stdout
+    assert text.startswith(f"{DATASET}: 2 version(s)\n")
+    assert text.index("Version 2, as of 12 March 2024") < text.index("Version 1, as of "
+                                                                     "1 March 2024")
+    assert (f"Since version 1 (1 March 2024): deleted FTE up {up.normalize():f} to "
+            f"{(Decimal('132.5') + up).normalize():f}; 3 more posts at risk") in text
+    assert "Note: First draft" in text
+    assert "baseline 221.5 FTE (239 posts); deleted 132.5 FTE (148 posts, 59.8%)" in text
+    items = json.loads(invoke("history", DATASET, "--store", fresh_store, "--format",
+                              "json").stdout)
+    assert [i["version"] for i in items] == [1, 2]
+    assert items[0]["changes"] is None
+    changes = items[1]["changes"]["totals"]
+    assert Decimal(str(changes["deleted_fte"])) == up
+    assert (changes["at_risk_posts"], changes["retained_posts"], changes["baseline_fte"]) == \
+        (3, -3, 0)
+
+
+def test_history_of_unknown_dataset(fresh_store: Path, derbyshire_v1: Path) -> None:
+    upload(fresh_store, derbyshire_v1)
+    result = invoke("history", "nope", "--store", fresh_store)
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: no dataset 'nope' in the store; the store at "
+                             f"{fresh_store} holds '{DATASET}'\n")
+
+
+# --------------------------------------------------------------------------
+# reading from the store
+
+
+def test_summary_and_validate_of_a_stored_version_match_the_file(fresh_store: Path,
+                                                                 derbyshire_v1: Path,
+                                                                 derbyshire_v2) -> None:
+    v2, _ = derbyshire_v2
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01")
+    upload(fresh_store, v2, "--as-of", "2024-04-01")
+    for args, path in ((["--version", "1"], derbyshire_v1), ([], v2)):
+        stored = invoke("summary", "--dataset", DATASET, "--store", fresh_store, *args,
+                        "--format", "json")
+        direct = invoke("summary", path, "--format", "json")
+        assert stored.exit_code == direct.exit_code == 0
+        assert json.loads(stored.stdout) == json.loads(direct.stdout)
+        checked = invoke("validate", "--dataset", DATASET, "--store", fresh_store, *args)
+        assert (checked.exit_code, checked.stdout) == (0, invoke("validate", path).stdout)
+
+
+def test_stored_original_is_what_gets_read(fresh_store: Path, derbyshire_v1: Path) -> None:
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01")
+    expected = invoke("summary", derbyshire_v1).stdout
+    derbyshire_v1.unlink()
+    result = invoke("summary", "--dataset", DATASET, "--store", fresh_store)
+    assert (result.exit_code, result.stdout) == (0, expected)
+
+
+def test_brief_from_the_store(fresh_store: Path, derbyshire_v1: Path, tmp_path: Path,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from pypdf import PdfReader
+
+    upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("brief", "--dataset", DATASET, "--store", fresh_store)
+    assert result.exit_code == 0, result.output
+    pdf = tmp_path / "derbyshire_v1-union.pdf"
+    text = PdfReader(pdf).pages[0].extract_text()
+    assert "132.5" in text and "derbyshire_v1.xlsx" in text
+
+
+def test_damaged_stored_file_is_reported(fresh_store: Path, derbyshire_v1: Path) -> None:
+    upload(fresh_store, derbyshire_v1)
+    stored = next((fresh_store / "files").iterdir())
+    stored.chmod(0o644)
+    stored.write_bytes(b"PK\x03\x04 not the file that was uploaded")
+    result = invoke("summary", "--dataset", DATASET, "--store", fresh_store)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: the stored file for '{DATASET}' version 1 (")
+    assert "is damaged: its sha256 no longer matches" in result.stderr
+    stored.unlink()
+    result = invoke("summary", "--dataset", DATASET, "--store", fresh_store)
+    assert result.exit_code == 1
+    assert "is missing" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["summary"], "Missing argument 'FILE' (or give --dataset NAME"),
+    (["summary", "x.xlsx", "--dataset", DATASET], "give FILE or --dataset NAME, not both"),
+    (["validate", "x.xlsx", "--version", "2"], "--version goes with --dataset NAME"),
+    (["summary", "--dataset", DATASET, "--version", "0"], "0 is not in the range x>=1"),
+])
+def test_file_or_dataset_usage_errors(fresh_store: Path, args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_unknown_version(fresh_store: Path, derbyshire_v1: Path) -> None:
+    upload(fresh_store, derbyshire_v1)
+    result = invoke("summary", "--dataset", DATASET, "--version", "5", "--store", fresh_store)
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: dataset '{DATASET}' has no version 5; it has version 1 "
+                             f"(see: impact history {DATASET})\n")
+
+
+def test_upload_keeps_the_read_options(fresh_store: Path, tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Post ID", "Team", "Job title", "Grade", "Current FTE", "Status"])
+    ws.append(["P1", "Family Support", "Support Worker", "Grade 6", 1, "Deleted"])
+    ws.append(["P2", "Family Support", "Support Worker", "Grade 6", 0.5, "Retained"])
+    path = tmp_path / "odd.xlsx"
+    wb.save(path)
+    assert invoke("summary", path).exit_code == 1
+    assert upload(fresh_store, path, "--map", "Current FTE=fte").exit_code == 0
+    result = invoke("summary", "--dataset", DATASET, "--store", fresh_store)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("1 of 1.5 FTE (66.7%) proposed for deletion")
