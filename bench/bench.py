@@ -44,6 +44,7 @@ DEFAULT_CACHE = Path(__file__).resolve().parent / ".cache"
 XLSX_SPEEDUP = 4.0
 XLSX_RSS_LIMIT = 500 * 10**6
 CSV_TIME_LIMIT = 15.0
+BRIEF_RATIO = 1.5             # issue #3: a briefing costs < 1.5x the summary
 CSV_RSS_LIMIT = 2 * 10**9
 MIB = 1024 * 1024
 # Named explicitly: pandas 3 warns its default xlsx engine will become calamine.
@@ -273,6 +274,10 @@ def build_cases(kinds: list[str], files: dict[str, Path], rows: dict[str, int],
             Case(name, "impact summary", [*impact, "summary", str(x), "--format", "json"]),
             Case(name, READ_EXCEL, python_argv(
                 "import sys, pandas; pandas.read_excel(sys.argv[1], engine='openpyxl')", x)),
+            # The PDF goes beside a temp path: atomic_output puts its temporary file next
+            # to the target, so /dev/null would not do.
+            Case(name, "impact brief", [*impact, "brief", str(x), "--reproducible", "-o",
+                                        str(Path(tempfile.gettempdir()) / "bench-brief.pdf")]),
         ]
     if "csv" in kinds:
         c = files["csv"]
@@ -321,6 +326,14 @@ def verdicts(cases: list[Case]) -> list[Verdict]:
             ok = ratio < 1 / XLSX_SPEEDUP and imp.peak_rss_bytes < XLSX_RSS_LIMIT
             out.append(Verdict(target, ok, f"{ratio:.2f}x the time ({ref.seconds / imp.seconds:.1f}"
                                f"x faster), {imp.peak_rss_bytes / 10**6:.0f} MB"))
+        else:
+            out.append(Verdict(target, None, "a command failed"))
+    imp, brief = find(cases, "xlsx", "impact summary"), find(cases, "xlsx", "impact brief")
+    if imp and brief:
+        target = f"xlsx: impact brief < {BRIEF_RATIO:g}x impact summary's time"
+        if imp.ok and brief.ok:
+            ratio = brief.seconds / imp.seconds
+            out.append(Verdict(target, ratio < BRIEF_RATIO, f"{ratio:.2f}x"))
         else:
             out.append(Verdict(target, None, "a command failed"))
     imp = find(cases, "csv", "impact summary")
