@@ -10,16 +10,17 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 import reports
 from reports import export
-from reports.errors import ImpactError, InvalidData, UsageProblem
+from reports.errors import ImpactError, UsageProblem
 
 DEBUG_ENV = "IMPACT_DEBUG"
 

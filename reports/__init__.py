@@ -15,10 +15,10 @@ versions, and `reports.monthly` writes every dataset's reports for a month.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 from .errors import ImpactError, InvalidData
 from .reader import Limits, ReadOptions, read

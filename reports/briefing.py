@@ -552,7 +552,9 @@ class _Builder:
         per_table = -(-len(grades) // n_tables)      # balanced: 10 grades make 5 + 5
         chunks = [grades[i:i + per_table] for i in range(0, len(grades), per_table)]
         # every table has the same column widths, so the figures line up page to page
-        widths_of = (lambda k: [2.2] + [1.0] * k)
+        def widths_of(k: int) -> list[float]:
+            return [2.2] + [1.0] * k
+
         full = per_table + 1
         for n, chunk in enumerate(chunks):
             last = n == len(chunks) - 1
@@ -702,7 +704,9 @@ class _Builder:
 
     def _chart(self, title: str, axis: str, kind: str, rows: list[dict[str, Any]], col: str,
                limit: int, by_size: bool) -> Chart:
-        size = (lambda g: g["baseline_fte"] + g["created_fte"])
+        def size(g: dict[str, Any]) -> Any:
+            return g["baseline_fte"] + g["created_fte"]
+
         chosen, folded = rows, []
         if len(rows) > limit:
             order = sorted(rows, key=lambda g: (-size(g), natural(g[col])))

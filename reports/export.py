@@ -12,8 +12,9 @@ import json
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from tabulate import tabulate
 

@@ -26,9 +26,10 @@ import io
 import os
 import re
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ class Table:
     headers: dict[str, str]          # field -> header text as written
     rows: np.ndarray                 # 1-based sheet row of each data row
     kinds: np.ndarray                # KIND_* of each data row
-    data: dict[str, "Column"]        # the cells of each mapped field, one per data row
+    data: dict[str, Column]        # the cells of each mapped field, one per data row
 
     def cell(self, fld: str, row: int) -> str:
         return cell_ref(self.columns[fld], row)
@@ -618,7 +619,7 @@ class Grid:
     nrows: int
 
     @classmethod
-    def from_rows(cls, rows: list[list[Any]]) -> "Grid":
+    def from_rows(cls, rows: list[list[Any]]) -> Grid:
         if not rows:
             return cls([], 0)
         width = max(len(r) for r in rows)
@@ -643,7 +644,7 @@ class Column:
     uniques: np.ndarray    # object: distinct cleaned values
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "Column":
+    def of(cls, values: np.ndarray) -> Column:
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         codes, uniques = _split_booleans(values, codes, uniques)
         cleaned = np.array([_clean(v) for v in uniques], dtype=object)
@@ -660,7 +661,7 @@ class Column:
     def __getitem__(self, i: int) -> Any:
         return self.uniques[self.codes[i]]
 
-    def take(self, idx: np.ndarray) -> "Column":
+    def take(self, idx: np.ndarray) -> Column:
         return Column(self.codes[idx], self.uniques)
 
     def values(self) -> np.ndarray:

@@ -8,9 +8,11 @@ made from them afterwards is exact.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -164,6 +166,11 @@ def fmt_hundredths(n: int) -> str:
 STATUS_HELP = "; ".join(f"{s.title()}: {', '.join(w)}" for s, w in schema.STATUS_WORDS.items())
 
 
+def _constant(text: str, value: Any) -> str:
+    """A message that does not depend on the offending value."""
+    return text
+
+
 def _status_of(v: Any) -> str:
     return schema.STATUS_BY_KEY.get(schema.normalise(one_text(v)), "")
 
@@ -187,7 +194,7 @@ class _TableCheck:
              message: Callable[[Any], str]) -> None:
         t = self.t
         col = t.data[fld]
-        for i in np.flatnonzero(mask):
+        for i in np.flatnonzero(mask).tolist():
             value = col[i]
             self.findings.add(code, severity, message(value), sheet=t.sheet,
                               cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
@@ -225,10 +232,10 @@ class _TableCheck:
         for fld in ("team", "title", "grade"):
             if fld in t.columns:
                 label = schema.FIELD_BY_NAME[fld].label
+                text = (f"{label} is blank; every post needs a {label.lower()}. If this row "
+                        f"is a note or a heading, move it out of the table")
                 self.flag(fld, self.blank(fld) & self.is_post, "required-blank", ERROR,
-                          lambda v, label=label: (
-                              f"{label} is blank; every post needs a {label.lower()}. If this "
-                              f"row is a note or a heading, move it out of the table"))
+                          functools.partial(_constant, text))
 
         status = self._status()
         posts = self._posts()
@@ -394,7 +401,7 @@ class _TableCheck:
             given = _to_number(t.data[fld], money=(fld == "annual_cost"))
             given_h, _ = _hundredths(given)
             seg_start = -1
-            for i in total_rows:
+            for i in total_rows.tolist():
                 kind = t.kinds[i]
                 start = seg_start if kind == KIND_SUBTOTAL else -1
                 expected = int(cum[i] - (cum[start] if start >= 0 else 0))
@@ -436,7 +443,7 @@ def _duplicate_ids(wb: Workbook, posts: pd.DataFrame, findings: Findings) -> Non
         return
     headers = {t.sheet: t for t in wb.tables}
     first_seen: dict[str, int] = {}
-    for i in np.flatnonzero(dup.to_numpy()):
+    for i in np.flatnonzero(dup.to_numpy()).tolist():
         key = ids.iat[i]
         sheet, row = posts["sheet"].iat[i], int(posts["row"].iat[i])
         table = headers[sheet]
