@@ -56,7 +56,7 @@ from .brief_template import AUDIENCES, Template, load_builtin, load_template
 from .compare import briefing_section, compare, comparison_json
 from .errors import ImpactError, InvalidData, StoreError, UnknownDataset, UsageProblem
 from .export import summary_json, write_summary_xlsx
-from .files import atomic_output, fsync_dir
+from .files import atomic_output, fsync_dir, sha256_file
 from .store import Store, Version, fmt_date, load_report
 from .totals import Summary, summarise
 from .validate import Report
@@ -380,7 +380,7 @@ def verify_files(folder: Path, files: Sequence[dict[str, Any]]) -> bool:
     """Whether every listed file exists under `folder` with the listed sha256."""
     try:
         for f in files:
-            if _sha256(folder / f["path"]) != f["sha256"]:
+            if sha256_file(folder / f["path"]) != f["sha256"]:
                 return False
     except (OSError, KeyError, TypeError):
         return False
@@ -558,9 +558,3 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

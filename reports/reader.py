@@ -21,7 +21,6 @@ and has no zip-bomb guard.  So before calamine sees a file we
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import re
@@ -47,6 +46,7 @@ from .errors import (
     UnsupportedFormat,
     UsageProblem,
 )
+from .files import sha256_file
 from .findings import INFO, WARNING, Findings, cell_ref, column_letter, echo
 
 MiB = 1024 * 1024
@@ -160,7 +160,7 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         raise EmptyFile(f"{path.name}: the file is empty (0 bytes)")
     with open(path, "rb") as fh:
         head = fh.read(8)
-    digest = _sha256(path)
+    digest = sha256_file(path)
     kind = _sniff(path, head)
     findings = Findings()
     if kind == "zip":
@@ -184,14 +184,6 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
     for sheet, why in skipped:
         findings.add("sheet-skipped", INFO, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet)
     return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

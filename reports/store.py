@@ -60,7 +60,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from .errors import ImpactError, StoreError, UnknownDataset, UsageProblem
-from .files import atomic_output
+from .files import atomic_output, sha256_file
 from .totals import Summary, headline, jsonable
 from .validate import Report
 
@@ -398,7 +398,7 @@ class Store:
             raise StoreError(f"the stored file for '{version.dataset}' version {version.number} "
                              f"({path}) is missing; upload {version.original_name} again to a "
                              f"new dataset, or restore the store from a backup")
-        if verify and _sha256_file(path) != version.sha256:
+        if verify and sha256_file(path) != version.sha256:
             raise StoreError(f"the stored file for '{version.dataset}' version {version.number} "
                              f"({path}) is damaged: its sha256 no longer matches; restore the "
                              f"store from a backup")
@@ -473,7 +473,7 @@ class Store:
     def _put_file(self, src: Path, stored_name: str, sha256: str) -> None:
         """Copy `src` to files/<stored_name>, durably, unless an intact copy is there."""
         target = self.files / stored_name
-        if target.is_file() and _sha256_file(target) == sha256:
+        if target.is_file() and sha256_file(target) == sha256:
             return
         digest = hashlib.sha256()
         try:
@@ -630,14 +630,6 @@ def history_text(versions: list[Version]) -> str:
 def _named(dataset: str) -> Any:
     """A dataset is known by its slug, so 'Early Help' and 'early-help' are one dataset."""
     return datasets_t.c.slug == slugify(check_name(dataset))
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _db_message(e: SQLAlchemyError) -> str:
