@@ -575,14 +575,8 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
         from reports.store import load_report
 
         with _open_store(store_dir) as store:
-            to = store.version(dataset, to_version)
-            if from_version is None:
-                if to.number == 1:
-                    raise click.UsageError(f"'{to.dataset}' has only version 1 before "
-                                           f"--to {to.number}; give --from N")
-                from_version = to.number - 1
-            before = store.version(dataset, from_version)
-            sides = [(load_report(store, v, **options), v.label) for v in (before, to)]
+            pair = store.version_pair(dataset, from_version, to_version)
+            sides = [(load_report(store, v, **options), v.label) for v in pair]
     for report, _ in sides:
         if not report.valid:
             print_invalid(report, "json" if fmt == "json" else "text")

@@ -375,6 +375,18 @@ class Store:
         raise UnknownDataset(f"dataset '{dataset}' has no version {number}; it has "
                              f"{_ranges(held)} (see: impact history {_quote(dataset)})")
 
+    def version_pair(self, dataset: str, older: int | None = None,
+                     newer: int | None = None) -> tuple[Version, Version]:
+        """The two versions a comparison means: `newer` (default the latest) and `older`
+        (default the one before it)."""
+        new = self.version(dataset, newer)
+        if older is None:
+            if new.number == 1:
+                raise UsageProblem(f"'{new.dataset}' has no version before version 1; give "
+                                   f"--from N and --to M")
+            older = new.number - 1
+        return self.version(dataset, older), new
+
     def version_as_of(self, dataset: str, day: date) -> Version | None:
         """The latest version (highest number) of `dataset` with an as-of date on or before
         `day`, or None."""
