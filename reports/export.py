@@ -141,8 +141,9 @@ def summary_text(summary: Summary) -> str:
     src = summary.source
     out = [summary.headline + ".",
            f"Source: {src['file']} (sha256 {src['sha256'][:12]}…), "
-           f"{src['rows']:,} post row(s) from {quoted(src['sheets'])}.",
-           ""]
+           f"{src['rows']:,} post row(s) from {quoted(src['sheets'])}."]
+    out += [f"Skipped sheet '{s['sheet']}': {s['reason']}." for s in src["skipped_sheets"]]
+    out.append("")
     key_rows = [("Baseline (deleted + retained + relocated)", "baseline_fte", "baseline_posts"),
                 ("Deleted", "deleted_fte", "deleted_posts"),
                 ("Retained", "retained_fte", "retained_posts"),
