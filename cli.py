@@ -7,10 +7,11 @@ exit code 1; wrong usage exits 2; `--debug` shows tracebacks.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -161,13 +162,27 @@ def _input_file(file: Path | None, dataset: str | None, version: int | None,
 def _check(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encoding: str | None,
            expect_fte: Decimal | None, expect_deleted_fte: Decimal | None) -> reports.Report:
     stored = click.get_current_context().meta.get(STORED_INPUT)
-    if stored is not None:
-        from reports.store import load_report
+    with _status(f"Reading and checking {file.name} ..."):
+        if stored is not None:
+            from reports.store import load_report
 
-        return load_report(*stored, sheets=sheets, mapping=mapping, encoding=encoding,
-                           expect_fte=expect_fte, expect_deleted_fte=expect_deleted_fte)
-    return reports.check(file, sheets=sheets, mapping=mapping, encoding=encoding,
-                         expect_fte=expect_fte, expect_deleted_fte=expect_deleted_fte)
+            return load_report(*stored, sheets=sheets, mapping=mapping, encoding=encoding,
+                               expect_fte=expect_fte, expect_deleted_fte=expect_deleted_fte)
+        return reports.check(file, sheets=sheets, mapping=mapping, encoding=encoding,
+                             expect_fte=expect_fte, expect_deleted_fte=expect_deleted_fte)
+
+
+@contextlib.contextmanager
+def _status(text: str) -> Iterator[None]:
+    """A transient status line on a terminal (a large file takes seconds); nothing otherwise."""
+    if not _on_terminal():
+        yield
+        return
+    click.echo(text, err=True, nl=False)
+    try:
+        yield
+    finally:
+        click.echo("\r\033[K", err=True, nl=False, color=True)   # erase the line
 
 
 def print_invalid(report: reports.Report, fmt: str, err: bool = True) -> None:

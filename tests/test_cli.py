@@ -393,3 +393,17 @@ def test_template_default_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert invoke("template").exit_code == 0
     assert (tmp_path / "posts.xlsx").exists()
+
+
+def test_a_status_line_shows_on_a_terminal_and_is_cleared(monkeypatch):
+    monkeypatch.setattr(cli, "_on_terminal", lambda: True)
+    result = invoke("summary", sample("coop_working.xlsx"), "--format", "json")
+    assert result.exit_code == 0
+    assert result.stderr == "Reading and checking coop_working.xlsx ...\r\x1b[K"
+    json.loads(result.stdout)          # the status line never reaches stdout
+
+
+def test_no_status_line_off_a_terminal(monkeypatch):
+    monkeypatch.setattr(cli, "_on_terminal", lambda: False)
+    result = invoke("summary", sample("coop_working.xlsx"), "--format", "json")
+    assert result.exit_code == 0 and result.stderr == ""
