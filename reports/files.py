@@ -12,10 +12,13 @@ from typing import IO
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
+def atomic_output(path: str | os.PathLike[str], mode: str = "wb",
+                  perms: int | None = None) -> Iterator[IO]:
     """Open a temporary file beside `path`; on success fsync it and rename it into place.
 
-    On any exception the temporary file is removed and `path` is untouched.
+    On any exception the temporary file is removed and `path` is untouched.  The file
+    gets `perms`, or by default the mode a new file gets under the umask (mkstemp's
+    own 0600 would make a briefing unreadable to the colleagues it is for).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -27,12 +30,19 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, perms if perms is not None else 0o666 & ~_umask())
         os.replace(tmp, target)
         fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def fsync_dir(path: Path) -> None:

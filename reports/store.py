@@ -489,14 +489,13 @@ class Store:
             return
         digest = hashlib.sha256()
         try:
-            with open(src, "rb") as fin, atomic_output(target) as fout:
+            with open(src, "rb") as fin, atomic_output(target, perms=0o444) as fout:
                 for chunk in iter(lambda: fin.read(1 << 20), b""):
                     digest.update(chunk)
                     fout.write(chunk)
                 if digest.hexdigest() != sha256:
                     raise StoreError(f"{src.name} changed while it was being uploaded; "
                                      f"upload it again once it is saved")
-                os.chmod(fout.fileno(), 0o444)
         except OSError as e:
             raise StoreError(f"cannot copy {src.name} into the store at {self.files}: "
                              f"{e.strerror or e}") from None

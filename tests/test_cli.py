@@ -407,3 +407,17 @@ def test_no_status_line_off_a_terminal(monkeypatch):
     monkeypatch.setattr(cli, "_on_terminal", lambda: False)
     result = invoke("summary", sample("coop_working.xlsx"), "--format", "json")
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        out = tmp_path / "totals.xlsx"
+        assert invoke("summary", sample("coop_working.xlsx"), "--format", "xlsx",
+                      "-o", out).exit_code == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644      # not mkstemp's 0600
+    finally:
+        os.umask(mask)
