@@ -486,6 +486,13 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
         click.echo(f"{file.name} is already stored as version {version.number} of "
                    f"'{version.dataset}' (uploaded {version.uploaded_at:%Y-%m-%d %H:%M} UTC); "
                    f"no new version was made.")
+    personal = [f"'{f.column}'" for f in result.report.findings.warnings
+                if f.code == "personal-data"]
+    if personal and result.created:
+        click.echo(f"Note: column(s) {', '.join(personal)} hold personal data. No report ever "
+                   f"reads them, but the stored copy of the file still contains them; remove "
+                   f"those columns and upload the file again to keep them out of the store.",
+                   err=True)
     warnings = len(result.report.findings.warnings)
     if warnings:
         click.echo(f"{warnings} warning(s): see impact validate --dataset "

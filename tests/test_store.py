@@ -384,3 +384,22 @@ def test_upload_keeps_the_read_options(fresh_store: Path, tmp_path: Path) -> Non
     result = invoke("summary", "--dataset", DATASET, "--store", fresh_store)
     assert result.exit_code == 0
     assert result.stdout.startswith("1 of 1.5 FTE (66.7%) proposed for deletion")
+
+
+def test_upload_says_plainly_that_the_stored_copy_keeps_personal_columns(tmp_path):
+    import openpyxl
+
+    from tests.conftest import invoke
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Posts"
+    ws.append(["Team", "Job title", "Grade", "FTE", "Status", "Employee name"])
+    ws.append(["Youth", "Worker", "Grade 5", 1, "Deleted", "Łukasz Nowak"])
+    path = tmp_path / "pd.xlsx"
+    wb.save(path)
+    result = invoke("upload", path, "--dataset", "pd", "--store", tmp_path / "store")
+    assert result.exit_code == 0
+    assert "'Employee name' hold personal data" in result.stderr
+    assert "stored copy of the file still contains them" in result.stderr
+    assert "Łukasz" not in result.stdout + result.stderr
