@@ -165,13 +165,12 @@ def summary_text(summary: Summary) -> str:
     for name, groups in summary.groups.items():
         if not groups:
             continue
-        keys = _group_keys(name)
+        keys = GROUPINGS[name]
         out += ["", _TITLES[name]]
         body = [[g[k] for k in keys] + [_cell(c, g[c]) for c, _ in cols] for g in groups]
-        body.append(["Total"] + [""] * (len(keys) - 1) + [_cell(c, t[c]) for c, _ in cols]
-                    if name != "by_destination" else
-                    ["Total"] + [""] * (len(keys) - 1) +
-                    [_cell(c, _sum_key(groups, c)) for c, _ in cols])
+        # Relocations are a part of the file, so their table totals its own rows.
+        total = t if name != "by_destination" else {c: _sum_key(groups, c) for c, _ in cols}
+        body.append(["Total"] + [""] * (len(keys) - 1) + [_cell(c, total[c]) for c, _ in cols])
         out.append(tabulate(body, headers=[_LABELS[k] for k in keys] + [h for _, h in cols],
                             tablefmt="simple", disable_numparse=True,
                             colalign=("left",) * len(keys) + ("right",) * len(cols)))
@@ -189,20 +188,12 @@ def _sum_key(groups: list[dict[str, Any]], key: str) -> Any:
     return sum((g[key] for g in groups), Decimal(0))
 
 
-def _group_keys(name: str) -> tuple[str, ...]:
-    return GROUPINGS[name]
-
-
-def _all_keys(summary: Summary) -> list[str]:
-    return list(summary.totals.keys())
-
-
 def summary_tables(summary: Summary) -> Iterable[tuple[str, list[str], list[list[Any]]]]:
     """(table name, header, rows) for every grouping, the totals first."""
-    keys = _all_keys(summary)
+    keys = list(summary.totals)
     yield "totals", ["scope"] + keys, [["all"] + [summary.totals[k] for k in keys]]
     for name, groups in summary.groups.items():
-        cols = list(_group_keys(name))
+        cols = list(GROUPINGS[name])
         yield name, cols + keys, [[g[c] for c in cols] + [g[k] for k in keys] for g in groups]
 
 
@@ -210,11 +201,9 @@ def summary_csv(summary: Summary) -> str:
     """Every table, each with its own header row, separated by a blank line."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    first = True
-    for name, header, rows in summary_tables(summary):
-        if not first:
+    for i, (name, header, rows) in enumerate(summary_tables(summary)):
+        if i:
             writer.writerow([])
-        first = False
         writer.writerow([f"# {name}"])
         writer.writerow(header)
         for row in rows:

@@ -9,7 +9,6 @@ from typing import Any
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
-SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 
 MAX_ECHO = 80  # characters of an offending value repeated in a message
 

@@ -409,7 +409,7 @@ _ROW_SPAN = re.compile(rb"<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)", re.S
 # Quick tests for a cell tag whose first attribute is not r (a superset of the above).
 _MAYBE_UNREF = (re.compile(rb"<c(?:>|/>|\s+(?!r\s*=))"), re.compile(rb":c(?:>|/>|\s+(?!r\s*=))"))
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
-_CELL_END = re.compile(rb"</(?:\w+:)?c>|/>")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _CELL_START = re.compile(rb"<(?:\w+:)?c\s")
 _VALUE = re.compile(rb"<(?:\w+:)?v\s*(?:/>|>(.*?)</(?:\w+:)?v>)", re.S)
 _F_TEXT = re.compile(rb"<(?:\w+:)?f[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
@@ -460,7 +460,7 @@ def _scan_sheet(xml: bytes) -> _SheetScan:
         start = starts[-1].start()
         open_end = xml.find(b">", start)
         attrs = xml[start:open_end]
-        end_m = re.compile(rb"</(?:\w+:)?c>").search(xml, pos)
+        end_m = _CELL_END.search(xml, pos)
         body = xml[open_end + 1:end_m.start() if end_m else len(xml)]
         value = _VALUE.search(body)
         cell_type = _T_ATTR.search(attrs)
@@ -620,8 +620,8 @@ class Grid:
         cols = [np.array(c, dtype=object) for c in zip(*rows)]
         return cls(cols, len(rows))
 
-    def row(self, i: int, skip: set[int] | frozenset[int] = frozenset()) -> list[Any]:
-        return [c[i] for j, c in enumerate(self.columns) if j not in skip]
+    def row(self, i: int) -> list[Any]:
+        return [c[i] for c in self.columns]
 
 
 @dataclass
@@ -663,6 +663,10 @@ class Column:
         """func applied to each distinct value, spread to every row."""
         out = np.array([func(v) for v in self.uniques], dtype=dtype)
         return out[self.codes] if len(out) else np.zeros(len(self.codes), dtype=dtype)
+
+    def blank(self) -> np.ndarray:
+        """Which rows are blank (cleaning has made every blank cell "")."""
+        return self.map(lambda v: v == "", bool)
 
     def spread(self, per_unique: np.ndarray) -> np.ndarray:
         """An array computed over `uniques`, spread to every row."""
@@ -712,13 +716,6 @@ def _find_header(grid: Grid, options: ReadOptions) -> int | None:
 
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _nonblank_mask(values: np.ndarray) -> np.ndarray:
-    if not len(values):
-        return np.zeros(0, dtype=bool)
-    col = Column.of(values)
-    return col.spread(np.array([v != "" for v in col.uniques], dtype=bool))
 
 
 def _table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
@@ -776,14 +773,13 @@ def _table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     data = {fld: Column.of(grid.columns[j][start:]) for fld, j in columns.items()}
     nonblank = np.zeros(n, dtype=bool)
     for col in data.values():
-        nonblank |= col.spread(np.array([v != "" for v in col.uniques], dtype=bool))
+        nonblank |= ~col.blank()
 
     # Control-total rows: no status, and some text cell (in any column) reads "Total"...
     kinds = np.full(n, KIND_POST, dtype=object)
     if "status" in data:
         status = data["status"]
-        candidates = np.flatnonzero(status.spread(np.array([v == "" for v in status.uniques],
-                                                           dtype=bool)))
+        candidates = np.flatnonzero(status.blank())
         # ... or the status cell itself reads "Total".
         in_status = status.map(_label_kind)
         kinds = np.where(in_status != "", in_status, kinds)
@@ -800,9 +796,8 @@ def _table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         if "title" in data and "grade" in data:
             # A row with a job title and a grade is a post (with a blank status), even when
             # a cell such as its title reads "Total Rewards Officer"; never drop it silently.
-            both = [data[f].spread(np.array([v != "" for v in data[f].uniques], dtype=bool))
-                    for f in ("title", "grade")]
-            hit &= ~(both[0] & both[1])[candidates]
+            a_post = ~data["title"].blank() & ~data["grade"].blank()
+            hit &= ~a_post[candidates]
         kinds[candidates[hit]] = found[hit]
         nonblank[candidates[hit]] = True
     keep = np.flatnonzero(nonblank)

@@ -147,7 +147,8 @@ def _measures(posts: pd.DataFrame, has_vacant: bool, has_cost: bool) -> pd.DataF
         cols[f"{s}_posts"] = np.where(is_s, count, 0)
     if has_vacant:
         deleted = status == "deleted"
-        vacant = np.array([v is True for v in posts["vacant"].to_numpy()], dtype=bool)
+        # True / False / None (not stated, counted as occupied): bool() makes None False.
+        vacant = posts["vacant"].to_numpy(dtype=object).astype(bool)
         cols["at_risk_fte"] = np.where(deleted & ~vacant, fte, 0)
         cols["at_risk_posts"] = np.where(deleted & ~vacant, count, 0)
         cols["vacant_deleted_fte"] = np.where(deleted & vacant, fte, 0)

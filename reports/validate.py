@@ -201,7 +201,7 @@ class _TableCheck:
                               value=value)
 
     def blank(self, fld: str) -> np.ndarray:
-        return self.t.data[fld].map(lambda v: v == "", bool)
+        return self.t.data[fld].blank()
 
     def text(self, fld: str) -> np.ndarray:
         if fld not in self.t.data:
@@ -350,9 +350,10 @@ class _TableCheck:
     def _vacant(self) -> np.ndarray:
         if "vacant" not in self.t.columns:
             return np.full(self.n, None, dtype=object)
-        vacant = self.t.data["vacant"].map(_vacant_of)
+        col = self.t.data["vacant"]
+        vacant = col.map(_vacant_of)
         blank = self.blank("vacant") & self.is_post
-        unknown = np.array([v is None for v in vacant], dtype=bool) if self.n else blank
+        unknown = col.map(lambda v: _vacant_of(v) is None, bool)
         bad = unknown & ~blank & self.is_post & ~self.formula["vacant"]
         self.flag("vacant", bad, "vacant-invalid", ERROR, lambda v: (
             f"Vacant '{echo(v)}' is not Y or N; use Y (vacant) or N (someone holds the post)"))
