@@ -1,8 +1,8 @@
-"""The `impact` command: a thin click layer over the `reports` library.
+"""The `impact` command: a thin click layer over the `reports` services.
 
-Each command parses its options, calls one library function, and prints the
-result.  Whole-file problems (`ImpactError`) become one line on stderr and
-exit code 1; wrong usage exits 2; `--debug` shows tracebacks.
+Each command parses its options, calls one service function (`reports.services`),
+and prints the result.  Whole-file problems (`ImpactError`) become one line on
+stderr and exit code 1; wrong usage exits 2; `--debug` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from typing import Any
 
 import click
 
-import reports
-from reports import export
-from reports.errors import ImpactError, UsageProblem
+from reports.model.errors import ImpactError, UsageProblem
+from reports.model.fields import FIELD_BY_NAME
+from reports.model.version import __version__
+from reports.render import data, text
+from reports.services.source import HowToRead, Source
 
 DEBUG_ENV = "IMPACT_DEBUG"
+TEST_SLOW_ENV = "IMPACT_TEST_SLOW"   # test hook: seconds `monthly` waits before each rename
 
 
 class DecimalType(click.ParamType):
@@ -41,6 +44,37 @@ class DecimalType(click.ParamType):
         if not number.is_finite():
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
+
+
+class DateParam(click.ParamType):
+    """A day as YYYY-MM-DD."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date; give it as YYYY-MM-DD, e.g. 2024-03-12",
+                      param, ctx)
+
+
+class MonthParam(click.ParamType):
+    """A calendar month as YYYY-MM."""
+
+    name = "YYYY-MM"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from reports.services.monthly import Month
+
+        if isinstance(value, Month):
+            return value
+        try:
+            return Month.parse(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
 
 
 def _debugging(ctx: click.Context | None = None) -> bool:
@@ -72,129 +106,113 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def debug_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--debug", is_flag=True,
-                        help="Show the full traceback of any error (or set IMPACT_DEBUG=1).")(func)
+def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def apply(func: Any) -> Any:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+    return apply
 
 
-def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--sheet, --map and --encoding: how to read a file."""
-    decorators = [
-        click.option("--sheet", "sheets", multiple=True, metavar="NAME",
-                     help="Read only this sheet (repeatable). Default: every sheet with a "
-                          "header row."),
-        click.option("--map", "mapping", multiple=True, metavar='"HEADER=FIELD"',
-                     help="Treat a column heading as a field, e.g. --map \"Current FTE=fte\" "
-                          "(repeatable). Fields: " + ", ".join(reports.schema.FIELD_BY_NAME)),
-        click.option("--encoding", metavar="NAME",
-                     help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
-
-
-def store_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-                        metavar="DIR", help="The store folder. Default: $IMPACT_STORE, else "
-                                            "$XDG_DATA_HOME/impact (~/.local/share/impact).")(func)
+debug_option = click.option("--debug", is_flag=True,
+                            help="Show the full traceback of any error (or set IMPACT_DEBUG=1).")
+store_option = click.option(
+    "--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="The store folder. Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact "
+         "(~/.local/share/impact).")
+read_options = _options(
+    click.option("--sheet", "sheets", multiple=True, metavar="NAME",
+                 help="Read only this sheet (repeatable). Default: every sheet with a "
+                      "header row."),
+    click.option("--map", "mapping", multiple=True, metavar='"HEADER=FIELD"',
+                 help="Treat a column heading as a field, e.g. --map \"Current FTE=fte\" "
+                      "(repeatable). Fields: " + ", ".join(FIELD_BY_NAME)),
+    click.option("--encoding", metavar="NAME",
+                 help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."))
+format_option = functools.partial(click.option, "--format", "fmt", default="text",
+                                  show_default=True)
+output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                             help="Write to this file instead of standard output.")
 
 
 def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """FILE (or --dataset NAME [--version N] from the store) and the options that say how
-    to read it.  A stored version reaches the command as FILE = its original name; `_check`
-    reads the stored copy."""
+    to read it; the command receives them as `source` and `how`."""
 
     @functools.wraps(func)
-    def resolved(*args: Any, dataset: str | None = None, dataset_version: int | None = None,
-                 store_dir: Path | None = None, **kwargs: Any) -> Any:
-        kwargs["file"] = handle_errors(_input_file)(kwargs.get("file"), dataset,
-                                                    dataset_version, store_dir)
-        return func(*args, **kwargs)
+    def resolved(*args: Any, file: Path | None, dataset: str | None,
+                 dataset_version: int | None, store_dir: Path | None, sheets: tuple[str, ...],
+                 mapping: tuple[str, ...], encoding: str | None,
+                 expect_fte: Decimal | None, expect_deleted_fte: Decimal | None,
+                 **kwargs: Any) -> Any:
+        source = handle_errors(Source.given)(file, dataset, dataset_version, store_dir)
+        how = HowToRead(sheets, mapping, encoding, expect_fte, expect_deleted_fte)
+        return func(*args, source=source, how=how, **kwargs)
 
-    decorators: list[Callable[[Any], Any]] = [
+    return _options(
         click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False),
         click.option("--dataset", metavar="NAME",
                      help="Read a stored dataset instead of FILE (see `impact datasets`)."),
         click.option("--version", "dataset_version", type=click.IntRange(min=1), metavar="N",
                      help="With --dataset: this version. Default: the latest."),
-        store_option,
-        read_options,
+        store_option, read_options,
         click.option("--expect-fte", type=DecimalType(), metavar="FTE",
                      help="Control total: the baseline FTE the file must add up to."),
         click.option("--expect-deleted-fte", type=DecimalType(), metavar="FTE",
                      help="Control total: the deleted FTE the file must add up to."),
-        debug_option,
-    ]
-    for decorator in reversed(decorators):
-        resolved = decorator(resolved)
-    return resolved
-
-
-STORED_INPUT = "impact.stored"      # click context meta: (Store, Version) read by --dataset
-
-
-def _input_file(file: Path | None, dataset: str | None, version: int | None,
-                store_dir: Path | None) -> Path:
-    """FILE, or for --dataset the stored version's original name (its copy is read)."""
-    if dataset is None:
-        if file is None:
-            raise click.UsageError("Missing argument 'FILE' (or give --dataset NAME to read "
-                                   "a stored version).")
-        for given, option in ((version, "--version"), (store_dir, "--store")):
-            if given is not None:
-                raise click.UsageError(f"{option} goes with --dataset NAME, not FILE")
-        return file
-    if file is not None:
-        raise click.UsageError(f"give FILE or --dataset NAME, not both (got {file} and "
-                               f"--dataset {dataset})")
-    from reports.store import Store
-
-    ctx = click.get_current_context()
-    store = Store.open(store_dir)
-    ctx.call_on_close(store.close)
-    stored = store.version(dataset, version)
-    store.path_of(stored)
-    ctx.meta[STORED_INPUT] = (store, stored)
-    return Path(stored.original_name)
-
-
-def _check(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encoding: str | None,
-           expect_fte: Decimal | None, expect_deleted_fte: Decimal | None) -> reports.Report:
-    stored = click.get_current_context().meta.get(STORED_INPUT)
-    with _status(f"Reading and checking {file.name} ..."):
-        if stored is not None:
-            from reports.store import load_report
-
-            return load_report(*stored, sheets=sheets, mapping=mapping, encoding=encoding,
-                               expect_fte=expect_fte, expect_deleted_fte=expect_deleted_fte)
-        return reports.check(file, sheets=sheets, mapping=mapping, encoding=encoding,
-                             expect_fte=expect_fte, expect_deleted_fte=expect_deleted_fte)
+        debug_option)(resolved)
 
 
 @contextlib.contextmanager
-def _status(text: str) -> Iterator[None]:
+def _status(line: str) -> Iterator[None]:
     """A transient status line on a terminal (a large file takes seconds); nothing otherwise."""
     if not _on_terminal():
         yield
         return
-    click.echo(text, err=True, nl=False)
+    click.echo(line, err=True, nl=False)
     try:
         yield
     finally:
         click.echo("\r\033[K", err=True, nl=False, color=True)   # erase the line
 
 
-def print_invalid(report: reports.Report, fmt: str, err: bool = True) -> None:
+def print_invalid(report: Any, fmt: str, err: bool = True) -> None:
     """Print a report's findings exactly as `impact validate` does."""
     if fmt == "json":
-        click.echo(export.to_json(report.to_dict()), err=err)
+        click.echo(data.to_json(report.to_dict()), err=err)
     else:
-        click.echo(export.findings_text(report), err=err, nl=False)
+        click.echo(text.findings_text(report), err=err, nl=False)
+
+
+def _emit(body: str, output: Path | None, what: str, newline: bool = False) -> None:
+    """Print `body`, or write it to `output` (atomically) and say so on stderr."""
+    if output is None:
+        click.echo(body, nl=not body.endswith("\n"))
+        return
+    from reports.services.outputs import write_text
+
+    write_text(output, body if not newline or body.endswith("\n") else body + "\n")
+    click.echo(f"{what} written to {output}", err=True)
+
+
+def _today() -> date:
+    """Today's date (tests replace this function)."""
+    return date.today()
+
+
+def _on_terminal() -> bool:
+    """Whether progress lines have someone to read them (tests replace this function)."""
+    return sys.stderr.isatty()
+
+
+def _open_store(store_dir: Path | None) -> Any:
+    from reports.store.db import Store
+
+    return Store.open(store_dir)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(reports.__version__, prog_name="impact")
+@click.version_option(__version__, prog_name="impact")
 def cli() -> None:
     """Read, validate and total post-level redundancy schedules.
 
@@ -206,15 +224,13 @@ def cli() -> None:
 
 @cli.command()
 @input_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@format_option(type=click.Choice(["text", "json"]), help="Output format.")
 @click.option("--annotate", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.xlsx",
               help="Write a copy of the workbook with each faulty cell highlighted and "
                    "the message attached as a comment.")
 @handle_errors
-def validate(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encoding: str | None,
-             expect_fte: Decimal | None, expect_deleted_fte: Decimal | None, debug: bool,
-             fmt: str, annotate: Path | None) -> None:
+def validate(source: Source, how: HowToRead, debug: bool, fmt: str,
+             annotate: Path | None) -> None:
     """Check a schedule and list every problem by sheet and cell.
 
     Exit code 0 when the file is valid (warnings allowed), 1 when it has errors
@@ -226,26 +242,26 @@ def validate(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], enco
       impact validate posts.xlsx --format json --expect-fte 221.5
       impact validate posts.xlsx --annotate posts-checked.xlsx
     """
-    report = _check(file, sheets, mapping, encoding, expect_fte, expect_deleted_fte)
+    from reports.services.source import check
+
+    report = check(source, how, status=_status)
     print_invalid(report, fmt, err=False)
     if annotate is not None:
-        from reports.workbooks import annotate_copy
+        from reports.services.outputs import save_annotated
 
-        annotate_copy(report, annotate)
+        save_annotated(report, annotate)
         click.echo(f"Annotated copy written to {annotate}", err=True)
     sys.exit(0 if report.valid else 1)
 
 
 @cli.command()
 @input_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "xlsx"]),
-              default="text", show_default=True, help="Output format (xlsx needs -o).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+@format_option(type=click.Choice(["text", "json", "csv", "xlsx"]),
+               help="Output format (xlsx needs -o).")
+@output_option
 @handle_errors
-def summary(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encoding: str | None,
-            expect_fte: Decimal | None, expect_deleted_fte: Decimal | None, debug: bool,
-            fmt: str, output: Path | None) -> None:
+def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
+            output: Path | None) -> None:
     """Total a schedule exactly, for the whole file and by team, grade,
     team x grade, destination and location.
 
@@ -258,28 +274,23 @@ def summary(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encod
       impact summary posts.xlsx --format json
       impact summary posts.xlsx --format xlsx -o totals.xlsx
     """
+    from reports.services.briefs import summarise_source
+
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
-    report = _check(file, sheets, mapping, encoding, expect_fte, expect_deleted_fte)
-    if not report.valid:
-        print_invalid(report, "json" if fmt == "json" else "text")
+    result = summarise_source(source, how, status=_status)
+    if result.summary is None:
+        print_invalid(result.report, "json" if fmt == "json" else "text")
         sys.exit(1)
-    result = reports.summarise(report)
     if fmt == "xlsx":
+        from reports.services.outputs import save_summary_xlsx
+
         assert output is not None
-        export.write_summary_xlsx(result, output)
+        save_summary_xlsx(result.summary, output)
         click.echo(f"Summary written to {output}", err=True)
         return
-    text = {"text": export.summary_text, "json": export.summary_json,
-            "csv": export.summary_csv}[fmt](result)
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        from reports.files import atomic_output
-
-        with atomic_output(output, "w") as fh:
-            fh.write(text)
-        click.echo(f"Summary written to {output}", err=True)
+    render = {"text": text.summary_text, "json": data.summary_json, "csv": data.summary_csv}
+    _emit(render[fmt](result.summary), output, "Summary")
 
 
 @cli.command()
@@ -306,11 +317,10 @@ def summary(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encod
               help="With --dataset: add a \"What changed\" section: the changes since "
                    "version N.")
 @handle_errors
-def brief(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encoding: str | None,
-          expect_fte: Decimal | None, expect_deleted_fte: Decimal | None, debug: bool,
-          audience: str, template_file: Path | None, title: str | None,
-          organisation: str | None, output: Path | None, reproducible: bool,
-          compare_with: Path | None = None, since_version: int | None = None) -> None:
+def brief(source: Source, how: HowToRead, debug: bool, audience: str,
+          template_file: Path | None, title: str | None, organisation: str | None,
+          output: Path | None, reproducible: bool, compare_with: Path | None = None,
+          since_version: int | None = None) -> None:
     """Write a PDF impact briefing: headline figures, tables by team, grade
     and site, charts, data notes and method, for a union, management or the
     public.
@@ -327,35 +337,20 @@ def brief(file: Path, sheets: tuple[str, ...], mapping: tuple[str, ...], encodin
       impact brief proposals-v2.xlsx --compare proposals-v1.xlsx
       impact brief --dataset derbyshire-early-help --since-version 1
     """
-    from reports.brief_template import load_builtin, load_template
-    from reports.files import atomic_output
-    from reports.pdf import build_briefing
+    from reports.services.briefs import brief as make_brief
 
-    if template_file is None:
-        template = load_builtin(audience)
-    else:
-        template = load_template(template_file)
-        ctx = click.get_current_context()
-        chosen = ctx.get_parameter_source("audience") != click.core.ParameterSource.DEFAULT
-        if template.audience and chosen and template.audience != audience:
-            raise click.UsageError(f"{template_file} is a {template.audience} template but "
-                                   f"--audience {audience} was given; drop one of them")
-        audience = template.audience or audience
-    out = output if output is not None else Path(f"{file.stem}-{audience}.pdf")
-    if out.resolve() == file.resolve():
-        raise click.UsageError(f"-o {out} would overwrite the input file")
-    report = _check(file, sheets, mapping, encoding, expect_fte, expect_deleted_fte)
-    if not report.valid:
-        print_invalid(report, "text")
+    given = click.get_current_context().get_parameter_source("audience")
+    result = make_brief(source, how, audience=audience, template_file=template_file,
+                        audience_given=given != click.core.ParameterSource.DEFAULT,
+                        title=title, organisation=organisation, output=output,
+                        reproducible=reproducible, compare_with=compare_with,
+                        since_version=since_version, status=_status)
+    if result.invalid is not None:
+        print_invalid(result.invalid, "text")
         sys.exit(1)
-    result = reports.summarise(report)
-    changes = _changes_section(report, compare_with, since_version, template,
-                               {"sheets": sheets, "mapping": mapping, "encoding": encoding})
-    with atomic_output(out, "wb") as fh:
-        pages = build_briefing(report, result, template, fh, title=title,
-                               organisation=organisation, reproducible=reproducible,
-                               changes=changes)
-    click.echo(f"Briefing written to {out} ({pages} page{'s' if pages != 1 else ''})", err=True)
+    pages = result.pages
+    click.echo(f"Briefing written to {result.path} ({pages} page{'s' if pages != 1 else ''})",
+               err=True)
 
 
 @cli.command()
@@ -373,65 +368,10 @@ def template(output: Path, force: bool, debug: bool) -> None:
     Example:
       impact template -o posts.xlsx
     """
-    from reports.workbooks import write_template
+    from reports.services.outputs import save_blank_template
 
-    if output.exists() and not force:
-        raise click.UsageError(f"{output} already exists; use --force to overwrite it")
-    write_template(output)
+    save_blank_template(output, force=force)
     click.echo(f"Template written to {output}")
-
-
-# --------------------------------------------------------------------------
-# the store: upload, datasets, history, compare, monthly
-
-TEST_SLOW_ENV = "IMPACT_TEST_SLOW"   # test hook: seconds `monthly` waits before each rename
-
-
-class DateParam(click.ParamType):
-    """A day as YYYY-MM-DD."""
-
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> date:
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not a date; give it as YYYY-MM-DD, e.g. 2024-03-12",
-                      param, ctx)
-
-
-class MonthParam(click.ParamType):
-    """A calendar month as YYYY-MM."""
-
-    name = "YYYY-MM"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from reports.monthly import Month
-
-        if isinstance(value, Month):
-            return value
-        try:
-            return Month.parse(str(value))
-        except ValueError as e:
-            self.fail(str(e), param, ctx)
-
-
-def _today() -> date:
-    """Today's date (tests replace this function)."""
-    return date.today()
-
-
-def _on_terminal() -> bool:
-    """Whether progress lines have someone to read them (tests replace this function)."""
-    return sys.stderr.isatty()
-
-
-def _open_store(store_dir: Path | None) -> Any:
-    from reports.store import Store
-
-    return Store.open(store_dir)
 
 
 @cli.command()
@@ -444,8 +384,7 @@ def _open_store(store_dir: Path | None) -> Any:
 @click.option("--by", metavar="NAME", help="Who is uploading it. Default: your login name.")
 @click.option("--note", metavar="TEXT", default="", help="A note kept with the version.")
 @read_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@format_option(type=click.Choice(["text", "json"]), help="Output format.")
 @store_option
 @debug_option
 @handle_errors
@@ -466,42 +405,28 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
           --by "HR Business Partner" --note "After the first consultation meeting"
       impact upload posts.xlsx --dataset early-help --store /srv/impact
     """
-    from reports.store import upload as store_upload
+    from reports.services.datasets import upload as store_upload
 
     with _open_store(store_dir) as store:
         result = store_upload(store, file, dataset, as_of=as_of or _today(), by=by, note=note,
-                              sheets=sheets, mapping=mapping, encoding=encoding)
-    if not result.valid:
+                              how=HowToRead(sheets, mapping, encoding))
+    if result.version is None:
         print_invalid(result.report, fmt)
         sys.exit(1)
-    version = result.version
-    assert version is not None
+    v = result.version
     if fmt == "json":
-        click.echo(export.to_json({"created": result.created, "version": version.to_dict()}))
+        click.echo(data.to_json({"created": result.created, "version": v.to_dict()}))
         return
-    if result.created:
-        click.echo(f"Stored {file.name} as version {version.number} of '{version.dataset}' "
-                   f"(as of {version.as_of.isoformat()}): {version.headline}.")
-    else:
-        click.echo(f"{file.name} is already stored as version {version.number} of "
-                   f"'{version.dataset}' (uploaded {version.uploaded_at:%Y-%m-%d %H:%M} UTC); "
-                   f"no new version was made.")
-    personal = [f"'{f.column}'" for f in result.report.findings.warnings
-                if f.code == "personal-data"]
-    if personal and result.created:
-        click.echo(f"Note: column(s) {', '.join(personal)} hold personal data. No report ever "
-                   f"reads them, but the stored copy of the file still contains them; remove "
-                   f"those columns and upload the file again to keep them out of the store.",
-                   err=True)
-    warnings = len(result.report.findings.warnings)
-    if warnings:
-        click.echo(f"{warnings} warning(s): see impact validate --dataset "
-                   f"\"{version.dataset}\" --version {version.number}", err=True)
+    click.echo(text.upload_text(file.name, v, result.created))
+    if result.personal_columns:
+        click.echo(text.personal_data_note(result.personal_columns), err=True)
+    if result.report.findings.warnings:
+        click.echo(f"{len(result.report.findings.warnings)} warning(s): see impact validate "
+                   f"--dataset \"{v.dataset}\" --version {v.number}", err=True)
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@format_option(type=click.Choice(["text", "json"]), help="Output format.")
 @store_option
 @debug_option
 @handle_errors
@@ -514,19 +439,18 @@ def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact datasets
       impact datasets --store /srv/impact --format json
     """
-    from reports.store import datasets_dict, datasets_text
+    from reports.services.datasets import datasets_dict
 
     with _open_store(store_dir) as store:
         items = store.datasets()
-        text = (export.to_json(datasets_dict(items)) + "\n" if fmt == "json"
-                else datasets_text(store, items))
-    click.echo(text, nl=False)
+        body = (data.to_json(datasets_dict(items)) + "\n" if fmt == "json"
+                else text.datasets_text(store.root, items))
+    click.echo(body, nl=False)
 
 
 @cli.command()
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@format_option(type=click.Choice(["text", "json"]), help="Output format.")
 @store_option
 @debug_option
 @handle_errors
@@ -539,12 +463,13 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact history derbyshire-early-help
       impact history derbyshire-early-help --format json
     """
-    from reports.store import history_dict, history_text
+    from reports.services.datasets import history_dict
 
     with _open_store(store_dir) as store:
         versions = store.versions(name)
-    click.echo(export.to_json(history_dict(versions)) if fmt == "json"
-               else history_text(versions), nl=fmt == "json")
+    items = history_dict(versions)
+    click.echo(data.to_json(items) if fmt == "json" else text.history_text(versions, items),
+               nl=fmt == "json")
 
 
 @cli.command()
@@ -556,10 +481,8 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
 @click.option("--to", "to_version", type=click.IntRange(min=1), metavar="M",
               help="With --dataset: the newer version. Default: the latest.")
 @read_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
-              show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+@format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
+@output_option
 @store_option
 @debug_option
 @handle_errors
@@ -581,70 +504,18 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
       impact compare --dataset derbyshire-early-help --from 1 --to 2
       impact compare --dataset derbyshire-early-help --format csv -o changes.csv
     """
-    from reports import compare as comparing
+    from reports.services.datasets import compare_sources
 
-    options: dict[str, Any] = {"sheets": sheets, "mapping": mapping, "encoding": encoding}
-    if dataset is None:
-        if old is None or new is None:
-            raise click.UsageError("give two files, OLD and NEW, or --dataset NAME "
-                                   "[--from N] [--to M]")
-        if from_version is not None or to_version is not None or store_dir is not None:
-            raise click.UsageError("--from, --to and --store go with --dataset NAME")
-        sides = [(reports.check(path, **options), path.name) for path in (old, new)]
-    else:
-        if old is not None:
-            raise click.UsageError("give two files or --dataset NAME, not both")
-        from reports.store import load_report
-
-        with _open_store(store_dir) as store:
-            pair = store.version_pair(dataset, from_version, to_version)
-            sides = [(load_report(store, v, **options), v.label) for v in pair]
-    for report, _ in sides:
-        if not report.valid:
-            print_invalid(report, "json" if fmt == "json" else "text")
-            sys.exit(1)
-    result = comparing.compare(sides[0][0], sides[1][0], old_label=sides[0][1],
-                               new_label=sides[1][1])
-    text = {"text": comparing.comparison_text, "json": comparing.comparison_json,
-            "csv": comparing.comparison_csv}[fmt](result)
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        from reports.files import atomic_output
-
-        with atomic_output(output, "w") as fh:
-            fh.write(text if text.endswith("\n") else text + "\n")
-        click.echo(f"Comparison written to {output}", err=True)
-
-
-def _changes_section(report: reports.Report, compare_with: Path | None,
-                     since_version: int | None, template: Any,
-                     options: dict[str, Any]) -> Any:
-    """The "What changed" section for `impact brief --compare OLD / --since-version N`."""
-    if compare_with is None and since_version is None:
-        return None
-    if compare_with is not None and since_version is not None:
-        raise click.UsageError("give --compare OLD or --since-version N, not both")
-    from reports.compare import briefing_section, compare
-
-    if since_version is not None:
-        stored = click.get_current_context().meta.get(STORED_INPUT)
-        if stored is None:
-            raise click.UsageError("--since-version N goes with --dataset NAME; for a file, "
-                                   "use --compare OLD")
-        from reports.store import load_report
-
-        store, version = stored
-        older = store.version(version.dataset, since_version)
-        old_report, label = load_report(store, older), older.label
-    else:
-        assert compare_with is not None
-        old_report, label = reports.check(compare_with, **options), compare_with.name
-    if not old_report.valid:
-        print_invalid(old_report, "text")
+    result = compare_sources(old, new, dataset=dataset, from_version=from_version,
+                             to_version=to_version, store_dir=store_dir,
+                             how=HowToRead(sheets, mapping, encoding))
+    if result.comparison is None:
+        assert result.invalid is not None
+        print_invalid(result.invalid, "json" if fmt == "json" else "text")
         sys.exit(1)
-    comparison = compare(old_report, report, old_label=label)
-    return briefing_section(comparison, threshold=template.small_number_threshold)
+    render = {"text": text.comparison_text, "json": data.comparison_json,
+              "csv": data.comparison_csv}
+    _emit(render[fmt](result.comparison), output, "Comparison", newline=True)
 
 
 @cli.command()
@@ -679,7 +550,7 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
       impact monthly --month 2024-04 --out reports
       impact monthly --month 2024-04 --audience public --audience union --force
     """
-    from reports.monthly import Month, audiences_from, run_monthly
+    from reports.services.monthly import Month, audiences_from, run_monthly
 
     chosen = audiences_from(audiences)
     try:

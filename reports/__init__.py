@@ -1,10 +1,15 @@
 """impact: read, validate and total post-level redundancy schedules.
 
-The flow runs one way: read (`reports.reader`) -> validate (`reports.validate`)
--> total (`reports.totals`) -> render (`reports.export`, `reports.pdf`).
-Over time: `reports.store` keeps every upload as a version (the only module
-that touches the database), `reports.compare` says what changed between two
-versions, and `reports.monthly` writes every dataset's reports for a month.
+The library is in layers, each a subpackage, and each imports only from the
+layers below it (an import-linter contract in pyproject.toml checks this):
+
+    model      fields, measures, finding codes, findings, errors, formats
+    intake     the guarded readers and the validation rules: `check()`
+    figures    totals, comparison, privacy (small-number suppression)
+    documents  what a briefing says, section by section, with no ReportLab
+    render     one module per output library: pdf, xlsx, text, data (json/csv)
+    store      the versioned store (SQLAlchemy), its paths and atomic files
+    services   the use cases the CLI and any other front end call
 
     >>> from reports import check, summarise
     >>> report = check("data/derbyshire_early_help.xlsx")
@@ -14,48 +19,10 @@ versions, and `reports.monthly` writes every dataset's reports for a month.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-from decimal import Decimal
-from importlib import resources
-from pathlib import Path
-
-from .errors import ImpactError, InvalidData
-from .reader import Limits, ReadOptions, read
-from .schema import parse_mapping
-from .totals import Summary, summarise
-from .validate import Expectations, Report, validate
-
-__version__ = "0.1.0"
-
-
-def check(path: str | os.PathLike[str], *, sheets: Iterable[str] = (),
-          mapping: Iterable[str] = (), encoding: str | None = None,
-          expect_fte: Decimal | str | None = None,
-          expect_deleted_fte: Decimal | str | None = None,
-          limits: Limits | None = None) -> Report:
-    """Read and validate one file.  Raises `ImpactError` only for whole-file problems."""
-    options = ReadOptions(sheets=tuple(sheets), mapping=parse_mapping(list(mapping)),
-                          encoding=encoding, limits=limits or Limits())
-    workbook = read(path, options)
-    expect = None
-    if expect_fte is not None or expect_deleted_fte is not None:
-        expect = Expectations(None if expect_fte is None else Decimal(str(expect_fte)),
-                              None if expect_deleted_fte is None else
-                              Decimal(str(expect_deleted_fte)))
-    return validate(workbook, expect)
-
-
-def sample_path(name: str) -> Path:
-    """A sample spreadsheet shipped with the package (data/ in the repository)."""
-    return Path(str(resources.files("reports.data").joinpath(name)))
-
-
-def template_path(name: str) -> Path:
-    """A briefing template shipped with the package (templates/ in the repository)."""
-    return Path(str(resources.files("reports.templates").joinpath(name)))
-
+from .figures.totals import Summary, summarise
+from .intake import Expectations, Limits, ReadOptions, Report, check, read, validate
+from .model.errors import ImpactError, InvalidData
+from .model.version import __version__
 
 __all__ = ["check", "summarise", "read", "validate", "Report", "Summary", "ImpactError",
-           "InvalidData", "ReadOptions", "Limits", "Expectations", "sample_path",
-           "template_path", "__version__"]
+           "InvalidData", "ReadOptions", "Limits", "Expectations", "__version__"]

@@ -12,8 +12,9 @@ import pytest
 
 import cli
 import reports
-from reports import export
-from reports.errors import EmptyFile
+from reports.model.errors import EmptyFile
+from reports.render import data as render_data
+from reports.render import text as render_text
 from tests.conftest import DATA, HEADER, impact, invoke, located, make_csv, make_xlsx, post, sample
 from tests.test_totals import assert_at_most_two_places
 
@@ -149,7 +150,7 @@ def test_internal_error_is_one_line(monkeypatch, capsys, valid_xlsx):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(reports, "check", broken)
+    monkeypatch.setattr(reports.intake, "check", broken)
     monkeypatch.setattr(sys, "argv", ["impact", "validate", str(valid_xlsx)])
     monkeypatch.delenv("IMPACT_DEBUG", raising=False)
     with pytest.raises(SystemExit) as caught:
@@ -164,7 +165,7 @@ def test_internal_error_with_debug_raises(monkeypatch, valid_xlsx):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(reports, "check", broken)
+    monkeypatch.setattr(reports.intake, "check", broken)
     monkeypatch.setattr(sys, "argv", ["impact", "validate", str(valid_xlsx), "--debug"])
     with pytest.raises(RuntimeError):
         cli.main()
@@ -179,7 +180,7 @@ def test_summary_json_equals_the_library(path):
     result = invoke("summary", path, "--format", "json")
     assert result.exit_code == 0
     got = json.loads(result.stdout)
-    assert got == json.loads(export.summary_json(reports.summarise(reports.check(path))))
+    assert got == json.loads(render_data.summary_json(reports.summarise(reports.check(path))))
     assert_at_most_two_places(got)
 
 
@@ -200,7 +201,7 @@ def test_summary_json_with_options_equals_the_library():
     assert result.exit_code == 1
     result = invoke("summary", path, "--format", "json", "--sheet", "Children's Centres")
     expected = reports.summarise(reports.check(path, sheets=["Children's Centres"]))
-    assert json.loads(result.stdout) == json.loads(export.summary_json(expected))
+    assert json.loads(result.stdout) == json.loads(render_data.summary_json(expected))
 
 
 def test_derbyshire_text_headline():
@@ -219,7 +220,7 @@ def test_derbyshire_json_figures():
 
 def test_summary_text_is_the_library_text(valid_xlsx):
     result = invoke("summary", valid_xlsx)
-    assert result.stdout == export.summary_text(reports.summarise(reports.check(valid_xlsx)))
+    assert result.stdout == render_text.summary_text(reports.summarise(reports.check(valid_xlsx)))
 
 
 def test_summary_csv_to_a_file(valid_xlsx, tmp_path):
@@ -227,7 +228,7 @@ def test_summary_csv_to_a_file(valid_xlsx, tmp_path):
     result = invoke("summary", valid_xlsx, "--format", "csv", "-o", out)
     assert result.exit_code == 0
     assert result.stdout == ""
-    expected = export.summary_csv(reports.summarise(reports.check(valid_xlsx)))
+    expected = render_data.summary_csv(reports.summarise(reports.check(valid_xlsx)))
     assert out.read_text(encoding="utf-8") == expected
 
 

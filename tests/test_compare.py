@@ -13,8 +13,9 @@ import openpyxl
 import pytest
 
 from reports import check
-from reports.compare import MATCH_COMPOSITE, MATCH_ID, change_phrase, compare, comparison_json
-from reports.totals import fmt_number
+from reports.figures.compare import MATCH_COMPOSITE, MATCH_ID, change_phrase, compare
+from reports.model.formats import fmt_number
+from reports.render.data import comparison_json
 
 from . import store_helpers as helpers
 from .store_helpers import DATASET, invoke

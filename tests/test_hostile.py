@@ -21,9 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reports
-from reports import errors, export
-from reports.reader import Limits
-from reports.workbooks import annotate_copy
+from reports.intake.reader import Limits
+from reports.model import errors
+from reports.render import data as render_data
+from reports.render import text as render_text
+from reports.services.outputs import save_annotated as annotate_copy
+from reports.services.outputs import save_summary_xlsx
 from tests.conftest import (
     HEADER,
     impact,
@@ -379,7 +382,7 @@ def test_teams_are_read_as_written(injected_summary):
 
 
 def test_csv_export_neutralises_formulas(injected_summary):
-    rows = list(csv.reader(io.StringIO(export.summary_csv(injected_summary))))
+    rows = list(csv.reader(io.StringIO(render_data.summary_csv(injected_summary))))
     cells = [c for row in rows for c in row if c]
     for team in INJECTIONS:
         assert team.strip() not in cells
@@ -392,7 +395,7 @@ def test_csv_export_neutralises_formulas(injected_summary):
 
 def test_xlsx_export_stores_text_not_formulas(injected_summary, tmp_path):
     out = tmp_path / "totals.xlsx"
-    export.write_summary_xlsx(injected_summary, out)
+    save_summary_xlsx(injected_summary, out)
     with zipfile.ZipFile(out) as zf:
         for name in zf.namelist():
             if name.startswith("xl/worksheets/"):
@@ -410,9 +413,9 @@ def test_xlsx_export_stores_text_not_formulas(injected_summary, tmp_path):
 
 def test_neutralise():
     for text in ("=1", "+1", "-1", "@x", "\tx", "\rx", "＝1"):
-        assert export.neutralise(text) == "'" + text
+        assert render_data.neutralise(text) == "'" + text
     for value in ("Team", "1", 1, None, ""):
-        assert export.neutralise(value) == value
+        assert render_data.neutralise(value) == value
 
 
 def test_annotated_copy_of_a_csv_stores_text_not_formulas(tmp_path):
@@ -463,7 +466,7 @@ def test_personal_data_is_absent_from_every_output(personal_workbook, tmp_path):
     report = reports.check(personal_workbook)
     _assert_no_personal_data(report.posts.to_csv(), "Report.posts")
     _assert_no_personal_data(json.dumps(report.to_dict(), ensure_ascii=False), "findings")
-    _assert_no_personal_data(export.findings_text(report), "findings text")
+    _assert_no_personal_data(render_text.findings_text(report), "findings text")
 
     person = list(PERSONAL.values())
     valid_posts = make_xlsx(tmp_path, [["Employee name", "Surname"] + HEADER
@@ -471,11 +474,11 @@ def test_personal_data_is_absent_from_every_output(personal_workbook, tmp_path):
                                        person[:2] + post("P1") + person[2:]], name="ok.xlsx")
     summary = reports.summarise(reports.check(valid_posts))
     assert len(summary.warnings) == len(PERSONAL)
-    _assert_no_personal_data(export.summary_json(summary), "summary json")
-    _assert_no_personal_data(export.summary_csv(summary), "summary csv")
-    _assert_no_personal_data(export.summary_text(summary), "summary text")
+    _assert_no_personal_data(render_data.summary_json(summary), "summary json")
+    _assert_no_personal_data(render_data.summary_csv(summary), "summary csv")
+    _assert_no_personal_data(render_text.summary_text(summary), "summary text")
     out = tmp_path / "totals.xlsx"
-    export.write_summary_xlsx(summary, out)
+    save_summary_xlsx(summary, out)
     _assert_no_personal_data(_every_cell(out), "summary xlsx")
 
 
@@ -547,7 +550,7 @@ def _check_bytes(data: bytes, suffix: str) -> None:
             report = reports.check(path)
         except errors.ImpactError:
             return
-        reports.export.findings_text(report)
+        render_text.findings_text(report)
         if report.valid:
             reports.summarise(report)
 

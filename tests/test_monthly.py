@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 import cli as cli_module
-from reports.brief_template import load_builtin
-from reports.monthly import Month, audiences_from, run_monthly, verify_files
-from reports.store import Store
-from reports.store import upload as store_upload
+from reports.documents.template import load_builtin
+from reports.services.datasets import upload as store_upload
+from reports.services.monthly import Month, audiences_from, run_monthly, verify_files
+from reports.store.db import Store
 
 from . import store_helpers as helpers
 from .store_helpers import DATASET, impact_exe, invoke, run, sample, sha256, snapshot
@@ -52,7 +52,8 @@ def up(store: Path, path: Path, as_of: str, dataset: str = DATASET) -> None:
 def fake_render(report: Any, summary: Any, template: Any, out: Any, *, changes: Any,
                 month: Month, version: Any) -> None:
     """A stand-in renderer for tests of the loop: small, fast, deterministic."""
-    texts = [getattr(b, "text", "") for b in changes.blocks]
+    section = changes.comparison.headline if changes.comparison else changes.note
+    texts = [section]
     out.write(json.dumps({"audience": template.audience, "version": version.number,
                           "month": str(month), "changes": texts}).encode())
 
@@ -287,7 +288,7 @@ def test_a_new_version_in_the_month_rebuilds_that_dataset(fresh_store: Path,
 
 
 def test_audiences(fresh_store: Path, derbyshire_v1: Path, tmp_path: Path) -> None:
-    from reports.errors import UsageProblem
+    from reports.model.errors import UsageProblem
 
     custom = tmp_path / "branch.toml"
     custom.write_text('audience = "union"\ntitle = "Branch briefing"\n')

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import reports
-from reports import schema
-from reports.errors import BadEncoding, NoHeaderRow, UsageProblem
+from reports.model import fields as schema
+from reports.model.errors import BadEncoding, NoHeaderRow, UsageProblem
 from tests.conftest import HEADER, invoke, located, make_csv, make_xlsx, post
 
 # --------------------------------------------------------------------------

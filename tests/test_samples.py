@@ -14,8 +14,9 @@ import openpyxl
 import pytest
 
 import reports
-from reports import export
-from reports.errors import BadEncoding
+from reports.model.errors import BadEncoding
+from reports.render import data as render_data
+from reports.render import text as render_text
 from tests.conftest import DATA, invoke, sample
 
 SAMPLES = sorted(p for p in DATA.glob("*") if p.suffix in (".xlsx", ".csv"))
@@ -168,7 +169,7 @@ def test_sample_relocations_reconcile(path):
 def test_sample_json_numbers_have_at_most_two_places(path):
     from tests.test_totals import assert_at_most_two_places
 
-    assert_at_most_two_places(json.loads(export.summary_json(_summary(path))))
+    assert_at_most_two_places(json.loads(render_data.summary_json(_summary(path))))
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
@@ -193,7 +194,7 @@ def test_derbyshire_headline_figures():
     assert t["deleted_fte"] == Decimal("132.5")
     assert t["pct_deleted"] == Decimal("59.8")
     assert "132.5 of 221.5 FTE (59.8%)" in summary.headline
-    assert "132.5 of 221.5 FTE (59.8%)" in export.summary_text(summary)
+    assert "132.5 of 221.5 FTE (59.8%)" in render_text.summary_text(summary)
 
 
 def test_derbyshire_figures_from_its_readme():
@@ -363,7 +364,7 @@ def test_broken_example_personal_data_goes_nowhere(tmp_path):
     outputs = {
         "posts": report.posts.to_csv(),
         "findings": json.dumps(report.to_dict(), ensure_ascii=False),
-        "findings text": export.findings_text(report),
+        "findings text": render_text.findings_text(report),
         "validate json": invoke("validate", path, "--format", "json").stdout,
         "summary json": invoke("summary", path, "--format", "json").stderr,
         "summary text": invoke("summary", path).stderr,

@@ -15,9 +15,10 @@ import openpyxl
 import pytest
 
 import cli as cli_module
-from reports import store as store_lib
-from reports.errors import StoreError, UsageProblem
-from reports.store import Store, default_dir, resolve_dir, slugify
+from reports.model.errors import StoreError, UsageProblem
+from reports.services import datasets as store_lib
+from reports.store.db import Store
+from reports.store.paths import check_name, default_dir, resolve_dir, slugify
 
 from . import store_helpers as helpers
 from .store_helpers import DATASET, edit_cell, impact_exe, invoke, sample, sha256, snapshot
@@ -153,7 +154,7 @@ def test_unusable_dataset_name_is_a_usage_error(fresh_store: Path, derbyshire_v1
     result = upload(fresh_store, derbyshire_v1, dataset=name)
     assert result.exit_code == 2
     with pytest.raises(UsageProblem):
-        store_lib.check_name(name)
+        check_name(name)
 
 
 def test_a_dataset_is_known_by_its_slug(fresh_store: Path, derbyshire_v1: Path,

@@ -10,8 +10,10 @@ from decimal import Decimal
 import pytest
 
 import reports
-from reports import export
-from reports.errors import InvalidData
+from reports.model.errors import InvalidData
+from reports.render import data as render_data
+from reports.render import text as render_text
+from reports.services.outputs import save_summary_xlsx
 from tests.conftest import HEADER, make_xlsx, post
 
 FULL_HEADER = HEADER + ["Vacant", "Annual cost", "Location"]
@@ -215,7 +217,7 @@ def assert_at_most_two_places(document):
 
 
 def test_summary_json_numbers(grouped_summary):
-    data = json.loads(export.summary_json(grouped_summary))
+    data = json.loads(render_data.summary_json(grouped_summary))
     assert_at_most_two_places(data)
     assert data["totals"]["deleted_fte"] == 38.31
     assert data["totals"]["created_fte"] == 1 and isinstance(data["totals"]["created_fte"], int)
@@ -232,7 +234,7 @@ def test_summary_csv_golden(tmp_path):
         post("C1", "Youth", "Worker", "Grade 4", 33.69, 45, "Deleted"),
         post("C2", "Youth", "Worker", "Grade 10", 0.5, 1, "Relocated", "Learning Services"),
     ])
-    text = export.summary_csv(reports.summarise(reports.check(path)))
+    text = render_data.summary_csv(reports.summarise(reports.check(path)))
     keys = ("deleted_fte,retained_fte,relocated_fte,created_fte,deleted_posts,retained_posts,"
             "relocated_posts,created_posts,baseline_fte,future_fte,baseline_posts,future_posts,"
             "pct_deleted")
@@ -263,7 +265,7 @@ def test_summary_csv_tables_parse(grouped_summary):
     tables: dict[str, list[dict[str, str]]] = {}
     name = None
     lines: list[str] = []
-    for line in export.summary_csv(grouped_summary).splitlines() + [""]:
+    for line in render_data.summary_csv(grouped_summary).splitlines() + [""]:
         if line.startswith("# "):
             name, lines = line[2:], []
         elif line == "" and name:
@@ -280,7 +282,7 @@ def test_summary_xlsx(grouped_summary, tmp_path):
     import openpyxl
 
     out = tmp_path / "totals.xlsx"
-    export.write_summary_xlsx(grouped_summary, out)
+    save_summary_xlsx(grouped_summary, out)
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["totals", "by_team", "by_grade", "by_team_grade",
                              "by_destination", "by_location"]
@@ -293,7 +295,7 @@ def test_summary_xlsx(grouped_summary, tmp_path):
 
 
 def test_summary_text(grouped_summary):
-    text = export.summary_text(grouped_summary)
+    text = render_text.summary_text(grouped_summary)
     assert text.splitlines()[0] == grouped_summary.headline + "."
     assert "Family Support" in text and "Learning Services" in text
     assert "£1,200.50" in text and "£800.50" in text

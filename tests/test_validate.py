@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import reports
-from reports import schema
+from reports.model import fields as schema
 from tests.conftest import HEADER, located, make_csv, make_xlsx, post
 
 

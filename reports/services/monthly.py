@@ -43,7 +43,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -52,14 +51,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .brief_template import AUDIENCES, Template, load_builtin, load_template
-from .compare import briefing_section, compare, comparison_json
-from .errors import ImpactError, InvalidData, StoreError, UnknownDataset, UsageProblem
-from .export import summary_json, write_summary_xlsx
-from .files import atomic_output, fsync_dir, sha256_file
-from .store import Store, Version, fmt_date, load_report
-from .totals import Summary, summarise
-from .validate import Report
+from ..documents.builder import Changes
+from ..documents.template import AUDIENCES, Template, load_builtin, load_template, template_path
+from ..figures.compare import compare
+from ..figures.totals import Summary, summarise
+from ..intake.rules import Report
+from ..model.errors import ImpactError, InvalidData, StoreError, UnknownDataset, UsageProblem
+from ..model.formats import fmt_date
+from ..model.version import __version__
+from ..render.data import comparison_json, summary_json
+from ..render.xlsx import write_summary_xlsx
+from ..store.db import Store, Version
+from ..store.files import atomic_output, fsync_dir, sha256_file
+from ..store.paths import slugify
+from .source import load_report
 
 DEFAULT_AUDIENCES = ("union", "management")
 MANIFEST = "manifest.json"
@@ -118,8 +123,6 @@ class Audience:
 
     def template_for(self, store: Store, slug: str) -> tuple[Template, str]:
         """The template for one dataset, and the sha256 of its text (for the manifest)."""
-        from . import template_path
-
         override = store.root / TEMPLATES_DIR / slug / f"{self.name}.toml"
         if override.is_file():
             path = override
@@ -219,16 +222,15 @@ Renderer = Callable[..., None]
 
 
 def render_pdf(report: Report, summary: Summary, template: Template, out: IO[bytes], *,
-               changes: Any, month: Month, version: Version) -> None:
+               changes: Changes, month: Month, version: Version) -> None:
     """The default renderer: the template's briefing plus the "What changed" section,
     built reproducibly (no timestamps), dated by the month it reports."""
-    from . import __version__
-    from .briefing import make_briefing
-    from .pdf import insert_after_headline, render
+    from ..documents.briefing import make_briefing
+    from ..render.pdf import render  # ReportLab: imported only when a PDF is made
 
-    briefing = make_briefing(report, summary, template, version=__version__)
-    briefing.generated = f"for {month.label} from {version.label}"
-    insert_after_headline(briefing, changes)
+    briefing = make_briefing(report, summary, template, version=__version__,
+                             generated=f"for {month.label} from {version.label}",
+                             changes=changes)
     render(briefing, out, reproducible=True, version=__version__)
 
 
@@ -302,8 +304,6 @@ def run_monthly(store: Store, out: str | os.PathLike[str], month: Month, *,
 def _plan(store: Store, name: str, month: Month, audiences: Sequence[Audience],
           previous: dict[str, Any] | None) -> dict[str, Any]:
     """What this month's report of one dataset is made from."""
-    from .store import slugify
-
     slug = slugify(name)
     plan: dict[str, Any] = {"dataset": name, "slug": slug}
     try:
@@ -418,10 +418,9 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
         entry["templates"] = {}
         for audience in audiences:
             template, entry["templates"][audience.name] = audience.template_for(store, slug)
-            section = briefing_section(comparison, heading=SECTION_HEADING, note=note,
-                                       threshold=template.small_number_threshold)
+            changes = Changes(comparison, note, SECTION_HEADING)
             buf = io.BytesIO()
-            render(report, summary, template, buf, changes=section, month=month,
+            render(report, summary, template, buf, changes=changes, month=month,
                    version=version)
             files.append(_write(folder, target / f"briefing-{audience.name}.pdf",
                                 buf.getvalue(), pause))
@@ -429,12 +428,12 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
                             _xlsx_bytes(summary, month.last_day), pause))
         files.append(_write(folder, target / "summary.json",
                             summary_json(summary).encode("utf-8") + b"\n", pause))
-        changes = {"month": str(month), "dataset": name, "version": version.number,
-                   "previous": prev, "headline": entry["changes"],
-                   "comparison": json.loads(comparison_json(comparison)) if comparison
-                   else None}
+        record = {"month": str(month), "dataset": name, "version": version.number,
+                  "previous": prev, "headline": entry["changes"],
+                  "comparison": json.loads(comparison_json(comparison)) if comparison
+                  else None}
         files.append(_write(folder, target / "changes.json",
-                            (json.dumps(changes, indent=2, ensure_ascii=False) + "\n")
+                            (json.dumps(record, indent=2, ensure_ascii=False) + "\n")
                             .encode("utf-8"), pause))
     except ImpactError as e:
         return DatasetRun(name, "failed", {**entry, "status": "failed", "error": str(e)},
@@ -475,11 +474,9 @@ def _write(folder: Path, path: Path, data: bytes, pause: float) -> dict[str, Any
 
 def _xlsx_bytes(summary: Summary, day: date) -> bytes:
     """The summary workbook, with `day` as its timestamps so that a rebuild is identical."""
-    with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
-        path = Path(tmp) / "summary.xlsx"
-        write_summary_xlsx(summary, path)
-        data = path.read_bytes()
-    return _pin_zip_times(data, day)
+    buf = io.BytesIO()
+    write_summary_xlsx(summary, buf)
+    return _pin_zip_times(buf.getvalue(), day)
 
 
 def _pin_zip_times(data: bytes, day: date) -> bytes:
@@ -512,8 +509,6 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 def _write_manifest(folder: Path, month: Month, audiences: Sequence[Audience],
                     entries: list[dict[str, Any]], *, complete: bool,
                     now: datetime | None) -> None:
-    from . import __version__
-
     stamp = (now or datetime.now(UTC)).astimezone(UTC)
     manifest = {
         "month": str(month),

@@ -17,19 +17,16 @@ FTE stays in whole hundredths until it is shown, so every change is exact.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tabulate import tabulate
-
-from .export import neutralise, to_json
-from .totals import Summary, fmt_money, fmt_number, jsonable, natural, summarise
-from .validate import Report
+from ..intake.rules import Report
+from ..model import measures
+from ..model.formats import fmt_number, hundredths, jsonable, natural
+from .totals import Summary, summarise
 
 MATCH_ID = "post_id"
 MATCH_FIELDS = ("team", "title", "grade", "location")
@@ -42,20 +39,6 @@ CHANGE_TITLES = {"added": "Posts added", "removed": "Posts removed",
                  "destination": "Destination changed", "posts": "Number of posts changed",
                  "vacant": "Vacancy changed"}
 
-# The totals a text comparison shows, with their labels (all of them go to JSON and CSV).
-TOTAL_LABELS = {
-    "baseline_fte": "Baseline FTE", "deleted_fte": "Deleted FTE",
-    "retained_fte": "Retained FTE", "relocated_fte": "Relocated FTE",
-    "created_fte": "Created FTE", "future_fte": "Future FTE",
-    "pct_deleted": "% of baseline deleted",
-    "baseline_posts": "Baseline posts", "deleted_posts": "Deleted posts",
-    "retained_posts": "Retained posts", "relocated_posts": "Relocated posts",
-    "created_posts": "Created posts", "future_posts": "Future posts",
-    "at_risk_fte": "At risk FTE (deleted, occupied)", "at_risk_posts": "At risk posts",
-    "vacant_deleted_fte": "Vacant deleted FTE", "vacant_deleted_posts": "Vacant deleted posts",
-    "deleted_cost": "Annual cost of deleted posts", "created_cost": "Annual cost of new posts",
-    "net_saving": "Net saving a year",
-}
 GROUP_KEYS = ("baseline_fte", "deleted_fte", "retained_fte", "relocated_fte", "created_fte",
               "future_fte", "baseline_posts", "deleted_posts", "at_risk_fte", "at_risk_posts")
 
@@ -79,7 +62,7 @@ class Post:
 
     @property
     def fte_decimal(self) -> Decimal:
-        return Decimal(self.fte).scaleb(-2)
+        return hundredths(self.fte)
 
     def describe(self) -> str:
         """'EH-0012 Family Support Worker (Family Support, Grade 6, Buxton)'."""
@@ -104,7 +87,7 @@ class PostChange:
 
     @property
     def fte_change(self) -> Decimal:
-        return Decimal(self.new.fte - self.old.fte).scaleb(-2)
+        return hundredths(self.new.fte - self.old.fte)
 
     def to_dict(self) -> dict[str, Any]:
         return {"changes": list(self.changes), "old": self.old.to_dict(),
@@ -336,10 +319,6 @@ def _groups(old: Summary, new: Summary, name: str, col: str) -> list[GroupChange
 # the headline
 
 
-def _amount(value: Any) -> str:
-    return fmt_number(value)
-
-
 def headline(old_totals: dict[str, Any], new_totals: dict[str, Any], since: str) -> str:
     """'Since version 2 (12 March 2024): deleted FTE up 4.5 to 132.5; 3 more posts at risk'."""
     return f"Since {since}: {change_phrase(old_totals, new_totals)}"
@@ -350,11 +329,11 @@ def change_phrase(old: dict[str, Any], new: dict[str, Any]) -> str:
     o, n = old["deleted_fte"], new["deleted_fte"]
     diff = n - o
     if diff > 0:
-        fte = f"deleted FTE up {_amount(diff)} to {_amount(n)}"
+        fte = f"deleted FTE up {fmt_number(diff)} to {fmt_number(n)}"
     elif diff < 0:
-        fte = f"deleted FTE down {_amount(-diff)} to {_amount(n)}"
+        fte = f"deleted FTE down {fmt_number(-diff)} to {fmt_number(n)}"
     else:
-        fte = f"deleted FTE unchanged at {_amount(n)}"
+        fte = f"deleted FTE unchanged at {fmt_number(n)}"
     if "at_risk_posts" in old and "at_risk_posts" in new:
         key, what = "at_risk_posts", "at risk"
     else:
@@ -371,22 +350,21 @@ def change_phrase(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------
-# output
+# post changes in words
 
 
-def _fmt(key: str, value: Any, signed: bool = False) -> str:
+def figure_text(key: str, value: Any, signed: bool = False) -> str:
+    """A figure or, `signed`, a change in it (+3, -£19,507.50, +1.4 pts)."""
     if value is None:
         return "–"
     sign = "+" if signed and value > 0 else ""
-    if key.endswith("_cost") or key == "net_saving":
-        return sign + fmt_money(value)
-    if key == "pct_deleted":
+    if measures.unit_of(key) == measures.PERCENT:
         return f"{sign}{value}" + (" pts" if signed else "%")
-    return sign + fmt_number(value)
+    return sign + measures.text(key, value)
 
 
-def _fte(hundredths: int) -> str:
-    return fmt_number(Decimal(hundredths).scaleb(-2))
+def _fte(n: int) -> str:
+    return fmt_number(hundredths(n))
 
 
 def _post_line(c: PostChange) -> str:
@@ -433,112 +411,8 @@ def post_lines(comparison: Comparison,
              lines[:limit] + [f"… and {len(lines) - limit:,} more"]) for t, lines in sections]
 
 
-def comparison_text(c: Comparison, *, limit: int = 200) -> str:
-    """For a terminal."""
-    out = [c.headline + ".", "", _side("Old", c.old_label, c.old_source),
-           _side("New", c.new_label, c.new_source), c.match_note]
-    out += c.notes
-    counts = [f"{len(c.posts_with(k)):,} {CHANGE_TITLES[k].lower()}" for k in CHANGE_KINDS
-              if c.posts_with(k)]
-    counts += [f"{len(c.added):,} added"] if c.added else []
-    counts += [f"{len(c.removed):,} removed"] if c.removed else []
-    out += ["", "Posts: " + (", ".join(counts) if counts else "no post changed") + "."]
-    for title, count, lines in post_lines(c, limit):
-        out += ["", f"{title} ({count:,})"]
-        out += [f"  {line}" for line in lines]
-    by_key = {t.key: t for t in c.totals}
-    rows = [[label, _fmt(k, by_key[k].old), _fmt(k, by_key[k].new),
-             _fmt(k, by_key[k].change, signed=True) if by_key[k].change else ""]
-            for k, label in TOTAL_LABELS.items() if k in by_key]
-    out += ["", tabulate(rows, headers=["Totals", "Old", "New", "Change"], tablefmt="simple",
-                         colalign=("left", "right", "right", "right"), disable_numparse=True)]
-    for title, col, groups in (("By team", "Team", c.by_team), ("By grade", "Grade", c.by_grade)):
-        changed = [g for g in groups if g.changed]
-        out += ["", f"{title}: " + (f"{len(changed):,} of {len(groups):,} changed"
-                                    if changed else "no change")]
-        if not changed:
-            continue
-        keys = [k for k in ("baseline_fte", "deleted_fte", "at_risk_fte", "future_fte")
-                if k != "at_risk_fte" or c.has_vacant]
-        body = []
-        for g in changed:
-            row = [g.label]
-            for ch in g.changes(keys):
-                row.append(f"{_fmt(ch.key, ch.old)} → {_fmt(ch.key, ch.new)}"
-                           + (f" ({_fmt(ch.key, ch.change, signed=True)})" if ch.change else ""))
-            body.append(row)
-        out.append(tabulate(body, headers=[col] + [TOTAL_LABELS[k] for k in keys],
-                            tablefmt="simple", disable_numparse=True))
-    return "\n".join(out) + "\n"
-
-
-def _side(which: str, label: str, source: dict[str, Any]) -> str:
-    name = source["file"] if label == source["file"] else f"{label}: {source['file']}"
-    return f"{which}: {name} (sha256 {source['sha256'][:12]}…)"
-
-
-def comparison_json(c: Comparison) -> str:
-    return to_json(c.to_dict())
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    if isinstance(value, Decimal):
-        text = format(value, "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return neutralise(value)
-
-
-POST_CSV_FIELDS = ("post_id", "team", "title", "grade", "location", "status", "fte", "posts",
-                   "destination", "vacant", "sheet", "row")
-
-
-def comparison_csv(c: Comparison) -> str:
-    """Tables under '# name' lines, as `impact summary --format csv` writes them:
-    posts (one row per post that changed, was added or was removed), totals,
-    by_team and by_grade (one row per group and figure)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["# headline"])
-    w.writerow([neutralise(c.headline)])
-    w.writerow([])
-    w.writerow(["# posts"])
-    w.writerow(["change", "matched_on"] + [f"old_{f}" for f in POST_CSV_FIELDS]
-               + [f"new_{f}" for f in POST_CSV_FIELDS])
-    empty = [""] * len(POST_CSV_FIELDS)
-
-    def cells(p: Post | None) -> list[Any]:
-        if p is None:
-            return empty
-        d = p.to_dict()
-        return [_plain(d[f]) for f in POST_CSV_FIELDS]
-
-    for ch in c.changed:
-        w.writerow([";".join(ch.changes), c.match] + cells(ch.old) + cells(ch.new))
-    for p in c.added:
-        w.writerow(["added", c.match] + empty + cells(p))
-    for p in c.removed:
-        w.writerow(["removed", c.match] + cells(p) + empty)
-    w.writerow([])
-    w.writerow(["# totals"])
-    w.writerow(["key", "old", "new", "change"])
-    for t in c.totals:
-        w.writerow([t.key, _plain(t.old), _plain(t.new), _plain(t.change)])
-    for name, col, groups in (("by_team", "team", c.by_team), ("by_grade", "grade", c.by_grade)):
-        w.writerow([])
-        w.writerow([f"# {name}"])
-        w.writerow([col, "key", "old", "new", "change"])
-        for g in groups:
-            for fig in g.changes(_group_keys(c)):
-                w.writerow([_plain(g.label), fig.key, _plain(fig.old), _plain(fig.new),
-                            _plain(fig.change)])
-    return buf.getvalue()
-
-
-def _group_keys(c: Comparison) -> list[str]:
+def group_keys(c: Comparison) -> list[str]:
+    """The group figures a comparison's CSV lists: at-risk ones only when both have them."""
     return [k for k in GROUP_KEYS if c.has_vacant or not k.startswith("at_risk")]
 
 
@@ -556,69 +430,3 @@ def _group_dict(col: str, g: GroupChange) -> dict[str, Any]:
 # the "What changed" section of a PDF briefing
 
 
-BRIEF_TOTALS = ("baseline_fte", "deleted_fte", "deleted_posts", "at_risk_fte", "at_risk_posts",
-                "vacant_deleted_fte", "future_fte", "net_saving")
-
-
-def briefing_section(c: Comparison | None, *, heading: str = "What changed",
-                     note: str = "", threshold: int = 0, limit: int = 40) -> Any:
-    """A `reports.briefing.Section` for a PDF briefing, placed after its headline.
-
-    `c` None: the section says `note` (e.g. "no earlier version").  With a
-    small-number `threshold` (a public briefing), figures under it are shown
-    as "<N", a change that would reveal one as "[c]", and no post is listed.
-    """
-    from .briefing import SECONDARY, Section, Table, Text, clean
-
-    blocks: list[Any] = []
-    if c is None:
-        blocks.append(Text(clean(note or "There is no earlier version to compare with.", 400)))
-        return Section("changes", heading, blocks)
-    if note:
-        blocks.append(Text(clean(note, 400), "note"))
-
-    def small(key: str, value: Any) -> bool:
-        return bool(threshold) and value is not None and not key.endswith(
-            ("_cost", "net_saving")) and 0 < abs(value) < threshold
-
-    by_key = {t.key: t for t in c.totals}
-    if threshold:
-        old, new = ({k: (None if small(k, getattr(t, side)) else getattr(t, side))
-                     for k, t in by_key.items()} for side in ("old", "new"))
-        if any(v is None for k, v in (*old.items(), *new.items())
-               if k in ("deleted_fte", "at_risk_posts", "deleted_posts")):
-            blocks.append(Text(clean(f"Since {c.old_label}: the change is not stated here, "
-                                     f"because it involves fewer than {threshold} posts or "
-                                     f"FTE.", 400), "lead"))
-        else:
-            blocks.append(Text(clean(c.headline + ".", 400), "lead"))
-    else:
-        blocks.append(Text(clean(c.headline + ".", 400), "lead"))
-    rows = []
-    for key in BRIEF_TOTALS:
-        t = by_key.get(key)
-        if t is None or t.old is None or t.new is None:
-            continue
-        cells = []
-        for v in (t.old, t.new):
-            cells.append(f"<{threshold}" if small(key, v) else _fmt(key, v))
-        hidden = small(key, t.old) or small(key, t.new)
-        cells.append(SECONDARY if hidden and t.change else
-                     (_fmt(key, t.change, signed=True) if t.change else "no change"))
-        rows.append([TOTAL_LABELS[key]] + cells)
-    blocks.append(Table(["Figure", clean(f"Then: {c.old_label}", 80), "Now", "Change"], rows,
-                        widths=[2.6, 1.6, 1, 1]))
-    if threshold:
-        blocks.append(Text("Individual posts are not listed in this briefing, to protect the "
-                           "people in them.", "note"))
-        return Section("changes", heading, blocks)
-    if c.match != MATCH_ID:
-        blocks.append(Text(clean(c.match_note, 600), "note"))
-    sections = post_lines(c, limit)
-    if not sections:
-        blocks.append(Text("No post changed: no status, FTE, destination, number of posts or "
-                           "vacancy is different, and no post was added or removed."))
-    for title, count, lines in sections:
-        blocks.append(Text(f"{title} ({count:,})", "subheading"))
-        blocks += [Text(clean(line, 300), "bullet") for line in lines]
-    return Section("changes", heading, blocks)

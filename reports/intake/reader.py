@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .errors import (
+from ..model import fields as schema
+from ..model.errors import (
     AbsurdRange,
     BadEncoding,
     CorruptFile,
@@ -46,8 +46,8 @@ from .errors import (
     UnsupportedFormat,
     UsageProblem,
 )
-from .files import sha256_file
-from .findings import INFO, WARNING, Findings, cell_ref, column_letter, echo
+from ..model.findings import INFO, WARNING, Findings, cell_ref, column_letter, echo
+from .digest import sha256_file
 
 MiB = 1024 * 1024
 
@@ -576,6 +576,12 @@ def _decode(name: str, raw: bytes, encoding: str | None) -> tuple[str, str]:
     except UnicodeDecodeError as e:
         raise BadEncoding(f"{name}: the file is neither UTF-8 nor Windows-1252 (byte "
                           f"{e.start}); give its --encoding") from None
+
+
+def csv_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
+    """A CSV file's rows as the reader saw them (the same decoding), for a copy of it."""
+    text, _ = _decode(path.name, path.read_bytes(), encoding)
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
 def _sniff_delimiter(text: str, options: ReadOptions) -> tuple[str, int]:

@@ -19,7 +19,6 @@ there as they are.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Sequence
 from importlib import resources
@@ -50,21 +49,9 @@ from reportlab.platypus import (
 from reportlab.platypus import Table as RLTable
 from reportlab.platypus.doctemplate import IndexingFlowable
 
-from .brief_template import Template
-from .briefing import (
-    Briefing,
-    Chart,
-    Figures,
-    Pct,
-    Section,
-    Table,
-    Text,
-    Tiles,
-    make_briefing,
-    sync_generated,
-)
-from .totals import STATUSES, Summary
-from .validate import Report
+from ..documents.blocks import Briefing, Chart, Figures, Pct, Table, Text, Tiles
+from ..model import measures
+from ..model.measures import STATUSES
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -72,54 +59,12 @@ PAGE = A4
 MARGIN = 16 * mm
 TOP = 24 * mm
 BOTTOM = 18 * mm
-STATUS_LABELS = {"deleted": "Deleted", "retained": "Retained", "relocated": "Relocated",
-                 "created": "Created"}
-
-
-def build_briefing(report: Report, summary: Summary, template: Template,
-                   out: str | os.PathLike[str] | IO[bytes], *, title: str | None = None,
-                   organisation: str | None = None, reproducible: bool = False,
-                   generated: dt.date | str | None = None,
-                   changes: Section | None = None) -> int:
-    """Write the PDF briefing of a validated file to `out` (a path or a binary file).
-
-    `generated` is the date printed as "Generated" (a date, or words such as "for
-    March 2024"); by default today, or with `reproducible` the date in
-    SOURCE_DATE_EPOCH (else none), so that the same input gives byte-identical PDFs.  `changes` (a "What changed" section from
-    `reports.compare.briefing_section`) goes right after the headline.
-    Returns the number of pages.
-    """
-    from . import __version__
-
-    if generated is None:
-        generated = _default_date(reproducible)
-    briefing = make_briefing(report, summary, template, title=title, organisation=organisation,
-                             generated=generated, version=__version__)
-    if changes is not None:
-        insert_after_headline(briefing, changes)
-    return render(briefing, out, reproducible=reproducible, version=__version__)
-
-
-def insert_after_headline(briefing: Briefing, section: Section) -> None:
-    """Put `section` right after the headline section (first, if there is none)."""
-    at = next((i + 1 for i, s in enumerate(briefing.sections) if s.id == "headline"), 0)
-    briefing.sections.insert(at, section)
-
-
-def _default_date(reproducible: bool) -> dt.date | None:
-    if not reproducible:
-        return dt.date.today()
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
-    return None
 
 
 def render(b: Briefing, out: str | os.PathLike[str] | IO[bytes], *, reproducible: bool = False,
            version: str = "") -> int:
     """Lay out a worked-out `Briefing` as a PDF.  Returns the number of pages."""
     register_fonts()
-    sync_generated(b)
     target: Any = os.fspath(out) if isinstance(out, (str, os.PathLike)) else out
     doc = _Doc(target, b, reproducible=reproducible, version=version)
     st = _styles(b.colours)
@@ -337,11 +282,7 @@ def _block(block: Any, b: Briefing, st: dict[str, ParagraphStyle],
             return [Paragraph(text, st["bullet"], bulletText="\u2022")]
         return [Paragraph(text, st[block.style])]
     if isinstance(block, Table):
-        out: list[Flowable] = [_table(block, fig, st, b.colours, width)]
-        if block.caption:
-            out.append(Paragraph(_esc(block.caption), st["note"]))
-        out.append(Spacer(1, 6))
-        return out
+        return [_table(block, fig, st, b.colours, width), Spacer(1, 6)]
     if isinstance(block, Tiles):
         return [_tiles(block, fig, st, b.colours, width), Spacer(1, 8)]
     if isinstance(block, Chart):
@@ -474,7 +415,7 @@ def _chart(c: Chart, colours: dict[str, str], width: float) -> Drawing:
         ch.bars[i].strokeColor = None
     d.add(ch)
     legend = Legend()
-    legend.colorNamePairs = [(colors.HexColor(colours[s]), STATUS_LABELS[s]) for s in STATUSES]
+    legend.colorNamePairs = [(colors.HexColor(colours[s]), measures.get(f"{s}_fte").label_for("short")) for s in STATUSES]
     legend.fontName = FONT
     legend.fontSize = 8
     legend.alignment = "right"

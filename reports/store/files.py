@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+from ..intake.digest import sha256_file
 
 
 @contextlib.contextmanager
@@ -55,10 +56,4 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The sha256 of a file's bytes, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+__all__ = ["atomic_output", "fsync_dir", "sha256_file"]

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .findings import ERROR, WARNING, Findings, echo
+from ..model import fields as schema
+from ..model.findings import ERROR, WARNING, Findings, echo
 from .reader import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text

@@ -1,5 +1,9 @@
-"""Workbooks written for HR with openpyxl: the blank input template and the
+"""Workbooks written with openpyxl: the summary, the blank input template, and the
 annotated copy that marks every faulty cell.
+
+Every function writes to an open binary file; the caller makes the write
+atomic (`reports.store.files.atomic_output`).  Every string cell is stored as
+text, never as a formula (`harden`).
 
 Neither ever carries personal data: the annotated copy empties the columns
 that the reader dropped, and the template has no such columns.
@@ -7,19 +11,19 @@ that the reader dropped, and the template has no such columns.
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 from collections import defaultdict
-from pathlib import Path
-from typing import Any
+from decimal import Decimal
+from typing import IO, Any
 
-from . import schema
-from .errors import CorruptFile
-from .export import harden
-from .files import atomic_output
-from .findings import ERROR, WARNING, Finding
-from .validate import Report
+from ..figures.totals import Summary
+from ..intake.reader import csv_rows
+from ..intake.rules import Report
+from ..model import fields as schema
+from ..model import measures
+from ..model.errors import CorruptFile
+from ..model.findings import ERROR, WARNING, Finding, column_letter
+from ..model.formats import json_number
+from .data import FORMULA_TRIGGERS, summary_tables
 
 TEMPLATE_ROWS = 5000
 ERROR_FILL = "FFC7CE"     # Excel's own "bad" red
@@ -27,7 +31,46 @@ WARNING_FILL = "FFEB9C"   # and its "neutral" amber
 HEADER_FILL = "DDEBF7"
 
 
-def write_template(path: str | os.PathLike[str]) -> None:
+def write_summary_xlsx(summary: Summary, out: IO[bytes]) -> None:
+    """One sheet per table; strings are stored as text, never as formulas."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for name, header, rows in summary_tables(summary):
+        ws = wb.create_sheet(title=name[:31])
+        head = []
+        for h in header:
+            c = WriteOnlyCell(ws, value=h)
+            c.font = bold
+            head.append(c)
+        ws.append(head)
+        for row in rows:
+            ws.append([_xlsx_cell(ws, WriteOnlyCell, k, v) for k, v in zip(header, row)])
+    wb.save(out)
+
+
+def _xlsx_cell(ws: Any, cell_class: Any, key: str, value: Any) -> Any:
+    if isinstance(value, Decimal):
+        value = json_number(value)
+    cell = harden(cell_class(ws, value=value))
+    if measures.unit_of(key) in (measures.FTE, measures.MONEY):
+        cell.number_format = "#,##0.00"
+    return cell
+
+
+def harden(cell: Any) -> Any:
+    """Store a string cell as text, never as a formula (openpyxl makes '=...' a formula)."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(FORMULA_TRIGGERS):
+            cell.quotePrefix = True
+    return cell
+
+
+def write_template(out: IO[bytes]) -> None:
     """A blank input workbook with canonical headings, drop-downs and a Guidance sheet."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -108,13 +151,10 @@ def write_template(path: str | os.PathLike[str]) -> None:
     for row in guide.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    with atomic_output(path) as fh:
-        wb.save(fh)
+    wb.save(out)
 
 
 def _letter(i: int) -> str:
-    from .findings import column_letter
-
     return column_letter(i)
 
 
@@ -122,7 +162,7 @@ def _index(fields: tuple[schema.Field, ...], name: str) -> int:
     return next(i for i, f in enumerate(fields) if f.name == name)
 
 
-def annotate_copy(report: Report, out: str | os.PathLike[str]) -> Path:
+def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> None:
     """Write a copy of the input with every faulty cell filled and commented.
 
     Personal-data columns are emptied in the copy (their headings stay, with a
@@ -133,18 +173,17 @@ def annotate_copy(report: Report, out: str | os.PathLike[str]) -> Path:
     from openpyxl.styles import PatternFill
 
     wb_in = report.workbook
-    out = Path(out)
     if wb_in.fmt == "csv":
         book = Workbook()
         ws = book.active
         ws.title = wb_in.name[:31]
-        for row in _csv_rows(wb_in.path, wb_in.encoding or "utf-8", wb_in.delimiter or ","):
+        for row in csv_rows(wb_in.path, wb_in.encoding or "utf-8", wb_in.delimiter or ","):
             ws.append(row)
         _harden_all(ws)
         sheet_for = {wb_in.name: ws}
     else:
         try:
-            book = load_workbook(wb_in.path, keep_vba=out.suffix.lower() == ".xlsm")
+            book = load_workbook(wb_in.path, keep_vba=keep_vba)
         except Exception as e:  # openpyxl raises many types for damaged files
             raise CorruptFile(f"{wb_in.name}: cannot make an annotated copy ({e})") from None
         sheet_for = {ws.title: ws for ws in book.worksheets}
@@ -169,9 +208,7 @@ def annotate_copy(report: Report, out: str | os.PathLike[str]) -> Path:
     _empty_personal_columns(report, sheet_for)
     if "impact findings" not in book.sheetnames:
         _findings_sheet(book, report)
-    with atomic_output(out) as fh:
-        book.save(fh)
-    return out
+    book.save(out)
 
 
 def _empty_personal_columns(report: Report, sheet_for: dict[str, Any]) -> None:
@@ -204,9 +241,3 @@ def _harden_all(ws: Any) -> None:
         for cell in row:
             harden(cell)
 
-
-def _csv_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
-    text = path.read_bytes().decode(encoding)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))

@@ -11,7 +11,7 @@ pass ``url=`` to `Store`.
 
 The database keeps what listings need (who uploaded what, when, and its
 totals).  Everything else is rebuilt from the stored original with
-`load_report`, so nothing is lost when the derivation code improves.
+`reports.services.source.load_report`, so nothing is lost when the derivation code improves.
 
 Uploads are atomic.  The file is copied into ``files/`` under a temporary
 name, fsynced and renamed into place *before* the version's row commits, so
@@ -25,16 +25,13 @@ running at the same moment get distinct numbers.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
 import re
 import time
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Self
 
@@ -59,88 +56,22 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from .errors import ImpactError, StoreError, UnknownDataset, UsageProblem
+from ..figures.totals import headline
+from ..model.errors import StoreError, UnknownDataset, UsageProblem
+from ..model.formats import fmt_date, jsonable
+from ..model.measures import exact_totals
 from .files import atomic_output, sha256_file
-from .totals import Summary, headline, jsonable
-from .validate import Report
+from .paths import MAX_NAME, STORE_ENV, check_name, resolve_dir, slugify
 
-STORE_ENV = "IMPACT_STORE"
 DB_NAME = "impact.db"
 FILES_DIR = "files"
 SCHEMA_VERSION = "1"
-MAX_NAME = 200
 _KNOWN_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 _BUSY_TIMEOUT_S = 60
 _RETRIES = 20
 
 # --------------------------------------------------------------------------
-# where the store lives
-
-
-def default_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The user's data directory (XDG): $XDG_DATA_HOME/impact, else ~/.local/share/impact."""
-    env = os.environ if environ is None else environ
-    xdg = env.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / "impact"
-
-
-def resolve_dir(given: str | os.PathLike[str] | None = None,
-                environ: Mapping[str, str] | None = None) -> Path:
-    """--store DIR, else $IMPACT_STORE, else the XDG data directory."""
-    env = os.environ if environ is None else environ
-    if given:
-        return Path(given).expanduser()
-    if env.get(STORE_ENV):
-        return Path(env[STORE_ENV]).expanduser()
-    return default_dir(env)
-
-
-def slugify(name: str) -> str:
-    """A folder-safe name: 'Derbyshire Early Help 2024' -> 'derbyshire-early-help-2024'."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
-    return text[:80].rstrip("-")
-
-
-def check_name(name: str) -> str:
-    """A dataset name, trimmed; raises `UsageProblem` for one that cannot be used."""
-    cleaned = " ".join(str(name).split())
-    if not cleaned:
-        raise UsageProblem("the dataset name is blank; give one with --dataset NAME, "
-                         "e.g. --dataset derbyshire-early-help")
-    if len(cleaned) > MAX_NAME:
-        raise UsageProblem(f"the dataset name is {len(cleaned)} characters long; use at most "
-                         f"{MAX_NAME}")
-    if not slugify(cleaned):
-        raise UsageProblem(f"the dataset name '{cleaned}' has no letters or digits; use a name "
-                         f"such as derbyshire-early-help")
-    return cleaned
-
-
-# --------------------------------------------------------------------------
 # what a version is
-
-
-_DECIMAL_KEYS = ("_fte", "_cost", "net_saving", "pct_deleted")
-
-
-def _totals_out(totals: Mapping[str, Any]) -> dict[str, Any]:
-    """Stored JSON numbers back to exact figures: FTE and money as Decimal, counts as int."""
-    out: dict[str, Any] = {}
-    for k, v in totals.items():
-        if v is not None and k == "pct_deleted":
-            out[k] = Decimal(str(v)).quantize(Decimal("0.1"))
-        elif v is not None and k.endswith(_DECIMAL_KEYS):
-            out[k] = Decimal(str(v)).quantize(Decimal("0.01"))
-        else:
-            out[k] = v
-    return out
-
-
-def fmt_date(day: date) -> str:
-    """12 March 2024."""
-    return f"{day.day} {day:%B %Y}"
 
 
 @dataclass(frozen=True)
@@ -189,19 +120,6 @@ class Dataset:
     slug: str
     versions: int
     latest: Version
-
-
-@dataclass
-class UploadResult:
-    """What `upload` did: `created` is False when the same bytes were already a version."""
-
-    report: Report
-    version: Version | None = None
-    created: bool = False
-
-    @property
-    def valid(self) -> bool:
-        return self.report.valid
 
 
 # --------------------------------------------------------------------------
@@ -328,7 +246,7 @@ class Store:
                        sha256=m["sha256"], original_name=m["original_name"],
                        stored_name=m["stored_name"], size=m["size"],
                        sheets=tuple(m["sheets"]), rows=m["rows"],
-                       totals=_totals_out(m["totals"]), read_options=dict(m["read_options"]))
+                       totals=exact_totals(m["totals"]), read_options=dict(m["read_options"]))
 
     def _rows(self, query: Any) -> list[Any]:
         try:
@@ -502,139 +420,6 @@ class Store:
 
 
 # --------------------------------------------------------------------------
-# the operations the CLI and the monthly job use
-
-
-def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError, ImportError):  # no login name (a container, some crons)
-        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
-
-
-def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
-           as_of: date, by: str | None = None, note: str = "",
-           sheets: Iterable[str] = (), mapping: Iterable[str] = (),
-           encoding: str | None = None, now: datetime | None = None) -> UploadResult:
-    """Validate `path` and, if it is valid, store it as the next version of `dataset`.
-
-    An invalid file stores nothing: the result holds its report and no version.
-    Whole-file problems raise `ImpactError` as `reports.check` does.
-    """
-    from . import check, summarise
-
-    name = check_name(dataset)
-    sheet_list, mapping_list = list(sheets), list(mapping)
-    options = {"sheets": sheet_list, "mapping": mapping_list, "encoding": encoding}
-    report = check(path, sheets=sheet_list, mapping=mapping_list, encoding=encoding)
-    if not report.valid:
-        return UploadResult(report)
-    summary: Summary = summarise(report)
-    version, created = store.add(
-        path, name, sha256=report.workbook.sha256, original_name=Path(path).name,
-        as_of=as_of, uploaded_by=by or os_user(), note=note or "",
-        sheets=report.workbook.sheets_read, rows=report.workbook.rows_read,
-        totals=summary.totals, read_options=options, now=now)
-    return UploadResult(report, version, created)
-
-
-def load_report(store: Store, version: Version, *, sheets: Iterable[str] = (),
-                mapping: Iterable[str] = (), encoding: str | None = None,
-                **check_options: Any) -> Report:
-    """Rebuild a version's report from its stored original.
-
-    The options it was uploaded with apply unless others are given.  The report
-    names the original file, not its stored copy.
-    """
-    from . import check
-
-    stored = version.read_options
-    path = store.path_of(version)
-    report = check(path, sheets=tuple(sheets) or tuple(stored.get("sheets") or ()),
-                   mapping=tuple(mapping) or tuple(stored.get("mapping") or ()),
-                   encoding=encoding or stored.get("encoding"), **check_options)
-    report.workbook.name = version.original_name
-    return report
-
-
-# --------------------------------------------------------------------------
-# listings: `impact datasets` and `impact history`
-
-
-def datasets_text(store: Store, items: list[Dataset]) -> str:
-    from tabulate import tabulate
-
-    if not items:
-        return (f"No datasets in the store at {store.root}. Add one with: "
-                f"impact upload FILE --dataset NAME\n")
-    rows = [[d.name, d.latest.number, d.latest.as_of.isoformat(), d.latest.headline]
-            for d in items]
-    return tabulate(rows, headers=["Dataset", "Latest", "As of", "Headline"],
-                    tablefmt="simple", disable_numparse=True) + "\n"
-
-
-def datasets_dict(items: list[Dataset]) -> list[dict[str, Any]]:
-    return [{"dataset": d.name, "slug": d.slug, "versions": d.versions,
-             "latest": d.latest.to_dict()} for d in items]
-
-
-def history_dict(versions: list[Version]) -> list[dict[str, Any]]:
-    """Every version, oldest first, each with the change in every total since the one before."""
-    from .compare import headline as change_headline
-
-    out = []
-    before: Version | None = None
-    for v in versions:
-        item = v.to_dict()
-        if before is None:
-            item["changes"] = None
-        else:
-            item["changes"] = {
-                "since": before.number,
-                "headline": change_headline(before.totals, v.totals, before.label),
-                "totals": jsonable({k: v.totals[k] - before.totals[k] for k in v.totals
-                                    if k in before.totals and v.totals[k] is not None
-                                    and before.totals[k] is not None})}
-        out.append(item)
-        before = v
-    return out
-
-
-def history_text(versions: list[Version]) -> str:
-    """Newest first: when, who, which file, the totals, and what changed since the one before."""
-    from .totals import fmt_number as n
-
-    items = history_dict(versions)
-    first = versions[0]
-    out = [f"{first.dataset}: {len(versions)} version(s)"]
-    for v, item in zip(reversed(versions), reversed(items)):
-        t = v.totals
-        out.append("")
-        out.append(f"Version {v.number}, as of {fmt_date(v.as_of)}: {v.original_name} "
-                   f"(sha256 {v.sha256[:12]}…), uploaded {v.uploaded_at:%Y-%m-%d %H:%M} UTC "
-                   f"by {v.uploaded_by}; {v.rows:,} post row(s) from "
-                   f"{', '.join(repr(s) for s in v.sheets)}")
-        if v.note:
-            out.append(f"  Note: {v.note}")
-        figures = (f"  Totals: baseline {n(t['baseline_fte'])} FTE ({n(t['baseline_posts'])} "
-                   f"posts); deleted {n(t['deleted_fte'])} FTE ({n(t['deleted_posts'])} posts"
-                   + ("" if t.get("pct_deleted") is None else f", {t['pct_deleted']}%") + ")")
-        if "at_risk_fte" in t:
-            figures += (f"; at risk {n(t['at_risk_fte'])} FTE ({n(t['at_risk_posts'])} posts); "
-                        f"vacant {n(t['vacant_deleted_fte'])} FTE")
-        figures += (f"; retained {n(t['retained_fte'])}, relocated {n(t['relocated_fte'])}, "
-                    f"created {n(t['created_fte'])} FTE; future {n(t['future_fte'])} FTE")
-        if "net_saving" in t:
-            from .totals import fmt_money
-
-            figures += f"; net saving {fmt_money(t['net_saving'])} a year"
-        out.append(figures)
-        changes = item["changes"]
-        out.append(f"  {changes['headline']}" if changes else "  First version.")
-    return "\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------
 # helpers
 
 
@@ -660,25 +445,3 @@ def _ranges(numbers: list[int]) -> str:
     return "version" + ("s " if len(numbers) > 1 else " ") + ", ".join(map(str, numbers))
 
 
-def iter_versions(store: Store) -> Iterator[Version]:
-    """Every version of every dataset, by dataset name then number."""
-    for name in store.names():
-        yield from store.versions(name)
-
-
-__all__ = [
-    "STORE_ENV",
-    "Dataset",
-    "ImpactError",
-    "Store",
-    "UploadResult",
-    "Version",
-    "check_name",
-    "default_dir",
-    "fmt_date",
-    "load_report",
-    "os_user",
-    "resolve_dir",
-    "slugify",
-    "upload",
-]

@@ -11,60 +11,23 @@ from __future__ import annotations
 
 import os
 import re
-import string
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import TemplateError
+from ..model.errors import TemplateError
+from . import sections as registry
+from .wording import DEFAULT_WORDING, check_placeholders
 
 AUDIENCES = ("union", "management", "public")
 
-# Section ids, in the order the union template uses.
-SECTIONS = ("headline", "by_team", "by_grade", "team_grade", "relocations", "new_posts",
-            "locations", "charts", "data_notes", "method")
+# Section ids, in the order the union template uses, and their default headings: from
+# the sections registry (`reports.documents.sections`).
+SECTIONS = registry.defaults()
+DEFAULT_HEADINGS = registry.headings()
 
-DEFAULT_HEADINGS = {
-    "headline": "Headline",
-    "by_team": "By team",
-    "by_grade": "By grade",
-    "team_grade": "Deleted FTE by team and grade",
-    "relocations": "Relocations",
-    "new_posts": "New posts",
-    "locations": "Locations",
-    "charts": "Charts",
-    "data_notes": "Data notes",
-    "method": "Method and source",
-}
-
-# Figures a wording line may name: the whole-file totals ...
-FIGURE_PLACEHOLDERS = (
-    "baseline_fte", "deleted_fte", "retained_fte", "relocated_fte", "created_fte", "future_fte",
-    "baseline_posts", "deleted_posts", "retained_posts", "relocated_posts", "created_posts",
-    "future_posts", "pct_deleted",
-    "at_risk_fte", "at_risk_posts", "vacant_deleted_fte", "vacant_deleted_posts",
-    "deleted_cost", "created_cost", "net_saving",
-)
-# ... and facts about the file and the briefing.
-CONTEXT_PLACEHOLDERS = ("organisation", "file", "teams", "grades", "sites_closing",
-                        "sites_kept", "threshold", "audience")
-PLACEHOLDERS = FIGURE_PLACEHOLDERS + CONTEXT_PLACEHOLDERS
-
-DEFAULT_WORDING = {
-    "headline": "{deleted_fte} of {baseline_fte} FTE ({pct_deleted}%) are proposed for "
-                "deletion: {deleted_posts} of {baseline_posts} posts.",
-    "vacancy": "{at_risk_fte} FTE ({at_risk_posts} posts) of the deleted posts are occupied, "
-               "so the people in them are at risk of redundancy; {vacant_deleted_fte} FTE "
-               "({vacant_deleted_posts} posts) are vacant.",
-    "cost": "The deleted posts cost {deleted_cost} a year and the new posts {created_cost}: "
-            "a net saving of {net_saving} a year.",
-    "locations": "Sites losing all their posts: {sites_closing}. Sites keeping some posts: "
-                 "{sites_kept}.",
-    "suppression": "To protect individuals, a count of posts or FTE under {threshold} is "
-                   "shown as \u201c<{threshold}\u201d, and a figure marked \u201c[c]\u201d is "
-                   "hidden so that no total can reveal one.",
-}
 
 DEFAULT_COLOURS = {
     "primary": "#1F3A5F",          # header band, headings, table headers
@@ -105,10 +68,13 @@ class Template:
         return self.small_number_threshold > 0
 
 
+def template_path(name: str) -> Path:
+    """A briefing template shipped with the package (templates/ in the repository)."""
+    return Path(str(resources.files("reports.templates").joinpath(name)))
+
+
 def builtin_path(audience: str) -> Path:
     """The template shipped for `audience`."""
-    from . import template_path
-
     if audience not in AUDIENCES:
         raise TemplateError(f"unknown audience '{audience}'; choose one of {', '.join(AUDIENCES)}")
     return template_path(f"{audience}.toml")
@@ -157,9 +123,9 @@ def parse_template(data: dict[str, Any], name: str = "template") -> Template:
             raise fail("key 'sections' must be a list of section names, e.g. "
                        "[\"headline\", \"by_team\"]")
         for s in sections:
-            if s not in SECTIONS:
+            if s not in registry.known():
                 raise fail(f"unknown section '{s}' in 'sections'; known sections: "
-                           f"{', '.join(SECTIONS)}")
+                           f"{', '.join(registry.known())}")
         seen = set()
         for s in sections:
             if s in seen:
@@ -187,33 +153,11 @@ def parse_template(data: dict[str, Any], name: str = "template") -> Template:
         check_placeholders(_text(value, f"wording.{key}", fail), f"wording.{key}", fail)
     kw["wording"] = {**DEFAULT_WORDING, **wording}
     headings = _table(data, "headings", fail)
-    _known(headings, SECTIONS, "headings.", fail)
+    _known(headings, registry.known(), "headings.", fail)
     for key, value in headings.items():
         _text(value, f"headings.{key}", fail)
     kw["headings"] = {**DEFAULT_HEADINGS, **headings}
     return Template(name=name, **kw)
-
-
-def check_placeholders(text: str, key: str, fail: Any = None) -> list[str]:
-    """The placeholders in `text`; refuses unknown ones and format specs, naming `key`."""
-    fail = fail or (lambda m: TemplateError(m))
-    try:
-        parts = list(string.Formatter().parse(text))
-    except ValueError as e:
-        raise fail(f"key '{key}' has a stray brace ({e}); write {{{{ or }}}} for a "
-                   f"literal brace") from None
-    names = []
-    for _, fld, spec, conversion in parts:
-        if fld is None:
-            continue
-        if fld not in PLACEHOLDERS:
-            raise fail(f"unknown placeholder {{{fld}}} in key '{key}'; known placeholders: "
-                       f"{', '.join(PLACEHOLDERS)}")
-        if spec or conversion:
-            raise fail(f"placeholder {{{fld}}} in key '{key}' has a format; write just "
-                       f"{{{fld}}}")
-        names.append(fld)
-    return names
 
 
 def _known(table: dict[str, Any], allowed: tuple[str, ...], prefix: str, fail: Any) -> None:

@@ -1,0 +1,77 @@
+"""A briefing, worked out without ReportLab: its sections, in the template's order.
+
+`make_briefing` builds each section the template lists (see
+`reports.documents.sections`) over one `Builder`, then suppresses small numbers
+once for the whole document, so a figure hidden in one table is hidden in every
+other.  A renderer (`reports.render.pdf`) only lays the result out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..figures.totals import Summary
+from ..intake.rules import Report
+from ..model.errors import TemplateError
+from ..model.formats import fmt_date
+from . import sections as registry
+from .blocks import NOT_RECORDED, Briefing, Section, clean
+from .builder import Builder, Changes
+from .template import Template
+
+CHANGES = "changes"
+
+
+def make_briefing(report: Report, summary: Summary, template: Template, *,
+                  title: str | None = None, organisation: str | None = None,
+                  generated: dt.date | str | None = None, version: str = "",
+                  changes: Changes | None = None) -> Briefing:
+    """Work out every section of a briefing.
+
+    `generated` is printed as the date of the briefing: a date, or words such as
+    "for March 2024"; None: no date is printed (a reproducible build).  With
+    `changes`, a "What changed" section goes right after the headline (or where the
+    template lists "changes").
+    """
+    if isinstance(generated, dt.date):
+        generated = fmt_date(generated)
+    date_text = generated or NOT_RECORDED
+    b = Builder(report, summary, template, organisation, date_text, version, changes)
+    ids = [s for s in template.sections if s != CHANGES or changes is not None]
+    built = [_section(b, sid) for sid in ids]
+    b.finish()
+    shown = [s for s in built if s.blocks]
+    if changes is not None and CHANGES not in ids:
+        at = next((i + 1 for i, s in enumerate(shown) if s.id == "headline"), 0)
+        shown.insert(at, _section(b, CHANGES))
+    src = summary.source
+    org = b.organisation
+    audience = template.audience or "union"
+    return Briefing(
+        title=clean(title if title is not None else template.title, 300),
+        subtitle=clean(template.subtitle, 300),
+        organisation=org,
+        marking=clean(template.marking, 120),
+        author=clean(template.author or org or "impact", 200),
+        subject=clean(f"{audience.title()} impact briefing on {src['file']}", 300),
+        audience=audience,
+        colours=template.colours,
+        sections=shown,
+        figures=b.fig,
+        source_file=clean(src["file"]),
+        generated=clean(generated, 120) if generated else None)
+
+
+def _section(b: Builder, sid: str) -> Section:
+    try:
+        spec = registry.get(sid)
+    except KeyError:
+        raise TemplateError(f"template {b.t.name}: unknown section '{sid}'; known sections: "
+                            f"{', '.join(registry.known())}") from None
+    heading = b.t.headings.get(sid, spec.heading)
+    if sid == CHANGES and b.changes is not None and b.changes.heading:
+        heading = b.changes.heading
+    return Section(sid, clean(heading, 120), spec.build(b))
+
+
+__all__ = ["Changes", "make_briefing"]

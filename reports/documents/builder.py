@@ -1,0 +1,220 @@
+"""The working state of one briefing while its sections are built.
+
+A `Builder` holds the validated report, its summary, the template, any
+comparison, and the one `Figures` store with the relations between figures
+("baseline = deleted + retained + relocated", "a column adds up to its total
+row").  Sections add figures and blocks through it; `finish()` then asks the
+privacy module which figures to hide and fills the charts with what may be
+shown.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..figures.compare import Comparison
+from ..figures.privacy import Key, suppress
+from ..figures.totals import Summary
+from ..intake.rules import Report
+from ..model import measures
+from ..model.formats import Number, fmt_money
+from ..model.measures import BASELINE_STATUSES, STATUSES
+from .blocks import Cell, Chart, Figures, Pct, Table, Text, clean
+from .wording import CONTEXT_PLACEHOLDERS, check_placeholders
+
+if TYPE_CHECKING:                      # a type only: the template imports the sections
+    from .template import Template
+
+FTE_MEASURES = ("baseline_fte", "deleted_fte", "retained_fte", "relocated_fte", "created_fte",
+                "future_fte")
+
+
+@dataclass
+class Changes:
+    """What a "What changed" section reports: a comparison (None: nothing to compare
+    with, and `note` says why), under `heading` (default: the template's)."""
+
+    comparison: Comparison | None
+    note: str = ""
+    heading: str | None = None
+
+
+class Builder:
+    def __init__(self, report: Report, summary: Summary, template: Template,
+                 organisation: str | None, date_text: str, version: str,
+                 changes: Changes | None = None) -> None:
+        self.report = report
+        self.date_text = date_text
+        self.version = version
+        self.s = summary
+        self.t = template
+        self.changes = changes
+        self.organisation = clean(organisation if organisation is not None
+                                  else template.organisation, 200)
+        self.fig = Figures()
+        self.charts: list[Chart] = []
+        self._load()
+
+    @property
+    def threshold(self) -> int:
+        return self.t.small_number_threshold
+
+    # ---- the figures and the relations between them
+
+    def _load(self) -> None:
+        f, s = self.fig, self.s
+        t = s.totals
+        for k, v in t.items():
+            if measures.unit_of(k) in (measures.FTE, measures.POSTS) and v is not None:
+                f.add(("total", k), v)
+        self.rows_relations(("total",))
+        if s.has_vacant:
+            for unit in ("fte", "posts"):
+                f.relate(("total", f"deleted_{unit}"),
+                         [("total", f"at_risk_{unit}"), ("total", f"vacant_deleted_{unit}")])
+        self.team_rows = s.groups["by_team"]
+        self.grade_rows = s.groups["by_grade"]
+        for kind, rows, col in (("team", self.team_rows, "team"),
+                                ("grade", self.grade_rows, "grade")):
+            for g in rows:
+                for m in FTE_MEASURES:
+                    f.add((kind, g[col], m), g[m])
+                self.rows_relations((kind, g[col]))
+            for m in FTE_MEASURES:
+                f.relate(("total", m), [(kind, g[col], m) for g in rows])
+        # team x grade: deleted FTE
+        self.tg: dict[tuple[str, str], Number] = {}
+        for g in s.groups["by_team_grade"]:
+            f.add(("tg", g["team"], g["grade"]), g["deleted_fte"])
+            self.tg[(g["team"], g["grade"])] = g["deleted_fte"]
+        by_team: dict[str, list[Key]] = defaultdict(list)
+        by_grade: dict[str, list[Key]] = defaultdict(list)
+        for team, grade in self.tg:
+            by_team[team].append(("tg", team, grade))
+            by_grade[grade].append(("tg", team, grade))
+        for team, keys in by_team.items():
+            f.relate(("team", team, "deleted_fte"), keys)
+        for grade, keys in by_grade.items():
+            f.relate(("grade", grade, "deleted_fte"), keys)
+        # relocations
+        dests = s.groups["by_destination"]
+        for g in dests:
+            for m in ("relocated_fte", "relocated_posts"):
+                f.add(("dest", g["destination"], m), g[m])
+        for m in ("relocated_fte", "relocated_posts"):
+            f.relate(("total", m), [("dest", g["destination"], m) for g in dests])
+
+    def rows_relations(self, prefix: Key) -> None:
+        """baseline = deleted + retained + relocated and future = retained + created, for
+        one row of figures (FTE; posts too for the whole file)."""
+        f = self.fig
+        units = ("fte", "posts") if prefix == ("total",) else ("fte",)
+        for u in units:
+            f.relate(prefix + (f"baseline_{u}",), [prefix + (f"{s}_{u}",)
+                                                   for s in BASELINE_STATUSES])
+            f.relate(prefix + (f"future_{u}",), [prefix + (f"retained_{u}",),
+                                                 prefix + (f"created_{u}",)])
+
+    def finish(self) -> None:
+        """Suppress small numbers, then fill the charts with what may be shown."""
+        f = self.fig
+        f.hidden = suppress(f.values, f.equations, self.threshold, f.shown)
+        for chart in self.charts:
+            statuses = list(STATUSES)
+            chart.series = {s: [f.number(k[s]) for k in chart.keys] for s in statuses}
+            if chart.other is not None:
+                label, folded = chart.other
+                chart.categories.append(label)
+                for s in statuses:
+                    any_hidden = any(f.is_hidden(k[s]) for k in chart.keys) or any(
+                        k[s] in f.hidden or self._sensitive(k[s]) for k in folded)
+                    # the average per folded team or grade, so the bar is on the same scale
+                    total = sum((Decimal(f.values[k[s]]) for k in folded), Decimal(0))
+                    value = None if any_hidden else (total / len(folded)).quantize(
+                        Decimal("0.01"))
+                    chart.series[s].append(value)
+
+    def _sensitive(self, key: Key) -> bool:
+        thr = self.threshold
+        return thr > 0 and 0 < self.fig.values[key] < thr
+
+    def show(self, cells: Iterable[Cell]) -> None:
+        for c in cells:
+            if isinstance(c, Pct):
+                self.fig.shown.update((c.deleted, c.baseline))
+            elif isinstance(c, tuple):
+                self.fig.shown.add(c)
+
+    def table(self, table: Table) -> Table:
+        for row in table.rows:
+            self.show(row)
+        if table.total:
+            self.show(table.total)
+        return table
+
+    def fte_table(self, kind: str, rows: list[dict[str, Any]], col: str, label: str,
+                  total_prefix: Key = ("total",)) -> Table:
+        """A table of FTE by status and % deleted, one row per group, and a total row."""
+        body: list[list[Cell]] = []
+        for g in rows:
+            p = (kind, g[col])
+            body.append([clean(g[col])] + [p + (m,) for m in FTE_MEASURES] +
+                        [Pct(p + ("deleted_fte",), p + ("baseline_fte",))])
+        total: list[Cell] = (["Total"] + [total_prefix + (m,) for m in FTE_MEASURES] +
+                             [Pct(total_prefix + ("deleted_fte",),
+                                  total_prefix + ("baseline_fte",))])
+        header = [measures.get(m).label_for("short") for m in FTE_MEASURES + ("pct_deleted",)]
+        return self.table(Table([label] + header, body, total, widths=[2.5] + [1] * 7))
+
+    # ---- wording
+
+    def sentence(self, key: str, style: str = "body") -> Text:
+        """A wording line of the template, its placeholders bound to figures."""
+        text = self.t.wording[key]
+        names = check_placeholders(text, f"wording.{key}")
+        values: dict[str, Any] = {}
+        t = self.s.totals
+        for name in names:
+            if not measures.known(name):
+                continue
+            unit = measures.unit_of(name)
+            if name == "pct_deleted":
+                pct = Pct(("total", "deleted_fte"), ("total", "baseline_fte"))
+                self.show([pct])
+                values[name] = pct
+            elif unit == measures.MONEY:
+                values[name] = fmt_money(t[name]) if name in t else "not known"
+            elif ("total", name) in self.fig.values:
+                self.show([("total", name)])
+                values[name] = ("total", name)
+            else:
+                values[name] = str(t[name]) if t.get(name) is not None else "not known"
+        ctx = self.context()
+        for name in names:
+            if name not in values:
+                values[name] = ctx[name]
+        return Text(text, style, values)
+
+    def context(self) -> dict[str, str]:
+        """The facts a wording line may name besides figures."""
+        locs = self.s.groups["by_location"]
+        closing = [g for g in locs if is_closing(g)]
+        ctx = {"organisation": self.organisation,
+               "file": clean(self.s.source["file"]),
+               "teams": f"{len(self.team_rows):,}",
+               "grades": f"{len(self.grade_rows):,}",
+               "sites_closing": f"{len(closing):,}",
+               "sites_kept": f"{len(locs) - len(closing):,}",
+               "threshold": str(self.threshold),
+               "audience": self.t.audience or "union"}
+        assert tuple(ctx) == CONTEXT_PLACEHOLDERS
+        return ctx
+
+
+def is_closing(g: dict[str, Any]) -> bool:
+    """A site that loses all its posts: a baseline today and nothing after the changes."""
+    return g["baseline_fte"] > 0 and g["future_fte"] == 0

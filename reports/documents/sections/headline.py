@@ -1,0 +1,52 @@
+"""The headline: the wording lines, the key-figure tiles and the key-figures table."""
+
+from __future__ import annotations
+
+from ...model import measures
+from ...model.formats import fmt_money
+from ..blocks import Block, Cell, Pct, Table, Tile, Tiles
+from ..builder import Builder
+from . import section
+
+# The key-figures table: an FTE measure beside its posts, then the % deleted.
+_ROWS = ("baseline_fte", "deleted_fte", "retained_fte", "relocated_fte", "created_fte",
+         "future_fte")
+_VACANCY_ROWS = ("at_risk_fte", "vacant_deleted_fte")
+_MONEY_ROWS = ("deleted_cost", "created_cost", "net_saving")
+
+
+@section("headline", "Headline")
+def headline(b: Builder) -> list[Block]:
+    s = b.s
+    out: list[Block] = [b.sentence("headline", "lead")]
+    if s.has_vacant:
+        out.append(b.sentence("vacancy"))
+    if s.has_cost:
+        out.append(b.sentence("cost"))
+    tot = ("total",)
+    pct = Pct(tot + ("deleted_fte",), tot + ("baseline_fte",))
+    tiles = [Tile(tot + ("deleted_fte",), " FTE", "proposed for deletion"),
+             Tile(pct, "", "of today's FTE")]
+    if s.has_vacant:
+        tiles.append(Tile(tot + ("at_risk_fte",), " FTE", "in occupied posts: at risk"))
+    if s.has_cost:
+        tiles.append(Tile(fmt_money(s.totals["net_saving"]), "", "net saving a year"))
+    else:
+        tiles.append(Tile(tot + ("future_fte",), " FTE", "left after the changes"))
+    b.show(t.value for t in tiles)
+    out.append(Tiles(tiles))
+
+    def row(key: str) -> list[Cell]:
+        return [measures.get(key).label_for("key_figures"), tot + (key,),
+                tot + (measures.posts_for(key),)]
+
+    rows: list[list[Cell]] = [row(k) for k in _ROWS]
+    rows.append([measures.get("pct_deleted").label_for("key_figures"), pct, ""])
+    if s.has_vacant:
+        rows += [row(k) for k in _VACANCY_ROWS]
+    if s.has_cost:
+        rows += [[measures.get(k).label, fmt_money(s.totals[k]), ""] for k in _MONEY_ROWS]
+    out.append(b.table(Table(["Key figures", "FTE", "Posts"], rows, widths=[3.2, 1, 1])))
+    if b.t.suppresses:
+        out.append(b.sentence("suppression", "note"))
+    return out

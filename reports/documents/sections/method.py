@@ -1,0 +1,64 @@
+"""Method and source: the file, its sha256, what was read, and how each figure is defined."""
+
+from __future__ import annotations
+
+from ...figures.privacy import SECONDARY
+from ..blocks import GENERATED_LABEL, Block, Cell, Table, Text, clean
+from ..builder import Builder
+from . import section
+
+
+@section("method", "Method and source")
+def method(b: Builder) -> list[Block]:
+    out: list[Block] = [_source_table(b)]
+    out.append(Text("How each figure is defined", "subheading"))
+    defs = [
+        ("FTE (full-time equivalent) and posts are added up exactly from the post rows "
+         "of the file; a row may stand for several identical posts."),
+        "Baseline = deleted + retained + relocated: the establishment today.",
+        "Future = retained + created: what the service keeps after the changes.",
+        "% deleted = deleted FTE \u00f7 baseline FTE, to 1 decimal place.",
+        ("Relocated posts move to another service (the destination); they are neither "
+         "deleted nor kept by this service."),
+    ]
+    if b.s.has_vacant:
+        defs.append("At risk = deleted posts that are occupied today (Vacant is N, or "
+                    "blank); deleted vacant posts make no one redundant.")
+    if b.s.has_cost:
+        defs.append("Net saving = annual cost of the deleted posts \u2212 annual cost of "
+                    "the new posts.")
+    if b.s.has_location:
+        defs.append("A site loses all its posts when it has a baseline today and no "
+                    "retained or new posts after the changes.")
+    if b.t.suppresses:
+        thr = b.threshold
+        defs.append(f"Counts of posts or FTE above 0 and under {thr} are shown as "
+                    f"\u201c<{thr}\u201d. Where a row or column total would reveal such a "
+                    f"figure, the next smallest figure is hidden too, shown as "
+                    f"\u201c{SECONDARY}\u201d.")
+    defs.append("No name, employee number or other personal identifier is ever printed: "
+                "columns holding them are dropped when the file is read.")
+    out += [Text(d, "bullet") for d in defs]
+    return out
+
+
+def _source_table(b: Builder) -> Table:
+    src = b.s.source
+    rows: list[list[Cell]] = [
+        ["File", clean(src["file"])],
+        ["SHA-256", src["sha256"]],
+        ["Format", str(src.get("format", ""))],
+        ["Sheets read", ", ".join(clean(x, 60) for x in src["sheets"]) or "–"],
+        ["Post rows read", f"{src['rows']:,}"],
+    ]
+    if src.get("skipped_sheets"):
+        rows.append(["Sheets not read", "; ".join(
+            f"{clean(x['sheet'], 60)} ({clean(x['reason'], 100)})"
+            for x in src["skipped_sheets"])])
+    rows += [["Template", f"{b.t.name} ({b.t.audience or 'custom'})"],
+             ["Small-number threshold",
+              str(b.threshold) if b.t.suppresses
+              else "none: every figure is shown"],
+             [GENERATED_LABEL, b.date_text],
+             ["Tool", f"impact {b.version}".strip()]]
+    return Table(["Source", ""], rows, text_cols=2, widths=[1.3, 4.2])

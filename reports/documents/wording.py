@@ -1,0 +1,60 @@
+"""The wording lines of a briefing: their {placeholders} and their default text.
+
+A placeholder is a figure from the measures registry (`{deleted_fte}`) or a fact
+about the file and the briefing (`{organisation}`, `{sites_closing}`).
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from ..model import measures
+from ..model.errors import TemplateError
+
+CONTEXT_PLACEHOLDERS = ("organisation", "file", "teams", "grades", "sites_closing",
+                        "sites_kept", "threshold", "audience")
+
+def placeholders() -> tuple[str, ...]:
+    """Every placeholder a wording line may use (measures registered later included)."""
+    return tuple(measures.placeholder_order()) + CONTEXT_PLACEHOLDERS
+
+def is_figure(name: str) -> bool:
+    return measures.known(name)
+
+DEFAULT_WORDING = {
+    "headline": "{deleted_fte} of {baseline_fte} FTE ({pct_deleted}%) are proposed for "
+                "deletion: {deleted_posts} of {baseline_posts} posts.",
+    "vacancy": "{at_risk_fte} FTE ({at_risk_posts} posts) of the deleted posts are occupied, "
+               "so the people in them are at risk of redundancy; {vacant_deleted_fte} FTE "
+               "({vacant_deleted_posts} posts) are vacant.",
+    "cost": "The deleted posts cost {deleted_cost} a year and the new posts {created_cost}: "
+            "a net saving of {net_saving} a year.",
+    "locations": "Sites losing all their posts: {sites_closing}. Sites keeping some posts: "
+                 "{sites_kept}.",
+    "suppression": "To protect individuals, a count of posts or FTE under {threshold} is "
+                   "shown as \u201c<{threshold}\u201d, and a figure marked \u201c[c]\u201d is "
+                   "hidden so that no total can reveal one.",
+}
+
+def check_placeholders(text: str, key: str, fail: Any = None) -> list[str]:
+    """The placeholders in `text`; refuses unknown ones and format specs, naming `key`."""
+    fail = fail or (lambda m: TemplateError(m))
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as e:
+        raise fail(f"key '{key}' has a stray brace ({e}); write {{{{ or }}}} for a "
+                   f"literal brace") from None
+    names = []
+    known = placeholders()
+    for _, fld, spec, conversion in parts:
+        if fld is None:
+            continue
+        if fld not in known:
+            raise fail(f"unknown placeholder {{{fld}}} in key '{key}'; known placeholders: "
+                       f"{', '.join(known)}")
+        if spec or conversion:
+            raise fail(f"placeholder {{{fld}}} in key '{key}' has a format; write just "
+                       f"{{{fld}}}")
+        names.append(fld)
+    return names

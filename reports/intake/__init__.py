@@ -1,0 +1,37 @@
+"""Reading a schedule and checking it: from a file on disk to a validated `Report`.
+
+`reader` (the guarded xlsx and CSV readers and the header search) turns a file
+into tables of raw cells; `rules` applies every validation rule to them.
+`check()` does both.  Only whole-file problems raise (`ImpactError`); every
+problem in the data is a `Finding`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from decimal import Decimal
+
+from ..model.fields import parse_mapping
+from .reader import Limits, ReadOptions, read
+from .rules import Expectations, Report, validate
+
+
+def check(path: str | os.PathLike[str], *, sheets: Iterable[str] = (),
+          mapping: Iterable[str] = (), encoding: str | None = None,
+          expect_fte: Decimal | str | None = None,
+          expect_deleted_fte: Decimal | str | None = None,
+          limits: Limits | None = None) -> Report:
+    """Read and validate one file.  Raises `ImpactError` only for whole-file problems."""
+    options = ReadOptions(sheets=tuple(sheets), mapping=parse_mapping(list(mapping)),
+                          encoding=encoding, limits=limits or Limits())
+    workbook = read(path, options)
+    expect = None
+    if expect_fte is not None or expect_deleted_fte is not None:
+        expect = Expectations(None if expect_fte is None else Decimal(str(expect_fte)),
+                              None if expect_deleted_fte is None else
+                              Decimal(str(expect_deleted_fte)))
+    return validate(workbook, expect)
+
+
+__all__ = ["Expectations", "Limits", "ReadOptions", "Report", "check", "read", "validate"]

@@ -1,0 +1,75 @@
+"""One copy of each small rule for turning figures into numbers and words.
+
+Hundredths to `Decimal`, percentage rounding, figures and money for people,
+dates in words, JSON numbers and natural ordering: every module that needs
+one of these imports it from here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from natsort import natsort_keygen
+
+Number = Decimal | int
+
+natural = natsort_keygen(key=lambda s: str(s).casefold())
+"""Sort key for names as people order them: "Grade 4" before "Grade 10"."""
+
+
+def hundredths(n: int) -> Decimal:
+    """Whole hundredths (how FTE and money are held) to an exact Decimal: 3369 -> 33.69."""
+    return Decimal(int(n)).scaleb(-2)
+
+
+def percent(part: Number, whole: Number) -> Decimal | None:
+    """part / whole as a percentage to 1 decimal place, half up; None when whole is 0."""
+    if whole == 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"),
+                                                           rounding=ROUND_HALF_UP)
+
+
+def fmt_number(value: Any) -> str:
+    """Figures for people: thousands separators, decimals only where needed (132.5, 33.69)."""
+    if value is None:
+        return "–"
+    if isinstance(value, Decimal):
+        sign = "-" if value < 0 else ""
+        whole, _, frac = format(abs(value), "f").partition(".")
+        frac = frac.rstrip("0")
+        return f"{sign}{int(whole):,}" + (f".{frac}" if frac else "")
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def fmt_money(value: Decimal | None) -> str:
+    """£ with thousands separators; pence only when there are any."""
+    if value is None:
+        return "–"
+    sign, v = ("-" if value < 0 else ""), abs(value)
+    return f"{sign}£{v:,.0f}" if v == v.to_integral_value() else f"{sign}£{v:,.2f}"
+
+
+def fmt_date(day: date) -> str:
+    """12 March 2024."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def json_number(value: Decimal) -> int | float:
+    """A Decimal as a JSON number: int when whole, else float (at most 2 places here)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    """Decimals as JSON numbers: int when whole, else float (at most 2 places here)."""
+    return {k: json_number(v) if isinstance(v, Decimal) else v for k, v in row.items()}
+
+
+def plain_decimal(value: Decimal) -> str:
+    """A Decimal for CSV: no exponent, no trailing zeros (33.69, 83, 0.5)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

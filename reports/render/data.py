@@ -1,0 +1,141 @@
+"""Output for programs: JSON and CSV.
+
+Every string written to CSV passes through `neutralise`, so a team called
+"=HYPERLINK(...)" can never run as a formula in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from ..figures.compare import Comparison, Post, group_keys
+from ..figures.totals import GROUPINGS, Summary
+from ..model.formats import json_number, plain_decimal
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00",
+                    "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise(value: Any) -> Any:
+    """Prefix a string that a spreadsheet would run as a formula with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return json_number(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+# --------------------------------------------------------------------------
+# summary
+
+
+def summary_tables(summary: Summary) -> Iterable[tuple[str, list[str], list[list[Any]]]]:
+    """(table name, header, rows) for every grouping, the totals first."""
+    keys = list(summary.totals)
+    yield "totals", ["scope"] + keys, [["all"] + [summary.totals[k] for k in keys]]
+    for name, groups in summary.groups.items():
+        cols = list(GROUPINGS[name])
+        yield name, cols + keys, [[g[c] for c in cols] + [g[k] for k in keys] for g in groups]
+
+
+def summary_csv(summary: Summary) -> str:
+    """Every table, each with its own header row, separated by a blank line."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for i, (name, header, rows) in enumerate(summary_tables(summary)):
+        if i:
+            writer.writerow([])
+        writer.writerow([f"# {name}"])
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_plain(v) for v in row])
+    return buf.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return plain_decimal(value)
+    return neutralise(value)
+
+
+def summary_json(summary: Summary) -> str:
+    return to_json(summary.to_dict())
+
+
+# --------------------------------------------------------------------------
+# comparison
+
+
+def comparison_json(c: Comparison) -> str:
+    return to_json(c.to_dict())
+
+
+POST_CSV_FIELDS = ("post_id", "team", "title", "grade", "location", "status", "fte", "posts",
+                   "destination", "vacant", "sheet", "row")
+
+
+def comparison_csv(c: Comparison) -> str:
+    """Tables under '# name' lines, as `impact summary --format csv` writes them:
+    posts (one row per post that changed, was added or was removed), totals,
+    by_team and by_grade (one row per group and figure)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["# headline"])
+    w.writerow([neutralise(c.headline)])
+    w.writerow([])
+    w.writerow(["# posts"])
+    w.writerow(["change", "matched_on"] + [f"old_{f}" for f in POST_CSV_FIELDS]
+               + [f"new_{f}" for f in POST_CSV_FIELDS])
+    empty = [""] * len(POST_CSV_FIELDS)
+
+    def cells(p: Post | None) -> list[Any]:
+        if p is None:
+            return empty
+        d = p.to_dict()
+        return [_plain_post_value(d[f]) for f in POST_CSV_FIELDS]
+
+    for ch in c.changed:
+        w.writerow([";".join(ch.changes), c.match] + cells(ch.old) + cells(ch.new))
+    for p in c.added:
+        w.writerow(["added", c.match] + empty + cells(p))
+    for p in c.removed:
+        w.writerow(["removed", c.match] + cells(p) + empty)
+    w.writerow([])
+    w.writerow(["# totals"])
+    w.writerow(["key", "old", "new", "change"])
+    for t in c.totals:
+        w.writerow([t.key, _plain_post_value(t.old), _plain_post_value(t.new), _plain_post_value(t.change)])
+    for name, col, groups in (("by_team", "team", c.by_team), ("by_grade", "grade", c.by_grade)):
+        w.writerow([])
+        w.writerow([f"# {name}"])
+        w.writerow([col, "key", "old", "new", "change"])
+        for g in groups:
+            for fig in g.changes(group_keys(c)):
+                w.writerow([_plain_post_value(g.label), fig.key, _plain_post_value(fig.old), _plain_post_value(fig.new),
+                            _plain_post_value(fig.change)])
+    return buf.getvalue()
+
+
+def _plain_post_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, Decimal):
+        return plain_decimal(value)
+    return neutralise(value)

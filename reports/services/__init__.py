@@ -1,0 +1,13 @@
+"""The use cases, for the CLI and any other front end alike: no click, no HTTP.
+
+Each function takes a `Source` (a file or a stored version) and plain options,
+and returns data: a report, a summary, a written briefing, a comparison, an
+upload's result, a month's run.  A front end parses its input, calls one of
+these, and shows the result.
+
+- `source`: `Source`, `HowToRead`, `check()`, `load_report()`
+- `briefs`: `summarise_source()`, `brief()`, `choose_template()`
+- `datasets`: `upload()`, `history_dict()`, `datasets_dict()`, `compare_sources()`
+- `outputs`: files written atomically (text, summary workbook, annotated copy, template)
+- `monthly`: `run_monthly()`, the scheduled job
+"""

@@ -1,0 +1,148 @@
+"""Use cases that read one schedule: validate it, summarise it, brief on it.
+
+Each returns data; a front end prints or serves it.  An invalid file is not an
+exception: the result carries its report (`invalid`) and no output is made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..documents.briefing import make_briefing
+from ..documents.builder import Changes
+from ..documents.template import Template, load_builtin, load_template
+from ..figures.compare import compare
+from ..figures.totals import Summary, summarise
+from ..intake.rules import Report
+from ..model.errors import UsageProblem
+from ..model.version import __version__
+from ..store.files import atomic_output
+from .source import (
+    DEFAULT_READ,
+    HowToRead,
+    Opened,
+    Source,
+    Status,
+    check,
+    load_report,
+    no_status,
+    opened,
+)
+
+
+@dataclass
+class Summarised:
+    """A report and, when it is valid, its totals."""
+
+    report: Report
+    summary: Summary | None
+
+    @property
+    def valid(self) -> bool:
+        return self.summary is not None
+
+
+def summarise_source(source: Source, how: HowToRead = DEFAULT_READ, *,
+                     status: Status = no_status) -> Summarised:
+    """Read, validate and (when valid) total a file or a stored version."""
+    report = check(source, how, status=status)
+    return Summarised(report, summarise(report) if report.valid else None)
+
+
+def choose_template(audience: str, template_file: Path | None,
+                    audience_given: bool) -> tuple[Template, str]:
+    """The template for a briefing, and the audience it is for.
+
+    A template file that names its audience wins over the default audience; an
+    audience given explicitly that disagrees with it is a `UsageProblem`.
+    """
+    if template_file is None:
+        return load_builtin(audience), audience
+    template = load_template(template_file)
+    if template.audience and audience_given and template.audience != audience:
+        raise UsageProblem(f"{template_file} is a {template.audience} template but "
+                           f"--audience {audience} was given; drop one of them")
+    return template, template.audience or audience
+
+
+@dataclass
+class Briefed:
+    """What `brief` did: the PDF written (`path`, `pages`), or the report that is invalid
+    (the file's, or the earlier version's it was to be compared with)."""
+
+    path: Path | None = None
+    pages: int = 0
+    invalid: Report | None = None
+
+
+def default_date(reproducible: bool) -> dt.date | None:
+    """The date a briefing prints: today, or for a reproducible build the date in
+    SOURCE_DATE_EPOCH (else none)."""
+    if not reproducible:
+        return dt.date.today()
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return None
+
+
+def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "union",
+          template_file: Path | None = None, audience_given: bool = False,
+          title: str | None = None, organisation: str | None = None,
+          output: Path | None = None, reproducible: bool = False,
+          compare_with: Path | None = None, since_version: int | None = None,
+          status: Status = no_status) -> Briefed:
+    """Write a PDF briefing on a file or a stored version.
+
+    `output` defaults to FILE-AUDIENCE.pdf in the current folder; it may not be the
+    input.  `compare_with` (an earlier file) or `since_version` (an earlier version
+    of the same dataset) adds a "What changed" section after the headline.
+    """
+    from ..render.pdf import render  # ReportLab: imported only when a PDF is made
+
+    template, audience = choose_template(audience, template_file, audience_given)
+    with opened(source) as src:
+        out = output if output is not None else Path(f"{src.name.stem}-{audience}.pdf")
+        if out.resolve() == src.name.resolve():
+            raise UsageProblem(f"-o {out} would overwrite the input file")
+        with status(f"Reading and checking {src.name.name} ..."):
+            report = src.check(how)
+        if not report.valid:
+            return Briefed(invalid=report)
+        summary = summarise(report)
+        changes = _changes(src, report, how, compare_with, since_version)
+        if isinstance(changes, Report):
+            return Briefed(invalid=changes)
+        briefing = make_briefing(report, summary, template, title=title,
+                                 organisation=organisation,
+                                 generated=default_date(reproducible), version=__version__,
+                                 changes=changes)
+        with atomic_output(out, "wb") as fh:
+            pages = render(briefing, fh, reproducible=reproducible, version=__version__)
+    return Briefed(out, pages)
+
+
+def _changes(src: Opened, report: Report, how: HowToRead, compare_with: Path | None,
+             since_version: int | None) -> Changes | Report | None:
+    """The "What changed" section's comparison, or the earlier version's invalid report."""
+    if compare_with is None and since_version is None:
+        return None
+    if compare_with is not None and since_version is not None:
+        raise UsageProblem("give --compare OLD or --since-version N, not both")
+    if since_version is not None:
+        if src.store is None or src.version is None:
+            raise UsageProblem("--since-version N goes with --dataset NAME; for a file, use "
+                               "--compare OLD")
+        older = src.store.version(src.version.dataset, since_version)
+        old_report, label = load_report(src.store, older), older.label
+    else:
+        assert compare_with is not None
+        old_report = Opened(Source.of_file(compare_with), compare_with).check(
+            HowToRead(how.sheets, how.mapping, how.encoding))
+        label = compare_with.name
+    if not old_report.valid:
+        return old_report
+    return Changes(compare(old_report, report, old_label=label))

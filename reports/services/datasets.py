@@ -1,0 +1,133 @@
+"""Use cases over the store: upload a schedule as a new version, list the datasets,
+a dataset's history, and the comparison of two files or two stored versions."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import intake
+from ..figures.compare import Comparison, compare
+from ..figures.compare import headline as change_headline
+from ..figures.totals import summarise
+from ..intake.rules import Report
+from ..model.errors import UsageProblem
+from ..model.formats import jsonable
+from ..store.db import Dataset, Store, Version
+from ..store.paths import check_name
+from .source import DEFAULT_READ, HowToRead, load_report
+
+
+def os_user() -> str:
+    """The login name, for a version's uploader when none is given."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError, ImportError):  # no login name (a container, some crons)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+@dataclass
+class UploadResult:
+    """What `upload` did: `created` is False when the same bytes were already a version."""
+
+    report: Report
+    version: Version | None = None
+    created: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.report.valid
+
+    @property
+    def personal_columns(self) -> list[str]:
+        """Headings of personal-data columns the stored original still holds (a new
+        version only): no report reads them, but the copy keeps them."""
+        if not self.created:
+            return []
+        return [str(f.column) for f in self.report.findings.warnings
+                if f.code == "personal-data"]
+
+
+def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
+           as_of: date, by: str | None = None, note: str = "",
+           how: HowToRead = DEFAULT_READ, now: datetime | None = None) -> UploadResult:
+    """Validate `path` and, if it is valid, store it as the next version of `dataset`.
+
+    An invalid file stores nothing: the result holds its report and no version.
+    Whole-file problems raise `ImpactError` as `reports.check` does.
+    """
+    name = check_name(dataset)
+    report = intake.check(path, sheets=how.sheets, mapping=how.mapping, encoding=how.encoding)
+    if not report.valid:
+        return UploadResult(report)
+    summary = summarise(report)
+    version, created = store.add(
+        path, name, sha256=report.workbook.sha256, original_name=Path(path).name,
+        as_of=as_of, uploaded_by=by or os_user(), note=note or "",
+        sheets=report.workbook.sheets_read, rows=report.workbook.rows_read,
+        totals=summary.totals, read_options=how.read_options, now=now)
+    return UploadResult(report, version, created)
+
+
+def datasets_dict(items: list[Dataset]) -> list[dict[str, Any]]:
+    return [{"dataset": d.name, "slug": d.slug, "versions": d.versions,
+             "latest": d.latest.to_dict()} for d in items]
+
+
+def history_dict(versions: list[Version]) -> list[dict[str, Any]]:
+    """Every version, oldest first, each with the change in every total since the one before."""
+    out = []
+    before: Version | None = None
+    for v in versions:
+        item = v.to_dict()
+        if before is None:
+            item["changes"] = None
+        else:
+            item["changes"] = {
+                "since": before.number,
+                "headline": change_headline(before.totals, v.totals, before.label),
+                "totals": jsonable({k: v.totals[k] - before.totals[k] for k in v.totals
+                                    if k in before.totals and v.totals[k] is not None
+                                    and before.totals[k] is not None})}
+        out.append(item)
+        before = v
+    return out
+
+
+@dataclass
+class Compared:
+    """A comparison, or the report of the side that is invalid."""
+
+    comparison: Comparison | None = None
+    invalid: Report | None = None
+
+
+def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None = None,
+                    from_version: int | None = None, to_version: int | None = None,
+                    store_dir: Path | None = None, how: HowToRead = DEFAULT_READ) -> Compared:
+    """Compare two files, or two versions of a stored dataset (default: the latest and
+    the one before it)."""
+    options: dict[str, Any] = {"sheets": how.sheets, "mapping": how.mapping,
+                               "encoding": how.encoding}
+    if dataset is None:
+        if old is None or new is None:
+            raise UsageProblem("give two files, OLD and NEW, or --dataset NAME "
+                               "[--from N] [--to M]")
+        if from_version is not None or to_version is not None or store_dir is not None:
+            raise UsageProblem("--from, --to and --store go with --dataset NAME")
+        sides = [(intake.check(path, **options), path.name) for path in (old, new)]
+    else:
+        if old is not None:
+            raise UsageProblem("give two files or --dataset NAME, not both")
+        with Store.open(store_dir) as store:
+            pair = store.version_pair(dataset, from_version, to_version)
+            sides = [(load_report(store, v, **options), v.label) for v in pair]
+    for report, _ in sides:
+        if not report.valid:
+            return Compared(invalid=report)
+    return Compared(compare(sides[0][0], sides[1][0], old_label=sides[0][1],
+                            new_label=sides[1][1]))

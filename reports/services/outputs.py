@@ -1,0 +1,41 @@
+"""Files a command writes besides briefings: text and CSV output, the summary workbook,
+the annotated copy and the blank template.  Every one is written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..figures.totals import Summary
+from ..intake.rules import Report
+from ..model.errors import UsageProblem
+from ..store.files import atomic_output
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_output(path, "w") as fh:
+        fh.write(text)
+
+
+def save_summary_xlsx(summary: Summary, path: Path) -> None:
+    from ..render.xlsx import write_summary_xlsx  # openpyxl: only when a workbook is made
+
+    with atomic_output(path) as fh:
+        write_summary_xlsx(summary, fh)
+
+
+def save_annotated(report: Report, path: Path) -> None:
+    """A copy of the input with every faulty cell filled and commented."""
+    from ..render.xlsx import annotate_copy  # openpyxl: only when a workbook is made
+
+    with atomic_output(path) as fh:
+        annotate_copy(report, fh, keep_vba=path.suffix.lower() == ".xlsm")
+
+
+def save_blank_template(path: Path, *, force: bool = False) -> None:
+    """The blank input workbook; an existing file is kept unless `force`."""
+    from ..render.xlsx import write_template  # openpyxl: only when a workbook is made
+
+    if path.exists() and not force:
+        raise UsageProblem(f"{path} already exists; use --force to overwrite it")
+    with atomic_output(path) as fh:
+        write_template(fh)

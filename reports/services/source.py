@@ -1,0 +1,150 @@
+"""What a command reads: a file on disk or a stored version, and how to read it.
+
+A `Source` names either a file (`Source.of_file`) or a version of a dataset in a
+store (`Source.stored`); `check(source, how)` reads and validates it either way,
+so no front end needs to know which it was given.  A stored version is read
+from its original with the options it was uploaded with, unless others are
+given, and its report names the original file, not the stored copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .. import intake
+from ..intake.rules import Report
+from ..model.errors import UsageProblem
+from ..store.db import Store, Version
+
+# A front end's way to show that a slow step is under way: called with a line of
+# text, it returns a context manager around the step ("Reading and checking ...").
+Status = Callable[[str], AbstractContextManager[None]]
+
+
+def no_status(text: str) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+@dataclass(frozen=True)
+class HowToRead:
+    """The options that say how to read a file, and the control totals it must meet."""
+
+    sheets: tuple[str, ...] = ()
+    mapping: tuple[str, ...] = ()
+    encoding: str | None = None
+    expect_fte: Decimal | None = None
+    expect_deleted_fte: Decimal | None = None
+
+    @property
+    def read_options(self) -> dict[str, Any]:
+        """--sheet, --map and --encoding: what an upload keeps with its version."""
+        return {"sheets": list(self.sheets), "mapping": list(self.mapping),
+                "encoding": self.encoding}
+
+
+DEFAULT_READ = HowToRead()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file on disk, or a version of a stored dataset (None: the latest)."""
+
+    file: Path | None = None
+    dataset: str | None = None
+    version: int | None = None
+    store: Path | None = None
+
+    @classmethod
+    def of_file(cls, path: str | Path) -> Source:
+        return cls(file=Path(path))
+
+    @classmethod
+    def stored(cls, dataset: str, version: int | None = None,
+               store: Path | None = None) -> Source:
+        return cls(dataset=dataset, version=version, store=store)
+
+    @classmethod
+    def given(cls, file: Path | None, dataset: str | None, version: int | None,
+              store: Path | None) -> Source:
+        """FILE, or --dataset NAME [--version N] [--store DIR]; `UsageProblem` for a mix."""
+        if dataset is None:
+            if file is None:
+                raise UsageProblem("Missing argument 'FILE' (or give --dataset NAME to read "
+                                   "a stored version).")
+            for value, option in ((version, "--version"), (store, "--store")):
+                if value is not None:
+                    raise UsageProblem(f"{option} goes with --dataset NAME, not FILE")
+            return cls.of_file(file)
+        if file is not None:
+            raise UsageProblem(f"give FILE or --dataset NAME, not both (got {file} and "
+                               f"--dataset {dataset})")
+        return cls.stored(dataset, version, store)
+
+    @property
+    def is_stored(self) -> bool:
+        return self.dataset is not None
+
+
+@dataclass
+class Opened:
+    """A source ready to read: its display name, and for a stored version its store."""
+
+    source: Source
+    name: Path                     # the file, or the stored version's original name
+    store: Store | None = None
+    version: Version | None = None
+
+    def check(self, how: HowToRead = DEFAULT_READ) -> Report:
+        if self.store is not None and self.version is not None:
+            return load_report(self.store, self.version, sheets=how.sheets,
+                               mapping=how.mapping, encoding=how.encoding,
+                               expect_fte=how.expect_fte,
+                               expect_deleted_fte=how.expect_deleted_fte)
+        return intake.check(self.name, sheets=how.sheets, mapping=how.mapping,
+                            encoding=how.encoding, expect_fte=how.expect_fte,
+                            expect_deleted_fte=how.expect_deleted_fte)
+
+
+@contextlib.contextmanager
+def opened(source: Source) -> Iterator[Opened]:
+    """Open `source`: for a stored version, the store, and the version's file checked
+    against its sha256 (`StoreError` if it is missing or damaged)."""
+    if source.file is not None:
+        yield Opened(source, source.file)
+        return
+    assert source.dataset is not None
+    with Store.open(source.store) as store:
+        version = store.version(source.dataset, source.version)
+        store.path_of(version)
+        yield Opened(source, Path(version.original_name), store, version)
+
+
+def check(source: Source, how: HowToRead = DEFAULT_READ, *,
+          status: Status = no_status) -> Report:
+    """Read and validate a file or a stored version.  Raises `ImpactError` only for
+    whole-file problems (and a store or version that cannot be used)."""
+    with opened(source) as src, status(f"Reading and checking {src.name.name} ..."):
+        return src.check(how)
+
+
+def load_report(store: Store, version: Version, *, sheets: Iterable[str] = (),
+                mapping: Iterable[str] = (), encoding: str | None = None,
+                **check_options: Any) -> Report:
+    """Rebuild a version's report from its stored original.
+
+    The options it was uploaded with apply unless others are given.  The report
+    names the original file, not its stored copy.
+    """
+    stored = version.read_options
+    path = store.path_of(version)
+    report = intake.check(path, sheets=tuple(sheets) or tuple(stored.get("sheets") or ()),
+                          mapping=tuple(mapping) or tuple(stored.get("mapping") or ()),
+                          encoding=encoding or stored.get("encoding"), **check_options)
+    report.workbook.name = version.original_name
+    return report
