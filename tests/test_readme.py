@@ -1,9 +1,12 @@
-"""The README's two set-up commands are the ones CI and newcomers run."""
+"""The README's two set-up commands are the ones CI and newcomers run, and its command
+reference is each command's --help, as docs/gen_commands.py (cog) generates it."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,3 +38,32 @@ def test_readme_documents_every_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in cli.cli.commands:
         assert f"impact {name}" in readme, f"README lacks `impact {name}`"
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_commands",
+                                                  ROOT / "docs" / "gen_commands.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_has_a_generated_help_block_for_every_command() -> None:
+    import cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = readme.split("<!-- COMMANDS -->", 1)[1].split("<!-- /COMMANDS -->", 1)[0]
+    block = re.compile(r'<!-- \[\[\[cog import gen_commands; gen_commands\.help\("(\w+)"\) ]]] -->')
+    blocks = block.findall(commands)
+    assert sorted(blocks) == sorted(cli.cli.commands), (
+        "each command needs one cog block in the README's Commands section")
+
+
+def test_readme_command_reference_is_not_stale() -> None:
+    """`cog --check` over the README: fails when a --help text changed and the README did not."""
+    gen = _generator()
+    status = gen.run_cog("--check")
+    assert status == 0, (
+        f"README.md's command reference differs from the commands' --help (cog exited {status}); "
+        f"regenerate it with `.venv/bin/python docs/gen_commands.py`:\n{gen.stale_diff()}")
