@@ -8,159 +8,22 @@ stderr and exit code 1; wrong usage exits 2; `--debug` shows tracebacks.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import click
 
-from reports.model.errors import ImpactError, UsageProblem
-from reports.model.fields import FIELD_BY_NAME
+from cli_options import (DEBUG_ENV, DateParam, MonthParam, _debugging,  # isort: skip
+                         debug_option, format_option, handle_errors, input_options,
+                         output_option, read_options, store_option)
 from reports.model.version import __version__
 from reports.render import data, text
-from reports.services.source import HowToRead, Source
-
-DEBUG_ENV = "IMPACT_DEBUG"
-TEST_SLOW_ENV = "IMPACT_TEST_SLOW"   # test hook: seconds `monthly` waits before each rename
-
-
-class DecimalType(click.ParamType):
-    """A figure such as 221.5, parsed exactly."""
-
-    name = "number"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
-        if isinstance(value, Decimal):
-            return value
-        try:
-            number = Decimal(str(value).replace(",", ""))
-        except InvalidOperation:
-            self.fail(f"{value!r} is not a number (e.g. 221.5)", param, ctx)
-        if not number.is_finite():
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
-
-
-class DateParam(click.ParamType):
-    """A day as YYYY-MM-DD."""
-
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> date:
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not a date; give it as YYYY-MM-DD, e.g. 2024-03-12",
-                      param, ctx)
-
-
-class MonthParam(click.ParamType):
-    """A calendar month as YYYY-MM."""
-
-    name = "YYYY-MM"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from reports.services.monthly import Month
-
-        if isinstance(value, Month):
-            return value
-        try:
-            return Month.parse(str(value))
-        except ValueError as e:
-            self.fail(str(e), param, ctx)
-
-
-def _debugging(ctx: click.Context | None = None) -> bool:
-    ctx = ctx or click.get_current_context(silent=True)
-    while ctx is not None:
-        if ctx.params.get("debug"):
-            return True
-        ctx = ctx.parent
-    return bool(os.environ.get(DEBUG_ENV))
-
-
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the library's fatal errors into one line and exit code 1 (2 for usage)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except UsageProblem as e:
-            if _debugging():
-                raise
-            raise click.UsageError(str(e)) from None
-        except ImpactError as e:
-            if _debugging():
-                raise
-            click.echo(f"Error: {e}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def apply(func: Any) -> Any:
-        for decorator in reversed(decorators):
-            func = decorator(func)
-        return func
-    return apply
-
-
-debug_option = click.option("--debug", is_flag=True,
-                            help="Show the full traceback of any error (or set IMPACT_DEBUG=1).")
-store_option = click.option(
-    "--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-    help="The store folder. Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact "
-         "(~/.local/share/impact).")
-read_options = _options(
-    click.option("--sheet", "sheets", multiple=True, metavar="NAME",
-                 help="Read only this sheet (repeatable). Default: every sheet with a "
-                      "header row."),
-    click.option("--map", "mapping", multiple=True, metavar='"HEADER=FIELD"',
-                 help="Treat a column heading as a field, e.g. --map \"Current FTE=fte\" "
-                      "(repeatable). Fields: " + ", ".join(FIELD_BY_NAME)),
-    click.option("--encoding", metavar="NAME",
-                 help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."))
-format_option = functools.partial(click.option, "--format", "fmt", default="text",
-                                  show_default=True)
-output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-                             help="Write to this file instead of standard output.")
-
-
-def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """FILE (or --dataset NAME [--version N] from the store) and the options that say how
-    to read it; the command receives them as `source` and `how`."""
-
-    @functools.wraps(func)
-    def resolved(*args: Any, file: Path | None, dataset: str | None,
-                 dataset_version: int | None, store_dir: Path | None, sheets: tuple[str, ...],
-                 mapping: tuple[str, ...], encoding: str | None,
-                 expect_fte: Decimal | None, expect_deleted_fte: Decimal | None,
-                 **kwargs: Any) -> Any:
-        source = handle_errors(Source.given)(file, dataset, dataset_version, store_dir)
-        how = HowToRead(sheets, mapping, encoding, expect_fte, expect_deleted_fte)
-        return func(*args, source=source, how=how, **kwargs)
-
-    return _options(
-        click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False),
-        click.option("--dataset", metavar="NAME",
-                     help="Read a stored dataset instead of FILE (see `impact datasets`)."),
-        click.option("--version", "dataset_version", type=click.IntRange(min=1), metavar="N",
-                     help="With --dataset: this version. Default: the latest."),
-        store_option, read_options,
-        click.option("--expect-fte", type=DecimalType(), metavar="FTE",
-                     help="Control total: the baseline FTE the file must add up to."),
-        click.option("--expect-deleted-fte", type=DecimalType(), metavar="FTE",
-                     help="Control total: the deleted FTE the file must add up to."),
-        debug_option)(resolved)
+from reports.services import briefs, outputs
+from reports.services.source import HowToRead, Source, check
 
 
 @contextlib.contextmanager
@@ -189,9 +52,7 @@ def _emit(body: str, output: Path | None, what: str, newline: bool = False) -> N
     if output is None:
         click.echo(body, nl=not body.endswith("\n"))
         return
-    from reports.services.outputs import write_text
-
-    write_text(output, body if not newline or body.endswith("\n") else body + "\n")
+    outputs.write_text(output, body if not newline or body.endswith("\n") else body + "\n")
     click.echo(f"{what} written to {output}", err=True)
 
 
@@ -206,7 +67,7 @@ def _on_terminal() -> bool:
 
 
 def _open_store(store_dir: Path | None) -> Any:
-    from reports.store.db import Store
+    from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
 
     return Store.open(store_dir)
 
@@ -242,14 +103,10 @@ def validate(source: Source, how: HowToRead, debug: bool, fmt: str,
       impact validate posts.xlsx --format json --expect-fte 221.5
       impact validate posts.xlsx --annotate posts-checked.xlsx
     """
-    from reports.services.source import check
-
     report = check(source, how, status=_status)
     print_invalid(report, fmt, err=False)
     if annotate is not None:
-        from reports.services.outputs import save_annotated
-
-        save_annotated(report, annotate)
+        outputs.save_annotated(report, annotate)
         click.echo(f"Annotated copy written to {annotate}", err=True)
     sys.exit(0 if report.valid else 1)
 
@@ -274,19 +131,15 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
       impact summary posts.xlsx --format json
       impact summary posts.xlsx --format xlsx -o totals.xlsx
     """
-    from reports.services.briefs import summarise_source
-
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
-    result = summarise_source(source, how, status=_status)
+    result = briefs.summarise_source(source, how, status=_status)
     if result.summary is None:
         print_invalid(result.report, "json" if fmt == "json" else "text")
         sys.exit(1)
     if fmt == "xlsx":
-        from reports.services.outputs import save_summary_xlsx
-
         assert output is not None
-        save_summary_xlsx(result.summary, output)
+        outputs.save_summary_xlsx(result.summary, output)
         click.echo(f"Summary written to {output}", err=True)
         return
     render = {"text": text.summary_text, "json": data.summary_json, "csv": data.summary_csv}
@@ -337,10 +190,8 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
       impact brief proposals-v2.xlsx --compare proposals-v1.xlsx
       impact brief --dataset derbyshire-early-help --since-version 1
     """
-    from reports.services.briefs import brief as make_brief
-
     given = click.get_current_context().get_parameter_source("audience")
-    result = make_brief(source, how, audience=audience, template_file=template_file,
+    result = briefs.brief(source, how, audience=audience, template_file=template_file,
                         audience_given=given != click.core.ParameterSource.DEFAULT,
                         title=title, organisation=organisation, output=output,
                         reproducible=reproducible, compare_with=compare_with,
@@ -368,9 +219,7 @@ def template(output: Path, force: bool, debug: bool) -> None:
     Example:
       impact template -o posts.xlsx
     """
-    from reports.services.outputs import save_blank_template
-
-    save_blank_template(output, force=force)
+    outputs.save_blank_template(output, force=force)
     click.echo(f"Template written to {output}")
 
 
@@ -405,7 +254,7 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
           --by "HR Business Partner" --note "After the first consultation meeting"
       impact upload posts.xlsx --dataset early-help --store /srv/impact
     """
-    from reports.services.datasets import upload as store_upload
+    from reports.services.datasets import upload as store_upload  # lazy: SQLAlchemy
 
     with _open_store(store_dir) as store:
         result = store_upload(store, file, dataset, as_of=as_of or _today(), by=by, note=note,
@@ -439,7 +288,7 @@ def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact datasets
       impact datasets --store /srv/impact --format json
     """
-    from reports.services.datasets import datasets_dict
+    from reports.services.datasets import datasets_dict  # lazy: SQLAlchemy
 
     with _open_store(store_dir) as store:
         items = store.datasets()
@@ -463,7 +312,7 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact history derbyshire-early-help
       impact history derbyshire-early-help --format json
     """
-    from reports.services.datasets import history_dict
+    from reports.services.datasets import history_dict  # lazy: SQLAlchemy
 
     with _open_store(store_dir) as store:
         versions = store.versions(name)
@@ -504,7 +353,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
       impact compare --dataset derbyshire-early-help --from 1 --to 2
       impact compare --dataset derbyshire-early-help --format csv -o changes.csv
     """
-    from reports.services.datasets import compare_sources
+    from reports.services.datasets import compare_sources  # lazy: SQLAlchemy
 
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
                              to_version=to_version, store_dir=store_dir,
@@ -550,21 +399,19 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
       impact monthly --month 2024-04 --out reports
       impact monthly --month 2024-04 --audience public --audience union --force
     """
-    from reports.services.monthly import Month, audiences_from, run_monthly
+    from reports.services.monthly import (  # lazy: SQLAlchemy
+        Month,
+        audiences_from,
+        pause_for_tests,
+        run_monthly,
+    )
 
     chosen = audiences_from(audiences)
-    try:
-        pause = float(os.environ.get(TEST_SLOW_ENV, "") or 0)
-    except ValueError:
-        pause = 0.0
-    progress = None
-    if not quiet and _on_terminal():
-        def progress(line: str) -> None:
-            click.echo(line, err=True)
+    progress = None if quiet or not _on_terminal() else lambda line: click.echo(line, err=True)
     with _open_store(store_dir) as store:
         result = run_monthly(store, out_dir or store.root / "reports",
                              month or Month.before(_today()), audiences=chosen, force=force,
-                             progress=progress, pause=pause, debug=_debugging())
+                             progress=progress, pause=pause_for_tests(), debug=_debugging())
     for run in result.failures:
         click.echo(f"Error: {result.month}: dataset '{run.dataset}' failed: {run.message}",
                    err=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import UsageProblem
+
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -135,8 +137,6 @@ def field_for_header(header: str, extra: dict[str, str] | None = None) -> str | 
 
 def parse_mapping(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     """Turn ["Header text=field", ...] into {normalised header: field}."""
-    from .errors import UsageProblem
-
     mapping: dict[str, str] = {}
     for pair in pairs:
         header, sep, field = pair.rpartition("=")

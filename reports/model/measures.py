@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .fields import STATUSES
 from .formats import fmt_money, fmt_number, hundredths, percent
 
 FTE = "fte"
@@ -34,7 +35,6 @@ UNITS = (FTE, POSTS, MONEY, PERCENT)
 VACANT = "vacant"          # needs a Vacant column on every sheet
 COST = "cost"              # needs an Annual cost column on every sheet
 
-STATUSES = ("deleted", "retained", "relocated", "created")
 BASELINE_STATUSES = ("deleted", "retained", "relocated")     # the establishment today
 FUTURE_STATUSES = ("retained", "created")                    # what the service keeps
 

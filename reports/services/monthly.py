@@ -51,6 +51,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from ..documents.briefing import make_briefing
 from ..documents.builder import Changes
 from ..documents.template import AUDIENCES, Template, load_builtin, load_template, template_path
 from ..figures.compare import compare
@@ -67,10 +68,20 @@ from ..store.paths import slugify
 from .source import load_report
 
 DEFAULT_AUDIENCES = ("union", "management")
+TEST_SLOW_ENV = "IMPACT_TEST_SLOW"   # test hook: seconds to wait before each rename
 MANIFEST = "manifest.json"
 LOCK = ".impact-monthly.lock"
 TEMPLATES_DIR = "templates"
 SECTION_HEADING = "What changed since last month"
+
+
+def pause_for_tests() -> float:
+    """Seconds to wait before each file is renamed into place: $IMPACT_TEST_SLOW, which
+    exists only so that tests can kill a real run mid-write (never set it in production)."""
+    try:
+        return float(os.environ.get(TEST_SLOW_ENV, "") or 0)
+    except ValueError:
+        return 0.0
 
 
 # --------------------------------------------------------------------------
@@ -149,7 +160,7 @@ def audiences_from(values: Sequence[str]) -> list[Audience]:
             if not path.is_file():
                 raise UsageProblem(f"--audience {value}: no such template file")
             template = load_template(path)
-            audience = Audience(template.audience or _slug(path.stem), path)
+            audience = Audience(template.audience or slugify(path.stem) or "custom", path)
         else:
             raise UsageProblem(f"--audience {value}: give one of {', '.join(AUDIENCES)}, or a "
                                f"template file ending .toml")
@@ -158,10 +169,6 @@ def audiences_from(values: Sequence[str]) -> list[Audience]:
                                f"twice")
         out.append(audience)
     return out
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "custom"
 
 
 # --------------------------------------------------------------------------
@@ -225,7 +232,6 @@ def render_pdf(report: Report, summary: Summary, template: Template, out: IO[byt
                changes: Changes, month: Month, version: Version) -> None:
     """The default renderer: the template's briefing plus the "What changed" section,
     built reproducibly (no timestamps), dated by the month it reports."""
-    from ..documents.briefing import make_briefing
     from ..render.pdf import render  # ReportLab: imported only when a PDF is made
 
     briefing = make_briefing(report, summary, template, version=__version__,

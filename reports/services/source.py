@@ -15,12 +15,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import intake
 from ..intake.rules import Report
 from ..model.errors import UsageProblem
-from ..store.db import Store, Version
+
+if TYPE_CHECKING:              # types only: SQLAlchemy loads when a store is opened
+    from ..store.db import Store, Version
 
 # A front end's way to show that a slow step is under way: called with a line of
 # text, it returns a context manager around the step ("Reading and checking ...").
@@ -119,6 +121,8 @@ def opened(source: Source) -> Iterator[Opened]:
         yield Opened(source, source.file)
         return
     assert source.dataset is not None
+    from ..store.db import Store  # SQLAlchemy: imported only when a store is opened
+
     with Store.open(source.store) as store:
         version = store.version(source.dataset, source.version)
         store.path_of(version)

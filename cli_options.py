@@ -1,0 +1,160 @@
+"""The command line's parameter types, shared options and error handling (click only).
+
+`cli.py` holds the commands; this module holds what they share: exact numbers,
+dates and months as parameter types, the options that say what to read and how,
+and `handle_errors`, which turns the library's fatal errors into one line on
+stderr and exit code 1 (2 for wrong usage).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reports.model.errors import ImpactError, UsageProblem
+from reports.model.fields import FIELD_BY_NAME
+from reports.services.source import HowToRead, Source
+
+DEBUG_ENV = "IMPACT_DEBUG"
+
+
+class DecimalType(click.ParamType):
+    """A figure such as 221.5, parsed exactly."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            number = Decimal(str(value).replace(",", ""))
+        except InvalidOperation:
+            self.fail(f"{value!r} is not a number (e.g. 221.5)", param, ctx)
+        if not number.is_finite():
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+class DateParam(click.ParamType):
+    """A day as YYYY-MM-DD."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date; give it as YYYY-MM-DD, e.g. 2024-03-12",
+                      param, ctx)
+
+
+class MonthParam(click.ParamType):
+    """A calendar month as YYYY-MM."""
+
+    name = "YYYY-MM"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from reports.services.monthly import Month  # lazy: SQLAlchemy, only for `monthly`
+
+        if isinstance(value, Month):
+            return value
+        try:
+            return Month.parse(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+def _debugging(ctx: click.Context | None = None) -> bool:
+    ctx = ctx or click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.params.get("debug"):
+            return True
+        ctx = ctx.parent
+    return bool(os.environ.get(DEBUG_ENV))
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's fatal errors into one line and exit code 1 (2 for usage)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UsageProblem as e:
+            if _debugging():
+                raise
+            raise click.UsageError(str(e)) from None
+        except ImpactError as e:
+            if _debugging():
+                raise
+            click.echo(f"Error: {e}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def apply(func: Any) -> Any:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+    return apply
+
+
+debug_option = click.option("--debug", is_flag=True,
+                            help="Show the full traceback of any error (or set IMPACT_DEBUG=1).")
+store_option = click.option(
+    "--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="The store folder. Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact "
+         "(~/.local/share/impact).")
+read_options = _options(
+    click.option("--sheet", "sheets", multiple=True, metavar="NAME",
+                 help="Read only this sheet (repeatable). Default: every sheet with a "
+                      "header row."),
+    click.option("--map", "mapping", multiple=True, metavar='"HEADER=FIELD"',
+                 help="Treat a column heading as a field, e.g. --map \"Current FTE=fte\" "
+                      "(repeatable). Fields: " + ", ".join(FIELD_BY_NAME)),
+    click.option("--encoding", metavar="NAME",
+                 help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."))
+format_option = functools.partial(click.option, "--format", "fmt", default="text",
+                                  show_default=True)
+output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                             help="Write to this file instead of standard output.")
+
+
+def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """FILE (or --dataset NAME [--version N] from the store) and the options that say how
+    to read it; the command receives them as `source` and `how`."""
+
+    @functools.wraps(func)
+    def resolved(*args: Any, file: Path | None, dataset: str | None,
+                 dataset_version: int | None, store_dir: Path | None, sheets: tuple[str, ...],
+                 mapping: tuple[str, ...], encoding: str | None,
+                 expect_fte: Decimal | None, expect_deleted_fte: Decimal | None,
+                 **kwargs: Any) -> Any:
+        source = handle_errors(Source.given)(file, dataset, dataset_version, store_dir)
+        how = HowToRead(sheets, mapping, encoding, expect_fte, expect_deleted_fte)
+        return func(*args, source=source, how=how, **kwargs)
+
+    return _options(
+        click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False),
+        click.option("--dataset", metavar="NAME",
+                     help="Read a stored dataset instead of FILE (see `impact datasets`)."),
+        click.option("--version", "dataset_version", type=click.IntRange(min=1), metavar="N",
+                     help="With --dataset: this version. Default: the latest."),
+        store_option, read_options,
+        click.option("--expect-fte", type=DecimalType(), metavar="FTE",
+                     help="Control total: the baseline FTE the file must add up to."),
+        click.option("--expect-deleted-fte", type=DecimalType(), metavar="FTE",
+                     help="Control total: the deleted FTE the file must add up to."),
+        debug_option)(resolved)

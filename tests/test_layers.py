@@ -1,0 +1,82 @@
+"""The library's layers: model <- intake <- figures <- documents <- render <- store <-
+services <- cli.  import-linter checks the contract in pyproject.toml; the checks
+here make sure that it really runs, and that function-level imports are only
+where they save start-up time, with a comment saying so."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("model", "intake", "figures", "documents", "render", "store", "services")
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    exe = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(exe), "--config", str(ROOT / "pyproject.toml")],
+                            capture_output=True, text=True, cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+def _imports(path: Path) -> list[tuple[int, str, bool]]:
+    """(line, module imported, whether outside any function) for each import in `path`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    in_function: set[int] = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            in_function.update(id(n) for n in ast.walk(fn))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            out.append((node.lineno, name, id(node) not in in_function))
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name, id(node) not in in_function) for a in node.names]
+    return out
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    if len(parts) >= 2 and parts[0] == "reports" and parts[1] in LAYERS:
+        return LAYERS.index(parts[1])
+    return None
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    """The same rule as the contract, worked out independently from the source."""
+    wrong = []
+    for path in sorted((ROOT / "reports").rglob("*.py")):
+        own = _layer(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        if own is None:
+            continue
+        for line, module, _ in _imports(path):
+            other = _layer(module)
+            if other is not None and other > own:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert wrong == []
+
+
+def test_function_level_imports_say_why() -> None:
+    """A function-level import of our own code is there only to keep start-up fast (or for
+    a type under TYPE_CHECKING), and a comment on its line or the line above says so."""
+    unexplained = []
+    for path in sorted([*(ROOT / "reports").rglob("*.py"), ROOT / "cli.py",
+                       ROOT / "cli_options.py"]):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for line, module, at_top in _imports(path):
+            if at_top or not (module.startswith("reports") or module.startswith(".")):
+                continue
+            here, above = lines[line - 1], lines[line - 2] if line > 1 else ""
+            if "#" not in here and "#" not in above:
+                unexplained.append(f"{path.relative_to(ROOT)}:{line}: {here.strip()}")
+    assert unexplained == []
