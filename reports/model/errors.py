@@ -1,7 +1,7 @@
 """Fatal problems: a file that cannot be read at all.
 
 Findings about the data (a negative FTE, an unknown status) are not
-exceptions: they are `Finding` records (see `reports.findings`).  These
+exceptions: they are `Finding` records (see `reports.model.findings`).  These
 exceptions are for whole-file problems only, and every one of them carries
 a one-line message that says what to do.  The CLI maps the base class to
 that line and exit code 1.

@@ -1,6 +1,6 @@
 """PDF impact briefings with ReportLab: the one module that imports it.
 
-`build_briefing` works out the content (`reports.briefing`) and lays it out:
+`render` lays out a `Briefing` worked out by `reports.documents.briefing`:
 a title block, then each section of the template, with a header and footer
 on every page ("Page N of M": `multiBuild` lays the story out twice, the
 first time to count the pages), tables that repeat their header row across

@@ -224,7 +224,7 @@ class MonthlyResult:
 
 
 # A renderer writes one PDF briefing to `out`.  The default builds it with
-# reports.pdf; tests pass their own.
+# reports.render.pdf; tests pass their own.
 Renderer = Callable[..., None]
 
 
