@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reports
-from reports.intake.reader import Limits
+from reports.intake import Limits
 from reports.model import errors
 from reports.render import data as render_data
 from reports.render import text as render_text

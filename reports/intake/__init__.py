@@ -1,7 +1,7 @@
 """Reading a schedule and checking it: from a file on disk to a validated `Report`.
 
-`reader` (the guarded xlsx and CSV readers and the header search) turns a file
-into tables of raw cells; `rules` applies every validation rule to them.
+`reader` turns a file into tables of raw cells (with `guards`, `xlsx`, `csvfile`,
+`tables` and the types in `workbook`); `rules` applies every validation rule to them.
 `check()` does both.  Only whole-file problems raise (`ImpactError`); every
 problem in the data is a `Finding`.
 """
@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from ..model.fields import parse_mapping
-from .reader import Limits, ReadOptions, read
+from .reader import read
 from .rules import Expectations, Report, validate
+from .workbook import Limits, ReadOptions
 
 
 def check(path: str | os.PathLike[str], *, sheets: Iterable[str] = (),

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..model import fields as schema
 from ..model.findings import ERROR, WARNING, Findings, echo
-from .reader import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
+from .workbook import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
 MAX_NUMBER = 10 ** 10      # no FTE, post count or annual cost is this large

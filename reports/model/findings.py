@@ -35,6 +35,15 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def column_index(letters: str | bytes) -> int:
+    """Spreadsheet letters (either case) to a 0-based column index: A -> 0, AA -> 26."""
+    text = letters.decode("ascii") if isinstance(letters, bytes) else letters
+    n = 0
+    for ch in text.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
 def cell_ref(col: int, row: int) -> str:
     """0-based column and 1-based row to A1 notation."""
     return f"{column_letter(col)}{row}"

@@ -1,0 +1,168 @@
+"""From a grid of cells to a `Table`: the header search, the column mapping and totals rows.
+
+Both readers (xlsx and CSV) produce a `Grid`; `table_from_grid` finds its header
+row, maps the headings to fields (dropping personal-data columns, with a
+finding), and marks the control-total rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..model import fields as schema
+from ..model.findings import INFO, WARNING, Findings, cell_ref, column_letter, echo
+from .workbook import (
+    KIND_POST,
+    KIND_SUBTOTAL,
+    KIND_TOTAL,
+    Column,
+    FormulaNoValue,
+    ReadOptions,
+    Table,
+)
+
+
+@dataclass
+class Grid:
+    """A sheet's cells as columns of objects (rows are positions in each column)."""
+
+    columns: list[np.ndarray]
+    nrows: int
+
+    @classmethod
+    def from_rows(cls, rows: list[list[Any]]) -> Grid:
+        if not rows:
+            return cls([], 0)
+        width = max(len(r) for r in rows)
+        if any(len(r) != width for r in rows):
+            rows = [list(r) + [""] * (width - len(r)) for r in rows]
+        cols = [np.array(c, dtype=object) for c in zip(*rows)]
+        return cls(cols, len(rows))
+
+    def row(self, i: int) -> list[Any]:
+        return [c[i] for c in self.columns]
+
+
+def header_score(row: Sequence[Any], mapping: dict[str, str]) -> int:
+    """How many distinct fields the cells of `row` name."""
+    fields = set()
+    for cell in row:
+        if isinstance(cell, str) and cell.strip():
+            fld = schema.field_for_header(cell, mapping)
+            if fld:
+                fields.add(fld)
+    return len(fields)
+
+
+def _find_header(grid: Grid, options: ReadOptions) -> int | None:
+    best, best_score = None, 2
+    for i in range(min(grid.nrows, options.limits.header_search_rows)):
+        score = header_score(grid.row(i), options.mapping)
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
+                    findings: Findings, skipped: list[tuple[str, str]]) -> Table | None:
+    """The table under the grid's header row; None (and a reason in `skipped`) when the
+    sheet is empty or has no header row."""
+    if not any(np.any((c != "") & (c != None)) for c in grid.columns):  # noqa: E711
+        skipped.append((sheet, "it is empty"))
+        return None
+    h = _find_header(grid, options)
+    if h is None:
+        skipped.append((sheet, f"no header row in its first {options.limits.header_search_rows} "
+                               f"rows"))
+        return None
+    header = grid.row(h)
+    header_row = h + 1
+    columns: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    personal: set[int] = set()
+    for j, cell in enumerate(header):
+        if _is_blank(cell) or isinstance(cell, FormulaNoValue):
+            continue
+        text = str(cell).strip()
+        key = schema.normalise(text)
+        explicit = options.mapping.get(key)
+        fld = explicit or (None if schema.is_personal(text) else schema.field_for_header(text))
+        ref = cell_ref(j, header_row)
+        if fld is None and schema.is_personal(text):
+            personal.add(j)
+            findings.add("personal-data", WARNING,
+                         f"Column {column_letter(j)} '{echo(text)}' holds personal data; it was "
+                         f"dropped when the file was read and appears in no output. Remove it "
+                         f"from copies of the file you share.",
+                         sheet=sheet, cell=ref, column=text)
+        elif fld is None:
+            findings.add("unknown-column", INFO,
+                         f"Column {column_letter(j)} '{echo(text)}' is not a known heading and "
+                         f"was ignored; if it holds one of the fields, use "
+                         f"--map \"{echo(text)}=FIELD\".",
+                         sheet=sheet, cell=ref, column=text)
+        elif fld in columns:
+            first = columns[fld]
+            if explicit and schema.normalise(headers[fld]) not in options.mapping:
+                columns[fld], headers[fld] = j, text   # an explicit --map beats an alias
+                continue
+            findings.add("duplicate-column", "error",
+                         f"Columns {column_letter(first)} '{echo(headers[fld])}' and "
+                         f"{column_letter(j)} '{echo(text)}' both look like the "
+                         f"{schema.FIELD_BY_NAME[fld].label} field; rename one, or choose one "
+                         f"with --map \"{echo(text)}={fld}\"",
+                         sheet=sheet, cell=ref, column=text, value=text)
+        else:
+            columns[fld], headers[fld] = j, text
+
+    start = h + 1
+    n = grid.nrows - start
+    data = {fld: Column.of(grid.columns[j][start:]) for fld, j in columns.items()}
+    nonblank = np.zeros(n, dtype=bool)
+    for col in data.values():
+        nonblank |= ~col.blank()
+
+    # Control-total rows: no status, and some text cell (in any column) reads "Total"...
+    kinds = np.full(n, KIND_POST, dtype=object)
+    if "status" in data:
+        status = data["status"]
+        candidates = np.flatnonzero(status.blank())
+        # ... or the status cell itself reads "Total".
+        in_status = status.map(_label_kind)
+        kinds = np.where(in_status != "", in_status, kinds)
+    else:
+        candidates = np.arange(n)
+    if len(candidates):
+        found = np.full(len(candidates), "", dtype=object)
+        for j, values in enumerate(grid.columns):
+            if j in personal:
+                continue
+            label = Column.of(values[start:][candidates]).map(_label_kind)
+            found = np.where(found == "", label, found)
+        hit = found != ""
+        if "title" in data and "grade" in data:
+            # A row with a job title and a grade is a post (with a blank status), even when
+            # a cell such as its title reads "Total Rewards Officer"; never drop it silently.
+            a_post = ~data["title"].blank() & ~data["grade"].blank()
+            hit &= ~a_post[candidates]
+        kinds[candidates[hit]] = found[hit]
+        nonblank[candidates[hit]] = True
+    keep = np.flatnonzero(nonblank)
+    rows = keep.astype(np.int64) + start + 1
+    return Table(sheet, header_row, columns, headers, rows, kinds[keep],
+                 {fld: col.take(keep) for fld, col in data.items()})
+
+
+def _label_kind(value: Any) -> str:
+    """'total' or 'subtotal' when a cell reads like a control-total label, else ''."""
+    if value.__class__ is not str or not schema.TOTAL_LABEL.match(value):
+        return ""
+    return KIND_SUBTOTAL if schema.normalise(value).startswith("sub") else KIND_TOTAL
