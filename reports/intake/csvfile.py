@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..model import codes
 from ..model.errors import BadEncoding, CorruptFile, EmptyFile, NotASpreadsheet, UsageProblem
-from ..model.findings import INFO, Findings
+from ..model.findings import Findings
 from .tables import Grid, header_score, table_from_grid
 from .workbook import ReadOptions, Table
 
@@ -32,7 +33,7 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     grid = _parse_csv(path.name, text, delimiter, width)
     del text
     if encoding == "cp1252" and not options.encoding:   # a guess, not the user's choice
-        findings.add("encoding", INFO,
+        findings.add(codes.ENCODING,
                      f"{path.name} is not UTF-8; it was read as Windows-1252. If accented "
                      f"letters look wrong, give the right --encoding.")
     skipped: list[tuple[str, str]] = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..model import codes
 from ..model.errors import (
     CorruptFile,
     EmptyFile,
@@ -26,7 +27,7 @@ from ..model.errors import (
     TooLarge,
     UnsupportedFormat,
 )
-from ..model.findings import INFO, Findings
+from ..model.findings import Findings
 from .csvfile import csv_rows, read_csv
 from .digest import sha256_file
 from .workbook import (
@@ -89,7 +90,7 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         raise EmptyFile(f"{path.name}: the header row was found on {where} but there are no "
                         f"posts below it")
     for sheet, why in skipped:
-        findings.add("sheet-skipped", INFO, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet)
+        findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet)
     return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter)
 
 

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..model import codes
 from ..model import fields as schema
-from ..model.findings import ERROR, WARNING, Findings, echo
+from ..model.codes import Code
+from ..model.findings import Findings, echo
 from .workbook import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
@@ -74,9 +76,9 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     posts = pd.concat(frames, ignore_index=True) if frames else _empty_posts()
     has_vacant = all("vacant" in t.columns for t in wb.tables)
     has_cost = all("annual_cost" in t.columns for t in wb.tables)
-    _partial_column(wb, findings, "vacant", has_vacant,
+    _partial_column(wb, findings, "vacant", codes.VACANT_PARTIAL, has_vacant,
                     "vacancy is not reported: at-risk figures need a Vacant column on every sheet")
-    _partial_column(wb, findings, "annual_cost", has_cost,
+    _partial_column(wb, findings, "annual_cost", codes.ANNUAL_COST_PARTIAL, has_cost,
                     "costs are not reported: they need an Annual cost column on every sheet")
     _duplicate_ids(wb, posts, findings)
     if expect is not None:
@@ -88,12 +90,12 @@ def _empty_posts() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in POST_COLUMNS})
 
 
-def _partial_column(wb: Workbook, findings: Findings, fld: str, everywhere: bool,
+def _partial_column(wb: Workbook, findings: Findings, fld: str, code: Code, everywhere: bool,
                     consequence: str) -> None:
     having = [t.sheet for t in wb.tables if fld in t.columns]
     if having and not everywhere:
         missing = [t.sheet for t in wb.tables if fld not in t.columns]
-        findings.add(f"{fld.replace('_', '-')}-partial", WARNING,
+        findings.add(code,
                      f"Sheets {', '.join(repr(s) for s in missing)} have no "
                      f"{schema.FIELD_BY_NAME[fld].label} column, so {consequence}.",
                      sheet=missing[0])
@@ -190,13 +192,13 @@ class _TableCheck:
             for f, c in table.data.items()}
 
     # each flagged row of `mask` becomes one finding
-    def flag(self, fld: str, mask: np.ndarray, code: str, severity: str,
+    def flag(self, fld: str, mask: np.ndarray, code: Code,
              message: Callable[[Any], str]) -> None:
         t = self.t
         col = t.data[fld]
         for i in np.flatnonzero(mask).tolist():
             value = col[i]
-            self.findings.add(code, severity, message(value), sheet=t.sheet,
+            self.findings.add(code, message(value), sheet=t.sheet,
                               cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
                               value=value)
 
@@ -214,19 +216,19 @@ class _TableCheck:
             if fld not in t.columns:
                 spec = schema.FIELD_BY_NAME[fld]
                 self.findings.add(
-                    "missing-column", ERROR,
+                    codes.MISSING_COLUMN,
                     f"No {spec.label} column: the header row (row {t.header_row}) needs one "
                     f"headed {' / '.join(repr(a) for a in spec.aliases)}, or name yours with "
                     f"--map \"Your heading={fld}\"",
                     sheet=t.sheet, cell=f"{t.header_row}:{t.header_row}", column=None)
         for fld, mask in self.formula.items():
-            self.flag(fld, mask, "formula-no-value", ERROR, lambda v: (
+            self.flag(fld, mask, codes.FORMULA_NO_VALUE, lambda v: (
                 f"Formula {echo(v)} has no saved result (the file was saved by a program that "
                 f"never calculated it); open the file in Excel or LibreOffice, let it "
                 f"recalculate, and save it again"))
         for fld, col in t.data.items():
             long = col.map(lambda v: v.__class__ is str and len(v) > MAX_TEXT, bool)
-            self.flag(fld, long, "value-too-long", ERROR, lambda v: (
+            self.flag(fld, long, codes.VALUE_TOO_LONG, lambda v: (
                 f"The cell holds {len(v):,} characters, over the {MAX_TEXT:,} a spreadsheet "
                 f"cell can hold; shorten it"))
         for fld in ("team", "title", "grade"):
@@ -234,7 +236,7 @@ class _TableCheck:
                 label = schema.FIELD_BY_NAME[fld].label
                 text = (f"{label} is blank; every post needs a {label.lower()}. If this row "
                         f"is a note or a heading, move it out of the table")
-                self.flag(fld, self.blank(fld) & self.is_post, "required-blank", ERROR,
+                self.flag(fld, self.blank(fld) & self.is_post, codes.REQUIRED_BLANK,
                           functools.partial(_constant, text))
 
         status = self._status()
@@ -269,10 +271,10 @@ class _TableCheck:
             return np.full(self.n, "", dtype=object)
         status = self.t.data["status"].map(_status_of)
         blank = self.blank("status") & self.is_post
-        self.flag("status", blank, "required-blank", ERROR, lambda v: (
+        self.flag("status", blank, codes.REQUIRED_BLANK, lambda v: (
             f"Status is blank; say what the proposal does to the post ({STATUS_HELP})"))
         unknown = (status == "") & ~blank & self.is_post & ~self.formula["status"]
-        self.flag("status", unknown, "status-unknown", ERROR, lambda v: (
+        self.flag("status", unknown, codes.STATUS_UNKNOWN, lambda v: (
             f"Status '{echo(v)}' is not a known proposal; use one of the words for "
             f"{STATUS_HELP}"))
         return status
@@ -286,7 +288,7 @@ class _TableCheck:
         safe = np.nan_to_num(x)
         whole = ~np.isnan(x) & (np.floor(safe) == safe) & (x >= 1)
         bad = ~blank & ~whole & ~self.formula["posts"] & self.is_post
-        self.flag("posts", bad, "posts-invalid", ERROR, lambda v: (
+        self.flag("posts", bad, codes.POSTS_INVALID, lambda v: (
             f"Posts '{echo(v)}' is not a whole number of at least 1; give how many identical "
             f"posts the row stands for (leave it blank for 1)"))
         count = np.where(whole, safe, 1).astype(np.int64)
@@ -300,24 +302,24 @@ class _TableCheck:
         blank = self.blank("fte")
         x = _to_number(self.t.data["fte"])
         cents, exact = _hundredths(x)
-        self.flag("fte", blank & live, "required-blank", ERROR, lambda v: (
+        self.flag("fte", blank & live, codes.REQUIRED_BLANK, lambda v: (
             "FTE is blank; give the full-time equivalent of the row, e.g. 1 or 0.5"))
         nan = np.isnan(x) & ~blank & live
-        self.flag("fte", nan, "fte-not-number", ERROR, lambda v: (
+        self.flag("fte", nan, codes.FTE_NOT_NUMBER, lambda v: (
             f"FTE '{echo(v)}' is not a number; give the full-time equivalent as a number such "
             f"as 1, 0.5 or 33.69 (with a full stop as the decimal point)"))
         num = ~np.isnan(x) & live
-        self.flag("fte", num & (x == 0), "fte-zero", ERROR, lambda v: (
+        self.flag("fte", num & (x == 0), codes.FTE_ZERO, lambda v: (
             "FTE is 0; a post must be above 0 FTE. Delete the row if the post does not exist"))
-        self.flag("fte", num & (x < 0), "fte-negative", ERROR, lambda v: (
+        self.flag("fte", num & (x < 0), codes.FTE_NEGATIVE, lambda v: (
             f"FTE '{echo(v)}' is negative; FTE must be above 0 and at most the number of posts "
             f"on the row"))
-        self.flag("fte", num & (x > 0) & ~exact, "fte-too-precise", ERROR, lambda v: (
+        self.flag("fte", num & (x > 0) & ~exact, codes.FTE_TOO_PRECISE, lambda v: (
             f"FTE '{echo(v)}' has more than 2 decimal places; round it to 2 (e.g. 0.33), so "
             f"that totals can be checked to the hundredth"))
         count, count_ok = posts
         over = num & (x > 0) & exact & count_ok & (cents > count * 100)
-        self.flag("fte", over, "fte-exceeds-posts", ERROR, lambda v: (
+        self.flag("fte", over, codes.FTE_EXCEEDS_POSTS, lambda v: (
             f"FTE '{echo(v)}' is more than the row's posts allow (each post is at most 1.0 "
             f"FTE); correct the FTE or the number of posts"))
         ok = ~np.isnan(x) & (x > 0) & exact
@@ -330,7 +332,7 @@ class _TableCheck:
             if relocated.any():
                 first = int(np.flatnonzero(relocated)[0])
                 self.findings.add(
-                    "destination-missing", ERROR,
+                    codes.DESTINATION_MISSING,
                     f"{int(relocated.sum())} relocated row(s) but no Destination column; add a "
                     f"column headed 'Destination' naming the service each post moves to",
                     sheet=self.t.sheet, cell=self.t.cell("status", int(self.t.rows[first])),
@@ -338,11 +340,11 @@ class _TableCheck:
             return
         blank = dest == ""
         self.flag("destination", relocated & blank & ~self.formula["destination"],
-                  "destination-missing", ERROR, lambda v: (
+                  codes.DESTINATION_MISSING, lambda v: (
                       "The post is relocated but its Destination is blank; name the service it "
                       "moves to"))
         self.flag("destination", ~relocated & ~blank & self.is_post & (status != ""),
-                  "destination-unexpected", WARNING, lambda v: (
+                  codes.DESTINATION_UNEXPECTED, lambda v: (
                       f"Destination '{echo(v)}' is given but the post is not relocated; it is "
                       f"ignored. Clear it, or set the status to Relocated"))
 
@@ -355,9 +357,9 @@ class _TableCheck:
         blank = self.blank("vacant") & self.is_post
         unknown = col.map(lambda v: _vacant_of(v) is None, bool)
         bad = unknown & ~blank & self.is_post & ~self.formula["vacant"]
-        self.flag("vacant", bad, "vacant-invalid", ERROR, lambda v: (
+        self.flag("vacant", bad, codes.VACANT_INVALID, lambda v: (
             f"Vacant '{echo(v)}' is not Y or N; use Y (vacant) or N (someone holds the post)"))
-        self.flag("vacant", blank, "vacant-blank", WARNING, lambda v: (
+        self.flag("vacant", blank, codes.VACANT_BLANK, lambda v: (
             "Vacant is blank; the post is counted as occupied (at risk). Fill in Y or N"))
         return vacant
 
@@ -369,17 +371,17 @@ class _TableCheck:
         blank = self.blank("annual_cost")
         x = _to_number(self.t.data["annual_cost"], money=True)
         pence, exact = _hundredths(x)
-        self.flag("annual_cost", np.isnan(x) & ~blank & live, "cost-not-number", ERROR,
+        self.flag("annual_cost", np.isnan(x) & ~blank & live, codes.COST_NOT_NUMBER,
                   lambda v: (f"Annual cost '{echo(v)}' is not an amount of money; give a "
                              f"number of pounds such as 31234.50 or £31,234.50"))
-        self.flag("annual_cost", ~np.isnan(x) & (x < 0) & live, "cost-negative", ERROR,
+        self.flag("annual_cost", ~np.isnan(x) & (x < 0) & live, codes.COST_NEGATIVE,
                   lambda v: (f"Annual cost '{echo(v)}' is negative; give the cost of the row "
                              f"as a positive amount"))
-        self.flag("annual_cost", blank & live, "cost-blank", WARNING, lambda v: (
+        self.flag("annual_cost", blank & live, codes.COST_BLANK, lambda v: (
             "Annual cost is blank; the row counts as £0 in the cost figures. Fill it in"))
-        self.flag("annual_cost", ~np.isnan(x) & (x >= 0) & ~exact & live, "cost-rounded",
-                  WARNING, lambda v: (f"Annual cost '{echo(v)}' has fractions of a penny; it "
-                                      f"is rounded to the nearest penny"))
+        self.flag("annual_cost", ~np.isnan(x) & (x >= 0) & ~exact & live, codes.COST_ROUNDED,
+                  lambda v: (f"Annual cost '{echo(v)}' has fractions of a penny; it "
+                             f"is rounded to the nearest penny"))
         ok = ~np.isnan(x) & (x >= 0)
         return np.where(ok, pence, 0), ok
 
@@ -415,17 +417,17 @@ class _TableCheck:
                 where = ("since the previous sub-total" if kind == KIND_SUBTOTAL and start >= 0
                          else "above it")
                 name = "Sub-total" if kind == KIND_SUBTOTAL else "Total"
-                code = "subtotal-mismatch" if kind == KIND_SUBTOTAL else "total-mismatch"
+                code = codes.SUBTOTAL_MISMATCH if kind == KIND_SUBTOTAL else codes.TOTAL_MISMATCH
                 cell = t.cell(fld, int(t.rows[i]))
                 if np.isnan(given[i]):
-                    self.findings.add(code, ERROR,
+                    self.findings.add(code,
                                       f"{name} row's {label} '{echo(value)}' is not a number; "
                                       f"give the total as a number or clear the cell",
                                       sheet=t.sheet, cell=cell, column=t.headers[fld],
                                       value=value)
                 elif int(given_h[i]) != expected:
                     self.findings.add(
-                        code, ERROR,
+                        code,
                         f"{name} row says {label} {fmt_hundredths(int(given_h[i]))} but the "
                         f"{n_posts} row(s) {where} add up to {fmt_hundredths(expected)}"
                         + (f" (not counting {n_bad} row(s) whose {label} has an error)"
@@ -455,7 +457,7 @@ def _duplicate_ids(wb: Workbook, posts: pd.DataFrame, findings: Findings) -> Non
         j = first_seen[key]
         other = headers[posts["sheet"].iat[j]]
         there = f"'{posts['sheet'].iat[j]}'!{other.cell('post_id', int(posts['row'].iat[j]))}"
-        findings.add("duplicate-post-id", ERROR,
+        findings.add(codes.DUPLICATE_POST_ID,
                      f"Post ID '{echo(posts['post_id'].iat[i])}' at {here} is also used at "
                      f"{there}; each post needs its own ID",
                      sheet=sheet, cell=table.cell("post_id", row),
@@ -469,15 +471,15 @@ def _expectations(posts: pd.DataFrame, expect: Expectations, findings: Findings)
     fte = posts["fte"].astype(np.int64)
     baseline = int(fte[status.isin(("deleted", "retained", "relocated"))].sum())
     deleted = int(fte[status == "deleted"].sum())
-    checks = [("expect-fte-mismatch", "--expect-fte", "baseline FTE (deleted + retained + "
+    checks = [(codes.EXPECT_FTE_MISMATCH, "--expect-fte", "baseline FTE (deleted + retained + "
                "relocated)", expect.fte, baseline),
-              ("expect-deleted-fte-mismatch", "--expect-deleted-fte", "deleted FTE",
+              (codes.EXPECT_DELETED_FTE_MISMATCH, "--expect-deleted-fte", "deleted FTE",
                expect.deleted_fte, deleted)]
     for code, option, what, given, actual in checks:
         if given is None:
             continue
         if Decimal(given) * 100 != actual:
-            findings.add(code, ERROR,
+            findings.add(code,
                          f"{option} {given} disagrees with the file: its {what} adds up to "
                          f"{fmt_hundredths(actual)} (a difference of "
                          f"{fmt_hundredths(actual - int(Decimal(given) * 100))}); check the "

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from ..model import codes
 from ..model import fields as schema
-from ..model.findings import INFO, WARNING, Findings, cell_ref, column_letter, echo
+from ..model.findings import Findings, cell_ref, column_letter, echo
 from .workbook import (
     KIND_POST,
     KIND_SUBTOTAL,
@@ -98,13 +99,13 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         ref = cell_ref(j, header_row)
         if fld is None and schema.is_personal(text):
             personal.add(j)
-            findings.add("personal-data", WARNING,
+            findings.add(codes.PERSONAL_DATA,
                          f"Column {column_letter(j)} '{echo(text)}' holds personal data; it was "
                          f"dropped when the file was read and appears in no output. Remove it "
                          f"from copies of the file you share.",
                          sheet=sheet, cell=ref, column=text)
         elif fld is None:
-            findings.add("unknown-column", INFO,
+            findings.add(codes.UNKNOWN_COLUMN,
                          f"Column {column_letter(j)} '{echo(text)}' is not a known heading and "
                          f"was ignored; if it holds one of the fields, use "
                          f"--map \"{echo(text)}=FIELD\".",
@@ -114,7 +115,7 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
             if explicit and schema.normalise(headers[fld]) not in options.mapping:
                 columns[fld], headers[fld] = j, text   # an explicit --map beats an alias
                 continue
-            findings.add("duplicate-column", "error",
+            findings.add(codes.DUPLICATE_COLUMN,
                          f"Columns {column_letter(first)} '{echo(headers[fld])}' and "
                          f"{column_letter(j)} '{echo(text)}' both look like the "
                          f"{schema.FIELD_BY_NAME[fld].label} field; rename one, or choose one "

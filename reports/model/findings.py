@@ -1,4 +1,8 @@
-"""Validation findings are data: a list of `Finding` records, never exceptions."""
+"""Validation findings are data: a list of `Finding` records, never exceptions.
+
+Each finding is made from a `Code` of the catalogue in `codes`; the record keeps
+the code's id and severity as plain strings, as the output shows them.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
+from .codes import ERROR, INFO, WARNING, Code, is_code
 
 MAX_ECHO = 80  # characters of an offending value repeated in a message
 
@@ -80,9 +82,12 @@ class Findings:
 
     items: list[Finding] = field(default_factory=list)
 
-    def add(self, code: str, severity: str, message: str, *, sheet: str | None = None,
+    def add(self, code: Code, message: str, *, sheet: str | None = None,
             cell: str | None = None, column: str | None = None, value: Any = None) -> None:
-        self.items.append(Finding(code, severity, sheet, cell, column,
+        """A finding of `code` (a record of the catalogue in `codes`, never a string)."""
+        if not is_code(code):
+            raise ValueError(f"{code!r} is not a finding code of reports.model.codes")
+        self.items.append(Finding(code.id, code.severity, sheet, cell, column,
                                   None if value is None else echo(value), message))
 
     def extend(self, more: Iterable[Finding]) -> None:

@@ -1,0 +1,161 @@
+"""Every finding code: its id, severity, a short title and how to fix what it reports.
+
+A finding is made from one of these records, `findings.add(codes.FTE_NEGATIVE,
+message, ...)`, so no code is spelt out as a bare string and each code's
+severity is fixed here, once.  `Findings.add` refuses anything that is not in
+this catalogue, and tests/test_codes.py checks the README's table of codes
+against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+@dataclass(frozen=True)
+class Code:
+    """One finding code.  `id` is what the output shows ("fte-negative")."""
+
+    id: str
+    severity: str
+    title: str    # what is wrong, in a few words
+    fix: str      # what to do about it
+
+    def __str__(self) -> str:
+        return self.id
+
+
+CODES: dict[str, Code] = {}
+
+
+def _code(id: str, severity: str, title: str, fix: str) -> Code:
+    if severity not in SEVERITIES:
+        raise ValueError(f"finding code {id!r}: unknown severity {severity!r}")
+    if id in CODES:
+        raise ValueError(f"finding code {id!r} is defined twice")
+    CODES[id] = code = Code(id, severity, title, fix)
+    return code
+
+
+def all_codes() -> list[Code]:
+    """Every code, errors first, in the order of the README's table."""
+    return list(CODES.values())
+
+
+def is_code(code: object) -> bool:
+    """Whether `code` is one of the catalogue's own records."""
+    return isinstance(code, Code) and CODES.get(code.id) is code
+
+
+# -- errors: the file cannot be summarised until they are fixed
+
+MISSING_COLUMN = _code(
+    "missing-column", ERROR, "A required column is missing",
+    "Add a column with one of the field's headings, or name yours with "
+    "--map \"Your heading=field\".")
+DUPLICATE_COLUMN = _code(
+    "duplicate-column", ERROR, "Two columns look like the same field",
+    "Rename one of them, or choose one with --map \"Your heading=field\".")
+REQUIRED_BLANK = _code(
+    "required-blank", ERROR, "A required cell is blank",
+    "Fill in the team, job title, grade, FTE and status of every post; move notes and "
+    "headings out of the table.")
+FTE_NOT_NUMBER = _code(
+    "fte-not-number", ERROR, "FTE is not a number",
+    "Give the FTE as a number such as 1, 0.5 or 33.69, with a full stop as the decimal point.")
+FTE_ZERO = _code(
+    "fte-zero", ERROR, "FTE is 0",
+    "A post must be above 0 FTE; delete the row if the post does not exist.")
+FTE_NEGATIVE = _code(
+    "fte-negative", ERROR, "FTE is negative",
+    "FTE must be above 0 and at most the number of posts on the row.")
+FTE_TOO_PRECISE = _code(
+    "fte-too-precise", ERROR, "FTE has more than 2 decimal places",
+    "Round the FTE to 2 decimal places (e.g. 0.33), so that totals can be checked to the "
+    "hundredth.")
+FTE_EXCEEDS_POSTS = _code(
+    "fte-exceeds-posts", ERROR, "FTE is more than the row's posts allow",
+    "Each post is at most 1.0 FTE; correct the FTE or the number of posts.")
+POSTS_INVALID = _code(
+    "posts-invalid", ERROR, "Posts is not a whole number of at least 1",
+    "Give how many identical posts the row stands for, or leave it blank for 1.")
+STATUS_UNKNOWN = _code(
+    "status-unknown", ERROR, "The status is not a known proposal",
+    "Use one of the status words (Deleted, Retained, Relocated, New post or their variants; "
+    "the message lists them).")
+DESTINATION_MISSING = _code(
+    "destination-missing", ERROR, "A relocated post has no destination",
+    "Name the service each relocated post moves to, in a column headed 'Destination'.")
+FORMULA_NO_VALUE = _code(
+    "formula-no-value", ERROR, "A formula has no saved result",
+    "Open the file in Excel or LibreOffice, let it recalculate, and save it again.")
+DUPLICATE_POST_ID = _code(
+    "duplicate-post-id", ERROR, "A post ID is used twice",
+    "Give each post its own ID.")
+TOTAL_MISMATCH = _code(
+    "total-mismatch", ERROR, "A Total row disagrees with the rows above it",
+    "Correct the total or the rows it totals.")
+SUBTOTAL_MISMATCH = _code(
+    "subtotal-mismatch", ERROR, "A Sub-total row disagrees with its rows",
+    "Correct the sub-total or the rows since the previous sub-total.")
+EXPECT_FTE_MISMATCH = _code(
+    "expect-fte-mismatch", ERROR, "--expect-fte disagrees with the file",
+    "Check the schedule's baseline FTE against the published figure.")
+EXPECT_DELETED_FTE_MISMATCH = _code(
+    "expect-deleted-fte-mismatch", ERROR, "--expect-deleted-fte disagrees with the file",
+    "Check the schedule's deleted FTE against the published figure.")
+VACANT_INVALID = _code(
+    "vacant-invalid", ERROR, "Vacant is not Y or N",
+    "Use Y (vacant) or N (someone holds the post); Yes/No and True/False also do.")
+COST_NOT_NUMBER = _code(
+    "cost-not-number", ERROR, "The annual cost is not an amount of money",
+    "Give a number of pounds such as 31234.50 or £31,234.50.")
+COST_NEGATIVE = _code(
+    "cost-negative", ERROR, "The annual cost is negative",
+    "Give the cost of the row as a positive amount.")
+VALUE_TOO_LONG = _code(
+    "value-too-long", ERROR, "A cell holds more than 32,767 characters",
+    "Shorten it; no spreadsheet cell can hold more.")
+
+# -- warnings: the figures are produced, but say something the reader should know
+
+DESTINATION_UNEXPECTED = _code(
+    "destination-unexpected", WARNING, "A destination on a post that is not relocated",
+    "Clear the destination, or set the status to Relocated; until then it is ignored.")
+PERSONAL_DATA = _code(
+    "personal-data", WARNING, "A personal-data column was dropped",
+    "Nothing from it is read or shown; remove it from copies of the file you share.")
+VACANT_BLANK = _code(
+    "vacant-blank", WARNING, "Vacant is blank",
+    "Fill in Y or N; a blank counts as occupied, so the post is at risk.")
+COST_BLANK = _code(
+    "cost-blank", WARNING, "The annual cost is blank",
+    "Fill it in; a blank counts as £0 in the cost figures.")
+COST_ROUNDED = _code(
+    "cost-rounded", WARNING, "The annual cost has fractions of a penny",
+    "Give whole pence; the cost is rounded to the nearest penny.")
+VACANT_PARTIAL = _code(
+    "vacant-partial", WARNING, "Some sheets have no Vacant column",
+    "Add a Vacant column to every sheet; until then at-risk figures are not reported.")
+ANNUAL_COST_PARTIAL = _code(
+    "annual-cost-partial", WARNING, "Some sheets have no Annual cost column",
+    "Add an Annual cost column to every sheet; until then costs are not reported.")
+
+# -- information
+
+UNKNOWN_COLUMN = _code(
+    "unknown-column", INFO, "A column with an unknown heading was ignored",
+    "If it holds one of the fields, name it with --map \"Your heading=field\".")
+SHEET_SKIPPED = _code(
+    "sheet-skipped", INFO, "A sheet was not read",
+    "Nothing, if the sheet holds no posts; otherwise give it a header row, or choose the "
+    "sheets with --sheet.")
+ENCODING = _code(
+    "encoding", INFO, "A CSV file was read as Windows-1252",
+    "If accented letters look wrong, give the right --encoding.")
