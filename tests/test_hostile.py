@@ -138,6 +138,50 @@ def zip_not_workbook(tmp_path):
     return path
 
 
+def _central_entries(data: bytes) -> list[int]:
+    """Offsets of the zip's central directory entries ("PK\\1\\2")."""
+    offsets, at = [], data.find(b"PK\x01\x02")
+    while at >= 0:
+        offsets.append(at)
+        at = data.find(b"PK\x01\x02", at + 46)
+    assert offsets
+    return offsets
+
+
+def zip_version_corrupt(tmp_path):
+    """'Version needed to extract' of 0xFFFF (6553.5): zipfile raises NotImplementedError."""
+    data = bytearray(make_xlsx(tmp_path, [HEADER, post("P1")], name="base.xlsx").read_bytes())
+    for at in _central_entries(bytes(data)):
+        data[at + 6:at + 8] = b"\xff\xff"
+    path = tmp_path / "version.xlsx"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def zip_name_not_utf8(tmp_path):
+    """A member name flagged UTF-8 that is not: zipfile raises UnicodeDecodeError."""
+    data = bytearray(make_xlsx(tmp_path, [HEADER, post("P1")], name="base.xlsx").read_bytes())
+    at = _central_entries(bytes(data))[0]
+    data[at + 8] |= 0x08                 # general purpose flag bit 11 (0x800): UTF-8 names
+    data[at + 9] |= 0x08
+    data[at + 46] = 0xFF                 # the name's first byte: never valid UTF-8
+    path = tmp_path / "badname.xlsx"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def ods_mimetype_damaged(tmp_path):
+    """An OpenDocument zip whose mimetype part has an unknown compression method (99)."""
+    data = bytearray(ods(tmp_path).read_bytes())
+    assert data.startswith(b"PK\x03\x04")            # mimetype is the first member
+    data[8:10] = (99).to_bytes(2, "little")           # its local header...
+    at = _central_entries(bytes(data))[0]
+    data[at + 10:at + 12] = (99).to_bytes(2, "little")  # ... and its directory entry
+    path = tmp_path / "mimetype.ods"
+    path.write_bytes(bytes(data))
+    return path
+
+
 def zip_bomb(tmp_path):
     # 50 MiB of spaces inside the sheet part compresses about 1000:1.
     return _with_sheet_xml(tmp_path, "bomb.xlsx",
@@ -203,6 +247,9 @@ WHOLE_FILE_PROBLEMS = [
     (empty_file, errors.EmptyFile),
     (empty_csv, errors.EmptyFile),
     (zip_not_workbook, errors.NotASpreadsheet),
+    (zip_version_corrupt, errors.CorruptFile),
+    (zip_name_not_utf8, errors.CorruptFile),
+    (ods_mimetype_damaged, errors.CorruptFile),
     (zip_bomb, errors.TooLarge),
     (entity_bomb_in_sheet, errors.CorruptFile),
     (entity_bomb_in_workbook, errors.CorruptFile),
@@ -237,7 +284,8 @@ def test_whole_file_problem_in_the_cli(tmp_path, build, error, command):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("build", [old_xls, zip_bomb, truncated_xlsx, entity_bomb_in_sheet],
+@pytest.mark.parametrize("build", [old_xls, zip_bomb, truncated_xlsx, entity_bomb_in_sheet,
+                                   zip_version_corrupt, zip_name_not_utf8],
                          ids=lambda b: b.__name__)
 def test_whole_file_problem_in_a_real_process(tmp_path, build):
     result = impact("validate", build(tmp_path))
@@ -246,6 +294,19 @@ def test_whole_file_problem_in_a_real_process(tmp_path, build):
     assert result.stderr.startswith("Error: ")
     assert len(result.stderr.splitlines()) == 1
     assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_a_corrupt_zip_version_is_an_ordinary_cannot_read_error(tmp_path):
+    path = zip_version_corrupt(tmp_path)
+    with zipfile.ZipFile(tmp_path / "base.xlsx") as zf:        # the file it was made from
+        assert "xl/workbook.xml" in zf.namelist()
+    with pytest.raises(NotImplementedError):                   # what zipfile itself does
+        zipfile.ZipFile(path)
+    result = impact("validate", path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: version.xlsx: the file is damaged")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_messages_say_what_to_do(tmp_path):

@@ -30,7 +30,7 @@ from ..model.errors import (
     TooLarge,
     UnsupportedFormat,
 )
-from ..model.findings import column_index, column_letter
+from ..model.findings import column_index, column_letter, echo
 from .workbook import Limits, MiB
 
 
@@ -41,9 +41,15 @@ def workbook_parts(path: Path, limits: Limits) -> dict[str, bytes]:
     except zipfile.BadZipFile:
         raise CorruptFile(f"{path.name}: the file is damaged or truncated (not a readable zip "
                           f"archive); save it again from your spreadsheet program") from None
+    except (NotImplementedError, ValueError, EOFError, OSError) as e:
+        # A corrupt "version needed to extract" (NotImplementedError: zip file version 25.5),
+        # a name flagged UTF-8 that is not (UnicodeDecodeError), and the like.
+        raise CorruptFile(f"{path.name}: the file is damaged (its zip directory cannot be "
+                          f"read: {echo(e)}); save it again from your spreadsheet "
+                          f"program") from None
     with zf:
         names = set(zf.namelist())
-        if "mimetype" in names and b"opendocument" in zf.read("mimetype")[:200]:
+        if "mimetype" in names and b"opendocument" in _head(path.name, zf, "mimetype", 200):
             raise UnsupportedFormat(f"{path.name}: OpenDocument (.ods) files are not "
                                     f"supported; save the file as .xlsx")
         if "xl/workbook.xml" not in names:
@@ -55,6 +61,16 @@ def workbook_parts(path: Path, limits: Limits) -> dict[str, bytes]:
         return {info.filename: _inflate(path.name, zf, info, limits)
                 for info in zf.infolist()
                 if info.filename.endswith((".xml", ".rels")) and not info.is_dir()}
+
+
+def _head(name: str, zf: zipfile.ZipFile, part: str, size: int) -> bytes:
+    """The first `size` bytes of a part, read before the members are checked: never more."""
+    try:
+        with zf.open(part) as fh:
+            return fh.read(size)
+    except Exception as e:  # BadZipFile, NotImplementedError, zlib.error ...
+        raise CorruptFile(f"{name}: part {part} is damaged ({echo(e)}); save the file again "
+                          f"from your spreadsheet program") from None
 
 
 def _check_members(name: str, zf: zipfile.ZipFile, limits: Limits) -> None:
