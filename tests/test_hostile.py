@@ -1,4 +1,8 @@
-"""Whole-file problems, hostile workbooks, formula injection, personal data, and a fuzz test.
+"""Whole-file problems, hostile workbooks, formula injection, personal data, and fuzz tests.
+
+The fuzz tests are deterministic in an ordinary run; IMPACT_FUZZ_LONG=1 runs them long
+and at random (see "fuzz" below), and every input that ever failed is kept in
+tests/fuzz_regressions/ and run every time.
 
 A whole-file problem gives exactly one "Error: ..." line on stderr, exit code 1 and no
 traceback.  Files that could make the xlsx reader abort the process run in a child
@@ -8,8 +12,11 @@ process, so a regression fails a test instead of killing the test run.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import os
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -588,9 +595,31 @@ def test_a_total_label_in_a_personal_column_is_not_echoed(tmp_path):
 
 # --------------------------------------------------------------------------
 # fuzz: whatever the bytes, check() returns a report or raises an ImpactError
+#
+# An ordinary run is deterministic: hypothesis draws the same inputs every time
+# (derandomize=True), so CI never passes or fails by luck.  A long random run looks
+# for new cases, and is run by hand:
+#
+#     IMPACT_FUZZ_LONG=1 .venv/bin/python -m pytest -q tests/test_hostile.py -k fuzz
+#
+# (IMPACT_FUZZ_LONG=N draws N inputs per test; 1 means 5,000.)  An input that fails is
+# saved under $TMPDIR/impact-fuzz-failures/ and its path is printed; put it in
+# tests/fuzz_regressions/, where test_fuzz_regression runs every file on every run.
 
 
-_FUZZ = settings(max_examples=60, deadline=None, database=None,
+FUZZ_LONG = os.environ.get("IMPACT_FUZZ_LONG", "").strip()
+REGRESSIONS = Path(__file__).resolve().parent / "fuzz_regressions"
+FAILURES = Path(tempfile.gettempdir()) / "impact-fuzz-failures"
+
+
+def _long_examples() -> int:
+    if FUZZ_LONG in ("", "0"):
+        return 0
+    return 5_000 if FUZZ_LONG == "1" else int(FUZZ_LONG)
+
+
+_FUZZ = settings(max_examples=_long_examples() or 60, derandomize=not _long_examples(),
+                 deadline=None, database=None, print_blob=True,
                  suppress_health_check=[HealthCheck.function_scoped_fixture,
                                         HealthCheck.too_slow])
 
@@ -603,17 +632,35 @@ def seed_xlsx(tmp_path_factory) -> bytes:
                      name="seed.xlsx").read_bytes()
 
 
+def _exercise(path: Path) -> None:
+    """check() the file and render what it gives as validate and summary would; any
+    exception but an ImpactError is a bug."""
+    try:
+        report = reports.check(path)
+    except errors.ImpactError as e:
+        assert "\n" not in str(e), "an ImpactError's message is one line"
+        return
+    render_text.findings_text(report)
+    render_data.to_json(report.to_dict())
+    if report.valid:
+        summary = reports.summarise(report)
+        render_text.summary_text(summary)
+        render_data.summary_json(summary)
+        render_data.summary_csv(summary)
+
+
 def _check_bytes(data: bytes, suffix: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"fuzz{suffix}"
         path.write_bytes(data)
         try:
-            report = reports.check(path)
-        except errors.ImpactError:
-            return
-        render_text.findings_text(report)
-        if report.valid:
-            reports.summarise(report)
+            _exercise(path)
+        except Exception as e:
+            FAILURES.mkdir(exist_ok=True)
+            kept = FAILURES / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix or '.bin'}"
+            kept.write_bytes(data)
+            e.add_note(f"the input is saved as {kept}; copy it to {REGRESSIONS}/")
+            raise
 
 
 @_FUZZ
@@ -665,3 +712,49 @@ def test_fuzz_seed_is_a_valid_file(seed_xlsx, tmp_path):
     path.write_bytes(seed_xlsx)
     assert reports.check(path).valid
     _check_bytes(seed_xlsx, ".xlsx")
+
+
+def test_ordinary_fuzz_runs_are_deterministic():
+    if _long_examples():
+        pytest.skip("IMPACT_FUZZ_LONG is set: a long random run")
+    assert _FUZZ.derandomize and _FUZZ.database is None
+
+
+def test_a_failing_fuzz_input_is_saved(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys.modules[__name__], "FAILURES", tmp_path / "failures")
+
+    def boom(path: Path) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(sys.modules[__name__], "_exercise", boom)
+    with pytest.raises(KeyError) as caught:
+        _check_bytes(b"PK\x03\x04 broken", ".xlsx")
+    (kept,) = (tmp_path / "failures").iterdir()
+    assert kept.suffix == ".xlsx" and kept.read_bytes() == b"PK\x03\x04 broken"
+    assert str(kept) in "\n".join(caught.value.__notes__)
+
+
+# --------------------------------------------------------------------------
+# every input that ever failed, kept in tests/fuzz_regressions/
+
+
+def _regression_files() -> list[Path]:
+    return sorted(p for p in REGRESSIONS.iterdir() if p.is_file() and p.name != "README.md")
+
+
+def test_the_regression_folder_has_cases():
+    assert len(_regression_files()) >= 3
+
+
+@pytest.mark.parametrize("path", _regression_files(), ids=lambda p: p.name)
+def test_fuzz_regression(path):
+    # A child `impact` first, so that an input that aborts the process fails this test
+    # instead of ending the test run.
+    child = impact("validate", path, "--format", "json")
+    assert child.returncode in (0, 1), child.stderr[-500:]
+    assert "internal error" not in child.stderr and "Traceback" not in child.stderr
+    if child.stderr.startswith("Error: "):
+        assert child.stdout == "" and len(child.stderr.splitlines()) == 1
+    _exercise(path)
+    result = invoke("summary", path, "--format", "json")    # raises on anything unexpected
+    assert result.exit_code in (0, 1), result.output
