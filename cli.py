@@ -18,8 +18,9 @@ from typing import Any
 import click
 
 from cli_options import (DEBUG_ENV, DateParam, MonthParam, _debugging,  # isort: skip
-                         debug_option, format_option, handle_errors, input_options,
-                         output_option, read_options, store_option)
+                         _emit, audience_option, debug_option, format_option, handle_errors,
+                         input_options, output_option, print_invalid, read_options,
+                         show_audit_option, store_option)
 from reports.model.version import __version__
 from reports.render import data, text
 from reports.services import briefs, outputs
@@ -37,23 +38,6 @@ def _status(line: str) -> Iterator[None]:
         yield
     finally:
         click.echo("\r\033[K", err=True, nl=False, color=True)   # erase the line
-
-
-def print_invalid(report: Any, fmt: str, err: bool = True) -> None:
-    """Print a report's findings exactly as `impact validate` does."""
-    if fmt == "json":
-        click.echo(data.to_json(report.to_dict()), err=err)
-    else:
-        click.echo(text.findings_text(report), err=err, nl=False)
-
-
-def _emit(body: str, output: Path | None, what: str, newline: bool = False) -> None:
-    """Print `body`, or write it to `output` (atomically) and say so on stderr."""
-    if output is None:
-        click.echo(body, nl=not body.endswith("\n"))
-        return
-    outputs.write_text(output, body if not newline or body.endswith("\n") else body + "\n")
-    click.echo(f"{what} written to {output}", err=True)
 
 
 def _today() -> date:
@@ -116,9 +100,11 @@ def validate(source: Source, how: HowToRead, debug: bool, fmt: str,
 @format_option(type=click.Choice(["text", "json", "csv", "xlsx"]),
                help="Output format (xlsx needs -o).")
 @output_option
+@audience_option
+@show_audit_option
 @handle_errors
 def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
-            output: Path | None) -> None:
+            output: Path | None, audience: str | None, show_audit: bool) -> None:
     """Total a schedule exactly, for the whole file and by team, grade,
     team x grade, destination and location.
 
@@ -130,13 +116,16 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
       impact summary data/derbyshire_early_help.xlsx
       impact summary posts.xlsx --format json
       impact summary posts.xlsx --format xlsx -o totals.xlsx
+      impact summary posts.xlsx --audience public --format json --show-audit
     """
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
-    result = briefs.summarise_source(source, how, status=_status)
+    result = briefs.summarise_source(source, how, status=_status, audience=audience)
     if result.summary is None:
         print_invalid(result.report, "json" if fmt == "json" else "text")
         sys.exit(1)
+    if show_audit and result.protection is not None:
+        click.echo(f"Audit: {result.protection.summary()}", err=True)
     if fmt == "xlsx":
         assert output is not None
         outputs.save_summary_xlsx(result.summary, output)
@@ -169,11 +158,12 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
 @click.option("--since-version", type=click.IntRange(min=1), metavar="N",
               help="With --dataset: add a \"What changed\" section: the changes since "
                    "version N.")
+@show_audit_option
 @handle_errors
 def brief(source: Source, how: HowToRead, debug: bool, audience: str,
           template_file: Path | None, title: str | None, organisation: str | None,
           output: Path | None, reproducible: bool, compare_with: Path | None = None,
-          since_version: int | None = None) -> None:
+          since_version: int | None = None, show_audit: bool = False) -> None:
     """Write a PDF impact briefing: headline figures, tables by team, grade
     and site, charts, data notes and method, for a union, management or the
     public.
@@ -189,6 +179,7 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
       impact brief posts.xlsx --template my-union.toml --organisation "Derbyshire County Council"
       impact brief proposals-v2.xlsx --compare proposals-v1.xlsx
       impact brief --dataset derbyshire-early-help --since-version 1
+      impact brief posts.xlsx --audience public --show-audit
     """
     given = click.get_current_context().get_parameter_source("audience")
     result = briefs.brief(source, how, audience=audience, template_file=template_file,
@@ -202,6 +193,8 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
     pages = result.pages
     click.echo(f"Briefing written to {result.path} ({pages} page{'s' if pages != 1 else ''})",
                err=True)
+    if show_audit and result.protection is not None:
+        click.echo(f"Audit: {result.protection.summary()}", err=True)
 
 
 @cli.command()
@@ -332,13 +325,14 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
 @read_options
 @format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
 @output_option
+@audience_option
 @store_option
 @debug_option
 @handle_errors
 def compare(old: Path | None, new: Path | None, dataset: str | None, from_version: int | None,
             to_version: int | None, sheets: tuple[str, ...], mapping: tuple[str, ...],
-            encoding: str | None, fmt: str, output: Path | None, store_dir: Path | None,
-            debug: bool) -> None:
+            encoding: str | None, fmt: str, output: Path | None, audience: str | None,
+            store_dir: Path | None, debug: bool) -> None:
     """Say what changed between two versions of a schedule: posts added and
     removed, posts whose status, FTE or destination changed, and the change
     in every total, by team and by grade, under a one-line headline.
@@ -352,16 +346,22 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
       impact compare proposals-v1.xlsx proposals-v2.xlsx
       impact compare --dataset derbyshire-early-help --from 1 --to 2
       impact compare --dataset derbyshire-early-help --format csv -o changes.csv
+      impact compare proposals-v1.xlsx proposals-v2.xlsx --audience public
     """
     from reports.services.datasets import compare_sources  # lazy: SQLAlchemy
 
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
                              to_version=to_version, store_dir=store_dir,
-                             how=HowToRead(sheets, mapping, encoding))
+                             how=HowToRead(sheets, mapping, encoding), audience=audience)
     if result.comparison is None:
         assert result.invalid is not None
         print_invalid(result.invalid, "json" if fmt == "json" else "text")
         sys.exit(1)
+    if result.public is not None:
+        pub = {"text": text.public_comparison_text, "json": data.to_json,
+               "csv": data.public_comparison_csv}
+        _emit(pub[fmt](result.public), output, "Comparison", newline=True)
+        return
     render = {"text": text.comparison_text, "json": data.comparison_json,
               "csv": data.comparison_csv}
     _emit(render[fmt](result.comparison), output, "Comparison", newline=True)

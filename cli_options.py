@@ -1,9 +1,9 @@
-"""The command line's parameter types, shared options and error handling (click only).
+"""The command line's parameter types, shared options, output and error handling.
 
 `cli.py` holds the commands; this module holds what they share: exact numbers,
 dates and months as parameter types, the options that say what to read and how,
-and `handle_errors`, which turns the library's fatal errors into one line on
-stderr and exit code 1 (2 for wrong usage).
+printing findings and writing output, and `handle_errors`, which turns the
+library's fatal errors into one line on stderr and exit code 1 (2 for wrong usage).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import click
 
 from reports.model.errors import ImpactError, UsageProblem
 from reports.model.fields import FIELD_BY_NAME
+from reports.render import data, text
+from reports.services import outputs
 from reports.services.source import HowToRead, Source
 
 DEBUG_ENV = "IMPACT_DEBUG"
@@ -128,6 +130,14 @@ read_options = _options(
                  help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."))
 format_option = functools.partial(click.option, "--format", "fmt", default="text",
                                   show_default=True)
+audience_option = click.option(
+    "--audience", type=click.Choice(["union", "management", "public"]), default=None,
+    help="Only the figures this audience's briefing publishes; for public, hidden ones "
+         "as [c]. Default: every figure.")
+show_audit_option = click.option(
+    "--show-audit", is_flag=True,
+    help="Say on stderr what was hidden and the narrowest range a reader could work "
+         "any hidden figure out to.")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                              help="Write to this file instead of standard output.")
 
@@ -158,3 +168,20 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--expect-deleted-fte", type=DecimalType(), metavar="FTE",
                      help="Control total: the deleted FTE the file must add up to."),
         debug_option)(resolved)
+
+
+def print_invalid(report: Any, fmt: str, err: bool = True) -> None:
+    """Print a report's findings as `impact validate` does."""
+    if fmt == "json":
+        click.echo(data.to_json(report.to_dict()), err=err)
+    else:
+        click.echo(text.findings_text(report), err=err, nl=False)
+
+
+def _emit(body: str, output: Path | None, what: str, newline: bool = False) -> None:
+    """Print `body`, or write it to `output` (atomically) and say so on stderr."""
+    if output is None:
+        click.echo(body, nl=not body.endswith("\n"))
+        return
+    outputs.write_text(output, body if not newline or body.endswith("\n") else body + "\n")
+    click.echo(f"{what} written to {output}", err=True)

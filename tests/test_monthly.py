@@ -301,9 +301,15 @@ def test_audiences(fresh_store: Path, derbyshire_v1: Path, tmp_path: Path) -> No
                     "--audience", "public", "--audience", custom)
     assert result.exit_code == 0, result.output
     folder = tmp_path / "2024-03" / DATASET
-    assert sorted(p.name for p in folder.glob("*.pdf")) == ["briefing-public.pdf",
-                                                           "briefing-union.pdf"]
+    assert sorted(p.name for p in folder.glob("*.pdf")) == ["briefing-union.pdf"]
     assert "Branch briefing" in pdf_text(folder / "briefing-union.pdf")
+    # the public audience has a folder of its own, with only public-safe files
+    public = folder / "public"
+    assert sorted(p.name for p in public.iterdir()) == ["briefing.pdf", "changes.json",
+                                                       "summary.json", "summary.xlsx"]
+    data = json.loads((public / "summary.json").read_text())
+    assert "[c]" in json.dumps(data)
+    assert json.loads((public / "changes.json").read_text())["comparison"] is None
     # other audiences make the month incomplete again
     again = invoke("monthly", "--month", "2024-03", "--store", fresh_store, "--out", tmp_path)
     assert again.stdout.startswith("2024-03: 1 dataset(s) written")

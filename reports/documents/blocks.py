@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from ..figures.privacy import SECONDARY, Key
-from ..model.formats import Number, fmt_number, percent
+from ..figures.privacy import MARKER, Key, Links, Protection
+from ..model import measures
+from ..model.formats import Number, fmt_money, fmt_number, percent
 
 NOT_RECORDED = "not recorded (reproducible build)"
 GENERATED_LABEL = "Generated"
@@ -82,8 +84,7 @@ class Chart:
     axis: str                     # the category axis title: "Team" or "Grade"
     categories: list[str] = field(default_factory=list)
     keys: list[dict[str, Key]] = field(default_factory=list)      # per category: status -> key
-    other: tuple[str, list[dict[str, Key]]] | None = None        # "Other (n teams)" and theirs
-    series: dict[str, list[Number | None]] = field(default_factory=dict)  # filled after suppression
+    series: dict[str, list[Number | None]] = field(default_factory=dict)  # None: hidden
     note: str = ""
 
 
@@ -99,20 +100,51 @@ class Section:
 
 @dataclass
 class Figures:
-    """Every figure a briefing can show, the relations between them, and which are hidden."""
+    """Every figure a briefing can show, the relations between them, and which are hidden.
+
+    A key's unit (FTE, posts, money) is its last part's measure ("deleted_fte"), or
+    "fte" / "posts", or given to `add`.  Besides "a total is the sum of its parts"
+    (`relate`), the store records what else a reader knows: money = other money
+    (`relate_signed`), FTE at most posts (`at_most`), and which counts a money figure
+    belongs to (`follows`), so that the privacy module can audit them together.
+    """
 
     values: dict[Key, Number] = field(default_factory=dict)
     equations: list[tuple[Key, ...]] = field(default_factory=list)
     shown: set[Key] = field(default_factory=set)
     hidden: dict[Key, str] = field(default_factory=dict)      # key -> marker
+    units: dict[Key, str] = field(default_factory=dict)
+    signed: list[list[tuple[Key, int]]] = field(default_factory=list)
+    pairs: list[tuple[Key, Key]] = field(default_factory=list)
+    follows: dict[Key, list[Key]] = field(default_factory=dict)
+    keep: set[Key] = field(default_factory=set)
 
-    def add(self, key: Key, value: Number) -> Key:
+    def add(self, key: Key, value: Number, unit: str | None = None) -> Key:
         self.values[key] = value
+        self.units[key] = unit or unit_of_key(key)
         return key
 
     def relate(self, total: Key, parts: Iterable[Key]) -> None:
         """Record that `total` = sum of `parts` (so a reader can work one out from the rest)."""
         self.equations.append((total, *parts))
+
+    def relate_signed(self, terms: Iterable[tuple[Key, int]]) -> None:
+        """Record that the terms (key, coefficient) add up to 0."""
+        self.signed.append(list(terms))
+
+    def at_most(self, fte: Key, posts: Key) -> None:
+        """Record that the FTE figure is at most the posts figure (1 FTE per post at most)."""
+        if fte in self.values and posts in self.values:
+            self.pairs.append((fte, posts))
+
+    def belongs(self, money: Key, counts: Iterable[Key]) -> None:
+        """Record the counts a money figure belongs to: it is hidden with any of them."""
+        self.follows.setdefault(money, []).extend(counts)
+
+    def links(self) -> Links:
+        return Links(values=self.values, units=self.units, shown=self.shown,
+                     equations=self.equations, signed=self.signed, at_most=self.pairs,
+                     follows=self.follows, keep=self.keep)
 
     def is_hidden(self, key: Key) -> bool:
         return key in self.hidden
@@ -124,17 +156,27 @@ class Figures:
             return cell
         if isinstance(cell, Pct):
             if cell.deleted in self.hidden or cell.baseline in self.hidden:
-                return SECONDARY
+                return MARKER
             pct = percent(self.values[cell.deleted], self.values[cell.baseline])
             return "–" if pct is None else f"{pct}%"
         if cell in self.hidden:
             return self.hidden[cell]
         value = self.values[cell]
+        if self.units.get(cell) == measures.MONEY:
+            return fmt_money(Decimal(value))
         return zero if value == 0 else fmt_number(value)
 
     def number(self, key: Key) -> Number | None:
         """A figure for a chart: None when hidden."""
         return None if key in self.hidden else self.values[key]
+
+
+def unit_of_key(key: Key) -> str:
+    """A figure's unit from its key's last part: a measure, "fte" or "posts"."""
+    last = key[-1] if key else ""
+    if last == "posts":
+        return measures.POSTS
+    return measures.unit_of(str(last)) or measures.FTE
 
 
 @dataclass
@@ -151,6 +193,7 @@ class Briefing:
     figures: Figures
     source_file: str
     generated: str | None         # None: not recorded (a reproducible build)
+    protection: Protection | None = None   # what was hidden, and the audit
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")

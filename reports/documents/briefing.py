@@ -15,7 +15,7 @@ from ..intake.rules import Report
 from ..model.errors import TemplateError
 from ..model.formats import fmt_date
 from . import sections as registry
-from .blocks import NOT_RECORDED, Briefing, Section, clean
+from .blocks import NOT_RECORDED, Briefing, Section, Text, clean
 from .builder import Builder, Changes
 from .template import Template
 
@@ -37,13 +37,22 @@ def make_briefing(report: Report, summary: Summary, template: Template, *,
         generated = fmt_date(generated)
     date_text = generated or NOT_RECORDED
     b = Builder(report, summary, template, organisation, date_text, version, changes)
-    ids = [s for s in template.sections if s != CHANGES or changes is not None]
+    ids = [s for s in template.sections if s != CHANGES]
     built = [_section(b, sid) for sid in ids]
     b.finish()
     shown = [s for s in built if s.blocks]
-    if changes is not None and CHANGES not in ids:
-        at = next((i + 1 for i, s in enumerate(shown) if s.id == "headline"), 0)
-        shown.insert(at, _section(b, CHANGES))
+    if changes is not None:           # built last: it states what the others' figures allow
+        section = _section(b, CHANGES)
+        if CHANGES in template.sections:
+            before = template.sections[:template.sections.index(CHANGES)]
+            at = sum(1 for s in shown if s.id in before)
+        else:
+            at = next((i + 1 for i, s in enumerate(shown) if s.id == "headline"), 0)
+        shown.insert(at, section)
+    if b.protection is not None and template.suppresses:
+        for sec in shown:
+            if sec.id == "method":
+                sec.blocks.append(Text(b.protection.summary(), "bullet"))
     src = summary.source
     org = b.organisation
     audience = template.audience or "union"
@@ -59,7 +68,8 @@ def make_briefing(report: Report, summary: Summary, template: Template, *,
         sections=shown,
         figures=b.fig,
         source_file=clean(src["file"]),
-        generated=clean(generated, 120) if generated else None)
+        generated=clean(generated, 120) if generated else None,
+        protection=b.protection)
 
 
 def _section(b: Builder, sid: str) -> Section:

@@ -13,15 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..figures.compare import Comparison
-from ..figures.privacy import Key, suppress
-from ..figures.totals import Summary
+from ..figures.privacy import Key, Protection, protect
+from ..figures.totals import NOT_GIVEN, Summary
 from ..intake.rules import Report
 from ..model import measures
-from ..model.formats import Number, fmt_money
+from ..model.formats import Number
 from ..model.measures import BASELINE_STATUSES, STATUSES
 from .blocks import Cell, Chart, Figures, Pct, Table, Text, clean
 from .wording import CONTEXT_PLACEHOLDERS, check_placeholders
@@ -41,6 +40,8 @@ class Changes:
     comparison: Comparison | None
     note: str = ""
     heading: str | None = None
+    old_hidden: frozenset[str] = frozenset()   # totals the earlier version's output hid
+    earlier: dict[Key, Any] | None = None      # what that output published, by figure
 
 
 class Builder:
@@ -56,6 +57,7 @@ class Builder:
         self.organisation = clean(organisation if organisation is not None
                                   else template.organisation, 200)
         self.fig = Figures()
+        self.protection: Protection | None = None
         self.charts: list[Chart] = []
         self._load()
 
@@ -69,8 +71,22 @@ class Builder:
         f, s = self.fig, self.s
         t = s.totals
         for k, v in t.items():
-            if measures.unit_of(k) in (measures.FTE, measures.POSTS) and v is not None:
+            if measures.unit_of(k) in (measures.FTE, measures.POSTS, measures.MONEY) and \
+                    v is not None:
                 f.add(("total", k), v)
+                f.keep.add(("total", k))
+        for k in t:
+            if k.endswith("_fte"):
+                f.at_most(("total", k), ("total", measures.posts_for(k)))
+        if s.has_cost:
+            counts = {"deleted_cost": ["deleted_fte", "deleted_posts"],
+                      "created_cost": ["created_fte", "created_posts"]}
+            for money, names in counts.items():
+                f.belongs(("total", money), [("total", k) for k in names])
+            f.belongs(("total", "net_saving"), [("total", k) for ks in counts.values()
+                                                for k in ks])
+            f.relate_signed([(("total", "net_saving"), -1), (("total", "deleted_cost"), 1),
+                             (("total", "created_cost"), -1)])
         self.rows_relations(("total",))
         if s.has_vacant:
             for unit in ("fte", "posts"):
@@ -107,6 +123,9 @@ class Builder:
                 f.add(("dest", g["destination"], m), g[m])
         for m in ("relocated_fte", "relocated_posts"):
             f.relate(("total", m), [("dest", g["destination"], m) for g in dests])
+        for g in dests:
+            f.at_most(("dest", g["destination"], "relocated_fte"),
+                      ("dest", g["destination"], "relocated_posts"))
 
     def rows_relations(self, prefix: Key) -> None:
         """baseline = deleted + retained + relocated and future = retained + created, for
@@ -120,27 +139,60 @@ class Builder:
                                                  prefix + (f"created_{u}",)])
 
     def finish(self) -> None:
-        """Suppress small numbers, then fill the charts with what may be shown."""
+        """Decide which figures to hide (the privacy module audits every figure shown,
+        together), then fill the charts with what may be shown."""
         f = self.fig
-        f.hidden = suppress(f.values, f.equations, self.threshold, f.shown)
+        self._same_posts()
+        links = f.links()
+        if self.changes is not None and self.changes.earlier and self.threshold:
+            links.sensitive = self._small_changes(self.changes.earlier)
+        self.protection = protect(links, self.threshold)
+        f.hidden = dict(self.protection.hidden)
         for chart in self.charts:
-            statuses = list(STATUSES)
-            chart.series = {s: [f.number(k[s]) for k in chart.keys] for s in statuses}
-            if chart.other is not None:
-                label, folded = chart.other
-                chart.categories.append(label)
-                for s in statuses:
-                    any_hidden = any(f.is_hidden(k[s]) for k in chart.keys) or any(
-                        k[s] in f.hidden or self._sensitive(k[s]) for k in folded)
-                    # the average per folded team or grade, so the bar is on the same scale
-                    total = sum((Decimal(f.values[k[s]]) for k in folded), Decimal(0))
-                    value = None if any_hidden else (total / len(folded)).quantize(
-                        Decimal("0.01"))
-                    chart.series[s].append(value)
+            chart.series = {s: [f.number(k[s]) for k in chart.keys] for s in STATUSES}
 
-    def _sensitive(self, key: Key) -> bool:
-        thr = self.threshold
-        return thr > 0 and 0 < self.fig.values[key] < thr
+    def _small_changes(self, earlier: dict[Key, Any]) -> set[Key]:
+        """Whole-file figures both outputs publish whose change is above 0 and under the
+        threshold: "What changed" would state it, and a reader who puts the two side by
+        side learns it, so the new one is hidden (and audited) as if it were small.
+        (Figures by team, grade or site are not compared: see the README.)"""
+        f = self.fig
+        out = set()
+        for k in f.shown:
+            if k[0] != "total":
+                continue
+            old = earlier.get(k)
+            if old is None or k not in f.values or f.units.get(k) == measures.MONEY:
+                continue
+            if 0 < abs(f.values[k] - old) < self.threshold:
+                out.add(k)
+        return out
+
+    def _same_posts(self) -> None:
+        """Groups of two kinds that hold exactly the same posts (a team that is all of one
+        site) have the same figures, and a reader who sees one row can read the other."""
+        f = self.fig
+        posts = self.report.posts
+        if posts.empty:
+            return
+        kinds = {"team": "team", "grade": "grade", "loc": "location"}
+        owners: dict[bytes, list[tuple[str, str]]] = defaultdict(list)
+        for kind, col in kinds.items():
+            values = posts[col].where(posts[col].ne(""), NOT_GIVEN) if col == "location" \
+                else posts[col]
+            for label, rows in values.groupby(values, sort=False).indices.items():
+                owners[rows.tobytes()].append((kind, str(label)))
+        for groups in owners.values():
+            if len({kind for kind, _ in groups}) < 2:
+                continue
+            first = groups[0]
+            for other in groups[1:]:
+                if other[0] == first[0]:
+                    continue
+                for m in FTE_MEASURES:
+                    a, b = (first[0], first[1], m), (other[0], other[1], m)
+                    if a in f.values and b in f.values:
+                        f.relate(a, [b])
 
     def show(self, cells: Iterable[Cell]) -> None:
         for c in cells:
@@ -181,13 +233,10 @@ class Builder:
         for name in names:
             if not measures.known(name):
                 continue
-            unit = measures.unit_of(name)
             if name == "pct_deleted":
                 pct = Pct(("total", "deleted_fte"), ("total", "baseline_fte"))
                 self.show([pct])
                 values[name] = pct
-            elif unit == measures.MONEY:
-                values[name] = fmt_money(t[name]) if name in t else "not known"
             elif ("total", name) in self.fig.values:
                 self.show([("total", name)])
                 values[name] = ("total", name)

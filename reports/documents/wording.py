@@ -32,9 +32,9 @@ DEFAULT_WORDING = {
             "a net saving of {net_saving} a year.",
     "locations": "Sites losing all their posts: {sites_closing}. Sites keeping some posts: "
                  "{sites_kept}.",
-    "suppression": "To protect individuals, a count of posts or FTE under {threshold} is "
-                   "shown as \u201c<{threshold}\u201d, and a figure marked \u201c[c]\u201d is "
-                   "hidden so that no total can reveal one.",
+    "suppression": "To protect individuals, a figure marked \u201c[c]\u201d is hidden: "
+                   "every count of posts or FTE under {threshold}, and any figure from which "
+                   "one could be worked out to within {threshold}.",
 }
 
 def check_placeholders(text: str, key: str, fail: Any = None) -> list[str]:

@@ -357,6 +357,8 @@ def figure_text(key: str, value: Any, signed: bool = False) -> str:
     """A figure or, `signed`, a change in it (+3, -£19,507.50, +1.4 pts)."""
     if value is None:
         return "–"
+    if isinstance(value, str):         # a marker: hidden
+        return value
     sign = "+" if signed and value > 0 else ""
     if measures.unit_of(key) == measures.PERCENT:
         return f"{sign}{value}" + (" pts" if signed else "%")

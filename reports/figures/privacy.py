@@ -1,107 +1,601 @@
-"""Small-number suppression: the one module that decides which figures an output hides.
+"""Disclosure control: the one module that decides which figures a public output hides.
 
-Every output that hides figures asks this module: the briefing's tables, tiles
-and charts (`suppress`, over the linear relations between figures), and the
-"What changed" section (`is_small`, `change_cells`, `change_hidden`).
+Every output that hides figures asks this module: the briefing's tables, tiles,
+charts and money figures, the public summary and comparison files, and the
+"What changed" section.
 
-The rules, in one place:
+**The promise.** With a threshold of N (the template's `small_number_threshold`,
+default 5), no hidden value can be narrowed to a range narrower than N, in the
+figure's own unit (posts, FTE or pounds), from everything that is published
+together, including an earlier version's public figures when "What changed" is
+shown.
 
-- **Primary.** A count of posts or an FTE figure above 0 and under the threshold
-  is hidden and shown as "<N".  Money is not suppressed.
-- **Secondary.** Where a relation (a total and its parts) would let a reader work
-  out a hidden figure from the others, the smallest other figure that is shown
-  and above 0 is hidden too, shown as "[c]".
-- **Changes.** A change between two versions is hidden ("[c]") when either side
-  of it is a small figure.
+**How.** Every hidden value is shown as one marker, `[c]`, whether it is small
+or hidden to protect another.
+
+1. *Primary*: every count of posts or FTE figure above 0 and under N is hidden.
+2. *Money follows the counts*: a cost that belongs to a hidden count is hidden.
+3. *Audit*: for each hidden value, the smallest and largest value it could
+   take is worked out by linear programming (HiGHS, through `highspy`), given
+   every published figure, the relations between them (a total is the sum of
+   its parts; baseline = deleted + retained + relocated; two groups holding the
+   same posts have the same figures), and what a reader knows besides: values
+   are not negative, a hidden value is not zero (zeros are never hidden), FTE is
+   at most the number of posts, and posts and hundredths of an FTE are whole.
+4. *Repair*: while some hidden value's range is narrower than N, a linear
+   program finds the cheapest set of published figures around it (small ones
+   first, the headline totals last) whose change would let it move by N, and
+   hides them; then the audit runs again.
+5. *Refuse*: if no safe pattern exists short of hiding most of the figures,
+   `Unpublishable` is raised: the output is not written.
+
+The audit of one hidden value first solves a small linear program over its
+neighbourhood, with every other hidden value fixed at its true value.  That
+can only make the range narrower than the full problem's (it adds
+constraints), so a value that passes there is safe; one that fails is tried
+on a larger neighbourhood, and at last on the whole connected problem.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+import math
+import os
+import sys
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ..model import measures
+from ..model.errors import Unpublishable
 from ..model.formats import Number
 from .compare import figure_text
 
 Key = tuple  # e.g. ("team", "Early Help", "deleted_fte"): one figure in a document
 
-SECONDARY = "[c]"          # a figure hidden so that a total cannot reveal a small one
+MARKER = "[c]"             # every hidden value, whatever the reason
+SECONDARY = MARKER         # the name older code and tests use
+MAX_HIDDEN_SHARE = 0.85    # refuse when more than this share of the non-zero figures is hidden
+NEIGHBOURHOODS = (30, 150)  # variables in the first and second audit of one value
+WIDE_NEIGHBOURHOOD = 600   # variables in the audit of a value the repair cannot help
+PATTERN_CELLS = 250        # figures around a value that the repair may move
+LONG_RELATION = 12         # members of a long relation that a neighbourhood takes
 
 
-def primary_marker(threshold: int) -> str:
-    """How a small figure is shown: "<5"."""
-    return f"<{threshold}"
+def scale(unit: str | None) -> int:
+    """Whole units per figure unit: FTE and money are held as hundredths."""
+    return 1 if unit == measures.POSTS else 100
 
 
-def suppress(values: Mapping[Key, Number], equations: Iterable[Sequence[Key]], threshold: int,
-             shown: Iterable[Key] | None = None) -> dict[Key, str]:
-    """Which figures to hide, and with what marker.
+def units_of(value: Number, unit: str | None) -> int:
+    """A figure as whole units (hundredths of an FTE or a pound; posts as they are)."""
+    return int(Decimal(value) * scale(unit))
 
-    Primary: every figure above 0 and under `threshold` ("<5").  Secondary: for
-    each relation (a total and its parts), if exactly one of its figures is
-    unknown to a reader and that one is sensitive, the smallest other figure
-    that is shown and above 0 is hidden too ("[c]"); repeated until nothing
-    changes.  A figure that is not shown anywhere counts as unknown.
-    Only figures in `shown` (default: all) are returned.
+
+@dataclass
+class Links:
+    """What a reader can use: every figure that could be shown, and how they relate.
+
+    `equations` are (total, part, part, ...): total = the sum of the parts.
+    `signed` are general relations, each a list of (key, coefficient) adding to 0
+    (net saving = deleted cost - created cost).  `at_most` pairs (FTE, posts): the
+    FTE is at most the posts.  `follows` maps a money figure to the counts it
+    belongs to: it is hidden whenever one of them is.  `keep` are figures hidden
+    only as a last resort (the headline totals).
     """
+
+    values: Mapping[Key, Number]
+    units: Mapping[Key, str]
+    shown: set[Key]
+    equations: Sequence[Sequence[Key]] = ()
+    signed: Sequence[Sequence[tuple[Key, int]]] = ()
+    at_most: Sequence[tuple[Key, Key]] = ()
+    follows: Mapping[Key, Sequence[Key]] = field(default_factory=dict)
+    keep: set[Key] = field(default_factory=set)
+    sensitive: set[Key] = field(default_factory=set)   # to hide as if small (a small change)
+
+    def relations(self) -> list[list[tuple[Key, int]]]:
+        """Every equation as (key, coefficient) pairs adding to 0, over known keys."""
+        out = [[(eq[0], -1)] + [(k, 1) for k in eq[1:]] for eq in self.equations]
+        out += [list(eq) for eq in self.signed]
+        return [eq for eq in out if all(k in self.values for k, _ in eq)]
+
+
+@dataclass
+class Protection:
+    """The figures hidden, and the range a reader could narrow each one to."""
+
+    hidden: dict[Key, str]
+    ranges: dict[Key, tuple[Decimal, Decimal | None]]   # in the figure's unit; None: no limit
+    threshold: int
+    primary: int = 0
+
+    def narrowest(self) -> Decimal | None:
+        widths = [hi - lo for lo, hi in self.ranges.values() if hi is not None]
+        return min(widths) if widths else None
+
+    def summary(self) -> str:
+        """'7 values hidden; every hidden value has a range of at least 5'."""
+        n = len(self.hidden)
+        if not self.threshold:
+            return "No value is hidden: this output does not suppress small numbers."
+        if not n:
+            return (f"No value is hidden: no published figure is under {self.threshold} or "
+                    f"could reveal one.")
+        return (f"{n:,} value{'s' if n != 1 else ''} hidden ({self.primary:,} under "
+                f"{self.threshold}, {n - self.primary:,} to protect them); every hidden value "
+                f"has a range of at least {self.threshold} given everything published.")
+
+
+def protect(links: Links, threshold: int) -> Protection:
+    """Choose the figures to hide so that the audit passes.  Raises `Unpublishable`."""
     if threshold <= 0:
-        return {}
-    shown_set = set(values) if shown is None else set(shown)
-    primary = {k for k, v in values.items() if 0 < v < threshold}
-    sensitive = set(primary)
-    eqs = [tuple(eq) for eq in equations]
-    by_key: dict[Key, list[int]] = defaultdict(list)
-    for i, eq in enumerate(eqs):
-        for k in eq:
-            by_key[k].append(i)
-    queue = deque(range(len(eqs)))
-    queued = set(queue)
-    while queue:
-        i = queue.popleft()
-        queued.discard(i)
-        eq = eqs[i]
-        unknown = [k for k in eq if k in sensitive or k not in shown_set]
-        if len(unknown) != 1 or unknown[0] not in sensitive:
-            continue
-        candidates = [k for k in eq if k not in sensitive and k in shown_set
-                      and values.get(k, 0) != 0]
-        if not candidates:
-            continue
-        pick = min(candidates, key=lambda k: values[k])
-        sensitive.add(pick)
-        for j in by_key[pick]:
-            if j not in queued:
-                queue.append(j)
-                queued.add(j)
-    marker = primary_marker(threshold)
-    return {k: (marker if k in primary else SECONDARY) for k in sensitive if k in shown_set}
+        return Protection({}, {}, threshold)
+    values, units = links.values, links.units
+    shown = {k for k in links.shown if k in values}
+    primary = {k for k in shown if units.get(k) in (measures.FTE, measures.POSTS)
+               and 0 < values[k] < threshold} | (links.sensitive & shown)
+    hidden = set(primary)
+    problem = _Problem(links, threshold)
+    passed: dict[Key, tuple[int, int | None]] = {}
+    nonzero = sum(1 for k in shown if values[k] != 0)
+    while True:
+        hidden |= _following(links, hidden, shown)
+        problem.set_hidden(hidden)
+        failing = []
+        for k in sorted(hidden - set(passed), key=repr):
+            lo, hi = problem.range_of(k)
+            if hi is None or hi - lo >= problem.needed(k):
+                passed[k] = (lo, hi)
+            else:
+                failing.append(k)
+        if not failing:
+            break
+        for k in failing:
+            if problem.hidden != hidden:   # an earlier pick this round may have made room
+                problem.set_hidden(hidden)
+                lo, hi = problem.range_of(k)
+                if hi is None or hi - lo >= problem.needed(k):
+                    continue
+            picks = problem.pattern(k, shown)
+            if not picks:              # nothing left to hide near it: ask a wider problem,
+                lo, hi = problem.range_of(k, wide=True)       # then the whole one
+                if hi is not None and hi - lo < problem.needed(k):
+                    lo, hi = problem.range_of(k, exact=True)
+                if hi is None or hi - lo >= problem.needed(k):
+                    passed[k] = (lo, hi)
+                    continue
+                raise Unpublishable(
+                    f"no safe pattern of hidden figures exists: {_name(k)} could be worked "
+                    f"out to within {threshold} from the other figures, whatever else is "
+                    f"hidden; the output is not written")
+            hidden = hidden | picks
+        _too_many(hidden, nonzero)
+    _too_many(hidden, nonzero)
+    ranges = {k: (Decimal(lo) / scale(units.get(k)),
+                  None if hi is None else Decimal(hi) / scale(units.get(k)))
+              for k, (lo, hi) in passed.items() if k in hidden}
+    return Protection({k: MARKER for k in hidden}, ranges, threshold, len(primary))
+
+
+def _too_many(hidden: set[Key], nonzero: int) -> None:
+    if len(hidden) > MAX_HIDDEN_SHARE * max(nonzero, 1):
+        raise Unpublishable(
+            f"keeping every figure safe would hide {len(hidden):,} of {nonzero:,} "
+            f"figures; the output is not written. Publish a version with fewer "
+            f"breakdowns (a template without the by-team or new-posts tables)")
+
+
+def audit(links: Links, hidden: Iterable[Key], threshold: int
+          ) -> dict[Key, tuple[Decimal, Decimal | None]]:
+    """The exact range of each hidden figure, over the whole problem (no shortcuts)."""
+    problem = _Problem(links, threshold)
+    hidden = set(hidden)
+    problem.set_hidden(hidden)
+    out = {}
+    for k in sorted(hidden, key=repr):
+        lo, hi = problem.range_of(k, exact=True)
+        s = scale(links.units.get(k))
+        out[k] = (Decimal(lo) / s, None if hi is None else Decimal(hi) / s)
+    return out
+
+
+def _following(links: Links, hidden: set[Key], shown: set[Key]) -> set[Key]:
+    """Money figures that belong to a hidden count."""
+    return {m for m, counts in links.follows.items()
+            if m in shown and links.values.get(m, 0) != 0 and any(c in hidden for c in counts)}
+
+
+def _name(key: Key) -> str:
+    return " / ".join(str(p) for p in key)
+
+
+class _Problem:
+    """The linear system a reader can set up, in whole units.
+
+    Every relation holds for the true values, so the constant side of a relation,
+    once its published figures are moved across, is the sum of its unknown terms at
+    their true values: no relation needs more than its unknown terms to be read.
+    """
+
+    def __init__(self, links: Links, threshold: int) -> None:
+        self.links = links
+        self.threshold = threshold
+        self.units = links.units
+        self.value = {k: units_of(v, links.units.get(k)) for k, v in links.values.items()}
+        self.eqs = links.relations()
+        self.eq_keys = [[k for k, _ in eq] for eq in self.eqs]
+        self.by_size = [sorted(keys, key=lambda k: (self.value[k] == 0, self.value[k], repr(k)))
+                        if len(keys) > LONG_RELATION else keys for keys in self.eq_keys]
+        self.pairs = [(f, p) for f, p in links.at_most
+                      if f in self.value and p in self.value]
+        self.terms: dict[Key, list[tuple[int, int]]] = defaultdict(list)
+        for i, eq in enumerate(self.eqs):
+            for k, c in eq:
+                self.terms[k].append((i, c))
+        for k in self.terms:           # small relations first: a value's own row first
+            self.terms[k].sort(key=lambda t: len(self.eqs[t[0]]))
+        self.pair_of: dict[Key, list[int]] = defaultdict(list)
+        for i, (f, p) in enumerate(self.pairs):
+            self.pair_of[f].append(i)
+            self.pair_of[p].append(i)
+        self.unshown = set(self.value) - links.shown
+        self.set_hidden(set())
+
+    def set_hidden(self, hidden: set[Key]) -> None:
+        """The hidden figures the next questions are about."""
+        self.hidden = set(hidden)
+        self.unknown = self.hidden | self.unshown
+        self._members: dict[int, list[Key]] = {}
+
+    def members(self, i: int) -> list[Key]:
+        """The unknown terms of relation `i`."""
+        got = self._members.get(i)
+        if got is None:
+            got = [k for k in self.by_size[i] if k in self.unknown]
+            self._members[i] = got
+        return got
+
+    def needed(self, key: Key) -> int:
+        return self.threshold * scale(self.units.get(key))
+
+    def _neighbourhood(self, key: Key, extra: Key | None, cap: int | None,
+                       once: bool = True) -> list[Key]:
+        """The unknown figures nearest `key` (see `_area`), at most `cap` of them."""
+        extra_eqs = {i for i, _ in self.terms.get(extra, ())} if extra is not None else set()
+
+        def members(i: int) -> list[Key]:
+            got = self.members(i)
+            return got + [extra] if i in extra_eqs else got   # type: ignore[list-item]
+
+        def pair_members(i: int) -> list[Key]:
+            return [kk for kk in self.pairs[i] if kk in self.unknown or kk == extra]
+
+        return self._nearest(key, cap, members, pair_members, once=once)
+
+    def range_of(self, key: Key, extra: Key | None = None, exact: bool = False,
+                 wide: bool = False) -> tuple[int, int | None]:
+        """The smallest and largest whole-unit value `key` can take, with the figures of
+        `set_hidden` (and `extra`) unknown.  Unless `exact`, only neighbourhoods are
+        solved: a range found there is never wider than the true one."""
+        caps: Sequence[int | None] = ((None,) if exact else (WIDE_NEIGHBOURHOOD,) if wide
+                                      else NEIGHBOURHOODS)
+        result: tuple[int, int | None] = (self.value[key], self.value[key])
+        for cap in caps:
+            variables = self._neighbourhood(key, extra, cap, once=not (exact or wide))
+            result = self._solve(key, variables, extra)
+            lo, hi = result
+            if hi is None or hi - lo >= self.needed(key):
+                return result
+            if cap is not None and len(variables) < cap:
+                return result          # the neighbourhood was already the whole problem
+        return result
+
+    def _solve(self, key: Key, variables: list[Key], extra: Key | None
+               ) -> tuple[int, int | None]:
+        import highspy  # the LP solver: loaded only when an output suppresses figures
+        import numpy as np
+
+        index = {k: i for i, k in enumerate(variables)}
+        rows: dict[int, tuple[list[int], list[float], float]] = {}
+        for k, col in index.items():
+            for i, c in self.terms.get(k, ()):
+                cols, coefs, rhs = rows.setdefault(i, ([], [], 0.0))
+                cols.append(col)
+                coefs.append(float(c))
+                rows[i] = (cols, coefs, rhs + c * self.value[k])
+        n = len(variables)
+        lower = np.array([1.0 if (k in self.hidden or k == extra) else 0.0
+                          for k in variables])
+        upper = np.full(n, np.inf)
+        extra_rows: list[tuple[list[int], list[float], float, float]] = []
+        for i in sorted({i for k in variables for i in self.pair_of.get(k, ())}):
+            f, p = self.pairs[i]
+            per = float(scale(self.units.get(f)))        # FTE hundredths per post
+            if f in index and p in index:
+                extra_rows.append(([index[f], index[p]], [1.0, -per], -np.inf, 0.0))
+            elif f in index:
+                upper[index[f]] = min(upper[index[f]], per * self.value[p])
+            else:
+                lower[index[p]] = max(lower[index[p]], math.ceil(self.value[f] / per))
+        inf = highspy.kHighsInf
+        starts: list[int] = []
+        idx: list[int] = []
+        vals: list[float] = []
+        lo_r: list[float] = []
+        hi_r: list[float] = []
+        for cols, coefs, rhs in rows.values():
+            starts.append(len(idx))
+            idx += cols
+            vals += coefs
+            lo_r.append(rhs)
+            hi_r.append(rhs)
+        for cols, coefs, lo, hi in extra_rows:
+            starts.append(len(idx))
+            idx += cols
+            vals += coefs
+            lo_r.append(max(lo, -inf))
+            hi_r.append(hi)
+        h = _solver()
+        h.addVars(n, lower, np.minimum(upper, inf))
+        if starts:
+            h.addRows(len(starts), np.array(lo_r), np.array(hi_r), len(idx),
+                      np.array(starts, dtype=np.int32), np.array(idx, dtype=np.int32),
+                      np.array(vals))
+        h.changeColCost(index[key], 1.0)
+        out: list[float | None] = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            h.changeObjectiveSense(sense)
+            h.run()
+            status = h.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                out.append(h.getInfo().objective_function_value)
+            elif status == highspy.HighsModelStatus.kUnbounded:
+                out.append(None)
+            else:                      # infeasible or unknown: trust nothing but the truth
+                v = self.value[key]
+                return v, v
+        lo_f, hi_f = out
+        lo = math.ceil((lo_f if lo_f is not None else 0) - 1e-6)
+        return lo, None if hi_f is None else math.floor(hi_f + 1e-6)
+
+    # ---- what to hide next
+
+    def pattern(self, key: Key, shown: set[Key]) -> set[Key] | None:
+        """`_pattern` over a small area around `key`, then over a wider one."""
+        found = self._pattern(key, shown, self._area(key, PATTERN_CELLS))
+        if found is None:
+            found = self._pattern(key, shown, self._area(key, 3 * PATTERN_CELLS, once=False))
+        return found
+
+    def _pattern(self, key: Key, shown: set[Key], cells: list[Key]) -> set[Key] | None:
+        """Published figures to hide so that `key` can move by the threshold.
+
+        A linear program looks for the cheapest change to the figures around `key`
+        that keeps every relation true and moves `key` up by u and down by d
+        (u + d = the threshold, d no further than its floor): figures already hidden
+        move for free, published ones at a cost that grows with their size (the
+        headline totals dearest), zeros and figures further away not at all.  Every
+        published figure that moves is returned: hidden, they give `key` its room.
+        (The heuristic of Fischetti and Salazar for cell suppression.)
+        """
+        import highspy  # the LP solver: loaded only when an output suppresses figures
+        import numpy as np
+
+        need = self.needed(key)
+        v = self.value[key]
+        down = min(max(v - 1, 0), need)
+        up = need - down
+        movable = [k for k in cells if k in self.unknown or
+                   (k in shown and self.value[k] != 0)]
+        index = {k: i for i, k in enumerate(movable)}
+        n = len(movable)
+        cost = []
+        for k in movable:
+            if k in self.unknown:
+                cost.append(0.0)
+            else:
+                size = self.value[k] / scale(self.units.get(k))
+                cost.append((1.0 + math.log1p(size)) * (1000.0 if k in self.links.keep else 1.0))
+        floor = [1.0 if (k in self.hidden or k not in self.unknown) else 0.0 for k in movable]
+        rows: dict[int, dict[int, float]] = {}
+        for k, col in index.items():
+            for i, c in self.terms.get(k, ()):
+                rows.setdefault(i, {})[col] = float(c)
+        picked: set[Key] = set()
+        for direction, amount in ((1, up), (-1, down)):
+            if amount <= 0:
+                continue
+            h = _solver()
+            lower = np.zeros(2 * n)
+            upper = np.full(2 * n, highspy.kHighsInf)
+            for k, col in index.items():      # y- is at most the room above the floor
+                upper[n + col] = max(self.value[k] - floor[col], 0.0)
+            x = index[key]
+            if direction > 0:
+                lower[x] = upper[x] = float(amount)
+                upper[n + x] = 0.0
+            else:
+                lower[n + x] = upper[n + x] = float(amount)
+                upper[x] = 0.0
+            h.addVars(2 * n, lower, upper)
+            h.changeColsCost(2 * n, np.arange(2 * n, dtype=np.int32),
+                             np.array(cost + cost, dtype=float))
+            starts: list[int] = []
+            idx: list[int] = []
+            vals: list[float] = []
+            lo_r: list[float] = []
+            hi_r: list[float] = []
+            for terms in rows.values():
+                starts.append(len(idx))
+                for col, coef in terms.items():
+                    idx += [col, n + col]
+                    vals += [coef, -coef]
+                lo_r.append(0.0)
+                hi_r.append(0.0)
+            for f, p in self.pairs:
+                if f in index or p in index:
+                    per = float(scale(self.units.get(f)))
+                    starts.append(len(idx))
+                    for k, coef in ((f, 1.0), (p, -per)):
+                        if k in index:
+                            idx += [index[k], n + index[k]]
+                            vals += [coef, -coef]
+                    lo_r.append(-highspy.kHighsInf)
+                    hi_r.append(per * self.value[p] - self.value[f])
+            if starts:
+                h.addRows(len(starts), np.array(lo_r), np.array(hi_r), len(idx),
+                          np.array(starts, dtype=np.int32), np.array(idx, dtype=np.int32),
+                          np.array(vals))
+            h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            y = h.getSolution().col_value
+            for k, col in index.items():
+                if k not in self.unknown and y[col] + y[n + col] > 1e-6:
+                    picked.add(k)
+        return picked
+
+    def _area(self, key: Key, cap: int, once: bool = True) -> list[Key]:
+        """Figures near `key`, hidden or published, at most `cap` of them, nearest first:
+        a step along a short relation (a row) costs 1, along a long one (a column of
+        hundreds) 3, so that the rows of the figures a column reaches come in too."""
+        return self._nearest(key, cap, lambda i: self.by_size[i],
+                             lambda i: list(self.pairs[i]), once)
+
+    def _nearest(self, key: Key, cap: int | None, members: Any, pair_members: Any,
+                 once: bool = True) -> list[Key]:
+        import heapq
+
+        dist = {key: 0}
+        order = [key]
+        heap: list[tuple[int, int, Key]] = []
+        counter = 0
+        current = key
+        d0 = 0
+        long_used: set[int] = set()     # a long relation offers its few members once
+        while True:
+            for i, _ in self.terms.get(current, ()):
+                long = len(self.eqs[i]) > LONG_RELATION
+                if long and once:
+                    if i in long_used:
+                        continue
+                    long_used.add(i)
+                got = members(i)
+                step = 3 if long else 1
+                for kk in self._some(got, dist, i):
+                    if kk not in dist:
+                        counter += 1
+                        heapq.heappush(heap, (d0 + step, counter, kk))
+            for i in self.pair_of.get(current, ()):
+                for kk in pair_members(i):
+                    if kk not in dist:
+                        counter += 1
+                        heapq.heappush(heap, (d0 + 1, counter, kk))
+            while heap and heap[0][2] in dist:
+                heapq.heappop(heap)
+            if not heap or (cap is not None and len(order) >= cap):
+                return order
+            d0, _, current = heapq.heappop(heap)
+            dist[current] = d0
+            order.append(current)
+
+    def _some(self, members: list[Key], have: Any, i: int = -1) -> list[Key]:
+        """A long relation (a column of 500 teams) contributes only a few members to a
+        neighbourhood: hidden ones first, then the smallest (`members` of a long relation
+        come smallest first), so that the neighbourhood also reaches their rows."""
+        if len(members) <= LONG_RELATION:
+            return members
+        out: list[Key] = []
+        for k in members:
+            if k in self.unknown and k not in have:
+                out.append(k)
+                if len(out) >= LONG_RELATION:
+                    return out
+        for k in members:
+            if k not in self.unknown and k not in have:
+                out.append(k)
+                if len(out) >= LONG_RELATION:
+                    break
+        return out
+
+
+_SOLVER: Any = None
+
+
+def _solver() -> Any:
+    """One HiGHS instance, emptied for each problem.  HiGHS prints a banner to standard
+    output when an instance is made, before any option can turn it off, so the first
+    one is made with the process's standard output pointed at /dev/null (a JSON summary
+    on standard output must stay clean)."""
+    import highspy  # the LP solver: loaded only when an output suppresses figures
+
+    global _SOLVER
+    if _SOLVER is None:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                _SOLVER = highspy.Highs()
+                _SOLVER.setOptionValue("output_flag", False)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    _SOLVER.clearModel()
+    return _SOLVER
+
+
+# --------------------------------------------------------------------------
+# "What changed": which changes a public output may state
 
 
 def is_small(key: str, value: Any, threshold: int) -> bool:
-    """Whether a whole-file figure (or a change in one) must be hidden: a count or FTE
-    above 0 and under the threshold, in size.  Money is never small."""
+    """Whether a whole-file figure (or a change in one) must not be stated: a count or FTE
+    above 0 and under the threshold, in size.  Money follows the counts."""
     return bool(threshold) and value is not None and not measures.is_money(key) and \
         0 < abs(value) < threshold
 
 
-def change_cells(key: str, old: Any, new: Any, change: Any, threshold: int) -> list[str]:
-    """Then, now and the change of one figure, with small figures hidden."""
-    cells = [primary_marker(threshold) if is_small(key, v, threshold) else figure_text(key, v)
-             for v in (old, new)]
-    hidden = is_small(key, old, threshold) or is_small(key, new, threshold)
-    cells.append(SECONDARY if hidden and change else
-                 (figure_text(key, change, signed=True) if change else "no change"))
-    return cells
+def change_cells(key: str, old: Any, new: Any, change: Any, *, old_hidden: bool = False,
+                 new_hidden: bool = False, change_hidden: bool = False) -> list[str]:
+    """Then, now and the change of one figure, each hidden as its output hides it."""
+    return [MARKER if old_hidden else figure_text(key, old),
+            MARKER if new_hidden else figure_text(key, new),
+            MARKER if change_hidden else
+            (figure_text(key, change, signed=True) if change else "no change")]
 
 
 # The figures whose change the one-line headline states.
 HEADLINE_FIGURES = ("deleted_fte", "at_risk_posts", "deleted_posts")
 
 
-def change_hidden(figures: Iterable[tuple[str, Any, Any]], threshold: int) -> bool:
-    """Whether a comparison's headline must not be shown: one of the figures it states
-    (key, old, new) is small, or is missing on one side."""
-    return any(v is None or is_small(key, v, threshold) for key, old, new in figures
-               if key in HEADLINE_FIGURES for v in (old, new))
+def hidden_changes(figures: Iterable[tuple[str, Any, Any]], threshold: int,
+                   old_hidden: Iterable[str] = (), new_hidden: Iterable[str] = ()
+                   ) -> set[str]:
+    """The figures (key, old, new) whose change a public output may not state: a count
+    hidden on either side, or missing, or whose change is under the threshold; money and
+    percentages (worked out from the counts) whenever any count's change is hidden."""
+    if not threshold:
+        return set()
+    old_h, new_h = set(old_hidden), set(new_hidden)
+    items = list(figures)
+
+    def derived(key: str) -> bool:
+        return measures.unit_of(key) in (measures.MONEY, measures.PERCENT)
+
+    out = set()
+    for key, old, new in items:
+        if derived(key):
+            continue
+        change = None if old is None or new is None else new - old
+        if (key in old_h or key in new_h or change is None
+                or is_small(key, change, threshold)):
+            out.add(key)
+    for key, old, new in items:
+        if derived(key) and (out or key in old_h or key in new_h or old is None
+                             or new is None):
+            out.add(key)
+    return out

@@ -57,7 +57,8 @@ class Summary:
 
 
 def headline(t: dict[str, Any]) -> str:
-    pct = "n/a" if t["pct_deleted"] is None else f"{t['pct_deleted']}%"
+    pct = t["pct_deleted"]
+    pct = "n/a" if pct is None else pct if isinstance(pct, str) else f"{pct}%"
     text = (f"{fmt_number(t['deleted_fte'])} of {fmt_number(t['baseline_fte'])} FTE ({pct}) "
             f"proposed for deletion")
     if "at_risk_fte" in t:

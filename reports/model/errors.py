@@ -72,3 +72,7 @@ class StoreError(ImpactError):
 
 class UnknownDataset(StoreError):
     "No dataset, or no such version of one, is in the store."
+
+
+class Unpublishable(ImpactError):
+    "No safe pattern of hidden figures exists for a public output, so it is not written."

@@ -87,7 +87,9 @@ class Measure:
         return hundredths(raw)
 
     def text(self, value: Any) -> str:
-        """The figure for people: £ for money, % for a percentage."""
+        """The figure for people: £ for money, % for a percentage; a marker as it is."""
+        if isinstance(value, str):
+            return value
         if self.unit == MONEY:
             return fmt_money(value)
         if self.unit == PERCENT:

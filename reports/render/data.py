@@ -131,6 +131,21 @@ def comparison_csv(c: Comparison) -> str:
     return buf.getvalue()
 
 
+def public_comparison_csv(d: dict[str, Any]) -> str:
+    """The whole-file changes a public output may state, as `# totals` (key, old, new,
+    change), under the headline."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["# headline"])
+    w.writerow([neutralise(d["headline"])])
+    w.writerow([])
+    w.writerow(["# totals"])
+    w.writerow(["key", "old", "new", "change"])
+    for t in d["totals"]:
+        w.writerow([t["key"]] + [_plain_post_value(t[c]) for c in ("old", "new", "change")])
+    return buf.getvalue()
+
+
 def _plain_post_value(value: Any) -> Any:
     if value is None:
         return ""

@@ -19,6 +19,7 @@ there as they are.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from importlib import resources
@@ -27,7 +28,7 @@ from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.shapes import Drawing, Group, String
+from reportlab.graphics.shapes import Drawing, Group, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -50,6 +51,7 @@ from reportlab.platypus import Table as RLTable
 from reportlab.platypus.doctemplate import IndexingFlowable
 
 from ..documents.blocks import Briefing, Chart, Figures, Pct, Table, Text, Tiles
+from ..figures.privacy import MARKER
 from ..model import measures
 from ..model.measures import STATUSES
 
@@ -410,12 +412,21 @@ def _chart(c: Chart, colours: dict[str, str], width: float) -> Drawing:
     ch.valueAxis.gridStrokeColor = colors.HexColor("#DDDDDD")
     ch.valueAxis.gridStrokeWidth = 0.4
     ch.valueAxis.strokeColor = colors.HexColor(colours["muted"])
+    hidden = [i for i in range(n) if any(c.series[s][i] is None for s in STATUSES)]
+    if hidden:                 # a known scale, to place the hidden marks after the bars
+        ch.valueAxis.valueMax = _nice(top * 1.08 + 1)
     for i, s in enumerate(STATUSES):
         ch.bars[i].fillColor = colors.HexColor(colours[s])
         ch.bars[i].strokeColor = None
     d.add(ch)
+    for i in hidden:
+        shown = sum(v for v in (c.series[s][i] for s in STATUSES) if v is not None)
+        x = ch.x + ch.width * float(shown) / ch.valueAxis.valueMax
+        y = ch.y + plot_h - (i + 1) * bar + ch.groupSpacing / 2
+        d.add(_hidden_mark(x, y, bar - ch.groupSpacing, colours["muted"]))
     legend = Legend()
-    legend.colorNamePairs = [(colors.HexColor(colours[s]), measures.get(f"{s}_fte").label_for("short")) for s in STATUSES]
+    legend.colorNamePairs = [(colors.HexColor(colours[s]),
+                              measures.get(f"{s}_fte").label_for("short")) for s in STATUSES]
     legend.fontName = FONT
     legend.fontSize = 8
     legend.alignment = "right"
@@ -430,6 +441,35 @@ def _chart(c: Chart, colours: dict[str, str], width: float) -> Drawing:
     title = String(0, 0, c.axis, fontName=FONT, fontSize=8, textAnchor="middle")
     d.add(Group(title, transform=(0, 1, -1, 0, 8, axis_h + plot_h / 2)))
     return d
+
+
+HIDDEN_MARK_WIDTH = 14.0
+
+
+def _hidden_mark(x: float, y: float, h: float, colour: str) -> Group:
+    """A hatched box with "[c]" beside it: figures hidden here, not drawn to scale."""
+    stroke = colors.HexColor(colour)
+    w = HIDDEN_MARK_WIDTH
+    parts: list[Any] = [Rect(x, y, w, h, fillColor=colors.white, strokeColor=stroke,
+                             strokeWidth=0.6)]
+    step = 3.0
+    offset = 0.0
+    while offset < w + h:
+        x0, y0 = x + max(0.0, offset - h), y + min(h, offset)
+        x1, y1 = x + min(w, offset), y + max(0.0, offset - w)
+        parts.append(Line(x0, y0, x1, y1, strokeColor=stroke, strokeWidth=0.5))
+        offset += step
+    parts.append(String(x + w + 2, y + h / 2 - 2.5, MARKER, fontName=FONT, fontSize=6.5,
+                        fillColor=stroke))
+    return Group(*parts)
+
+
+def _nice(value: float) -> float:
+    """A round axis maximum at or above `value` (1, 2 or 5 times a power of ten)."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
 
 
 def _tick(value: float) -> str:

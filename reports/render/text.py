@@ -16,6 +16,7 @@ from typing import Any
 from tabulate import tabulate
 
 from ..figures.compare import CHANGE_KINDS, CHANGE_TITLES, Comparison, figure_text, post_lines
+from ..figures.privacy import MARKER
 from ..figures.totals import GROUPINGS, Summary
 from ..intake.rules import Report
 from ..model import measures
@@ -122,9 +123,9 @@ def summary_text(summary: Summary) -> str:
                         colalign=("left", "right", "right"), disable_numparse=True))
     if summary.has_cost:
         out.append("")
-        out.append(f"Cost of deleted posts {fmt_money(t['deleted_cost'])} a year; of created "
-                   f"posts {fmt_money(t['created_cost'])}; net saving "
-                   f"{fmt_money(t['net_saving'])}.")
+        money = {k: measures.text(k, t[k]) for k in ("deleted_cost", "created_cost", "net_saving")}
+        out.append(f"Cost of deleted posts {money['deleted_cost']} a year; of created "
+                   f"posts {money['created_cost']}; net saving {money['net_saving']}.")
     cols = _text_columns(summary)
     for name, groups in summary.groups.items():
         if not groups:
@@ -149,7 +150,12 @@ def summary_text(summary: Summary) -> str:
 def _sum_key(groups: list[dict[str, Any]], key: str) -> Any:
     if key == "pct_deleted":
         return None
-    return sum((g[key] for g in groups), Decimal(0))
+    values = [g[key] for g in groups]
+    if any(v is None for v in values):
+        return None                    # not published (a public summary)
+    if any(isinstance(v, str) for v in values):
+        return MARKER                  # a hidden part: the total would reveal it
+    return sum(values, Decimal(0))
 
 
 # --------------------------------------------------------------------------
@@ -194,6 +200,19 @@ def comparison_text(c: Comparison, *, limit: int = 200) -> str:
             body.append(row)
         out.append(tabulate(body, headers=[col] + [measures.get(k).label for k in keys],
                             tablefmt="simple", disable_numparse=True))
+    return "\n".join(out) + "\n"
+
+
+def public_comparison_text(d: dict[str, Any]) -> str:
+    """What a public output may say of a comparison (`documents.public.public_changes`)."""
+    out = [d["headline"] + ".", "", _side("Old", d["old"]["label"], d["old"]["source"]),
+           _side("New", d["new"]["label"], d["new"]["source"]), *d["notes"], ""]
+    rows = [[measures.get(t["key"]).label, figure_text(t["key"], t["old"]),
+             figure_text(t["key"], t["new"]),
+             figure_text(t["key"], t["change"], signed=True) if t["change"] else ""]
+            for t in d["totals"]]
+    out.append(tabulate(rows, headers=["Totals", "Old", "New", "Change"], tablefmt="simple",
+                        colalign=("left", "right", "right", "right"), disable_numparse=True))
     return "\n".join(out) + "\n"
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from ..documents.briefing import make_briefing
 from ..documents.builder import Changes
+from ..documents.public import hidden_totals, public_summary, visible
 from ..documents.template import Template, load_builtin, load_template
 from ..figures.compare import compare
+from ..figures.privacy import Protection
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
 from ..model.errors import UsageProblem
@@ -35,10 +37,12 @@ from .source import (
 
 @dataclass
 class Summarised:
-    """A report and, when it is valid, its totals."""
+    """A report and, when it is valid, its totals (for a public audience, only what the
+    public briefing publishes, and the audit of what it hides)."""
 
     report: Report
     summary: Summary | None
+    protection: Protection | None = None
 
     @property
     def valid(self) -> bool:
@@ -46,10 +50,32 @@ class Summarised:
 
 
 def summarise_source(source: Source, how: HowToRead = DEFAULT_READ, *,
-                     status: Status = no_status) -> Summarised:
-    """Read, validate and (when valid) total a file or a stored version."""
+                     status: Status = no_status, audience: str | None = None,
+                     template_file: Path | None = None) -> Summarised:
+    """Read, validate and (when valid) total a file or a stored version.
+
+    With an `audience` (or a template) whose briefing suppresses small numbers, the
+    summary holds exactly the figures of that briefing: hidden ones as "[c]", ones it
+    does not publish as None.  Raises `Unpublishable` when no safe pattern exists.
+    """
     report = check(source, how, status=status)
-    return Summarised(report, summarise(report) if report.valid else None)
+    if not report.valid:
+        return Summarised(report, None)
+    summary = summarise(report)
+    if audience is None and template_file is None:
+        return Summarised(report, summary)
+    template, _ = choose_template(audience or "union", template_file, audience is not None)
+    if not template.suppresses:
+        return Summarised(report, summary)
+    return Summarised(report, *published(report, summary, template))
+
+
+def published(report: Report, summary: Summary, template: Template
+              ) -> tuple[Summary, Protection]:
+    """The summary as a suppressing template's briefing publishes it, and its audit."""
+    briefing = make_briefing(report, summary, template, version=__version__)
+    assert briefing.protection is not None
+    return public_summary(summary, briefing.figures), briefing.protection
 
 
 def choose_template(audience: str, template_file: Path | None,
@@ -76,6 +102,7 @@ class Briefed:
     path: Path | None = None
     pages: int = 0
     invalid: Report | None = None
+    protection: Protection | None = None
 
 
 def default_date(reproducible: bool) -> dt.date | None:
@@ -113,7 +140,7 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
         if not report.valid:
             return Briefed(invalid=report)
         summary = summarise(report)
-        changes = _changes(src, report, how, compare_with, since_version)
+        changes = _changes(src, report, how, compare_with, since_version, template)
         if isinstance(changes, Report):
             return Briefed(invalid=changes)
         briefing = make_briefing(report, summary, template, title=title,
@@ -122,11 +149,11 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
                                  changes=changes)
         with atomic_output(out, "wb") as fh:
             pages = render(briefing, fh, reproducible=reproducible, version=__version__)
-    return Briefed(out, pages)
+    return Briefed(out, pages, protection=briefing.protection if template.suppresses else None)
 
 
 def _changes(src: Opened, report: Report, how: HowToRead, compare_with: Path | None,
-             since_version: int | None) -> Changes | Report | None:
+             since_version: int | None, template: Template) -> Changes | Report | None:
     """The "What changed" section's comparison, or the earlier version's invalid report."""
     if compare_with is None and since_version is None:
         return None
@@ -145,4 +172,9 @@ def _changes(src: Opened, report: Report, how: HowToRead, compare_with: Path | N
         label = compare_with.name
     if not old_report.valid:
         return old_report
-    return Changes(compare(old_report, report, old_label=label))
+    comparison = compare(old_report, report, old_label=label)
+    if not template.suppresses:
+        return Changes(comparison)
+    old = make_briefing(old_report, summarise(old_report), template)   # what it published
+    return Changes(comparison, old_hidden=frozenset(hidden_totals(old.figures)),
+                   earlier=visible(old.figures))

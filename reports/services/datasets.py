@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import intake
+from ..documents.briefing import make_briefing
+from ..documents.builder import Changes
+from ..documents.public import hidden_totals, public_changes, visible
+from ..documents.template import load_builtin
 from ..figures.compare import Comparison, compare
 from ..figures.compare import headline as change_headline
 from ..figures.totals import summarise
@@ -100,15 +104,18 @@ def history_dict(versions: list[Version]) -> list[dict[str, Any]]:
 
 @dataclass
 class Compared:
-    """A comparison, or the report of the side that is invalid."""
+    """A comparison, or the report of the side that is invalid.  For a suppressing
+    audience, `public` is all that may be said of it (whole-file figures only)."""
 
     comparison: Comparison | None = None
     invalid: Report | None = None
+    public: dict[str, Any] | None = None
 
 
 def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None = None,
                     from_version: int | None = None, to_version: int | None = None,
-                    store_dir: Path | None = None, how: HowToRead = DEFAULT_READ) -> Compared:
+                    store_dir: Path | None = None, how: HowToRead = DEFAULT_READ,
+                    audience: str | None = None) -> Compared:
     """Compare two files, or two versions of a stored dataset (default: the latest and
     the one before it)."""
     options: dict[str, Any] = {"sheets": how.sheets, "mapping": how.mapping,
@@ -129,5 +136,16 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
     for report, _ in sides:
         if not report.valid:
             return Compared(invalid=report)
-    return Compared(compare(sides[0][0], sides[1][0], old_label=sides[0][1],
-                            new_label=sides[1][1]))
+    comparison = compare(sides[0][0], sides[1][0], old_label=sides[0][1],
+                         new_label=sides[1][1])
+    template = load_builtin(audience) if audience else None
+    if template is None or not template.suppresses:
+        return Compared(comparison)
+    (old_report, _), (new_report, _) = sides
+    old_fig = make_briefing(old_report, summarise(old_report), template).figures
+    changes = Changes(comparison, old_hidden=frozenset(hidden_totals(old_fig)),
+                      earlier=visible(old_fig))
+    new_fig = make_briefing(new_report, summarise(new_report), template,
+                            changes=changes).figures
+    return Compared(comparison, public=public_changes(comparison, old_fig, new_fig,
+                                                      template.small_number_threshold))

@@ -51,14 +51,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from ..documents.blocks import Figures
 from ..documents.briefing import make_briefing
 from ..documents.builder import Changes
+from ..documents.public import hidden_totals, public_changes, public_summary, visible
 from ..documents.template import AUDIENCES, Template, load_builtin, load_template, template_path
 from ..figures.compare import compare
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
 from ..model.errors import ImpactError, InvalidData, StoreError, UnknownDataset, UsageProblem
-from ..model.formats import fmt_date
+from ..model.formats import fmt_date, json_number
 from ..model.version import __version__
 from ..render.data import comparison_json, summary_json
 from ..render.xlsx import write_summary_xlsx
@@ -403,6 +405,7 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
         report, summary = _derive(store, version)
         prev = plan["previous"]
         comparison = None
+        old_report: Report | None = None
         if prev is None:
             note = (f"This is the first monthly report of '{name}': no version was dated on or "
                     f"before {fmt_date(month.previous().last_day)}, so there is nothing to "
@@ -422,25 +425,37 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
         target = folder / slug
         files: list[dict[str, Any]] = []
         entry["templates"] = {}
+        full = False                   # whether any audience sees every figure
         for audience in audiences:
             template, entry["templates"][audience.name] = audience.template_for(store, slug)
-            changes = Changes(comparison, note, SECTION_HEADING)
+            if not template.suppresses:
+                full = True
+                changes = Changes(comparison, note, SECTION_HEADING)
+                out = target / f"briefing-{audience.name}.pdf"
+            else:
+                old_fig = (published_figures(old_report, template)
+                           if old_report is not None else None)
+                changes = Changes(comparison, note, SECTION_HEADING,
+                                  frozenset(hidden_totals(old_fig)) if old_fig else frozenset(),
+                                  visible(old_fig) if old_fig else None)
+                files += _public_files(folder, target / audience.name, month, name, version,
+                                       prev, report, summary, template, changes, old_fig,
+                                       pause)
+                out = target / audience.name / "briefing.pdf"
             buf = io.BytesIO()
             render(report, summary, template, buf, changes=changes, month=month,
                    version=version)
-            files.append(_write(folder, target / f"briefing-{audience.name}.pdf",
-                                buf.getvalue(), pause))
-        files.append(_write(folder, target / "summary.xlsx",
-                            _xlsx_bytes(summary, month.last_day), pause))
-        files.append(_write(folder, target / "summary.json",
-                            summary_json(summary).encode("utf-8") + b"\n", pause))
-        record = {"month": str(month), "dataset": name, "version": version.number,
-                  "previous": prev, "headline": entry["changes"],
-                  "comparison": json.loads(comparison_json(comparison)) if comparison
-                  else None}
-        files.append(_write(folder, target / "changes.json",
-                            (json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-                            .encode("utf-8"), pause))
+            files.append(_write(folder, out, buf.getvalue(), pause))
+        if full:
+            files.append(_write(folder, target / "summary.xlsx",
+                                _xlsx_bytes(summary, month.last_day), pause))
+            files.append(_write(folder, target / "summary.json",
+                                summary_json(summary).encode("utf-8") + b"\n", pause))
+            record = {"month": str(month), "dataset": name, "version": version.number,
+                      "previous": prev, "headline": entry["changes"],
+                      "comparison": json.loads(comparison_json(comparison)) if comparison
+                      else None}
+            files.append(_write(folder, target / "changes.json", _json_bytes(record), pause))
     except ImpactError as e:
         return DatasetRun(name, "failed", {**entry, "status": "failed", "error": str(e)},
                           str(e))
@@ -452,6 +467,47 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
                           message)
     entry["files"] = files
     return DatasetRun(name, "written", entry)
+
+
+def published_figures(report: Report, template: Template) -> Figures:
+    """The figures (and which are hidden) of `report`'s briefing under `template`."""
+    return make_briefing(report, summarise(report), template).figures
+
+
+def _public_files(folder: Path, target: Path, month: Month, name: str, version: Version,
+                  prev: dict[str, Any] | None, report: Report, summary: Summary,
+                  template: Template, changes: Changes, old_fig: Figures | None,
+                  pause: float) -> list[dict[str, Any]]:
+    """A suppressing audience's own folder: only what its briefing publishes, and what
+    changed in whole-file figures as far as both versions' briefings allow; no post."""
+    briefing = make_briefing(report, summary, template, version=__version__,
+                             changes=changes)
+    public = public_summary(summary, briefing.figures)
+    files = [_write(folder, target / "summary.xlsx", _xlsx_bytes(public, month.last_day),
+                    pause),
+             _write(folder, target / "summary.json",
+                    summary_json(public).encode("utf-8") + b"\n", pause)]
+    said = None
+    if changes.comparison is not None and old_fig is not None:
+        said = public_changes(changes.comparison, old_fig, briefing.figures,
+                              template.small_number_threshold)
+    record = {"month": str(month), "dataset": name, "version": version.number,
+              "previous": prev, "comparison": said}
+    files.append(_write(folder, target / "changes.json", _json_bytes(record), pause))
+    return files
+
+
+def _json_bytes(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+            ).encode("utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):   # whole numbers as int, else float: as every export
+        return json_number(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def _derive(store: Store, version: Version) -> tuple[Report, Summary]:

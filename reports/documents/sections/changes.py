@@ -10,7 +10,7 @@ change may be shown, and no post is listed.
 from __future__ import annotations
 
 from ...figures.compare import MATCH_ID, post_lines
-from ...figures.privacy import change_cells, change_hidden
+from ...figures.privacy import HEADLINE_FIGURES, change_cells, hidden_changes
 from ...model import measures
 from ..blocks import Block, Table, Text, clean
 from ..builder import Builder
@@ -35,10 +35,15 @@ def changes(b: Builder) -> list[Block]:
     if note:
         blocks.append(Text(clean(note, 400), "note"))
     by_key = {t.key: t for t in c.totals}
-    if threshold and change_hidden(((t.key, t.old, t.new) for t in c.totals), threshold):
-        blocks.append(Text(clean(f"Since {c.old_label}: the change is not stated here, "
-                                 f"because it involves fewer than {threshold} posts or "
-                                 f"FTE.", 400), "lead"))
+    old_hidden = set(spec.old_hidden) if spec is not None else set()
+    new_hidden = {k[1] for k in b.fig.hidden if len(k) == 2 and k[0] == "total"}
+    hidden = hidden_changes(((t.key, t.old, t.new) for t in c.totals if t.key in FIGURES),
+                            threshold, old_hidden, new_hidden)
+    if hidden & set(HEADLINE_FIGURES):
+        blocks.append(Text(clean(f"Since {c.old_label}: small changes are not shown here, to "
+                                 f"protect the people in the posts concerned; a change in "
+                                 f"fewer than {threshold} posts or FTE is not stated.", 400),
+                           "lead"))
     else:
         blocks.append(Text(clean(c.headline + ".", 400), "lead"))
     rows = []
@@ -46,8 +51,9 @@ def changes(b: Builder) -> list[Block]:
         t = by_key.get(key)
         if t is None or t.old is None or t.new is None:
             continue
-        rows.append([measures.get(key).label] + change_cells(key, t.old, t.new, t.change,
-                                                             threshold))
+        rows.append([measures.get(key).label] + change_cells(
+            key, t.old, t.new, t.change, old_hidden=key in old_hidden,
+            new_hidden=key in new_hidden, change_hidden=key in hidden))
     blocks.append(Table(["Figure", clean(f"Then: {c.old_label}", 80), "Now", "Change"], rows,
                         widths=[2.6, 1.6, 1, 1]))
     if threshold:

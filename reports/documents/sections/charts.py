@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from ...model.formats import natural
+from ...model.formats import fmt_number, natural
 from ...model.measures import STATUSES
 from ..blocks import Block, Chart, clean
 from ..builder import Builder
@@ -29,32 +30,57 @@ def charts(b: Builder) -> list[Block]:
 
 def _chart(b: Builder, title: str, axis: str, kind: str, rows: list[dict[str, Any]], col: str,
            limit: int, by_size: bool) -> Chart:
-    def size(g: dict[str, Any]) -> Any:
-        return g["baseline_fte"] + g["created_fte"]
-
+    """The `limit` - 1 groups losing most FTE get a bar each (largest first for teams, in
+    natural order for grades); the rest share one bar that shows their total."""
     chosen, folded = rows, []
     if len(rows) > limit:
-        order = sorted(rows, key=lambda g: (-size(g), natural(g[col])))
-        keep = order[:limit - 1]
-        folded = order[limit - 1:]
+        order = sorted(rows, key=lambda g: (-g["deleted_fte"], natural(g[col])))
+        keep, folded = order[:limit - 1], order[limit - 1:]
         if by_size:
             chosen = keep
         else:
             names = {g[col] for g in keep}
             chosen = [g for g in rows if g[col] in names]
     keys = [{s: (kind, g[col], f"{s}_fte") for s in STATUSES} for g in chosen]
-    b.show(k for d in keys for k in d.values())
-    chart = Chart(title, axis, [clean(g[col], 40) for g in chosen], keys)
+    labels = distinct_labels([g[col] for g in chosen], 40)
     plural = "teams" if kind == "team" else "grades"
     if folded:
-        chart.other = (f"Other {len(folded):,} {plural}: average",
-                       [{s: (kind, g[col], f"{s}_fte") for s in STATUSES} for g in folded])
-        chart.note = (f"The {len(chosen)} largest {plural} by baseline and new FTE"
-                      f"{', largest first' if by_size else ''}. The last bar is the "
-                      f"average of the other {len(folded):,} {plural}, so that it is on "
-                      f"the same scale; the tables give each one.")
+        f = b.fig
+        other: dict[str, Any] = {}
+        for s in STATUSES:
+            parts = [(kind, g[col], f"{s}_fte") for g in folded]
+            key = ("chart_other", kind, f"{s}_fte")
+            f.add(key, sum((f.values[k] for k in parts), Decimal(0)))
+            f.relate(key, parts)
+            other[s] = key
+        keys.append(other)
+        deleted = sum((g["deleted_fte"] for g in folded), Decimal(0))
+        labels.append(f"Other {len(folded):,} {plural}: {fmt_number(deleted)} FTE deleted")
+    b.show(k for d in keys for k in d.values())
+    chart = Chart(title, axis, labels, keys)
+    if folded:
+        chart.note = (f"The {len(chosen)} {plural} losing the most FTE"
+                      f"{', largest first' if by_size else ''}. The last bar adds up the "
+                      f"other {len(folded):,} {plural}; the tables give each one.")
     if b.t.suppresses:
         chart.note = (chart.note + " " if chart.note else "") + \
-            "Figures hidden to protect individuals are left out of the bars."
+            "A hatched mark stands for figures hidden to protect individuals; it is not " \
+            "drawn to scale."
     b.charts.append(chart)
     return chart
+
+
+def distinct_labels(names: list[str], limit: int) -> list[str]:
+    """Labels of at most `limit` characters that tell the names apart: a long name keeps
+    its start and its end ("Children's Centres – A…Dales"), not just its start."""
+    out = [clean(n, limit) for n in names]
+    if len(set(out)) == len(out):
+        return out
+    fixed = []
+    for name, label in zip(names, out):
+        text = clean(name, 10_000)
+        if len(text) > limit and out.count(label) > 1:
+            tail = max(limit // 2 - 1, 8)
+            label = text[:limit - tail - 1] + "…" + text[-tail:]
+        fixed.append(label)
+    return fixed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ...model import measures
-from ...model.formats import fmt_money
 from ..blocks import Block, Cell, Pct, Table, Tile, Tiles
 from ..builder import Builder
 from . import section
@@ -30,7 +29,7 @@ def headline(b: Builder) -> list[Block]:
     if s.has_vacant:
         tiles.append(Tile(tot + ("at_risk_fte",), " FTE", "in occupied posts: at risk"))
     if s.has_cost:
-        tiles.append(Tile(fmt_money(s.totals["net_saving"]), "", "net saving a year"))
+        tiles.append(Tile(tot + ("net_saving",), "", "net saving a year"))
     else:
         tiles.append(Tile(tot + ("future_fte",), " FTE", "left after the changes"))
     b.show(t.value for t in tiles)
@@ -45,7 +44,7 @@ def headline(b: Builder) -> list[Block]:
     if s.has_vacant:
         rows += [row(k) for k in _VACANCY_ROWS]
     if s.has_cost:
-        rows += [[measures.get(k).label, fmt_money(s.totals[k]), ""] for k in _MONEY_ROWS]
+        rows += [[measures.get(k).label, tot + (k,), ""] for k in _MONEY_ROWS]
     out.append(b.table(Table(["Key figures", "FTE", "Posts"], rows, widths=[3.2, 1, 1])))
     if b.t.suppresses:
         out.append(b.sentence("suppression", "note"))

@@ -32,10 +32,12 @@ def method(b: Builder) -> list[Block]:
                     "retained or new posts after the changes.")
     if b.t.suppresses:
         thr = b.threshold
-        defs.append(f"Counts of posts or FTE above 0 and under {thr} are shown as "
-                    f"\u201c<{thr}\u201d. Where a row or column total would reveal such a "
-                    f"figure, the next smallest figure is hidden too, shown as "
-                    f"\u201c{SECONDARY}\u201d.")
+        defs.append(f"Hidden figures are shown as \u201c{SECONDARY}\u201d. Every count of "
+                    f"posts or FTE above 0 and under {thr} is hidden, with any cost that "
+                    f"belongs to it; so is any other figure from which, with the totals and "
+                    f"every other table here, a hidden one could be worked out to within "
+                    f"{thr}. Each hidden figure was checked by linear programming against "
+                    f"everything this briefing publishes.")
     defs.append("No name, employee number or other personal identifier is ever printed: "
                 "columns holding them are dropped when the file is read.")
     out += [Text(d, "bullet") for d in defs]

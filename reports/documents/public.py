@@ -1,0 +1,104 @@
+"""The public summary: exactly the figures a public briefing publishes, in the summary's shape.
+
+`public_summary` takes the figures of a worked-out public briefing (their values and
+which are hidden) and the file's full summary, and keeps for every figure of the
+summary either its value (published in the briefing), the marker `[c]` (hidden
+there), or None (not published at all).  So the JSON, CSV, xlsx and text of
+`impact summary --audience public` publish nothing the public briefing does not,
+and hide what it hides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..figures.compare import Comparison
+from ..figures.privacy import HEADLINE_FIGURES, MARKER, Key, hidden_changes
+from ..figures.totals import Summary
+from .blocks import Figures
+
+# summary grouping -> (figure kind, the grouping's label columns)
+_KINDS = {"by_team": "team", "by_grade": "grade", "by_destination": "dest",
+          "by_location": "loc"}
+
+
+def public_summary(summary: Summary, fig: Figures) -> Summary:
+    """`summary` with every figure the briefing `fig` does not show as None, and every
+    figure it hides as "[c]"."""
+
+    def cell(key: Key, value: Any) -> Any:
+        if key not in fig.shown or key not in fig.values:
+            return None
+        return MARKER if key in fig.hidden else value
+
+    def row(prefix: Key, values: dict[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in values.items():
+            if k in skip:
+                out[k] = v
+            elif k == "pct_deleted":
+                d, b = prefix + ("deleted_fte",), prefix + ("baseline_fte",)
+                parts = (cell(d, 0), cell(b, 0))
+                out[k] = None if None in parts else MARKER if MARKER in parts else v
+            else:
+                out[k] = cell(prefix + (k,), v)
+        return out
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for name, rows in summary.groups.items():
+        if name == "by_team_grade":
+            groups[name] = [{**{c: g[c] for c in ("team", "grade")},
+                             **{k: (cell(("tg", g["team"], g["grade"]), v)
+                                    if k == "deleted_fte" else None)
+                                for k, v in g.items() if k not in ("team", "grade")}}
+                            for g in rows]
+            continue
+        kind = _KINDS[name]
+        col = {"team": "team", "grade": "grade", "dest": "destination",
+               "loc": "location"}[kind]
+        groups[name] = [row((kind, g[col]), g, (col,)) for g in rows]
+    totals = row(("total",), summary.totals, ())
+    return replace(summary, totals=totals, groups=groups)
+
+
+def public_changes(comparison: Comparison, old_fig: Figures, new_fig: Figures,
+                   threshold: int) -> dict[str, Any]:
+    """What a public output may say about a comparison: the change in each whole-file
+    figure that both versions' public briefings publish, unless it is under the threshold
+    (money follows the counts); no post, team or grade is listed."""
+    old_hidden = hidden_totals(old_fig)
+    new_hidden = hidden_totals(new_fig)
+    figures = [(t.key, t.old, t.new) for t in comparison.totals]
+    hidden = hidden_changes(figures, threshold, old_hidden, new_hidden)
+    totals = []
+    for t in comparison.totals:
+        if ("total", t.key) not in new_fig.shown and t.key != "pct_deleted":
+            continue
+        totals.append({"key": t.key,
+                       "old": MARKER if t.key in old_hidden else t.old,
+                       "new": MARKER if t.key in new_hidden else t.new,
+                       "change": MARKER if t.key in hidden else t.change})
+    stated = not hidden & set(HEADLINE_FIGURES)
+    headline = comparison.headline if stated else (
+        f"Since {comparison.old_label}: small changes are not shown, to protect the people "
+        f"in the posts concerned")
+    return {"headline": headline,
+            "old": {"label": comparison.old_label, "source": comparison.old_source},
+            "new": {"label": comparison.new_label, "source": comparison.new_source},
+            "totals": totals,
+            "notes": ["Only whole-file figures are compared, and a change in fewer than "
+                      f"{threshold} posts or FTE is not stated; no post, team or grade is "
+                      "listed."]}
+
+
+def visible(fig: Figures) -> dict[Key, Any]:
+    """Every figure an output published as a number."""
+    return {k: fig.values[k] for k in fig.shown if k in fig.values and k not in fig.hidden}
+
+
+def hidden_totals(fig: Figures) -> set[str]:
+    hidden = {k[1] for k in fig.hidden if len(k) == 2 and k[0] == "total"}
+    if ("total", "deleted_fte") in fig.hidden or ("total", "baseline_fte") in fig.hidden:
+        hidden.add("pct_deleted")
+    return hidden
