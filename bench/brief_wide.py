@@ -9,6 +9,7 @@ child process, median of --repeat runs):
 
     python bench/brief_wide.py                 # both cases
     python bench/brief_wide.py --case wide --keep out/   # keep the files and PDFs
+    python bench/brief_wide.py --case public   # the 500-team public briefing and its audit
 
 `make_wide()` and `make_long()` write the workbooks; `time_pair()` times the two
 commands on one file, so bench/bench.py can import and call them.
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 
@@ -100,6 +102,25 @@ def time_pair(path: Path, repeat: int = 3, out_dir: Path | None = None) -> dict[
     return {"summary_s": summary, "brief_s": brief, "ratio": brief / summary, "pages": pages}
 
 
+def time_public(path: Path, repeat: int = 3, out_dir: Path | None = None) -> dict[str, Any]:
+    """Median seconds of the public briefing (suppression and its audit) and of the union
+    one (no suppression) on one file, and the audit's own summary line."""
+    path = path.resolve()
+    out_dir = (out_dir or path.parent).resolve()
+    public = statistics.median(
+        _run(["brief", str(path), "--audience", "public", "-o", str(out_dir / "p.pdf")],
+             out_dir) for _ in range(repeat))
+    union = statistics.median(
+        _run(["brief", str(path), "-o", str(out_dir / "u.pdf")], out_dir)
+        for _ in range(repeat))
+    done = subprocess.run([_impact(), "summary", str(path), "--audience", "public",
+                           "--show-audit", "--format", "json"], capture_output=True,
+                          text=True, check=False)
+    audit = next((line for line in done.stderr.splitlines() if line.startswith("Audit:")),
+                 "")
+    return {"public_s": public, "union_s": union, "audit": audit}
+
+
 def _pages(pdf: Path) -> float:
     try:
         from pypdf import PdfReader
@@ -110,13 +131,24 @@ def _pages(pdf: Path) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--case", choices=["wide", "long", "both"], default="both")
+    ap.add_argument("--case", choices=["wide", "long", "both", "public"], default="both",
+                    help="public: the 500-team file's public briefing, whose disclosure "
+                         "audit must take under 10 s")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, metavar="DIR", help="write the files here and keep them")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="impact-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
+        if args.case == "public":
+            path = work / "bench_wide.xlsx"
+            if not path.exists():
+                make_wide(path)
+            r = time_public(path, args.repeat, work)
+            verdict = "ok" if r["public_s"] < 10 else "OVER BUDGET (10 s)"
+            print(f"public 500 teams: brief --audience public {r['public_s']:.2f}s "
+                  f"(union {r['union_s']:.2f}s)  {r['audit']}  {verdict}")
+            return
         cases = ["wide", "long"] if args.case == "both" else [args.case]
         for case in cases:
             path = work / f"bench_{case}.xlsx"
