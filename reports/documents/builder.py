@@ -80,11 +80,19 @@ class Builder:
                 f.at_most(("total", k), ("total", measures.posts_for(k)))
         if s.has_cost:
             counts = {"deleted_cost": ["deleted_fte", "deleted_posts"],
-                      "created_cost": ["created_fte", "created_posts"]}
+                      "created_cost": ["created_fte", "created_posts"],
+                      "relocated_cost": ["relocated_fte", "relocated_posts"],
+                      "at_risk_cost": ["at_risk_fte", "at_risk_posts"],
+                      "vacant_deleted_cost": ["vacant_deleted_fte", "vacant_deleted_posts"]}
+            counts = {m: ks for m, ks in counts.items() if m in t}
             for money, names in counts.items():
                 f.belongs(("total", money), [("total", k) for k in names])
-            f.belongs(("total", "net_saving"), [("total", k) for ks in counts.values()
-                                                for k in ks])
+            f.belongs(("total", "net_saving"), [("total", k) for m in ("deleted_cost",
+                                                                       "created_cost")
+                                                for k in counts[m]])
+            if s.has_vacant:
+                f.relate(("total", "deleted_cost"), [("total", "at_risk_cost"),
+                                                     ("total", "vacant_deleted_cost")])
             f.relate_signed([(("total", "net_saving"), -1), (("total", "deleted_cost"), 1),
                              (("total", "created_cost"), -1)])
         self.rows_relations(("total",))

@@ -28,8 +28,15 @@ DEFAULT_WORDING = {
     "vacancy": "{at_risk_fte} FTE ({at_risk_posts} posts) of the deleted posts are occupied, "
                "so the people in them are at risk of redundancy; {vacant_deleted_fte} FTE "
                "({vacant_deleted_posts} posts) are vacant.",
-    "cost": "The deleted posts cost {deleted_cost} a year and the new posts {created_cost}: "
-            "a net saving of {net_saving} a year.",
+    "cost": "The deleted posts cost {deleted_cost} a year; less the new posts "
+            "({created_cost}), that is {net_saving} a year.",
+    "cost_split": "Of the deleted posts' cost, {at_risk_cost} is for occupied posts and "
+                  "{vacant_deleted_cost} for vacant ones, whose budget saves no one's job.",
+    "cost_moved": "Relocated posts cost {relocated_cost} a year: that cost moves to another "
+                  "service with them, it is not saved.",
+    "no_vacancy": "The file does not say which posts are vacant, so the number of people at "
+                  "risk cannot be told from it: {deleted_posts} posts are deleted, occupied "
+                  "or not.",
     "locations": "Sites losing all their posts: {sites_closing}. Sites keeping some posts: "
                  "{sites_kept}.",
     "suppression": "To protect individuals, a figure marked \u201c[c]\u201d is hidden: "

@@ -104,7 +104,9 @@ def _per_row(posts: pd.DataFrame, summed: list[measures.Measure]) -> pd.DataFram
     n = len(posts)
     # True / False / None (not stated, counted as occupied): bool() makes None False.
     vacant = posts["vacant"].to_numpy(dtype=object).astype(bool)
-    cost = (posts["cost"].to_numpy(dtype=np.int64) if any(m.needs == COST for m in summed)
+    needs_cost = any(m.needs == COST or (isinstance(m.needs, tuple) and COST in m.needs)
+                     for m in summed)
+    cost = (posts["cost"].to_numpy(dtype=np.int64) if needs_cost
             else np.zeros(n, dtype=np.int64))
     rows = measures.Rows(status=status, fte=posts["fte"].to_numpy(dtype=np.int64),
                          posts=posts["posts"].to_numpy(dtype=np.int64), vacant=vacant,

@@ -71,7 +71,7 @@ class Measure:
     key: str
     unit: str
     label: str                                   # "Deleted FTE": tables of figures by key
-    needs: str | None = None                     # VACANT, COST or None
+    needs: str | tuple[str, ...] | None = None   # VACANT, COST, both, or None
     rows: Callable[[Rows], np.ndarray] | None = None          # summed from the post rows
     derive: Callable[[Mapping[str, int]], Any] | None = None  # from other measures' sums
     labels: Mapping[str, str] = field(default_factory=dict)   # per-surface wording
@@ -104,7 +104,9 @@ class Measure:
         return Decimal(str(value)).quantize(places)
 
     def available(self, has: Iterable[str]) -> bool:
-        return self.needs is None or self.needs in set(has)
+        present = set(has)
+        needs = (self.needs,) if isinstance(self.needs, str) else self.needs or ()
+        return all(n in present for n in needs)
 
 
 def _status(status: str, unit: str) -> Callable[[Rows], np.ndarray]:
@@ -167,25 +169,37 @@ register(Measure("pct_deleted", PERCENT, "% of baseline deleted",
                  derive=lambda raw: percent(raw["deleted_fte"], raw["deleted_fte"]
                                             + raw["retained_fte"] + raw["relocated_fte"]),
                  labels={"short": "% deleted", "key_figures": "% of baseline FTE deleted"}))
-register(Measure("at_risk_fte", FTE, "At risk FTE (deleted, occupied)", needs=VACANT,
+register(Measure("at_risk_fte", FTE, "Occupied posts deleted (FTE)", needs=VACANT,
                  rows=lambda r: r.where(r.of("deleted") & ~r.vacant, r.fte),
-                 labels={"short": "At risk", "row": "Deleted and occupied (at risk)",
-                         "key_figures": "Deleted and occupied: at risk"}))
-register(Measure("at_risk_posts", POSTS, "At risk posts", needs=VACANT,
+                 labels={"short": "Occupied", "row": "Deleted and occupied (at risk)",
+                         "key_figures": "Occupied posts deleted (people at risk)"}))
+register(Measure("at_risk_posts", POSTS, "Occupied posts deleted", needs=VACANT,
+                 labels={"table": "Occupied deleted"},
                  rows=lambda r: r.count(r.of("deleted") & ~r.vacant)))
 register(Measure("vacant_deleted_fte", FTE, "Vacant deleted FTE", needs=VACANT,
                  rows=lambda r: r.where(r.of("deleted") & r.vacant, r.fte),
                  labels={"short": "Vacant del.", "row": "Deleted and vacant",
                          "key_figures": "Deleted and vacant"}))
 register(Measure("vacant_deleted_posts", POSTS, "Vacant deleted posts", needs=VACANT,
+                 labels={"table": "Vacant deleted"},
                  rows=lambda r: r.count(r.of("deleted") & r.vacant)))
 register(Measure("deleted_cost", MONEY, "Annual cost of deleted posts", needs=COST,
+                 labels={"table": "Cost of deleted"},
                  rows=lambda r: r.where(r.of("deleted"), r.cost)))
 register(Measure("created_cost", MONEY, "Annual cost of new posts", needs=COST,
                  rows=lambda r: r.where(r.of("created"), r.cost)))
-register(Measure("net_saving", MONEY, "Net saving a year", needs=COST,
-                 derive=lambda raw: raw["deleted_cost"] - raw["created_cost"],
-                 labels={"short": "Net saving"}))
+register(Measure("net_saving", MONEY, "Annual cost of deleted posts, less new posts",
+                 needs=COST, derive=lambda raw: raw["deleted_cost"] - raw["created_cost"],
+                 labels={"short": "Deleted less new"}))
+register(Measure("at_risk_cost", MONEY, "Annual cost of occupied posts deleted",
+                 labels={"table": "Cost of occupied"},
+                 needs=(VACANT, COST),
+                 rows=lambda r: r.where(r.of("deleted") & ~r.vacant, r.cost)))
+register(Measure("vacant_deleted_cost", MONEY, "Annual cost of vacant posts deleted",
+                 needs=(VACANT, COST),
+                 rows=lambda r: r.where(r.of("deleted") & r.vacant, r.cost)))
+register(Measure("relocated_cost", MONEY, "Annual cost of relocated posts (moved, not saved)",
+                 needs=COST, rows=lambda r: r.where(r.of("relocated"), r.cost)))
 
 
 def posts_for(fte_key: str) -> str:

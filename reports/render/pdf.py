@@ -269,9 +269,14 @@ def _story(b: Briefing, st: dict[str, ParagraphStyle], width: float) -> list[Flo
     for n, section in enumerate(b.sections):
         if n:
             story.append(CondPageBreak(45 * mm))
-        story.append(_Heading(section.heading, st["h1"], f"section-{n}"))
-        for block in section.blocks:
-            story.extend(_block(block, b, st, width))
+        heading = _Heading(section.heading, st["h1"], f"section-{n}")
+        flowables = [f for block in section.blocks for f in _block(block, b, st, width)]
+        if flowables and isinstance(flowables[0], KeepTogether):
+            # a heading never stays alone at the foot of a page above a chart
+            story.append(KeepTogether([heading, flowables.pop(0)]))
+        else:
+            story.append(heading)
+        story.extend(flowables)
     return story
 
 
@@ -361,11 +366,19 @@ def _tiles(block: Tiles, fig: Figures, st: dict[str, ParagraphStyle], colours: d
            width: float) -> RLTable:
     accent = colors.HexColor(colours["accent"])
     cells = []
+    n = len(block.tiles)
+    room = width / n - 14                   # the tile's width less its padding
     for tile in block.tiles:
-        value = fig.text(tile.value)
-        cells.append([Paragraph(_esc(value + tile.suffix), st["tile_value"]),
+        value = fig.text(tile.value) + tile.suffix
+        style = st["tile_value"]
+        size = style.fontSize
+        while size > 8 and pdfmetrics.stringWidth(value, style.fontName, size) > room:
+            size -= 0.5                     # a long figure shrinks to fit on one line
+        if size != style.fontSize:
+            style = ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size,
+                                   leading=size * 1.2)
+        cells.append([Paragraph(_esc(value), style),
                       Paragraph(_esc(tile.label), st["tile_label"])])
-    n = len(cells)
     table = RLTable([cells], colWidths=[width / n] * n, hAlign="LEFT")
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), FONT, 8),

@@ -125,7 +125,7 @@ def summary_text(summary: Summary) -> str:
         out.append("")
         money = {k: measures.text(k, t[k]) for k in ("deleted_cost", "created_cost", "net_saving")}
         out.append(f"Cost of deleted posts {money['deleted_cost']} a year; of created "
-                   f"posts {money['created_cost']}; net saving {money['net_saving']}.")
+                   f"posts {money['created_cost']}; deleted less new {money['net_saving']}.")
     cols = _text_columns(summary)
     for name, groups in summary.groups.items():
         if not groups:
@@ -261,7 +261,7 @@ def history_text(versions: Sequence[Any], items: Sequence[dict[str, Any]]) -> st
         figures += (f"; retained {n(t['retained_fte'])}, relocated {n(t['relocated_fte'])}, "
                     f"created {n(t['created_fte'])} FTE; future {n(t['future_fte'])} FTE")
         if "net_saving" in t:
-            figures += f"; net saving {fmt_money(t['net_saving'])} a year"
+            figures += f"; deleted less new {fmt_money(t['net_saving'])} a year"
         out.append(figures)
         changes = item["changes"]
         out.append(f"  {changes['headline']}" if changes else "  First version.")

@@ -72,6 +72,7 @@ def headings() -> dict[str, str]:
 from . import headline  # noqa: E402
 from . import by_team  # noqa: E402
 from . import by_grade  # noqa: E402
+from . import at_risk  # noqa: E402
 from . import team_grade  # noqa: E402
 from . import relocations  # noqa: E402
 from . import new_posts  # noqa: E402
@@ -82,6 +83,6 @@ from . import method  # noqa: E402
 from . import changes  # noqa: E402
 # isort: on
 
-__all__ = ["Spec", "by_grade", "by_team", "changes", "charts", "data_notes", "defaults", "get",
+__all__ = ["Spec", "at_risk", "by_grade", "by_team", "changes", "charts", "data_notes", "defaults", "get",
            "headings", "headline", "known", "locations", "method", "new_posts",
            "relocations", "section", "team_grade"]

@@ -11,17 +11,21 @@ from . import section
 _ROWS = ("baseline_fte", "deleted_fte", "retained_fte", "relocated_fte", "created_fte",
          "future_fte")
 _VACANCY_ROWS = ("at_risk_fte", "vacant_deleted_fte")
-_MONEY_ROWS = ("deleted_cost", "created_cost", "net_saving")
+_MONEY_ROWS = ("deleted_cost", "at_risk_cost", "vacant_deleted_cost", "created_cost",
+               "net_saving", "relocated_cost")
 
 
 @section("headline", "Headline")
 def headline(b: Builder) -> list[Block]:
     s = b.s
     out: list[Block] = [b.sentence("headline", "lead")]
-    if s.has_vacant:
-        out.append(b.sentence("vacancy"))
+    out.append(b.sentence("vacancy" if s.has_vacant else "no_vacancy"))
     if s.has_cost:
         out.append(b.sentence("cost"))
+        if s.has_vacant:
+            out.append(b.sentence("cost_split"))
+        if s.totals.get("relocated_cost"):
+            out.append(b.sentence("cost_moved"))
     tot = ("total",)
     pct = Pct(tot + ("deleted_fte",), tot + ("baseline_fte",))
     tiles = [Tile(tot + ("deleted_fte",), " FTE", "proposed for deletion"),
@@ -29,7 +33,7 @@ def headline(b: Builder) -> list[Block]:
     if s.has_vacant:
         tiles.append(Tile(tot + ("at_risk_fte",), " FTE", "in occupied posts: at risk"))
     if s.has_cost:
-        tiles.append(Tile(tot + ("net_saving",), "", "net saving a year"))
+        tiles.append(Tile(tot + ("net_saving",), "", "a year: deleted less new posts"))
     else:
         tiles.append(Tile(tot + ("future_fte",), " FTE", "left after the changes"))
     b.show(t.value for t in tiles)
@@ -44,7 +48,8 @@ def headline(b: Builder) -> list[Block]:
     if s.has_vacant:
         rows += [row(k) for k in _VACANCY_ROWS]
     if s.has_cost:
-        rows += [[measures.get(k).label, tot + (k,), ""] for k in _MONEY_ROWS]
+        rows += [[measures.get(k).label, tot + (k,), ""] for k in _MONEY_ROWS
+                 if k in s.totals]
     out.append(b.table(Table(["Key figures", "FTE", "Posts"], rows, widths=[3.2, 1, 1])))
     if b.t.suppresses:
         out.append(b.sentence("suppression", "note"))

@@ -22,11 +22,17 @@ def method(b: Builder) -> list[Block]:
          "deleted nor kept by this service."),
     ]
     if b.s.has_vacant:
-        defs.append("At risk = deleted posts that are occupied today (Vacant is N, or "
-                    "blank); deleted vacant posts make no one redundant.")
+        defs.append("Occupied posts deleted (people at risk) = deleted posts that are "
+                    "occupied today (Vacant is N, or blank); deleted vacant posts make no "
+                    "one redundant.")
+    else:
+        defs.append("The file does not say which posts are vacant, so the number of people "
+                    "at risk cannot be told from it.")
     if b.s.has_cost:
-        defs.append("Net saving = annual cost of the deleted posts \u2212 annual cost of "
-                    "the new posts.")
+        defs.append("Deleted less new = annual cost of the deleted posts \u2212 annual cost "
+                    "of the new posts. It is not a saving net of everything: part of it may "
+                    "be the budget of vacant posts, which saves no one's job, and the cost "
+                    "of relocated posts moves to another service rather than being saved.")
     if b.s.has_location:
         defs.append("A site loses all its posts when it has a baseline today and no "
                     "retained or new posts after the changes.")

@@ -78,5 +78,5 @@ def team_grade(b: Builder) -> list[Block]:
             total.append(("total", "deleted_fte"))
         ncols = len(chunk) + (1 if last else 0)
         out.append(b.table(Table(header, body, total, widths=widths_of(ncols),
-                                    zero="–", width_of=(2.2 + ncols) / (2.2 + full))))
+                                    zero="0", width_of=(2.2 + ncols) / (2.2 + full))))
     return out
