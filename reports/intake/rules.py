@@ -21,6 +21,7 @@ from ..model import codes
 from ..model import fields as schema
 from ..model.codes import Code
 from ..model.findings import Findings, echo
+from ..model.formats import hundredths, plain_decimal
 from .workbook import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
@@ -155,10 +156,7 @@ def one_text(v: Any) -> str:
 
 def fmt_hundredths(n: int) -> str:
     """Whole hundredths as the shortest exact decimal: 13250 -> '132.5'."""
-    text = format(Decimal(int(n)).scaleb(-2), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    return plain_decimal(hundredths(n))
 
 
 # --------------------------------------------------------------------------
