@@ -17,10 +17,11 @@ from typing import Any
 
 import click
 
-from cli_options import (DEBUG_ENV, DateParam, MonthParam, _debugging,  # isort: skip
-                         _emit, audience_option, debug_option, format_option, handle_errors,
-                         input_options, output_option, print_invalid, read_options,
-                         show_audit_option, store_option)
+from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort: skip
+                         _debugging, _emit, as_of_options, audience_option, check_text,
+                         debug_option, format_option, handle_errors, input_options,
+                         output_option, print_invalid, read_options, show_audit_option,
+                         store_option)
 from reports.model.version import __version__
 from reports.render import data, text
 from reports.services import briefs, outputs
@@ -155,7 +156,7 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
 @click.option("--compare", "compare_with", type=click.Path(dir_okay=False, path_type=Path),
               metavar="OLD", help="Add a \"What changed\" section after the headline: the "
                                   "changes since this earlier file.")
-@click.option("--since-version", type=click.IntRange(min=1), metavar="N",
+@click.option("--since-version", type=VERSION, metavar="N",
               help="With --dataset: add a \"What changed\" section: the changes since "
                    "version N.")
 @show_audit_option
@@ -218,13 +219,14 @@ def template(output: Path, force: bool, debug: bool) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dataset", required=True, metavar="NAME",
+@click.option("--dataset", required=True, metavar="NAME", callback=check_text,
               help="The dataset (restructure) this file is a version of; created on first "
                    "upload.")
-@click.option("--as-of", type=DateParam(), metavar="YYYY-MM-DD",
-              help="The date the proposals in FILE stand at. Default: today.")
-@click.option("--by", metavar="NAME", help="Who is uploading it. Default: your login name.")
-@click.option("--note", metavar="TEXT", default="", help="A note kept with the version.")
+@as_of_options
+@click.option("--by", metavar="NAME", callback=check_text,
+              help="Who is uploading it. Default: your login name.")
+@click.option("--note", metavar="TEXT", default="", callback=check_text,
+              help="A note kept with the version.")
 @read_options
 @format_option(type=click.Choice(["text", "json"]), help="Output format.")
 @store_option
@@ -291,7 +293,7 @@ def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", callback=check_text)
 @format_option(type=click.Choice(["text", "json"]), help="Output format.")
 @store_option
 @debug_option
@@ -317,10 +319,11 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
 @cli.command()
 @click.argument("old", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dataset", metavar="NAME", help="Compare two stored versions of this dataset.")
-@click.option("--from", "from_version", type=click.IntRange(min=1), metavar="N",
+@click.option("--dataset", metavar="NAME", callback=check_text,
+              help="Compare two stored versions of this dataset.")
+@click.option("--from", "from_version", type=VERSION, metavar="N",
               help="With --dataset: the older version. Default: the one before --to.")
-@click.option("--to", "to_version", type=click.IntRange(min=1), metavar="M",
+@click.option("--to", "to_version", type=VERSION, metavar="M",
               help="With --dataset: the newer version. Default: the latest.")
 @read_options
 @format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
@@ -350,6 +353,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
     """
     from reports.services.datasets import compare_sources  # lazy: SQLAlchemy
 
+    outputs.refuse_input(output, old, new)
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
                              to_version=to_version, store_dir=store_dir,
                              how=HowToRead(sheets, mapping, encoding), audience=audience)
@@ -370,7 +374,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
 @cli.command()
 @click.option("--month", type=MonthParam(), metavar="YYYY-MM",
               help="The month to report. Default: the previous calendar month.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               metavar="DIR", help="Where the month's folder goes. Default: STORE/reports.")
 @click.option("--audience", "audiences", multiple=True, metavar="NAME|FILE.toml",
               help="A briefing for this audience: union, management, public, or a template "
@@ -413,8 +417,8 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
                              month or Month.before(_today()), audiences=chosen, force=force,
                              progress=progress, pause=pause_for_tests(), debug=_debugging())
     for run in result.failures:
-        click.echo(f"Error: {result.month}: dataset '{run.dataset}' failed: {run.message}",
-                   err=True)
+        click.echo(text.printable(f"Error: {result.month}: dataset '{run.dataset}' failed: "
+                                  f"{run.message}"), err=True)
     if not quiet:
         click.echo(result.summary_line())
     sys.exit(0 if result.ok else 1)

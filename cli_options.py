@@ -12,7 +12,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import click
 
 from reports.model.errors import ImpactError, UsageProblem
 from reports.model.fields import FIELD_BY_NAME
+from reports.model.formats import show_controls
 from reports.render import data, text
 from reports.services import outputs
 from reports.services.source import HowToRead, Source
@@ -60,6 +61,56 @@ class DateParam(click.ParamType):
                       param, ctx)
 
 
+EARLIEST = date(1990, 1, 1)      # no schedule this tool reads is older
+MAX_VERSION = 2**31 - 1          # the largest version number the store can hold
+
+
+class VersionParam(click.IntRange):
+    """A version number: at least 1, and small enough for the store to look up."""
+
+    def __init__(self) -> None:
+        super().__init__(min=1)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if number > MAX_VERSION:
+            self.fail(f"{number} is too large for a version number (at most "
+                      f"{MAX_VERSION:,})", param, ctx)
+        return number
+
+
+VERSION = VersionParam()
+
+
+class NonEmptyPath(click.Path):
+    """click.Path, refusing "" (which would mean the current folder)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path is not a folder; give one, e.g. ./impact-store", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def as_of_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--as-of DATE, refused before 1990 or more than a year ahead unless --force-date."""
+
+    @functools.wraps(func)
+    def checked(*args: Any, as_of: date | None, force_date: bool, **kwargs: Any) -> Any:
+        if as_of is not None and not force_date and \
+                not EARLIEST <= as_of <= date.today() + timedelta(days=366):
+            raise click.BadParameter(
+                f"{as_of.isoformat()} is before 1990 or more than a year ahead; check it, or "
+                f"give --force-date to store it anyway", param_hint="'--as-of'")
+        return func(*args, as_of=as_of, **kwargs)
+
+    return _options(
+        click.option("--as-of", type=DateParam(), metavar="YYYY-MM-DD",
+                     help="The date the proposals in FILE stand at. Default: today."),
+        click.option("--force-date", is_flag=True,
+                     help="Accept an --as-of date before 1990 or more than a year ahead."),
+    )(checked)
+
+
 class MonthParam(click.ParamType):
     """A calendar month as YYYY-MM."""
 
@@ -71,9 +122,25 @@ class MonthParam(click.ParamType):
         if isinstance(value, Month):
             return value
         try:
-            return Month.parse(str(value))
+            month = Month.parse(str(value))
         except ValueError as e:
             self.fail(str(e), param, ctx)
+        if not (1990, 1) <= (month.year, month.month) <= (9999, 11):
+            self.fail(f"'{value}' is out of range; give a month from 1990-01 to 9999-11",
+                      param, ctx)
+        return month
+
+
+def check_text(ctx: Any, param: Any, value: Any) -> Any:
+    """A click callback: refuse a name or note with a control character (ESC, a tab, a
+    line break), which would be stored and later printed to someone's terminal."""
+    if isinstance(value, str) and (show_controls(value) != value or "\n" in value):
+        raise click.BadParameter(f"'{text.printable(value)}' contains a control character; "
+                                 "use plain text", ctx, param)
+    if isinstance(value, str) and param is not None and param.name == "dataset" \
+            and not value.strip():
+        raise click.BadParameter("a dataset name cannot be empty", ctx, param)
+    return value
 
 
 def _debugging(ctx: click.Context | None = None) -> bool:
@@ -95,11 +162,11 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except UsageProblem as e:
             if _debugging():
                 raise
-            raise click.UsageError(str(e)) from None
+            raise click.UsageError(text.printable(str(e))) from None
         except ImpactError as e:
             if _debugging():
                 raise
-            click.echo(f"Error: {e}", err=True)
+            click.echo(text.printable(f"Error: {e}"), err=True)
             sys.exit(1)
 
     return wrapper
@@ -116,7 +183,7 @@ def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
 debug_option = click.option("--debug", is_flag=True,
                             help="Show the full traceback of any error (or set IMPACT_DEBUG=1).")
 store_option = click.option(
-    "--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    "--store", "store_dir", type=NonEmptyPath(file_okay=False, path_type=Path), metavar="DIR",
     help="The store folder. Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact "
          "(~/.local/share/impact).")
 read_options = _options(
@@ -153,14 +220,16 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
                  expect_fte: Decimal | None, expect_deleted_fte: Decimal | None,
                  **kwargs: Any) -> Any:
         source = handle_errors(Source.given)(file, dataset, dataset_version, store_dir)
+        for option, key in (("-o", "output"), ("--annotate", "annotate")):
+            handle_errors(outputs.refuse_input)(kwargs.get(key), file, option=option)
         how = HowToRead(sheets, mapping, encoding, expect_fte, expect_deleted_fte)
         return func(*args, source=source, how=how, **kwargs)
 
     return _options(
         click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False),
-        click.option("--dataset", metavar="NAME",
+        click.option("--dataset", metavar="NAME", callback=check_text,
                      help="Read a stored dataset instead of FILE (see `impact datasets`)."),
-        click.option("--version", "dataset_version", type=click.IntRange(min=1), metavar="N",
+        click.option("--version", "dataset_version", type=VERSION, metavar="N",
                      help="With --dataset: this version. Default: the latest."),
         store_option, read_options,
         click.option("--expect-fte", type=DecimalType(), metavar="FTE",

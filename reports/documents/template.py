@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -80,20 +81,56 @@ def builtin_path(audience: str) -> Path:
     return template_path(f"{audience}.toml")
 
 
+MAX_TEMPLATE_BYTES = 1 << 20     # 1 MiB: a real template is a few KiB
+
+
 def load_template(path: str | os.PathLike[str]) -> Template:
     """Read and check a template file.  Raises `TemplateError` naming any bad key."""
     p = Path(path)
+    return loads_template(template_bytes(p), p.name)
+
+
+def template_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A template file's bytes: a regular file under 1 MiB only.
+
+    The file is opened without blocking and checked with fstat before a byte is
+    read, so a FIFO cannot hang the run and /dev/zero cannot be read without end.
+    """
+    p = Path(path)
     try:
-        raw = p.read_bytes()
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise TemplateError(f"cannot read template {p}: {e.strerror or e}") from None
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise TemplateError(f"template {p} is not a regular file; give a .toml file")
+        if info.st_size > MAX_TEMPLATE_BYTES:
+            raise TemplateError(f"template {p} is {info.st_size:,} bytes, over the 1 MiB "
+                                f"limit for a template")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(MAX_TEMPLATE_BYTES + 1)
+    except OSError as e:
+        raise TemplateError(f"cannot read template {p}: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        raise TemplateError(f"template {p} is over the 1 MiB limit for a template")
+    return raw
+
+
+def loads_template(raw: bytes, name: str) -> Template:
+    """Parse and check a template's bytes; `name` is for messages."""
+    try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise TemplateError(f"template {p.name} is not UTF-8 text") from None
+        raise TemplateError(f"template {name} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
-        raise TemplateError(f"template {p.name} is not valid TOML: {e}") from None
-    return parse_template(data, p.name)
+        raise TemplateError(f"template {name} is not valid TOML: {e}") from None
+    except RecursionError:
+        raise TemplateError(f"template {name} is not valid TOML: its arrays or tables are "
+                            f"nested too deeply") from None
+    return parse_template(data, name)
 
 
 def load_builtin(audience: str) -> Template:

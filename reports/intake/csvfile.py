@@ -9,10 +9,19 @@ from pathlib import Path
 import pandas as pd
 
 from ..model import codes
-from ..model.errors import BadEncoding, CorruptFile, EmptyFile, NotASpreadsheet, UsageProblem
+from ..model.errors import (
+    AbsurdRange,
+    BadEncoding,
+    CorruptFile,
+    EmptyFile,
+    NotASpreadsheet,
+    UsageProblem,
+)
 from ..model.findings import Findings
 from .tables import Grid, header_score, table_from_grid
 from .workbook import ReadOptions, Table
+
+MAX_COLUMNS = 16_384   # Excel's own limit (column XFD), as the xlsx guards assume
 
 
 def read_csv(path: Path, options: ReadOptions, findings: Findings,
@@ -30,6 +39,7 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     if not text.strip():
         raise EmptyFile(f"{path.name}: the file holds no data")
     delimiter, width = _sniff_delimiter(text, options)
+    _check_width(path.name, width)
     grid = _parse_csv(path.name, text, delimiter, width)
     del text
     if encoding == "cp1252" and not options.encoding:   # a guess, not the user's choice
@@ -57,11 +67,24 @@ def _parse_csv(name: str, text: str, delimiter: str, width: int) -> Grid:
         return Grid([frame[j].to_numpy(dtype=object) for j in frame.columns], len(frame))
     except (pd.errors.ParserError, ValueError):
         pass  # a row wider than the first rows: read it the slow, general way
+    rows: list[list[str]] = []
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            _check_width(name, len(row), len(rows) + 1)
+            rows.append(row)
     except csv.Error as e:
         raise CorruptFile(f"{name}: the CSV cannot be parsed ({e})") from None
     return Grid.from_rows(rows)
+
+
+def _check_width(name: str, width: int, row: int | None = None) -> None:
+    """Refuse a row wider than any spreadsheet can be, before the rows are parsed
+    (200,000 columns would take a minute and gigabytes)."""
+    if width > MAX_COLUMNS:
+        where = f"row {row:,}" if row is not None else "a row near the top"
+        raise AbsurdRange(f"{name}: {where} has {width:,} columns, over Excel's limit of "
+                          f"{MAX_COLUMNS:,}; this is not a schedule. Check the delimiter, or "
+                          f"delete the stray columns and save")
 
 
 def _decode(name: str, raw: bytes, encoding: str | None) -> tuple[str, str]:

@@ -62,6 +62,16 @@ class InvalidData(ImpactError):
         self.report = report
 
 
+class CannotWrite(ImpactError):
+    "An output file cannot be written: no permission, a full disk, a read-only file system."
+
+    def __init__(self, path: object, error: OSError) -> None:
+        reason = error.strerror or type(error).__name__
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = path
+        self.errno = error.errno
+
+
 class TemplateError(ImpactError):
     "A briefing template cannot be used: bad TOML, or an unknown key, section or placeholder."
 

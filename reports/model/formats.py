@@ -7,6 +7,7 @@ one of these imports it from here.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -73,3 +74,24 @@ def plain_decimal(value: Decimal) -> str:
     """A Decimal for CSV: no exponent, no trailing zeros (33.69, 83, 0.5)."""
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# Control characters: every C0 character but the line feed, DEL, and the C1 range.
+# A terminal obeys them (ESC starts an escape sequence) and XML forbids most of them.
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# Those XML 1.0 (so openpyxl) refuses: C0 but tab, line feed and carriage return.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _escaped(m: re.Match[str]) -> str:
+    return f"\\x{ord(m.group()):02x}"
+
+
+def show_controls(text: str, *, xml: bool = False) -> str:
+    """`text` with each control character made visible: ESC as the four characters `\\x1b`.
+
+    `xml=True` escapes only the characters an XML file cannot hold (tab, line feed and
+    carriage return stay); otherwise every control character but the line feed is
+    escaped, so that text from a spreadsheet cannot drive a terminal.
+    """
+    return (_XML_ILLEGAL if xml else _CONTROLS).sub(_escaped, text)

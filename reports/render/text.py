@@ -1,14 +1,17 @@
 """Output for people at a terminal: findings, summaries, comparisons and store listings.
 
-Text that came from a spreadsheet or a user is printed as it is; figures are
-formatted by their measure's unit (see `reports.model.measures`).
+Text that came from a spreadsheet or a user is printed as it is, except that every
+control character in it is shown escaped (ESC as `\\x1b`, see `printable`): a cell
+cannot move the cursor, recolour or retitle a terminal.  Figures are formatted by
+their measure's unit (see `reports.model.measures`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,9 +24,31 @@ from ..figures.totals import GROUPINGS, Summary
 from ..intake.rules import Report
 from ..model import measures
 from ..model.findings import Finding
-from ..model.formats import fmt_date, fmt_money, fmt_number
+from ..model.formats import fmt_date, fmt_money, fmt_number, show_controls
 
 
+def printable(text: str) -> str:
+    """`text` with every control character but the line feed shown escaped (`\\x1b`)."""
+    return show_controls(text)
+
+
+def _printed(func: Callable[..., str]) -> Callable[..., str]:
+    """Every text this module returns passes through `printable`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        return printable(func(*args, **kwargs))
+
+    return wrapper
+
+
+def _table(rows: Iterable[Sequence[Any]], **options: Any) -> str:
+    """tabulate, with cells escaped first so that the columns still line up."""
+    return tabulate([[printable(c) if isinstance(c, str) else c for c in row] for row in rows],
+                    **options)
+
+
+@_printed
 def quoted(names: Iterable[str]) -> str:
     """Sheet names as a person writes them: 'Early Help', 'Children's Centres'."""
     return ", ".join(f"'{n}'" for n in names)
@@ -33,6 +58,7 @@ def quoted(names: Iterable[str]) -> str:
 # validation findings
 
 
+@_printed
 def findings_text(report: Report, *, limit_per_code: int = 50) -> str:
     """The findings, grouped by sheet, for a terminal.  Long runs of one code are cut."""
     out: list[str] = []
@@ -109,6 +135,7 @@ def _text_columns(summary: Summary) -> list[tuple[str, str]]:
             if k in summary.totals]
 
 
+@_printed
 def summary_text(summary: Summary) -> str:
     t = summary.totals
     src = summary.source
@@ -119,7 +146,7 @@ def summary_text(summary: Summary) -> str:
     out.append("")
     rows = [[measures.get(f).label_for("row"), fmt_number(t[f]),
              fmt_number(t[measures.posts_for(f)])] for f in _TOTAL_ROWS if f in t]
-    out.append(tabulate(rows, headers=["Totals", "FTE", "Posts"], tablefmt="simple",
+    out.append(_table(rows, headers=["Totals", "FTE", "Posts"], tablefmt="simple",
                         colalign=("left", "right", "right"), disable_numparse=True))
     if summary.has_cost:
         out.append("")
@@ -136,7 +163,7 @@ def summary_text(summary: Summary) -> str:
         # Relocations are a part of the file, so their table totals its own rows.
         total = t if name != "by_destination" else {c: _sum_key(groups, c) for c, _ in cols}
         body.append(["Total"] + [""] * (len(keys) - 1) + [measures.text(c, total[c]) for c, _ in cols])
-        out.append(tabulate(body, headers=[_LABELS[k] for k in keys] + [h for _, h in cols],
+        out.append(_table(body, headers=[_LABELS[k] for k in keys] + [h for _, h in cols],
                             tablefmt="simple", disable_numparse=True,
                             colalign=("left",) * len(keys) + ("right",) * len(cols)))
     if summary.warnings:
@@ -162,6 +189,7 @@ def _sum_key(groups: list[dict[str, Any]], key: str) -> Any:
 # comparison
 
 
+@_printed
 def comparison_text(c: Comparison, *, limit: int = 200) -> str:
     """For a terminal."""
     out = [c.headline + ".", "", _side("Old", c.old_label, c.old_source),
@@ -180,7 +208,7 @@ def comparison_text(c: Comparison, *, limit: int = 200) -> str:
              figure_text(k, by_key[k].new),
              figure_text(k, by_key[k].change, signed=True) if by_key[k].change else ""]
             for k in measures.people_order() if k in by_key]
-    out += ["", tabulate(rows, headers=["Totals", "Old", "New", "Change"], tablefmt="simple",
+    out += ["", _table(rows, headers=["Totals", "Old", "New", "Change"], tablefmt="simple",
                          colalign=("left", "right", "right", "right"), disable_numparse=True)]
     for title, col, groups in (("By team", "Team", c.by_team), ("By grade", "Grade", c.by_grade)):
         changed = [g for g in groups if g.changed]
@@ -198,11 +226,12 @@ def comparison_text(c: Comparison, *, limit: int = 200) -> str:
                            + (f" ({figure_text(ch.key, ch.change, signed=True)})"
                               if ch.change else ""))
             body.append(row)
-        out.append(tabulate(body, headers=[col] + [measures.get(k).label for k in keys],
+        out.append(_table(body, headers=[col] + [measures.get(k).label for k in keys],
                             tablefmt="simple", disable_numparse=True))
     return "\n".join(out) + "\n"
 
 
+@_printed
 def public_comparison_text(d: dict[str, Any]) -> str:
     """What a public output may say of a comparison (`documents.public.public_changes`)."""
     out = [d["headline"] + ".", "", _side("Old", d["old"]["label"], d["old"]["source"]),
@@ -211,7 +240,7 @@ def public_comparison_text(d: dict[str, Any]) -> str:
              figure_text(t["key"], t["new"]),
              figure_text(t["key"], t["change"], signed=True) if t["change"] else ""]
             for t in d["totals"]]
-    out.append(tabulate(rows, headers=["Totals", "Old", "New", "Change"], tablefmt="simple",
+    out.append(_table(rows, headers=["Totals", "Old", "New", "Change"], tablefmt="simple",
                         colalign=("left", "right", "right", "right"), disable_numparse=True))
     return "\n".join(out) + "\n"
 
@@ -225,6 +254,7 @@ def _side(which: str, label: str, source: dict[str, Any]) -> str:
 # store listings: `impact datasets` and `impact history`
 
 
+@_printed
 def datasets_text(root: Path, items: Sequence[Any]) -> str:
     """`impact datasets`: each dataset (a `reports.store.db.Dataset`) on a line."""
     if not items:
@@ -232,10 +262,11 @@ def datasets_text(root: Path, items: Sequence[Any]) -> str:
                 f"impact upload FILE --dataset NAME\n")
     rows = [[d.name, d.latest.number, d.latest.as_of.isoformat(), d.latest.headline]
             for d in items]
-    return tabulate(rows, headers=["Dataset", "Latest", "As of", "Headline"],
+    return _table(rows, headers=["Dataset", "Latest", "As of", "Headline"],
                     tablefmt="simple", disable_numparse=True) + "\n"
 
 
+@_printed
 def history_text(versions: Sequence[Any], items: Sequence[dict[str, Any]]) -> str:
     """Newest first: when, who, which file, the totals, and what changed since the one
     before.  `versions` are `reports.store.db.Version`s, oldest first; `items` their
@@ -268,6 +299,7 @@ def history_text(versions: Sequence[Any], items: Sequence[dict[str, Any]]) -> st
     return "\n".join(out) + "\n"
 
 
+@_printed
 def upload_text(file_name: str, version: Any, created: bool) -> str:
     """What `impact upload` says about the version it made or found."""
     if created:
@@ -278,6 +310,7 @@ def upload_text(file_name: str, version: Any, created: bool) -> str:
             f"no new version was made.")
 
 
+@_printed
 def personal_data_note(columns: Sequence[str]) -> str:
     """The note `impact upload` prints when the stored copy keeps personal-data columns."""
     names = ", ".join(f"'{c}'" for c in columns)

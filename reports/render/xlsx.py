@@ -22,7 +22,7 @@ from ..model import fields as schema
 from ..model import measures
 from ..model.errors import CorruptFile
 from ..model.findings import ERROR, WARNING, Finding, column_letter
-from ..model.formats import json_number
+from ..model.formats import json_number, show_controls
 from .data import FORMULA_TRIGGERS, summary_tables
 
 TEMPLATE_ROWS = 5000
@@ -39,23 +39,56 @@ def write_summary_xlsx(summary: Summary, out: IO[bytes]) -> None:
 
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
-    for name, header, rows in summary_tables(summary):
-        ws = wb.create_sheet(title=name[:31])
-        head = []
-        for h in header:
-            c = WriteOnlyCell(ws, value=h)
-            c.font = bold
-            head.append(c)
-        ws.append(head)
-        for row in rows:
-            ws.append([_xlsx_cell(ws, WriteOnlyCell, k, v) for k, v in zip(header, row)])
-    wb.save(out)
+    try:
+        for name, header, rows in summary_tables(summary):
+            ws = wb.create_sheet(title=name[:31])
+            head = []
+            for h in header:
+                c = WriteOnlyCell(ws, value=cell_text(h))
+                c.font = bold
+                head.append(c)
+            ws.append(head)
+            for row in rows:
+                ws.append([_xlsx_cell(ws, WriteOnlyCell, k, v) for k, v in zip(header, row)])
+        wb.save(out)
+    except BaseException:
+        _discard(wb)
+        raise
+
+
+def _discard(wb: Any) -> None:
+    """Close a write-only workbook's row streams after an error.
+
+    Each write-only sheet keeps a suspended generator that writes to a temporary file.
+    Left to the garbage collector, it is finalised after that file is closed and
+    Python prints "Exception ignored in: <generator ...>" and a traceback on stderr;
+    closing the generators here, in order, ends them quietly and removes the files.
+    """
+    import contextlib
+
+    for ws in getattr(wb, "_sheets", []):
+        rows, writer = getattr(ws, "_rows", None), getattr(ws, "_writer", None)
+        with contextlib.suppress(Exception):
+            if rows is not None:
+                rows.close()
+        with contextlib.suppress(Exception):
+            if writer is not None:
+                writer.xf.close()
+        with contextlib.suppress(Exception):
+            if writer is not None:
+                writer.cleanup()
+
+
+def cell_text(value: Any) -> Any:
+    """A value as a worksheet may hold it: in a string, each character XML forbids
+    (a Word soft line break \\x0b, ESC) is written out visibly as `\\x0b`."""
+    return show_controls(value, xml=True) if isinstance(value, str) else value
 
 
 def _xlsx_cell(ws: Any, cell_class: Any, key: str, value: Any) -> Any:
     if isinstance(value, Decimal):
         value = json_number(value)
-    cell = harden(cell_class(ws, value=value))
+    cell = harden(cell_class(ws, value=cell_text(value)))
     if measures.unit_of(key) in (measures.FTE, measures.MONEY):
         cell.number_format = "#,##0.00"
     return cell
@@ -176,9 +209,9 @@ def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> 
     if wb_in.fmt == "csv":
         book = Workbook()
         ws = book.active
-        ws.title = wb_in.name[:31]
+        ws.title = cell_text(wb_in.name)[:31]
         for row in csv_rows(wb_in.path, wb_in.encoding or "utf-8", wb_in.delimiter or ","):
-            ws.append(row)
+            ws.append([cell_text(v) for v in row])
         _harden_all(ws)
         sheet_for = {wb_in.name: ws}
     else:
@@ -204,7 +237,7 @@ def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> 
         worst = ERROR if any(f.severity == ERROR for f in items) else WARNING
         target.fill = fills[worst]
         text = "\n".join(f"{f.severity.upper()} {f.code}: {f.message}" for f in items)
-        target.comment = Comment(text[:30000], "impact", width=360, height=140)
+        target.comment = Comment(cell_text(text[:30000]), "impact", width=360, height=140)
     _empty_personal_columns(report, sheet_for)
     if "impact findings" not in book.sheetnames:
         _findings_sheet(book, report)
@@ -230,7 +263,8 @@ def _findings_sheet(book: Any, report: Report) -> None:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for f in report.findings.errors + report.findings.warnings:
-        ws.append([f.severity, f.code, f.sheet, f.cell, f.column, f.value, f.message])
+        ws.append([cell_text(v) for v in (f.severity, f.code, f.sheet, f.cell, f.column,
+                                          f.value, f.message)])
     _harden_all(ws)
     for letter, width in zip("ABCDEFG", (9, 24, 18, 8, 18, 18, 100)):
         ws.column_dimensions[letter].width = width

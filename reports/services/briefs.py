@@ -22,6 +22,7 @@ from ..intake.rules import Report
 from ..model.errors import UsageProblem
 from ..model.version import __version__
 from ..store.files import atomic_output
+from .outputs import refuse_input
 from .source import (
     DEFAULT_READ,
     HowToRead,
@@ -133,8 +134,7 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
     template, audience = choose_template(audience, template_file, audience_given)
     with opened(source) as src:
         out = output if output is not None else Path(f"{src.name.stem}-{audience}.pdf")
-        if out.resolve() == src.name.resolve():
-            raise UsageProblem(f"-o {out} would overwrite the input file")
+        refuse_input(out, src.name, compare_with)
         with status(f"Reading and checking {src.name.name} ..."):
             report = src.check(how)
         if not report.valid:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -55,11 +56,26 @@ from ..documents.blocks import Figures
 from ..documents.briefing import make_briefing
 from ..documents.builder import Changes
 from ..documents.public import hidden_totals, public_changes, public_summary, visible
-from ..documents.template import AUDIENCES, Template, load_builtin, load_template, template_path
+from ..documents.template import (
+    AUDIENCES,
+    Template,
+    load_builtin,
+    load_template,
+    loads_template,
+    template_bytes,
+    template_path,
+)
 from ..figures.compare import compare
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
-from ..model.errors import ImpactError, InvalidData, StoreError, UnknownDataset, UsageProblem
+from ..model.errors import (
+    CannotWrite,
+    ImpactError,
+    InvalidData,
+    StoreError,
+    UnknownDataset,
+    UsageProblem,
+)
 from ..model.formats import fmt_date, json_number
 from ..model.version import __version__
 from ..render.data import comparison_json, summary_json
@@ -73,6 +89,7 @@ DEFAULT_AUDIENCES = ("union", "management")
 TEST_SLOW_ENV = "IMPACT_TEST_SLOW"   # test hook: seconds to wait before each rename
 MANIFEST = "manifest.json"
 LOCK = ".impact-monthly.lock"
+O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 TEMPLATES_DIR = "templates"
 SECTION_HEADING = "What changed since last month"
 
@@ -143,7 +160,8 @@ class Audience:
             path = self.path
         else:
             path = template_path(f"{self.name}.toml")
-        return load_template(path), hashlib.sha256(path.read_bytes()).hexdigest()
+        raw = template_bytes(path)     # a regular file under 1 MiB, read once
+        return loads_template(raw, path.name), hashlib.sha256(raw).hexdigest()
 
 
 def audiences_from(values: Sequence[str]) -> list[Audience]:
@@ -266,6 +284,7 @@ def run_monthly(store: Store, out: str | os.PathLike[str], month: Month, *,
     except OSError as e:
         raise StoreError(f"cannot create the output folder {folder}: {e.strerror or e}") \
             from None
+    _refuse_links(folder, folder)
     result = MonthlyResult(month, folder)
     say = progress or (lambda line: None)
     with _locked(folder):
@@ -304,7 +323,9 @@ def run_monthly(store: Store, out: str | os.PathLike[str], month: Month, *,
             done.append(run.entry)
             pending = [e for slug, e in old_entries.items()
                        if slug not in {d.get("slug") for d in done}]
-            _write_manifest(folder, month, audiences, done + pending, complete=False, now=now)
+            with contextlib.suppress(CannotWrite):   # the final write below reports it
+                _write_manifest(folder, month, audiences, done + pending, complete=False,
+                                now=now)
         _write_manifest(folder, month, audiences, done, complete=result.ok, now=now)
     return result
 
@@ -525,7 +546,10 @@ def _derive(store: Store, version: Version) -> tuple[Report, Summary]:
 
 
 def _write(folder: Path, path: Path, data: bytes, pause: float) -> dict[str, Any]:
-    """Write `data` to `path` atomically; its manifest record."""
+    """Write `data` to `path` atomically; its manifest record.  A symbolic link on the
+    way (the month's folder, a dataset's folder, the file itself) is refused, never
+    followed: the run writes inside its output folder and nowhere else."""
+    _refuse_links(folder, path)
     with atomic_output(path) as fh:
         fh.write(data)
         if pause:
@@ -583,15 +607,38 @@ def _write_manifest(folder: Path, month: Month, audiences: Sequence[Audience],
         "failures": [{"dataset": e["dataset"], "error": e["error"]}
                      for e in entries if e.get("status") == "failed"],
     }
+    _refuse_links(folder, folder / MANIFEST)
     with atomic_output(folder / MANIFEST, "w") as fh:
         fh.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
+def _refuse_links(folder: Path, path: Path) -> None:
+    """`CannotWrite` if `path`, or a folder between it and `folder` (inclusive), is a
+    symbolic link."""
+    here = path
+    while True:
+        if here.is_symlink():
+            raise CannotWrite(path, OSError(errno.ELOOP, f"{here} is a symbolic link, which "
+                                                         f"impact monthly does not follow"))
+        if here == folder or here.parent == here:
+            return
+        here = here.parent
+
+
 def _remove_partials(folder: Path) -> None:
-    """Temporary files left by a run that was killed (a whole file is never one of them)."""
-    for part in folder.rglob(".*.part"):
-        with contextlib.suppress(OSError):
-            part.unlink()
+    """Temporary files left by a run that was killed (a whole file is never one of them).
+
+    The walk never follows a symbolic link, and a link named like a temporary file is
+    left alone: a link in the output folder cannot make the run delete anything
+    outside it."""
+    if folder.is_symlink():
+        return
+    for root, _dirs, names in os.walk(folder, followlinks=False):
+        for name in names:
+            part = Path(root) / name
+            if name.startswith(".") and name.endswith(".part") and not part.is_symlink():
+                with contextlib.suppress(OSError):
+                    part.unlink()
     fsync_dir(folder)
 
 
@@ -603,7 +650,10 @@ def _locked(folder: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not POSIX: no lock
         yield
         return
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | O_NOFOLLOW, 0o644)
+    except OSError as e:
+        raise CannotWrite(folder / LOCK, e) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

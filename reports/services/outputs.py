@@ -11,6 +11,27 @@ from ..model.errors import UsageProblem
 from ..store.files import atomic_output
 
 
+def refuse_input(output: Path | None, *inputs: Path | None, option: str = "-o") -> None:
+    """`UsageProblem` if `output` is one of the `inputs`: the same path once resolved
+    (so a symlink to the input counts), or the same file by another name (a hard link).
+    Nothing is written over the schedule a command reads."""
+    if output is None:
+        return
+    out = Path(output).resolve()
+    for given in inputs:
+        if given is None:
+            continue
+        inp = Path(given).resolve()
+        same = out == inp
+        if not same and out.exists() and inp.exists():
+            try:
+                same = out.samefile(inp)
+            except OSError:
+                same = False
+        if same:
+            raise UsageProblem(f"{option} {output} would overwrite the input file {given}")
+
+
 def write_text(path: Path, text: str) -> None:
     with atomic_output(path, "w") as fh:
         fh.write(text)
