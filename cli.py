@@ -22,6 +22,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          debug_option, format_option, handle_errors, input_options,
                          output_option, print_invalid, read_options, show_audit_option,
                          store_option)
+from cli_store import store as store_group
 from reports.model.version import __version__
 from reports.render import data, text
 from reports.services import briefs, outputs
@@ -249,19 +250,19 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
           --by "HR Business Partner" --note "After the first consultation meeting"
       impact upload posts.xlsx --dataset early-help --store /srv/impact
     """
-    from reports.services.datasets import upload as store_upload  # lazy: SQLAlchemy
+    from reports.services import datasets as stored  # lazy: SQLAlchemy
 
     with _open_store(store_dir) as store:
-        result = store_upload(store, file, dataset, as_of=as_of or _today(), by=by, note=note,
-                              how=HowToRead(sheets, mapping, encoding))
+        result = stored.upload(store, file, dataset, as_of=as_of or _today(), by=by, note=note,
+                               how=HowToRead(sheets, mapping, encoding))
     if result.version is None:
         print_invalid(result.report, fmt)
         sys.exit(1)
     v = result.version
     if fmt == "json":
-        click.echo(data.to_json({"created": result.created, "version": v.to_dict()}))
+        click.echo(data.to_json(result.to_dict()))
         return
-    click.echo(text.upload_text(file.name, v, result.created))
+    click.echo(stored.upload_text(file.name, result))
     if result.personal_columns:
         click.echo(text.personal_data_note(result.personal_columns), err=True)
     if result.report.findings.warnings:
@@ -307,12 +308,12 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact history derbyshire-early-help
       impact history derbyshire-early-help --format json
     """
-    from reports.services.datasets import history_dict  # lazy: SQLAlchemy
+    from reports.services.datasets import history_dict, history_text  # lazy: SQLAlchemy
 
     with _open_store(store_dir) as store:
         versions = store.versions(name)
     items = history_dict(versions)
-    click.echo(data.to_json(items) if fmt == "json" else text.history_text(versions, items),
+    click.echo(data.to_json(items) if fmt == "json" else history_text(versions, items),
                nl=fmt == "json")
 
 
@@ -422,6 +423,7 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
     if not quiet:
         click.echo(result.summary_line())
     sys.exit(0 if result.ok else 1)
+cli.add_command(store_group)
 
 
 def main() -> None:

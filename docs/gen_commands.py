@@ -37,7 +37,7 @@ def help_text(name: str | None = None) -> str:
         sys.path.insert(0, str(ROOT))
     import cli
 
-    args = [name, "--help"] if name else ["--help"]
+    args = [*name.split(), "--help"] if name else ["--help"]   # "store check": a group's command
     result = CliRunner().invoke(cli.cli, args, prog_name="impact", terminal_width=WIDTH,
                                 color=False)
     if result.exit_code != 0:

@@ -157,15 +157,18 @@ def test_unusable_dataset_name_is_a_usage_error(fresh_store: Path, derbyshire_v1
         check_name(name)
 
 
-def test_a_dataset_is_known_by_its_slug(fresh_store: Path, derbyshire_v1: Path,
-                                        derbyshire_v2) -> None:
+def test_a_dataset_is_known_by_its_exact_name_not_its_slug(fresh_store: Path,
+                                                            derbyshire_v1: Path,
+                                                            derbyshire_v2) -> None:
     v2, _ = derbyshire_v2
     upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01",
            dataset="Derbyshire Early Help")
     upload(fresh_store, v2, "--as-of", "2024-04-01", dataset="derbyshire early-help")
     with Store(fresh_store) as store:
-        assert [(d.name, d.slug, d.versions) for d in store.datasets()] == [
-            ("Derbyshire Early Help", DATASET, 2)]
+        found = sorted((d.name, d.slug, d.versions) for d in store.datasets())
+    assert found[0] == ("Derbyshire Early Help", DATASET, 1)
+    assert found[1][0] == "derbyshire early-help" and found[1][2] == 1
+    assert found[1][1].startswith(f"{DATASET}-") and found[1][1] != DATASET
     assert slugify("Children's Centres – High Peak") == "children-s-centres-high-peak"
 
 

@@ -21,9 +21,12 @@ from ..figures.totals import summarise
 from ..intake.rules import Report
 from ..model.errors import UsageProblem
 from ..model.formats import jsonable
+from ..render import text
 from ..store.db import Dataset, Store, Version
 from ..store.paths import check_name
 from .source import DEFAULT_READ, HowToRead, load_report
+
+SLOW_ENV = "IMPACT_TEST_SLOW"
 
 
 def os_user() -> str:
@@ -41,10 +44,16 @@ class UploadResult:
     report: Report
     version: Version | None = None
     created: bool = False
+    repaired: bool = False     # the version's stored copy was missing or damaged, now restored
 
     @property
     def valid(self) -> bool:
         return self.report.valid
+
+    def to_dict(self) -> dict[str, Any]:
+        assert self.version is not None
+        return {"created": self.created, "repaired": self.repaired,
+                "version": self.version.to_dict()}
 
     @property
     def personal_columns(self) -> list[str]:
@@ -73,8 +82,43 @@ def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
         path, name, sha256=report.workbook.sha256, original_name=Path(path).name,
         as_of=as_of, uploaded_by=by or os_user(), note=note or "",
         sheets=report.workbook.sheets_read, rows=report.workbook.rows_read,
-        totals=summary.totals, read_options=how.read_options, now=now)
-    return UploadResult(report, version, created)
+        totals=summary.totals, read_options=how.read_options, now=now,
+        pause=pause_for_tests())
+    repaired = not created and store.repair_file(version, path)
+    return UploadResult(report, version, created, repaired)
+
+
+def upload_text(file_name: str, result: UploadResult) -> str:
+    """What `impact upload` says: the version made or found, and any copy put back."""
+    assert result.version is not None
+    said = text.upload_text(file_name, result.version, result.created)
+    if result.repaired:
+        said += (f"\nThe stored copy of version {result.version.number} was missing or "
+                 f"damaged; it has been restored from {file_name}.")
+    return said
+
+
+def pause_for_tests() -> float:
+    """IMPACT_TEST_SLOW=SECONDS: pause at each step of storing a file, so that a test can
+    kill an upload in the middle (never set in production)."""
+    try:
+        return max(0.0, float(os.environ.get(SLOW_ENV, "0") or 0))
+    except ValueError:
+        return 0.0
+
+
+def history_text(versions: list[Version], items: list[dict[str, Any]]) -> str:
+    """`impact history` as text, with a line under each version whose stored file is missing."""
+    lines = text.history_text(versions, items).split("\n")
+    for v in versions:
+        if v.file_missing:
+            head = f"Version {v.number}, as of "
+            at = next((i for i, line in enumerate(lines) if line.startswith(head)), None)
+            if at is None:
+                continue
+            lines.insert(at + 1, f"  Stored file missing: upload {v.original_name} again to "
+                                 f"restore it (see impact store check)")
+    return "\n".join(lines)
 
 
 def datasets_dict(items: list[Dataset]) -> list[dict[str, Any]]:
@@ -83,11 +127,13 @@ def datasets_dict(items: list[Dataset]) -> list[dict[str, Any]]:
 
 
 def history_dict(versions: list[Version]) -> list[dict[str, Any]]:
-    """Every version, oldest first, each with the change in every total since the one before."""
+    """Every version, oldest first, each with the change in every total since the one before
+    and whether its stored file is missing."""
     out = []
     before: Version | None = None
     for v in versions:
         item = v.to_dict()
+        item["file_missing"] = v.file_missing
         if before is None:
             item["changes"] = None
         else:

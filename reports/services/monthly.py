@@ -333,7 +333,7 @@ def run_monthly(store: Store, out: str | os.PathLike[str], month: Month, *,
 def _plan(store: Store, name: str, month: Month, audiences: Sequence[Audience],
           previous: dict[str, Any] | None) -> dict[str, Any]:
     """What this month's report of one dataset is made from."""
-    slug = slugify(name)
+    slug = store.slug(name)        # unique among datasets (names that share a label get a hash)
     plan: dict[str, Any] = {"dataset": name, "slug": slug}
     try:
         version = store.version_as_of(name, month.last_day)

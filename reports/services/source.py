@@ -10,6 +10,7 @@ given, and its report names the original file, not the stored copy.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -147,8 +148,17 @@ def load_report(store: Store, version: Version, *, sheets: Iterable[str] = (),
     """
     stored = version.read_options
     path = store.path_of(version)
-    report = intake.check(path, sheets=tuple(sheets) or tuple(stored.get("sheets") or ()),
-                          mapping=tuple(mapping) or tuple(stored.get("mapping") or ()),
-                          encoding=encoding or stored.get("encoding"), **check_options)
+    with tempfile.TemporaryDirectory(prefix="impact-read-") as tmp:
+        # read it under its original name, so that a CSV's "sheet" (named after the file)
+        # and every message say what the user uploaded, not the stored sha256 name
+        named = Path(tmp) / version.original_name
+        try:
+            named.symlink_to(path.resolve())
+        except (OSError, ValueError):
+            named = path
+        report = intake.check(named, sheets=tuple(sheets) or tuple(stored.get("sheets") or ()),
+                              mapping=tuple(mapping) or tuple(stored.get("mapping") or ()),
+                              encoding=encoding or stored.get("encoding"), **check_options)
+    report.workbook.path = path
     report.workbook.name = version.original_name
     return report

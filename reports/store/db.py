@@ -26,11 +26,13 @@ running at the same moment get distinct numbers.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -51,7 +53,9 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
+    type_coerce,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -61,11 +65,22 @@ from ..model.errors import StoreError, UnknownDataset, UsageProblem
 from ..model.formats import fmt_date, jsonable
 from ..model.measures import exact_totals
 from .files import atomic_output, sha256_file
-from .paths import MAX_NAME, STORE_ENV, check_name, resolve_dir, slugify
+from .paths import (
+    MAX_NAME,
+    STORE_ENV,
+    check_name,
+    normalise_name,
+    resolve_dir,
+    slug_with_hash,
+    slugify,
+)
 
 DB_NAME = "impact.db"
 FILES_DIR = "files"
-SCHEMA_VERSION = "1"
+# 1: names as given, looked up by slug.  2: names NFC-normalised, looked up by name.
+SCHEMA_VERSION = "2"
+KNOWN_SCHEMAS = ("1", "2")
+STORED_NAME = re.compile(r"[0-9a-f]{64}(\.(xlsx|xlsm|csv))?")
 _KNOWN_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 _BUSY_TIMEOUT_S = 60
 _RETRIES = 20
@@ -93,6 +108,7 @@ class Version:
     rows: int
     totals: dict[str, Any]         # as `Summary.totals`: Decimal figures, int counts
     read_options: dict[str, Any] = field(default_factory=dict)
+    file_missing: bool = field(default=False, compare=False)   # as `Store.versions` found it
 
     @property
     def label(self) -> str:
@@ -132,7 +148,7 @@ datasets_t = Table(
     "datasets", metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(MAX_NAME), nullable=False, unique=True),
-    Column("slug", String(80), nullable=False, unique=True),
+    Column("slug", String(120), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
 )
 
@@ -194,26 +210,75 @@ def _make_engine(url: str) -> Engine:
 class Store:
     """A store directory and its database.  Created on first use."""
 
-    def __init__(self, root: str | os.PathLike[str], *, url: str | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, url: str | None = None,
+                 create: bool = True) -> None:
         self.root = Path(root)
         self.files = self.root / FILES_DIR
+        db_file = self.root / DB_NAME
+        if not create and url is None and not db_file.exists() and not self.stored_files():
+            raise StoreError(f"there is no store at {self.root} (no {DB_NAME})")
+        if url is None and not db_file.exists() and self.stored_files():
+            raise self._lost(f"its database {DB_NAME} is missing")
         try:
             self.files.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create the store at {self.root}: {e.strerror or e}; "
                              f"choose another place with --store DIR or ${STORE_ENV}") from None
-        self.url = url or f"sqlite:///{(self.root / DB_NAME).resolve()}"
+        self.url = url or f"sqlite:///{db_file.resolve()}"
         self.engine = _make_engine(self.url)
         try:
-            with self.engine.begin() as conn:
-                metadata.create_all(conn)
-                if conn.execute(select(meta_t.c.value).where(meta_t.c.key == "schema")
-                                ).scalar() is None:
-                    conn.execute(meta_t.insert().values(key="schema", value=SCHEMA_VERSION))
+            self.schema = self._open_schema()
+        except StoreError:
+            self.engine.dispose()
+            raise
         except SQLAlchemyError as e:
             self.engine.dispose()
             raise StoreError(f"cannot open the store database at {self.url}: "
-                             f"{_db_message(e)}") from None
+                             f"{_db_message(e)}; if it is damaged, restore a backup with "
+                             f"impact store restore BACKUP --store {self.root} --force"
+                             ) from None
+
+    def _open_schema(self) -> str:
+        """Create the schema in a new database, migrate an old one; the schema version.
+        A database without the schema while stored files exist is refused: making it anew
+        would lose the history and start the numbering again."""
+        with self.engine.begin() as conn:
+            if not inspect(conn).has_table("meta"):
+                if self.stored_files():
+                    raise self._lost(f"its database {DB_NAME} is empty (it holds no tables)")
+                metadata.create_all(conn)
+                conn.execute(meta_t.insert().values(key="schema", value=SCHEMA_VERSION))
+                return SCHEMA_VERSION
+            schema = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "schema")
+                                  ).scalar()
+            if schema not in KNOWN_SCHEMAS:
+                raise StoreError(f"the store database at {self.url} has schema version "
+                                 f"{schema!r}, which this impact does not know (it knows "
+                                 f"{', '.join(KNOWN_SCHEMAS)}); use the impact that made it, "
+                                 f"or a newer one")
+            metadata.create_all(conn)
+            if schema == "1":      # names were kept as given; identity is now the NFC name
+                for row in conn.execute(select(datasets_t.c.id, datasets_t.c.name)).all():
+                    if normalise_name(row.name) != row.name:
+                        conn.execute(datasets_t.update().where(datasets_t.c.id == row.id)
+                                     .values(name=normalise_name(row.name)))
+                conn.execute(meta_t.update().where(meta_t.c.key == "schema")
+                             .values(value=SCHEMA_VERSION))
+            return SCHEMA_VERSION
+
+    def _lost(self, what: str) -> StoreError:
+        n = len(self.stored_files())
+        return StoreError(f"the store at {self.root} holds {n} stored file(s) but {what}; "
+                          f"refusing to start a new, empty history. Restore a backup with "
+                          f"impact store restore BACKUP --store {self.root} --force")
+
+    def stored_files(self) -> list[str]:
+        """The names of the stored originals under files/ (no temporary files)."""
+        try:
+            return sorted(p.name for p in self.files.iterdir()
+                          if STORED_NAME.fullmatch(p.name) and p.is_file())
+        except OSError:
+            return []
 
     @classmethod
     def open(cls, given: str | os.PathLike[str] | None = None,
@@ -232,21 +297,45 @@ class Store:
     # -- reading -----------------------------------------------------------
 
     def _select(self) -> Any:
-        return (select(versions_t, datasets_t.c.name, datasets_t.c.slug)
+        # Dates and JSON come back as text and are parsed in `_version`, so that one damaged
+        # row is reported by dataset and version instead of failing the whole query.
+        raw = [type_coerce(c, Text).label(c.name) if c.name in _PARSED else c
+               for c in versions_t.c]
+        return (select(*raw, datasets_t.c.name, datasets_t.c.slug)
                 .join(datasets_t, versions_t.c.dataset_id == datasets_t.c.id))
 
-    @staticmethod
-    def _version(row: Any) -> Version:
+    def _version(self, row: Any) -> Version:
+        """A row as a `Version`; `DamagedRow` (naming the dataset and version) if a value
+        in it cannot be read."""
         m = row._mapping
-        uploaded = m["uploaded_at"]
-        if uploaded.tzinfo is None:
-            uploaded = uploaded.replace(tzinfo=UTC)
-        return Version(dataset=m["name"], slug=m["slug"], number=m["number"], as_of=m["as_of"],
-                       uploaded_at=uploaded, uploaded_by=m["uploaded_by"], note=m["note"] or "",
-                       sha256=m["sha256"], original_name=m["original_name"],
-                       stored_name=m["stored_name"], size=m["size"],
-                       sheets=tuple(m["sheets"]), rows=m["rows"],
-                       totals=exact_totals(m["totals"]), read_options=dict(m["read_options"]))
+        column = "?"
+        try:
+            column = "as_of"
+            as_of = _parse_date(m["as_of"])
+            column = "uploaded_at"
+            uploaded = _parse_datetime(m["uploaded_at"])
+            if uploaded.tzinfo is None:
+                uploaded = uploaded.replace(tzinfo=UTC)
+            column = "sheets"
+            sheets = tuple(str(x) for x in _parse_json(m["sheets"], list))
+            column = "totals"
+            totals = exact_totals(_parse_json(m["totals"], dict))
+            column = "read_options"
+            read_options = dict(_parse_json(m["read_options"], dict))
+            column = "number"
+            number = int(m["number"])
+            version = Version(dataset=m["name"], slug=m["slug"], number=number, as_of=as_of,
+                              uploaded_at=uploaded, uploaded_by=m["uploaded_by"],
+                              note=m["note"] or "", sha256=m["sha256"],
+                              original_name=m["original_name"],
+                              stored_name=m["stored_name"], size=m["size"],
+                              sheets=sheets, rows=m["rows"], totals=totals,
+                              read_options=read_options)
+        except (ValueError, TypeError, KeyError, ArithmeticError, AttributeError) as e:
+            raise DamagedRow(m["name"], m["number"], column, e) from None
+        if not (self.files / version.stored_name).is_file():
+            version = replace(version, file_missing=True)
+        return version
 
     def _rows(self, query: Any) -> list[Any]:
         try:
@@ -307,11 +396,14 @@ class Store:
 
     def version_as_of(self, dataset: str, day: date) -> Version | None:
         """The latest version (highest number) of `dataset` with an as-of date on or before
-        `day`, or None."""
+        `day`, or None.  Every version is read (in Python, not compared as text by the
+        database), so a damaged as-of date is reported, never silently passed over."""
         rows = self._rows(self._select().where(_named(dataset))
-                          .where(versions_t.c.as_of <= day)
-                          .order_by(versions_t.c.number.desc()).limit(1))
-        return self._version(rows[0]) if rows else None
+                          .order_by(versions_t.c.number.desc()))
+        for version in [self._version(r) for r in rows]:
+            if version.as_of <= day:
+                return version
+        return None
 
     def _unknown(self, dataset: str) -> UnknownDataset:
         names = self.names()
@@ -334,23 +426,82 @@ class Store:
                              f"store from a backup")
         return path
 
+    def slug(self, dataset: str) -> str:
+        """The folder label of `dataset` as the store keeps it (unique among datasets)."""
+        rows = self._rows(select(datasets_t.c.slug).where(_named(dataset)))
+        if not rows:
+            raise self._unknown(dataset)
+        return str(rows[0][0])
+
+    # -- checking and copying ------------------------------------------------
+
+    def integrity(self) -> list[str]:
+        """SQLite's PRAGMA integrity_check: [] when the database file is sound."""
+        if not self.url.startswith("sqlite"):
+            return []
+        try:
+            with self.engine.connect() as conn:
+                lines = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+        except SQLAlchemyError as e:
+            return [_db_message(e)]
+        return [] if lines == ["ok"] else lines
+
+    def scan(self) -> tuple[list[Dataset], list[Version], list[DamagedRow]]:
+        """Every dataset (with at least one readable version), every readable version and
+        every row that cannot be read."""
+        versions: list[Version] = []
+        damaged: list[DamagedRow] = []
+        for row in self._rows(self._select().order_by(datasets_t.c.slug,
+                                                      versions_t.c.number)):
+            try:
+                versions.append(self._version(row))
+            except DamagedRow as e:
+                damaged.append(e)
+        by_name: dict[str, list[Version]] = {}
+        for v in versions:
+            by_name.setdefault(v.dataset, []).append(v)
+        datasets = [Dataset(name, vs[-1].slug, len(vs), vs[-1]) for name, vs in by_name.items()]
+        return datasets, versions, damaged
+
+    def backup_database(self, dest: Path) -> None:
+        """A consistent copy of the database at `dest`, taken with SQLite's online backup
+        API while other processes may be writing (they wait, at most seconds)."""
+        if not self.url.startswith("sqlite:///"):
+            raise StoreError("impact store backup copies SQLite stores only; back up "
+                             f"{self.url} with the database's own tools")
+        source = self.url.removeprefix("sqlite:///")
+        try:
+            src = sqlite3.connect(source, timeout=_BUSY_TIMEOUT_S)
+            try:
+                dst = sqlite3.connect(dest)
+                try:
+                    src.backup(dst)
+                finally:
+                    dst.close()
+            finally:
+                src.close()
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot back up the store database at {self.url}: {e}") from None
+
     # -- writing -----------------------------------------------------------
 
     def add(self, src: str | os.PathLike[str], dataset: str, *, sha256: str,
             original_name: str, as_of: date, uploaded_by: str, note: str,
             sheets: Iterable[str], rows: int, totals: Mapping[str, Any],
             read_options: Mapping[str, Any] | None = None,
-            now: datetime | None = None) -> tuple[Version, bool]:
+            now: datetime | None = None, pause: float = 0.0) -> tuple[Version, bool]:
         """Store the file `src` (whose sha256 the caller has already computed) as a new
         version of `dataset`.  Returns (version, created); `created` is False when the
-        dataset already holds these exact bytes, and that version is returned."""
+        dataset already holds these exact bytes, and that version is returned.
+        `pause` sleeps that long at each step (a test hook, for killing an upload)."""
         name = check_name(dataset)
         existing = self._by_sha(name, sha256)
         if existing is not None:
             return existing, False
         suffix = Path(original_name).suffix.lower()
         stored_name = sha256 + (suffix if suffix in _KNOWN_SUFFIXES else "")
-        self._put_file(Path(src), stored_name, sha256)
+        self._put_file(Path(src), stored_name, sha256, pause)
+        time.sleep(pause)
         stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(
             tzinfo=None, microsecond=0)
         values = {"as_of": as_of, "uploaded_at": stamp, "uploaded_by": uploaded_by,
@@ -372,6 +523,7 @@ class Store:
                             versions_t.c.dataset_id == dataset_id)).scalar() or 0) + 1
                         conn.execute(versions_t.insert().values(dataset_id=dataset_id,
                                                                 number=number, **values))
+                        time.sleep(pause)
                         created = True
                 return self.version(name, number), created
             except IntegrityError:
@@ -390,6 +542,11 @@ class Store:
         if found is not None:
             return int(found)
         slug = slugify(name)
+        length = 8
+        while conn.execute(select(datasets_t.c.id).where(datasets_t.c.slug == slug)
+                           ).scalar() is not None:     # another name has this label
+            slug = slug_with_hash(name, length)
+            length += 4
         result = conn.execute(datasets_t.insert().values(name=name, slug=slug, created_at=stamp))
         key = result.inserted_primary_key
         assert key is not None
@@ -400,10 +557,25 @@ class Store:
                           .where(versions_t.c.sha256 == sha256))
         return self._version(rows[0]) if rows else None
 
-    def _put_file(self, src: Path, stored_name: str, sha256: str) -> None:
+    def repair_file(self, version: Version, src: str | os.PathLike[str]) -> bool:
+        """Put back the stored copy of `version` from `src` (the same bytes) if it is
+        missing or no longer matches its sha256.  Returns whether it did."""
+        if self._intact(self.files / version.stored_name, version.sha256):
+            return False
+        self._put_file(Path(src), version.stored_name, version.sha256)
+        return True
+
+    @staticmethod
+    def _intact(path: Path, sha256: str) -> bool:
+        try:
+            return path.is_file() and sha256_file(path) == sha256
+        except OSError:
+            return False
+
+    def _put_file(self, src: Path, stored_name: str, sha256: str, pause: float = 0.0) -> None:
         """Copy `src` to files/<stored_name>, durably, unless an intact copy is there."""
         target = self.files / stored_name
-        if target.is_file() and sha256_file(target) == sha256:
+        if self._intact(target, sha256):
             return
         digest = hashlib.sha256()
         try:
@@ -411,6 +583,7 @@ class Store:
                 for chunk in iter(lambda: fin.read(1 << 20), b""):
                     digest.update(chunk)
                     fout.write(chunk)
+                time.sleep(pause)
                 if digest.hexdigest() != sha256:
                     raise StoreError(f"{src.name} changed while it was being uploaded; "
                                      f"upload it again once it is saved")
@@ -422,10 +595,45 @@ class Store:
 # --------------------------------------------------------------------------
 # helpers
 
+_PARSED = ("as_of", "uploaded_at", "sheets", "totals", "read_options")
+
+
+class DamagedRow(StoreError):
+    """A version's row whose saved values cannot be read."""
+
+    def __init__(self, dataset: str, number: Any, column: str, error: Exception) -> None:
+        self.dataset, self.number, self.column = dataset, number, column
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        super().__init__(f"version {number} of dataset '{dataset}' is damaged in the store "
+                         f"database: its saved {column} cannot be read ({detail}); see "
+                         f"impact store check")
+
+
+def _parse_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value).strip())
+
+
+def _parse_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).strip())
+
+
+def _parse_json(value: Any, kind: type) -> Any:
+    parsed = json.loads(value) if isinstance(value, str | bytes) else value
+    if not isinstance(parsed, kind):
+        raise TypeError(f"{kind.__name__} expected, found {type(parsed).__name__}")
+    return parsed
+
 
 def _named(dataset: str) -> Any:
-    """A dataset is known by its slug, so 'Early Help' and 'early-help' are one dataset."""
-    return datasets_t.c.slug == slugify(check_name(dataset))
+    """A dataset is known by its exact name, NFC-normalised and trimmed: 'Early Help' and
+    'early-help' are two datasets."""
+    return datasets_t.c.name == check_name(dataset)
 
 
 def _db_message(e: SQLAlchemyError) -> str:

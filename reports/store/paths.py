@@ -1,11 +1,13 @@
 """Where a store lives, and how dataset names become folder names.
 
-A dataset is known by its name; `slugify` makes the folder-safe label used for
-its monthly reports and its own templates.
+A dataset is known by its exact name (NFC-normalised and trimmed: `check_name`);
+`slugify` makes the folder-safe label used for its monthly reports and its own
+templates, which the store makes unique with a short hash (`slug_with_hash`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import unicodedata
@@ -39,22 +41,46 @@ def resolve_dir(given: str | os.PathLike[str] | None = None,
     return default_dir(env)
 
 
+SLUG_BYTES = 100   # a folder name stays far below the 255-byte limit, suffix included
+
+
+def normalise_name(name: str) -> str:
+    """A dataset's identity: its name in Unicode NFC, trimmed.  Nothing else is folded, so
+    'Team Δ' and 'Team Ω', or 'Early Help' and 'early-help', are different datasets."""
+    return unicodedata.normalize("NFC", str(name)).strip()
+
+
 def slugify(name: str) -> str:
-    """A folder-safe name: 'Derbyshire Early Help 2024' -> 'derbyshire-early-help-2024'."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
-    return text[:80].rstrip("-")
+    """A folder-safe label: 'Derbyshire Early Help 2024' -> 'derbyshire-early-help-2024',
+    'Команда Δ' -> 'команда-δ'.  Letters, marks and digits of any script are kept; anything
+    else becomes '-'.  Only a label: two names may share one (the store then adds a hash)."""
+    text = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "-" for c in text)
+    slug = re.sub(r"-+", "-", kept).strip("-")
+    while len(slug.encode("utf-8")) > SLUG_BYTES:
+        slug = slug[:-1]
+    return slug.rstrip("-")
+
+
+def slug_with_hash(name: str, length: int = 8) -> str:
+    """The slug with a short hash of the whole name: the label when the plain slug is taken."""
+    digest = hashlib.sha256(normalise_name(name).encode("utf-8")).hexdigest()[:length]
+    return f"{slugify(name)}-{digest}"
 
 
 def check_name(name: str) -> str:
-    """A dataset name, trimmed; raises `UsageProblem` for one that cannot be used."""
-    cleaned = " ".join(str(name).split())
+    """A dataset name, NFC-normalised and trimmed (its identity); raises `UsageProblem` for
+    one that cannot be used."""
+    cleaned = normalise_name(name)
     if not cleaned:
         raise UsageProblem("the dataset name is blank; give one with --dataset NAME, "
                          "e.g. --dataset derbyshire-early-help")
     if len(cleaned) > MAX_NAME:
         raise UsageProblem(f"the dataset name is {len(cleaned)} characters long; use at most "
                          f"{MAX_NAME}")
+    if any(unicodedata.category(c) == "Cc" for c in cleaned):
+        raise UsageProblem("the dataset name holds a control character (a tab or line "
+                           "break); use a name on one line")
     if not slugify(cleaned):
         raise UsageProblem(f"the dataset name '{cleaned}' has no letters or digits; use a name "
                          f"such as derbyshire-early-help")

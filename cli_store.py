@@ -1,0 +1,114 @@
+"""`impact store`: check a store, back it up while it is in use, restore a backup."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cli_options import debug_option, format_option, handle_errors, store_option
+from reports.render import data
+
+
+@click.group()
+def store() -> None:
+    """Check, back up and restore the store (the uploaded versions and their files).
+
+    \b
+    Examples:
+      impact store check
+      impact store backup /backups/impact-2024-04-30
+      impact store restore /backups/impact-2024-04-30 --store /srv/impact
+    """
+
+
+@store.command()
+@format_option(type=click.Choice(["text", "json"]), help="Output format.")
+@store_option
+@debug_option
+@handle_errors
+def check(fmt: str, store_dir: Path | None, debug: bool) -> None:
+    """Check the store: the database file's integrity, its schema version,
+    every row, and every stored file against its sha256.
+
+    Prints one line per problem, naming the dataset and version, and exits 1
+    if there is any; exits 0 when the store is healthy.  Files that no version
+    names (left by an interrupted upload) are noted, not counted as problems.
+
+    \b
+    Examples:
+      impact store check
+      impact store check --store /srv/impact --format json
+    """
+    from reports.services.upkeep import check_store  # lazy: SQLAlchemy
+    from reports.store.paths import resolve_dir
+
+    result = check_store(resolve_dir(store_dir))
+    click.echo(data.to_json(result.to_dict()) if fmt == "json" else result.text(),
+               nl=fmt == "json")
+    sys.exit(0 if result.healthy else 1)
+
+
+@store.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@store_option
+@debug_option
+@handle_errors
+def backup(dest: Path, store_dir: Path | None, debug: bool) -> None:
+    """Copy the store to DEST, a new folder, consistently, even while uploads
+    are running: the database through SQLite's online backup API, then every
+    file it names, with a manifest of their sha256s.
+
+    The copy is made under a temporary name beside DEST and renamed when
+    complete.  Exit code 1 if a stored file was missing or damaged (the
+    backup is still made, and says which).
+
+    \b
+    Examples:
+      impact store backup /backups/impact-2024-04-30
+      impact store backup backup-copy --store /srv/impact
+    """
+    from reports.services.upkeep import backup_store  # lazy: SQLAlchemy
+    from reports.store.db import Store
+
+    with Store.open(store_dir) as opened:
+        result = backup_store(opened, dest)
+    for problem in result.problems:
+        click.echo(f"Error: {problem}", err=True)
+    click.echo(f"Backup written to {result.dest}: {result.versions} version(s), "
+               f"{result.files} file(s)")
+    sys.exit(1 if result.problems else 0)
+
+
+@store.command()
+@click.argument("src", type=click.Path(file_okay=False, path_type=Path))
+@store_option
+@click.option("--force", is_flag=True,
+              help="Replace a store that is not empty (it is kept beside the new one).")
+@debug_option
+@handle_errors
+def restore(src: Path, store_dir: Path | None, force: bool, debug: bool) -> None:
+    """Restore the backup SRC (made by `impact store backup`) as the store.
+
+    The store must be new or empty unless --force is given.  The backup is
+    copied into a temporary folder beside the store, every file is checked
+    against its sha256 and the result checked as `impact store check` does;
+    only then is it renamed into place, so a failed restore leaves the store
+    as it was.  Run it while no other impact command uses the store.
+
+    \b
+    Examples:
+      impact store restore /backups/impact-2024-04-30
+      impact store restore /backups/impact-2024-04-30 --store /srv/impact --force
+    """
+    from reports.services.upkeep import restore_store  # lazy: SQLAlchemy
+    from reports.store.paths import resolve_dir
+
+    result = restore_store(src, resolve_dir(store_dir), force=force)
+    c = result.check
+    click.echo(f"Restored {src} to {result.target}: {c.datasets} dataset(s), "
+               f"{c.versions} version(s); impact store check: healthy")
+    if result.replaced is not None:
+        click.echo(f"The store it replaced is kept at {result.replaced}; delete it when you "
+                   f"no longer need it.", err=True)

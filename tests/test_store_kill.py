@@ -1,0 +1,153 @@
+"""Issue 9: the store survives real `impact upload` processes killed at random moments,
+and a backup taken while uploads run restores to a healthy store.
+
+IMPACT_TEST_SLOW makes each upload pause at every step of storing its file (copy
+written, renamed into place, row inserted but not committed), so that random kills
+land inside those steps as well as in the reading before them.  The numbers these
+tests measure are recorded in the README (Reliability and security).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from reports.services import upkeep
+from reports.store.db import Store
+
+from . import store_helpers as helpers
+from .store_helpers import DATASET, child_env, impact_exe, invoke, sample
+
+fresh_store = helpers.fresh_store
+isolated_store_env = helpers.isolated_store_env
+
+KILLS = 50
+LANES = 2                   # uploads killed two at a time: this machine has two cores
+PARALLEL = 10
+SLOW = "0.1"
+
+
+def csv_variant(folder: Path, i: int) -> Path:
+    path = folder / f"upload-{i:03d}.csv"
+    text = sample("coop_working.csv").read_text(encoding="utf-8")
+    path.write_text(text + f"CW-X{i:03d},Children's Centres,Worker {i},Grade 6,1,1,Retained,\n",
+                    encoding="utf-8")
+    return path
+
+
+def start_upload(tmp_path: Path, store: Path, path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([impact_exe(), "upload", str(path), "--dataset", DATASET,
+                             "--store", str(store), "--as-of", "2024-03-01", "--format", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=child_env(tmp_path, IMPACT_TEST_SLOW=SLOW))
+
+
+def _reported(out: str) -> str | None:
+    """The sha256 of the version an upload reported, or None if it reported none."""
+    try:
+        return str(json.loads(out)["version"]["sha256"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def test_uploads_killed_at_random_moments_leave_a_healthy_store(fresh_store: Path,
+                                                                tmp_path: Path) -> None:
+    rng = random.Random(9)
+    # how long one whole upload takes here: kills are spread over that span
+    started = time.monotonic()
+    first = start_upload(tmp_path, fresh_store, csv_variant(tmp_path, 0))
+    out, err = first.communicate(timeout=120)
+    span = time.monotonic() - started
+    assert first.returncode == 0, err
+    reported = {json.loads(out)["version"]["sha256"]}
+    killed: list[str] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+    delays = [rng.uniform(0.5 * span, 1.6 * span) for _ in range(KILLS)]
+
+    def lane(indexes: list[int]) -> None:
+        for i in indexes:
+            path = csv_variant(tmp_path, i)
+            child = start_upload(tmp_path, fresh_store, path)
+            time.sleep(delays[i - 1])
+            child.send_signal(signal.SIGKILL)
+            out, _ = child.communicate(timeout=120)
+            with lock:
+                said = _reported(out)       # it said so, even if killed while exiting
+                if said is not None:
+                    reported.add(said)
+                else:
+                    assert child.returncode == -signal.SIGKILL
+                    killed.append(helpers.sha256(path))
+            check = upkeep.check_store(fresh_store)
+            if not check.healthy:
+                with lock:
+                    problems.extend(p.message for p in check.problems)
+
+    threads = [threading.Thread(target=lane, args=(list(range(1 + k, KILLS + 1, LANES)),))
+               for k in range(LANES)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not problems, problems
+    assert len(killed) + len(reported) == KILLS + 1
+    assert len(killed) >= KILLS // 4, "too few uploads were killed to prove anything"
+    result = invoke("store", "check", "--store", fresh_store)
+    assert result.exit_code == 0, result.stdout
+    with Store(fresh_store) as store:
+        versions = store.versions(DATASET)
+    stored = {v.sha256 for v in versions}
+    assert [v.number for v in versions] == list(range(1, len(versions) + 1))
+    assert reported <= stored                       # every upload that said so is kept
+    late = stored - reported                        # killed after the commit, before it spoke
+    assert late <= set(killed)
+    assert len(versions) == len(reported) + len(late)
+    assert len(late) <= 2, f"{len(late)} kills landed between the commit and the message"
+    files = fresh_store / "files"
+    copied = sum((files / f"{sha}.csv").exists() for sha in set(killed) - stored)
+    partial = len(list(files.glob(".*.part")))
+    print(f"\n{len(killed)} of {KILLS} uploads killed ({partial} while copying the file, "
+          f"{copied} after the copy and before the commit, {len(late)} after the commit), "
+          f"{len(reported) - 1} completed; {len(versions)} versions; store healthy")
+
+
+def test_a_backup_during_parallel_uploads_restores_every_reported_version(
+        fresh_store: Path, tmp_path: Path) -> None:
+    assert invoke("upload", csv_variant(tmp_path, 100), "--dataset", DATASET, "--store",
+                  fresh_store, "--as-of", "2024-03-01").exit_code == 0
+    children = [start_upload(tmp_path, fresh_store, csv_variant(tmp_path, i))
+                for i in range(PARALLEL)]
+    # wait until some have finished and some are still running, then back up
+    deadline = time.monotonic() + 120
+    while (sum(c.poll() is not None for c in children) < 2 and time.monotonic() < deadline):
+        time.sleep(0.01)
+    done_before = [c for c in children if c.poll() is not None]
+    running = PARALLEL - len(done_before)
+    with Store(fresh_store) as store:
+        before = {(v.number, v.sha256) for v in store.versions(DATASET)}
+        backup = upkeep.backup_store(store, tmp_path / "backup")
+    outputs = [c.communicate(timeout=120) for c in children]
+    assert all(c.returncode == 0 for c in children), outputs
+    assert running > 0, "every upload ended before the backup began"
+    assert backup.problems == []
+    reported_before = {(json.loads(out)["version"]["version"], json.loads(out)["version"]["sha256"])
+                       for child, (out, _) in zip(children, outputs) if child in done_before}
+    assert reported_before <= before
+    target = tmp_path / "restored"
+    result = invoke("store", "restore", tmp_path / "backup", "--store", target)
+    assert result.exit_code == 0, result.output
+    assert invoke("store", "check", "--store", target).exit_code == 0
+    with Store(target) as restored:
+        held = {(v.number, v.sha256) for v in restored.versions(DATASET)}
+    assert reported_before | {(1, helpers.sha256(csv_variant(tmp_path, 100)))} <= held
+    assert before <= held
+    with Store(fresh_store) as store:
+        assert len(store.versions(DATASET)) == PARALLEL + 1
+    print(f"\nbackup taken with {running} of {PARALLEL} uploads still running; it holds "
+          f"{len(held)} versions, every one reported before it began")
