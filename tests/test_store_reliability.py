@@ -238,7 +238,9 @@ def test_a_stored_csv_shows_its_own_name_everywhere(fresh_store: Path, tmp_path:
 
 
 @pytest.mark.parametrize("column, value", [("totals", "{not json"), ("as_of", "2024-13-45"),
-                                           ("sheets", "7")])
+                                           ("sheets", "7"), ("totals", "{}"),
+                                           ("totals", '{"deleted_fte": "x"}'),
+                                           ("uploaded_at", "yesterday"), ("rows", "many")])
 def test_a_damaged_row_is_named_and_monthly_goes_on(fresh_store: Path, tmp_path: Path,
                                                     column: str, value: str) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1), "healthy", "--as-of", "2024-03-01")

@@ -21,6 +21,14 @@ upload of the same bytes reuses it), never a row that names a missing file.
 Version numbers come from ``max + 1`` inside a write transaction (SQLite:
 ``BEGIN IMMEDIATE``), backed by a UNIQUE constraint and a retry, so uploads
 running at the same moment get distinct numbers.
+
+A dataset is its exact name, NFC-normalised and trimmed (`paths.check_name`);
+its slug is only a folder label, unique in the store (a short hash of the name
+is added when another dataset has the plain one).  A database that is missing,
+empty or without the schema while ``files/`` holds originals is refused, never
+silently replaced by an empty one; so is a schema version this code does not
+know (schema 1, whose names were kept as typed, is migrated on opening).  A row
+that cannot be read raises `DamagedRow`, naming its dataset and version.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Self
 
@@ -320,6 +329,16 @@ class Store:
             sheets = tuple(str(x) for x in _parse_json(m["sheets"], list))
             column = "totals"
             totals = exact_totals(_parse_json(m["totals"], dict))
+            needed = _TOTALS_NEEDED + (_AT_RISK if "at_risk_fte" in totals else ())
+            absent = [k for k in needed if k not in totals]
+            if absent:
+                raise KeyError(f"'{absent[0]}' is missing")
+            for key in needed:
+                if key != "pct_deleted" and not isinstance(totals[key], int | Decimal):
+                    raise TypeError(f"'{key}' is not a number")
+            headline(totals)
+            column = "rows"
+            rows, size = int(m["rows"]), int(m["size"])
             column = "read_options"
             read_options = dict(_parse_json(m["read_options"], dict))
             column = "number"
@@ -328,8 +347,8 @@ class Store:
                               uploaded_at=uploaded, uploaded_by=m["uploaded_by"],
                               note=m["note"] or "", sha256=m["sha256"],
                               original_name=m["original_name"],
-                              stored_name=m["stored_name"], size=m["size"],
-                              sheets=sheets, rows=m["rows"], totals=totals,
+                              stored_name=m["stored_name"], size=size,
+                              sheets=sheets, rows=rows, totals=totals,
                               read_options=read_options)
         except (ValueError, TypeError, KeyError, ArithmeticError, AttributeError) as e:
             raise DamagedRow(m["name"], m["number"], column, e) from None
@@ -596,6 +615,10 @@ class Store:
 # helpers
 
 _PARSED = ("as_of", "uploaded_at", "sheets", "totals", "read_options")
+# the saved totals every listing shows (`history`, `datasets`, the headline)
+_TOTALS_NEEDED = ("baseline_fte", "baseline_posts", "deleted_fte", "deleted_posts",
+                  "pct_deleted", "retained_fte", "relocated_fte", "created_fte", "future_fte")
+_AT_RISK = ("at_risk_posts", "vacant_deleted_fte")
 
 
 class DamagedRow(StoreError):
