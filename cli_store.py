@@ -71,8 +71,9 @@ def backup(dest: Path, store_dir: Path | None, debug: bool) -> None:
     """
     from reports.services.upkeep import backup_store  # lazy: SQLAlchemy
     from reports.store.db import Store
+    from reports.store.paths import resolve_dir
 
-    with Store.open(store_dir) as opened:
+    with Store(resolve_dir(store_dir), create=False) as opened:
         result = backup_store(opened, dest)
     for problem in result.problems:
         click.echo(f"Error: {problem}", err=True)

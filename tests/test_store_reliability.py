@@ -369,3 +369,25 @@ def test_upkeep_check_counts(fresh_store: Path, tmp_path: Path) -> None:
     result = upkeep.check_store(fresh_store)
     assert (result.healthy, result.datasets, result.versions, result.files_checked) == (
         True, 1, 1, 1)
+
+
+@pytest.mark.parametrize("manifest", ['{"format": "impact-store-backup", "files": "x", '
+                                      '"database": {"sha256": "0"}}',
+                                      '{"format": "impact-store-backup", "database": "x"}',
+                                      '[1, 2]', "{not json"])
+def test_a_damaged_manifest_is_one_line(fresh_store: Path, tmp_path: Path,
+                                        manifest: str) -> None:
+    upload(fresh_store, csv_variant(tmp_path, 1))
+    backup = tmp_path / "backup"
+    invoke("store", "backup", backup, "--store", fresh_store)
+    (backup / "manifest.json").write_text(manifest)
+    result = invoke("store", "restore", backup, "--store", tmp_path / "target")
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()) == 1 and "manifest.json" in result.stderr
+    assert not (tmp_path / "target").exists()
+
+
+def test_backup_of_a_store_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    result = invoke("store", "backup", tmp_path / "b", "--store", tmp_path / "none")
+    assert result.exit_code == 1 and "no store at" in result.stderr
+    assert not (tmp_path / "none").exists() and not (tmp_path / "b").exists()

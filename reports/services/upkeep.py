@@ -305,6 +305,13 @@ def _manifest(src: Path) -> dict[str, Any] | None:
         raise StoreError(f"the backup's {MANIFEST} cannot be read: {e}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
         raise StoreError(f"{src / MANIFEST} is not the manifest of an impact store backup")
+    database, files = manifest.get("database"), manifest.get("files")
+    if not (isinstance(database, dict) and isinstance(database.get("sha256"), str)
+            and isinstance(files, list)
+            and all(isinstance(f, dict) and isinstance(f.get("path"), str)
+                    and isinstance(f.get("sha256"), str) for f in files)):
+        raise StoreError(f"{src / MANIFEST} is damaged: it does not list the database and "
+                         f"the files with their sha256")
     return manifest
 
 
