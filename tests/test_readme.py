@@ -67,3 +67,17 @@ def test_readme_command_reference_is_not_stale() -> None:
     assert status == 0, (
         f"README.md's command reference differs from the commands' --help (cog exited {status}); "
         f"regenerate it with `.venv/bin/python docs/gen_commands.py`:\n{gen.stale_diff()}")
+
+
+def test_readme_has_a_generated_help_block_for_every_command_of_a_group() -> None:
+    """`impact store check` and the like: one cog block each, as gen_commands.help("store check")."""
+    import click
+
+    import cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = readme.split("<!-- COMMANDS -->", 1)[1].split("<!-- /COMMANDS -->", 1)[0]
+    block = re.compile(r'<!-- \[\[\[cog import gen_commands; gen_commands\.help\("(\w+ \w+)"\) ]]] -->')
+    wanted = sorted(f"{name} {sub}" for name, group in cli.cli.commands.items()
+                    if isinstance(group, click.Group) for sub in group.commands)
+    assert wanted and sorted(block.findall(commands)) == wanted
