@@ -262,7 +262,7 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
     if fmt == "json":
         click.echo(data.to_json(result.to_dict()))
         return
-    click.echo(stored.upload_text(file.name, result))
+    click.echo(text.printable(stored.upload_text(file.name, result)))
     if result.personal_columns:
         click.echo(text.personal_data_note(result.personal_columns), err=True)
     if result.report.findings.warnings:
@@ -313,8 +313,8 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
     with _open_store(store_dir) as store:
         versions = store.versions(name)
     items = history_dict(versions)
-    click.echo(data.to_json(items) if fmt == "json" else history_text(versions, items),
-               nl=fmt == "json")
+    click.echo(data.to_json(items) if fmt == "json"
+               else text.printable(history_text(versions, items)), nl=fmt == "json")
 
 
 @cli.command()

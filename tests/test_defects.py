@@ -134,6 +134,20 @@ def test_history_and_datasets_show_control_characters_escaped(nasty_csv, tmp_pat
     assert "\x1b" not in invoke("datasets", "--store", store).output
 
 
+def test_store_repair_lines_show_control_characters_escaped(nasty_csv, tmp_path):
+    store = tmp_path / "store"
+    named = nasty_csv.with_name("evil\x1b[2J.csv")
+    named.write_bytes(nasty_csv.read_bytes())
+    assert invoke("upload", named, "--dataset", "d", "--store", store).exit_code == 0
+    for stored in (store / "files").rglob("*.csv"):
+        stored.unlink()
+    history = invoke("history", "d", "--store", store).output
+    assert "Stored file missing" in history
+    assert "\x1b" not in history and "evil\\x1b[2J.csv" in history
+    again = invoke("upload", named, "--dataset", "d", "--store", store).output
+    assert "restored from" in again and "\x1b" not in again
+
+
 @pytest.mark.parametrize("option", ["--dataset", "--by", "--note"])
 def test_names_and_notes_refuse_control_characters(nasty_csv, tmp_path, option):
     args = ["upload", nasty_csv, "--store", tmp_path / "store", "--dataset", "d"]
