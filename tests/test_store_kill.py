@@ -151,3 +151,66 @@ def test_a_backup_during_parallel_uploads_restores_every_reported_version(
         assert len(store.versions(DATASET)) == PARALLEL + 1
     print(f"\nbackup taken with {running} of {PARALLEL} uploads still running; it holds "
           f"{len(held)} versions, every one reported before it began")
+
+
+MONTHLY_KILLS = 50
+
+
+def test_monthly_killed_at_random_moments_leaves_the_store_and_month_whole(
+        fresh_store: Path, tmp_path: Path) -> None:
+    """Kill a real `impact monthly` 50 times at random moments: after each kill the store
+    passes `store check`, no file under its final name is partial, and a final run
+    completes the month with every file matching its manifest."""
+    rng = random.Random(8)
+    assert invoke("upload", sample("coop_working.csv"), "--dataset", "coop", "--store",
+                  fresh_store, "--as-of", "2024-03-01").exit_code == 0
+    out = tmp_path / "reports"
+    args = [impact_exe(), "monthly", "--month", "2024-03", "--store", str(fresh_store),
+            "--out", str(out), "--audience", "union", "--force"]
+    env = child_env(tmp_path, IMPACT_TEST_SLOW="0.05")
+    started = time.monotonic()
+    whole = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120,
+                           check=False)
+    span = time.monotonic() - started
+    assert whole.returncode == 0, whole.stderr
+    killed = 0
+    for _ in range(MONTHLY_KILLS):
+        child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, span))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+        killed += child.returncode == -signal.SIGKILL
+        assert upkeep.check_store(fresh_store).healthy
+        for pdf in (out / "2024-03").rglob("*.pdf"):   # final names are always whole
+            assert pdf.read_bytes().rstrip().endswith(b"%%EOF"), pdf
+    assert killed >= MONTHLY_KILLS // 2, "too few runs were killed to prove anything"
+    done = subprocess.run(args[:-1], env=child_env(tmp_path), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "2024-03" / "manifest.json").read_text())
+    assert manifest["complete"] is True
+    for entry in manifest["datasets"]:
+        for f in entry["files"]:
+            assert helpers.sha256(out / "2024-03" / f["path"]) == f["sha256"]
+    assert not list((out / "2024-03").rglob(".*.part"))
+    print(f"\n{killed} of {MONTHLY_KILLS} monthly runs killed; store healthy after each; "
+          f"the month completed on the next run")
+
+
+def test_a_stale_temporary_copy_is_removed_by_the_next_upload(fresh_store: Path,
+                                                               tmp_path: Path) -> None:
+    import os
+
+    assert invoke("upload", sample("coop_working.csv"), "--dataset", "coop", "--store",
+                  fresh_store, "--as-of", "2024-03-01").exit_code == 0
+    files = fresh_store / "files"
+    stale, fresh = files / ".abc.csv.x1.part", files / ".def.csv.x2.part"
+    for p in (stale, fresh):
+        p.write_bytes(b"half a file")
+    hour_ago = time.time() - 2 * 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    assert invoke("upload", sample("coop_working.xlsx"), "--dataset", "coop", "--store",
+                  fresh_store, "--as-of", "2024-03-02").exit_code == 0
+    assert not stale.exists()          # left by a kill long ago: removed
+    assert fresh.exists()              # may belong to an upload running now: kept

@@ -93,6 +93,7 @@ STORED_NAME = re.compile(r"[0-9a-f]{64}(\.(xlsx|xlsm|csv))?")
 _KNOWN_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 _BUSY_TIMEOUT_S = 60
 _RETRIES = 20
+STALE_PART_S = 3600          # a temporary copy untouched this long was left by a kill
 
 # --------------------------------------------------------------------------
 # what a version is
@@ -594,6 +595,7 @@ class Store:
     def _put_file(self, src: Path, stored_name: str, sha256: str, pause: float = 0.0) -> None:
         """Copy `src` to files/<stored_name>, durably, unless an intact copy is there."""
         target = self.files / stored_name
+        self._remove_stale_parts()
         if self._intact(target, sha256):
             return
         digest = hashlib.sha256()
@@ -609,6 +611,23 @@ class Store:
         except OSError as e:
             raise StoreError(f"cannot copy {src.name} into the store at {self.files}: "
                              f"{e.strerror or e}") from None
+
+
+    def _remove_stale_parts(self) -> None:
+        """Temporary copies a killed upload left in files/ (".<name>.<random>.part").  One
+        untouched for an hour belongs to no running upload: a live copy is written to
+        continuously, and nothing else writes there."""
+        cutoff = time.time() - STALE_PART_S
+        try:
+            parts = list(self.files.glob(".*.part"))
+        except OSError:
+            return
+        for part in parts:
+            try:
+                if not part.is_symlink() and part.stat().st_mtime < cutoff:
+                    part.unlink()
+            except OSError:
+                continue
 
 
 # --------------------------------------------------------------------------
