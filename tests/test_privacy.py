@@ -382,3 +382,34 @@ def test_chart_draws_hidden_values_as_marks_and_folds_with_a_total(tmp_path: Pat
     assert len(marks) == len(hidden_bars)
     # the six teams losing least, each 8 + t deleted (t = 0..5), add up to 63: a total
     assert chart.categories[-1] == f"Other 6 teams: {sum(8 + t for t in range(6))} FTE deleted"
+
+
+def test_a_public_comparison_states_no_small_change_and_reveals_no_hidden_total(
+        tmp_path: Path) -> None:
+    """Derbyshire, three retained posts moved to deleted: the public comparison states no
+    change under the threshold, hides every change whose new figure it hides, and states
+    no money or percentage change while any count's change is hidden."""
+    from .store_helpers import make_version_2
+
+    v1 = sample("derbyshire_early_help.xlsx")
+    v2 = tmp_path / "v2.xlsx"
+    make_version_2(v1, v2)
+    result = invoke("compare", v1, v2, "--audience", "public", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert "added" not in data and "changed" not in data       # no post is listed
+    assert "small changes are not shown" in data["headline"]
+    counts_hidden = False
+    for t in data["totals"]:
+        change = t["change"]
+        if t["new"] == MARKER or t["old"] == MARKER:
+            assert change == MARKER, t
+        if change not in (MARKER, None) and not t["key"].endswith(("_cost", "saving",
+                                                                   "pct_deleted")):
+            assert change == 0 or abs(Decimal(str(change))) >= THRESHOLD, t
+        if change == MARKER and not t["key"].endswith(("_cost", "saving", "pct_deleted")):
+            counts_hidden = True
+    assert counts_hidden
+    for t in data["totals"]:
+        if t["key"].endswith(("_cost", "saving", "pct_deleted")):
+            assert t["change"] == MARKER, t
