@@ -203,8 +203,8 @@ audience_option = click.option(
          "as [c]. Default: every figure.")
 show_audit_option = click.option(
     "--show-audit", is_flag=True,
-    help="Say on stderr what was hidden and the narrowest range a reader could work "
-         "any hidden figure out to.")
+    help="Say on stderr how many figures were hidden, and that each keeps a range of at "
+         "least the threshold given everything published.")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                              help="Write to this file instead of standard output.")
 

@@ -15,8 +15,12 @@ from typing import Any
 
 from ..figures.compare import Comparison
 from ..figures.privacy import HEADLINE_FIGURES, MARKER, Key, hidden_changes
-from ..figures.totals import Summary
+from ..figures.totals import Summary, summarise
+from ..intake.rules import Report
 from .blocks import Figures
+from .briefing import make_briefing
+from .builder import Changes
+from .template import Template
 
 # summary grouping -> (figure kind, the grouping's label columns)
 _KINDS = {"by_team": "team", "by_grade": "grade", "by_destination": "dest",
@@ -90,6 +94,21 @@ def public_changes(comparison: Comparison, old_fig: Figures, new_fig: Figures,
             "notes": ["Only whole-file figures are compared, and a change in fewer than "
                       f"{threshold} posts or FTE is not stated; no post, team or grade is "
                       "listed."]}
+
+
+def published_figures(report: Report, template: Template) -> Figures:
+    """The figures (and which are hidden) of `report`'s briefing under `template`."""
+    return make_briefing(report, summarise(report), template).figures
+
+
+def changes_since(comparison: Comparison | None, earlier: Figures | None, note: str = "",
+                  heading: str | None = None) -> Changes:
+    """What a "What changed" section reports, given what the earlier version's own
+    briefing (`earlier`, under the same suppressing template) published and hid."""
+    if earlier is None:
+        return Changes(comparison, note, heading)
+    return Changes(comparison, note, heading, frozenset(hidden_totals(earlier)),
+                   visible(earlier))
 
 
 def visible(fig: Figures) -> dict[Key, Any]:

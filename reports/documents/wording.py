@@ -19,8 +19,6 @@ def placeholders() -> tuple[str, ...]:
     """Every placeholder a wording line may use (measures registered later included)."""
     return tuple(measures.placeholder_order()) + CONTEXT_PLACEHOLDERS
 
-def is_figure(name: str) -> bool:
-    return measures.known(name)
 
 DEFAULT_WORDING = {
     "headline": "{deleted_fte} of {baseline_fte} FTE ({pct_deleted}%) are proposed for "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..documents.briefing import make_briefing
 from ..documents.builder import Changes
-from ..documents.public import hidden_totals, public_summary, visible
+from ..documents.public import changes_since, public_summary, published_figures
 from ..documents.template import Template, load_builtin, load_template
 from ..figures.compare import compare
 from ..figures.privacy import Protection
@@ -175,6 +175,4 @@ def _changes(src: Opened, report: Report, how: HowToRead, compare_with: Path | N
     comparison = compare(old_report, report, old_label=label)
     if not template.suppresses:
         return Changes(comparison)
-    old = make_briefing(old_report, summarise(old_report), template)   # what it published
-    return Changes(comparison, old_hidden=frozenset(hidden_totals(old.figures)),
-                   earlier=visible(old.figures))
+    return changes_since(comparison, published_figures(old_report, template))

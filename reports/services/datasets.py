@@ -12,8 +12,7 @@ from typing import Any
 
 from .. import intake
 from ..documents.briefing import make_briefing
-from ..documents.builder import Changes
-from ..documents.public import hidden_totals, public_changes, visible
+from ..documents.public import changes_since, public_changes, published_figures
 from ..documents.template import load_builtin
 from ..figures.compare import Comparison, compare
 from ..figures.compare import headline as change_headline
@@ -188,9 +187,8 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
     if template is None or not template.suppresses:
         return Compared(comparison)
     (old_report, _), (new_report, _) = sides
-    old_fig = make_briefing(old_report, summarise(old_report), template).figures
-    changes = Changes(comparison, old_hidden=frozenset(hidden_totals(old_fig)),
-                      earlier=visible(old_fig))
+    old_fig = published_figures(old_report, template)
+    changes = changes_since(comparison, old_fig)
     new_fig = make_briefing(new_report, summarise(new_report), template,
                             changes=changes).figures
     return Compared(comparison, public=public_changes(comparison, old_fig, new_fig,

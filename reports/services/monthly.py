@@ -55,7 +55,7 @@ from typing import IO, Any
 from ..documents.blocks import Figures
 from ..documents.briefing import make_briefing
 from ..documents.builder import Changes
-from ..documents.public import hidden_totals, public_changes, public_summary, visible
+from ..documents.public import changes_since, public_changes, public_summary, published_figures
 from ..documents.template import (
     AUDIENCES,
     Template,
@@ -456,9 +456,7 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
             else:
                 old_fig = (published_figures(old_report, template)
                            if old_report is not None else None)
-                changes = Changes(comparison, note, SECTION_HEADING,
-                                  frozenset(hidden_totals(old_fig)) if old_fig else frozenset(),
-                                  visible(old_fig) if old_fig else None)
+                changes = changes_since(comparison, old_fig, note, SECTION_HEADING)
                 files += _public_files(folder, target / audience.name, month, name, version,
                                        prev, report, summary, template, changes, old_fig,
                                        pause)
@@ -488,11 +486,6 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
                           message)
     entry["files"] = files
     return DatasetRun(name, "written", entry)
-
-
-def published_figures(report: Report, template: Template) -> Figures:
-    """The figures (and which are hidden) of `report`'s briefing under `template`."""
-    return make_briefing(report, summarise(report), template).figures
 
 
 def _public_files(folder: Path, target: Path, month: Month, name: str, version: Version,
