@@ -111,10 +111,6 @@ class Protection:
     threshold: int
     primary: int = 0
 
-    def narrowest(self) -> Decimal | None:
-        widths = [hi - lo for lo, hi in self.ranges.values() if hi is not None]
-        return min(widths) if widths else None
-
     def summary(self) -> str:
         """'7 values hidden; every hidden value has a range of at least 5'."""
         n = len(self.hidden)
@@ -309,7 +305,7 @@ class _Problem:
         lower = np.array([1.0 if (k in self.hidden or k == extra) else 0.0
                           for k in variables])
         upper = np.full(n, np.inf)
-        extra_rows: list[tuple[list[int], list[float], float, float]] = []
+        extra_rows: list[Row] = []
         for i in sorted({i for k in variables for i in self.pair_of.get(k, ())}):
             f, p = self.pairs[i]
             per = float(scale(self.units.get(f)))        # FTE hundredths per post
@@ -320,29 +316,10 @@ class _Problem:
             else:
                 lower[index[p]] = max(lower[index[p]], math.ceil(self.value[f] / per))
         inf = highspy.kHighsInf
-        starts: list[int] = []
-        idx: list[int] = []
-        vals: list[float] = []
-        lo_r: list[float] = []
-        hi_r: list[float] = []
-        for cols, coefs, rhs in rows.values():
-            starts.append(len(idx))
-            idx += cols
-            vals += coefs
-            lo_r.append(rhs)
-            hi_r.append(rhs)
-        for cols, coefs, lo, hi in extra_rows:
-            starts.append(len(idx))
-            idx += cols
-            vals += coefs
-            lo_r.append(max(lo, -inf))
-            hi_r.append(hi)
         h = _solver()
         h.addVars(n, lower, np.minimum(upper, inf))
-        if starts:
-            h.addRows(len(starts), np.array(lo_r), np.array(hi_r), len(idx),
-                      np.array(starts, dtype=np.int32), np.array(idx, dtype=np.int32),
-                      np.array(vals))
+        _add_rows(h, [(cols, coefs, rhs, rhs) for cols, coefs, rhs in rows.values()]
+                  + extra_rows)
         h.changeColCost(index[key], 1.0)
         out: list[float | None] = []
         for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
@@ -399,10 +376,25 @@ class _Problem:
                 size = self.value[k] / scale(self.units.get(k))
                 cost.append((1.0 + math.log1p(size)) * (1000.0 if k in self.links.keep else 1.0))
         floor = [1.0 if (k in self.hidden or k not in self.unknown) else 0.0 for k in movable]
-        rows: dict[int, dict[int, float]] = {}
+        terms: dict[int, dict[int, float]] = {}
         for k, col in index.items():
             for i, c in self.terms.get(k, ()):
-                rows.setdefault(i, {})[col] = float(c)
+                terms.setdefault(i, {})[col] = float(c)
+        # every relation holds for the changes (y+ - y-), and FTE stays within its posts
+        lp_rows: list[Row] = []
+        for by_col in terms.values():
+            cols = [c for col in by_col for c in (col, n + col)]
+            coefs = [v for coef in by_col.values() for v in (coef, -coef)]
+            lp_rows.append((cols, coefs, 0.0, 0.0))
+        for i in sorted({i for k in movable for i in self.pair_of.get(k, ())}):
+            f, p = self.pairs[i]
+            per = float(scale(self.units.get(f)))
+            cols, coefs = [], []
+            for k, coef in ((f, 1.0), (p, -per)):
+                if k in index:
+                    cols += [index[k], n + index[k]]
+                    coefs += [coef, -coef]
+            lp_rows.append((cols, coefs, -math.inf, per * self.value[p] - self.value[f]))
         picked: set[Key] = set()
         for direction, amount in ((1, up), (-1, down)):
             if amount <= 0:
@@ -422,32 +414,7 @@ class _Problem:
             h.addVars(2 * n, lower, upper)
             h.changeColsCost(2 * n, np.arange(2 * n, dtype=np.int32),
                              np.array(cost + cost, dtype=float))
-            starts: list[int] = []
-            idx: list[int] = []
-            vals: list[float] = []
-            lo_r: list[float] = []
-            hi_r: list[float] = []
-            for terms in rows.values():
-                starts.append(len(idx))
-                for col, coef in terms.items():
-                    idx += [col, n + col]
-                    vals += [coef, -coef]
-                lo_r.append(0.0)
-                hi_r.append(0.0)
-            for f, p in self.pairs:
-                if f in index or p in index:
-                    per = float(scale(self.units.get(f)))
-                    starts.append(len(idx))
-                    for k, coef in ((f, 1.0), (p, -per)):
-                        if k in index:
-                            idx += [index[k], n + index[k]]
-                            vals += [coef, -coef]
-                    lo_r.append(-highspy.kHighsInf)
-                    hi_r.append(per * self.value[p] - self.value[f])
-            if starts:
-                h.addRows(len(starts), np.array(lo_r), np.array(hi_r), len(idx),
-                          np.array(starts, dtype=np.int32), np.array(idx, dtype=np.int32),
-                          np.array(vals))
+            _add_rows(h, lp_rows)
             h.changeObjectiveSense(highspy.ObjSense.kMinimize)
             h.run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -520,6 +487,26 @@ class _Problem:
                 if len(out) >= LONG_RELATION:
                     break
         return out
+
+
+Row = tuple[list[int], list[float], float, float]   # columns, coefficients, lower, upper
+
+
+def _add_rows(h: Any, rows: Sequence[Row]) -> None:
+    """Add linear rows (lower <= sum of coefficient x column <= upper) to a HiGHS model."""
+    import highspy  # the LP solver: loaded only when an output suppresses figures
+    import numpy as np
+
+    rows = [r for r in rows if r[0]]
+    if not rows:
+        return
+    starts = np.cumsum([0] + [len(cols) for cols, _, _, _ in rows[:-1]], dtype=np.int32)
+    index = np.array([c for cols, _, _, _ in rows for c in cols], dtype=np.int32)
+    values = np.array([v for _, coefs, _, _ in rows for v in coefs], dtype=float)
+    inf = highspy.kHighsInf
+    lower = np.array([max(lo, -inf) for _, _, lo, _ in rows], dtype=float)
+    upper = np.array([min(hi, inf) for _, _, _, hi in rows], dtype=float)
+    h.addRows(len(rows), lower, upper, len(index), starts, index, values)
 
 
 _SOLVER: Any = None
