@@ -152,3 +152,12 @@ def derbyshire_v2(tmp_path: Path, derbyshire_v1: Path) -> tuple[Path, list[Moved
     """Version 2: three retained, occupied posts moved to deleted."""
     path = tmp_path / "derbyshire_v2.xlsx"
     return path, make_version_2(derbyshire_v1, path)
+
+
+def csv_variant(folder: Path, i: int) -> Path:
+    """The co-op CSV with one more retained post: different bytes for every `i`."""
+    path = folder / f"coop-{i:03d}.csv"
+    text = sample("coop_working.csv").read_text(encoding="utf-8")
+    path.write_text(text + f"CW-X{i:03d},Children's Centres,Worker {i},Grade 6,1,1,Retained,\n",
+                    encoding="utf-8")
+    return path

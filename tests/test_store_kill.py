@@ -21,7 +21,7 @@ from reports.services import upkeep
 from reports.store.db import Store
 
 from . import store_helpers as helpers
-from .store_helpers import DATASET, child_env, impact_exe, invoke, sample
+from .store_helpers import DATASET, child_env, csv_variant, impact_exe, invoke, sample
 
 fresh_store = helpers.fresh_store
 isolated_store_env = helpers.isolated_store_env
@@ -30,14 +30,6 @@ KILLS = 50
 LANES = 2                   # uploads killed two at a time: this machine has two cores
 PARALLEL = 10
 SLOW = "0.1"
-
-
-def csv_variant(folder: Path, i: int) -> Path:
-    path = folder / f"upload-{i:03d}.csv"
-    text = sample("coop_working.csv").read_text(encoding="utf-8")
-    path.write_text(text + f"CW-X{i:03d},Children's Centres,Worker {i},Grade 6,1,1,Retained,\n",
-                    encoding="utf-8")
-    return path
 
 
 def start_upload(tmp_path: Path, store: Path, path: Path) -> subprocess.Popen[str]:

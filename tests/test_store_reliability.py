@@ -21,7 +21,7 @@ from reports.services.monthly import Month, run_monthly
 from reports.store.db import Store
 
 from . import store_helpers as helpers
-from .store_helpers import DATASET, invoke, sample, sha256
+from .store_helpers import DATASET, csv_variant, invoke, sample, sha256
 
 derbyshire_v1 = helpers.derbyshire_v1
 derbyshire_v2 = helpers.derbyshire_v2
@@ -34,15 +34,6 @@ LONG = "Derbyshire County Council Children's Services Early Help Restructure 202
 
 def upload(store: Path, path: Path, dataset: str = DATASET, *extra: str):
     return invoke("upload", path, "--dataset", dataset, "--store", store, *extra)
-
-
-def csv_variant(tmp_path: Path, i: int) -> Path:
-    """The co-op CSV with one more retained post: different bytes for every `i`."""
-    path = tmp_path / f"coop-{i}.csv"
-    text = sample("coop_working.csv").read_text(encoding="utf-8")
-    path.write_text(text + f"CW-X{i:03d},Children's Centres,Worker {i},Grade 6,1,1,Retained,\n",
-                    encoding="utf-8")
-    return path
 
 
 def names(store: Path) -> list[tuple[str, str, int]]:
