@@ -150,7 +150,8 @@ class Builder:
         """Decide which figures to hide (the privacy module audits every figure shown,
         together), then fill the charts with what may be shown."""
         f = self.fig
-        self._same_posts()
+        if self.threshold:            # only the audit reads these relations
+            self._same_posts()
         links = f.links()
         if self.changes is not None and self.changes.earlier and self.threshold:
             links.sensitive = self._small_changes(self.changes.earlier)
