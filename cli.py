@@ -23,6 +23,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          output_option, print_invalid, read_options, show_audit_option,
                          store_option)
 from cli_store import store as store_group
+from cli_users import serve, users
 from reports.model.version import __version__
 from reports.render import data, text
 from reports.services import briefs, outputs
@@ -423,7 +424,8 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
     if not quiet:
         click.echo(result.summary_line())
     sys.exit(0 if result.ok else 1)
-cli.add_command(store_group)
+for _command in (store_group, users, serve):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -1,0 +1,180 @@
+"""`impact users` (who may log in to the portal, and with which role) and `impact serve`
+(the web portal on waitress)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli_options import debug_option, format_option, handle_errors, store_option
+from reports.render import data
+
+
+def _accounts(store_dir: Path | None) -> Any:
+    from reports.store.accounts import Accounts  # lazy: SQLAlchemy
+    from reports.store.db import Store
+
+    return Accounts(Store.open(store_dir))
+
+
+def _who() -> str:
+    from reports.services.datasets import os_user  # lazy: SQLAlchemy
+
+    return f"{os_user()} (command line)"
+
+
+def _password(password_stdin: bool, name: str) -> str:
+    if password_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return str(click.prompt(f"Password for {name}", hide_input=True,
+                            confirmation_prompt=True))
+
+
+@click.group()
+def users() -> None:
+    """Add, list and remove the people who can log in to the web portal
+    (impact serve), each with a role: hr, union or admin.
+
+    \b
+    Examples:
+      impact users add alice --role hr
+      impact users list
+      impact users passwd alice
+      impact users remove alice
+    """
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["hr", "union", "admin"]),
+              help="hr: upload and every briefing; union: union and public briefings; "
+                   "admin: everything, plus users and the audit log.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input instead of "
+                   "prompting.")
+@store_option
+@debug_option
+@handle_errors
+def add(name: str, role: str, password_stdin: bool, store_dir: Path | None,
+        debug: bool) -> None:
+    """Add a user.  The password (at least 12 characters) is prompted for, or read
+    with --password-stdin; only its argon2 hash is kept.
+
+    \b
+    Examples:
+      impact users add alice --role hr
+      impact users add bob --role union --password-stdin
+    """
+    from reports.services import users as service  # lazy: SQLAlchemy, argon2
+
+    accounts = _accounts(store_dir)
+    user = service.add_user(accounts, name, role, _password(password_stdin, name), by=_who())
+    click.echo(f"Added {user.name} ({user.role}).")
+
+
+@users.command("list")
+@format_option(type=click.Choice(["text", "json"]), help="Output format.")
+@store_option
+@debug_option
+@handle_errors
+def list_(fmt: str, store_dir: Path | None, debug: bool) -> None:
+    """List the users and their roles.
+
+    \b
+    Example:
+      impact users list --format json
+    """
+    items = [{"name": u.name, "role": u.role,
+              "created_at": u.created_at.isoformat() + "Z"} for u in _accounts(store_dir).users()]
+    if fmt == "json":
+        click.echo(data.to_json(items))
+        return
+    if not items:
+        click.echo("No users yet; add one with impact users add NAME --role admin")
+    for u in items:
+        click.echo(f"{u['name']}\t{u['role']}\tadded {u['created_at']}")
+
+
+@users.command()
+@click.argument("name")
+@store_option
+@debug_option
+@handle_errors
+def remove(name: str, store_dir: Path | None, debug: bool) -> None:
+    """Remove a user; their sessions end at once.
+
+    \b
+    Example:
+      impact users remove alice
+    """
+    from reports.services import users as service  # lazy: SQLAlchemy, argon2
+
+    service.remove_user(_accounts(store_dir), name, by=_who())
+    click.echo(f"Removed {name}.")
+
+
+@users.command()
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the new password from the first line of standard input.")
+@store_option
+@debug_option
+@handle_errors
+def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool) -> None:
+    """Set a user's password (at least 12 characters); their sessions end and any
+    lock from failed logins is lifted.
+
+    \b
+    Example:
+      impact users passwd alice
+    """
+    from reports.services import users as service  # lazy: SQLAlchemy, argon2
+
+    service.change_password(_accounts(store_dir), name, _password(password_stdin, name),
+                            by=_who())
+    click.echo(f"Password changed for {name}.")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (keep the default behind a reverse proxy).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="The port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Request threads.")
+@click.option("--behind-proxy", is_flag=True,
+              help="Trust one reverse proxy's X-Forwarded-For/-Proto headers and mark the "
+                   "session cookie Secure (for HTTPS through nginx).")
+@store_option
+@debug_option
+@handle_errors
+def serve(host: str, port: int, threads: int, behind_proxy: bool, store_dir: Path | None,
+          debug: bool) -> None:
+    """Run the web portal on waitress: HR upload schedules, union reps download
+    briefings, each role sees only what it may.  Add users first with impact
+    users add.  The secret key comes from IMPACT_SECRET_KEY, else a file made
+    once in the store (mode 0600).
+
+    \b
+    Examples:
+      impact serve
+      impact serve --port 8080 --store /srv/impact
+      impact serve --behind-proxy --threads 16
+    """
+    import waitress  # lazy: only this command serves
+
+    from web.app import create_app  # lazy: Flask, only this command serves
+
+    app: Any = create_app(store_dir, config={"SESSION_COOKIE_SECURE": behind_proxy})
+    if behind_proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix  # lazy: with --behind-proxy only
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    click.echo(f"impact portal on http://{host}:{port}/ (store {app.extensions['impact'].store.root})",
+               err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="impact",
+                   max_request_body_size=25 * 1024 * 1024)

@@ -1,0 +1,326 @@
+"""What the web portal shows and serves, built from the other services: a dataset's page,
+its downloads (briefings, summaries, comparisons, the monthly files), the mapping step
+of an upload, and the published public briefings.  No HTTP here: the portal (web/)
+checks the role, calls one of these and returns the result.
+
+Downloads are found by a dataset's store slug and a fixed audience or kind, never by a
+path taken from a URL; monthly files only as the month's manifest lists them.
+Briefings are cached under STORE/portal-cache (by version, audience and day), so many
+people downloading the same briefing make it once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ..figures.totals import Summary, summarise
+from ..intake.rules import Report
+from ..model import codes
+from ..model.errors import UnknownDataset, Unpublishable
+from ..model.fields import FIELDS, normalise
+from ..render import data
+from ..store.accounts import Accounts
+from ..store.db import Dataset, Store, Version
+from ..store.files import atomic_output
+from . import briefs, datasets, outputs
+from .monthly import read_manifest
+from .source import HowToRead, Source, load_report
+
+AUDIENCES = ("union", "management", "public")
+CACHE_DIR = "portal-cache"
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
+_MONTH = re.compile(r"\d{4}-\d{2}")
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def find_dataset(store: Store, slug: str) -> Dataset:
+    """The dataset whose store slug is `slug`; `UnknownDataset` otherwise (also for
+    anything that is not a slug, such as '../x')."""
+    if not _SLUG.fullmatch(slug or ""):
+        raise UnknownDataset("no such dataset")
+    for d in store.datasets():
+        if d.slug == slug:
+            return d
+    raise UnknownDataset("no such dataset")
+
+
+@dataclass
+class DatasetView:
+    dataset: Dataset
+    versions: list[Version]          # newest first
+    history: list[dict[str, Any]]    # newest first, with "changes" since the one before
+    summary: Summary | None
+    tables: list[tuple[str, list[str], list[list[Any]]]]
+    monthly: list[MonthlyFile]
+    published: bool
+
+
+GROUP_TITLES = {"by_team": "By team", "by_grade": "By grade", "by_location": "By site"}
+_COLUMNS = (("baseline_fte", "Baseline FTE"), ("deleted_fte", "Deleted FTE"),
+            ("pct_deleted", "% deleted"), ("retained_fte", "Retained FTE"),
+            ("relocated_fte", "Relocated FTE"), ("created_fte", "Created FTE"),
+            ("future_fte", "Future FTE"), ("at_risk_fte", "At-risk FTE"))
+
+
+def summary_tables(summary: Summary) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """(title, header, rows) for the tables by team, grade and site."""
+    out = []
+    keys = [(k, label) for k, label in _COLUMNS if k in summary.totals]
+    for group, title in GROUP_TITLES.items():
+        rows = summary.groups.get(group)
+        if not rows:
+            continue
+        key = group.removeprefix("by_")
+        header = [{"location": "Site"}.get(key, key.capitalize())] + [lb for _, lb in keys]
+        out.append((title, header, [[r.get(key)] + [r.get(k) for k, _ in keys] for r in rows]))
+    return out
+
+
+def dataset_view(store: Store, accounts: Accounts, slug: str, *, roles_monthly: set[str]
+                 ) -> DatasetView:
+    d = find_dataset(store, slug)
+    versions = store.versions(d.name)
+    history = datasets.history_dict(versions)
+    report = load_report(store, d.latest)
+    summary = summarise(report) if report.valid else None
+    return DatasetView(d, list(reversed(versions)), list(reversed(history)), summary,
+                       summary_tables(summary) if summary else [],
+                       [f for f in monthly_files(store, d) if f.kind in roles_monthly],
+                       d.name in accounts.published())
+
+
+# -- downloads ----------------------------------------------------------------
+
+
+def _lock(key: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def briefing_pdf(store: Store, slug: str, audience: str, *, today: date | None = None
+                 ) -> Path:
+    """The latest version's briefing for `audience`, made once a day per version.
+    `Unpublishable` when a public briefing fails the disclosure audit."""
+    if audience not in AUDIENCES:
+        raise UnknownDataset(f"no briefing for audience {audience!r}")
+    d = find_dataset(store, slug)
+    v = d.latest
+    day = today or date.today()
+    target = (store.root / CACHE_DIR / d.slug /
+              f"v{v.number}-{v.sha256[:16]}-{audience}-{day.isoformat()}.pdf")
+    if target.is_file():
+        return target
+    with _lock(str(target)):
+        if target.is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for old in target.parent.glob(f"*-{audience}-*.pdf"):
+            if old.name != target.name:
+                old.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory(prefix="impact-brief-") as tmp:
+            out = Path(tmp) / f"{d.slug}-{audience}.pdf"
+            result = briefs.brief(Source.stored(d.name, v.number, store.root),
+                                  audience=audience, audience_given=True, output=out)
+            if result.invalid is not None or result.path is None:
+                raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
+            with atomic_output(target) as fh:
+                fh.write(out.read_bytes())
+    return target
+
+
+def download_name(store: Store, slug: str, suffix: str) -> str:
+    d = find_dataset(store, slug)
+    return f"{d.slug}-v{d.latest.number}-{suffix}"
+
+
+def summary_xlsx(store: Store, slug: str, kind: str) -> bytes:
+    """The latest version's summary workbook: every figure ("full") or only what the
+    public briefing publishes ("public")."""
+    d = find_dataset(store, slug)
+    result = briefs.summarise_source(Source.stored(d.name, d.latest.number, store.root),
+                                     audience="public" if kind == "public" else None)
+    if result.summary is None:
+        raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
+    with tempfile.TemporaryDirectory(prefix="impact-xlsx-") as tmp:
+        path = Path(tmp) / "summary.xlsx"
+        outputs.save_summary_xlsx(result.summary, path)
+        return path.read_bytes()
+
+
+def changes_csv(store: Store, slug: str, kind: str) -> bytes | None:
+    """What changed from the version before the latest, as CSV (None with one version):
+    every post ("full"), or the public briefing's whole-file figures ("public")."""
+    d = find_dataset(store, slug)
+    if d.latest.number == 1 or d.versions < 2:
+        return None
+    result = datasets.compare_sources(None, None, dataset=d.name, store_dir=store.root,
+                                      audience="public" if kind == "public" else None)
+    if result.public is not None:
+        return data.public_comparison_csv(result.public).encode("utf-8")
+    if result.comparison is None:
+        return None
+    return data.comparison_csv(result.comparison).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class MonthlyFile:
+    month: str
+    path: str          # relative to the month's folder, as the manifest lists it
+    kind: str          # union, management, public... or "full" (unsuppressed data)
+    bytes: int
+
+
+def _kind(slug: str, rel: str) -> str | None:
+    parts = rel.split("/")
+    if len(parts) < 2 or parts[0] != slug:
+        return None
+    if len(parts) == 2:
+        m = re.fullmatch(r"briefing-([a-z0-9_-]+)\.pdf", parts[1])
+        return m.group(1) if m else "full"
+    return parts[1]                 # a suppressing audience's own folder
+
+
+def monthly_files(store: Store, d: Dataset) -> list[MonthlyFile]:
+    """The monthly job's files for one dataset, newest month first, as the manifests list
+    them (STORE/reports/YYYY-MM/manifest.json)."""
+    root = store.root / "reports"
+    out: list[MonthlyFile] = []
+    try:
+        months = sorted((p.name for p in root.iterdir() if _MONTH.fullmatch(p.name)),
+                        reverse=True)
+    except OSError:
+        return []
+    for month in months:
+        manifest = read_manifest(root / month) or {}
+        for entry in manifest.get("datasets", []):
+            if not isinstance(entry, dict) or entry.get("slug") != d.slug:
+                continue
+            for f in entry.get("files", []) or []:
+                rel = str(f.get("path", ""))
+                kind = _kind(d.slug, rel)
+                if kind is not None:
+                    out.append(MonthlyFile(month, rel, kind, int(f.get("bytes") or 0)))
+    return out
+
+
+def monthly_path(store: Store, slug: str, month: str, rel: str) -> tuple[Path, str]:
+    """The file `rel` of `month` for dataset `slug` and its kind, only when the month's
+    manifest lists it and it lies inside the month's folder."""
+    d = find_dataset(store, slug)
+    for f in monthly_files(store, d):
+        if f.month == month and f.path == rel:
+            folder = (store.root / "reports" / month).resolve()
+            path = (folder / rel).resolve()
+            if folder in path.parents and path.is_file():
+                return path, f.kind
+    raise UnknownDataset("no such monthly file")
+
+
+# -- the published public briefing ------------------------------------------------
+
+
+def publish(store: Store, accounts: Accounts, slug: str, *, by: str, address: str) -> Path:
+    """Publish the dataset's public briefing at its no-login address: only when it passes
+    the public audit (`Unpublishable` otherwise, and nothing is published)."""
+    d = find_dataset(store, slug)
+    path = briefing_pdf(store, slug, "public")
+    accounts.publish(d.name, by)
+    accounts.log(by, "publish", f"published the public briefing of '{d.name}'", address)
+    return path
+
+
+def unpublish(store: Store, accounts: Accounts, slug: str, *, by: str, address: str) -> None:
+    d = find_dataset(store, slug)
+    accounts.unpublish(d.name)
+    accounts.log(by, "unpublish", f"withdrew the public briefing of '{d.name}'", address)
+
+
+def published_briefing(store: Store, accounts: Accounts, slug: str) -> Path | None:
+    """The published public briefing of `slug`, or None: not published, unknown, or it no
+    longer passes the public audit (its latest version changed)."""
+    try:
+        d = find_dataset(store, slug)
+    except UnknownDataset:
+        return None
+    if d.name not in accounts.published():
+        return None
+    try:
+        return briefing_pdf(store, slug, "public")
+    except Unpublishable:
+        return None
+
+
+# -- the mapping step ---------------------------------------------------------------
+
+
+@dataclass
+class Unmapped:
+    """A heading the reader did not recognise, and the fields to offer for it."""
+
+    sheet: str
+    heading: str
+    choices: list[str]           # field names, suggestions first
+
+
+@dataclass
+class MappingNeeds:
+    headings: list[Unmapped] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)     # required fields not found
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.missing) and bool(self.headings)
+
+
+def mapping_needs(report: Report) -> MappingNeeds:
+    """When a required column is missing, every unrecognised heading with the fields to
+    choose from: the missing ones first, the closest by name first among them."""
+    needs = MappingNeeds()
+    for f in report.findings:
+        if f.code == codes.MISSING_COLUMN.id:
+            m = re.search(r'"Your heading=(\w+)"', f.message)
+            if m and m.group(1) not in needs.missing:
+                needs.missing.append(m.group(1))
+    seen: set[str] = set()
+    for f in report.findings:
+        if f.code != codes.UNKNOWN_COLUMN.id or not f.column:
+            continue
+        key = normalise(f.column)
+        if key in seen:
+            continue
+        seen.add(key)
+        needs.headings.append(Unmapped(f.sheet or "", f.column,
+                                       _choices(f.column, needs.missing)))
+    return needs
+
+
+def _choices(heading: str, missing: list[str]) -> list[str]:
+    key = normalise(heading)
+
+    def score(fld: Any) -> float:
+        return max(difflib.SequenceMatcher(None, key, normalise(a)).ratio()
+                   for a in fld.aliases + (fld.name, fld.label))
+
+    ranked = sorted(FIELDS, key=lambda f: (f.name not in missing, -score(f)))
+    return [f.name for f in ranked]
+
+
+def mapping_from(choices: dict[str, str], earlier: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """--map strings ("Heading=field") for the headings given a field; "" leaves one
+    unmapped.  Earlier choices for other headings are kept."""
+    chosen = {h: f for h, f in choices.items() if f}
+    kept = [m for m in earlier if m.rpartition("=")[0] not in chosen]
+    return tuple(kept + [f"{h}={f}" for h, f in chosen.items()])
+
+
+def with_mapping(how: HowToRead, mapping: tuple[str, ...]) -> HowToRead:
+    return HowToRead(how.sheets, mapping, how.encoding, how.expect_fte,
+                     how.expect_deleted_fte)

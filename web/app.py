@@ -1,0 +1,123 @@
+"""The portal's Flask application: `create_app(store_dir)`.
+
+It opens the store once (its engine is shared by every request thread), adds the
+security headers, CSRF protection on every form, and Flask-Login sessions backed by
+rows in the store (`reports.services.users`).  Served by waitress (`impact serve`),
+never by Flask's development server.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, render_template, request
+from flask_login import LoginManager, UserMixin
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from reports.services import users
+from reports.store.accounts import Accounts
+from reports.store.db import Store
+from reports.store.paths import resolve_dir
+
+from .security import add_headers, secret_key
+
+MAX_UPLOAD = 20 * 1024 * 1024
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "portal"
+
+
+@dataclass
+class Portal:
+    """What every request uses: the store and the portal's tables in it."""
+
+    store: Store
+    accounts: Accounts
+
+
+class PortalUser(UserMixin):
+    """A logged-in user; its id is the session token (a row in the store)."""
+
+    def __init__(self, user: Any, token: str) -> None:
+        self.name, self.role, self.token = user.name, user.role, token
+
+    def get_id(self) -> str:
+        return self.token
+
+
+def portal() -> Portal:
+    return current_app.extensions["impact"]  # type: ignore[no-any-return]
+
+
+def address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _templates() -> Path:
+    if TEMPLATES.is_dir():
+        return TEMPLATES
+    from importlib.resources import files  # installed without the source tree
+
+    return Path(str(files("reports.templates") / "portal"))
+
+
+def create_app(store_dir: str | os.PathLike[str] | None = None, *,
+               config: dict[str, Any] | None = None) -> Flask:
+    templates = _templates()
+    # no static folder: the one stylesheet has its own route, so nothing else under
+    # templates/ is ever served
+    app = Flask(__name__, template_folder=str(templates), static_folder=None)
+    store = Store.open(Path(store_dir) if store_dir is not None else resolve_dir(None))
+    app.extensions["impact"] = Portal(store, Accounts(store))
+    app.config.update(
+        SECRET_KEY=secret_key(store.root),
+        MAX_CONTENT_LENGTH=MAX_UPLOAD,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,
+        SESSION_COOKIE_NAME="impact_session",
+        PERMANENT_SESSION_LIFETIME=users.IDLE_LIMIT,
+        SESSION_REFRESH_EACH_REQUEST=True,
+        WTF_CSRF_TIME_LIMIT=int(users.IDLE_LIMIT.total_seconds()),
+        SEND_FILE_MAX_AGE_DEFAULT=timedelta(hours=1),
+    )
+    app.config.update(config or {})
+    CSRFProtect(app)
+    add_headers(app)
+
+    login = LoginManager(app)
+    login.login_view = "portal.login"
+    login.login_message = "Log in to see this page."
+    login.session_protection = "basic"
+
+    @login.user_loader
+    def _load(token: str) -> PortalUser | None:
+        user = users.session_user(portal().accounts, token)
+        return PortalUser(user, token) if user is not None else None
+
+    from .routes import bp  # the views import this module's helpers
+
+    app.register_blueprint(bp)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e: CSRFError) -> Any:
+        return render_template("error.html", code=400, title="The form has expired",
+                               message="The form was missing its security token or it had "
+                                       "expired. Go back, reload the page and try again."), 400
+
+    for code, title, message in (
+            (403, "Not allowed", "Your role does not allow this page or file."),
+            (404, "Not found", "There is no such page, dataset or file."),
+            (413, "File too large", f"Uploads are limited to {MAX_UPLOAD // (1024 * 1024)} MB; "
+                                    f"nothing was read or stored."),
+            (405, "Not allowed", "This address does not take that kind of request.")):
+        app.register_error_handler(code, _error_page(code, title, message))
+    return app
+
+
+def _error_page(code: int, title: str, message: str) -> Any:
+    def handler(e: Exception) -> Any:
+        return render_template("error.html", code=code, title=title, message=message), code
+    return handler

@@ -1,0 +1,453 @@
+"""The portal's pages and downloads.  Each view checks the role (`needs`), calls one
+service function (reports.services) and renders or sends the result."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import secrets
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from werkzeug.utils import secure_filename
+
+from reports.model.errors import ImpactError, UnknownDataset, Unpublishable
+from reports.model.fields import FIELD_BY_NAME, FIELDS
+from reports.services import audit, datasets, outputs, users
+from reports.services import portal as views
+from reports.services.source import HowToRead, Source, check
+from reports.store.paths import check_name
+
+from .app import MAX_UPLOAD, TEMPLATES, PortalUser, address, portal
+from .forms import ActionForm, LoginForm, UploadForm, UserForm
+from .security import allowed, needs
+
+bp = Blueprint("portal", __name__)
+PENDING = "portal-pending"
+PENDING_KEEP_S = 3600
+SUFFIXES = (".xlsx", ".xlsm", ".csv")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+@bp.app_context_processor
+def _context() -> dict[str, Any]:
+    # formdata=None: rendering a page (even the 413 page) never reads the request body
+    return {"allowed": allowed, "user": current_user, "action_form": ActionForm(formdata=None),
+            "fields": FIELD_BY_NAME}
+
+
+def _log(action: str, what: str) -> None:
+    who = current_user.name if current_user.is_authenticated else "(anonymous)"
+    audit.record(portal().accounts, who, action, what, address())
+
+
+@bp.route("/static/portal.css")
+def stylesheet() -> Response:
+    return send_file(TEMPLATES / "portal.css", mimetype="text/css", max_age=3600)
+
+
+@bp.route("/")
+def index() -> Any:
+    if not current_user.is_authenticated:
+        return redirect(url_for("portal.login"))
+    return redirect(url_for("portal.datasets_page"))
+
+
+# -- logging in and out ----------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    problem = None
+    status = 200
+    if form.validate_on_submit():
+        result = users.log_in(portal().accounts, form.name.data or "", form.password.data or "",
+                              address=address())
+        if result.user is not None and result.token is not None:
+            session.clear()
+            session.permanent = True
+            login_user(PortalUser(result.user, result.token))
+            return redirect(url_for("portal.datasets_page"))
+        status = 401
+        if result.locked_until is not None:
+            problem = ("Too many failed logins: this name is locked for 15 minutes. Try "
+                       "again later, or ask an administrator.")
+        else:
+            problem = "The user name or password is wrong."
+    elif request.method == "POST":
+        status = 400
+        problem = "Give your user name and password."
+    return render_template("login.html", form=form, problem=problem), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    if current_user.is_authenticated:
+        users.log_out(portal().accounts, current_user.token, who=current_user.name,
+                      address=address())
+        logout_user()
+    session.clear()
+    flash("You have logged out.")
+    return redirect(url_for("portal.login"))
+
+
+# -- datasets --------------------------------------------------------------------
+
+
+@bp.route("/datasets")
+@needs("datasets")
+def datasets_page() -> Any:
+    store = portal().store
+    return render_template("datasets.html", items=store.datasets(),
+                           published=portal().accounts.published())
+
+
+def _dataset_or_404(slug: str) -> Any:
+    try:
+        return views.find_dataset(portal().store, slug)
+    except UnknownDataset:
+        abort(404)
+
+
+@bp.route("/datasets/<slug>")
+@needs("datasets")
+def dataset_page(slug: str) -> Any:
+    _dataset_or_404(slug)
+    kinds = {k.split(":", 1)[1] for k in users.PERMISSIONS.get(current_user.role, ())
+             if k.startswith("monthly:")}
+    view = views.dataset_view(portal().store, portal().accounts, slug, roles_monthly=kinds)
+    return render_template("dataset.html", view=view, audiences=views.AUDIENCES)
+
+
+def _send(data: bytes | Path, name: str, mimetype: str) -> Response:
+    body = io.BytesIO(data) if isinstance(data, bytes) else data
+    return send_file(body, mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+@bp.route("/datasets/<slug>/briefing/<audience>.pdf")
+@needs(lambda slug, audience: f"brief:{audience}")
+def briefing(slug: str, audience: str) -> Any:
+    d = _dataset_or_404(slug)
+    try:
+        path = views.briefing_pdf(portal().store, slug, audience)
+    except Unpublishable as e:
+        return render_template("error.html", code=409, title="Not publishable",
+                               message=str(e)), 409
+    _log("download", f"{audience} briefing of '{d.name}' version {d.latest.number}")
+    return _send(path, views.download_name(portal().store, slug, f"{audience}.pdf"),
+                 "application/pdf")
+
+
+@bp.route("/datasets/<slug>/summary/<kind>.xlsx")
+@needs(lambda slug, kind: f"summary:{kind}")
+def summary(slug: str, kind: str) -> Any:
+    d = _dataset_or_404(slug)
+    try:
+        body = views.summary_xlsx(portal().store, slug, kind)
+    except Unpublishable as e:
+        return render_template("error.html", code=409, title="Not publishable",
+                               message=str(e)), 409
+    _log("download", f"{kind} summary of '{d.name}' version {d.latest.number}")
+    return _send(body, views.download_name(portal().store, slug, f"summary-{kind}.xlsx"),
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/datasets/<slug>/changes/<kind>.csv")
+@needs(lambda slug, kind: f"changes:{kind}")
+def changes(slug: str, kind: str) -> Any:
+    d = _dataset_or_404(slug)
+    try:
+        body = views.changes_csv(portal().store, slug, kind)
+    except Unpublishable as e:
+        return render_template("error.html", code=409, title="Not publishable",
+                               message=str(e)), 409
+    if body is None:
+        abort(404)
+    _log("download", f"{kind} comparison of '{d.name}' version {d.latest.number}")
+    return _send(body, views.download_name(portal().store, slug, f"changes-{kind}.csv"),
+                 "text/csv")
+
+
+@bp.route("/datasets/<slug>/monthly/<month>/<path:rel>")
+@needs("datasets")
+def monthly_file(slug: str, month: str, rel: str) -> Any:
+    d = _dataset_or_404(slug)
+    try:
+        path, kind = views.monthly_path(portal().store, slug, month, rel)
+    except UnknownDataset:
+        abort(404)
+    if not allowed(f"monthly:{kind}"):
+        abort(403)
+    _log("download", f"monthly {month} file {rel} of '{d.name}'")
+    mimetype = {".pdf": "application/pdf", ".json": "application/json"}.get(
+        path.suffix, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _send(path, f"{month}-{rel.replace('/', '-')}", mimetype)
+
+
+@bp.route("/datasets/<slug>/publish", methods=["POST"])
+@needs("publish")
+def publish(slug: str) -> Any:
+    _dataset_or_404(slug)
+    if ActionForm().validate_on_submit():
+        try:
+            views.publish(portal().store, portal().accounts, slug, by=current_user.name,
+                          address=address())
+            flash("The public briefing is published at its public address.")
+        except Unpublishable as e:
+            flash(f"Not published: the public briefing fails the disclosure audit. {e}")
+    return redirect(url_for("portal.dataset_page", slug=slug))
+
+
+@bp.route("/datasets/<slug>/unpublish", methods=["POST"])
+@needs("publish")
+def unpublish(slug: str) -> Any:
+    _dataset_or_404(slug)
+    if ActionForm().validate_on_submit():
+        views.unpublish(portal().store, portal().accounts, slug, by=current_user.name,
+                        address=address())
+        flash("The public briefing is withdrawn.")
+    return redirect(url_for("portal.dataset_page", slug=slug))
+
+
+@bp.route("/public/<slug>/briefing.pdf")
+def public_briefing(slug: str) -> Any:
+    """The one thing reachable without login: a published public briefing that passes
+    the public audit."""
+    path = views.published_briefing(portal().store, portal().accounts, slug)
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="application/pdf", download_name=f"{slug}-public.pdf")
+
+
+# -- uploading -------------------------------------------------------------------
+
+
+def _pending_root() -> Path:
+    root = portal().store.root / PENDING
+    root.mkdir(mode=0o700, exist_ok=True)
+    cutoff = time.time() - PENDING_KEEP_S
+    for old in root.iterdir():
+        try:
+            if old.is_dir() and not old.is_symlink() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
+    return root
+
+
+def _pending(token: str | None) -> tuple[Path, dict[str, Any]] | None:
+    """A held upload of this user: its folder and what it says (None if gone)."""
+    if not token or not _TOKEN.fullmatch(token):
+        return None
+    folder = portal().store.root / PENDING / token
+    try:
+        meta = json.loads((folder / "upload.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if meta.get("user") != current_user.name:
+        return None
+    return folder, meta
+
+
+def _drop(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _dataset_choices() -> list[tuple[str, str]]:
+    return [("", "(a new dataset)")] + [(d.name, d.name) for d in portal().store.datasets()]
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@needs("upload")
+def upload() -> Any:
+    form = UploadForm()
+    form.dataset.choices = _dataset_choices()
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("upload.html", form=form), status
+    name = (form.new_dataset.data or "").strip() or (form.dataset.data or "")
+    try:
+        name = check_name(name)
+    except ImpactError:
+        form.new_dataset.errors = ["Choose an existing dataset or give a new name."]
+        return render_template("upload.html", form=form), 400
+    original = Path(form.file.data.filename or "upload").name
+    suffix = Path(original).suffix.lower()
+    if suffix not in SUFFIXES:
+        form.file.errors = [f"{original} is not an xlsx, xlsm or csv file."]
+        return render_template("upload.html", form=form), 400
+    token = secrets.token_urlsafe(24)
+    folder = _pending_root() / token
+    folder.mkdir(mode=0o700)
+    safe = secure_filename(original) or f"upload{suffix}"
+    if Path(safe).suffix.lower() != suffix:
+        safe += suffix
+    form.file.data.save(folder / safe)
+    meta = {"user": current_user.name, "dataset": name, "as_of": form.as_of.data.isoformat(),
+            "note": form.note.data or "", "file": safe, "original": original, "mapping": []}
+    (folder / "upload.json").write_text(json.dumps(meta), "utf-8")
+    session["pending_upload"] = token
+    return _check_and_store(folder, meta)
+
+
+@bp.route("/upload/map", methods=["POST"])
+@needs("map")
+def upload_map() -> Any:
+    held = _pending(session.get("pending_upload"))
+    if not ActionForm().validate_on_submit() or held is None:
+        flash("That upload is no longer held; upload the file again.")
+        return redirect(url_for("portal.upload"))
+    folder, meta = held
+    choices: dict[str, str] = {}
+    for i in range(len(request.form)):
+        heading = request.form.get(f"heading-{i}")
+        if heading is None:
+            break
+        fld = request.form.get(f"field-{i}", "")
+        if fld and fld not in FIELD_BY_NAME:
+            abort(400)
+        choices[heading] = fld
+    meta["mapping"] = list(views.mapping_from(choices, tuple(meta.get("mapping", []))))
+    (folder / "upload.json").write_text(json.dumps(meta), "utf-8")
+    _log("mapping", f"columns of {meta['original']} for '{meta['dataset']}': "
+                    + "; ".join(meta["mapping"]))
+    return _check_and_store(folder, meta)
+
+
+def _check_and_store(folder: Path, meta: dict[str, Any]) -> Any:
+    path = folder / meta["file"]
+    how = HowToRead(mapping=tuple(meta.get("mapping", [])))
+    named = f"{meta['original']} for '{meta['dataset']}'"
+    try:
+        report = check(Source.of_file(path), how)
+    except ImpactError as e:
+        _drop(folder)
+        _log("upload-refused", f"{named}: {e}")
+        return render_template("upload_result.html", problem=str(e), meta=meta), 422
+    needs_map = views.mapping_needs(report)
+    if needs_map.needed:
+        _log("upload-needs-mapping", f"{named}: {len(needs_map.headings)} unknown heading(s)")
+        return render_template("mapping.html", needs=needs_map, meta=meta, fields=FIELDS,
+                               report=report), 200
+    if not report.valid:
+        annotated = None
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            annotated = folder / f"annotated{path.suffix.lower()}"
+            try:
+                outputs.save_annotated(report, annotated)
+            except (ImpactError, OSError):
+                annotated = None
+        path.unlink(missing_ok=True)
+        _log("upload-invalid", f"{named}: {len(report.findings.errors)} error(s); nothing "
+                               f"stored")
+        return render_template("upload_result.html", report=report, meta=meta,
+                               token=folder.name if annotated else None), 422
+    store = portal().store
+    try:
+        result = datasets.upload(store, path, meta["dataset"],
+                                 as_of=date.fromisoformat(meta["as_of"]),
+                                 by=current_user.name, note=meta["note"], how=how)
+    except ImpactError as e:
+        _drop(folder)
+        _log("upload-refused", f"{named}: {e}")
+        return render_template("upload_result.html", problem=str(e), meta=meta), 422
+    finally:
+        session.pop("pending_upload", None)
+    _drop(folder)
+    v = result.version
+    assert v is not None
+    _log("upload", f"{named}: version {v.number}" + ("" if result.created else
+                                                      " (the same file as before)"))
+    items = datasets.history_dict(store.versions(v.dataset))
+    changed = next((i["changes"] for i in items if i["version"] == v.number), None)
+    return render_template("upload_result.html", result=result, version=v, changed=changed,
+                           meta=meta, slug=v.slug)
+
+
+@bp.route("/upload/<token>/annotated.xlsx")
+@needs("upload")
+def annotated(token: str) -> Any:
+    held = _pending(token)
+    if held is None:
+        abort(404)
+    folder, meta = held
+    found = [p for p in (folder / "annotated.xlsx", folder / "annotated.xlsm") if p.is_file()]
+    if not found:
+        abort(404)
+    _log("download", f"annotated copy of {meta['original']}")
+    return _send(found[0], f"{Path(meta['original']).stem}-checked{found[0].suffix}",
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# -- users and the audit log (admin) ------------------------------------------
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@needs("users")
+def users_page() -> Any:
+    form = UserForm()
+    status = 200
+    accounts = portal().accounts
+    if form.validate_on_submit():
+        try:
+            users.add_user(accounts, form.name.data or "", form.role.data or "",
+                           form.password.data or "", by=current_user.name, address=address())
+            flash(f"User '{form.name.data}' added.")
+            return redirect(url_for("portal.users_page"))
+        except ImpactError as e:
+            form.name.errors = [str(e)]
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("users.html", form=form, items=accounts.users()), status
+
+
+@bp.route("/users/<name>/remove", methods=["POST"])
+@needs("users")
+def remove_user(name: str) -> Any:
+    if ActionForm().validate_on_submit():
+        if name == current_user.name:
+            flash("You cannot remove yourself.")
+        else:
+            try:
+                users.remove_user(portal().accounts, name, by=current_user.name,
+                                  address=address())
+                flash(f"User '{name}' removed.")
+            except ImpactError as e:
+                flash(str(e))
+    return redirect(url_for("portal.users_page"))
+
+
+@bp.route("/audit")
+@needs("audit")
+def audit_page() -> Any:
+    return render_template("audit.html", items=audit.entries(portal().accounts, 500))
+
+
+@bp.route("/audit.csv")
+@needs("audit")
+def audit_export() -> Any:
+    body = audit.audit_csv(audit.entries(portal().accounts))
+    _log("download", "the audit log as CSV")
+    return _send(body.encode("utf-8"), "impact-audit.csv", "text/csv")
+
+
+MAX_UPLOAD_MB = MAX_UPLOAD // (1024 * 1024)
