@@ -1,0 +1,208 @@
+"""The portal end to end in a real browser: `impact serve` on a free port, driven by
+Playwright through Debian's Chromium.  HR uploads the broken sample (the faulty cell is
+named), a file that needs a column mapping (mapped in the page), then the good sample;
+a union rep downloads the union briefing (its text holds the headline) and is refused
+the management briefing.  axe-core 4.14.1 (vendored in tests/axe/) runs on every page
+visited and must find no violation.
+
+Chromium: `apt-get install -y chromium` (.ci/run does).  Without it the test is
+skipped, except under CI, where it fails.  IMPACT_SCREENSHOTS=1 writes each page's
+screenshot to docs/portal-*.png (the README shows them); otherwise they go to tmp.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from reports.services import users
+from reports.store.accounts import Accounts
+from reports.store.db import Store
+from tests.portal_helpers import DATA, PASSWORD, write_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).with_name("axe") / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    """pytest-playwright's launch arguments: Debian's Chromium, not a downloaded one."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return {"executable_path": str(CHROMIUM),
+            "args": ["--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "accept_downloads": True,
+            "viewport": {"width": 1200, "height": 900}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Iterator[str]:
+    root = tmp_path / "store"
+    with Store(root) as store:
+        accounts = Accounts(store)
+        for name in ("hr", "union"):
+            users.add_user(accounts, name, name, PASSWORD, by="setup")
+    port = _free_port()
+    exe = Path(sys.executable).with_name("impact")
+    command = ([str(exe)] if exe.exists() else
+               [sys.executable, "-c", "import cli; cli.main()"])
+    env = {**os.environ, users.CHEAP_HASH_ENV: "1"}
+    proc = subprocess.Popen([*command, "serve", "--port", str(port), "--store", str(root)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):                  # wait for it to listen (not a timed assertion)
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"impact serve exited: {out}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+class Pages:
+    """Checks each page with axe and saves its screenshot."""
+
+    def __init__(self, page: Any, shots: Path) -> None:
+        self.page, self.shots, self.seen = page, shots, []
+
+    def check(self, name: str) -> None:
+        page = self.page
+        page.evaluate(AXE.read_text("utf-8"))
+        result = page.evaluate(
+            "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', "
+            "'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}, "
+            "resultTypes: ['violations']})")
+        violations = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+                      for v in result["violations"]]
+        assert violations == [], f"{name}: {json.dumps(violations, indent=1)}"
+        page.screenshot(path=str(self.shots / f"portal-{name}.png"), full_page=True)
+        self.seen.append(name)
+
+
+def _log_in(page: Any, url: str, name: str) -> None:
+    page.goto(f"{url}/login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{url}/datasets")
+
+
+def _upload(page: Any, url: str, path: Path, dataset: str) -> None:
+    page.goto(f"{url}/upload")
+    page.get_by_label("Schedule").set_input_files(str(path))
+    page.get_by_label("Or a new dataset name").fill(dataset)
+    page.get_by_label("As-of date").fill("2024-03-01")
+    page.get_by_role("button", name="Check and upload").click()
+    page.wait_for_load_state()
+
+
+def test_hr_uploads_and_a_union_rep_downloads_in_a_real_browser(
+        server: str, page: Any, tmp_path: Path) -> None:
+    shots = ROOT / "docs" if os.environ.get("IMPACT_SCREENSHOTS") else tmp_path
+    pages = Pages(page, shots)
+    page.goto(f"{server}/login")
+    pages.check("login")
+    _log_in(page, server, "hr")
+    pages.check("datasets-empty")
+
+    # the broken sample: nothing stored, the faulty cell named
+    page.goto(f"{server}/upload")
+    pages.check("upload")
+    _upload(page, server, DATA / "broken_example.xlsx", "Broken")
+    ws = openpyxl.load_workbook(DATA / "broken_example.xlsx")["Posts"]
+    fte = [c.value for c in ws[1]].index("FTE")
+    bad = next(r[fte] for r in ws.iter_rows(min_row=2) if isinstance(r[fte].value, str))
+    table = page.get_by_role("table", name="Problems found, by sheet and cell")
+    row = table.get_by_role("row").filter(has=page.get_by_role("rowheader", name=bad.coordinate,
+                                                                exact=True))
+    assert str(bad.value) in row.inner_text()
+    assert "Nothing was stored" in page.content()
+    pages.check("upload-errors")
+
+    # a file whose FTE column has a heading impact does not know: map it in the page
+    mapped = write_rows(tmp_path / "restructure.xlsx",
+                        ["Team", "Job title", "Grade", "Whole-time equivalent", "Status"],
+                        [["Family Support", "Worker", "G6", 1, "Deleted"],
+                         ["Family Support", "Manager", "G9", 0.5, "Retained"]])
+    _upload(page, server, mapped, "Family support")
+    assert page.get_by_role("heading", name="Match the columns").is_visible()
+    pages.check("mapping")
+    page.get_by_label("Field held by the column “Whole-time equivalent”").select_option("fte")
+    page.get_by_role("button", name="Check again with these columns").click()
+    page.wait_for_load_state()
+    # by hand: 1 of the 1.5 FTE is deleted
+    assert "1 of 1.5 FTE (66.7%) proposed for deletion" in page.content()
+
+    # the good sample
+    _upload(page, server, DATA / "derbyshire_early_help.xlsx", "Derbyshire early help")
+    assert "132.5 of 221.5 FTE (59.8%) proposed for deletion" in page.content()
+    pages.check("uploaded")
+    page.get_by_role("link", name="Go to the dataset Derbyshire early help").click()
+    page.wait_for_load_state()
+    pages.check("dataset")
+    page.goto(f"{server}/datasets")
+    pages.check("datasets")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{server}/login")
+
+    # a union rep: the union briefing, and 403 for the management one
+    _log_in(page, server, "union")
+    page.get_by_role("link", name="Derbyshire early help").click()
+    page.wait_for_load_state()
+    pages.check("dataset-union")
+    assert page.get_by_role("link", name="Management briefing (PDF)").count() == 0
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Union briefing (PDF)").click()
+    pdf = Path(download.value.path()).read_bytes()
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "132.5" in text and "221.5" in text
+    response = page.goto(page.url + "/briefing/management.pdf")
+    assert response is not None and response.status == 403
+    pages.check("forbidden")
+    assert pages.seen == ["login", "datasets-empty", "upload", "upload-errors", "mapping",
+                          "uploaded", "dataset", "datasets", "dataset-union", "forbidden"]
+
+
+def test_the_accessibility_check_can_fail(page: Any) -> None:
+    """axe as run above does find a violation: an input with no label, low contrast."""
+    page.set_content('<html lang="en"><head><title>t</title></head><body><main><h1>x</h1>'
+                     '<input type="text"><p style="color:#bbb;background:#fff">faint</p>'
+                     '</main></body></html>')
+    with pytest.raises(AssertionError) as failed:
+        Pages(page, Path("/nonexistent")).check("bad")
+    assert "label" in str(failed.value) and "color-contrast" in str(failed.value)
