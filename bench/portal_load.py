@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Load test of the web portal: concurrent uploads and briefing downloads against a real
+`impact serve` (waitress) on localhost.
+
+    python bench/portal_load.py                          # SQLite store in a temp folder
+    python bench/portal_load.py --uploads 20 --downloads 200 --threads 8
+    python bench/portal_load.py --db postgresql+psycopg://impact@localhost/impact
+
+It makes a store with one hr and one union user and the Derbyshire sample, starts
+`impact serve --threads N` on a free port, logs each role in once, then:
+
+1. `--uploads` uploads at the same moment, by hr, of as many different versions of the
+   co-op sample (each with its own first Post ID) to one dataset;
+2. `--downloads` downloads at the same moment, by union, of the Derbyshire union briefing.
+
+Every request must succeed (200, a PDF for each download), the dataset must hold
+versions 1..N with no gap or duplicate, and `impact store check` must be clean
+afterwards.  Prints each phase's throughput and latency percentiles; `--json OUT`
+writes them.  Exit code 0 when everything succeeded, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+PASSWORD = "load test passphrase 1"
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class Client:
+    """One logged-in browser: its cookie jar, shared by the threads that act for it."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
+
+    def request(self, path: str, data: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        req = urllib.request.Request(self.base + path, data=data, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=600) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def token(self, path: str) -> str:
+        status, body = self.request(path)
+        m = CSRF.search(body.decode("utf-8", "replace"))
+        if status != 200 or not m:
+            raise SystemExit(f"no form at {path} (status {status})")
+        return m.group(1)
+
+    def log_in(self, name: str) -> None:
+        form = urllib.parse.urlencode({"name": name, "password": PASSWORD,
+                                       "csrf_token": self.token("/login")}).encode()
+        status, _ = self.request("/login", form, {"Content-Type":
+                                                  "application/x-www-form-urlencoded"})
+        if status != 302:
+            raise SystemExit(f"could not log in as {name} (status {status})")
+
+
+def multipart(fields: dict[str, str], file_field: str, file_name: str,
+              content: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for k, v in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'
+                     f'{v}\r\n'.encode())
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+                 f'filename="{file_name}"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+                 + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def variants(n: int) -> list[bytes]:
+    """n different versions of the co-op CSV: the first post's ID made unique."""
+    text = (DATA / "coop_working.csv").read_text("utf-8")
+    lines = text.splitlines(keepends=True)
+    first = lines[1].split(",", 1)
+    return [("".join([lines[0], f"LOAD-{i:03d}," + first[1]] + lines[2:])).encode("utf-8")
+            for i in range(n)]
+
+
+def impact(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("impact")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "import cli; cli.main()"]
+    return subprocess.run([*cmd, *args], cwd=ROOT, capture_output=True, text=True, env=env,
+                          input=PASSWORD + "\n")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def phase(name: str, jobs: list[Any], work: Any) -> dict[str, Any]:
+    """Run every job at the same moment (one thread each, released together)."""
+    start = threading.Barrier(len(jobs) + 1)
+    latencies: list[float] = [0.0] * len(jobs)
+    results: list[Any] = [None] * len(jobs)
+
+    def one(i: int) -> None:
+        start.wait()
+        t0 = time.perf_counter()
+        results[i] = work(jobs[i])
+        latencies[i] = time.perf_counter() - t0
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = [pool.submit(one, i) for i in range(len(jobs))]
+        start.wait()
+        t0 = time.perf_counter()
+        for f in futures:
+            f.result()
+        wall = time.perf_counter() - t0
+    lat = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(round(p / 100 * len(lat) + 0.5)) - 1)]
+
+    ok = sum(1 for r in results if r is True)
+    return {"phase": name, "requests": len(jobs), "succeeded": ok, "wall_s": round(wall, 3),
+            "throughput_per_s": round(len(jobs) / wall, 2),
+            "p50_ms": round(statistics.median(lat) * 1000), "p95_ms": round(pct(95) * 1000),
+            "max_ms": round(lat[-1] * 1000), "failures": [r for r in results if r is not True][:5]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--uploads", type=int, default=20)
+    ap.add_argument("--downloads", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=8, help="impact serve --threads")
+    ap.add_argument("--store", type=Path, help="store folder (default: a new temp folder)")
+    ap.add_argument("--db", help="a database URL for the store (impact serve --db)")
+    ap.add_argument("--json", type=Path, help="write the results here")
+    args = ap.parse_args(argv)
+
+    tmp = tempfile.TemporaryDirectory(prefix="impact-load-")
+    store = args.store or Path(tmp.name) / "store"
+    db = ["--db", args.db] if args.db else []
+    env = dict(os.environ)
+    for name, role in (("hr", "hr"), ("union", "union")):
+        r = impact("users", "add", name, "--role", role, "--password-stdin", "--store",
+                   str(store), *db, env=env)
+        if r.returncode != 0 and "already a user" not in r.stderr + r.stdout:
+            raise SystemExit(f"impact users add failed: {r.stderr or r.stdout}")
+    r = impact("upload", str(DATA / "derbyshire_early_help.xlsx"), "--dataset", "derbyshire",
+               "--store", str(store), *db)
+    if r.returncode != 0:
+        raise SystemExit(f"impact upload failed: {r.stderr}")
+    port = free_port()
+    exe = Path(sys.executable).with_name("impact")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "import cli; cli.main()"]
+    server = subprocess.Popen([*cmd, "serve", "--port", str(port), "--threads",
+                               str(args.threads), "--store", str(store), *db], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise SystemExit("impact serve exited: " + server.stderr.read().decode()
+                                     if server.stderr else "") from None
+                time.sleep(0.1)
+        hr, union = Client(base), Client(base)
+        hr.log_in("hr")
+        union.log_in("union")
+        token = hr.token("/upload")
+
+        def upload(item: tuple[int, bytes]) -> Any:
+            i, content = item
+            body, ctype = multipart({"csrf_token": token, "new_dataset": "load",
+                                     "as_of": "2024-03-01", "note": f"load {i}"},
+                                    "file", f"coop-{i:03d}.csv", content)
+            status, page = hr.request("/upload", body, {"Content-Type": ctype})
+            return True if status == 200 and b"Uploaded: load" in page else f"{i}: {status}"
+
+        def download(i: int) -> Any:
+            status, pdf = union.request("/datasets/derbyshire/briefing/union.pdf")
+            return True if status == 200 and pdf.startswith(b"%PDF") else f"{i}: {status}"
+
+        results = [phase("uploads", list(enumerate(variants(args.uploads))), upload),
+                   phase("briefing downloads", list(range(args.downloads)), download)]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    r = impact("history", "load", "--format", "json", "--store", str(store), *db)
+    numbers = sorted(v["version"] for v in json.loads(r.stdout)) if r.returncode == 0 else []
+    check = impact("store", "check", "--store", str(store), *db)
+    ok = (all(p["succeeded"] == p["requests"] for p in results)
+          and numbers == list(range(1, args.uploads + 1)) and check.returncode == 0)
+    print(f"impact serve --threads {args.threads}, store {'at ' + args.db if args.db else 'SQLite'}")
+    print("| phase | requests | succeeded | wall s | throughput /s | p50 ms | p95 ms | max ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for p in results:
+        print(f"| {p['phase']} | {p['requests']} | {p['succeeded']} | {p['wall_s']} | "
+              f"{p['throughput_per_s']} | {p['p50_ms']} | {p['p95_ms']} | {p['max_ms']} |")
+        if p["failures"]:
+            print(f"  failures: {p['failures']}")
+    print(f"versions of 'load': {len(numbers)}, numbered 1..{args.uploads} without gaps: "
+          f"{numbers == list(range(1, args.uploads + 1))}")
+    print(f"impact store check: {check.stdout.strip() or check.stderr.strip()}")
+    if args.json:
+        args.json.write_text(json.dumps({"threads": args.threads, "db": args.db or "sqlite",
+                                         "phases": results, "ok": ok}, indent=2) + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
