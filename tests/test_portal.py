@@ -485,6 +485,18 @@ def test_the_mapping_step_names_the_unknown_heading_and_then_uploads(store_dir: 
     assert "hr,mapping," in log and "Whole-time equivalent=fte" in log
 
 
+def test_an_as_of_date_far_off_is_refused(store_dir: Path) -> None:
+    before = store_state(store_dir)
+    client = client_for(store_dir, "hr")
+    for day in ("1989-12-31", (date.today() + timedelta(days=400)).isoformat(), "2024-02-30"):
+        token = csrf(client.get("/upload").get_data(as_text=True))
+        r = client.post("/upload", content_type="multipart/form-data", data={
+            "csrf_token": token, "as_of": day, "new_dataset": "Dated",
+            "file": (io.BytesIO((DATA / "coop_working.csv").read_bytes()), "c.csv")})
+        assert r.status_code == 400, day
+    assert store_state(store_dir) == before
+
+
 def test_an_unknown_field_in_the_mapping_is_refused(store_dir: Path, tmp_path: Path) -> None:
     path = write_rows(tmp_path / "wte.xlsx", ["Team", "Job title", "Grade", "WTE", "Status"],
                       [["A", "B", "G6", 1, "Deleted"]])

@@ -68,7 +68,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     root = tmp_path / "store"
     with Store(root) as store:
         accounts = Accounts(store)
-        for name in ("hr", "union"):
+        for name in ("hr", "union", "admin"):
             users.add_user(accounts, name, name, PASSWORD, by="setup")
     port = _free_port()
     exe = Path(sys.executable).with_name("impact")
@@ -194,8 +194,25 @@ def test_hr_uploads_and_a_union_rep_downloads_in_a_real_browser(
     response = page.goto(page.url + "/briefing/management.pdf")
     assert response is not None and response.status == 403
     pages.check("forbidden")
+    page.goto(f"{server}/datasets")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{server}/login")
+
+    # an admin: the users page and the audit log, which holds what happened above
+    _log_in(page, server, "admin")
+    page.get_by_role("link", name="Users").click()
+    page.wait_for_load_state()
+    pages.check("users")
+    page.get_by_role("link", name="Audit log").click()
+    page.wait_for_load_state()
+    log = page.get_by_role("table").inner_text()
+    for action in ("login", "upload-invalid", "mapping", "upload",
+                   "download", "logout"):
+        assert action in log, action
+    pages.check("audit")
     assert pages.seen == ["login", "datasets-empty", "upload", "upload-errors", "mapping",
-                          "uploaded", "dataset", "datasets", "dataset-union", "forbidden"]
+                          "uploaded", "dataset", "datasets", "dataset-union", "forbidden",
+                          "users", "audit"]
 
 
 def test_the_accessibility_check_can_fail(page: Any) -> None:

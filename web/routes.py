@@ -9,7 +9,7 @@ import re
 import secrets
 import shutil
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ bp = Blueprint("portal", __name__)
 PENDING = "portal-pending"
 PENDING_KEEP_S = 3600
 SUFFIXES = (".xlsx", ".xlsm", ".csv")
+EARLIEST = date(1990, 1, 1)     # as `impact upload --as-of`: no schedule is older
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
@@ -288,6 +289,11 @@ def upload() -> Any:
         name = check_name(name)
     except ImpactError:
         form.new_dataset.errors = ["Choose an existing dataset or give a new name."]
+        return render_template("upload.html", form=form), 400
+    as_of = form.as_of.data
+    if not EARLIEST <= as_of <= date.today() + timedelta(days=366):
+        form.as_of.errors = ["The as-of date is before 1990 or more than a year ahead; "
+                             "check it."]
         return render_template("upload.html", form=form), 400
     original = Path(form.file.data.filename or "upload").name
     suffix = Path(original).suffix.lower()

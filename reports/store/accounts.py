@@ -10,7 +10,6 @@ Nothing here knows about HTTP: the use cases are in `reports.services.users` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +32,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..model.errors import StoreError
 from .db import Store
+from .paths import MAX_NAME
 
 ROLES = ("hr", "union", "admin")
 MAX_USER_NAME = 100
@@ -78,7 +78,7 @@ audit_t = Table(
 
 published_t = Table(
     "portal_published", metadata,
-    Column("dataset", String(300), primary_key=True),
+    Column("dataset", String(MAX_NAME), primary_key=True),
     Column("published_by", String(MAX_USER_NAME), nullable=False),
     Column("published_at", DateTime, nullable=False),
 )
@@ -197,22 +197,29 @@ class Accounts:
 
     def record_failure(self, name: str, limit: int, lock_for: timedelta) -> datetime | None:
         """Count one failed login for `name`; at `limit` in a row, lock it for `lock_for`
-        and start counting again.  Returns the end of a lock this failure started."""
+        and start counting again.  Returns the end of a lock this failure started.  The
+        count is incremented in the database (UPDATE ... + 1), so failures arriving at
+        the same moment in several processes are all counted."""
         def work(conn: Any) -> datetime | None:
-            row = conn.execute(select(locks_t.c.failures).where(locks_t.c.name == name)
-                               ).first()
-            failures = (row[0] if row else 0) + 1
-            until = now_utc() + lock_for if failures >= limit else None
-            values = {"failures": 0 if until else failures, "locked_until": until}
-            if row is None:
-                conn.execute(locks_t.insert().values(name=name, **values))
-            elif until is None:
-                conn.execute(update(locks_t).where(locks_t.c.name == name)
-                             .values(failures=failures))
-            else:
-                conn.execute(update(locks_t).where(locks_t.c.name == name).values(**values))
+            bumped = conn.execute(update(locks_t).where(locks_t.c.name == name)
+                                  .values(failures=locks_t.c.failures + 1)).rowcount
+            if not bumped:
+                conn.execute(locks_t.insert().values(name=name, failures=1, locked_until=None))
+            failures = conn.execute(select(locks_t.c.failures).where(locks_t.c.name == name)
+                                    ).scalar_one()
+            if failures < limit:
+                return None
+            until = now_utc() + lock_for
+            conn.execute(update(locks_t).where(locks_t.c.name == name)
+                         .values(failures=0, locked_until=until))
             return until
-        return self._run("record a failed login", work)  # type: ignore[no-any-return]
+        for attempt in range(3):
+            try:
+                return self._run("record a failed login", work)  # type: ignore[no-any-return]
+            except IntegrityError:      # another process inserted the first failure
+                if attempt == 2:
+                    raise
+        return None
 
     def clear_failures(self, name: str) -> None:
         self._run("clear failed logins", lambda c: c.execute(
@@ -250,9 +257,6 @@ class Accounts:
         rows = self._run("read the published briefings", lambda c: c.execute(
             select(published_t.c.dataset, published_t.c.published_at)).all())
         return {r[0]: r[1] for r in rows}
-
-    def __iter__(self) -> Iterator[User]:
-        return iter(self.users())
 
 
 def _message(e: SQLAlchemyError) -> str:
