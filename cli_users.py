@@ -146,14 +146,16 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
               help="The port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Request threads.")
+@click.option("--max-upload-mb", default=20, show_default=True, type=click.IntRange(1, 1024),
+              help="Refuse uploads larger than this, before reading them.")
 @click.option("--behind-proxy", is_flag=True,
               help="Trust one reverse proxy's X-Forwarded-For/-Proto headers and mark the "
                    "session cookie Secure (for HTTPS through nginx).")
 @store_option
 @debug_option
 @handle_errors
-def serve(host: str, port: int, threads: int, behind_proxy: bool, store_dir: Path | None,
-          debug: bool) -> None:
+def serve(host: str, port: int, threads: int, max_upload_mb: int, behind_proxy: bool,
+          store_dir: Path | None, debug: bool) -> None:
     """Run the web portal on waitress: HR upload schedules, union reps download
     briefings, each role sees only what it may.  Add users first with impact
     users add.  The secret key comes from IMPACT_SECRET_KEY, else a file made
@@ -169,12 +171,13 @@ def serve(host: str, port: int, threads: int, behind_proxy: bool, store_dir: Pat
 
     from web.app import create_app  # lazy: Flask, only this command serves
 
-    app: Any = create_app(store_dir, config={"SESSION_COOKIE_SECURE": behind_proxy})
+    app: Any = create_app(store_dir, config={"SESSION_COOKIE_SECURE": behind_proxy,
+                                             "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024})
     if behind_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix  # lazy: with --behind-proxy only
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-    click.echo(f"impact portal on http://{host}:{port}/ (store {app.extensions['impact'].store.root})",
-               err=True)
+    root = app.extensions["impact"].store.root
+    click.echo(f"impact portal on http://{host}:{port}/ (store {root})", err=True)
     waitress.serve(app, host=host, port=port, threads=threads, ident="impact",
-                   max_request_body_size=25 * 1024 * 1024)
+                   max_request_body_size=(max_upload_mb + 1) * 1024 * 1024)

@@ -586,3 +586,15 @@ def test_the_secret_key_file_is_made_once_with_mode_0600(tmp_path: Path,
     assert create_app(tmp_path / "s").secret_key == a.secret_key
     monkeypatch.setenv("IMPACT_SECRET_KEY", "from-the-environment")
     assert create_app(tmp_path / "s").secret_key == "from-the-environment"
+
+
+def test_the_size_limit_can_be_set(store_dir: Path) -> None:
+    app = create_app(store_dir, config={"MAX_CONTENT_LENGTH": 1024 * 1024})
+    client = app.test_client()
+    assert log_in(client, "hr").status_code == 302
+    page = client.get("/upload").get_data(as_text=True)
+    assert "at most 1 MB" in page
+    r = client.post("/upload", content_type="multipart/form-data", data={
+        "csrf_token": csrf(page), "as_of": "2024-04-01", "new_dataset": "x",
+        "file": (io.BytesIO(b"0" * (1024 * 1024 + 1)), "big.csv")})
+    assert r.status_code == 413 and b"limited to 1 MB" in r.data

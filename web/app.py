@@ -110,8 +110,8 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *,
     for code, title, message in (
             (403, "Not allowed", "Your role does not allow this page or file."),
             (404, "Not found", "There is no such page, dataset or file."),
-            (413, "File too large", f"Uploads are limited to {MAX_UPLOAD // (1024 * 1024)} MB; "
-                                    f"nothing was read or stored."),
+            (413, "File too large", "Uploads are limited to {mb} MB; nothing was read or "
+                                    "stored."),
             (405, "Not allowed", "This address does not take that kind of request.")):
         app.register_error_handler(code, _error_page(code, title, message))
     return app
@@ -119,5 +119,7 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *,
 
 def _error_page(code: int, title: str, message: str) -> Any:
     def handler(e: Exception) -> Any:
-        return render_template("error.html", code=code, title=title, message=message), code
+        mb = f"{current_app.config['MAX_CONTENT_LENGTH'] / (1024 * 1024):g}"
+        return render_template("error.html", code=code, title=title,
+                               message=message.format(mb=mb)), code
     return handler

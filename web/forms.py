@@ -23,7 +23,7 @@ class ActionForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    file = FileField("Schedule (xlsx, xlsm or csv, at most 20 MB)",
+    file = FileField("Schedule (an xlsx, xlsm or csv file)",
                      validators=[FileRequired("Choose a file to upload.")])
     dataset = SelectField("Existing dataset", choices=[], validate_choice=False)
     new_dataset = StringField("Or a new dataset name", validators=[Optional(), Length(max=200)])

@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -35,7 +36,7 @@ from reports.services import portal as views
 from reports.services.source import HowToRead, Source, check
 from reports.store.paths import check_name
 
-from .app import MAX_UPLOAD, TEMPLATES, PortalUser, address, portal
+from .app import TEMPLATES, PortalUser, address, portal
 from .forms import ActionForm, LoginForm, UploadForm, UserForm
 from .security import allowed, needs
 
@@ -51,7 +52,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 def _context() -> dict[str, Any]:
     # formdata=None: rendering a page (even the 413 page) never reads the request body
     return {"allowed": allowed, "user": current_user, "action_form": ActionForm(formdata=None),
-            "fields": FIELD_BY_NAME}
+            "fields": FIELD_BY_NAME,
+            "max_upload_mb": f"{current_app.config['MAX_CONTENT_LENGTH'] / 2**20:g}"}
 
 
 def _log(action: str, what: str) -> None:
@@ -455,5 +457,3 @@ def audit_export() -> Any:
     _log("download", "the audit log as CSV")
     return _send(body.encode("utf-8"), "impact-audit.csv", "text/csv")
 
-
-MAX_UPLOAD_MB = MAX_UPLOAD // (1024 * 1024)

@@ -100,6 +100,12 @@ def dataset_view(store: Store, accounts: Accounts, slug: str, *, roles_monthly: 
 # -- downloads ----------------------------------------------------------------
 
 
+def _source(store: Store, name: str, number: int) -> Source:
+    """A stored version of the portal's own store, for the services that take a Source
+    (they open the store again by its folder)."""
+    return Source.stored(name, number, store.root)
+
+
 def _lock(key: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(key, threading.Lock())
@@ -127,7 +133,7 @@ def briefing_pdf(store: Store, slug: str, audience: str, *, today: date | None =
                 old.unlink(missing_ok=True)
         with tempfile.TemporaryDirectory(prefix="impact-brief-") as tmp:
             out = Path(tmp) / f"{d.slug}-{audience}.pdf"
-            result = briefs.brief(Source.stored(d.name, v.number, store.root),
+            result = briefs.brief(_source(store, d.name, v.number),
                                   audience=audience, audience_given=True, output=out)
             if result.invalid is not None or result.path is None:
                 raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
@@ -145,7 +151,7 @@ def summary_xlsx(store: Store, slug: str, kind: str) -> bytes:
     """The latest version's summary workbook: every figure ("full") or only what the
     public briefing publishes ("public")."""
     d = find_dataset(store, slug)
-    result = briefs.summarise_source(Source.stored(d.name, d.latest.number, store.root),
+    result = briefs.summarise_source(_source(store, d.name, d.latest.number),
                                      audience="public" if kind == "public" else None)
     if result.summary is None:
         raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
