@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -62,3 +63,22 @@ def test_the_password_prompt_asks_twice(tmp_path: Path) -> None:
                     stdin="long enough pass\nlong enough pass\n")
     assert code == 0 and "Added carol (admin)" in out
     assert "long enough pass" not in out
+
+
+def test_serve_runs_waitress_on_localhost_by_default(tmp_path: Path, monkeypatch: Any) -> None:
+    import waitress  # replaced below: the test records what serve would run
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: seen.update(app=app, **kw))
+    code, out = run("serve", "--store", str(tmp_path / "s"))
+    assert code == 0, out
+    assert (seen["host"], seen["port"]) == ("127.0.0.1", 8000)
+    app = seen["app"]
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["MAX_CONTENT_LENGTH"] == 20 * 1024 * 1024
+    code, out = run("serve", "--behind-proxy", "--port", "8081", "--max-upload-mb", "5",
+                    "--store", str(tmp_path / "s"))
+    assert code == 0 and seen["port"] == 8081
+    assert seen["app"].config["SESSION_COOKIE_SECURE"] is True
+    assert seen["app"].config["MAX_CONTENT_LENGTH"] == 5 * 1024 * 1024
+    assert type(seen["app"].wsgi_app).__name__ == "ProxyFix"
