@@ -63,7 +63,8 @@ def _log(action: str, what: str) -> None:
 
 @bp.route("/static/portal.css")
 def stylesheet() -> Response:
-    return send_file(TEMPLATES / "portal.css", mimetype="text/css", max_age=3600)
+    folder = Path(current_app.template_folder or TEMPLATES)
+    return send_file(folder / "portal.css", mimetype="text/css", max_age=3600)
 
 
 @bp.route("/")
