@@ -483,6 +483,14 @@ def test_the_mapping_step_names_the_unknown_heading_and_then_uploads(store_dir: 
         assert v.read_options["mapping"] == ["Whole-time equivalent=fte"]
     log = client_for(store_dir, "admin").get("/audit.csv").get_data(as_text=True)
     assert "hr,mapping," in log and "Whole-time equivalent=fte" in log
+    # the next upload of that layout to the same dataset needs no mapping
+    rows.append(["Family Support", "Clerk", "G4", 1, "Deleted"])
+    path = write_rows(tmp_path / "wte2.xlsx", ["Team", "Job title", "Grade",
+                                               "Whole-time equivalent", "Status"], rows)
+    r = _upload(client, path, "Mapped", new=False)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Match the columns" not in page
+    assert "2 of 2.5 FTE (80.0%) proposed for deletion" in page       # by hand
 
 
 def test_an_as_of_date_far_off_is_refused(store_dir: Path) -> None:

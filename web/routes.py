@@ -311,7 +311,8 @@ def upload() -> Any:
         safe += suffix
     form.file.data.save(folder / safe)
     meta = {"user": current_user.name, "dataset": name, "as_of": form.as_of.data.isoformat(),
-            "note": form.note.data or "", "file": safe, "original": original, "mapping": []}
+            "note": form.note.data or "", "file": safe, "original": original,
+            "mapping": list(views.remembered_mapping(portal().store, name))}
     (folder / "upload.json").write_text(json.dumps(meta), "utf-8")
     session["pending_upload"] = token
     return _check_and_store(folder, meta)

@@ -319,6 +319,16 @@ def _choices(heading: str, missing: list[str]) -> list[str]:
     return [f.name for f in ranked]
 
 
+def remembered_mapping(store: Store, dataset: str) -> tuple[str, ...]:
+    """The column mapping the dataset's latest version was read with (none for a new
+    dataset), so that the next upload of the same layout needs no mapping step."""
+    try:
+        latest = store.version(dataset)
+    except UnknownDataset:
+        return ()
+    return tuple(str(m) for m in latest.read_options.get("mapping") or ())
+
+
 def mapping_from(choices: dict[str, str], earlier: tuple[str, ...] = ()) -> tuple[str, ...]:
     """--map strings ("Heading=field") for the headings given a field; "" leaves one
     unmapped.  Earlier choices for other headings are kept."""
