@@ -135,7 +135,13 @@ def test_hr_uploads_and_a_union_rep_downloads_in_a_real_browser(
         server: str, page: Any, tmp_path: Path) -> None:
     shots = ROOT / "docs" if os.environ.get("IMPACT_SCREENSHOTS") else tmp_path
     pages = Pages(page, shots)
-    page.goto(f"{server}/login")
+    response = page.goto(f"{server}/login")
+    assert response is not None and response.status == 200
+    headers = response.headers          # as waitress sends them
+    assert headers["server"] == "impact"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
     pages.check("login")
     _log_in(page, server, "hr")
     pages.check("datasets-empty")
