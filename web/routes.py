@@ -151,12 +151,12 @@ def _send(data: bytes | Path, name: str, mimetype: str) -> Response:
 def briefing(slug: str, audience: str) -> Any:
     d = _dataset_or_404(slug)
     try:
-        path = views.briefing_pdf(portal().store, slug, audience)
+        path = views.briefing_pdf(portal().store, d, audience)
     except Unpublishable as e:
         return render_template("error.html", code=409, title="Not publishable",
                                message=str(e)), 409
     _log("download", f"{audience} briefing of '{d.name}' version {d.latest.number}")
-    return _send(path, views.download_name(portal().store, slug, f"{audience}.pdf"),
+    return _send(path, views.download_name(d, f"{audience}.pdf"),
                  "application/pdf")
 
 
@@ -165,12 +165,12 @@ def briefing(slug: str, audience: str) -> Any:
 def summary(slug: str, kind: str) -> Any:
     d = _dataset_or_404(slug)
     try:
-        body = views.summary_xlsx(portal().store, slug, kind)
+        body = views.summary_xlsx(portal().store, d, kind)
     except Unpublishable as e:
         return render_template("error.html", code=409, title="Not publishable",
                                message=str(e)), 409
     _log("download", f"{kind} summary of '{d.name}' version {d.latest.number}")
-    return _send(body, views.download_name(portal().store, slug, f"summary-{kind}.xlsx"),
+    return _send(body, views.download_name(d, f"summary-{kind}.xlsx"),
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -179,14 +179,14 @@ def summary(slug: str, kind: str) -> Any:
 def changes(slug: str, kind: str) -> Any:
     d = _dataset_or_404(slug)
     try:
-        body = views.changes_csv(portal().store, slug, kind)
+        body = views.changes_csv(portal().store, d, kind)
     except Unpublishable as e:
         return render_template("error.html", code=409, title="Not publishable",
                                message=str(e)), 409
     if body is None:
         abort(404)
     _log("download", f"{kind} comparison of '{d.name}' version {d.latest.number}")
-    return _send(body, views.download_name(portal().store, slug, f"changes-{kind}.csv"),
+    return _send(body, views.download_name(d, f"changes-{kind}.csv"),
                  "text/csv")
 
 

@@ -52,6 +52,11 @@ def find_dataset(store: Store, slug: str) -> Dataset:
     raise UnknownDataset("no such dataset")
 
 
+def _dataset(store: Store, which: Dataset | str) -> Dataset:
+    """A dataset already found, or found now by its slug."""
+    return which if isinstance(which, Dataset) else find_dataset(store, which)
+
+
 @dataclass
 class DatasetView:
     dataset: Dataset
@@ -111,13 +116,13 @@ def _lock(key: str) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def briefing_pdf(store: Store, slug: str, audience: str, *, today: date | None = None
+def briefing_pdf(store: Store, slug: Dataset | str, audience: str, *, today: date | None = None
                  ) -> Path:
     """The latest version's briefing for `audience`, made once a day per version.
     `Unpublishable` when a public briefing fails the disclosure audit."""
     if audience not in AUDIENCES:
         raise UnknownDataset(f"no briefing for audience {audience!r}")
-    d = find_dataset(store, slug)
+    d = _dataset(store, slug)
     v = d.latest
     day = today or date.today()
     target = (store.root / CACHE_DIR / d.slug /
@@ -142,15 +147,14 @@ def briefing_pdf(store: Store, slug: str, audience: str, *, today: date | None =
     return target
 
 
-def download_name(store: Store, slug: str, suffix: str) -> str:
-    d = find_dataset(store, slug)
+def download_name(d: Dataset, suffix: str) -> str:
     return f"{d.slug}-v{d.latest.number}-{suffix}"
 
 
-def summary_xlsx(store: Store, slug: str, kind: str) -> bytes:
+def summary_xlsx(store: Store, slug: Dataset | str, kind: str) -> bytes:
     """The latest version's summary workbook: every figure ("full") or only what the
     public briefing publishes ("public")."""
-    d = find_dataset(store, slug)
+    d = _dataset(store, slug)
     result = briefs.summarise_source(_source(store, d.name, d.latest.number),
                                      audience="public" if kind == "public" else None)
     if result.summary is None:
@@ -161,10 +165,10 @@ def summary_xlsx(store: Store, slug: str, kind: str) -> bytes:
         return path.read_bytes()
 
 
-def changes_csv(store: Store, slug: str, kind: str) -> bytes | None:
+def changes_csv(store: Store, slug: Dataset | str, kind: str) -> bytes | None:
     """What changed from the version before the latest, as CSV (None with one version):
     every post ("full"), or the public briefing's whole-file figures ("public")."""
-    d = find_dataset(store, slug)
+    d = _dataset(store, slug)
     if d.latest.number == 1 or d.versions < 2:
         return None
     result = datasets.compare_sources(None, None, dataset=d.name, store_dir=store.root,

@@ -182,16 +182,12 @@ def log_in(accounts: Accounts, name: str, password: str, *, address: str) -> Log
 def session_user(accounts: Accounts, token: str, *, idle: timedelta = IDLE_LIMIT) -> User | None:
     """The user of a live session; None (and the session ended) after `idle` unused."""
     key = _token_hash(token)
-    found = accounts.session(key)
-    if found is None:
+    found = accounts.session_user(key)
+    if found is None:            # logged out, or the user removed (their sessions with them)
         return None
-    name, last_seen = found
+    user, last_seen = found
     now = now_utc()
     if now - last_seen > idle:
-        accounts.close_session(key)
-        return None
-    user = accounts.user(name)
-    if user is None:
         accounts.close_session(key)
         return None
     if now - last_seen >= _TOUCH_EVERY:

@@ -168,12 +168,16 @@ class Accounts:
         self._run("record a login", lambda c: c.execute(sessions_t.insert().values(
             token_hash=token_hash, user_name=name, created_at=stamp, last_seen=stamp)))
 
-    def session(self, token_hash: str) -> tuple[str, datetime] | None:
-        """(user name, last seen) of a live session."""
+    def session_user(self, token_hash: str) -> tuple[User, datetime] | None:
+        """The user of a live session and when it was last seen, in one query."""
         rows = self._run("read a session", lambda c: c.execute(
-            select(sessions_t.c.user_name, sessions_t.c.last_seen)
+            select(users_t, sessions_t.c.last_seen)
+            .join(sessions_t, sessions_t.c.user_name == users_t.c.name)
             .where(sessions_t.c.token_hash == token_hash)).all())
-        return (rows[0][0], rows[0][1]) if rows else None
+        if not rows:
+            return None
+        row = tuple(rows[0])
+        return User(*row[:4]), row[4]
 
     def touch_session(self, token_hash: str, stamp: datetime) -> None:
         self._run("record activity", lambda c: c.execute(
