@@ -20,8 +20,9 @@ import click
 from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort: skip
                          _debugging, _emit, as_of_options, audience_option, check_text,
                          debug_option, format_option, handle_errors, input_options,
-                         output_option, print_invalid, read_options, show_audit_option,
-                         store_option)
+                         open_store, output_option, print_invalid, read_options,
+                         show_audit_option, store_option)
+from cli_profile import profile as profile_group
 from cli_store import store as store_group
 from cli_users import serve, users
 from reports.model.version import __version__
@@ -51,12 +52,6 @@ def _today() -> date:
 def _on_terminal() -> bool:
     """Whether progress lines have someone to read them (tests replace this function)."""
     return sys.stderr.isatty()
-
-
-def _open_store(store_dir: Path | None) -> Any:
-    from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
-
-    return Store.open(store_dir)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -235,14 +230,15 @@ def template(output: Path, force: bool, debug: bool) -> None:
 @debug_option
 @handle_errors
 def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: str,
-           sheets: tuple[str, ...], mapping: tuple[str, ...], encoding: str | None, fmt: str,
-           store_dir: Path | None, debug: bool) -> None:
+           how: HowToRead, fmt: str, store_dir: Path | None, debug: bool) -> None:
     """Validate a schedule and store it as the next version of a dataset.
 
     An invalid file stores nothing: its errors are printed exactly as
     `impact validate` prints them (on stderr) and the exit code is 1.  The
     same bytes uploaded again to the same dataset make no new version.  The
-    options used to read FILE (--sheet, --map, --encoding) are kept with it.
+    options used to read FILE (--sheet, --map, --status-map, --default-status,
+    --where, --encoding) are kept as the dataset's profile, and the next upload
+    to it uses them unless others are given (see `impact profile`).
 
     \b
     Examples:
@@ -253,9 +249,9 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
     """
     from reports.services import datasets as stored  # lazy: SQLAlchemy
 
-    with _open_store(store_dir) as store:
+    with open_store(store_dir) as store:
         result = stored.upload(store, file, dataset, as_of=as_of or _today(), by=by, note=note,
-                               how=HowToRead(sheets, mapping, encoding))
+                               how=how)
     if result.version is None:
         print_invalid(result.report, fmt)
         sys.exit(1)
@@ -287,7 +283,7 @@ def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
     """
     from reports.services.datasets import datasets_dict  # lazy: SQLAlchemy
 
-    with _open_store(store_dir) as store:
+    with open_store(store_dir) as store:
         items = store.datasets()
         body = (data.to_json(datasets_dict(items)) + "\n" if fmt == "json"
                 else text.datasets_text(store.root, items))
@@ -311,7 +307,7 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
     """
     from reports.services.datasets import history_dict, history_text  # lazy: SQLAlchemy
 
-    with _open_store(store_dir) as store:
+    with open_store(store_dir) as store:
         versions = store.versions(name)
     items = history_dict(versions)
     click.echo(data.to_json(items) if fmt == "json"
@@ -335,8 +331,8 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
 @debug_option
 @handle_errors
 def compare(old: Path | None, new: Path | None, dataset: str | None, from_version: int | None,
-            to_version: int | None, sheets: tuple[str, ...], mapping: tuple[str, ...],
-            encoding: str | None, fmt: str, output: Path | None, audience: str | None,
+            to_version: int | None, how: HowToRead, fmt: str, output: Path | None,
+            audience: str | None,
             store_dir: Path | None, debug: bool) -> None:
     """Say what changed between two versions of a schedule: posts added and
     removed, posts whose status, FTE or destination changed, and the change
@@ -358,7 +354,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
     outputs.refuse_input(output, old, new)
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
                              to_version=to_version, store_dir=store_dir,
-                             how=HowToRead(sheets, mapping, encoding), audience=audience)
+                             how=how, audience=audience)
     if result.comparison is None:
         assert result.invalid is not None
         print_invalid(result.invalid, "json" if fmt == "json" else "text")
@@ -414,7 +410,7 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
 
     chosen = audiences_from(audiences)
     progress = None if quiet or not _on_terminal() else lambda line: click.echo(line, err=True)
-    with _open_store(store_dir) as store:
+    with open_store(store_dir) as store:
         result = run_monthly(store, out_dir or store.root / "reports",
                              month or Month.before(_today()), audiences=chosen, force=force,
                              progress=progress, pause=pause_for_tests(), debug=_debugging())
@@ -424,8 +420,8 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
     if not quiet:
         click.echo(result.summary_line())
     sys.exit(0 if result.ok else 1)
-for _command in (store_group, users, serve):
-    cli.add_command(_command)
+for _group in (store_group, profile_group, users, serve):
+    cli.add_command(_group)
 
 
 def main() -> None:

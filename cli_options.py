@@ -8,6 +8,7 @@ library's fatal errors into one line on stderr and exit code 1 (2 for wrong usag
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -20,10 +21,10 @@ from typing import Any
 import click
 
 from reports.model.errors import ImpactError, UsageProblem
-from reports.model.fields import FIELD_BY_NAME
+from reports.model.fields import FIELD_BY_NAME, STATUS_TARGETS
 from reports.model.formats import show_controls
 from reports.render import data, text
-from reports.services import outputs
+from reports.services import outputs, profiles
 from reports.services.source import HowToRead, Source
 
 DEBUG_ENV = "IMPACT_DEBUG"
@@ -186,15 +187,53 @@ store_option = click.option(
     "--store", "store_dir", type=NonEmptyPath(file_okay=False, path_type=Path), metavar="DIR",
     help="The store folder. Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact "
          "(~/.local/share/impact).")
-read_options = _options(
-    click.option("--sheet", "sheets", multiple=True, metavar="NAME",
-                 help="Read only this sheet (repeatable). Default: every sheet with a "
-                      "header row."),
-    click.option("--map", "mapping", multiple=True, metavar='"HEADER=FIELD"',
-                 help="Treat a column heading as a field, e.g. --map \"Current FTE=fte\" "
-                      "(repeatable). Fields: " + ", ".join(FIELD_BY_NAME)),
-    click.option("--encoding", metavar="NAME",
-                 help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."))
+def open_store(store_dir: Path | None) -> Any:
+    from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
+
+    return Store.open(store_dir)
+
+
+def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say how to read a file (and --profile, a TOML file of them); the
+    command receives them as one `how` (a HowToRead)."""
+
+    @functools.wraps(func)
+    def collected(*args: Any, sheets: tuple[str, ...], mapping: tuple[str, ...],
+                  encoding: str | None, status_map: tuple[str, ...],
+                  default_status: str | None, where: tuple[str, ...],
+                  profile: Path | None, **kwargs: Any) -> Any:
+        how = HowToRead(sheets=sheets, mapping=mapping, encoding=encoding,
+                        status_map=status_map, default_status=default_status, where=where)
+        handle_errors(profiles.validate)(how)
+        if profile is not None:
+            how = how.over(handle_errors(profiles.load)(profile))
+        return func(*args, how=how, **kwargs)
+
+    return _options(
+        click.option("--sheet", "sheets", multiple=True, metavar="NAME",
+                     help="Read only this sheet (repeatable). Default: every sheet with a "
+                          "header row."),
+        click.option("--map", "mapping", multiple=True, metavar='"HEADER=FIELD"',
+                     help="Treat a column heading as a field, e.g. --map \"Current FTE=fte\" "
+                          "(repeatable). Fields: " + ", ".join(FIELD_BY_NAME)),
+        click.option("--status-map", "status_map", multiple=True, metavar='"WORDS=STATUS"',
+                     help="Read a status word of the file's as a status, e.g. --status-map "
+                          "\"At risk=deleted\" (repeatable). STATUS: "
+                          + ", ".join(STATUS_TARGETS)),
+        click.option("--default-status", metavar="STATUS",
+                     help="The status of every row without one (no Status column, or a blank "
+                          "cell), e.g. retained for an organogram read as the baseline."),
+        click.option("--where", "where", multiple=True, metavar='"HEADING=VALUE"',
+                     help="Keep only the rows whose HEADING column reads VALUE (repeatable; "
+                          "all must hold)."),
+        click.option("--encoding", metavar="NAME",
+                     help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."),
+        click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
+                     metavar="FILE.toml",
+                     help="Read options from a TOML profile (see the README); options given "
+                          "here win."))(collected)
+
+
 format_option = functools.partial(click.option, "--format", "fmt", default="text",
                                   show_default=True)
 audience_option = click.option(
@@ -215,14 +254,14 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def resolved(*args: Any, file: Path | None, dataset: str | None,
-                 dataset_version: int | None, store_dir: Path | None, sheets: tuple[str, ...],
-                 mapping: tuple[str, ...], encoding: str | None,
+                 dataset_version: int | None, store_dir: Path | None, how: HowToRead,
                  expect_fte: Decimal | None, expect_deleted_fte: Decimal | None,
                  **kwargs: Any) -> Any:
         source = handle_errors(Source.given)(file, dataset, dataset_version, store_dir)
         for option, key in (("-o", "output"), ("--annotate", "annotate")):
             handle_errors(outputs.refuse_input)(kwargs.get(key), file, option=option)
-        how = HowToRead(sheets, mapping, encoding, expect_fte, expect_deleted_fte)
+        how = dataclasses.replace(how, expect_fte=expect_fte,
+                                  expect_deleted_fte=expect_deleted_fte)
         return func(*args, source=source, how=how, **kwargs)
 
     return _options(
@@ -240,9 +279,10 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def print_invalid(report: Any, fmt: str, err: bool = True) -> None:
-    """Print a report's findings as `impact validate` does."""
+    """Print a report's findings as `impact validate` does: JSON always on stdout (the
+    exit code tells valid from invalid), text on stderr unless `err` is False."""
     if fmt == "json":
-        click.echo(data.to_json(report.to_dict()), err=err)
+        click.echo(data.to_json(report.to_dict()))
     else:
         click.echo(text.findings_text(report), err=err, nl=False)
 

@@ -589,7 +589,7 @@ BROKEN_HEADER = ["Post ID", "Team", "Job title", "Grade", "FTE", "Posts", "Statu
 #   E3      FTE is negative (-4.62)
 #   E4      FTE is 0
 #   E5      FTE is text ("half")
-#   E6      FTE has 3 decimal places (0.333)
+#   E6      FTE has 7 decimal places (0.3333333)
 #   E7      FTE 1.5 is more than its Posts (F7 = 1)
 #   F8      Posts is 2.5, not a whole number
 #   G9      unknown status "Maybe"
@@ -606,7 +606,7 @@ BROKEN_FAULTS = [
     ("E3", "FTE is negative (-4.62)"),
     ("E4", "FTE is 0"),
     ("E5", "FTE is text (\"half\")"),
-    ("E6", "FTE has 3 decimal places (0.333)"),
+    ("E6", "FTE has 7 decimal places (0.3333333)"),
     ("E7", "FTE 1.5 is more than its 1 post (F7)"),
     ("F8", "Posts is 2.5, not a whole number"),
     ("G9", "unknown status \"Maybe\""),
@@ -630,7 +630,7 @@ BROKEN_ROWS = [
      "Siobhán O'Neill", 10063390],
     ["BX-004", "Children's Centres", "Play and Learn Practitioner", "Grade 4", "half", 1,
      "Retained", None, "Amara Okafor", 10072215],
-    ["BX-005", "Children's Centres", "Play and Learn Practitioner", "Grade 4", 0.333, 1,
+    ["BX-005", "Children's Centres", "Play and Learn Practitioner", "Grade 4", 0.3333333, 1,
      "Deleted", None, "Dafydd Hughes", 10080456],
     ["BX-006", "Children's Centres", "Senior Play and Learn Practitioner", "Grade 6", 1.5,
      1, "Deleted", None, "Priya Raman", 10091834],
@@ -773,6 +773,22 @@ Row 2 is a valid post.
 | cell | fault |
 | --- | --- |
 {faults}
+""" + REAL_FILES
+
+
+REAL_FILES = """
+## Real public files
+
+`real/organogram_ahrc_2013-09.csv` (Arts and Humanities Research Council) and
+`real/organogram_offa_2013-09.csv` (Office for Fair Access) are the junior-post
+organograms those bodies published for 30 September 2013 on data.gov.uk, as
+kept in the `datagovuk/organograms` repository (`concepts/bartree/wrangling/csv
+full/`, with the unnamed index column that repository's tidying added). They
+are Crown copyright, published under the Open Government Licence v3.0
+(https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/):
+"Contains public sector information licensed under the Open Government Licence
+v3.0." They are copied unchanged, not made by this script. They have no Status
+and no Posts column: read them with `--default-status retained`.
 """
 
 

@@ -454,43 +454,67 @@ def test_a_valid_upload_shows_its_headline_and_what_changed(store_dir: Path,
     assert "hr,upload," in audit_csv and "version 3" in audit_csv
 
 
-def test_the_mapping_step_names_the_unknown_heading_and_then_uploads(store_dir: Path,
-                                                                     tmp_path: Path) -> None:
+def test_the_mapping_step_names_unknown_headings_and_words_and_then_uploads(
+        store_dir: Path, tmp_path: Path) -> None:
+    header = ["Team", "Job title", "Grade", "Share of a full week", "Status"]
     rows = [["Family Support", "Worker", "G6", 1, "Deleted"],
-            ["Family Support", "Manager", "G9", 0.5, "Retained"]]
-    path = write_rows(tmp_path / "wte.xlsx", ["Team", "Job title", "Grade",
-                                              "Whole-time equivalent", "Status"], rows)
+            ["Family Support", "Manager", "G9", 0.5, "Retained"],
+            ["Family Support", "Officer", "G7", 0.75, "Pooled for selection"]]
+    path = write_rows(tmp_path / "share.xlsx", header, rows)
     client = client_for(store_dir, "hr")
     before = store_state(store_dir)
     r = _upload(client, path, "Mapped")
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and "Match the columns" in page
-    assert "Whole-time equivalent" in page and "fte" in page
+    assert "Share of a full week" in page and "Match the status words" in page
+    assert "Pooled for selection" in page and "Posts!E4" in page
     # the missing field is offered first
     select = page.split('name="field-0"', 1)[1].split("</select>", 1)[0]
     assert select.index('value="fte"') < select.index('value="team"')
     assert store_state(store_dir) == before
     token = csrf(page)
     r = client.post("/upload/map", data={"csrf_token": token,
-                                         "heading-0": "Whole-time equivalent",
-                                         "field-0": "fte"})
+                                         "heading-0": "Share of a full week", "field-0": "fte",
+                                         "word-0": "Pooled for selection",
+                                         "status-0": "deleted-occupied"})
     page = r.get_data(as_text=True)
     assert r.status_code == 200, page
-    # by hand: 1 of 1.5 FTE deleted
-    assert "1 of 1.5 FTE (66.7%) proposed for deletion" in page
+    # by hand: 1 + 0.75 of 2.25 FTE deleted (77.8%)
+    assert "1.75 of 2.25 FTE (77.8%) proposed for deletion" in page
     with Store(store_dir) as store:
         v = store.version("Mapped")
-        assert v.read_options["mapping"] == ["Whole-time equivalent=fte"]
+        assert v.read_options["mapping"] == ["Share of a full week=fte"]
+        assert v.read_options["status_map"] == ["Pooled for selection=deleted-occupied"]
     log = client_for(store_dir, "admin").get("/audit.csv").get_data(as_text=True)
-    assert "hr,mapping," in log and "Whole-time equivalent=fte" in log
-    # the next upload of that layout to the same dataset needs no mapping
-    rows.append(["Family Support", "Clerk", "G4", 1, "Deleted"])
-    path = write_rows(tmp_path / "wte2.xlsx", ["Team", "Job title", "Grade",
-                                               "Whole-time equivalent", "Status"], rows)
+    assert "hr,mapping," in log and "Share of a full week=fte" in log
+    assert "Pooled for selection=deleted-occupied" in log
+    # the choices are the dataset's profile: the next upload of that layout asks nothing
+    rows.append(["Family Support", "Clerk", "G4", 1, "Pooled for selection"])
+    path = write_rows(tmp_path / "share2.xlsx", header, rows)
     r = _upload(client, path, "Mapped", new=False)
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and "Match the columns" not in page
-    assert "2 of 2.5 FTE (80.0%) proposed for deletion" in page       # by hand
+    assert "2.75 of 3.25 FTE (84.6%) proposed for deletion" in page       # by hand
+    from reports.services.profiles import profile_of  # the profile the CLI reads too
+
+    with Store(store_dir) as store:
+        saved = profile_of(store, "Mapped")
+        assert saved is not None and saved.mapping == ("Share of a full week=fte",)
+
+
+def test_an_unknown_status_word_alone_gets_the_mapping_step(store_dir: Path,
+                                                            tmp_path: Path) -> None:
+    path = write_rows(tmp_path / "words.xlsx", ["Team", "Job title", "Grade", "FTE", "Status"],
+                      [["A", "Clerk", "G4", 1, "At risk"], ["A", "Officer", "G5", 1, "Kept"]])
+    client = client_for(store_dir, "hr")
+    page = _upload(client, path, "Words").get_data(as_text=True)
+    assert "Match the status words" in page and "Match the columns" not in page
+    r = client.post("/upload/map", data={"csrf_token": csrf(page), "word-0": "At risk",
+                                         "status-0": "deleted"})
+    assert "1 of 2 FTE (50.0%) proposed for deletion" in r.get_data(as_text=True)
+    r = client.post("/upload/map", data={"csrf_token": csrf(page), "word-0": "At risk",
+                                         "status-0": "fired"})
+    assert r.status_code in (302, 400)        # nothing held any more, or an unknown status
 
 
 def test_an_as_of_date_far_off_is_refused(store_dir: Path) -> None:
@@ -506,12 +530,15 @@ def test_an_as_of_date_far_off_is_refused(store_dir: Path) -> None:
 
 
 def test_an_unknown_field_in_the_mapping_is_refused(store_dir: Path, tmp_path: Path) -> None:
-    path = write_rows(tmp_path / "wte.xlsx", ["Team", "Job title", "Grade", "WTE", "Status"],
-                      [["A", "B", "G6", 1, "Deleted"]])
+    path = write_rows(tmp_path / "wte.xlsx", ["Team", "Job title", "Grade", "Hours share",
+                                              "Status"], [["A", "B", "G6", 1, "At risk"]])
     client = client_for(store_dir, "hr")
     page = _upload(client, path, "Mapped").get_data(as_text=True)
-    r = client.post("/upload/map", data={"csrf_token": csrf(page), "heading-0": "WTE",
+    r = client.post("/upload/map", data={"csrf_token": csrf(page), "heading-0": "Hours share",
                                          "field-0": "salary; drop table"})
+    assert r.status_code == 400
+    r = client.post("/upload/map", data={"csrf_token": csrf(page), "word-0": "At risk",
+                                         "status-0": "fired"})
     assert r.status_code == 400
 
 

@@ -160,19 +160,23 @@ def test_hr_uploads_and_a_union_rep_downloads_in_a_real_browser(
     assert "Nothing was stored" in page.content()
     pages.check("upload-errors")
 
-    # a file whose FTE column has a heading impact does not know: map it in the page
+    # a file whose FTE column has a heading impact does not know, and a status word it
+    # does not know: map both in the page
     mapped = write_rows(tmp_path / "restructure.xlsx",
-                        ["Team", "Job title", "Grade", "Whole-time equivalent", "Status"],
+                        ["Team", "Job title", "Grade", "Share of a full week", "Status"],
                         [["Family Support", "Worker", "G6", 1, "Deleted"],
-                         ["Family Support", "Manager", "G9", 0.5, "Retained"]])
+                         ["Family Support", "Manager", "G9", 0.5, "Retained"],
+                         ["Family Support", "Officer", "G7", 0.5, "At risk"]])
     _upload(page, server, mapped, "Family support")
     assert page.get_by_role("heading", name="Match the columns").is_visible()
+    assert page.get_by_role("heading", name="Match the status words").is_visible()
     pages.check("mapping")
-    page.get_by_label("Field held by the column “Whole-time equivalent”").select_option("fte")
-    page.get_by_role("button", name="Check again with these columns").click()
+    page.get_by_label("Field held by the column “Share of a full week”").select_option("fte")
+    page.get_by_label("Status meant by the word “At risk”").select_option("deleted")
+    page.get_by_role("button", name="Check again with these choices").click()
     page.wait_for_load_state()
-    # by hand: 1 of the 1.5 FTE is deleted
-    assert "1 of 1.5 FTE (66.7%) proposed for deletion" in page.content()
+    # by hand: 1 + 0.5 of the 2 FTE are deleted
+    assert "1.5 of 2 FTE (75.0%) proposed for deletion" in page.content()
 
     # the good sample
     _upload(page, server, DATA / "derbyshire_early_help.xlsx", "Derbyshire early help")

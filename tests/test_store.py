@@ -142,7 +142,7 @@ def test_invalid_upload_json_errors_match_validate(fresh_store: Path) -> None:
     broken = sample("broken_example.xlsx")
     result = upload(fresh_store, broken, "--format", "json")
     assert result.exit_code == 1
-    assert json.loads(result.stderr) == json.loads(invoke("validate", broken, "--format",
+    assert json.loads(result.stdout) == json.loads(invoke("validate", broken, "--format",
                                                           "json").stdout)
     with Store(fresh_store) as store:
         assert store.datasets() == []

@@ -109,7 +109,7 @@ def test_pct_deleted_is_none_without_a_baseline(tmp_path):
     summary = reports.summarise(reports.check(path))
     assert summary.totals["pct_deleted"] is None
     assert summary.to_dict()["totals"]["pct_deleted"] is None
-    assert "(n/a)" in summary.headline
+    assert summary.headline == "No posts are proposed for deletion: 0 FTE in the baseline"
 
 
 def test_summarise_refuses_an_invalid_report(invalid_xlsx):

@@ -108,8 +108,8 @@ def test_entirely_blank_rows_are_skipped(tmp_path):
     (0, "fte-zero"),
     (-4.62, "fte-negative"),
     (-1, "fte-negative"),
-    (0.333, "fte-too-precise"),
-    (0.125, "fte-too-precise"),
+    (0.3333333, "fte-too-precise"),
+    (0.1234567, "fte-too-precise"),
     (1.5, "fte-exceeds-posts"),
 ])
 def test_fte_rules(tmp_path, fte, code):
@@ -119,11 +119,12 @@ def test_fte_rules(tmp_path, fte, code):
 
 
 @pytest.mark.parametrize("fte,posts", [(33.69, 45), (4.62, 5), (0.5, 1), (1, 1), (3, 3),
-                                       ("0.75", 1), (0.01, 1)])
+                                       ("0.75", 1), (0.01, 1), (0.333, 1), (0.533333, 1),
+                                       ("0.123456", 1)])
 def test_fte_accepted(tmp_path, fte, posts):
     report = check_rows(tmp_path, [post("P1", fte=fte, posts=posts)])
     assert report.valid, located(report.findings)
-    assert list(report.posts["fte"]) == [int(Decimal(str(fte)) * 100)]
+    assert list(report.posts["fte"]) == [int(Decimal(str(fte)) * 10**6)]   # millionths
 
 
 def test_fte_over_a_grouped_rows_posts(tmp_path):
@@ -138,7 +139,7 @@ def test_posts_invalid(tmp_path, posts):
 
 
 def test_fte_in_a_csv_is_read_from_text(tmp_path):
-    path = make_csv(tmp_path, [HEADER, post("P1", fte="0.333"), post("P2", fte=" 1 ")])
+    path = make_csv(tmp_path, [HEADER, post("P1", fte="0.3333333"), post("P2", fte=" 1 ")])
     report = reports.check(path)
     assert located(report.findings.errors) == [("fte-too-precise", "E2")]
 
@@ -161,11 +162,20 @@ def test_destination_missing_when_blank(tmp_path):
     assert located(report.findings.errors) == [("destination-missing", "H2")]
 
 
-def test_destination_missing_when_there_is_no_destination_column(tmp_path):
+def test_no_destination_column_is_one_warning_and_not_given(tmp_path):
     header = HEADER[:-1]
-    report = check_rows(tmp_path, [post("P1")[:-1], post("P2", status="Relocated")[:-1]],
-                        header)
-    assert located(report.findings.errors) == [("destination-missing", "G3")]
+    report = check_rows(tmp_path, [post("P1")[:-1], post("P2", status="Relocated")[:-1],
+                                   post("P3", status="Relocated")[:-1]], header)
+    assert report.valid
+    assert located(report.findings.warnings) == [("destination-not-given", "G3")]
+    assert "2 relocated row(s)" in report.findings.warnings[0].message
+    summary = reports.summarise(report)
+    assert [g["destination"] for g in summary.groups["by_destination"]] == ["(not given)"]
+
+
+def test_a_blank_cell_in_a_destination_column_is_still_an_error(tmp_path):
+    report = check_rows(tmp_path, [post("P1"), post("P2", status="Relocated", destination="")])
+    assert located(report.findings.errors) == [("destination-missing", "H3")]
 
 
 def test_destination_unexpected_is_a_warning(tmp_path):
@@ -429,15 +439,19 @@ def test_findings_carry_sheet_column_and_value(tmp_path):
 
 def test_schema_status_words_match_the_readme():
     # The words promised in the README's status table.
-    promised = {
-        "deleted": {"deleted", "delete", "disestablished", "disestablish", "removed", "cease",
-                    "redundant"},
-        "retained": {"retained", "retain", "remain", "remains", "unchanged", "no change",
-                     "kept"},
-        "relocated": {"relocated", "relocate", "transfer", "transferred", "moved"},
-        "created": {"created", "create", "new", "new post", "established"},
-    }
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| status | words |"):]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        status, words = (c.strip() for c in line.strip("|").split("|"))
+        rows[status] = {w.strip() for w in words.split(", ")}
+    promised = {k: v for k, v in rows.items() if k in schema.STATUSES}
     assert {s: set(w) for s, w in schema.STATUS_WORDS.items()} == promised
+    assert set(schema.COMPOUND_WORDS) == rows["deleted and vacant"] | rows["deleted and occupied"]
+    for word in rows["deleted and vacant"]:
+        assert schema.COMPOUND_WORDS[word] == ("deleted", True)
 
 
 def test_a_boolean_cell_among_whole_numbers_is_not_read_as_one(tmp_path):

@@ -30,7 +30,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.utils import secure_filename
 
 from reports.model.errors import ImpactError, UnknownDataset, Unpublishable
-from reports.model.fields import FIELD_BY_NAME, FIELDS
+from reports.model.fields import FIELD_BY_NAME, FIELDS, STATUS_TARGETS
 from reports.services import audit, datasets, outputs, users
 from reports.services import portal as views
 from reports.services.source import HowToRead, Source, check
@@ -303,6 +303,7 @@ def upload() -> Any:
     if suffix not in SUFFIXES:
         form.file.errors = [f"{original} is not an xlsx, xlsm or csv file."]
         return render_template("upload.html", form=form), 400
+    saved = views.saved_reading(portal().store, name)    # the dataset's profile, if any
     token = secrets.token_urlsafe(24)
     folder = _pending_root() / token
     folder.mkdir(mode=0o700)
@@ -312,7 +313,8 @@ def upload() -> Any:
     form.file.data.save(folder / safe)
     meta = {"user": current_user.name, "dataset": name, "as_of": form.as_of.data.isoformat(),
             "note": form.note.data or "", "file": safe, "original": original,
-            "mapping": list(views.remembered_mapping(portal().store, name))}
+            "mapping": list(saved.mapping) if saved else [],
+            "status_map": list(saved.status_map) if saved else []}
     (folder / "upload.json").write_text(json.dumps(meta), "utf-8")
     session["pending_upload"] = token
     return _check_and_store(folder, meta)
@@ -326,25 +328,37 @@ def upload_map() -> Any:
         flash("That upload is no longer held; upload the file again.")
         return redirect(url_for("portal.upload"))
     folder, meta = held
-    choices: dict[str, str] = {}
-    for i in range(len(request.form)):
-        heading = request.form.get(f"heading-{i}")
-        if heading is None:
-            break
-        fld = request.form.get(f"field-{i}", "")
-        if fld and fld not in FIELD_BY_NAME:
-            abort(400)
-        choices[heading] = fld
-    meta["mapping"] = list(views.mapping_from(choices, tuple(meta.get("mapping", []))))
+    fields = _chosen("heading", "field", FIELD_BY_NAME)
+    statuses = _chosen("word", "status", STATUS_TARGETS)
+    meta["mapping"] = list(views.mapping_from(fields, tuple(meta.get("mapping", []))))
+    meta["status_map"] = list(views.mapping_from(statuses, tuple(meta.get("status_map", []))))
     (folder / "upload.json").write_text(json.dumps(meta), "utf-8")
-    _log("mapping", f"columns of {meta['original']} for '{meta['dataset']}': "
-                    + "; ".join(meta["mapping"]))
+    _log("mapping", f"reading {meta['original']} for '{meta['dataset']}': columns "
+                    f"{'; '.join(meta['mapping']) or '(none)'}; status words "
+                    f"{'; '.join(meta['status_map']) or '(none)'}")
     return _check_and_store(folder, meta)
+
+
+def _chosen(name: str, value: str, allowed_values: Any) -> dict[str, str]:
+    """The mapping form's choices: NAME-i (a heading or word) -> VALUE-i ("" for none);
+    400 for a value that is not one of `allowed_values`."""
+    out: dict[str, str] = {}
+    for i in range(len(request.form)):
+        key = request.form.get(f"{name}-{i}")
+        if key is None:
+            break
+        chosen = request.form.get(f"{value}-{i}", "")
+        if chosen and chosen not in allowed_values:
+            abort(400)
+        out[key] = chosen
+    return out
 
 
 def _check_and_store(folder: Path, meta: dict[str, Any]) -> Any:
     path = folder / meta["file"]
-    how = HowToRead(mapping=tuple(meta.get("mapping", [])))
+    saved = views.saved_reading(portal().store, meta["dataset"])
+    how = HowToRead(mapping=tuple(meta.get("mapping", [])),
+                    status_map=tuple(meta.get("status_map", []))).over(saved)
     named = f"{meta['original']} for '{meta['dataset']}'"
     try:
         report = check(Source.of_file(path), how)
@@ -353,7 +367,7 @@ def _check_and_store(folder: Path, meta: dict[str, Any]) -> Any:
         _log("upload-refused", f"{named}: {e}")
         return render_template("upload_result.html", problem=str(e), meta=meta), 422
     needs_map = views.mapping_needs(report)
-    if needs_map.needed:
+    if needs_map.needed and views.only_mapping_errors(report):
         _log("upload-needs-mapping", f"{named}: {len(needs_map.headings)} unknown heading(s)")
         return render_template("mapping.html", needs=needs_map, meta=meta, fields=FIELDS,
                                report=report), 200
@@ -365,10 +379,12 @@ def _check_and_store(folder: Path, meta: dict[str, Any]) -> Any:
                 outputs.save_annotated(report, annotated)
             except (ImpactError, OSError):
                 annotated = None
-        path.unlink(missing_ok=True)
+        if not needs_map.needed:      # kept only while the mapping may still be changed
+            path.unlink(missing_ok=True)
         _log("upload-invalid", f"{named}: {len(report.findings.errors)} error(s); nothing "
                                f"stored")
         return render_template("upload_result.html", report=report, meta=meta,
+                               needs=needs_map, fields=FIELDS,
                                token=folder.name if annotated else None), 422
     store = portal().store
     try:

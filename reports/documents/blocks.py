@@ -161,6 +161,8 @@ class Figures:
             return "–" if pct is None else f"{pct}%"
         if cell in self.hidden:
             return self.hidden[cell]
+        if cell not in self.values and unit_of_key(cell) == measures.POSTS:
+            return "not given"       # no Posts column: a count of posts is never invented
         value = self.values[cell]
         if self.units.get(cell) == measures.MONEY:
             return fmt_money(Decimal(value))
@@ -169,6 +171,20 @@ class Figures:
     def number(self, key: Key) -> Number | None:
         """A figure for a chart: None when hidden."""
         return None if key in self.hidden else self.values[key]
+
+
+_CLAUSE = re.compile(r"(?<=[;.])\s+")
+
+
+def without_commands(message: str) -> str:
+    """A finding's message for a reader of a briefing: every clause that gives command-line
+    advice (`--map "X=FIELD"`, `--status-map`) is left out; a briefing names no option."""
+    kept = [c for c in _CLAUSE.split(message) if "--" not in c]
+    text = " ".join(kept).strip()
+    if not text:
+        return ""
+    text = re.sub(r"\s*\((?:[^()]*--[^()]*)\)", "", text)   # "(--map ...)" asides
+    return text if text.endswith((".", "!", "?")) else text.rstrip(";,") + "."
 
 
 def unit_of_key(key: Key) -> str:

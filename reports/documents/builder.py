@@ -76,7 +76,7 @@ class Builder:
                 f.add(("total", k), v)
                 f.keep.add(("total", k))
         for k in t:
-            if k.endswith("_fte"):
+            if k.endswith("_fte") and t.get(measures.posts_for(k)) is not None:
                 f.at_most(("total", k), ("total", measures.posts_for(k)))
         if s.has_cost:
             counts = {"deleted_cost": ["deleted_fte", "deleted_posts"],
@@ -268,9 +268,19 @@ class Builder:
                "sites_closing": f"{len(closing):,}",
                "sites_kept": f"{len(locs) - len(closing):,}",
                "threshold": str(self.threshold),
-               "audience": self.t.audience or "union"}
+               "audience": self.t.audience or "union",
+               "defaulted": f"{self.report.defaulted:,}",
+               "default_status": _status_words(self.report.workbook.options.default_status)}
         assert tuple(ctx) == CONTEXT_PLACEHOLDERS
         return ctx
+
+
+def _status_words(given: tuple[str, bool | None] | None) -> str:
+    """--default-status in words: "retained", "deleted (vacant)"."""
+    if given is None:
+        return "not given"
+    status, vacant = given
+    return status + ("" if vacant is None else " (vacant)" if vacant else " (occupied)")
 
 
 def is_closing(g: dict[str, Any]) -> bool:

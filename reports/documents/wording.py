@@ -13,7 +13,7 @@ from ..model import measures
 from ..model.errors import TemplateError
 
 CONTEXT_PLACEHOLDERS = ("organisation", "file", "teams", "grades", "sites_closing",
-                        "sites_kept", "threshold", "audience")
+                        "sites_kept", "threshold", "audience", "defaulted", "default_status")
 
 def placeholders() -> tuple[str, ...]:
     """Every placeholder a wording line may use (measures registered later included)."""
@@ -35,6 +35,18 @@ DEFAULT_WORDING = {
     "no_vacancy": "The file does not say which posts are vacant, so the number of people at "
                   "risk cannot be told from it: {deleted_posts} posts are deleted, occupied "
                   "or not.",
+    "nothing_deleted": "No posts are proposed for deletion: {baseline_fte} FTE in the "
+                       "baseline.",
+    "headline_fte": "{deleted_fte} of {baseline_fte} FTE ({pct_deleted}%) are proposed for "
+                    "deletion.",
+    "no_posts": "The file gives FTE but not the number of posts on each row, so counts of "
+                "posts are not given in this briefing.",
+    "vacancy_fte": "{at_risk_fte} FTE of the deleted posts are occupied, so the people in them "
+                   "are at risk of redundancy; {vacant_deleted_fte} FTE are vacant.",
+    "no_vacancy_fte": "The file does not say which posts are vacant, so the number of people "
+                      "at risk cannot be told from it.",
+    "defaulted": "The file does not give a proposal for every post: {defaulted} rows without "
+                 "one are counted as {default_status}.",
     "locations": "Sites losing all their posts: {sites_closing}. Sites keeping some posts: "
                  "{sites_kept}.",
     "suppression": "To protect individuals, a figure marked \u201c[c]\u201d is hidden: "

@@ -12,7 +12,7 @@ post in one version with the n-th in the other), and the comparison says so:
 that match is weaker, because a post whose title or grade changed shows up
 as one removed and one added.
 
-FTE stays in whole hundredths until it is shown, so every change is exact.
+FTE stays in whole millionths until it is shown, so every change is exact.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 from ..intake.rules import Report
 from ..model import measures
-from ..model.formats import fmt_number, hundredths, jsonable, natural
+from ..model.formats import fmt_number, fte_value, jsonable, natural
 from .totals import Summary, summarise
 
 MATCH_ID = "post_id"
@@ -45,7 +45,7 @@ GROUP_KEYS = ("baseline_fte", "deleted_fte", "retained_fte", "relocated_fte", "c
 
 @dataclass(frozen=True)
 class Post:
-    """One row of a schedule, as a comparison shows it.  `fte` is whole hundredths."""
+    """One row of a schedule, as a comparison shows it.  `fte` is whole millionths."""
 
     sheet: str
     row: int
@@ -62,7 +62,7 @@ class Post:
 
     @property
     def fte_decimal(self) -> Decimal:
-        return hundredths(self.fte)
+        return fte_value(self.fte)
 
     def describe(self) -> str:
         """'EH-0012 Family Support Worker (Family Support, Grade 6, Buxton)'."""
@@ -87,7 +87,7 @@ class PostChange:
 
     @property
     def fte_change(self) -> Decimal:
-        return hundredths(self.new.fte - self.old.fte)
+        return fte_value(self.new.fte - self.old.fte)
 
     def to_dict(self) -> dict[str, Any]:
         return {"changes": list(self.changes), "old": self.old.to_dict(),
@@ -338,6 +338,8 @@ def change_phrase(old: dict[str, Any], new: dict[str, Any]) -> str:
         key, what = "at_risk_posts", "at risk"
     else:
         key, what = "deleted_posts", "proposed for deletion"
+    if new.get(key) is None or old.get(key) is None:
+        return f"{fte}; posts not given"          # a file with no Posts column
     d = new[key] - old[key]
     noun = "post" if abs(d) == 1 else "posts"
     if d > 0:
@@ -366,7 +368,7 @@ def figure_text(key: str, value: Any, signed: bool = False) -> str:
 
 
 def _fte(n: int) -> str:
-    return fmt_number(hundredths(n))
+    return fmt_number(fte_value(n))
 
 
 def _post_line(c: PostChange) -> str:

@@ -42,6 +42,7 @@ class Summary:
     has_cost: bool
     has_location: bool
     info: list[Finding] = field(default_factory=list)
+    has_posts: bool = True       # False: no Posts column, so every post count is None
 
     @property
     def headline(self) -> str:
@@ -57,6 +58,9 @@ class Summary:
 
 
 def headline(t: dict[str, Any]) -> str:
+    if t["deleted_fte"] == 0 and not isinstance(t["deleted_fte"], str):
+        return (f"No posts are proposed for deletion: {fmt_number(t['baseline_fte'])} FTE in "
+                f"the baseline")
     pct = t["pct_deleted"]
     pct = "n/a" if pct is None else pct if isinstance(pct, str) else f"{pct}%"
     text = (f"{fmt_number(t['deleted_fte'])} of {fmt_number(t['baseline_fte'])} FTE ({pct}) "
@@ -82,7 +86,7 @@ def summarise(report: Report) -> Summary:
     summed = [m for m in chosen if m.rows is not None]
     keys = [m.key for m in summed]
     frame = _per_row(posts, summed)
-    totals = _derive({k: int(frame[k].sum()) for k in keys}, chosen)
+    totals = _derive({k: int(frame[k].sum()) for k in keys}, chosen, report.has_posts)
     has_location = bool(posts["location"].ne("").any())
     groups: dict[str, list[dict[str, Any]]] = {}
     for name, cols in GROUPINGS.items():
@@ -92,10 +96,10 @@ def summarise(report: Report) -> Summary:
         if name == "by_location" and not has_location:
             groups[name] = []
             continue
-        groups[name] = _grouped(rows, cols, keys, chosen)
+        groups[name] = _grouped(rows, cols, keys, chosen, report.has_posts)
     return Summary(report.source, totals, groups, list(report.findings.warnings),
                    report.has_vacant, report.has_cost, has_location,
-                   list(report.findings.infos))
+                   list(report.findings.infos), has_posts=report.has_posts)
 
 
 def _per_row(posts: pd.DataFrame, summed: list[measures.Measure]) -> pd.DataFrame:
@@ -125,7 +129,7 @@ def _per_row(posts: pd.DataFrame, summed: list[measures.Measure]) -> pd.DataFram
 
 
 def _grouped(frame: pd.DataFrame, cols: tuple[str, ...], keys: list[str],
-             chosen: list[measures.Measure]) -> list[dict[str, Any]]:
+             chosen: list[measures.Measure], has_posts: bool = True) -> list[dict[str, Any]]:
     if frame.empty:
         return []
     sums = frame.groupby(list(cols), sort=False, dropna=False)[keys].sum()
@@ -133,15 +137,21 @@ def _grouped(frame: pd.DataFrame, cols: tuple[str, ...], keys: list[str],
     for idx, row in zip(sums.index, sums.to_numpy(dtype=np.int64)):
         labels = idx if isinstance(idx, tuple) else (idx,)
         item: dict[str, Any] = dict(zip(cols, (str(v) for v in labels)))
-        item.update(_derive(dict(zip(keys, (int(v) for v in row))), chosen))
+        item.update(_derive(dict(zip(keys, (int(v) for v in row))), chosen, has_posts))
         out.append(item)
     out.sort(key=lambda r: tuple(natural(r[c]) for c in cols))
     return out
 
 
-def _derive(raw: dict[str, int], chosen: list[measures.Measure]) -> dict[str, Any]:
-    """From summed hundredths and counts to the reported figures, in the registry's order."""
+def _derive(raw: dict[str, int], chosen: list[measures.Measure],
+            has_posts: bool = True) -> dict[str, Any]:
+    """From summed millionths, hundredths and counts to the reported figures, in the
+    registry's order.  Without a Posts column every count of posts is None (not given):
+    one row is not one post, and no count is invented."""
     out: dict[str, Any] = {}
     for m in chosen:
+        if m.unit == measures.POSTS and not has_posts:
+            out[m.key] = None
+            continue
         out[m.key] = m.value(raw[m.key] if m.rows is not None else m.derive(raw))  # type: ignore[misc]
     return out

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from decimal import Decimal
 
-from ..model.fields import parse_mapping
+from ..model.fields import parse_mapping, parse_status, parse_status_map, parse_where
 from .reader import read
 from .rules import Expectations, Report, validate
 from .workbook import Limits, ReadOptions
@@ -22,10 +22,15 @@ def check(path: str | os.PathLike[str], *, sheets: Iterable[str] = (),
           mapping: Iterable[str] = (), encoding: str | None = None,
           expect_fte: Decimal | str | None = None,
           expect_deleted_fte: Decimal | str | None = None,
-          limits: Limits | None = None) -> Report:
-    """Read and validate one file.  Raises `ImpactError` only for whole-file problems."""
+          limits: Limits | None = None, status_map: Iterable[str] = (),
+          default_status: str | None = None, where: Iterable[str] = ()) -> Report:
+    """Read and validate one file.  Raises `ImpactError` only for whole-file problems
+    (and `UsageProblem` for options that cannot be applied)."""
     options = ReadOptions(sheets=tuple(sheets), mapping=parse_mapping(list(mapping)),
-                          encoding=encoding, limits=limits or Limits())
+                          encoding=encoding, limits=limits or Limits(),
+                          status_map=parse_status_map(tuple(status_map)),
+                          default_status=parse_status(default_status),
+                          where=parse_where(tuple(where)))
     workbook = read(path, options)
     expect = None
     if expect_fte is not None or expect_deleted_fte is not None:

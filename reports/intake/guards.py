@@ -48,7 +48,12 @@ def workbook_parts(path: Path, limits: Limits) -> dict[str, bytes]:
                           f"read: {echo(e)}); save it again from your spreadsheet "
                           f"program") from None
     with zf:
-        names = set(zf.namelist())
+        # Some writers store part names with backslashes ("xl\\workbook.xml"), which Excel
+        # and calamine read; the parts are looked up by their name with forward slashes.
+        names = {n.replace("\\", "/") for n in zf.namelist()}
+        if "xl/workbook.bin" in names:
+            raise UnsupportedFormat(f"{path.name}: a binary workbook (.xlsb), which is not "
+                                    f"supported; open it and save it as .xlsx")
         if "mimetype" in names and b"opendocument" in _head(path.name, zf, "mimetype", 200):
             raise UnsupportedFormat(f"{path.name}: OpenDocument (.ods) files are not "
                                     f"supported; save the file as .xlsx")
@@ -58,7 +63,7 @@ def workbook_parts(path: Path, limits: Limits) -> dict[str, bytes]:
             raise NotASpreadsheet(f"{path.name}: a zip file, but not an Excel workbook "
                                   f"(no xl/workbook.xml); give an .xlsx, .xlsm or .csv file")
         _check_members(path.name, zf, limits)
-        return {info.filename: _inflate(path.name, zf, info, limits)
+        return {info.filename.replace("\\", "/"): _inflate(path.name, zf, info, limits)
                 for info in zf.infolist()
                 if info.filename.endswith((".xml", ".rels")) and not info.is_dir()}
 

@@ -91,7 +91,8 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
                         f"posts below it")
     for sheet, why in skipped:
         findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet)
-    return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter)
+    return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter,
+                    options)
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -112,7 +113,10 @@ def _sniff(path: Path, head: bytes) -> str:
         raise UnsupportedFormat(
             f"{path.name}: this is an old Excel 97-2003 (.xls) workbook, which is not "
             f"supported; open it and save it as .xlsx")
-    if suffix in (".xls", ".ods", ".numbers", ".xlsb"):
+    if suffix == ".xlsb":
+        raise UnsupportedFormat(f"{path.name}: a binary workbook (.xlsb), which is not "
+                                f"supported; open it and save it as .xlsx")
+    if suffix in (".xls", ".ods", ".numbers"):
         raise UnsupportedFormat(
             f"{path.name}: {suffix} files are not supported; save the file as .xlsx or .csv")
     if suffix in (".xlsx", ".xlsm"):

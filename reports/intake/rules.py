@@ -1,9 +1,9 @@
 """Validation rules: from a `Workbook` of raw cells to clean posts plus findings.
 
 Every rule is a vectorised mask over a whole column; Python loops run only
-over the rows a rule flags, to build their findings.  FTE and money become
-whole hundredths (int64) after a strict 2-decimal-place check, so every sum
-made from them afterwards is exact.
+over the rows a rule flags, to build their findings.  FTE becomes whole
+millionths and money whole hundredths (int64) after a strict check of their
+decimal places (6 and 2), so every sum made from them afterwards is exact.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pandas as pd
 from ..model import codes
 from ..model import fields as schema
 from ..model.codes import Code
-from ..model.findings import Findings, echo
-from ..model.formats import hundredths, plain_decimal
+from ..model.findings import Findings, column_letter, echo
+from ..model.formats import FTE_SCALE, fte_value, hundredths, plain_decimal
 from .workbook import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
@@ -45,17 +45,36 @@ class Report:
     posts: pd.DataFrame
     has_vacant: bool
     has_cost: bool
+    has_posts: bool = True          # False: no Posts column, so post counts are not given
+    defaulted: int = 0              # rows given --default-status
 
     @property
     def valid(self) -> bool:
         return not self.findings.errors
 
     @property
+    def columns(self) -> list[dict[str, str]]:
+        """Which heading became which field, sheet by sheet, in column order."""
+        out = []
+        for t in self.workbook.tables:
+            for fld, j in sorted(t.columns.items(), key=lambda kv: kv[1]):
+                out.append({"sheet": t.sheet, "column": column_letter(j),
+                            "header": t.headers[fld], "field": fld})
+        return out
+
+    @property
+    def unused(self) -> list[dict[str, str]]:
+        """The headings that were not used (personal-data columns are not listed)."""
+        return [{"sheet": t.sheet, "column": column_letter(j), "header": h}
+                for t in self.workbook.tables for j, h in t.unused]
+
+    @property
     def source(self) -> dict[str, Any]:
         wb = self.workbook
         return {"file": wb.name, "sha256": wb.sha256, "format": wb.fmt,
                 "sheets": wb.sheets_read, "rows": wb.rows_read,
-                "skipped_sheets": [{"sheet": s, "reason": r} for s, r in wb.skipped]}
+                "skipped_sheets": [{"sheet": s, "reason": r} for s, r in wb.skipped],
+                "columns": self.columns, "unused": self.unused}
 
     def to_dict(self) -> dict[str, Any]:
         return {"valid": self.valid,
@@ -73,10 +92,13 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     """Apply every rule to every table of `wb`."""
     findings = Findings()
     findings.extend(wb.findings)
-    frames = [_TableCheck(t, findings).run() for t in wb.tables]
+    has_posts = all("posts" in t.columns for t in wb.tables)
+    state = _RunState()
+    frames = [_TableCheck(t, findings, wb.options, has_posts, state).run() for t in wb.tables]
     posts = pd.concat(frames, ignore_index=True) if frames else _empty_posts()
     has_vacant = all("vacant" in t.columns for t in wb.tables)
     has_cost = all("annual_cost" in t.columns for t in wb.tables)
+    _run_notes(wb, findings, state, has_posts)
     _partial_column(wb, findings, "vacant", codes.VACANT_PARTIAL, has_vacant,
                     "vacancy is not reported: at-risk figures need a Vacant column on every sheet")
     _partial_column(wb, findings, "annual_cost", codes.ANNUAL_COST_PARTIAL, has_cost,
@@ -84,7 +106,49 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     _duplicate_ids(wb, posts, findings)
     if expect is not None:
         _expectations(posts, expect, findings)
-    return Report(wb, findings, posts, has_vacant, has_cost)
+    return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted)
+
+
+@dataclass
+class _RunState:
+    """What the tables of one run share: one list of status words, one count per note."""
+
+    words_listed: bool = False
+    defaulted: int = 0
+    first_defaulted: tuple[str, str] | None = None     # (sheet, cell)
+    relocated_without_destination: int = 0
+    first_relocated: tuple[str, str] | None = None
+
+
+def _run_notes(wb: Workbook, findings: Findings, state: _RunState, has_posts: bool) -> None:
+    """The findings that are said once per run, whatever the number of rows or sheets."""
+    options = wb.options
+    if state.defaulted and options.default_status is not None:
+        status, vacant = options.default_status
+        word = status + ("" if vacant is None else " (vacant)" if vacant else " (occupied)")
+        sheet, cell = state.first_defaulted or (None, None)
+        findings.add(codes.STATUS_DEFAULTED,
+                     f"{state.defaulted:,} row(s) have no status and are counted as {word} "
+                     f"(the default status given)", sheet=sheet, cell=cell)
+    if state.relocated_without_destination:
+        sheet, cell = state.first_relocated or (None, None)
+        findings.add(codes.DESTINATION_NOT_GIVEN,
+                     f"{state.relocated_without_destination:,} relocated row(s) but no "
+                     f"Destination column: their destination is 'not given'. Add a column "
+                     f"headed 'Destination' to say where each post moves", sheet=sheet,
+                     cell=cell)
+    if not has_posts and wb.tables:
+        findings.add(codes.POSTS_NOT_GIVEN,
+                     "The file has no Posts column, so each row's number of posts is not "
+                     "known: FTE is totalled, post counts are not given, and no row is "
+                     "checked against one post per 1.0 FTE")
+    dropped = sum(t.where_dropped for t in wb.tables)
+    if options.where:
+        kept = wb.rows_read
+        rule = " and ".join(f"{h} = {v!r}" for _, h, v in options.where)
+        findings.add(codes.ROWS_SELECTED,
+                     f"Only rows where {rule} were read: {kept:,} kept, {dropped:,} left out "
+                     f"(totals rows are not checked)")
 
 
 def _empty_posts() -> pd.DataFrame:
@@ -129,17 +193,21 @@ def _to_number(col: Column, money: bool = False) -> np.ndarray:
     return col.spread(_numbers(col.uniques, money))
 
 
-def _hundredths(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Whole hundredths of `x` (0 where NaN) and whether `x` had at most 2 decimals.
+def _hundredths(x: np.ndarray, per: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Whole hundredths (or whole 1/`per`) of `x` (0 where NaN), and whether `x` had no
+    finer decimals.
 
     A float read from a workbook is the nearest double to what was typed (33.69 is
-    3368.9999999999995 hundredths), so "at most 2 decimals" allows a few parts in
-    10^9 of float noise, far below a hundredth.
+    3368.9999999999995 hundredths), so "no finer decimals" allows a few parts in 10^10
+    of float noise (a double carries about 16 digits), far below the last place.
     """
-    scaled = np.where(np.isnan(x), 0.0, x) * 100.0
+    scaled = np.where(np.isnan(x), 0.0, x) * float(per)
     rounded = np.floor(np.abs(scaled) + 0.5) * np.sign(scaled)
-    exact = np.abs(scaled - rounded) <= 1e-6 * np.maximum(1.0, np.abs(scaled))
+    exact = np.abs(scaled - rounded) <= 1e-10 * np.maximum(1.0, np.abs(scaled)) + 1e-9
     return rounded.astype(np.int64), exact
+
+
+MAX_FTE = 10 ** 7          # FTE on one row: millionths of this still sum exactly in int64
 
 
 def one_text(v: Any) -> str:
@@ -159,6 +227,11 @@ def fmt_hundredths(n: int) -> str:
     return plain_decimal(hundredths(n))
 
 
+def fmt_fte(n: int) -> str:
+    """Whole millionths of an FTE as the shortest exact decimal: 132500000 -> '132.5'."""
+    return plain_decimal(fte_value(n))
+
+
 # --------------------------------------------------------------------------
 # the rules
 
@@ -171,8 +244,15 @@ def _constant(text: str, value: Any) -> str:
     return text
 
 
-def _status_of(v: Any) -> str:
-    return schema.STATUS_BY_KEY.get(schema.normalise(one_text(v)), "")
+def _status_of(v: Any, status_map: dict[str, tuple[str, bool | None]]) -> tuple[str, Any]:
+    """(status, vacant implied or None) of a status cell: --status-map first, then the
+    built-in words, then the words that say the vacancy too; ('', None) if unknown."""
+    key = schema.normalise(one_text(v))
+    if key in status_map:
+        return status_map[key]
+    if key in schema.STATUS_BY_KEY:
+        return schema.STATUS_BY_KEY[key], None
+    return schema.COMPOUND_BY_KEY.get(key, ("", None))
 
 
 def _vacant_of(v: Any) -> Any:
@@ -180,10 +260,15 @@ def _vacant_of(v: Any) -> Any:
 
 
 class _TableCheck:
-    def __init__(self, table: Table, findings: Findings) -> None:
+    def __init__(self, table: Table, findings: Findings, options: Any = None,
+                 has_posts: bool = True, state: _RunState | None = None) -> None:
         self.t = table
         self.n = len(table.rows)
         self.findings = findings
+        self.status_map = getattr(options, "status_map", None) or {}
+        self.default = getattr(options, "default_status", None)
+        self.has_posts = has_posts
+        self.state = state or _RunState()
         self.is_post = (table.kinds == KIND_POST)
         self.formula: dict[str, np.ndarray] = {
             f: c.map(lambda v: v.__class__ is FormulaNoValue, bool)
@@ -211,6 +296,8 @@ class _TableCheck:
     def run(self) -> pd.DataFrame:
         t = self.t
         for fld in schema.REQUIRED:
+            if fld == "status" and self.default is not None:
+                continue
             if fld not in t.columns:
                 spec = schema.FIELD_BY_NAME[fld]
                 self.findings.add(
@@ -237,12 +324,12 @@ class _TableCheck:
                 self.flag(fld, self.blank(fld) & self.is_post, codes.REQUIRED_BLANK,
                           functools.partial(_constant, text))
 
-        status = self._status()
+        status, implied = self._status()
         posts = self._posts()
         fte = self._fte(posts)
         destination = self.text("destination")
         self._destination(status, destination)
-        vacant = self._vacant()
+        vacant = self._vacant(implied)
         cost = self._cost()
         self._control_totals(fte, posts, cost)
 
@@ -264,23 +351,59 @@ class _TableCheck:
         })
 
     # -- status
-    def _status(self) -> np.ndarray:
+    def _status(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's status, and the vacancy its status word implies (or None)."""
+        implied = np.full(self.n, None, dtype=object)
         if "status" not in self.t.columns:
-            return np.full(self.n, "", dtype=object)
-        status = self.t.data["status"].map(_status_of)
-        blank = self.blank("status") & self.is_post
+            status = np.full(self.n, "", dtype=object)
+            blank = self.is_post.copy()
+        else:
+            col = self.t.data["status"]
+            status = col.map(lambda v: _status_of(v, self.status_map)[0])
+            implied = col.map(lambda v: _status_of(v, self.status_map)[1])
+            blank = self.blank("status") & self.is_post
+        if self.default is not None:
+            fill = blank & self.is_post
+            if fill.any():
+                status = np.where(fill, self.default[0], status)
+                implied = np.where(fill, self.default[1], implied)
+                self.state.defaulted += int(fill.sum())
+                if self.state.first_defaulted is None:
+                    row = int(self.t.rows[int(np.flatnonzero(fill)[0])])
+                    cell = (self.t.cell("status", row) if "status" in self.t.columns
+                            else f"{row}:{row}")
+                    self.state.first_defaulted = (self.t.sheet, cell)
+            return status, implied
+        if "status" not in self.t.columns:
+            return status, implied
         self.flag("status", blank, codes.REQUIRED_BLANK, lambda v: (
-            f"Status is blank; say what the proposal does to the post ({STATUS_HELP})"))
+            f"Status is blank; say what the proposal does to the post ({STATUS_HELP}), or "
+            f"give every blank status one value with --default-status"))
         unknown = (status == "") & ~blank & self.is_post & ~self.formula["status"]
-        self.flag("status", unknown, codes.STATUS_UNKNOWN, lambda v: (
-            f"Status '{echo(v)}' is not a known proposal; use one of the words for "
-            f"{STATUS_HELP}"))
-        return status
+        self.flag("status", unknown, codes.STATUS_UNKNOWN, self._unknown_status)
+        return status, implied
+
+    def _unknown_status(self, v: Any) -> str:
+        """The message for a status word that is not known: the accepted words once per
+        run, and for a word such as 'At risk' that could mean more than one thing, why."""
+        word = echo(v)
+        if schema.normalise(one_text(v)) in schema.AMBIGUOUS_KEYS:
+            text = (f"Status '{word}' does not say whether the post is deleted or kept; say "
+                    f"which with --status-map \"{word}=STATUS\"")
+        else:
+            text = (f"Status '{word}' is not a known proposal; name it with "
+                    f"--status-map \"{word}=STATUS\"")
+        if not self.state.words_listed:
+            self.state.words_listed = True
+            text += (f". STATUS is one of {', '.join(schema.STATUS_TARGETS)}. The words read "
+                     f"without a map are: {STATUS_HELP}")
+        return text
 
     # -- posts: (count, ok)
     def _posts(self) -> tuple[np.ndarray, np.ndarray]:
         if "posts" not in self.t.columns:
-            return np.ones(self.n, dtype=np.int64), np.ones(self.n, dtype=bool)
+            # not given: one per row stands in, and no figure reports it (has_posts)
+            return np.ones(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool)
         blank = self.blank("posts")
         x = _to_number(self.t.data["posts"])
         safe = np.nan_to_num(x)
@@ -299,7 +422,8 @@ class _TableCheck:
         live = self.is_post & ~self.formula["fte"]
         blank = self.blank("fte")
         x = _to_number(self.t.data["fte"])
-        cents, exact = _hundredths(x)
+        x[np.abs(np.nan_to_num(x)) >= MAX_FTE] = np.nan
+        units, exact = _hundredths(x, FTE_SCALE)
         self.flag("fte", blank & live, codes.REQUIRED_BLANK, lambda v: (
             "FTE is blank; give the full-time equivalent of the row, e.g. 1 or 0.5"))
         nan = np.isnan(x) & ~blank & live
@@ -313,28 +437,27 @@ class _TableCheck:
             f"FTE '{echo(v)}' is negative; FTE must be above 0 and at most the number of posts "
             f"on the row"))
         self.flag("fte", num & (x > 0) & ~exact, codes.FTE_TOO_PRECISE, lambda v: (
-            f"FTE '{echo(v)}' has more than 2 decimal places; round it to 2 (e.g. 0.33), so "
-            f"that totals can be checked to the hundredth"))
+            f"FTE '{echo(v)}' has more than 6 decimal places; round it to 6 (e.g. 0.533333), "
+            f"so that totals are exact"))
         count, count_ok = posts
-        over = num & (x > 0) & exact & count_ok & (cents > count * 100)
+        over = num & (x > 0) & exact & count_ok & (units > count * FTE_SCALE)
         self.flag("fte", over, codes.FTE_EXCEEDS_POSTS, lambda v: (
             f"FTE '{echo(v)}' is more than the row's posts allow (each post is at most 1.0 "
             f"FTE); correct the FTE or the number of posts"))
         ok = ~np.isnan(x) & (x > 0) & exact
-        return np.where(ok, cents, 0), ok
+        return np.where(ok, units, 0), ok
 
     # -- destination
     def _destination(self, status: np.ndarray, dest: np.ndarray) -> None:
         relocated = (status == "relocated") & self.is_post
         if "destination" not in self.t.columns:
-            if relocated.any():
-                first = int(np.flatnonzero(relocated)[0])
-                self.findings.add(
-                    codes.DESTINATION_MISSING,
-                    f"{int(relocated.sum())} relocated row(s) but no Destination column; add a "
-                    f"column headed 'Destination' naming the service each post moves to",
-                    sheet=self.t.sheet, cell=self.t.cell("status", int(self.t.rows[first])),
-                    column=self.t.headers["status"], value=self.t.data["status"][first])
+            if relocated.any():      # one warning for the run (_run_notes)
+                self.state.relocated_without_destination += int(relocated.sum())
+                if self.state.first_relocated is None:
+                    row = int(self.t.rows[int(np.flatnonzero(relocated)[0])])
+                    cell = (self.t.cell("status", row) if "status" in self.t.columns
+                            else f"{row}:{row}")
+                    self.state.first_relocated = (self.t.sheet, cell)
             return
         blank = dest == ""
         self.flag("destination", relocated & blank & ~self.formula["destination"],
@@ -347,9 +470,12 @@ class _TableCheck:
                       f"ignored. Clear it, or set the status to Relocated"))
 
     # -- vacant: object array of True/False/None
-    def _vacant(self) -> np.ndarray:
+    def _vacant(self, implied: np.ndarray) -> np.ndarray:
+        """True / False / None per row, from the Vacant column and the status words that
+        say the vacancy too ("Deleted - vacant"); the two must agree."""
+        said = np.array([v is not None for v in implied], dtype=bool)
         if "vacant" not in self.t.columns:
-            return np.full(self.n, None, dtype=object)
+            return implied.copy()
         col = self.t.data["vacant"]
         vacant = col.map(_vacant_of)
         blank = self.blank("vacant") & self.is_post
@@ -357,9 +483,15 @@ class _TableCheck:
         bad = unknown & ~blank & self.is_post & ~self.formula["vacant"]
         self.flag("vacant", bad, codes.VACANT_INVALID, lambda v: (
             f"Vacant '{echo(v)}' is not Y or N; use Y (vacant) or N (someone holds the post)"))
-        self.flag("vacant", blank, codes.VACANT_BLANK, lambda v: (
+        self.flag("vacant", blank & ~said, codes.VACANT_BLANK, lambda v: (
             "Vacant is blank; the post is counted as occupied (at risk). Fill in Y or N"))
-        return vacant
+        conflict = said & ~blank & ~unknown & self.is_post & np.array(
+            [a is not None and b is not None and a != b for a, b in zip(implied, vacant)],
+            dtype=bool)
+        self.flag("vacant", conflict, codes.STATUS_VACANT_CONFLICT, lambda v: (
+            f"Vacant '{echo(v)}' disagrees with the row's status, which says whether the post "
+            f"is vacant; make them agree"))
+        return np.where(blank & said, implied, vacant)
 
     # -- cost: (pence, ok)
     def _cost(self) -> tuple[np.ndarray, np.ndarray]:
@@ -392,15 +524,16 @@ class _TableCheck:
         if not len(total_rows):
             return
         cum_posts = np.cumsum(self.is_post.astype(np.int64))
-        measures = (("fte", "FTE", fte), ("posts", "posts", (posts[0] * 100, posts[1])),
-                    ("annual_cost", "annual cost", cost))
-        for fld, label, (values, ok) in measures:
+        measures = (("fte", "FTE", fte, FTE_SCALE, fmt_fte),
+                    ("posts", "posts", (posts[0] * 100, posts[1]), 100, fmt_hundredths),
+                    ("annual_cost", "annual cost", cost, 100, fmt_hundredths))
+        for fld, label, (values, ok), per, show in measures:
             if fld not in t.columns:
                 continue
             cum = np.cumsum(np.where(self.is_post, values, 0))
             cum_bad = np.cumsum(self.is_post & ~ok)
             given = _to_number(t.data[fld], money=(fld == "annual_cost"))
-            given_h, _ = _hundredths(given)
+            given_h, _ = _hundredths(given, per)
             seg_start = -1
             for i in total_rows.tolist():
                 kind = t.kinds[i]
@@ -426,8 +559,8 @@ class _TableCheck:
                 elif int(given_h[i]) != expected:
                     self.findings.add(
                         code,
-                        f"{name} row says {label} {fmt_hundredths(int(given_h[i]))} but the "
-                        f"{n_posts} row(s) {where} add up to {fmt_hundredths(expected)}"
+                        f"{name} row says {label} {show(int(given_h[i]))} but the "
+                        f"{n_posts} row(s) {where} add up to {show(expected)}"
                         + (f" (not counting {n_bad} row(s) whose {label} has an error)"
                            if n_bad else "")
                         + "; correct the total or the rows it totals",
@@ -476,11 +609,11 @@ def _expectations(posts: pd.DataFrame, expect: Expectations, findings: Findings)
     for code, option, what, given, actual in checks:
         if given is None:
             continue
-        if Decimal(given) * 100 != actual:
+        if Decimal(given) * FTE_SCALE != actual:
             findings.add(code,
                          f"{option} {given} disagrees with the file: its {what} adds up to "
-                         f"{fmt_hundredths(actual)} (a difference of "
-                         f"{fmt_hundredths(actual - int(Decimal(given) * 100))}); check the "
+                         f"{fmt_fte(actual)} (a difference of "
+                         f"{plain_decimal(fte_value(actual) - Decimal(given))}); check the "
                          f"schedule against the published figure",
                          value=str(given))
 

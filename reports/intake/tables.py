@@ -7,6 +7,7 @@ finding), and marks the control-total rows.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 
 from ..model import codes
 from ..model import fields as schema
+from ..model.errors import UsageProblem
 from ..model.findings import Findings, cell_ref, column_letter, echo
 from .workbook import (
     KIND_POST,
@@ -68,6 +70,44 @@ def _find_header(grid: Grid, options: ReadOptions) -> int | None:
     return best
 
 
+def near_miss(heading: str) -> str | None:
+    """The field a heading that is not an alias most likely means, or None.
+
+    difflib's ratio against every alias (a typo, a plural), then an alias inside a longer
+    heading ("Number of Posts in FTE"): suggestions only, never applied without --map.
+    """
+    key = schema.normalise(heading)
+    if not key or key in schema.ALIASES:
+        return None
+    close = difflib.get_close_matches(key, list(schema.ALIASES), n=1, cutoff=0.8)
+    if close:
+        return schema.ALIASES[close[0]]
+    inside = [a for a in schema.ALIASES if len(a) >= 4 and a in key]
+    return schema.ALIASES[max(inside, key=len)] if inside else None
+
+
+def _likeliest(grid: Grid, options: ReadOptions) -> str:
+    """'; the likeliest header row is ...', naming its near misses and the --map each needs."""
+    best, best_score, best_misses = None, 0, []
+    for i in range(min(grid.nrows, options.limits.header_search_rows)):
+        row = grid.row(i)
+        known = header_score(row, options.mapping)
+        misses = [(str(c).strip(), fld) for c in row if isinstance(c, str)
+                  and len(c) <= 60 and len(c.split()) <= 8      # a heading, not a note
+                  and schema.field_for_header(c, options.mapping) is None
+                  and not schema.is_personal(c) and (fld := near_miss(c))]
+        score = known + len(misses)
+        if score > best_score and score >= 2:
+            best, best_score, best_misses = i, score, misses
+    if best is None:
+        return ""
+    text = f"; the likeliest is row {best + 1}"
+    if best_misses:
+        text += ", whose near misses are " + ", ".join(
+            f"'{echo(h)}' (--map \"{echo(h)}={f}\")" for h, f in best_misses[:6])
+    return text
+
+
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -82,13 +122,14 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     h = _find_header(grid, options)
     if h is None:
         skipped.append((sheet, f"no header row in its first {options.limits.header_search_rows} "
-                               f"rows"))
+                               f"rows{_likeliest(grid, options)}"))
         return None
     header = grid.row(h)
     header_row = h + 1
     columns: dict[str, int] = {}
     headers: dict[str, str] = {}
     personal: set[int] = set()
+    unused: list[tuple[int, str]] = []
     for j, cell in enumerate(header):
         if _is_blank(cell) or isinstance(cell, FormulaNoValue):
             continue
@@ -105,6 +146,7 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
                          f"from copies of the file you share.",
                          sheet=sheet, cell=ref, column=text)
         elif fld is None:
+            unused.append((j, text))
             findings.add(codes.UNKNOWN_COLUMN,
                          f"Column {column_letter(j)} '{echo(text)}' is not a known heading and "
                          f"was ignored; if it holds one of the fields, use "
@@ -156,10 +198,42 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
             hit &= ~a_post[candidates]
         kinds[candidates[hit]] = found[hit]
         nonblank[candidates[hit]] = True
+    dropped = 0
+    if options.where:
+        chosen = _where(sheet, header, grid, start, n, options.where)
+        # a totals row totals the rows of the whole sheet, not the rows kept
+        chosen &= kinds == KIND_POST
+        dropped = int((nonblank & (kinds == KIND_POST) & ~chosen).sum())
+        nonblank &= chosen
     keep = np.flatnonzero(nonblank)
     rows = keep.astype(np.int64) + start + 1
     return Table(sheet, header_row, columns, headers, rows, kinds[keep],
-                 {fld: col.take(keep) for fld, col in data.items()})
+                 {fld: col.take(keep) for fld, col in data.items()}, unused, dropped)
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as --where compares it: 2024.0 as '2024', text stripped and case-folded."""
+    if value is None:
+        return ""
+    if value.__class__ is float and value.is_integer():
+        return str(int(value))
+    return str(value).strip().casefold()
+
+
+def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
+           where: tuple[tuple[str, str, str], ...]) -> np.ndarray:
+    """The data rows for which every --where "Heading=value" holds."""
+    keys = {schema.normalise(c): j for j, c in enumerate(header)
+            if isinstance(c, str) and schema.normalise(c)}
+    chosen = np.ones(n, dtype=bool)
+    for key, heading, value in where:
+        if key not in keys:
+            raise UsageProblem(f"--where \"{heading}={value}\": sheet '{sheet}' has no "
+                               f"heading '{heading}'")
+        cells = grid.columns[keys[key]][start:]
+        want = value.casefold()
+        chosen &= np.fromiter((_cell_text(v) == want for v in cells), dtype=bool, count=n)
+    return chosen
 
 
 def _label_kind(value: Any) -> str:

@@ -40,6 +40,10 @@ class ReadOptions:
     mapping: dict[str, str] = field(default_factory=dict)   # normalised header -> field
     encoding: str | None = None
     limits: Limits = Limits()
+    # normalised status words -> (status, vacant or None), from --status-map
+    status_map: dict[str, tuple[str, bool | None]] = field(default_factory=dict)
+    default_status: tuple[str, bool | None] | None = None     # --default-status
+    where: tuple[tuple[str, str, str], ...] = ()  # --where: (normalised heading, heading, value)
 
 
 class FormulaNoValue:
@@ -154,6 +158,8 @@ class Table:
     rows: np.ndarray                 # 1-based sheet row of each data row
     kinds: np.ndarray                # KIND_* of each data row
     data: dict[str, Column]          # the cells of each mapped field, one per data row
+    unused: list[tuple[int, str]] = field(default_factory=list)  # (column, heading) not used
+    where_dropped: int = 0           # rows left out by --where
 
     def cell(self, fld: str, row: int) -> str:
         return cell_ref(self.columns[fld], row)
@@ -176,6 +182,7 @@ class Workbook:
     findings: Findings
     encoding: str | None = None
     delimiter: str | None = None
+    options: ReadOptions = field(default_factory=ReadOptions)
 
     @property
     def sheets_read(self) -> list[str]:

@@ -76,9 +76,8 @@ FTE_NEGATIVE = _code(
     "fte-negative", ERROR, "FTE is negative",
     "FTE must be above 0 and at most the number of posts on the row.")
 FTE_TOO_PRECISE = _code(
-    "fte-too-precise", ERROR, "FTE has more than 2 decimal places",
-    "Round the FTE to 2 decimal places (e.g. 0.33), so that totals can be checked to the "
-    "hundredth.")
+    "fte-too-precise", ERROR, "FTE has more than 6 decimal places",
+    "Round the FTE to 6 decimal places (e.g. 0.533333), so that totals are exact.")
 FTE_EXCEEDS_POSTS = _code(
     "fte-exceeds-posts", ERROR, "FTE is more than the row's posts allow",
     "Each post is at most 1.0 FTE; correct the FTE or the number of posts.")
@@ -119,6 +118,10 @@ COST_NOT_NUMBER = _code(
 COST_NEGATIVE = _code(
     "cost-negative", ERROR, "The annual cost is negative",
     "Give the cost of the row as a positive amount.")
+STATUS_VACANT_CONFLICT = _code(
+    "status-vacant-conflict", ERROR, "The status and the Vacant column disagree",
+    "The status says whether the post is vacant (e.g. 'Deleted - vacant'); make the Vacant "
+    "cell agree, or use the plain status word.")
 VALUE_TOO_LONG = _code(
     "value-too-long", ERROR, "A cell holds more than 32,767 characters",
     "Shorten it; no spreadsheet cell can hold more.")
@@ -147,6 +150,14 @@ ANNUAL_COST_PARTIAL = _code(
     "annual-cost-partial", WARNING, "Some sheets have no Annual cost column",
     "Add an Annual cost column to every sheet; until then costs are not reported.")
 
+STATUS_DEFAULTED = _code(
+    "status-defaulted", WARNING, "Rows without a status were given the default status",
+    "Check that --default-status is what the proposal does to those posts.")
+DESTINATION_NOT_GIVEN = _code(
+    "destination-not-given", WARNING, "Relocated posts, but no Destination column",
+    "Add a Destination column naming the service each relocated post moves to; until then "
+    "it is 'not given'.")
+
 # -- information
 
 UNKNOWN_COLUMN = _code(
@@ -156,6 +167,12 @@ SHEET_SKIPPED = _code(
     "sheet-skipped", INFO, "A sheet was not read",
     "Nothing, if the sheet holds no posts; otherwise give it a header row, or choose the "
     "sheets with --sheet.")
+POSTS_NOT_GIVEN = _code(
+    "posts-not-given", INFO, "No Posts column: post counts are not given",
+    "Add a Posts column (how many posts each row stands for) to have post counts reported.")
+ROWS_SELECTED = _code(
+    "rows-selected", INFO, "--where kept only some rows",
+    "Nothing, if those are the rows you meant.")
 ENCODING = _code(
     "encoding", INFO, "A CSV file was read as Windows-1252",
     "If accented letters look wrong, give the right --encoding.")

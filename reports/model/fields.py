@@ -27,6 +27,7 @@ class Field:
     required: bool
     aliases: tuple[str, ...]
     guidance: str
+    in_template: bool = True       # a column of `impact template`'s blank schedule
 
     @property
     def keys(self) -> frozenset[str]:
@@ -35,29 +36,34 @@ class Field:
 
 FIELDS: tuple[Field, ...] = (
     Field("post_id", "Post ID", False,
-          ("Post ID", "Post No", "Post number", "Position number", "Post ref", "Post reference"),
+          ("Post ID", "Post No", "Post number", "Position number", "Post ref", "Post reference",
+           "Post Unique Reference", "Position ID", "Position reference"),
           "Optional. A unique reference for the post; used to spot duplicates and to match "
           "posts between versions."),
     Field("team", "Team", True,
           ("Team", "Service", "Service area", "Department", "Division", "Unit", "Team name",
-           "Service name"),
+           "Service name", "Org unit", "Organisational unit", "Business unit"),
           "Required. The team or service the post sits in today."),
     Field("title", "Job title", True,
-          ("Job title", "Post title", "Role", "Position", "Title"),
+          ("Job title", "Post title", "Role", "Position", "Title", "Generic Job Title",
+           "Job role", "Position title", "Job name"),
           "Required. The job title of the post."),
     Field("grade", "Grade", True,
-          ("Grade", "Band", "Pay grade", "Pay band", "Scale"),
+          ("Grade", "Band", "Pay grade", "Pay band", "Scale", "Grade (or equivalent)",
+           "AfC band", "Payband", "Grade code"),
           "Required. The grade or pay band, e.g. 'Grade 9' or 'Band 5'."),
     Field("fte", "FTE", True,
-          ("FTE", "Full time equivalent", "Full-time equivalent"),
-          "Required. Full-time equivalent: a number above 0 with at most 2 decimal places, "
-          "and at most 1.0 per post (so at most the number in Posts)."),
+          ("FTE", "Full time equivalent", "Full-time equivalent", "Number of Posts in FTE",
+           "WTE", "Whole time equivalent", "Contracted FTE", "FTE (contracted)"),
+          "Required. Full-time equivalent: a number above 0 with at most 6 decimal places "
+          "(shown to 2), and at most 1.0 per post when the file has a Posts column."),
     Field("posts", "Posts", False,
           ("Posts", "No. of posts", "Number of posts", "Headcount", "No of posts"),
-          "Optional (default 1). How many identical posts the row stands for: a whole "
-          "number of at least 1."),
+          "Optional. How many identical posts the row stands for: a whole number of at "
+          "least 1 (blank: 1). Without a Posts column, post counts are not given."),
     Field("status", "Status", True,
-          ("Status", "Proposal", "Proposed status", "Action", "Outcome"),
+          ("Status", "Proposal", "Proposed status", "Action", "Outcome", "Proposed action",
+           "Proposed outcome", "Proposed change"),
           "Required. What the proposal does to the post: Deleted, Retained, Relocated or "
           "Created."),
     Field("destination", "Destination", False,
@@ -72,6 +78,14 @@ FIELDS: tuple[Field, ...] = (
     Field("annual_cost", "Annual cost", False,
           ("Annual cost", "Cost", "Salary cost", "Annual salary cost", "Total cost"),
           "Optional. The annual cost of the row in pounds; '£' and thousands commas are fine."),
+    Field("organisation", "Organisation", False,
+          ("Organisation", "Organization", "Employer", "Organisation name"),
+          "Optional. The organisation the post belongs to; reported in the column report, "
+          "never merged into Team.", in_template=False),
+    Field("parent", "Parent department", False,
+          ("Parent Department", "Parent organisation", "Parent organization"),
+          "Optional. The parent department (organograms); reported in the column report, "
+          "never merged into Team.", in_template=False),
 )
 
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -80,15 +94,40 @@ ALIASES: dict[str, str] = {key: f.name for f in FIELDS for key in f.keys}
 
 STATUSES = ("deleted", "retained", "relocated", "created")
 STATUS_WORDS: dict[str, tuple[str, ...]] = {
-    "deleted": ("deleted", "delete", "disestablished", "disestablish", "removed", "cease",
-                "redundant"),
-    "retained": ("retained", "retain", "remain", "remains", "unchanged", "no change", "kept"),
-    "relocated": ("relocated", "relocate", "transfer", "transferred", "moved"),
+    "deleted": ("deleted", "delete", "deletion", "to be deleted", "disestablished",
+                "disestablish", "removed", "cease", "redundant", "redundancy"),
+    "retained": ("retained", "retain", "remain", "remains", "unchanged", "remains unchanged",
+                 "no change", "kept"),
+    "relocated": ("relocated", "relocate", "transfer", "transferred", "moved", "TUPE",
+                  "TUPE transfer", "Transfer (TUPE)"),
     "created": ("created", "create", "new", "new post", "established"),
 }
+# Words that say the status and that the post is vacant (or occupied) at once.
+COMPOUND_WORDS: dict[str, tuple[str, bool]] = {
+    word: ("deleted", vacant) for vacant, words in (
+        (True, ("Deleted - vacant", "Delete (vacant post)", "Vacant - delete",
+                "Vacant - deleted", "Deleted (vacant)", "Delete - vacant")),
+        (False, ("Deleted - occupied", "Delete (occupied post)", "Occupied - delete",
+                 "Deleted (occupied)")))
+    for word in words
+}
+# Words HR uses that do not say what happens to the post: they stay errors, and the
+# message asks for --status-map.
+AMBIGUOUS_WORDS = ("At risk", "Ring-fenced", "Ring fenced", "Slotted in", "Slot in",
+                   "Reduced hours", "Regraded", "Under review", "Pool", "Pooled")
 STATUS_BY_KEY: dict[str, str] = {
     normalise(word): status for status, words in STATUS_WORDS.items() for word in words
 }
+COMPOUND_BY_KEY: dict[str, tuple[str, bool]] = {
+    normalise(word): pair for word, pair in COMPOUND_WORDS.items()
+}
+AMBIGUOUS_KEYS = frozenset(normalise(w) for w in AMBIGUOUS_WORDS)
+# What --status-map and --default-status may name: a status, or a deleted post's vacancy too.
+STATUS_TARGETS: dict[str, tuple[str, bool | None]] = {
+    **{s: (s, None) for s in STATUSES},
+    "deleted-vacant": ("deleted", True), "deleted-occupied": ("deleted", False),
+}
+
 
 VACANT_WORDS: dict[str, bool] = {
     "y": True, "yes": True, "true": True, "vacant": True, "1": True,
@@ -111,12 +150,15 @@ PERSONAL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r"^(ni|nationalinsurance)(number|no|num)?$",
     r"^nino$",
     r"^(dateofbirth|dob|birthdate|birthday|age)$",
-    r"^(personal|home|work)?email(address)?$",
-    r"^(home)?(address|postcode)$",
-    r"^(mobile|phone|telephone)(number|no)?$",
+    r"^(contact|personal|home|work|business|office|staff|employee)?e?mail(address)?$",
+    r"^(contact|personal|home|work|business|office|staff|employee)?"
+    r"(mobile|phone|telephone|tel|landline)(number|no|num)?$",
+    r"^(home|personal|contact)?(address|postcode|postalcode|zipcode)(line\d?)?$",
+    r"^(assignment|ess|esr)(number|no|num|id)$",
+    r"^(contactname|contact|nextofkin|spouse|partner)$",
 ))
 PERSONAL_HINT = ("employee name, forename, surname, employee or staff number, payroll number, "
-                 "National Insurance number, date of birth, email, home address")
+                 "National Insurance number, date of birth, email, phone, home address")
 
 
 def is_personal(header: str) -> bool:
@@ -136,7 +178,12 @@ def field_for_header(header: str, extra: dict[str, str] | None = None) -> str | 
 
 
 def parse_mapping(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """Turn ["Header text=field", ...] into {normalised header: field}."""
+    """Turn ["Header text=field", ...] into {normalised header: field}.
+
+    A heading of personal data cannot be mapped to any field, and a heading cannot be
+    mapped twice: both are usage errors, so no option can carry personal data into an
+    output.
+    """
     mapping: dict[str, str] = {}
     for pair in pairs:
         header, sep, field = pair.rpartition("=")
@@ -149,5 +196,63 @@ def parse_mapping(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
             raise UsageProblem(
                 f"--map {pair!r} names an unknown field {field!r}; "
                 f"the fields are: {', '.join(FIELD_BY_NAME)}")
-        mapping[normalise(header)] = field
+        if is_personal(header):
+            raise UsageProblem(
+                f"--map {pair!r}: '{header.strip()}' holds personal data, which is dropped "
+                f"when a file is read and cannot be mapped to any field")
+        key = normalise(header)
+        if key in mapping:
+            raise UsageProblem(
+                f"--map {pair!r}: the heading '{header.strip()}' is mapped twice; give one "
+                f"--map for it")
+        mapping[key] = field
     return mapping
+
+
+def parse_status_map(pairs: list[str] | tuple[str, ...]) -> dict[str, tuple[str, bool | None]]:
+    """Turn ["Words=status", ...] into {normalised words: (status, vacant or None)}."""
+    out: dict[str, tuple[str, bool | None]] = {}
+    for pair in pairs:
+        words, sep, target = pair.rpartition("=")
+        key = normalise(target)
+        targets = {normalise(t): t for t in STATUS_TARGETS}
+        if not sep or not normalise(words):
+            raise UsageProblem(
+                f"--status-map {pair!r} is not of the form \"Words=STATUS\", "
+                f"e.g. --status-map \"At risk=deleted\"")
+        if key not in targets:
+            raise UsageProblem(
+                f"--status-map {pair!r} names an unknown status {target.strip()!r}; use one "
+                f"of: {', '.join(STATUS_TARGETS)}")
+        if normalise(words) in out:
+            raise UsageProblem(f"--status-map {pair!r}: '{words.strip()}' is mapped twice")
+        out[normalise(words)] = STATUS_TARGETS[targets[key]]
+    return out
+
+
+def parse_status(value: str | None, option: str = "--default-status"
+                 ) -> tuple[str, bool | None] | None:
+    """A status given on its own (--default-status): (status, vacant or None)."""
+    if value is None:
+        return None
+    targets = {normalise(t): t for t in STATUS_TARGETS}
+    key = normalise(value)
+    if key not in targets:
+        raise UsageProblem(f"{option} {value!r} is not a status; use one of: "
+                           f"{', '.join(STATUS_TARGETS)}")
+    return STATUS_TARGETS[targets[key]]
+
+
+def parse_where(pairs: list[str] | tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """Turn ["Heading=value", ...] into ((normalised heading, heading, value), ...)."""
+    out = []
+    for pair in pairs:
+        header, sep, value = pair.partition("=")
+        if not sep or not normalise(header):
+            raise UsageProblem(f"--where {pair!r} is not of the form \"Heading=value\", "
+                               f"e.g. --where \"Snapshot=March 2024\"")
+        if is_personal(header):
+            raise UsageProblem(f"--where {pair!r}: '{header.strip()}' holds personal data, "
+                               f"which is dropped when a file is read")
+        out.append((normalise(header), header.strip(), value.strip()))
+    return tuple(out)

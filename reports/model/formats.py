@@ -25,6 +25,19 @@ def hundredths(n: int) -> Decimal:
     return Decimal(int(n)).scaleb(-2)
 
 
+FTE_SCALE = 10 ** 6
+"""FTE is held as whole millionths: 6 decimal places, totalled exactly, shown to 2."""
+
+
+def fte_value(n: int) -> Decimal:
+    """Whole millionths of an FTE to an exact Decimal: 2 places when that is exact
+    (33690000 -> 33.69), else 6 (533333 -> 0.533333)."""
+    n = int(n)
+    if n % 10_000 == 0:
+        return hundredths(n // 10_000)
+    return Decimal(n).scaleb(-6)
+
+
 def percent(part: Number, whole: Number) -> Decimal | None:
     """part / whole as a percentage to 1 decimal place, half up; None when whole is 0."""
     if whole == 0:
@@ -38,6 +51,8 @@ def fmt_number(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, Decimal):
+        if value.as_tuple().exponent < -2:     # type: ignore[operator]
+            value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)   # shown to 2
         sign = "-" if value < 0 else ""
         whole, _, frac = format(abs(value), "f").partition(".")
         frac = frac.rstrip("0")

@@ -8,10 +8,11 @@ comparison, the briefing and the store's saved totals all read it from here,
 so a new figure is one `register` call:
 
     register(Measure("part_time_posts", POSTS, "Part-time posts",
-                     rows=lambda r: r.count(r.fte < 100 * r.posts)))
+                     rows=lambda r: r.count(r.fte < FTE_SCALE * r.posts)))
 
-Figures are exact: FTE and money are summed as whole hundredths (int), posts
-as counts, and only leave as `Decimal` through `value()`.
+Figures are exact: FTE is summed as whole millionths and money as whole
+hundredths (int), posts as counts, and they only leave as `Decimal` through
+`value()`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .fields import STATUSES
-from .formats import fmt_money, fmt_number, hundredths, percent
+from .formats import fmt_money, fmt_number, fte_value, hundredths, percent
 
 FTE = "fte"
 POSTS = "posts"
@@ -43,7 +44,7 @@ FUTURE_STATUSES = ("retained", "created")                    # what the service 
 class Rows:
     """The post rows, as arrays, for a measure's `rows` function.
 
-    `fte` and `cost` are whole hundredths; `vacant` is True only where the file
+    `fte` is whole millionths and `cost` whole hundredths; `vacant` is True only where the file
     says the post is vacant (blank counts as occupied).
     """
 
@@ -84,12 +85,14 @@ class Measure:
         """A summed or derived raw figure as it is reported: FTE and money as Decimal."""
         if raw is None or self.unit in (POSTS, PERCENT):
             return raw
-        return hundredths(raw)
+        return fte_value(raw) if self.unit == FTE else hundredths(raw)
 
     def text(self, value: Any) -> str:
         """The figure for people: £ for money, % for a percentage; a marker as it is."""
         if isinstance(value, str):
             return value
+        if value is None and self.unit == POSTS:
+            return "not given"
         if self.unit == MONEY:
             return fmt_money(value)
         if self.unit == PERCENT:
@@ -101,7 +104,10 @@ class Measure:
         if value is None or self.unit == POSTS:
             return value
         places = Decimal("0.1") if self.unit == PERCENT else Decimal("0.01")
-        return Decimal(str(value)).quantize(places)
+        exact = Decimal(str(value))
+        if self.unit == FTE and exact.quantize(places) != exact:
+            return exact.quantize(Decimal("0.000001"))      # FTE to 6 places
+        return exact.quantize(places)
 
     def available(self, has: Iterable[str]) -> bool:
         present = set(has)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..figures.compare import Comparison, Post, group_keys
 from ..figures.totals import GROUPINGS, Summary
+from ..model import measures
 from ..model.formats import json_number, plain_decimal
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00",
@@ -60,8 +61,11 @@ def summary_csv(summary: Summary) -> str:
             writer.writerow([])
         writer.writerow([f"# {name}"])
         writer.writerow(header)
+        # without a Posts column, a count of posts is "not given", never a blank or a 0
+        counts = [measures.unit_of(h) == measures.POSTS for h in header]
         for row in rows:
-            writer.writerow([_plain(v) for v in row])
+            writer.writerow(["not given" if v is None and c else _plain(v)
+                             for v, c in zip(row, counts)])
     return buf.getvalue()
 
 

@@ -23,7 +23,7 @@ from ..figures.privacy import MARKER
 from ..figures.totals import GROUPINGS, Summary
 from ..intake.rules import Report
 from ..model import measures
-from ..model.findings import Finding
+from ..model.findings import Finding, column_letter
 from ..model.formats import fmt_date, fmt_money, fmt_number, show_controls
 
 
@@ -86,6 +86,7 @@ def findings_text(report: Report, *, limit_per_code: int = 50) -> str:
             out.append(f"  {cell}  {f.severity:<7}  {f.code}: {f.message}")
         for code, n in hidden.items():
             out.append(f"           … and {n:,} more {code} (see --format json for all)")
+    out += column_report(report)
     notes = report.findings.infos
     if notes:
         out.append("")
@@ -93,6 +94,20 @@ def findings_text(report: Report, *, limit_per_code: int = 50) -> str:
         for f in notes:
             out.append(f"  {f.message}")
     return "\n".join(out) + "\n"
+
+
+def column_report(report: Report) -> list[str]:
+    """Which heading became which field on each sheet, and the headings not used."""
+    out: list[str] = []
+    for t in report.workbook.tables:
+        out.append("")
+        out.append(f"Columns read on '{t.sheet}' (header row {t.header_row})")
+        for fld, j in sorted(t.columns.items(), key=lambda kv: kv[1]):
+            out.append(f"  {column_letter(j):>3}  {t.headers[fld]!r} as {fld}")
+        if t.unused:
+            out.append("  Not used: " + ", ".join(f"{column_letter(j)} {h!r}"
+                                                  for j, h in t.unused))
+    return out
 
 
 _CELL = re.compile(r"^([A-Z]*)(\d+)")
@@ -145,7 +160,8 @@ def summary_text(summary: Summary) -> str:
     out += [f"Skipped sheet '{s['sheet']}': {s['reason']}." for s in src["skipped_sheets"]]
     out.append("")
     rows = [[measures.get(f).label_for("row"), fmt_number(t[f]),
-             fmt_number(t[measures.posts_for(f)])] for f in _TOTAL_ROWS if f in t]
+             measures.text(measures.posts_for(f), t[measures.posts_for(f)])]
+            for f in _TOTAL_ROWS if f in t]
     out.append(_table(rows, headers=["Totals", "FTE", "Posts"], tablefmt="simple",
                         colalign=("left", "right", "right"), disable_numparse=True))
     if summary.has_cost:

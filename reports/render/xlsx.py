@@ -112,7 +112,7 @@ def write_template(out: IO[bytes]) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "Posts"
-    fields = schema.FIELDS
+    fields = tuple(f for f in schema.FIELDS if f.in_template)
     ws.append([f.label for f in fields])
     for cell in ws[1]:
         cell.font = Font(bold=True)

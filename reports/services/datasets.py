@@ -23,6 +23,7 @@ from ..model.formats import jsonable
 from ..render import text
 from ..store.db import Dataset, Store, Version
 from ..store.paths import check_name
+from .profiles import profile_of, save_profile
 from .source import DEFAULT_READ, HowToRead, load_report
 
 SLOW_ENV = "IMPACT_TEST_SLOW"
@@ -44,6 +45,7 @@ class UploadResult:
     version: Version | None = None
     created: bool = False
     repaired: bool = False     # the version's stored copy was missing or damaged, now restored
+    profile_used: bool = False  # read with (some of) the dataset's saved profile
 
     @property
     def valid(self) -> bool:
@@ -73,18 +75,22 @@ def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
     Whole-file problems raise `ImpactError` as `reports.check` does.
     """
     name = check_name(dataset)
-    report = intake.check(path, sheets=how.sheets, mapping=how.mapping, encoding=how.encoding)
+    saved = profile_of(store, name)
+    used = how.over(saved)           # options given win; the saved profile fills the rest
+    report = intake.check(path, **used.check_options())
     if not report.valid:
-        return UploadResult(report)
+        return UploadResult(report, profile_used=used != how)
     summary = summarise(report)
     version, created = store.add(
         path, name, sha256=report.workbook.sha256, original_name=Path(path).name,
         as_of=as_of, uploaded_by=by or os_user(), note=note or "",
         sheets=report.workbook.sheets_read, rows=report.workbook.rows_read,
-        totals=summary.totals, read_options=how.read_options, now=now,
+        totals=summary.totals, read_options=used.read_options, now=now,
         pause=pause_for_tests())
     repaired = not created and store.repair_file(version, path)
-    return UploadResult(report, version, created, repaired)
+    if used.given:
+        save_profile(store, name, used)      # the next upload to `name` reads the same way
+    return UploadResult(report, version, created, repaired, profile_used=used != how)
 
 
 def upload_text(file_name: str, result: UploadResult) -> str:
@@ -94,6 +100,9 @@ def upload_text(file_name: str, result: UploadResult) -> str:
     if result.repaired:
         said += (f"\nThe stored copy of version {result.version.number} was missing or "
                  f"damaged; it has been restored from {file_name}.")
+    if result.profile_used:
+        said += (f"\nRead with the reading options saved for {result.version.dataset!r} "
+                 f"(see impact profile show).")
     return said
 
 
@@ -163,8 +172,8 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
                     audience: str | None = None) -> Compared:
     """Compare two files, or two versions of a stored dataset (default: the latest and
     the one before it)."""
-    options: dict[str, Any] = {"sheets": how.sheets, "mapping": how.mapping,
-                               "encoding": how.encoding}
+    options = how.check_options()
+    options.pop("expect_fte"), options.pop("expect_deleted_fte")
     if dataset is None:
         if old is None or new is None:
             raise UsageProblem("give two files, OLD and NEW, or --dataset NAME "
@@ -177,7 +186,7 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
             raise UsageProblem("give two files or --dataset NAME, not both")
         with Store.open(store_dir) as store:
             pair = store.version_pair(dataset, from_version, to_version)
-            sides = [(load_report(store, v, **options), v.label) for v in pair]
+            sides = [(load_report(store, v, how), v.label) for v in pair]
     for report, _ in sides:
         if not report.valid:
             return Compared(invalid=report)

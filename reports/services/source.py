@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -43,12 +43,49 @@ class HowToRead:
     encoding: str | None = None
     expect_fte: Decimal | None = None
     expect_deleted_fte: Decimal | None = None
+    status_map: tuple[str, ...] = ()
+    default_status: str | None = None
+    where: tuple[str, ...] = ()
 
     @property
     def read_options(self) -> dict[str, Any]:
-        """--sheet, --map and --encoding: what an upload keeps with its version."""
+        """How to read the file: what an upload keeps with its version (its profile)."""
         return {"sheets": list(self.sheets), "mapping": list(self.mapping),
-                "encoding": self.encoding}
+                "encoding": self.encoding, "status_map": list(self.status_map),
+                "default_status": self.default_status, "where": list(self.where)}
+
+    @property
+    def given(self) -> bool:
+        """Whether any option that says how to read was given."""
+        return any(v for v in self.read_options.values())
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> HowToRead:
+        """Back from `read_options` (a stored version's, or a profile's)."""
+        return cls(sheets=tuple(options.get("sheets") or ()),
+                   mapping=tuple(options.get("mapping") or ()),
+                   encoding=options.get("encoding") or None,
+                   status_map=tuple(options.get("status_map") or ()),
+                   default_status=options.get("default_status") or None,
+                   where=tuple(options.get("where") or ()))
+
+    def over(self, base: HowToRead | None) -> HowToRead:
+        """These options, with `base`'s (a profile's) wherever these give none."""
+        if base is None:
+            return self
+        return HowToRead(sheets=self.sheets or base.sheets, mapping=self.mapping or base.mapping,
+                         encoding=self.encoding or base.encoding,
+                         expect_fte=self.expect_fte, expect_deleted_fte=self.expect_deleted_fte,
+                         status_map=self.status_map or base.status_map,
+                         default_status=self.default_status or base.default_status,
+                         where=self.where or base.where)
+
+    def check_options(self) -> dict[str, Any]:
+        """Keyword arguments for `intake.check`."""
+        return {"sheets": self.sheets, "mapping": self.mapping, "encoding": self.encoding,
+                "expect_fte": self.expect_fte, "expect_deleted_fte": self.expect_deleted_fte,
+                "status_map": self.status_map, "default_status": self.default_status,
+                "where": self.where}
 
 
 DEFAULT_READ = HowToRead()
@@ -105,13 +142,8 @@ class Opened:
 
     def check(self, how: HowToRead = DEFAULT_READ) -> Report:
         if self.store is not None and self.version is not None:
-            return load_report(self.store, self.version, sheets=how.sheets,
-                               mapping=how.mapping, encoding=how.encoding,
-                               expect_fte=how.expect_fte,
-                               expect_deleted_fte=how.expect_deleted_fte)
-        return intake.check(self.name, sheets=how.sheets, mapping=how.mapping,
-                            encoding=how.encoding, expect_fte=how.expect_fte,
-                            expect_deleted_fte=how.expect_deleted_fte)
+            return load_report(self.store, self.version, how)
+        return intake.check(self.name, **how.check_options())
 
 
 @contextlib.contextmanager
@@ -138,15 +170,13 @@ def check(source: Source, how: HowToRead = DEFAULT_READ, *,
         return src.check(how)
 
 
-def load_report(store: Store, version: Version, *, sheets: Iterable[str] = (),
-                mapping: Iterable[str] = (), encoding: str | None = None,
-                **check_options: Any) -> Report:
+def load_report(store: Store, version: Version, how: HowToRead = DEFAULT_READ) -> Report:
     """Rebuild a version's report from its stored original.
 
     The options it was uploaded with apply unless others are given.  The report
     names the original file, not its stored copy.
     """
-    stored = version.read_options
+    how = how.over(HowToRead.from_options(version.read_options))
     path = store.path_of(version)
     with tempfile.TemporaryDirectory(prefix="impact-read-") as tmp:
         # read it under its original name, so that a CSV's "sheet" (named after the file)
@@ -156,9 +186,7 @@ def load_report(store: Store, version: Version, *, sheets: Iterable[str] = (),
             named.symlink_to(path.resolve())
         except (OSError, ValueError):
             named = path
-        report = intake.check(named, sheets=tuple(sheets) or tuple(stored.get("sheets") or ()),
-                              mapping=tuple(mapping) or tuple(stored.get("mapping") or ()),
-                              encoding=encoding or stored.get("encoding"), **check_options)
+        report = intake.check(named, **how.check_options())
     report.workbook.path = path
     report.workbook.name = version.original_name
     return report

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from ...model.findings import Finding
-from ..blocks import Block, Text, clean
+from ..blocks import Block, Text, clean, without_commands
 from ..builder import Builder
 from . import section
 
@@ -48,11 +48,13 @@ def data_notes(warnings: Sequence[Finding], infos: Sequence[Finding]) -> list[st
             out.append(f"{n:,} row{'s' if n != 1 else ''}: {_NOTE_WORDS[code]}{where}.")
         else:
             for x in items[:5]:
-                out.append(clean(x.message, 400))
+                out.append(clean(without_commands(x.message), 400))
             if len(items) > 5:
                 out.append(f"\u2026 and {len(items) - 5:,} more like this ({code}).")
     for x in infos:
-        out.append(clean(x.message, 400))
+        line = clean(without_commands(x.message), 400)
+        if line:
+            out.append(line)
     if not out:
         out.append("The file passed every check with no warnings; nothing was excluded.")
     return out

@@ -18,8 +18,17 @@ _MONEY_ROWS = ("deleted_cost", "at_risk_cost", "vacant_deleted_cost", "created_c
 @section("headline", "Headline")
 def headline(b: Builder) -> list[Block]:
     s = b.s
-    out: list[Block] = [b.sentence("headline", "lead")]
-    out.append(b.sentence("vacancy" if s.has_vacant else "no_vacancy"))
+    nothing = s.totals["deleted_fte"] == 0
+    lead = "nothing_deleted" if nothing else "headline" if s.has_posts else "headline_fte"
+    out: list[Block] = [b.sentence(lead, "lead")]
+    if not s.has_posts:
+        out.append(b.sentence("no_posts"))
+    if not nothing:
+        out.append(b.sentence("vacancy" if s.has_vacant and s.has_posts else
+                              "no_vacancy" if s.has_posts else
+                              "vacancy_fte" if s.has_vacant else "no_vacancy_fte"))
+    if b.report.defaulted:
+        out.append(b.sentence("defaulted"))
     if s.has_cost:
         out.append(b.sentence("cost"))
         if s.has_vacant:
@@ -40,17 +49,20 @@ def headline(b: Builder) -> list[Block]:
     out.append(Tiles(tiles))
 
     def row(key: str) -> list[Cell]:
-        return [measures.get(key).label_for("key_figures"), tot + (key,),
-                tot + (measures.posts_for(key),)]
+        cells: list[Cell] = [measures.get(key).label_for("key_figures"), tot + (key,)]
+        return cells + [tot + (measures.posts_for(key),)] * s.has_posts
 
     rows: list[list[Cell]] = [row(k) for k in _ROWS]
-    rows.append([measures.get("pct_deleted").label_for("key_figures"), pct, ""])
+    blank: list[Cell] = [""] * s.has_posts
+    rows.append([measures.get("pct_deleted").label_for("key_figures"), pct, *blank])
     if s.has_vacant:
         rows += [row(k) for k in _VACANCY_ROWS]
     if s.has_cost:
-        rows += [[measures.get(k).label, tot + (k,), ""] for k in _MONEY_ROWS
-                 if k in s.totals]
-    out.append(b.table(Table(["Key figures", "FTE", "Posts"], rows, widths=[3.2, 1, 1])))
+        rows += [[measures.get(k).label, tot + (k,), *blank]
+                 for k in _MONEY_ROWS if k in s.totals]
+    head, widths = (["Key figures", "FTE", "Posts"], [3.2, 1, 1]) if s.has_posts else \
+        (["Key figures", "FTE"], [3.2, 1])
+    out.append(b.table(Table(head, rows, widths=widths)))
     if b.t.suppresses:
         out.append(b.sentence("suppression", "note"))
     return out

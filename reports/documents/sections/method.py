@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...figures.privacy import SECONDARY
-from ..blocks import GENERATED_LABEL, Block, Cell, Table, Text, clean
+from ...model.fields import FIELD_BY_NAME, normalise
+from ..blocks import GENERATED_LABEL, Block, Cell, Table, Text, clean, without_commands
 from ..builder import Builder
 from . import section
 
@@ -21,6 +22,13 @@ def method(b: Builder) -> list[Block]:
         ("Relocated posts move to another service (the destination); they are neither "
          "deleted nor kept by this service."),
     ]
+    if not b.s.has_posts:
+        defs.append("The file has no column giving the number of posts on each row, so FTE "
+                    "is added up but counts of posts are not given; none is assumed.")
+    if b.report.defaulted:
+        defs.append(f"{b.report.defaulted:,} rows had no proposal in the file and are "
+                    f"counted as {b.context()['default_status']}, as the person who ran this "
+                    f"briefing asked.")
     if b.s.has_vacant:
         defs.append("Occupied posts deleted (people at risk) = deleted posts that are "
                     "occupied today (Vacant is N, or blank); deleted vacant posts make no "
@@ -61,8 +69,17 @@ def _source_table(b: Builder) -> Table:
     ]
     if src.get("skipped_sheets"):
         rows.append(["Sheets not read", "; ".join(
-            f"{clean(x['sheet'], 60)} ({clean(x['reason'], 100)})"
+            f"{clean(x['sheet'], 60)} ({clean(without_commands(x['reason']).rstrip('.'), 100)})"
             for x in src["skipped_sheets"])])
+    sheets: dict[str, list[str]] = {}
+    for c in src.get("columns") or []:
+        label = FIELD_BY_NAME[c["field"]].label
+        said = label if normalise(c["header"]) == normalise(label) else \
+            f"{label} (\u201c{clean(c['header'], 40)}\u201d)"
+        sheets.setdefault(c["sheet"], []).append(said)
+    for sheet, fields in sheets.items():
+        name = "Columns used" + (f" in {clean(sheet, 40)}" if len(sheets) > 1 else "")
+        rows.append([name, ", ".join(fields)])
     rows += [["Template", f"{b.t.name} ({b.t.audience or 'custom'})"],
              ["Small-number threshold",
               str(b.threshold) if b.t.suppresses

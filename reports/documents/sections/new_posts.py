@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 
 from ...figures.privacy import Key
-from ...model.formats import hundredths, natural
+from ...model.formats import fte_value, natural
 from ..blocks import Block, Cell, Table, Text, clean
 from ..builder import Builder
 from . import section
@@ -28,7 +28,7 @@ def new_posts(b: Builder) -> list[Block]:
     for (team, title, grade), (fte, count) in zip(sums.index,
                                                   sums.to_numpy(dtype=np.int64)):
         key = ("new", str(team), str(title), str(grade))
-        f.add(key + ("fte",), hundredths(int(fte)))
+        f.add(key + ("fte",), fte_value(int(fte)))
         f.add(key + ("posts",), int(count))
         groups.append(key)
     for unit, measure in (("fte", "created_fte"), ("posts", "created_posts")):
