@@ -571,6 +571,7 @@ def test_a_published_briefing_is_public_only_if_it_passes_the_audit(
     assert anon.get(f"/public/{coop}/briefing.pdf").status_code == 404
     log = admin.get("/audit.csv").get_data(as_text=True)
     assert "admin,publish," in log and "admin,unpublish," in log
+    assert f"(anonymous),download,the published public briefing of {coop}" in log
 
 
 # -- users and the audit log ----------------------------------------------------

@@ -238,6 +238,7 @@ def public_briefing(slug: str) -> Any:
     path = views.published_briefing(portal().store, portal().accounts, slug)
     if path is None:
         abort(404)
+    _log("download", f"the published public briefing of {slug}")
     return send_file(path, mimetype="application/pdf", download_name=f"{slug}-public.pdf")
 
 
