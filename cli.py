@@ -23,6 +23,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          output_option, print_invalid, read_options, show_audit_option,
                          store_option)
 from cli_store import store as store_group
+from cli_union import register as register_union
 from reports.model.version import __version__
 from reports.render import data, text
 from reports.services import briefs, outputs
@@ -424,6 +425,7 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
         click.echo(result.summary_line())
     sys.exit(0 if result.ok else 1)
 cli.add_command(store_group)
+register_union(cli)
 
 
 def main() -> None:

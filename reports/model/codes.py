@@ -119,6 +119,12 @@ COST_NOT_NUMBER = _code(
 COST_NEGATIVE = _code(
     "cost-negative", ERROR, "The annual cost is negative",
     "Give the cost of the row as a positive amount.")
+DISMISSAL_DATE_INVALID = _code(
+    "dismissal-date-invalid", ERROR, "The dismissal date is not a date",
+    "Give the date as a date cell, or as YYYY-MM-DD or DD/MM/YYYY.")
+HEADCOUNT_INVALID = _code(
+    "headcount-invalid", ERROR, "People is not a whole number of at least 0",
+    "Give how many people hold the row's posts, or leave it blank for the number of posts.")
 VALUE_TOO_LONG = _code(
     "value-too-long", ERROR, "A cell holds more than 32,767 characters",
     "Shorten it; no spreadsheet cell can hold more.")
