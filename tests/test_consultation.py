@@ -323,3 +323,56 @@ def test_reconcile_text_on_derbyshire() -> None:
     assert result.exit_code == 1
     assert "vacant deleted posts as at risk" in result.stdout
     assert "Sites closing (10)" in result.stdout
+
+
+# --------------------------------------------------------------------------
+# briefing sections
+
+
+def _pdf_text(path: Path) -> str:
+    import pypdf  # the test reads the PDF only here
+
+    return " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(path).pages)
+
+
+def test_union_briefing_has_the_s188_and_pools_sections(tmp_path: Path) -> None:
+    # 25 occupied deleted Workers in a pool of 25 + 5 kept; 2 vacant deleted; 1 new post
+    path = make_xlsx(tmp_path, [COLS, row(title="Worker", posts=25, when=dt.date(2026, 6, 1)),
+                                row(title="Worker", posts=5, status="Retained"),
+                                row(title="Clerk", posts=2, vacant="Y"),
+                                row(title="Lead", grade="Grade 7", status="Created",
+                                    vacant="Y")])
+    out = tmp_path / "union.pdf"
+    assert invoke("brief", path, "-o", out).exit_code == 0
+    text = _pdf_text(out)
+    assert "s.188 and consultation" in text and "Pools and redeployment" in text
+    assert "25 proposed dismissals" in text
+    # 25 dismissals: 20-99, 30 days before 1 June 2026 = 2 May 2026
+    assert "at least 30 days' consultation" in text and "by 2 May 2026" in text
+    assert "180 days' pay" in text                        # first dismissal after 6 April 2026
+    assert "What method will be used to select" in text
+    # the pool: 25 + 5 = 30 people at risk for 25 deleted; 1 post available
+    assert "30 people sit in selection pools" in text and "for 25 occupied posts" in text
+    assert "retained vacancies): 1." in text
+
+
+def test_management_briefing_has_deadlines_without_questions(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(posts=25, when=dt.date(2026, 6, 1))])
+    out = tmp_path / "management.pdf"
+    assert invoke("brief", path, "--audience", "management", "-o", out).exit_code == 0
+    text = _pdf_text(out)
+    assert "by 2 May 2026" in text and "Pools and redeployment" in text
+    assert "What method will be used to select" not in text
+
+
+def test_public_briefing_has_only_totals_and_hides_small_ones(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(posts=25, title="Worker"),
+                                row(posts=5, title="Worker", status="Retained"),
+                                row(posts=1, title="New", status="Created", vacant="Y")])
+    out = tmp_path / "public.pdf"
+    assert invoke("brief", path, "--audience", "public", "-o", out).exit_code == 0
+    text = _pdf_text(out)
+    assert "25 proposed dismissals" in text
+    assert "retained vacancies): [c]." in text            # 1 post: under the threshold
+    assert "people sit in selection pools" not in text
+    assert "Redeploy posts" not in text and "What method" not in text
