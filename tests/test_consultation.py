@@ -75,7 +75,7 @@ def test_two_sites_of_15_make_30_for_the_whole_employer(tmp_path: Path) -> None:
     assert views == {"establishment": (2, 0), "location": (2, 0), "team": (1, 1),
                      "employer": (1, 1)}
     text = invoke("s188", path, "--establishment", "employer").stdout
-    assert "Whole employer: 30 proposed dismissals" in text
+    assert "Whole employer, as one establishment: 30 proposed dismissals" in text
 
 
 @pytest.mark.parametrize("apart, windows_max, band", [(89, 24, "20-99"), (91, 12, "under 20")])
@@ -256,6 +256,10 @@ def reconcile(tmp_path: Path, *claims: str, rows: list[list[Any]] = RECON) -> tu
     ("deleted_fte=6", "posts (6) instead of FTE"),
     ("deleted_fte=2.5", "team 'A''s figure"),
     ("deleted_fte=7.5", "team 'B''s figure"),
+    ("at_risk_posts=1", "swapped"),
+    ("vacant_deleted_posts=5", "swapped"),
+    ("at_risk_posts=4", "FTE (4) instead of posts"),
+    ("deleted_fte=7.5", "site 'Elm Office''s figure"),
     ("at_risk_fte=4.4", "no explanation found"),
     ("deleted_fte=10", "rounding"),
 ])
@@ -376,3 +380,61 @@ def test_public_briefing_has_only_totals_and_hides_small_ones(tmp_path: Path) ->
     assert "retained vacancies): [c]." in text            # 1 post: under the threshold
     assert "people sit in selection pools" not in text
     assert "Redeploy posts" not in text and "What method" not in text
+
+
+def test_reconcile_relocated_cost_counted_as_saved(tmp_path: Path) -> None:
+    header = COLS + ["Annual cost"]
+    path = make_xlsx(tmp_path, [header, row(posts=1) + [30000],
+                                row(posts=1, status="Relocated", destination="Housing")
+                                + [20000]])
+    # saving by hand: £30,000 deleted, nothing created; the relocated £20,000 is not saved
+    result = invoke("reconcile", path, "--claim", "annual_saving=£50,000", "--format", "json")
+    assert result.exit_code == 1
+    (c,) = json.loads(result.stdout)["claims"]
+    assert (c["measure"], c["computed"], c["difference"]) == ("net_saving", 30000, 20000)
+    assert any("relocated posts" in e and "as saved" in e for e in c["explanations"])
+
+
+def test_reconcile_a_subtotal_row_that_disagrees(tmp_path: Path) -> None:
+    subtotal = ["Sub-total", None, None, 3, None, None, None, None, None, None, None]
+    rows = RECON[:4] + [subtotal] + RECON[4:]
+    path = make_xlsx(tmp_path, rows)
+    # team A's rows above it: 1.5 + 1 + 1 = 3.5 FTE, not 3
+    result = invoke("reconcile", path, "--claim", "deleted_fte=3", "--format", "json")
+    (c,) = json.loads(result.stdout)["claims"]
+    assert any("Sub-total row at 'Posts'!D5" in e for e in c["explanations"]), c["explanations"]
+
+
+def test_a_file_with_other_errors_is_not_reconciled(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(fte=-1)])
+    result = invoke("reconcile", path, "--claim", "deleted_fte=1")
+    assert result.exit_code == 1
+    assert "fte-negative" in result.stderr
+
+
+def test_s188_description_and_pool_by_options(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(title="A", posts=3), row(title="B", posts=2),
+                                row(title="B", posts=4, status="Retained")])
+    pack = s188(path, "--description", "grade")
+    # one description, Grade 6: 3 + 2 proposed, of 3 + 2 + 4 employed
+    assert pack["employer"]["descriptions"] == [{"grade": "Grade 6", "proposed": 5,
+                                                 "employed": 9}]
+    p = pools(path, "--pool-by", "grade")
+    assert [(x["grade"], x["occupied"], x["deleted"]) for x in p["pools"]] == \
+        [("Grade 6", 9, 5)]
+
+
+def test_s188_json_is_the_library_result(tmp_path: Path) -> None:
+    from reports import intake
+    from reports.figures.s188 import s188_pack
+    from reports.render.data import to_json
+
+    path = make_xlsx(tmp_path, [COLS, row(posts=21, when=dt.date(2026, 5, 1))])
+    lib = json.loads(to_json(s188_pack(intake.check(path)).to_dict()))
+    assert s188(path) == lib
+
+
+def test_s188_csv_neutralises_formulas(tmp_path: Path) -> None:
+    path = make_csv(tmp_path, [COLS, row(establishment="=HYPERLINK(1)")])
+    out = invoke("s188", path, "--format", "csv").stdout
+    assert "'=HYPERLINK(1)" in out

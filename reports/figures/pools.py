@@ -48,7 +48,8 @@ class Pool:
         return "losing all" if not self.kept else "losing some: all at risk until selection"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.key, "occupied": self.occupied, "deleted": self.deleted,
+        return {**self.key, "grade": self.grade, "occupied": self.occupied,
+                "deleted": self.deleted,
                 "kept": self.kept, "at_risk": self.occupied if self.affected else 0,
                 "kind": self.kind, "candidates": self.candidates}
 

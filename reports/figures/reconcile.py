@@ -263,8 +263,8 @@ def _explain(claim: Claim, value: Any, t: dict[str, Any], summary: Summary, repo
         q = Decimal(step)
         rounded = (Decimal(value) / q).quantize(Decimal(1), rounding=ROUND_HALF_UP) * q
         if rounded == c:
-            out.append(f"rounding: {_txt(key, value)} rounds to {fmt_number(c)} "
-                       f"(to the nearest {fmt_number(q)})")
+            out.append(f"rounding: {_txt(key, value)} rounds to {_txt(key, c)} "
+                       f"(to the nearest {_txt(key, q)})")
             break
     return out
 

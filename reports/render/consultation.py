@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from typing import Any
 
 from ..figures.pools import Pools
@@ -41,7 +42,7 @@ def s188_text(p: S188Pack) -> str:
     out = [f"s.188 pack: establishments by {p.by}; the law as from "
            f"{fmt_date(p.rules.since)} ({p.rules.source}).",
            "",
-           f"Whole employer: {_deadlines(p.employer)}.",
+           f"Whole employer, as one establishment: {_deadlines(p.employer)}.",
            f"Protective award for failing to consult: up to {p.rules.award_max_days} days' "
            f"pay per employee "
            + (f"(first dismissal {fmt_date(p.rules_date)})." if p.dated else
@@ -54,8 +55,10 @@ def s188_text(p: S188Pack) -> str:
                                    "Its dismissals"]), ""]
     if p.by != "employer":
         rows = [[u.name, _bound(u.proposed_dismissals, u.upper_bound), u.band,
-                 u.consultation_days or "–", _day(u.consultation_starts_by),
-                 _day(u.hr1_due_by)] for u in p.establishments]
+                 u.consultation_days or "–",
+                 "–" if u.consultation_days is None else _day(u.consultation_starts_by),
+                 "–" if u.consultation_days is None else _day(u.hr1_due_by)]
+                for u in p.establishments]
         out += [f"Establishments (by {p.by})",
                 _table(rows, headers=["Establishment", "Dismissals (90 days)", "Band",
                                       "Min. days", "Consult by", "HR1 by"]), ""]
@@ -127,29 +130,38 @@ def pools_csv(p: Pools) -> str:
     return buf.getvalue()
 
 
+def _figure(key: str, value: Any) -> str:
+    """A claimed or computed figure as people write it: money as £, others plain."""
+    if measures.is_money(key):
+        return measures.text(key, Decimal(value))
+    return fmt_number(value)
+
+
 @_printed
 def reconcile_text(r: Reconciliation) -> str:
     rows = []
     for c in r.checked:
         key = c.claim.measure
-        rows.append([measures.get(key).label, fmt_number(c.claim.claimed),
-                     "–" if c.computed is None else measures.text(key, c.computed),
-                     "–" if c.difference is None else fmt_number(c.difference),
+        rows.append([measures.get(key).label, _figure(key, c.claim.claimed),
+                     "–" if c.computed is None else _figure(key, c.computed),
+                     "–" if c.difference is None else _figure(key, c.difference),
                      "yes" if c.matches else "NO"])
-    out = [_table(rows, headers=["Claim", "Claimed", "Schedule", "Difference", "Matches"]), ""]
+    out = [_table(rows, headers=["Claim", "Claimed", "Schedule", "Difference", "Matches"],
+                  disable_numparse=True, colalign=("left", "right", "right", "right", "left")),
+           ""]
     for c in r.checked:
         if c.matches:
             continue
         where = f" (published: {c.claim.published})" if c.claim.published else ""
-        out.append(f"{c.claim.measure} = {fmt_number(c.claim.claimed)}{where}:")
+        out.append(f"{c.claim.measure} = {_figure(c.claim.measure, c.claim.claimed)}{where}:")
         out += [f"  - {e}" for e in c.explanations]
     if any(c.claim.measure == "closing_sites" for c in r.checked):
         def name(s: dict[str, Any]) -> str:
             return s["location"] + (f" ({s['site_type']})" if s["site_type"] else "")
         out += ["", f"Sites closing ({len(r.sites.closing)}): "
-                + (", ".join(name(s) for s in r.sites.closing) or "none"),
+                + ("; ".join(name(s) for s in r.sites.closing) or "none"),
                 f"Sites keeping posts ({len(r.sites.continuing)}): "
-                + (", ".join(name(s) for s in r.sites.continuing) or "none")]
+                + ("; ".join(name(s) for s in r.sites.continuing) or "none")]
     matched = sum(c.matches for c in r.checked)
     out += ["", f"{matched} of {len(r.checked)} claim(s) match the schedule."]
     return "\n".join(out) + "\n"

@@ -31,19 +31,20 @@ def pools_section(b: Builder) -> list[Block]:
         f.relate(shown, [("total", "created_posts"), vacancies])
         b.show([shown])
         return [Text("Posts available for redeployment (new posts and retained vacancies): "
-                     "{available}. Selection pools are in the union briefing.", "body",
+                     "{available}. Selection pools are not published: most hold a few people.", "body",
                      {"available": shown})]
     b.show(keys.values())
     bound = " (an upper bound: the file does not say which posts are vacant)" \
         if p.upper_bound else ""
-    out: list[Block] = [Text(
-        "{people} people sit in selection pools (the occupied posts sharing a team, job "
-        "title and grade) that lose posts, for {deleted} occupied posts deleted" + bound +
-        ": where a pool loses some posts but not all, everyone in it is at risk until "
-        "selection. Posts available for redeployment (new posts and retained vacancies): "
-        "{available}.", "lead",
-        {"people": keys["people_in_affected_pools"], "deleted": keys["occupied_posts_deleted"],
-         "available": keys["redeployment_posts_available"]})]
+    out: list[Block] = [
+        Text("{people} people sit in selection pools that lose posts, for {deleted} occupied "
+             "posts deleted" + bound + ".", "lead",
+             {"people": keys["people_in_affected_pools"],
+              "deleted": keys["occupied_posts_deleted"]}),
+        Text("A pool is the occupied posts sharing a team, job title and grade. Where a pool "
+             "loses some posts but not all, everyone in it is at risk until selection. Posts "
+             "available for redeployment (new posts and retained vacancies): {available}.",
+             "body", {"available": keys["redeployment_posts_available"]})]
     affected = p.affected_pools
     out.append(Text(f"{len(affected):,} pools lose posts: {t['pools_losing_some']:,} lose some "
                     f"(all at risk until selection) and {t['pools_losing_all']:,} lose all.",

@@ -26,7 +26,8 @@ def s188(b: Builder) -> list[Block]:
     if related:
         f.relate(KEY, [same])
     elif b.t.suppresses:        # people counted another way: not published
-        return [Text("The number of proposed dismissals is in the union briefing.", "body")]
+        return [Text("The number of proposed dismissals is not published here: the file "
+                     "counts people in a way the other figures do not show.", "body")]
     b.show([KEY])
     bound = " (an upper bound: the file does not say which posts are vacant)" \
         if p.upper_bound else ""
