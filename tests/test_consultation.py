@@ -206,14 +206,16 @@ def test_grade_matching_at_the_ends_of_the_grade_order(tmp_path: Path) -> None:
     ])
     p = pools(path)
     assert p["grade_order"] == ["Grade 2", "Grade 9", "Grade 10"]
-    cands = {x["title"]: [(c["title"], c["match"]) for c in x["candidates"]]
+    cands = {x["title"]: [(c["grade"], c["match"], c["posts"]) for c in x["candidates"]]
              for x in p["pools"] if x["deleted"]}
     assert cands == {
-        "Low": [("New 2", "same grade"), ("New 9", "one grade up")],
-        "Mid": [("New 9", "same grade"), ("Vacancy 10", "one grade up"),
-                ("New 2", "one grade down")],
-        "Top": [("Vacancy 10", "same grade"), ("New 9", "one grade down")],
+        "Low": [("Grade 2", "same grade", 1), ("Grade 9", "one grade up", 1)],
+        "Mid": [("Grade 9", "same grade", 1), ("Grade 10", "one grade up", 1),
+                ("Grade 2", "one grade down", 1)],
+        "Top": [("Grade 10", "same grade", 1), ("Grade 9", "one grade down", 1)],
     }
+    assert [(a["title"], a["kind"]) for a in p["redeployment"]] == [
+        ("New 2", "new post"), ("New 9", "new post"), ("Vacancy 10", "retained vacancy")]
     assert p["totals"]["redeployment_posts_available"] == 3
 
 

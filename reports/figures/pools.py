@@ -121,6 +121,9 @@ def pools(report: Report, pool_by: tuple[str, ...] = DEFAULT_POOL) -> Pools:
         deleted=np.where(in_pool & (status == "deleted"), people, 0),
         kept=np.where(in_pool & (status == "retained"), people, 0))[in_pool]
     available = _available(posts, status, is_vacant)
+    per_grade: dict[str, int] = {}
+    for a in available:
+        per_grade[a["grade"]] = per_grade.get(a["grade"], 0) + a["posts"]
     found = []
     if not frame.empty:
         sums = frame.groupby([*pool_by, "_grade"], sort=False)[["occupied", "deleted",
@@ -130,7 +133,7 @@ def pools(report: Report, pool_by: tuple[str, ...] = DEFAULT_POOL) -> Pools:
             pool = Pool(dict(zip(pool_by, (str(n) for n in names[:-1]))), str(names[-1]),
                         int(occ), int(dele), int(kept))
             if pool.affected:
-                pool.candidates = _candidates(pool.grade, available, order)
+                pool.candidates = _candidates(pool.grade, per_grade, order)
             found.append(pool)
     found.sort(key=lambda p: (not p.affected, *(natural(p.key[c]) for c in pool_by),
                               natural(p.grade)))
@@ -151,14 +154,15 @@ def _available(posts: pd.DataFrame, status: np.ndarray, is_vacant: np.ndarray
     return out
 
 
-def _candidates(grade: str, available: list[dict[str, Any]], order: list[str]
+def _candidates(grade: str, per_grade: dict[str, int], order: list[str]
                 ) -> list[dict[str, Any]]:
-    """Available posts of the same grade, then one step either side."""
-    index = {g: i for i, g in enumerate(order)}
-    here = index[grade]
+    """The available posts of the same grade, then of one step either side: one entry per
+    grade with any (the posts themselves are in `Pools.available`, by grade)."""
+    here = order.index(grade)
     out = []
     for step in (0, 1, -1):
-        for a in available:
-            if index[a["grade"]] - here == step:
-                out.append({**a, "match": MATCHES[step]})
+        i = here + step
+        if 0 <= i < len(order) and per_grade.get(order[i]):
+            out.append({"grade": order[i], "match": MATCHES[step],
+                        "posts": per_grade[order[i]]})
     return out

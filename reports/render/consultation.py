@@ -104,7 +104,7 @@ def pools_text(p: Pools) -> str:
            f"until selection), {t['pools_losing_all']} lose all.", ""]
     rows = [[*(x.key[c] for c in p.pool_by), x.grade, x.occupied, x.deleted,
              x.kept, "some" if x.kept else "all",
-             "; ".join(f"{c['posts']} {c['title']} ({c['grade']}, {c['match']})"
+             "; ".join(f"{c['posts']:,} at {c['grade']} ({c['match']})"
                        for c in x.candidates) or "–"]
             for x in p.affected_pools]
     head = [c.replace("_", " ").title() for c in p.pool_by]
