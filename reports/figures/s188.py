@@ -204,9 +204,13 @@ def _unit(name: str, idx: np.ndarray, rows: _Rows, upper: bool, today: dt.date,
     n, start, end = busiest_window(dates, counts, law.window_days)
     law = rules_for(start or today)
     days = law.consultation_days(n)
-    deadline = None if days is None or start is None else start - dt.timedelta(days=days)
-    return Unit(name, n, sum(counts), upper, law.band(n), days, start, end, deadline,
-                deadline, law.award_max_days, _descriptions(idx, rows, description))
+    hr1_days = law.hr1_days(n)
+
+    def back(period: int | None) -> dt.date | None:
+        return None if period is None or start is None else start - dt.timedelta(days=period)
+
+    return Unit(name, n, sum(counts), upper, law.band(n), days, start, end, back(days),
+                back(hr1_days), law.award_max_days, _descriptions(idx, rows, description))
 
 
 def _descriptions(idx: np.ndarray, rows: _Rows, cols: tuple[str, ...]) -> list[dict[str, Any]]:
