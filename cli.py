@@ -24,6 +24,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          show_audit_option, store_option)
 from cli_profile import profile as profile_group
 from cli_store import store as store_group
+from cli_union import register as register_union
 from reports.model.version import __version__
 from reports.render import data, text
 from reports.services import briefs, outputs
@@ -421,6 +422,7 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
     sys.exit(0 if result.ok else 1)
 for _group in (store_group, profile_group):
     cli.add_command(_group)
+register_union(cli)
 
 
 def main() -> None:

@@ -122,6 +122,12 @@ STATUS_VACANT_CONFLICT = _code(
     "status-vacant-conflict", ERROR, "The status and the Vacant column disagree",
     "The status says whether the post is vacant (e.g. 'Deleted - vacant'); make the Vacant "
     "cell agree, or use the plain status word.")
+DISMISSAL_DATE_INVALID = _code(
+    "dismissal-date-invalid", ERROR, "The dismissal date is not a date",
+    "Give the date as a date cell, or as YYYY-MM-DD or DD/MM/YYYY.")
+HEADCOUNT_INVALID = _code(
+    "headcount-invalid", ERROR, "People is not a whole number of at least 0",
+    "Give how many people hold the row's posts, or leave it blank for the number of posts.")
 VALUE_TOO_LONG = _code(
     "value-too-long", ERROR, "A cell holds more than 32,767 characters",
     "Shorten it; no spreadsheet cell can hold more.")

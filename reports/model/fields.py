@@ -86,6 +86,23 @@ FIELDS: tuple[Field, ...] = (
           ("Parent Department", "Parent organisation", "Parent organization"),
           "Optional. The parent department (organograms); reported in the column report, "
           "never merged into Team.", in_template=False),
+    # -- s.188 and sites (issue 13): read by `impact s188`, `pools` and `reconcile`
+    Field("establishment", "Establishment", False,
+          ("Establishment", "Establishment name", "S188 establishment"),
+          "Optional. The establishment the post belongs to for collective consultation "
+          "(TULRCA s.188): a site, a service or the whole employer."),
+    Field("dismissal_date", "Dismissal date", False,
+          ("Dismissal date", "Proposed dismissal date", "Date of dismissal", "Termination date",
+           "Proposed leaving date"),
+          "Optional. The proposed date of dismissal for the post, as a date (e.g. 2026-04-06 "
+          "or 06/04/2026)."),
+    Field("headcount", "People", False,
+          ("People", "Number of people", "No. of people", "People in post"),
+          "Optional (default: the posts). How many people hold the row's posts, when that "
+          "differs from Posts (job shares): a whole number, 0 or more."),
+    Field("site_type", "Site type", False,
+          ("Site type", "Location type", "Type of site", "Base type"),
+          "Optional. What kind of site the Location is, e.g. 'Centre' or 'Office'."),
 )
 
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}

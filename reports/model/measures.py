@@ -76,6 +76,8 @@ class Measure:
     rows: Callable[[Rows], np.ndarray] | None = None          # summed from the post rows
     derive: Callable[[Mapping[str, int]], Any] | None = None  # from other measures' sums
     labels: Mapping[str, str] = field(default_factory=dict)   # per-surface wording
+    computed_by: str | None = None     # a figures module that works it out over the whole
+    #                                    schedule (s.188, pools, sites): not in the totals
 
     def label_for(self, surface: str) -> str:
         """The label on one surface ("short": table columns), else the general one."""
@@ -110,6 +112,8 @@ class Measure:
         return exact.quantize(places)
 
     def available(self, has: Iterable[str]) -> bool:
+        if self.computed_by:
+            return False
         present = set(has)
         needs = (self.needs,) if isinstance(self.needs, str) else self.needs or ()
         return all(n in present for n in needs)
@@ -134,7 +138,7 @@ def register(measure: Measure) -> Measure:
         raise ValueError(f"measure {measure.key!r} is already registered")
     if measure.unit not in UNITS:
         raise ValueError(f"measure {measure.key!r} has unknown unit {measure.unit!r}")
-    if (measure.rows is None) == (measure.derive is None):
+    if measure.computed_by is None and (measure.rows is None) == (measure.derive is None):
         raise ValueError(f"measure {measure.key!r} needs exactly one of rows= and derive=")
     _REGISTRY[measure.key] = measure
     return measure
@@ -206,6 +210,17 @@ register(Measure("vacant_deleted_cost", MONEY, "Annual cost of vacant posts dele
                  rows=lambda r: r.where(r.of("deleted") & r.vacant, r.cost)))
 register(Measure("relocated_cost", MONEY, "Annual cost of relocated posts (moved, not saved)",
                  needs=COST, rows=lambda r: r.where(r.of("relocated"), r.cost)))
+
+# -- worked out by a figures module over the whole schedule, not summed in the totals
+#    (issue 13): `impact s188`, `impact pools` and `impact reconcile` report them.
+register(Measure("proposed_dismissals", POSTS, "Proposed dismissals (people in occupied "
+                 "deleted posts)", computed_by="reports.figures.s188"))
+register(Measure("people_in_affected_pools", POSTS, "People in affected selection pools",
+                 computed_by="reports.figures.pools"))
+register(Measure("redeployment_posts_available", POSTS, "Posts available for redeployment "
+                 "(new posts and retained vacancies)", computed_by="reports.figures.pools"))
+register(Measure("closing_sites", POSTS, "Sites closing (future FTE 0)",
+                 computed_by="reports.figures.reconcile"))
 
 
 def posts_for(fte_key: str) -> str:
