@@ -22,6 +22,7 @@ from ..model import fields as schema
 from ..model.codes import Code
 from ..model.findings import Findings, echo
 from ..model.formats import hundredths, plain_decimal
+from .extra import EXTRA, read_extra
 from .workbook import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
@@ -45,6 +46,10 @@ class Report:
     posts: pd.DataFrame
     has_vacant: bool
     has_cost: bool
+    # The optional cost and equality columns (reports/intake/extra.py), one row per post
+    # row, kept apart from `posts` so that no export of the posts can carry them.
+    private: pd.DataFrame | None = None
+    extra: frozenset[str] = frozenset()       # which of them some sheet has
 
     @property
     def valid(self) -> bool:
@@ -84,7 +89,11 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     _duplicate_ids(wb, posts, findings)
     if expect is not None:
         _expectations(posts, expect, findings)
-    return Report(wb, findings, posts, has_vacant, has_cost)
+    private = (posts[list(EXTRA)].reset_index(drop=True)
+               if all(c in posts.columns for c in EXTRA) else None)
+    posts = posts.drop(columns=[c for c in EXTRA if c in posts.columns])
+    extra = frozenset(f for t in wb.tables for f in EXTRA if f in t.columns)
+    return Report(wb, findings, posts, has_vacant, has_cost, private, extra)
 
 
 def _empty_posts() -> pd.DataFrame:
@@ -195,7 +204,7 @@ class _TableCheck:
         t = self.t
         col = t.data[fld]
         for i in np.flatnonzero(mask).tolist():
-            value = col[i]
+            value = None if fld in schema.SENSITIVE_FIELDS else col[i]   # never echoed
             self.findings.add(code, message(value), sheet=t.sheet,
                               cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
                               value=value)
@@ -244,6 +253,7 @@ class _TableCheck:
         self._destination(status, destination)
         vacant = self._vacant()
         cost = self._cost()
+        extra = read_extra(t, self.findings, self.is_post)
         self._control_totals(fte, posts, cost)
 
         keep = self.is_post
@@ -261,6 +271,7 @@ class _TableCheck:
             "posts": posts[0][keep],
             "vacant": vacant[keep],
             "cost": cost[0][keep],
+            **{fld: values[keep] for fld, values in extra.items()},
         })
 
     # -- status
