@@ -22,6 +22,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          debug_option, format_option, handle_errors, input_options,
                          output_option, print_invalid, read_options, show_audit_option,
                          store_option)
+import cli_costs
 from cli_store import store as store_group
 from reports.model.version import __version__
 from reports.render import data, text
@@ -424,6 +425,8 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
         click.echo(result.summary_line())
     sys.exit(0 if result.ok else 1)
 cli.add_command(store_group)
+cli.add_command(cli_costs.costs)
+cli.add_command(cli_costs.equality)
 
 
 def main() -> None:

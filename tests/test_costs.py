@@ -14,8 +14,14 @@ from decimal import Decimal
 import pytest
 
 from reports import intake
-from reports.figures.costs import (CostOptions, costs, financial_year, redundancy_pay,
-                                   upper_bound, year_fraction)
+from reports.figures.costs import (
+    CostOptions,
+    costs,
+    financial_year,
+    redundancy_pay,
+    upper_bound,
+    year_fraction,
+)
 from reports.model import redundancy_rules as rules
 from reports.model.errors import UsageProblem
 

@@ -19,7 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from reports.model import measures
-from reports.model.measures import FTE, MONEY, PERCENT, POSTS, Measure
+from reports.model.measures import FTE, POSTS, Measure
 
 from .conftest import HEADER, invoke, make_xlsx, post, sample
 

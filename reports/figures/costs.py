@@ -148,7 +148,7 @@ def costs(report: Report, options: CostOptions) -> Costs:
                            f"cap this version knows; correct the Effective date column")
     facts["dismissal_date"] = options.dismissal_date.isoformat()
     facts["dismissal_date_from"] = ("--dismissal-date" if options.dismissal_date_given
-                                    else "today (give --dismissal-date)")
+                                    else "today's date; --dismissal-date sets it")
     if "effective_date" in extra:
         facts["dismissal_date_from"] += "; a row's Effective date where it gives one"
     facts["weekly_cap"] = rules.weekly_cap(options.dismissal_date)

@@ -241,7 +241,7 @@ def _rate(g: Group) -> Fraction:
 def _hide(key: str, groups: list[Group], threshold: int, c: Characteristic) -> set:
     """The (group, b/a/r) counts to hide, from the privacy module's audit."""
     values: dict[tuple, int] = {}
-    equations = []
+    equations: list[tuple] = []
     for g in groups:
         values[(g.label, "b")], values[(g.label, "a")], values[(g.label, "r")] = \
             g.baseline, g.at_risk, g.kept
