@@ -254,9 +254,10 @@ def costs(report: Report, options: CostOptions) -> Costs:
     if "strain_cost" in extra:
         assert private is not None
         given = private["strain_cost"].to_numpy(dtype=object)
-        strain = sum((given[i] for i in np.flatnonzero(at_risk).tolist()
-                      if given[i] is not None), Decimal(0))
+        having = [i for i in np.flatnonzero(at_risk).tolist() if given[i] is not None]
+        strain = sum((given[i] for i in having), Decimal(0))
         figures["strain_cost_total"] = strain
+        facts["strain_cost_people"] = len(having)
     elif flagged:
         notes.append("No Strain cost column: the pension strain cost of the people flagged "
                      "is not counted in the one-off costs (no actuarial factor is assumed).")

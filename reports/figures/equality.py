@@ -80,6 +80,9 @@ class Characteristic:
     total: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)
+    hidden: set[tuple[str, str]] = field(default_factory=set)   # (group, "b"/"a"/"r")
+    reference: str | None = None     # the best-retained group whose counts are shown
+    left_out: int = 0                # occupied posts in no group (part-time: not certain)
 
 
 @dataclass
@@ -122,6 +125,30 @@ def ratio_text(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+COLUMNS = ("eq_baseline_posts", "eq_at_risk_posts", "eq_retained_posts", "retention_rate",
+            "retention_ratio", "below_four_fifths", "fisher_p")
+
+
+def cell_text(key: str, value: Any) -> str:
+    """An equality figure for people: [c] as it is, ratios to 2 places, p to 4 figures."""
+    if value is None:
+        return "–"
+    if value == MARKER:
+        return MARKER
+    if key == "below_four_fifths":
+        return "FLAG" if value else ""
+    if key == "retention_ratio":
+        return ratio_text(value)
+    if key == "fisher_p":
+        return "<0.0001" if value < Decimal("0.0001") else f"{value:f}"
+    return measures.text(key, value)
+
+
+def equality_header() -> list[str]:
+    return ["Group", "Occupied", "At risk", "Kept", "Retention", "Ratio to best",
+            "Under 0.8", "Fisher p"]
+
+
 def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
     """The equality impact of a valid report, with small counts hidden at `threshold`
     (at least `EQUALITY_THRESHOLD`).  Raises `InvalidData` if the report has errors."""
@@ -148,7 +175,7 @@ def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
               Group("Part-time", int((count - full)[use].sum()),
                     int((count - full)[use & deleted].sum()))]
     pt = _characteristic(PART_TIME, groups, threshold)
-    left_out = int(count[occupied & ~certain].sum())
+    left_out = pt.left_out = int(count[occupied & ~certain].sum())
     if left_out:
         pt.notes.append(f"{left_out:,} occupied posts on grouped rows are left out: their FTE "
                         f"could be split between full-time and part-time posts in more than "
@@ -176,12 +203,13 @@ def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
 
 def _characteristic(key: str, groups: list[Group], threshold: int) -> Characteristic:
     c = Characteristic(key, CHARACTERISTICS[key], [g for g in groups if g.baseline > 0])
-    hidden = _hide(key, c.groups, threshold, c)
+    hidden = c.hidden = _hide(key, c.groups, threshold, c)
     total_b = sum(g.baseline for g in c.groups)
     total_a = sum(g.at_risk for g in c.groups)
     shown_rate = {g.label: _rate(g) for g in c.groups
                   if not hidden & {(g.label, "b"), (g.label, "a"), (g.label, "r")}}
     best = max(shown_rate.values(), default=None)
+    c.reference = next((label for label, r in shown_rate.items() if r == best), None)
     for g in c.groups:
         row: dict[str, Any] = {"group": g.label}
         for name, short, value in (("eq_baseline_posts", "b", g.baseline),

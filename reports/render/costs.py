@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..figures.costs import Costs
-from ..figures.equality import Equality, ratio_text
+from ..figures.equality import COLUMNS as _COLUMNS
+from ..figures.equality import Equality, cell_text, equality_header
 from ..figures.privacy import MARKER
 from ..model import measures
 from ..model.formats import fmt_date, fmt_money, plain_decimal
@@ -105,30 +106,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return neutralise(value)
-
-
-_COLUMNS = ("eq_baseline_posts", "eq_at_risk_posts", "eq_retained_posts", "retention_rate",
-            "retention_ratio", "below_four_fifths", "fisher_p")
-
-
-def cell_text(key: str, value: Any) -> str:
-    """An equality figure for people: [c] as it is, ratios to 2 places, p to 4 figures."""
-    if value is None:
-        return "–"
-    if value == MARKER:
-        return MARKER
-    if key == "below_four_fifths":
-        return "FLAG" if value else ""
-    if key == "retention_ratio":
-        return ratio_text(value)
-    if key == "fisher_p":
-        return "<0.0001" if value < Decimal("0.0001") else f"{value:f}"
-    return measures.text(key, value)
-
-
-def equality_header() -> list[str]:
-    return ["Group", "Occupied", "At risk", "Kept", "Retention", "Ratio to best",
-            "Under 0.8", "Fisher p"]
 
 
 @_printed
