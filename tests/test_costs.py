@@ -188,6 +188,11 @@ def test_costs_of_a_file_with_ages_service_and_pay(tmp_path):
     assert f["payback_months"] == months
     assert c.facts["saving_split"]["vacant_deleted_cost"] == 25000
     assert c.facts["saving_split"]["at_risk_cost"] == 140000
+    # 2 people's pay, 1 person's strain: hidden in every output, with what reveals them
+    assert c.hidden == {"redundancy_pay_estimate", "strain_cost_total", "strain_flagged_posts",
+                        "one_off_cost", "payback_months"}
+    assert c.to_dict()["figures"]["strain_cost_total"] == "[c]"
+    assert c.to_dict()["figures"]["redundancy_pay_bound"] == 2 * 30 * 751
 
 
 def test_without_ages_the_pay_is_an_upper_bound_labelled_as_one(tmp_path):

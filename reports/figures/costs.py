@@ -23,9 +23,11 @@ from ..model import measures
 from ..model import redundancy_rules as rules
 from ..model.errors import InvalidData, UsageProblem
 from ..model.formats import fmt_date, hundredths, json_number
+from .privacy import MARKER
 from .totals import summarise
 
 PENNY = Decimal("0.01")
+PERSON_MIN = 5     # a total of fewer people's age, pay or strain is hidden in every output
 PERSON_FIELDS = ("age", "years_of_service", "weekly_pay")
 
 
@@ -49,9 +51,14 @@ class Costs:
     figures: dict[str, Any]              # measure key -> exact value (None: not known)
     facts: dict[str, Any]                # dates, caps, counts the figures rest on
     notes: list[str] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)   # figures about fewer than PERSON_MIN
+
+    def shown(self) -> dict[str, Any]:
+        """The figures, each hidden one as the marker [c]."""
+        return {k: MARKER if k in self.hidden else v for k, v in self.figures.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "figures": _json(self.figures),
+        return {"source": self.source, "figures": _json(self.shown()),
                 "facts": _json(self.facts), "notes": self.notes}
 
 
@@ -271,5 +278,29 @@ def costs(report: Report, options: CostOptions) -> Costs:
                                      (one_off / saving * 12).quantize(Decimal("0.1"),
                                                                       rounding=ROUND_HALF_UP))
     ordered = {m.key: figures[m.key] for m in measures.all_measures() if m.key in figures}
-    return Costs(summary.source, ordered, facts, notes)
+    hidden = person_totals_hidden(figures, facts)
+    if hidden:
+        notes.append(f"Totals of fewer than {PERSON_MIN} people's age, pay or pension strain "
+                     f"are hidden as {MARKER} (they would show one person's), with the "
+                     f"figures they would reveal.")
+    return Costs(summary.source, ordered, facts, notes, hidden)
+
+
+def person_totals_hidden(figures: dict[str, Any], facts: dict[str, Any]) -> set[str]:
+    """The figures that would show fewer than PERSON_MIN people's age, pay or strain
+    cost (and so could be one person's): hidden in every output, whatever the audience,
+    with the one-off total and payback that would give them away."""
+    def few(n: int | None) -> bool:
+        return n is not None and 0 < n < PERSON_MIN
+
+    out = set()
+    if few(figures.get("redundancy_people")):
+        out.add("redundancy_pay_estimate")
+    if few(facts.get("strain_cost_people")):
+        out.add("strain_cost_total")
+    if few(figures.get("strain_flagged_posts")):
+        out.add("strain_flagged_posts")
+    if out & {"redundancy_pay_estimate", "strain_cost_total"}:
+        out |= {"one_off_cost", "payback_months"} & set(figures)
+    return out
 

@@ -27,12 +27,14 @@ _SPLIT = (("at_risk_cost", "occupied posts deleted"),
 
 
 def _money(value: Any) -> str:
+    if isinstance(value, str):
+        return value
     return "not known" if value is None else fmt_money(value)
 
 
 @_printed
 def costs_text(c: Costs) -> str:
-    f, facts = c.figures, c.facts
+    f, facts = c.shown(), c.facts
     lines = [f"Cost and saving: {c.source['file']}", ""]
     rows: list[list[str]] = []
     if "annual_saving" in f:
@@ -61,14 +63,15 @@ def costs_text(c: Costs) -> str:
                      f"(30 weeks x £{cap})", _money(f["redundancy_pay_bound"])])
     if "strain_flagged_posts" in f:
         rows.append(["At risk, aged 55+ with 2+ years in the pension scheme (strain)",
-                     f"{f['strain_flagged_posts']:,}"])
+                     measures.text("strain_flagged_posts", f["strain_flagged_posts"])])
     if "strain_cost_total" in f:
         rows.append(["Pension strain cost (as given by HR)", _money(f["strain_cost_total"])])
     rows.append(["One-off costs", _money(f["one_off_cost"])])
     if "payback_months" in f:
         months = f["payback_months"]
         rows.append(["Payback (one-off costs / annual saving x 12)",
-                     "never" if months is None else f"{months} months"])
+                     "never" if months is None else
+                     months if isinstance(months, str) else f"{months} months"])
     lines.append(_table(rows, tablefmt="plain", colalign=("left", "right")))
     lines.append("")
     terms = [f"dismissal date {on} ({facts['dismissal_date_from']})", f"weekly cap £{cap}"]
@@ -87,7 +90,7 @@ def costs_csv(c: Costs) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["figure", "label", "value"])
-    for key, value in c.figures.items():
+    for key, value in c.shown().items():
         w.writerow([key, measures.get(key).label, _plain(value)])
     for key, value in c.facts.items():
         if isinstance(value, dict):

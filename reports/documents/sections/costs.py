@@ -91,11 +91,14 @@ def cost_and_saving(b: Builder) -> list[Block]:
         pay.append(["Pension strain cost (as given by HR)", n, strain])
     one_off = fig.add(("costs", "one_off_cost"), f["one_off_cost"])
     fig.belongs(one_off, one_off_parts)
+    fig.forced.update(("costs", k) for k in c.hidden)       # fewer than 5 people's pay
     out.append(Text("Redundancy pay and other one-off costs:", "subheading"))
     out.append(b.table(Table(["", "People", "£"], pay, ["One-off costs", "", one_off],
                              widths=[4, 1, 1.4])))
     if "strain_flagged_posts" in f:
         flagged = fig.add(("costs", "strain_flagged_posts"), f["strain_flagged_posts"])
+        if "strain_flagged_posts" in c.hidden:
+            fig.forced.add(flagged)
         out.append(Text("People at risk aged 55 or over with 2 or more years in the pension "
                         "scheme, whose immediate unreduced pension means a strain cost for "
                         "the employer: {n}.", "body", {"n": flagged}))
