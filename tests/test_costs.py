@@ -215,3 +215,73 @@ def test_a_multiplier_not_above_0_and_a_date_before_the_caps_are_refused(tmp_pat
                                   multiplier=D(0)))
     with pytest.raises(UsageProblem, match="--dismissal-date"):
         costs(report, CostOptions(dismissal_date=date(2020, 1, 1), today=AFTER_2026))
+
+
+# --------------------------------------------------------------------------
+# the commands
+
+
+def test_costs_json_is_the_library_result(tmp_path):
+    import json
+
+    from reports.render.data import to_json
+
+    from .conftest import invoke, sample
+
+    path = sample("derbyshire_early_help.xlsx")
+    out = invoke("costs", path, "--format", "json", "--dismissal-date", "2025-04-05",
+                 "--saving-target", "3900000")
+    assert out.exit_code == 0, out.stderr
+    lib = costs(intake.check(path), CostOptions(dismissal_date=date(2025, 4, 5),
+                                                today=date.today(),
+                                                saving_target=D(3900000)))
+    got = json.loads(out.stdout)
+    assert got == json.loads(to_json(lib.to_dict()))
+    # 123 occupied posts deleted (the README's summary) x 30 weeks x £700 (5 April 2025)
+    assert got["figures"]["redundancy_pay_bound"] == 123 * 30 * 700
+    assert got["figures"]["saving_target_gap"] == 5242253 - 3900000
+
+
+def test_costs_usage_errors_exit_2_and_an_invalid_file_exits_1(tmp_path):
+    from .conftest import invoke, sample
+
+    path = sample("derbyshire_early_help.xlsx")
+    assert invoke("costs", path, "--multiplier", "0").exit_code == 2
+    assert invoke("costs", path, "--dismissal-date", "2020-01-01").exit_code == 2
+    assert invoke("costs", path, "--dismissal-date", "tomorrow").exit_code == 2
+    assert invoke("costs", sample("broken_example.xlsx")).exit_code == 1
+    assert invoke("equality", sample("broken_example.xlsx")).exit_code == 1
+
+
+def test_costs_csv_has_every_figure(tmp_path):
+    import csv
+    import io
+
+    from .conftest import invoke, sample
+
+    out = invoke("costs", sample("derbyshire_early_help.xlsx"), "--format", "csv",
+                 "--dismissal-date", "2026-04-06")
+    rows = {r["figure"]: r["value"] for r in csv.DictReader(io.StringIO(out.stdout))}
+    assert rows["redundancy_pay_bound"] == str(123 * 30 * 751)
+    assert rows["annual_saving"] == "5242253"
+    assert rows["relocated_cost"] == "235056.5"
+
+
+def test_bad_age_and_pay_cells_are_found_without_repeating_them(tmp_path):
+    path = _people(tmp_path, [
+        ["A", "Worker", "G5", 1, 1, "Deleted", "N", 30000, "sixty", 5, "lots", "maybe", None,
+         "soon"],
+        ["A", "Worker", "G5", 1, 1, "Deleted", "N", 30000, 30, 20, 500, "N", None, None],
+    ])
+    report = intake.check(path)
+    assert report.valid
+    bad = [(f.code, f.cell, f.value) for f in report.findings.warnings]
+    assert bad == [("effective-date-invalid", "N2", "soon"),   # not personal: echoed
+                   ("sensitive-value-invalid", "I2", None),
+                   ("sensitive-value-invalid", "K2", None),
+                   ("sensitive-value-invalid", "L2", None),
+                   # 20 years' service at age 30 would start at 10
+                   ("sensitive-value-invalid", "J3", None)]
+    for f in report.findings.warnings:
+        for value in ("sixty", "lots", "maybe"):
+            assert value not in f.message
