@@ -47,12 +47,16 @@ def equality(b: Builder) -> list[Block]:
             keys[g.label] = trio        # type: ignore[assignment]
             fig.forced.update(k for k in trio if (k[2], k[3]) in c.hidden)
             fig.relate(trio[0], [trio[1], trio[2]])
-        whole = [k for trio in keys.values() for k in trio]
+        # Fisher's p of a group rests on its own counts and the table's totals: the whole
+        # file's at-risk posts when every occupied post is in a group (else figures no
+        # output shows)
+        totals: tuple[Key, ...] = ()
         if c.key != PART_TIME or not c.left_out:     # every occupied post is in a group
             fig.relate(at_risk, [trio[1] for trio in keys.values()])
             if not s.has_vacant:
                 fig.relate(("total", "baseline_posts"), [trio[0] for trio in keys.values()])
-            whole.append(at_risk)
+                totals = (("total", "baseline_posts"),)
+            totals += (at_risk,)
         ref = keys.get(c.reference) if c.reference is not None else None
         body: list[list[Cell]] = []
         for r in c.rows:
@@ -63,7 +67,7 @@ def equality(b: Builder) -> list[Block]:
                          Derived(cell_text("retention_ratio", r["retention_ratio"]), against),
                          Derived(cell_text("below_four_fifths", r["below_four_fifths"]),
                                  against),
-                         Derived(cell_text("fisher_p", r["fisher_p"]), tuple(whole))])
+                         Derived(cell_text("fisher_p", r["fisher_p"]), trio + totals)])
         out.append(Text(c.label, "subheading"))
         out.append(b.table(Table(equality_header(), body, None,
                                  widths=[2.2, 1, 1, 1, 1, 1.1, 0.9, 1])))
