@@ -285,3 +285,41 @@ def test_bad_age_and_pay_cells_are_found_without_repeating_them(tmp_path):
     for f in report.findings.warnings:
         for value in ("sixty", "lots", "maybe"):
             assert value not in f.message
+
+
+def test_pension_strain_flags_55_and_over_with_2_years_membership(tmp_path):
+    blank = [None] * 2
+    path = _people(tmp_path, [
+        # flagged: 55, member for 2 years
+        ["A", "W", "G", 1, 1, "Deleted", "N", 1, 55, 10, 500, 2, *blank],
+        # flagged: 60, "Y", with 3 years' service as the membership
+        ["A", "W", "G", 1, 1, "Deleted", "N", 1, 60, 3, 500, "Y", *blank],
+        # not: 54
+        ["A", "W", "G", 1, 1, "Deleted", "N", 1, 54, 30, 500, "Y", *blank],
+        # not: 1.5 years of membership
+        ["A", "W", "G", 1, 1, "Deleted", "N", 1, 58, 30, 500, "1.5", *blank],
+        # not: not a member
+        ["A", "W", "G", 1, 1, "Deleted", "N", 1, 64, 30, 500, "N", *blank],
+        # not: kept
+        ["A", "W", "G", 1, 1, "Retained", "N", 1, 64, 30, 500, "Y", *blank],
+        # not: vacant
+        ["A", "W", "G", 1, 1, "Deleted", "Y", 1, 64, 30, 500, "Y", *blank],
+    ])
+    c = costs(intake.check(path), CostOptions(dismissal_date=AFTER_2026, today=AFTER_2026))
+    assert c.figures["strain_flagged_posts"] == 2
+    assert "strain_flagged_posts" in c.hidden           # 2 people: under 5
+
+
+def test_effective_dates_as_text_and_as_dates(tmp_path):
+    from .conftest import make_csv
+
+    rows = [["Team", "Job title", "Grade", "FTE", "Status", "Annual cost", "Effective date"],
+            ["A", "W", "G", 1, "Deleted", 36500, "01/10/2026"],
+            ["A", "W", "G", 1, "Deleted", 36500, "2026-10-01"],
+            ["A", "W", "G", 1, "Deleted", 36500, ""]]
+    path = make_csv(tmp_path, rows)
+    c = costs(intake.check(path), CostOptions(dismissal_date=AFTER_2026,
+                                              today=date(2026, 11, 23)))
+    # two from 1 October (182 of 365 days: £100 a day), one all year
+    assert c.figures["part_year_saving"] == 2 * 182 * 100 + 36500
+    assert any("1 deleted or new row(s) give no effective date" in n for n in c.notes)
