@@ -130,3 +130,20 @@ def test_an_equality_group_of_one_person_shows_no_count(people_xlsx: Path) -> No
     assert planted["eq_baseline_posts"] == "[c]" or planted["eq_at_risk_posts"] == "[c]"
     assert planted["eq_at_risk_posts"] == "[c]"
     assert planted["retention_rate"] == "[c]" and planted["fisher_p"] == "[c]"
+
+
+def test_a_too_long_or_formula_cell_in_a_personal_column_is_not_repeated(tmp_path: Path) -> None:
+    from reports import intake
+
+    from .conftest import make_csv
+
+    long_value = "987.65" * 6000     # over 32,767 characters: a CSV (openpyxl cuts the text)
+    path = make_csv(tmp_path, [
+        ["Team", "Job title", "Grade", "FTE", "Status", "Weekly pay", "Sex"],
+        ["A", "W", "G", 1, "Deleted", long_value, SEX],
+    ])
+    report = intake.check(path)
+    (too_long,) = [f for f in report.findings.items if f.code == "value-too-long"]
+    assert too_long.cell == "F2" and too_long.value is None
+    for f in report.findings.items:
+        assert "987.65" not in f.message and SEX not in f.message

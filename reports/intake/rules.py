@@ -204,8 +204,10 @@ class _TableCheck:
         t = self.t
         col = t.data[fld]
         for i in np.flatnonzero(mask).tolist():
-            value = None if fld in schema.SENSITIVE_FIELDS else col[i]   # never echoed
-            self.findings.add(code, message(value), sheet=t.sheet,
+            raw = col[i]
+            value = None if fld in schema.SENSITIVE_FIELDS else raw   # never echoed
+            text = message(raw if code is codes.VALUE_TOO_LONG else value)   # only its length
+            self.findings.add(code, text, sheet=t.sheet,
                               cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
                               value=value)
 
