@@ -98,7 +98,7 @@ class Reconciliation:
 
 def claim_key(measure: str) -> str:
     """A claim's measure key: a registered one (or an alias of one); ValueError if not."""
-    key = ALIASES.get(measure, measure) if not measures.known(measure) else measure
+    key = ALIASES.get(measure, measure)      # annual_saving is net_saving by definition
     if not measures.known(key):
         raise ValueError(f"unknown measure {measure!r}; the measures are: "
                          f"{', '.join(measures.keys())}")
@@ -173,7 +173,8 @@ def reconcile(report: Report, claims: list[Claim]) -> Reconciliation:
 def _not_available(key: str) -> str:
     needs = measures.get(key).needs
     what = {"vacant": "a Vacant column", "cost": "an Annual cost column"}
-    names = [what[n] for n in ((needs,) if isinstance(needs, str) else needs or ())]
+    names = [what.get(n, f"the figures of impact {n}")
+             for n in ((needs,) if isinstance(needs, str) else needs or ())]
     return (f"the file cannot give this figure: it needs {' and '.join(names)}"
             if names else "the file cannot give this figure")
 

@@ -25,6 +25,7 @@ from ..model import fields as schema
 from ..model.codes import Code
 from ..model.findings import Findings, column_letter, echo
 from ..model.formats import FTE_SCALE, fte_value, hundredths, plain_decimal
+from .extra import EXTRA, read_extra
 from .workbook import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
@@ -50,6 +51,10 @@ class Report:
     has_cost: bool
     has_posts: bool = True          # False: no Posts column, so post counts are not given
     defaulted: int = 0              # rows given --default-status
+    # The optional cost and equality columns (reports/intake/extra.py), one row per post
+    # row, kept apart from `posts` so that no export of the posts can carry them.
+    private: pd.DataFrame | None = None
+    extra: frozenset[str] = frozenset()       # which of them some sheet has
 
     @property
     def valid(self) -> bool:
@@ -110,7 +115,12 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     _duplicate_ids(wb, posts, findings)
     if expect is not None:
         _expectations(posts, expect, findings)
-    return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted)
+    private = (posts[list(EXTRA)].reset_index(drop=True)
+               if all(c in posts.columns for c in EXTRA) else None)
+    posts = posts.drop(columns=[c for c in EXTRA if c in posts.columns])
+    extra = frozenset(f for t in wb.tables for f in EXTRA if f in t.columns)
+    return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted,
+                  private, extra)
 
 
 @dataclass
@@ -284,8 +294,10 @@ class _TableCheck:
         t = self.t
         col = t.data[fld]
         for i in np.flatnonzero(mask).tolist():
-            value = col[i]
-            self.findings.add(code, message(value), sheet=t.sheet,
+            raw = col[i]
+            value = None if fld in schema.SENSITIVE_FIELDS else raw   # never echoed
+            text = message(raw if code is codes.VALUE_TOO_LONG else value)   # only its length
+            self.findings.add(code, text, sheet=t.sheet,
                               cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
                               value=value)
 
@@ -335,6 +347,7 @@ class _TableCheck:
         self._destination(status, destination)
         vacant = self._vacant(implied)
         cost = self._cost()
+        extra = read_extra(t, self.findings, self.is_post)
         self._control_totals(fte, posts, cost)
         s188 = self._s188(posts[0])
 
@@ -354,6 +367,7 @@ class _TableCheck:
             "vacant": vacant[keep],
             "cost": cost[0][keep],
             **{k: v[keep] for k, v in s188.items()},
+            **{fld: values[keep] for fld, values in extra.items()},
         })
 
     # -- status

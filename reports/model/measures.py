@@ -31,7 +31,9 @@ FTE = "fte"
 POSTS = "posts"
 MONEY = "money"
 PERCENT = "percent"
-UNITS = (FTE, POSTS, MONEY, PERCENT)
+MONTHS = "months"          # a Decimal number of months (payback)
+RATIO = "ratio"            # a Decimal ratio or probability (retention ratio, p-value)
+UNITS = (FTE, POSTS, MONEY, PERCENT, MONTHS, RATIO)
 
 VACANT = "vacant"          # needs a Vacant column on every sheet
 COST = "cost"              # needs an Annual cost column on every sheet
@@ -85,7 +87,7 @@ class Measure:
 
     def value(self, raw: Any) -> Any:
         """A summed or derived raw figure as it is reported: FTE and money as Decimal."""
-        if raw is None or self.unit in (POSTS, PERCENT):
+        if raw is None or self.unit in (POSTS, PERCENT, MONTHS, RATIO):
             return raw
         return fte_value(raw) if self.unit == FTE else hundredths(raw)
 
@@ -221,6 +223,42 @@ register(Measure("redeployment_posts_available", POSTS, "Posts available for red
                  "(new posts and retained vacancies)", computed_by="reports.figures.pools"))
 register(Measure("closing_sites", POSTS, "Sites closing (future FTE 0)",
                  computed_by="reports.figures.reconcile"))
+
+
+# `impact costs` and `impact equality`: worked out in reports/figures/costs.py and
+# equality.py from the optional columns (reports/intake/extra.py), so `summary` never
+# sums them; `derive` takes the value those modules computed, as exact Decimal or int.
+COSTS = "costs"            # needs: the `impact costs` figures
+EQUALITY = "equality"      # needs: the `impact equality` figures
+
+
+def _given(key: str) -> Callable[[Mapping[str, Any]], Any]:
+    return lambda raw: raw[key]
+
+
+for _key, _unit, _label, _needs in (
+        ("annual_saving", MONEY, "Annual saving (deleted posts less new posts)", COST),
+        ("saving_target_gap", MONEY, "Annual saving less the target", COST),
+        ("part_year_saving", MONEY, "Saving in the current financial year", COST),
+        ("redundancy_people", POSTS, "People with a redundancy pay estimate", None),
+        ("redundancy_pay_estimate", MONEY, "Redundancy pay, estimated per person", None),
+        ("redundancy_pay_bound", MONEY, "Redundancy pay, upper bound (30 weeks at the cap)",
+         None),
+        ("strain_flagged_posts", POSTS, "At risk, aged 55+ with 2+ years in the pension scheme",
+         None),
+        ("strain_cost_total", MONEY, "Pension strain cost (as given by HR)", None),
+        ("one_off_cost", MONEY, "One-off costs (redundancy pay and strain)", None),
+        ("payback_months", MONTHS, "Payback (months)", COST)):
+    register(Measure(_key, _unit, _label, needs=(COSTS, _needs) if _needs else COSTS,
+                     derive=_given(_key)))
+for _key, _unit, _label in (
+        ("eq_baseline_posts", POSTS, "Occupied posts today"),
+        ("eq_at_risk_posts", POSTS, "At risk (occupied posts deleted)"),
+        ("eq_retained_posts", POSTS, "Occupied posts kept"),
+        ("retention_rate", PERCENT, "Retention rate"),
+        ("retention_ratio", RATIO, "Ratio to the best-retained group"),
+        ("fisher_p", RATIO, "Fisher's exact test p-value")):
+    register(Measure(_key, _unit, _label, needs=EQUALITY, derive=_given(_key)))
 
 
 def posts_for(fte_key: str) -> str:

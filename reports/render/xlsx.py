@@ -246,7 +246,8 @@ def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> 
 
 def _empty_personal_columns(report: Report, sheet_for: dict[str, Any]) -> None:
     for f in report.findings.items:
-        if f.code != "personal-data" or f.sheet not in sheet_for or not f.cell:
+        if f.code not in ("personal-data", "sensitive-columns") or f.sheet not in sheet_for \
+                or not f.cell:
             continue
         ws = sheet_for[f.sheet]
         head = ws[f.cell]
