@@ -22,8 +22,10 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          debug_option, format_option, handle_errors, input_options,
                          open_store, output_option, print_invalid, read_options,
                          show_audit_option, store_option)
+import cli_costs
 from cli_profile import profile as profile_group
 from cli_store import store as store_group
+from cli_union import register as register_union
 from cli_users import serve, users
 from reports.model.version import __version__
 from reports.render import data, text
@@ -420,8 +422,9 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
     if not quiet:
         click.echo(result.summary_line())
     sys.exit(0 if result.ok else 1)
-for _group in (store_group, profile_group, users, serve):
+for _group in (store_group, profile_group, cli_costs.costs, cli_costs.equality, users, serve):
     cli.add_command(_group)
+register_union(cli)
 
 
 def main() -> None:

@@ -44,8 +44,9 @@ def make_store(root: Path) -> dict[str, str]:
                 assert r.version is not None, r.report.to_dict()
                 slugs[name] = r.version.slug
         tiny = root.parent / "tiny.xlsx"
-        write_rows(tiny, ["Team", "Job title", "Grade", "FTE", "Status"],
-                   [["A", "Clerk", "G4", 1, "Deleted"], ["A", "Officer", "G5", 1, "Retained"]])
+        write_rows(tiny, ["Team", "Job title", "Grade", "FTE", "Posts", "Status"],
+                   [["A", "Clerk", "G4", 1, 1, "Deleted"], ["A", "Officer", "G5", 1, 1,
+                                                             "Retained"]])
         r = datasets.upload(store, tiny, "Tiny", as_of=AS_OF, by="setup")
         assert r.version is not None
         slugs["Tiny"] = r.version.slug

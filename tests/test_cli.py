@@ -333,7 +333,8 @@ def test_template_headers(template):
     ws = openpyxl.load_workbook(template).worksheets[0]
     assert [c.value for c in ws[1]] == ["Post ID", "Team", "Job title", "Grade", "FTE", "Posts",
                                         "Status", "Destination", "Location", "Vacant",
-                                        "Annual cost"]
+                                        "Annual cost", "Establishment", "Dismissal date",
+                                        "People", "Site type"]
 
 
 def test_template_data_validations(template):

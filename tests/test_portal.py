@@ -262,6 +262,20 @@ def test_no_page_has_inline_script_or_style(store_dir: Path, slugs: dict[str, st
         assert not re.search(r"<[^>]*\son[a-z]+\s*=", html)         # no event handlers
 
 
+def test_a_bug_gets_the_error_page_with_the_headers(store_dir: Path, monkeypatch: Any) -> None:
+    from reports.services import portal as views  # the service the view calls
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(views, "dataset_view", broken)
+    client = client_for(store_dir, "hr")
+    r = client.get("/datasets/tiny")
+    assert r.status_code == 500 and b"This is a bug in impact" in r.data
+    assert b"a bug" not in r.data.replace(b"a bug in impact", b"")
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
 def test_the_session_cookie_is_httponly_and_samesite_lax(store_dir: Path) -> None:
     app = create_app(store_dir)
     client = app.test_client()

@@ -112,7 +112,9 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *,
             (404, "Not found", "There is no such page, dataset or file."),
             (413, "File too large", "Uploads are limited to {mb} MB; nothing was read or "
                                     "stored."),
-            (405, "Not allowed", "This address does not take that kind of request.")):
+            (405, "Not allowed", "This address does not take that kind of request."),
+            (500, "Something went wrong", "This is a bug in impact; the server's log has the "
+                                          "details. Nothing was changed by this request.")):
         app.register_error_handler(code, _error_page(code, title, message))
     return app
 

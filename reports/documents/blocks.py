@@ -32,7 +32,15 @@ class Pct:
     baseline: Key
 
 
-Cell = str | tuple | Pct | None   # text, a figure's key, a percentage, or blank
+@dataclass(frozen=True)
+class Derived:
+    """Text worked out from figures (a rate, a ratio, a p-value): hidden when any is."""
+
+    text: str
+    keys: tuple[Key, ...]
+
+
+Cell = str | tuple | Pct | Derived | None   # text, a figure's key, a percentage, or blank
 
 
 @dataclass
@@ -118,6 +126,7 @@ class Figures:
     pairs: list[tuple[Key, Key]] = field(default_factory=list)
     follows: dict[Key, list[Key]] = field(default_factory=dict)
     keep: set[Key] = field(default_factory=set)
+    forced: set[Key] = field(default_factory=set)   # hidden by a section's own audit
 
     def add(self, key: Key, value: Number, unit: str | None = None) -> Key:
         self.values[key] = value
@@ -154,6 +163,8 @@ class Figures:
             return ""
         if isinstance(cell, str):
             return cell
+        if isinstance(cell, Derived):
+            return MARKER if any(k in self.hidden for k in cell.keys) else cell.text
         if isinstance(cell, Pct):
             if cell.deleted in self.hidden or cell.baseline in self.hidden:
                 return MARKER

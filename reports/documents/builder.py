@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..figures.compare import Comparison
-from ..figures.privacy import Key, Protection, protect
+from ..figures.privacy import MARKER, Key, Protection, protect
 from ..figures.totals import NOT_GIVEN, Summary
 from ..intake.rules import Report
 from ..model import measures
@@ -155,8 +155,10 @@ class Builder:
         links = f.links()
         if self.changes is not None and self.changes.earlier and self.threshold:
             links.sensitive = self._small_changes(self.changes.earlier)
+        links.sensitive = links.sensitive | f.forced     # the equality tables' own audit
         self.protection = protect(links, self.threshold)
         f.hidden = dict(self.protection.hidden)
+        f.hidden.update({k: MARKER for k in f.forced})
         for chart in self.charts:
             chart.series = {s: [f.number(k[s]) for k in chart.keys] for s in STATUSES}
 

@@ -8,7 +8,10 @@ decimal places (6 and 2), so every sum made from them afterwards is exact.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +25,7 @@ from ..model import fields as schema
 from ..model.codes import Code
 from ..model.findings import Findings, column_letter, echo
 from ..model.formats import FTE_SCALE, fte_value, hundredths, plain_decimal
+from .extra import EXTRA, read_extra
 from .workbook import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
@@ -47,6 +51,10 @@ class Report:
     has_cost: bool
     has_posts: bool = True          # False: no Posts column, so post counts are not given
     defaulted: int = 0              # rows given --default-status
+    # The optional cost and equality columns (reports/intake/extra.py), one row per post
+    # row, kept apart from `posts` so that no export of the posts can carry them.
+    private: pd.DataFrame | None = None
+    extra: frozenset[str] = frozenset()       # which of them some sheet has
 
     @property
     def valid(self) -> bool:
@@ -85,7 +93,8 @@ class Report:
 
 
 POST_COLUMNS = ("sheet", "row", "post_id", "team", "title", "grade", "location",
-                "destination", "status", "fte", "posts", "vacant", "cost")
+                "destination", "status", "fte", "posts", "vacant", "cost",
+                "establishment", "dismissal_date", "headcount", "site_type")
 
 
 def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
@@ -106,7 +115,12 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     _duplicate_ids(wb, posts, findings)
     if expect is not None:
         _expectations(posts, expect, findings)
-    return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted)
+    private = (posts[list(EXTRA)].reset_index(drop=True)
+               if all(c in posts.columns for c in EXTRA) else None)
+    posts = posts.drop(columns=[c for c in EXTRA if c in posts.columns])
+    extra = frozenset(f for t in wb.tables for f in EXTRA if f in t.columns)
+    return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted,
+                  private, extra)
 
 
 @dataclass
@@ -280,8 +294,10 @@ class _TableCheck:
         t = self.t
         col = t.data[fld]
         for i in np.flatnonzero(mask).tolist():
-            value = col[i]
-            self.findings.add(code, message(value), sheet=t.sheet,
+            raw = col[i]
+            value = None if fld in schema.SENSITIVE_FIELDS else raw   # never echoed
+            text = message(raw if code is codes.VALUE_TOO_LONG else value)   # only its length
+            self.findings.add(code, text, sheet=t.sheet,
                               cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
                               value=value)
 
@@ -331,7 +347,9 @@ class _TableCheck:
         self._destination(status, destination)
         vacant = self._vacant(implied)
         cost = self._cost()
+        extra = read_extra(t, self.findings, self.is_post)
         self._control_totals(fte, posts, cost)
+        s188 = self._s188(posts[0])
 
         keep = self.is_post
         return pd.DataFrame({
@@ -348,6 +366,8 @@ class _TableCheck:
             "posts": posts[0][keep],
             "vacant": vacant[keep],
             "cost": cost[0][keep],
+            **{k: v[keep] for k, v in s188.items()},
+            **{fld: values[keep] for fld, values in extra.items()},
         })
 
     # -- status
@@ -515,6 +535,30 @@ class _TableCheck:
         ok = ~np.isnan(x) & (x >= 0)
         return np.where(ok, pence, 0), ok
 
+    # -- s.188 and sites: establishment, dismissal date, people, site type (issue 13)
+    def _s188(self, posts: np.ndarray) -> dict[str, np.ndarray]:
+        when = np.full(self.n, None, dtype=object)
+        if "dismissal_date" in self.t.columns:
+            col = self.t.data["dismissal_date"]
+            when = col.map(_date_of)
+            bad = col.map(lambda v: v != "" and _date_of(v) is None, bool)
+            self.flag("dismissal_date", bad & self.is_post & ~self.formula["dismissal_date"],
+                      codes.DISMISSAL_DATE_INVALID, lambda v: (
+                          f"Dismissal date '{echo(v)}' is not a date; give it as a date "
+                          f"cell, or as YYYY-MM-DD or DD/MM/YYYY (day first)"))
+        people = posts.copy()
+        if "headcount" in self.t.columns:
+            x = _to_number(self.t.data["headcount"])
+            safe = np.nan_to_num(x)
+            whole = ~np.isnan(x) & (np.floor(safe) == safe) & (x >= 0)
+            bad = ~self.blank("headcount") & ~whole & ~self.formula["headcount"] & self.is_post
+            self.flag("headcount", bad, codes.HEADCOUNT_INVALID, lambda v: (
+                f"People '{echo(v)}' is not a whole number of at least 0; give how many "
+                f"people hold the row's posts (leave it blank for the number of posts)"))
+            people = np.where(whole, safe, posts).astype(np.int64)
+        return {"establishment": self.text("establishment"), "dismissal_date": when,
+                "headcount": people, "site_type": self.text("site_type")}
+
     # -- totals rows in the sheet
     def _control_totals(self, fte: tuple[np.ndarray, np.ndarray],
                         posts: tuple[np.ndarray, np.ndarray],
@@ -565,6 +609,31 @@ class _TableCheck:
                            if n_bad else "")
                         + "; correct the total or the rows it totals",
                         sheet=t.sheet, cell=cell, column=t.headers[fld], value=value)
+
+
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_WORDY = ("%d %B %Y", "%d %b %Y", "%d-%b-%Y", "%d %B, %Y")
+
+
+def _date_of(v: Any) -> dt.date | None:
+    """A cell as a date: a date cell (read as ISO text), YYYY-MM-DD, DD/MM/YYYY (day first,
+    as UK schedules write it) or "6 April 2026"; None for anything else."""
+    if v.__class__ is not str or not v:
+        return None
+    text = v.strip()
+    if text[:1].isdigit() and len(text) >= 10 and text[4:5] == "-":
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(text).date()    # a date cell, or YYYY-MM-DD
+        return None
+    m = _DAY_FIRST.match(text)
+    if m:
+        with contextlib.suppress(ValueError):
+            return dt.date(int(m[3]), int(m[2]), int(m[1]))
+        return None
+    for pattern in _WORDY:
+        with contextlib.suppress(ValueError):
+            return dt.datetime.strptime(text, pattern).date()
+    return None
 
 
 def _duplicate_ids(wb: Workbook, posts: pd.DataFrame, findings: Findings) -> None:

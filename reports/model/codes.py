@@ -122,6 +122,12 @@ STATUS_VACANT_CONFLICT = _code(
     "status-vacant-conflict", ERROR, "The status and the Vacant column disagree",
     "The status says whether the post is vacant (e.g. 'Deleted - vacant'); make the Vacant "
     "cell agree, or use the plain status word.")
+DISMISSAL_DATE_INVALID = _code(
+    "dismissal-date-invalid", ERROR, "The dismissal date is not a date",
+    "Give the date as a date cell, or as YYYY-MM-DD or DD/MM/YYYY.")
+HEADCOUNT_INVALID = _code(
+    "headcount-invalid", ERROR, "People is not a whole number of at least 0",
+    "Give how many people hold the row's posts, or leave it blank for the number of posts.")
 VALUE_TOO_LONG = _code(
     "value-too-long", ERROR, "A cell holds more than 32,767 characters",
     "Shorten it; no spreadsheet cell can hold more.")
@@ -176,3 +182,19 @@ ROWS_SELECTED = _code(
 ENCODING = _code(
     "encoding", INFO, "A CSV file was read as Windows-1252",
     "If accented letters look wrong, give the right --encoding.")
+
+# -- the optional cost and equality columns (`impact costs`, `impact equality`)
+
+EFFECTIVE_DATE_INVALID = _code(
+    "effective-date-invalid", WARNING, "The effective date is not a date",
+    "Give a date such as 2026-07-01 or 01/07/2026; until then the row's saving counts "
+    "from the start of the financial year.")
+SENSITIVE_VALUE_INVALID = _code(
+    "sensitive-value-invalid", WARNING, "A personal cost or equality value cannot be read",
+    "Correct the cell (the message says what it must hold; the value itself is never "
+    "repeated); until then the row is left out of that total.")
+SENSITIVE_COLUMNS = _code(
+    "sensitive-columns", INFO, "Columns about the people in the posts were read",
+    "Nothing: they are read only into totals and no output shows them per post. The "
+    "stored copy of an uploaded file keeps them; remove them before uploading to keep "
+    "them out.")

@@ -86,11 +86,68 @@ FIELDS: tuple[Field, ...] = (
           ("Parent Department", "Parent organisation", "Parent organization"),
           "Optional. The parent department (organograms); reported in the column report, "
           "never merged into Team.", in_template=False),
+    # -- s.188 and sites (issue 13): read by `impact s188`, `pools` and `reconcile`
+    Field("establishment", "Establishment", False,
+          ("Establishment", "Establishment name", "S188 establishment"),
+          "Optional. The establishment the post belongs to for collective consultation "
+          "(TULRCA s.188): a site, a service or the whole employer."),
+    Field("dismissal_date", "Dismissal date", False,
+          ("Dismissal date", "Proposed dismissal date", "Date of dismissal", "Termination date",
+           "Proposed leaving date"),
+          "Optional. The proposed date of dismissal for the post, as a date (e.g. 2026-04-06 "
+          "or 06/04/2026)."),
+    Field("headcount", "People", False,
+          ("People", "Number of people", "No. of people", "People in post"),
+          "Optional (default: the posts). How many people hold the row's posts, when that "
+          "differs from Posts (job shares): a whole number, 0 or more."),
+    Field("site_type", "Site type", False,
+          ("Site type", "Location type", "Type of site", "Base type"),
+          "Optional. What kind of site the Location is, e.g. 'Centre' or 'Office'."),
 )
 
-FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+# Optional columns for `impact costs` and `impact equality`: not in the blank template.
+# All but effective_date are about the person in the post (age, pay, special-category
+# data): they are read only into totals, never echoed in a finding, never written per
+# post anywhere, and emptied in the annotated copy.
+EXTRA_FIELDS: tuple[Field, ...] = (
+    Field("effective_date", "Effective date", False,
+          ("Effective date", "Effective from", "Date effective", "Implementation date"),
+          "Optional. The date the change takes effect; gives the part-year saving."),
+    Field("age", "Age", False, ("Age", "Age at dismissal", "Age (years)"),
+          "Optional, personal. Age in whole years at the dismissal date (16 to 100)."),
+    Field("years_of_service", "Years of service", False,
+          ("Years of service", "Service years", "Length of service", "Continuous service",
+           "Service (years)"),
+          "Optional, personal. Continuous service in years at the dismissal date."),
+    Field("weekly_pay", "Weekly pay", False,
+          ("Weekly pay", "Week's pay", "Weekly salary", "Gross weekly pay"),
+          "Optional, personal. Gross weekly pay in pounds."),
+    Field("pension_member", "Pension member", False,
+          ("Pension member", "LGPS member", "Pension membership", "Pension scheme member",
+           "LGPS membership"),
+          "Optional, personal. Y/N, or years of pension scheme membership."),
+    Field("strain_cost", "Strain cost", False,
+          ("Strain cost", "Pension strain", "Pension strain cost"),
+          "Optional, personal. The pension strain cost HR has worked out, in pounds."),
+    Field("sex", "Sex", False, ("Sex", "Gender"),
+          "Optional, special category. Counted in totals only."),
+    Field("age_band", "Age band", False, ("Age band", "Age group", "Age range"),
+          "Optional, special category. Counted in totals only."),
+    Field("ethnicity", "Ethnicity", False, ("Ethnicity", "Ethnic group", "Ethnic origin"),
+          "Optional, special category. Counted in totals only."),
+    Field("disability", "Disability", False,
+          ("Disability", "Disabled", "Disability status"),
+          "Optional, special category. Counted in totals only."),
+    Field("working_pattern", "Working pattern", False,
+          ("Working pattern", "Work pattern", "Full or part time", "FT/PT"),
+          "Optional. Full-time or part-time, as HR records it. Counted in totals only."),
+)
+SENSITIVE_FIELDS = frozenset(f.name for f in EXTRA_FIELDS) - {"effective_date"}
+EQUALITY_FIELDS = ("sex", "age_band", "ethnicity", "disability", "working_pattern")
+
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS + EXTRA_FIELDS}
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
-ALIASES: dict[str, str] = {key: f.name for f in FIELDS for key in f.keys}
+ALIASES: dict[str, str] = {key: f.name for f in FIELDS + EXTRA_FIELDS for key in f.keys}
 
 STATUSES = ("deleted", "retained", "relocated", "created")
 STATUS_WORDS: dict[str, tuple[str, ...]] = {
@@ -149,7 +206,7 @@ PERSONAL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r"^(payroll|pay)(number|no|num|id|ref|reference)?$",
     r"^(ni|nationalinsurance)(number|no|num)?$",
     r"^nino$",
-    r"^(dateofbirth|dob|birthdate|birthday|age)$",
+    r"^(dateofbirth|dob|birthdate|birthday)$",   # "Age" is a field: totals only
     r"^(contact|personal|home|work|business|office|staff|employee)?e?mail(address)?$",
     r"^(contact|personal|home|work|business|office|staff|employee)?"
     r"(mobile|phone|telephone|tel|landline)(number|no|num)?$",

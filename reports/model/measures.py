@@ -31,7 +31,9 @@ FTE = "fte"
 POSTS = "posts"
 MONEY = "money"
 PERCENT = "percent"
-UNITS = (FTE, POSTS, MONEY, PERCENT)
+MONTHS = "months"          # a Decimal number of months (payback)
+RATIO = "ratio"            # a Decimal ratio or probability (retention ratio, p-value)
+UNITS = (FTE, POSTS, MONEY, PERCENT, MONTHS, RATIO)
 
 VACANT = "vacant"          # needs a Vacant column on every sheet
 COST = "cost"              # needs an Annual cost column on every sheet
@@ -76,6 +78,8 @@ class Measure:
     rows: Callable[[Rows], np.ndarray] | None = None          # summed from the post rows
     derive: Callable[[Mapping[str, int]], Any] | None = None  # from other measures' sums
     labels: Mapping[str, str] = field(default_factory=dict)   # per-surface wording
+    computed_by: str | None = None     # a figures module that works it out over the whole
+    #                                    schedule (s.188, pools, sites): not in the totals
 
     def label_for(self, surface: str) -> str:
         """The label on one surface ("short": table columns), else the general one."""
@@ -83,7 +87,7 @@ class Measure:
 
     def value(self, raw: Any) -> Any:
         """A summed or derived raw figure as it is reported: FTE and money as Decimal."""
-        if raw is None or self.unit in (POSTS, PERCENT):
+        if raw is None or self.unit in (POSTS, PERCENT, MONTHS, RATIO):
             return raw
         return fte_value(raw) if self.unit == FTE else hundredths(raw)
 
@@ -110,6 +114,8 @@ class Measure:
         return exact.quantize(places)
 
     def available(self, has: Iterable[str]) -> bool:
+        if self.computed_by:
+            return False
         present = set(has)
         needs = (self.needs,) if isinstance(self.needs, str) else self.needs or ()
         return all(n in present for n in needs)
@@ -134,7 +140,7 @@ def register(measure: Measure) -> Measure:
         raise ValueError(f"measure {measure.key!r} is already registered")
     if measure.unit not in UNITS:
         raise ValueError(f"measure {measure.key!r} has unknown unit {measure.unit!r}")
-    if (measure.rows is None) == (measure.derive is None):
+    if measure.computed_by is None and (measure.rows is None) == (measure.derive is None):
         raise ValueError(f"measure {measure.key!r} needs exactly one of rows= and derive=")
     _REGISTRY[measure.key] = measure
     return measure
@@ -206,6 +212,53 @@ register(Measure("vacant_deleted_cost", MONEY, "Annual cost of vacant posts dele
                  rows=lambda r: r.where(r.of("deleted") & r.vacant, r.cost)))
 register(Measure("relocated_cost", MONEY, "Annual cost of relocated posts (moved, not saved)",
                  needs=COST, rows=lambda r: r.where(r.of("relocated"), r.cost)))
+
+# -- worked out by a figures module over the whole schedule, not summed in the totals
+#    (issue 13): `impact s188`, `impact pools` and `impact reconcile` report them.
+register(Measure("proposed_dismissals", POSTS, "Proposed dismissals (people in occupied "
+                 "deleted posts)", computed_by="reports.figures.s188"))
+register(Measure("people_in_affected_pools", POSTS, "People in affected selection pools",
+                 computed_by="reports.figures.pools"))
+register(Measure("redeployment_posts_available", POSTS, "Posts available for redeployment "
+                 "(new posts and retained vacancies)", computed_by="reports.figures.pools"))
+register(Measure("closing_sites", POSTS, "Sites closing (future FTE 0)",
+                 computed_by="reports.figures.reconcile"))
+
+
+# `impact costs` and `impact equality`: worked out in reports/figures/costs.py and
+# equality.py from the optional columns (reports/intake/extra.py), so `summary` never
+# sums them; `derive` takes the value those modules computed, as exact Decimal or int.
+COSTS = "costs"            # needs: the `impact costs` figures
+EQUALITY = "equality"      # needs: the `impact equality` figures
+
+
+def _given(key: str) -> Callable[[Mapping[str, Any]], Any]:
+    return lambda raw: raw[key]
+
+
+for _key, _unit, _label, _needs in (
+        ("annual_saving", MONEY, "Annual saving (deleted posts less new posts)", COST),
+        ("saving_target_gap", MONEY, "Annual saving less the target", COST),
+        ("part_year_saving", MONEY, "Saving in the current financial year", COST),
+        ("redundancy_people", POSTS, "People with a redundancy pay estimate", None),
+        ("redundancy_pay_estimate", MONEY, "Redundancy pay, estimated per person", None),
+        ("redundancy_pay_bound", MONEY, "Redundancy pay, upper bound (30 weeks at the cap)",
+         None),
+        ("strain_flagged_posts", POSTS, "At risk, aged 55+ with 2+ years in the pension scheme",
+         None),
+        ("strain_cost_total", MONEY, "Pension strain cost (as given by HR)", None),
+        ("one_off_cost", MONEY, "One-off costs (redundancy pay and strain)", None),
+        ("payback_months", MONTHS, "Payback (months)", COST)):
+    register(Measure(_key, _unit, _label, needs=(COSTS, _needs) if _needs else COSTS,
+                     derive=_given(_key)))
+for _key, _unit, _label in (
+        ("eq_baseline_posts", POSTS, "Occupied posts today"),
+        ("eq_at_risk_posts", POSTS, "At risk (occupied posts deleted)"),
+        ("eq_retained_posts", POSTS, "Occupied posts kept"),
+        ("retention_rate", PERCENT, "Retention rate"),
+        ("retention_ratio", RATIO, "Ratio to the best-retained group"),
+        ("fisher_p", RATIO, "Fisher's exact test p-value")):
+    register(Measure(_key, _unit, _label, needs=EQUALITY, derive=_given(_key)))
 
 
 def posts_for(fte_key: str) -> str:

@@ -50,7 +50,7 @@ from reportlab.platypus import (
 from reportlab.platypus import Table as RLTable
 from reportlab.platypus.doctemplate import IndexingFlowable
 
-from ..documents.blocks import Briefing, Chart, Figures, Pct, Table, Text, Tiles
+from ..documents.blocks import Briefing, Chart, Derived, Figures, Pct, Table, Text, Tiles
 from ..figures.privacy import MARKER
 from ..model import measures
 from ..model.measures import STATUSES
@@ -325,7 +325,7 @@ def _table(t: Table, fig: Figures, st: dict[str, ParagraphStyle], colours: dict[
                 else:                       # wraps: a Paragraph, so escaped
                     out.append(Paragraph(_esc(text), st["cell_bold" if bold else "cell"]))
             else:
-                if isinstance(c, (tuple, Pct)) and fig.text(c, t.zero) in _markers(fig):
+                if isinstance(c, (tuple, Pct, Derived)) and fig.text(c, t.zero) in _markers(fig):
                     hidden_cells.append((i, r))
                 out.append(fig.text(c, t.zero))
         return out

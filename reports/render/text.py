@@ -330,6 +330,6 @@ def upload_text(file_name: str, version: Any, created: bool) -> str:
 def personal_data_note(columns: Sequence[str]) -> str:
     """The note `impact upload` prints when the stored copy keeps personal-data columns."""
     names = ", ".join(f"'{c}'" for c in columns)
-    return (f"Note: column(s) {names} hold personal data. No report ever reads them, but the "
-            f"stored copy of the file still contains them; remove those columns and upload "
-            f"the file again to keep them out of the store.")
+    return (f"Note: column(s) {names} hold personal data. No report shows them per post, but "
+            f"the stored copy of the file still contains them, as uploaded; remove those "
+            f"columns and upload the file again to keep them out of the store.")

@@ -150,7 +150,7 @@ def write_template(out: IO[bytes]) -> None:
                      (cost, "annual_cost")):
         dv.add(rng(name))
         ws.add_data_validation(dv)
-    for name, fmt in (("fte", "0.00"), ("annual_cost", "#,##0.00")):
+    for name, fmt in (("fte", "0.00"), ("annual_cost", "#,##0.00"), ("dismissal_date", "yyyy-mm-dd")):
         for row in ws.iter_rows(min_row=2, max_row=200, min_col=_index(fields, name) + 1,
                                 max_col=_index(fields, name) + 1):
             for cell in row:
@@ -246,7 +246,8 @@ def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> 
 
 def _empty_personal_columns(report: Report, sheet_for: dict[str, Any]) -> None:
     for f in report.findings.items:
-        if f.code != "personal-data" or f.sheet not in sheet_for or not f.cell:
+        if f.code not in ("personal-data", "sensitive-columns") or f.sheet not in sheet_for \
+                or not f.cell:
             continue
         ws = sheet_for[f.sheet]
         head = ws[f.cell]

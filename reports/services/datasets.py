@@ -62,8 +62,8 @@ class UploadResult:
         version only): no report reads them, but the copy keeps them."""
         if not self.created:
             return []
-        return [str(f.column) for f in self.report.findings.warnings
-                if f.code == "personal-data"]
+        return [str(f.column) for f in self.report.findings.items
+                if f.code in ("personal-data", "sensitive-columns")]
 
 
 def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,

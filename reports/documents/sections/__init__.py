@@ -77,12 +77,17 @@ from . import team_grade  # noqa: E402
 from . import relocations  # noqa: E402
 from . import new_posts  # noqa: E402
 from . import locations  # noqa: E402
+from . import s188  # noqa: E402
+from . import pools  # noqa: E402
+from . import costs  # noqa: E402
+from . import equality  # noqa: E402
 from . import charts  # noqa: E402
 from . import data_notes  # noqa: E402
 from . import method  # noqa: E402
 from . import changes  # noqa: E402
 # isort: on
 
-__all__ = ["Spec", "at_risk", "by_grade", "by_team", "changes", "charts", "data_notes", "defaults", "get",
+__all__ = ["Spec", "at_risk", "by_grade", "by_team", "changes", "charts", "costs", "data_notes",
+           "defaults", "equality", "get",
            "headings", "headline", "known", "locations", "method", "new_posts",
-           "relocations", "section", "team_grade"]
+           "pools", "relocations", "s188", "section", "team_grade"]

@@ -1,0 +1,98 @@
+"""`impact costs` and `impact equality`: the cost of the proposals against their saving,
+and who bears them."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from cli_options import (DateParam, DecimalType, _emit, format_option,  # isort: skip
+                         handle_errors, input_options, output_option, print_invalid)
+from reports.figures.costs import CostOptions
+from reports.render import costs as render
+from reports.render import data
+from reports.services import costs as service
+from reports.services.source import HowToRead, Source
+
+
+def _today() -> date:
+    """Today's date (tests replace this function)."""
+    return date.today()
+
+
+@click.command()
+@input_options
+@click.option("--saving-target", type=DecimalType(), metavar="AMOUNT",
+              help="The saving the proposals must make a year, in pounds: the output says "
+                   "how far over or under it they are.")
+@click.option("--actual-pay", is_flag=True,
+              help="Count redundancy pay at actual weekly pay, not the statutory cap "
+                   "(a council's discretion, SI 2006/2914).")
+@click.option("--multiplier", type=DecimalType(), metavar="N", default=Decimal(1),
+              help="Multiply the statutory weeks by N, at most 104 weeks in all "
+                   "(SI 2006/2914). Default: 1.")
+@click.option("--dismissal-date", type=DateParam(), metavar="YYYY-MM-DD",
+              help="When the dismissals take effect (a row's Effective date wins); picks the "
+                   "weekly pay cap. Default: today.")
+@format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
+@output_option
+@handle_errors
+def costs(source: Source, how: HowToRead, debug: bool, saving_target: Decimal | None,
+          actual_pay: bool, multiplier: Decimal, dismissal_date: date | None, fmt: str,
+          output: Path | None) -> None:
+    """The annual saving split three ways (occupied, vacant, relocated), the
+    saving this financial year, redundancy pay, pension strain and payback.
+
+    Redundancy pay is an estimate per person when the file has Age, Years of
+    service and Weekly pay columns, else an upper bound, labelled as one.
+    No one's age or pay is ever shown: only totals.
+
+    \b
+    Examples:
+      impact costs data/derbyshire_early_help.xlsx --saving-target 3900000
+      impact costs posts.xlsx --dismissal-date 2026-06-30 --multiplier 1.5 --format json
+    """
+    today = _today()
+    options = CostOptions(dismissal_date=dismissal_date or today, today=today,
+                          saving_target=saving_target, actual_pay=actual_pay,
+                          multiplier=multiplier, dismissal_date_given=dismissal_date is not None)
+    result = service.costs_source(source, options, how)
+    if result.costs is None:
+        print_invalid(result.report, "json" if fmt == "json" else "text")
+        sys.exit(1)
+    out = {"text": render.costs_text, "csv": render.costs_csv,
+           "json": lambda c: data.to_json(c.to_dict())}[fmt](result.costs)
+    _emit(out, output, "Costs")
+
+
+@click.command()
+@input_options
+@format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
+@output_option
+@handle_errors
+def equality(source: Source, how: HowToRead, debug: bool, fmt: str,
+             output: Path | None) -> None:
+    """Who bears the cuts: for part-time working (from FTE) and any Sex, Age
+    band, Ethnicity, Disability or Working pattern column, each group's
+    retention rate, its ratio to the best-retained group (flagged under 0.8,
+    the four-fifths test) and Fisher's exact test p-value.
+
+    Counts under 5, and any figure that would reveal one, are hidden as [c] in
+    every output: these are protected characteristics.
+
+    \b
+    Examples:
+      impact equality data/derbyshire_early_help.xlsx
+      impact equality posts.xlsx --format csv -o equality.csv
+    """
+    result = service.equality_source(source, how)
+    if result.equality is None:
+        print_invalid(result.report, "json" if fmt == "json" else "text")
+        sys.exit(1)
+    out = {"text": render.equality_text, "csv": render.equality_csv,
+           "json": lambda e: data.to_json(e.to_dict())}[fmt](result.equality)
+    _emit(out, output, "Equality impact")

@@ -1,0 +1,123 @@
+"""Cost and saving: the annual saving split by where it comes from, redundancy pay (an
+estimate per person, or an upper bound labelled as one), pension strain and payback.
+
+Every figure goes into the briefing's one `Figures` store, so it follows the
+audience's suppression: a redundancy or strain total belongs to the count of people
+it is for, and is hidden with it.  No one's age, service or pay is shown.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from ...figures.costs import CostOptions, costs
+from ...figures.privacy import MARKER, Key
+from ...model import redundancy_rules as rules
+from ...model.formats import fmt_date
+from ..blocks import Block, Cell, Figures, Table, Text
+from ..builder import Builder
+from . import section
+
+
+class _Payback:
+    """Payback in months, printed after suppression: hidden when a figure it is worked
+    out from is hidden."""
+
+    def __init__(self, fig: Figures, months: Decimal | None, keys: list[Key]) -> None:
+        self.fig, self.months, self.keys = fig, months, keys
+
+    def __str__(self) -> str:
+        if any(self.fig.is_hidden(k) for k in self.keys):
+            return MARKER
+        return "never (there is no saving)" if self.months is None else f"{self.months}"
+
+
+@section("costs", "Cost and saving")
+def cost_and_saving(b: Builder) -> list[Block]:
+    today = date.today()
+    c = costs(b.report, CostOptions(dismissal_date=today, today=today,
+                                    dismissal_date_given=False))
+    f, fig, s = c.figures, b.fig, b.s
+    out: list[Block] = []
+    rows: list[list[Cell]] = []
+    if s.has_cost:
+        if s.has_vacant:
+            rows += [["Occupied posts deleted", ("total", "at_risk_cost")],
+                     ["Vacant posts deleted (budget, not people)",
+                      ("total", "vacant_deleted_cost")]]
+        else:
+            rows.append(["Deleted posts", ("total", "deleted_cost")])
+        rows.append(["Less new posts (a cost)", ("total", "created_cost")])
+        out.append(Text("The annual saving, by where it comes from:", "body"))
+        out.append(b.table(Table(["", "£ a year"], rows, ["Annual saving", ("total",
+                                                                           "net_saving")],
+                                 widths=[4, 1.4])))
+        if s.totals.get("relocated_cost"):
+            out.append(b.sentence("cost_moved"))
+        if "part_year_saving" in f:
+            fig.add(("costs", "part_year_saving"), f["part_year_saving"])
+            fig.belongs(("costs", "part_year_saving"),
+                        [("total", "deleted_posts"), ("total", "created_posts")])
+            b.show([("costs", "part_year_saving")])
+            out.append(Text(f"Saving in the financial year {c.facts['financial_year']}, from "
+                            f"each post's effective date: {{v}}.", "body",
+                            {"v": ("costs", "part_year_saving")}))
+    # redundancy pay
+    at_risk = ("total", "at_risk_posts") if s.has_vacant else ("total", "deleted_posts")
+    bounded = fig.add(("costs", "posts_bounded"), c.facts["posts_bounded"], "posts")
+    bound = fig.add(("costs", "redundancy_pay_bound"), f["redundancy_pay_bound"])
+    fig.belongs(bound, [bounded])
+    counts: list[Key] = [bounded]
+    pay: list[list[Cell]] = []
+    if "redundancy_pay_estimate" in f:
+        people = fig.add(("costs", "redundancy_people"), f["redundancy_people"])
+        est = fig.add(("costs", "redundancy_pay_estimate"), f["redundancy_pay_estimate"])
+        fig.belongs(est, [people])
+        fig.relate(at_risk, [people, bounded])
+        counts.append(people)
+        pay.append(["Estimated per person (GOV.UK method)", people, est])
+    else:
+        fig.relate(at_risk, [bounded])
+    cap = rules.weekly_cap(today)
+    pay.append([f"UPPER BOUND: {rules.UPPER_BOUND_WEEKS} weeks each at the £{cap} cap",
+                bounded, bound])
+    one_off_parts: list[Key] = list(counts)
+    if "strain_cost_total" in f:
+        n = fig.add(("costs", "strain_cost_people"), c.facts["strain_cost_people"], "posts")
+        strain = fig.add(("costs", "strain_cost_total"), f["strain_cost_total"])
+        fig.belongs(strain, [n])
+        one_off_parts.append(n)
+        pay.append(["Pension strain cost (as given by HR)", n, strain])
+    one_off = fig.add(("costs", "one_off_cost"), f["one_off_cost"])
+    fig.belongs(one_off, one_off_parts)
+    fig.forced.update(("costs", k) for k in c.hidden)       # fewer than 5 people's pay
+    out.append(Text("Redundancy pay and other one-off costs:", "subheading"))
+    out.append(b.table(Table(["", "People", "£"], pay, ["One-off costs", "", one_off],
+                             widths=[4, 1, 1.4])))
+    if "strain_flagged_posts" in f:
+        flagged = fig.add(("costs", "strain_flagged_posts"), f["strain_flagged_posts"])
+        if "strain_flagged_posts" in c.hidden:
+            fig.forced.add(flagged)
+        out.append(Text("People at risk aged 55 or over with 2 or more years in the pension "
+                        "scheme, whose immediate unreduced pension means a strain cost for "
+                        "the employer: {n}.", "body", {"n": flagged}))
+        b.show([flagged])
+    if "payback_months" in f:
+        keys = [one_off, ("total", "net_saving")]
+        out.append(Text("Payback: the one-off costs are repaid by the annual saving in {m} "
+                        "months.", "body", {"m": _Payback(fig, f["payback_months"], keys)}))
+    notes = [n for n in c.notes if "dismissal" not in n]
+    out.append(Text(f"Redundancy pay counts complete years of service back from the dismissal "
+                    f"date, at most {rules.MAX_YEARS}, each at 0.5, 1 or 1.5 weeks for the "
+                    f"age at its start, with no payment under {rules.MIN_YEARS} years, at the "
+                    f"weekly cap in force now (£{cap}, from "
+                    f"{fmt_date(_cap_start(today))}).", "note"))
+    for note in notes:
+        if not note.startswith("Redundancy pay is an upper bound only"):
+            out.append(Text(note, "note"))
+    return out
+
+
+def _cap_start(on: date) -> date:
+    return max(start for start, _ in rules.WEEKLY_PAY_CAPS if start <= on)

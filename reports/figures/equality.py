@@ -1,0 +1,296 @@
+"""Equality impact: who bears the cuts, characteristic by characteristic.
+
+For each characteristic (part-time working, worked out from FTE, and any of the
+optional columns sex, age band, ethnicity, disability, working pattern), per group:
+occupied posts today, occupied posts deleted (at risk), occupied posts kept, the
+retention rate (kept / today), its ratio to the best-retained group (the
+four-fifths test flags a ratio under 0.8), and Fisher's exact test of the group
+against everyone else, so that a flag on small numbers is read for what it is.
+
+**Part-time from FTE.**  Each post is above 0 and at most 1 FTE, in hundredths.  A row
+of `p` posts and `f` hundredths of FTE can hold `k` full-time posts only when the
+other `p - k` posts can share `f - 100k` at 1 to 99 hundredths each, that is when
+`f - 99p <= k <= (f - p) / 99`.  A row counts only when exactly one `k` is possible:
+every single-post row (1 FTE is full-time, less is part-time); 2 posts at 2 FTE (both
+full-time); 3 posts at 1.01 FTE (all part-time); 2 posts at 1.99 FTE (one of each).
+Rows such as 45 posts at 33.69 FTE, which could be split many ways, are left out and
+counted in a note.
+
+**Privacy.**  These tables describe protected characteristics, so every one goes
+through `privacy.protect` in every audience, at a threshold of at least
+`EQUALITY_THRESHOLD`; rates, ratios and p-values of a group with a hidden count are
+hidden with it, and the ratio is to the best-retained group whose counts are shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ..intake.rules import Report
+from ..model import fields as schema
+from ..model import measures
+from ..model.errors import InvalidData, Unpublishable
+from ..model.formats import natural, percent
+from .privacy import MARKER, Links, protect
+
+EQUALITY_THRESHOLD = 5     # the least threshold, in every audience (NHS: 1-7 hidden)
+FOUR_FIFTHS = Fraction(4, 5)
+SMALL_GROUP = 10           # occupied posts under this: too few for either test to mean much
+NOT_RECORDED = "Not recorded"
+PART_TIME = "part_time"
+CHARACTERISTICS = {PART_TIME: "Full-time or part-time (from FTE)",
+                   "sex": "Sex", "age_band": "Age band", "ethnicity": "Ethnicity",
+                   "disability": "Disability", "working_pattern": "Working pattern (as recorded)"}
+COUNTS = ("eq_baseline_posts", "eq_at_risk_posts", "eq_retained_posts")
+
+
+def part_time_split(fte: np.ndarray, posts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Full-time and part-time posts of each row (FTE in millionths), and whether the
+    split is certain (see the module's docstring)."""
+    fte = fte.astype(np.int64)
+    posts = posts.astype(np.int64)
+    # FTE arrives in millionths; a file given to 2 places has posts of whole hundredths
+    # (the rule above), one given to 6 places posts of whole millionths.
+    if bool((fte % 10_000 == 0).all()):
+        fte, unit = fte // 10_000, 100
+    else:
+        unit = 1_000_000
+    lo = np.maximum(0, fte - (unit - 1) * posts)
+    hi = np.minimum(posts, np.floor_divide(fte - posts, unit - 1))
+    certain = lo == hi
+    return np.where(certain, lo, 0), certain
+
+
+@dataclass
+class Group:
+    label: str
+    baseline: int
+    at_risk: int
+
+    @property
+    def kept(self) -> int:
+        return self.baseline - self.at_risk
+
+
+@dataclass
+class Characteristic:
+    key: str
+    label: str
+    groups: list[Group]
+    rows: list[dict[str, Any]] = field(default_factory=list)    # figures or MARKER
+    total: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)
+    hidden: set[tuple[str, str]] = field(default_factory=set)   # (group, "b"/"a"/"r")
+    reference: str | None = None     # the best-retained group whose counts are shown
+    left_out: int = 0                # occupied posts in no group (part-time: not certain)
+
+
+@dataclass
+class Equality:
+    source: dict[str, Any]
+    threshold: int
+    characteristics: list[Characteristic]
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "threshold": self.threshold,
+                "characteristics": [{"characteristic": c.key, "label": c.label,
+                                     "groups": [_json_row(r) for r in c.rows],
+                                     "total": _json_row(c.total),
+                                     "flagged": c.flagged, "notes": c.notes}
+                                    for c in self.characteristics],
+                "notes": self.notes}
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, Decimal):
+            out[k] = float(v)
+        else:
+            out[k] = v
+    return out
+
+
+def fisher_p(a: int, b: int, c: int, d: int) -> Decimal:
+    """Two-sided Fisher's exact test of the 2x2 table [[a, b], [c, d]], to 4 significant
+    figures."""
+    from scipy.stats import fisher_exact  # scipy: only `impact equality` and its section
+
+    p = float(fisher_exact([[a, b], [c, d]]).pvalue)
+    return Decimal(f"{min(p, 1.0):.4g}")
+
+
+def ratio_text(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+COLUMNS = ("eq_baseline_posts", "eq_at_risk_posts", "eq_retained_posts", "retention_rate",
+            "retention_ratio", "below_four_fifths", "fisher_p")
+
+
+def cell_text(key: str, value: Any) -> str:
+    """An equality figure for people: [c] as it is, ratios to 2 places, p to 4 figures."""
+    if value is None:
+        return "–"
+    if value == MARKER:
+        return MARKER
+    if key == "below_four_fifths":
+        return "FLAG" if value else ""
+    if key == "retention_ratio":
+        return ratio_text(value)
+    if key == "fisher_p":
+        return "<0.0001" if value < Decimal("0.0001") else f"{value:f}"
+    return measures.text(key, value)
+
+
+def equality_header() -> list[str]:
+    return ["Group", "Occupied", "At risk", "Kept", "Retention", "Ratio to best",
+            "Under 0.8", "Fisher p"]
+
+
+def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
+    """The equality impact of a valid report, with small counts hidden at `threshold`
+    (at least `EQUALITY_THRESHOLD`).  Raises `InvalidData` if the report has errors."""
+    if not report.valid:
+        raise InvalidData(report, f"{report.workbook.name} has "
+                                  f"{len(report.findings.errors)} error(s); fix them first")
+    threshold = max(threshold, EQUALITY_THRESHOLD)
+    posts = report.posts
+    status = posts["status"].to_numpy()
+    vacant = posts["vacant"].to_numpy(dtype=object).astype(bool)
+    count = posts["posts"].to_numpy(dtype=np.int64)
+    fte = posts["fte"].to_numpy(dtype=np.int64)
+    occupied = np.isin(status, measures.BASELINE_STATUSES) & ~vacant
+    deleted = status == "deleted"
+    notes = []
+    if not report.has_vacant:
+        notes.append("The file does not say which posts are vacant, so every post is "
+                     "counted as occupied.")
+    out = []
+    # part-time, from FTE
+    full, certain = part_time_split(fte, count)
+    use = occupied & certain
+    groups = [Group("Full-time", int(full[use].sum()), int(full[use & deleted].sum())),
+              Group("Part-time", int((count - full)[use].sum()),
+                    int((count - full)[use & deleted].sum()))]
+    pt = _characteristic(PART_TIME, groups, threshold)
+    left_out = pt.left_out = int(count[occupied & ~certain].sum())
+    if left_out:
+        pt.notes.append(f"{left_out:,} occupied posts on grouped rows are left out: their FTE "
+                        f"could be split between full-time and part-time posts in more than "
+                        f"one way.")
+    out.append(pt)
+    private = report.private
+    for fld in schema.EQUALITY_FIELDS:
+        if fld not in report.extra or private is None:
+            continue
+        values = private[fld].to_numpy(dtype=object)
+        labels = np.where(values == "", NOT_RECORDED, values)
+        groups = []
+        for label in sorted(set(labels[occupied].tolist()), key=natural):
+            mine = occupied & (labels == label)
+            groups.append(Group(str(label), int(count[mine].sum()),
+                                int(count[mine & deleted].sum())))
+        out.append(_characteristic(fld, groups, threshold))
+    if len(out) == 1:
+        notes.append("No Sex, Age band, Ethnicity, Disability or Working pattern column: "
+                     "only full-time and part-time working, worked out from FTE, can be "
+                     "compared. Most part-time workers are women, so a part-time flag is "
+                     "also a sex-discrimination warning.")
+    return Equality(report.source, threshold, out, notes)
+
+
+def _characteristic(key: str, groups: list[Group], threshold: int) -> Characteristic:
+    c = Characteristic(key, CHARACTERISTICS[key], [g for g in groups if g.baseline > 0])
+    hidden = c.hidden = _hide(key, c.groups, threshold, c)
+    total_b = sum(g.baseline for g in c.groups)
+    total_a = sum(g.at_risk for g in c.groups)
+    shown_rate = {g.label: _rate(g) for g in c.groups
+                  if not hidden & {(g.label, "b"), (g.label, "a"), (g.label, "r")}}
+    best = max(shown_rate.values(), default=None)
+    c.reference = next((label for label, r in shown_rate.items() if r == best), None)
+    for g in c.groups:
+        row: dict[str, Any] = {"group": g.label}
+        for name, short, value in (("eq_baseline_posts", "b", g.baseline),
+                                   ("eq_at_risk_posts", "a", g.at_risk),
+                                   ("eq_retained_posts", "r", g.kept)):
+            row[name] = MARKER if (g.label, short) in hidden else value
+        if g.label not in shown_rate:
+            row.update({"retention_rate": MARKER, "retention_ratio": MARKER,
+                        "below_four_fifths": MARKER, "fisher_p": MARKER})
+            c.rows.append(row)
+            continue
+        rate = shown_rate[g.label]
+        row["retention_rate"] = percent(g.kept, g.baseline)
+        if best:
+            ratio = rate / best
+            row["retention_ratio"] = Decimal(ratio.numerator) / Decimal(ratio.denominator)
+            row["retention_ratio"] = row["retention_ratio"].quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP)
+            row["below_four_fifths"] = ratio < FOUR_FIFTHS
+        else:
+            row["retention_ratio"] = None
+            row["below_four_fifths"] = False
+        others_a, others_k = total_a - g.at_risk, (total_b - total_a) - g.kept
+        row["fisher_p"] = (fisher_p(g.at_risk, g.kept, others_a, others_k)
+                           if len(c.groups) > 1 else None)
+        if row["below_four_fifths"]:
+            c.flagged.append(g.label)
+        if g.baseline < SMALL_GROUP:
+            c.notes.append(f"{g.label}: too few posts for the ratio or the test to mean much.")
+        c.rows.append(row)
+    c.total = {"group": "Total", "eq_baseline_posts": total_b, "eq_at_risk_posts": total_a,
+               "eq_retained_posts": total_b - total_a,
+               "retention_rate": percent(total_b - total_a, total_b)}
+    for name, short in (("eq_baseline_posts", "b"), ("eq_at_risk_posts", "a"),
+                        ("eq_retained_posts", "r")):
+        if ("\0total", short) in hidden:
+            c.total[name] = c.total["retention_rate"] = MARKER
+    if best is not None and len(shown_rate) < len(c.groups):
+        c.notes.append("Groups with a hidden count have no rate or ratio shown; the ratio is "
+                       "to the best-retained group whose counts are shown.")
+    if total_a == 0:
+        c.notes.append("No occupied post is deleted, so there is nothing to compare.")
+    for label in c.flagged:
+        row = next(r for r in c.rows if r["group"] == label)
+        p = row["fisher_p"]
+        chance = (" The difference could well be chance (Fisher's p is 0.05 or more)."
+                  if p is not None and p >= Decimal("0.05") else "")
+        c.notes.append(f"{label}: retention is under four-fifths of the best-retained "
+                       f"group's (ratio {ratio_text(row['retention_ratio'])}).{chance}")
+    return c
+
+
+def _rate(g: Group) -> Fraction:
+    return Fraction(g.kept, g.baseline)
+
+
+def _hide(key: str, groups: list[Group], threshold: int, c: Characteristic) -> set:
+    """The (group, b/a/r) counts to hide, from the privacy module's audit."""
+    values: dict[tuple, int] = {}
+    equations: list[tuple] = []
+    for g in groups:
+        values[(g.label, "b")], values[(g.label, "a")], values[(g.label, "r")] = \
+            g.baseline, g.at_risk, g.kept
+        equations.append(((g.label, "b"), (g.label, "a"), (g.label, "r")))
+    totals = {s: ("\0total", s) for s in "bar"}
+    for s, k in totals.items():
+        values[k] = sum(values[(g.label, s)] for g in groups)
+        equations.append((k, *[(g.label, s) for g in groups]))
+    equations.append((totals["b"], totals["a"], totals["r"]))
+    units = {k: measures.POSTS for k in values}
+    links = Links(values=values, units=units, shown=set(values), equations=equations,
+                  keep=set(totals.values()))
+    try:
+        hidden = set(protect(links, threshold).hidden)
+    except Unpublishable:
+        c.notes.append("Every group is hidden: no safe pattern of hidden counts exists.")
+        return {k for k in values if k[0] != "\0total"}
+    return hidden

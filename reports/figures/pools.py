@@ -1,0 +1,168 @@
+"""Selection pools and redeployment, from the validated posts.
+
+A pool is the occupied posts sharing team, job title and grade (or the columns
+given).  A pool that loses some of its posts but not all puts everyone in it at
+risk until selection; one that loses all puts its people at risk outright.
+Relocated posts move with their holders and are in no pool.
+
+The posts available for redeployment are the created posts and the retained
+vacant posts.  Each at-risk pool's candidates are those of the same grade, then
+those one step either side in the grade order the file uses (natural order:
+"Grade 9" before "Grade 10").  Counts are people: the People column where given,
+else the posts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..intake.rules import Report
+from ..model.formats import natural
+from .s188 import NOT_GIVEN, check_columns
+
+DEFAULT_POOL = ("team", "title", "grade")
+MATCHES = {0: "same grade", 1: "one grade up", -1: "one grade down"}
+
+
+@dataclass
+class Pool:
+    key: dict[str, str]
+    grade: str
+    occupied: int
+    deleted: int
+    kept: int
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def affected(self) -> bool:
+        return self.deleted > 0
+
+    @property
+    def kind(self) -> str:
+        if not self.deleted:
+            return "not affected"
+        return "losing all" if not self.kept else "losing some: all at risk until selection"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.key, "grade": self.grade, "occupied": self.occupied,
+                "deleted": self.deleted,
+                "kept": self.kept, "at_risk": self.occupied if self.affected else 0,
+                "kind": self.kind, "candidates": self.candidates}
+
+
+@dataclass
+class Pools:
+    pool_by: tuple[str, ...]
+    pools: list[Pool]                       # affected pools first, then the rest
+    available: list[dict[str, Any]]         # redeployment posts, by team, title, grade
+    grade_order: list[str]
+    upper_bound: bool                       # no Vacant column: every post counted occupied
+
+    @property
+    def people_in_affected_pools(self) -> int:
+        return sum(p.occupied for p in self.pools if p.affected)
+
+    @property
+    def occupied_posts_deleted(self) -> int:
+        return sum(p.deleted for p in self.pools)
+
+    @property
+    def redeployment_posts_available(self) -> int:
+        return sum(a["posts"] for a in self.available)
+
+    @property
+    def affected_pools(self) -> list[Pool]:
+        return [p for p in self.pools if p.affected]
+
+    def totals(self) -> dict[str, int]:
+        return {"pools": len(self.pools),
+                "affected_pools": len(self.affected_pools),
+                "pools_losing_some": sum(1 for p in self.affected_pools if p.kept),
+                "pools_losing_all": sum(1 for p in self.affected_pools if not p.kept),
+                "people_in_affected_pools": self.people_in_affected_pools,
+                "occupied_posts_deleted": self.occupied_posts_deleted,
+                "redeployment_posts_available": self.redeployment_posts_available,
+                "matched_posts_available": self.matched_posts()}
+
+    def matched_posts(self) -> int:
+        """Available posts within one grade step of at least one at-risk pool."""
+        index = {g: i for i, g in enumerate(self.grade_order)}
+        wanted = {index[p.grade] + d for p in self.affected_pools for d in (-1, 0, 1)}
+        return sum(a["posts"] for a in self.available if index[a["grade"]] in wanted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pool_by": list(self.pool_by), "upper_bound": self.upper_bound,
+                "totals": self.totals(), "grade_order": self.grade_order,
+                "pools": [p.to_dict() for p in self.pools],
+                "redeployment": self.available}
+
+
+def pools(report: Report, pool_by: tuple[str, ...] = DEFAULT_POOL) -> Pools:
+    """The selection pools and redeployment candidates of a valid report."""
+    posts = report.posts
+    check_columns(posts, pool_by, "--pool-by")
+    pool_by = tuple(c for c in dict.fromkeys(pool_by) if c != "grade")   # grade: always
+    status = posts["status"].to_numpy()
+    vacant = posts["vacant"].to_numpy(dtype=object)
+    is_vacant = np.array([v is True for v in vacant], dtype=bool)
+    people = posts["headcount"].to_numpy(dtype=np.int64)
+    grades = posts["grade"].astype(str)
+    order = sorted(grades.unique().tolist(), key=natural)
+    labels = pd.DataFrame({c: posts[c].astype(str).where(posts[c].astype(str).ne(""),
+                                                         NOT_GIVEN) for c in pool_by})
+    in_pool = np.isin(status, ("deleted", "retained")) & ~is_vacant
+    frame = labels.assign(
+        _grade=grades.to_numpy(),
+        occupied=np.where(in_pool, people, 0),
+        deleted=np.where(in_pool & (status == "deleted"), people, 0),
+        kept=np.where(in_pool & (status == "retained"), people, 0))[in_pool]
+    available = _available(posts, status, is_vacant)
+    per_grade: dict[str, int] = {}
+    for a in available:
+        per_grade[a["grade"]] = per_grade.get(a["grade"], 0) + a["posts"]
+    found = []
+    if not frame.empty:
+        sums = frame.groupby([*pool_by, "_grade"], sort=False)[["occupied", "deleted",
+                                                                "kept"]].sum()
+        for key, (occ, dele, kept) in zip(sums.index, sums.to_numpy(dtype=np.int64)):
+            names = key if isinstance(key, tuple) else (key,)
+            pool = Pool(dict(zip(pool_by, (str(n) for n in names[:-1]))), str(names[-1]),
+                        int(occ), int(dele), int(kept))
+            if pool.affected:
+                pool.candidates = _candidates(pool.grade, per_grade, order)
+            found.append(pool)
+    found.sort(key=lambda p: (not p.affected, *(natural(p.key[c]) for c in pool_by),
+                              natural(p.grade)))
+    return Pools(tuple(pool_by), found, available, order, not report.has_vacant)
+
+
+def _available(posts: pd.DataFrame, status: np.ndarray, is_vacant: np.ndarray
+               ) -> list[dict[str, Any]]:
+    mask = (status == "created") | ((status == "retained") & is_vacant)
+    rows = posts[mask].assign(kind=np.where(status[mask] == "created", "new post",
+                                            "retained vacancy"))
+    if rows.empty:
+        return []
+    sums = rows.groupby(["team", "title", "grade", "kind"], sort=False)["posts"].sum()
+    out = [{"team": str(t), "title": str(ti), "grade": str(g), "kind": str(k),
+            "posts": int(n)} for (t, ti, g, k), n in sums.items()]
+    out.sort(key=lambda a: (natural(a["grade"]), natural(a["team"]), natural(a["title"])))
+    return out
+
+
+def _candidates(grade: str, per_grade: dict[str, int], order: list[str]
+                ) -> list[dict[str, Any]]:
+    """The available posts of the same grade, then of one step either side: one entry per
+    grade with any (the posts themselves are in `Pools.available`, by grade)."""
+    here = order.index(grade)
+    out = []
+    for step in (0, 1, -1):
+        i = here + step
+        if 0 <= i < len(order) and per_grade.get(order[i]):
+            out.append({"grade": order[i], "match": MATCHES[step],
+                        "posts": per_grade[order[i]]})
+    return out

@@ -1,0 +1,442 @@
+"""`impact s188`, `impact pools` and `impact reconcile` on small hand-built schedules.
+
+Every expected figure is worked out here by hand (dates counted on the calendar,
+people added up row by row), never read back from the code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports.model.s188_rules import RULES, rules_for
+from tests.conftest import invoke, make_csv, make_xlsx, sample
+
+COLS = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant", "Location",
+        "Establishment", "Dismissal date", "Destination"]
+
+
+def row(team: str = "Family Support", title: str = "Support Worker", grade: str = "Grade 6",
+        posts: int = 1, status: str = "Deleted", vacant: str = "N", location: str = "Hub",
+        establishment: Any = None, when: Any = None, destination: Any = None,
+        fte: Any = None) -> list[Any]:
+    return [team, title, grade, posts if fte is None else fte, posts, status, vacant, location,
+            establishment, when, destination]
+
+
+def s188(path: Path, *args: str) -> dict[str, Any]:
+    result = invoke("s188", path, "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+# --------------------------------------------------------------------------
+# thresholds and periods
+
+
+# (dismissals, band, minimum days, latest start for a first dismissal on 1 June 2026)
+# 1 June less 30 days: 31 May is 1 day back, so 2 May is 30; less 45: 17 April.
+@pytest.mark.parametrize("n, band, days, start", [
+    (19, "under 20", None, None),
+    (20, "20-99", 30, "2026-05-02"),
+    (99, "20-99", 30, "2026-05-02"),
+    (100, "100 or more", 45, "2026-04-17"),
+])
+def test_thresholds_and_periods(tmp_path: Path, n: int, band: str, days: int | None,
+                                start: str | None) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(posts=n, when=dt.date(2026, 6, 1)),
+                                row(posts=3, status="Retained")])
+    pack = s188(path)
+    emp = pack["employer"]
+    assert (emp["proposed_dismissals"], emp["band"], emp["consultation_days"],
+            emp["consultation_starts_by"], emp["hr1_due_by"]) == (n, band, days, start, start)
+    assert emp["upper_bound"] is False
+    assert emp["descriptions"] == [{"title": "Support Worker", "grade": "Grade 6",
+                                    "proposed": n, "employed": n + 3}]
+
+
+def test_two_sites_of_15_make_30_for_the_whole_employer(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(posts=15, establishment="North", location="North"),
+                                row(posts=15, establishment="South", location="South")])
+    pack = s188(path, "--first-dismissal", "2026-09-30")
+    assert pack["establishment_by"] == "establishment"            # the column, by default
+    sites = {e["name"]: (e["proposed_dismissals"], e["band"], e["consultation_days"])
+             for e in pack["establishments"]}
+    assert sites == {"North": (15, "under 20", None), "South": (15, "under 20", None)}
+    emp = pack["employer"]
+    # 15 + 15 = 30: 20-99, 30 days before 30 September = 31 August
+    assert (emp["proposed_dismissals"], emp["band"], emp["consultation_days"],
+            emp["consultation_starts_by"]) == (30, "20-99", 30, "2026-08-31")
+    views = {v["by"]: (v["establishments"], v["reaching_threshold"]) for v in pack["views"]}
+    assert views == {"establishment": (2, 0), "location": (2, 0), "team": (1, 1),
+                     "employer": (1, 1)}
+    text = invoke("s188", path, "--establishment", "employer").stdout
+    assert "Whole employer, as one establishment: 30 proposed dismissals" in text
+
+
+@pytest.mark.parametrize("apart, windows_max, band", [(89, 24, "20-99"), (91, 12, "under 20")])
+def test_dismissals_89_days_apart_are_one_window_and_91_are_two(tmp_path: Path, apart: int,
+                                                                windows_max: int,
+                                                                band: str) -> None:
+    # 1 January + 89 days: 30 more days of January (31 Jan), 28 of February (28 Feb),
+    # 31 of March: 31 March 2026.  + 91 days: 2 April 2026.
+    later = {89: dt.date(2026, 3, 31), 91: dt.date(2026, 4, 2)}[apart]
+    path = make_xlsx(tmp_path, [COLS, row(posts=12, when=dt.date(2026, 1, 1)),
+                                row(posts=12, when=later, title="Officer")])
+    emp = s188(path)["employer"]
+    assert (emp["proposed_dismissals"], emp["total_dismissals"], emp["band"]) == \
+        (windows_max, 24, band)
+    if apart == 89:
+        assert emp["window"] == {"from": "2026-01-01", "to": "2026-03-31"}
+        assert emp["consultation_starts_by"] == "2025-12-02"     # 1 Jan less 30 days
+
+
+@pytest.mark.parametrize("day, award", [(dt.date(2026, 4, 5), 90), (dt.date(2026, 4, 6), 180)])
+def test_protective_award_5_against_6_april_2026(tmp_path: Path, day: dt.date,
+                                                 award: int) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(posts=25, when=day)])
+    pack = s188(path)
+    assert pack["protective_award_max_days"] == award
+    assert pack["employer"]["protective_award_max_days"] == award
+
+
+def test_the_rules_table_is_dated_and_one_row_per_change() -> None:
+    assert [r.since for r in RULES] == sorted(r.since for r in RULES)
+    assert rules_for(dt.date(2026, 4, 5)).award_max_days == 90
+    assert rules_for(dt.date(2026, 4, 6)).award_max_days == 180
+    law = rules_for(dt.date(2026, 4, 6))
+    assert (law.threshold, law.large, law.short_days, law.long_days, law.window_days) == \
+        (20, 100, 30, 45, 90)
+
+
+def test_no_vacant_column_is_an_upper_bound(tmp_path: Path) -> None:
+    header = [c for c in COLS if c != "Vacant"]
+    rows = [header] + [[r for i, r in enumerate(row(posts=n, title=t)) if COLS[i] != "Vacant"]
+                       for n, t in ((12, "A"), (10, "B"))]
+    path = make_xlsx(tmp_path, rows)
+    pack = s188(path)
+    assert pack["upper_bound"] is True and pack["employer"]["upper_bound"] is True
+    assert pack["employer"]["proposed_dismissals"] == 22                 # 12 + 10
+    assert "22 (upper bound)" in invoke("s188", path).stdout
+
+
+def test_vacant_and_relocated_posts_are_not_dismissals(tmp_path: Path) -> None:
+    path = make_csv(tmp_path, [COLS, row(posts=18), row(posts=5, vacant="Y"),
+                               row(posts=4, status="Relocated", destination="Housing")])
+    pack = s188(path)
+    assert pack["employer"]["proposed_dismissals"] == 18
+    assert pack["not_dismissals"] == {"relocated_posts": 4, "vacant_deleted_posts": 5}
+    assert any("relocated" in n and "not dismissals" in n for n in pack["notes"])
+    # employed of the description: 18 occupied deleted + 4 occupied relocated (not the 5 vacant)
+    assert pack["employer"]["descriptions"][0]["employed"] == 22
+
+
+def test_people_column_counts_people_not_posts(tmp_path: Path) -> None:
+    header = COLS + ["People"]
+    path = make_xlsx(tmp_path, [header, row(posts=10) + [14], row(posts=8, title="B") + [None]])
+    assert s188(path)["employer"]["proposed_dismissals"] == 22          # 14 people + 8 posts
+
+
+def test_a_dismissal_date_that_is_not_a_date_is_an_error_naming_its_cell(tmp_path: Path
+                                                                         ) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(when="next spring"), row(when="06/04/2026")])
+    result = invoke("validate", path, "--format", "json")
+    assert result.exit_code == 1
+    errors = [(e["code"], e["cell"], e["value"]) for e in json.loads(result.stdout)["errors"]]
+    assert errors == [("dismissal-date-invalid", "J2", "next spring")]
+    assert invoke("s188", path).exit_code == 1
+
+
+def test_s188_bad_establishment_is_a_usage_error(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row()])
+    result = invoke("s188", path, "--establishment", "nonsense")
+    assert result.exit_code == 2
+    assert invoke("s188", path, "--first-dismissal", "June").exit_code == 2
+
+
+def test_s188_on_derbyshire_one_team_reaches_35_and_no_site_20() -> None:
+    pack = s188(sample("derbyshire_early_help.xlsx"), "--establishment", "team")
+    assert pack["employer"]["proposed_dismissals"] == 123        # the summary's at-risk posts
+    views = {v["by"]: v for v in pack["views"]}
+    assert views["location"]["reaching_threshold"] == 0
+    assert views["team"]["largest"] == {"name": "Early Help North", "proposed_dismissals": 35}
+
+
+# --------------------------------------------------------------------------
+# pools and redeployment
+
+
+def pools(path: Path, *args: str) -> dict[str, Any]:
+    result = invoke("pools", path, "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_pool_losing_some_puts_all_at_risk_and_one_losing_all_its_own(tmp_path: Path
+                                                                        ) -> None:
+    path = make_xlsx(tmp_path, [
+        COLS,
+        row(title="Worker", posts=1), row(title="Worker", posts=2, status="Retained"),
+        row(title="Worker", posts=1, vacant="Y"),                   # vacant: in no pool
+        row(title="Clerk", posts=2),
+        row(title="Manager", posts=1, status="Retained"),           # not affected
+    ])
+    p = pools(path)
+    got = {x["title"]: (x["occupied"], x["deleted"], x["kept"], x["at_risk"]) for x in p["pools"]}
+    assert got == {"Worker": (3, 1, 2, 3), "Clerk": (2, 2, 0, 2), "Manager": (1, 0, 1, 0)}
+    # at risk: 3 (Worker, all until selection) + 2 (Clerk) = 5, for 1 + 2 = 3 deleted
+    assert (p["totals"]["people_in_affected_pools"], p["totals"]["occupied_posts_deleted"],
+            p["totals"]["pools_losing_some"], p["totals"]["pools_losing_all"]) == (5, 3, 1, 1)
+
+
+def test_grade_matching_at_the_ends_of_the_grade_order(tmp_path: Path) -> None:
+    # natural order Grade 2 < Grade 9 < Grade 10 (as text, "Grade 10" < "Grade 2")
+    path = make_xlsx(tmp_path, [
+        COLS,
+        row(title="Low", grade="Grade 2"), row(title="Mid", grade="Grade 9"),
+        row(title="Top", grade="Grade 10"),
+        row(title="New 2", grade="Grade 2", status="Created", vacant="Y"),
+        row(title="New 9", grade="Grade 9", status="Created", vacant="Y"),
+        row(title="Vacancy 10", grade="Grade 10", status="Retained", vacant="Y"),
+        row(title="Filled 10", grade="Grade 10", status="Retained", vacant="N"),  # not available
+    ])
+    p = pools(path)
+    assert p["grade_order"] == ["Grade 2", "Grade 9", "Grade 10"]
+    cands = {x["title"]: [(c["grade"], c["match"], c["posts"]) for c in x["candidates"]]
+             for x in p["pools"] if x["deleted"]}
+    assert cands == {
+        "Low": [("Grade 2", "same grade", 1), ("Grade 9", "one grade up", 1)],
+        "Mid": [("Grade 9", "same grade", 1), ("Grade 10", "one grade up", 1),
+                ("Grade 2", "one grade down", 1)],
+        "Top": [("Grade 10", "same grade", 1), ("Grade 9", "one grade down", 1)],
+    }
+    assert [(a["title"], a["kind"]) for a in p["redeployment"]] == [
+        ("New 2", "new post"), ("New 9", "new post"), ("Vacancy 10", "retained vacancy")]
+    assert p["totals"]["redeployment_posts_available"] == 3
+
+
+def test_pools_on_derbyshire() -> None:
+    p = pools(sample("derbyshire_early_help.xlsx"))
+    assert p["totals"]["occupied_posts_deleted"] == 123
+    assert p["totals"]["redeployment_posts_available"] == 1
+
+
+# --------------------------------------------------------------------------
+# reconcile
+
+
+RECON = [
+    COLS,
+    # team A: 2 occupied deleted (1.5 FTE), 1 vacant deleted, 1 relocated, 1 retained
+    row(team="A", posts=2, fte=1.5, location="Oak Centre"),
+    row(team="A", posts=1, vacant="Y", location="Oak Centre"),
+    row(team="A", posts=1, status="Relocated", destination="Housing", location="Oak Centre"),
+    row(team="B", posts=3, fte=2.5, location="Elm Office"),
+    row(team="B", posts=4, status="Retained", location="Elm Office"),
+]
+# by hand: deleted posts 2 + 1 + 3 = 6, FTE 1.5 + 1 + 2.5 = 5; at risk posts 5, FTE 4;
+# vacant deleted 1 post, 1 FTE; relocated 1 post, 1 FTE; team B deleted FTE 2.5
+
+
+def reconcile(tmp_path: Path, *claims: str, rows: list[list[Any]] = RECON) -> tuple[int, dict]:
+    path = make_xlsx(tmp_path, rows)
+    args = [a for c in claims for a in ("--claim", c)]
+    result = invoke("reconcile", path, *args, "--format", "json")
+    return result.exit_code, json.loads(result.stdout) if result.stdout.startswith("{") else {}
+
+
+@pytest.mark.parametrize("claim, words", [
+    ("at_risk_posts=6", "vacant deleted posts as at risk"),
+    ("vacant_deleted_posts=6", "occupied deleted posts as vacant"),
+    ("deleted_fte=4", "leaves out the vacant"),
+    ("deleted_posts=7", "relocated posts"),
+    ("deleted_fte=6", "relocated posts"),
+    ("deleted_fte=6", "posts (6) instead of FTE"),
+    ("deleted_fte=2.5", "team 'A''s figure"),
+    ("deleted_fte=7.5", "team 'B''s figure"),
+    ("at_risk_posts=1", "swapped"),
+    ("vacant_deleted_posts=5", "swapped"),
+    ("at_risk_posts=4", "FTE (4) instead of posts"),
+    ("deleted_fte=7.5", "site 'Elm Office''s figure"),
+    ("at_risk_fte=4.4", "no explanation found"),
+    ("deleted_fte=10", "rounding"),
+])
+def test_each_reconcile_explanation(tmp_path: Path, claim: str, words: str) -> None:
+    code, out = reconcile(tmp_path, claim)
+    assert code == 1
+    (c,) = out["claims"]
+    assert c["matches"] is False
+    assert any(words in e for e in c["explanations"]), c["explanations"]
+
+
+def test_reconcile_matches_exit_0_and_shape(tmp_path: Path) -> None:
+    code, out = reconcile(tmp_path, "deleted_fte=5", "at_risk_posts=5", "closing_sites=1")
+    assert code == 0
+    assert [(c["measure"], c["claimed"], c["computed"], c["difference"], c["matches"],
+             c["explanations"]) for c in out["claims"]] == [
+        ("deleted_fte", 5, 5, 0, True, []), ("at_risk_posts", 5, 5, 0, True, []),
+        ("closing_sites", 1, 1, 0, True, [])]
+    # Oak Centre: 4.5 FTE today, nothing after; Elm Office keeps 4
+    assert [s["location"] for s in out["sites"]["closing"]] == ["Oak Centre"]
+    assert [s["location"] for s in out["sites"]["continuing"]] == ["Elm Office"]
+
+
+def test_reconcile_a_totals_row_that_disagrees(tmp_path: Path) -> None:
+    rows = RECON + [["Total", None, None, 9, None, None, None, None, None, None, None]]
+    path = make_xlsx(tmp_path, rows)
+    assert invoke("validate", path).exit_code == 1          # total-mismatch: 9 against 10
+    result = invoke("reconcile", path, "--claim", "baseline_fte=9", "--format", "json")
+    assert result.exit_code == 1
+    (c,) = json.loads(result.stdout)["claims"]
+    # baseline today: 5 deleted + 1 relocated + 4 retained = 10
+    assert c["computed"] == 10
+    assert any("Total row at 'Posts'!D7" in e for e in c["explanations"]), c["explanations"]
+
+
+def test_reconcile_closing_sites_by_site_type(tmp_path: Path) -> None:
+    header = COLS + ["Site type"]
+    path = make_xlsx(tmp_path, [header,
+                                row(location="Oak", posts=1) + ["Centre"],
+                                row(location="Ash", posts=1) + ["Office"],
+                                row(location="Elm", posts=1, status="Retained") + ["Centre"]])
+    result = invoke("reconcile", path, "--claim", "closing_sites=1", "--format", "json")
+    (c,) = json.loads(result.stdout)["claims"]
+    assert c["computed"] == 2                                 # Oak and Ash close
+    assert any("type 'Centre'" in e for e in c["explanations"]), c["explanations"]
+
+
+def test_reconcile_claims_file_and_usage(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, RECON)
+    claims = tmp_path / "claims.toml"
+    claims.write_text('deleted_posts = 6\n[at_risk_fte]\nvalue = "4"\n'
+                      'published = "Cabinet report, para 4"\n', encoding="utf-8")
+    result = invoke("reconcile", path, "--claims", claims, "--format", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["claims"]
+    assert out[1]["published"] == "Cabinet report, para 4"
+    assert invoke("reconcile", path, "--claim", "nonsense=1").exit_code == 2
+    assert invoke("reconcile", path, "--claim", "deleted_fte=lots").exit_code == 2
+    assert invoke("reconcile", path).exit_code == 2
+
+
+def test_reconcile_text_on_derbyshire() -> None:
+    result = invoke("reconcile", sample("derbyshire_early_help.xlsx"), "--claim",
+                    "at_risk_posts=148", "--claim", "closing_sites=10")
+    assert result.exit_code == 1
+    assert "vacant deleted posts as at risk" in result.stdout
+    assert "Sites closing (10)" in result.stdout
+
+
+# --------------------------------------------------------------------------
+# briefing sections
+
+
+def _pdf_text(path: Path) -> str:
+    import pypdf  # the test reads the PDF only here
+
+    return " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(path).pages)
+
+
+def test_union_briefing_has_the_s188_and_pools_sections(tmp_path: Path) -> None:
+    # 25 occupied deleted Workers in a pool of 25 + 5 kept; 2 vacant deleted; 1 new post
+    path = make_xlsx(tmp_path, [COLS, row(title="Worker", posts=25, when=dt.date(2026, 6, 1)),
+                                row(title="Worker", posts=5, status="Retained"),
+                                row(title="Clerk", posts=2, vacant="Y"),
+                                row(title="Lead", grade="Grade 7", status="Created",
+                                    vacant="Y")])
+    out = tmp_path / "union.pdf"
+    assert invoke("brief", path, "-o", out).exit_code == 0
+    text = _pdf_text(out)
+    assert "s.188 and consultation" in text and "Pools and redeployment" in text
+    assert "25 proposed dismissals" in text
+    # 25 dismissals: 20-99, 30 days before 1 June 2026 = 2 May 2026
+    assert "at least 30 days' consultation" in text and "by 2 May 2026" in text
+    assert "180 days' pay" in text                        # first dismissal after 6 April 2026
+    assert "What method will be used to select" in text
+    # the pool: 25 + 5 = 30 people at risk for 25 deleted; 1 post available
+    assert "30 people sit in selection pools" in text and "for 25 occupied posts" in text
+    assert "retained vacancies): 1." in text
+
+
+def test_management_briefing_has_deadlines_without_questions(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(posts=25, when=dt.date(2026, 6, 1))])
+    out = tmp_path / "management.pdf"
+    assert invoke("brief", path, "--audience", "management", "-o", out).exit_code == 0
+    text = _pdf_text(out)
+    assert "by 2 May 2026" in text and "Pools and redeployment" in text
+    assert "What method will be used to select" not in text
+
+
+def test_public_briefing_has_only_totals_and_hides_small_ones(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(posts=25, title="Worker"),
+                                row(posts=5, title="Worker", status="Retained"),
+                                row(posts=1, title="New", status="Created", vacant="Y")])
+    out = tmp_path / "public.pdf"
+    assert invoke("brief", path, "--audience", "public", "-o", out).exit_code == 0
+    text = _pdf_text(out)
+    assert "25 proposed dismissals" in text
+    assert "retained vacancies): [c]." in text            # 1 post: under the threshold
+    assert "people sit in selection pools" not in text
+    assert "Redeploy posts" not in text and "What method" not in text
+
+
+def test_reconcile_relocated_cost_counted_as_saved(tmp_path: Path) -> None:
+    header = COLS + ["Annual cost"]
+    path = make_xlsx(tmp_path, [header, row(posts=1) + [30000],
+                                row(posts=1, status="Relocated", destination="Housing")
+                                + [20000]])
+    # saving by hand: £30,000 deleted, nothing created; the relocated £20,000 is not saved
+    result = invoke("reconcile", path, "--claim", "annual_saving=£50,000", "--format", "json")
+    assert result.exit_code == 1
+    (c,) = json.loads(result.stdout)["claims"]
+    assert (c["measure"], c["computed"], c["difference"]) == ("net_saving", 30000, 20000)
+    assert any("relocated posts" in e and "as saved" in e for e in c["explanations"])
+
+
+def test_reconcile_a_subtotal_row_that_disagrees(tmp_path: Path) -> None:
+    subtotal = ["Sub-total", None, None, 3, None, None, None, None, None, None, None]
+    rows = RECON[:4] + [subtotal] + RECON[4:]
+    path = make_xlsx(tmp_path, rows)
+    # team A's rows above it: 1.5 + 1 + 1 = 3.5 FTE, not 3
+    result = invoke("reconcile", path, "--claim", "deleted_fte=3", "--format", "json")
+    (c,) = json.loads(result.stdout)["claims"]
+    assert any("Sub-total row at 'Posts'!D5" in e for e in c["explanations"]), c["explanations"]
+
+
+def test_a_file_with_other_errors_is_not_reconciled(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(fte=-1)])
+    result = invoke("reconcile", path, "--claim", "deleted_fte=1")
+    assert result.exit_code == 1
+    assert "fte-negative" in result.stderr
+
+
+def test_s188_description_and_pool_by_options(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(title="A", posts=3), row(title="B", posts=2),
+                                row(title="B", posts=4, status="Retained")])
+    pack = s188(path, "--description", "grade")
+    # one description, Grade 6: 3 + 2 proposed, of 3 + 2 + 4 employed
+    assert pack["employer"]["descriptions"] == [{"grade": "Grade 6", "proposed": 5,
+                                                 "employed": 9}]
+    p = pools(path, "--pool-by", "grade")
+    assert [(x["grade"], x["occupied"], x["deleted"]) for x in p["pools"]] == \
+        [("Grade 6", 9, 5)]
+
+
+def test_s188_json_is_the_library_result(tmp_path: Path) -> None:
+    from reports import intake
+    from reports.figures.s188 import s188_pack
+    from reports.render.data import to_json
+
+    path = make_xlsx(tmp_path, [COLS, row(posts=21, when=dt.date(2026, 5, 1))])
+    lib = json.loads(to_json(s188_pack(intake.check(path)).to_dict()))
+    assert s188(path) == lib
+
+
+def test_s188_csv_neutralises_formulas(tmp_path: Path) -> None:
+    path = make_csv(tmp_path, [COLS, row(establishment="=HYPERLINK(1)")])
+    out = invoke("s188", path, "--format", "csv").stdout
+    assert "'=HYPERLINK(1)" in out
