@@ -21,7 +21,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          _debugging, _emit, as_of_options, audience_option, check_text,
                          debug_option, format_option, handle_errors, input_options,
                          output_option, print_invalid, read_options, show_audit_option,
-                         store_option)
+                         store_option, chosen_db)
 from cli_store import store as store_group
 from reports.model.version import __version__
 from reports.render import data, text
@@ -55,7 +55,7 @@ def _on_terminal() -> bool:
 def _open_store(store_dir: Path | None) -> Any:
     from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
 
-    return Store.open(store_dir)
+    return Store.open(store_dir, db=chosen_db())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -356,7 +356,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
 
     outputs.refuse_input(output, old, new)
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
-                             to_version=to_version, store_dir=store_dir,
+                             to_version=to_version, store_dir=store_dir, db=chosen_db(),
                              how=HowToRead(sheets, mapping, encoding), audience=audience)
     if result.comparison is None:
         assert result.invalid is not None
