@@ -27,6 +27,7 @@ from .store_helpers import DATASET, edit_cell, impact_exe, invoke, sample, sha25
 derbyshire_v1 = helpers.derbyshire_v1
 derbyshire_v2 = helpers.derbyshire_v2
 fresh_store = helpers.fresh_store
+backend = helpers.backend          # every test with fresh_store: SQLite, then PostgreSQL
 isolated_store_env = helpers.isolated_store_env
 
 MARCH = date(2024, 3, 1)
@@ -236,6 +237,34 @@ def test_parallel_uploads_get_distinct_version_numbers(fresh_store: Path, tmp_pa
         versions = store.versions(DATASET)
         assert sorted(v.original_name for v in versions) == sorted(p.name for p in files)
         assert all(store.path_of(v).is_file() for v in versions)
+
+
+def test_concurrent_uploads_to_a_new_database_number_consecutively(fresh_store: Path,
+                                                                   tmp_path: Path) -> None:
+    """Eight processes start on a store that does not exist yet: they race to make the
+    schema, the dataset and each number.  Every upload succeeds with its own number, the
+    numbers are 1..8, each names its own file, and `impact store check` is clean."""
+    files = [helpers.csv_variant(tmp_path, i) for i in range(8)]
+    env = helpers.child_env(tmp_path)
+    children = [subprocess.Popen([impact_exe(), "upload", str(path), "--dataset", DATASET,
+                                  "--store", str(fresh_store), "--as-of", "2024-03-01",
+                                  "--format", "json"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env)
+                for path in files]
+    outputs = [child.communicate(timeout=300) for child in children]
+    assert [child.returncode for child in children] == [0] * 8, outputs
+    reported = {json.loads(out)["version"]["sha256"]: json.loads(out)["version"]["version"]
+                for out, _ in outputs}
+    assert sorted(reported.values()) == list(range(1, 9))
+    assert set(reported) == {sha256(p) for p in files}
+    with Store(fresh_store) as store:
+        assert {v.sha256: v.number for v in store.versions(DATASET)} == reported
+    check = invoke("store", "check", "--store", fresh_store, "--format", "json")
+    assert check.exit_code == 0, check.output
+    report = json.loads(check.stdout)
+    assert (report["healthy"], report["versions"], report["files_checked"]) == (True, 8, 8)
+    assert report["problems"] == report["notes"] == []
 
 
 # --------------------------------------------------------------------------
