@@ -17,8 +17,8 @@ import pytest
 import cli as cli_module
 from reports.model.errors import StoreError, UsageProblem
 from reports.services import datasets as store_lib
-from reports.store.db import Store
-from reports.store.paths import check_name, default_dir, resolve_dir, slugify
+from reports.store.db import Store, database_url
+from reports.store.paths import check_name, default_dir, resolve_db, resolve_dir, slugify
 
 from . import store_helpers as helpers
 from .store_helpers import DATASET, edit_cell, impact_exe, invoke, sample, sha256, snapshot
@@ -49,6 +49,33 @@ def test_store_dir_comes_from_option_then_env_then_xdg(tmp_path: Path) -> None:
     assert default_dir({}) == Path.home() / ".local" / "share" / "impact"
     assert default_dir({"XDG_DATA_HOME": "relative/ignored"}) == \
         Path.home() / ".local" / "share" / "impact"
+
+
+def test_database_comes_from_option_then_env_then_the_store_folder() -> None:
+    env = {"IMPACT_DB": "postgresql://env@h/e"}
+    assert resolve_db("postgresql://given@h/g", env) == "postgresql://given@h/g"
+    assert resolve_db(None, env) == "postgresql://env@h/e"
+    assert resolve_db(None, {}) is None and resolve_db(None, {"IMPACT_DB": ""}) is None
+    assert database_url("postgres://u:pw@h:5433/d") == "postgresql+psycopg://u:pw@h:5433/d"
+
+
+def test_another_module_keeps_its_own_tables_in_the_store_database(fresh_store: Path,
+                                                                   backend: str) -> None:
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select  # own tables
+
+    own = MetaData()
+    users = Table("test_users", own, Column("id", Integer, primary_key=True),
+                  Column("name", String(50), nullable=False, unique=True))
+    with Store(fresh_store) as store:
+        assert store.dialect == backend
+        store.create_tables(own)
+        store.create_tables(own)                    # again: nothing to do
+        with store.engine.begin() as conn:
+            conn.execute(insert(users).values(name="ana"))
+    with Store(fresh_store) as store:
+        with store.engine.connect() as conn:
+            assert conn.execute(select(users.c.name)).scalars().all() == ["ana"]
+    assert invoke("store", "check", "--store", fresh_store).exit_code == 0
 
 
 def test_store_is_created_on_first_use_from_the_environment(tmp_path: Path,
