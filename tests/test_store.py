@@ -200,6 +200,24 @@ def test_a_dataset_is_known_by_its_exact_name_not_its_slug(fresh_store: Path,
     assert slugify("Children's Centres – High Peak") == "children-s-centres-high-peak"
 
 
+def test_datasets_are_listed_in_the_same_order_on_both_back_ends(fresh_store: Path,
+                                                                  tmp_path: Path) -> None:
+    """By slug, code point by code point (as Python sorts), whatever the database's own
+    collation: the test database on PostgreSQL sorts 'é' before 'z'."""
+    names = ["Zeta", "Énergie", "early help", "Early-Help 2", "earlyhelp"]
+    for i, name in enumerate(names):
+        assert upload(fresh_store, helpers.csv_variant(tmp_path, i), dataset=name
+                      ).exit_code == 0
+    with Store(fresh_store) as store:
+        listed = [(d.slug, d.name) for d in store.datasets()]
+        assert store.names() == [name for _, name in listed]
+    assert listed == sorted(listed)
+    assert [name for _, name in listed] == ["early help", "Early-Help 2", "earlyhelp", "Zeta",
+                                            "Énergie"]
+    text = invoke("datasets", "--store", fresh_store).stdout.splitlines()[2:]
+    assert [line.split("  ")[0].strip() for line in text] == [n for _, n in listed]
+
+
 # --------------------------------------------------------------------------
 # atomicity
 

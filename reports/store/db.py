@@ -219,7 +219,7 @@ def database_url(given: str) -> str:
     except ArgumentError:
         raise UsageProblem(f"--db (or ${DB_ENV}) is not a database URL; give one such as "
                            f"{example}") from None
-    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+    if url.drivername.split("+")[0] in ("postgresql", "postgres"):     # any driver: psycopg
         if not url.database:
             raise UsageProblem(f"the --db URL names no database; end it with /NAME, e.g. "
                                f"{example}")
