@@ -434,6 +434,9 @@ def test_damaged_stored_file_is_reported(fresh_store: Path, derbyshire_v1: Path)
     (["summary", "x.xlsx", "--dataset", DATASET], "give FILE or --dataset NAME, not both"),
     (["validate", "x.xlsx", "--version", "2"], "--version goes with --dataset NAME"),
     (["summary", "--dataset", DATASET, "--version", "0"], "0 is not in the range x>=1"),
+    (["validate", "x.xlsx", "--db", "postgresql://u@h/d"], "--db goes with --dataset NAME"),
+    (["compare", "a.xlsx", "b.xlsx", "--db", "postgresql://u@h/d"],
+     "--from, --to, --store and --db go with --dataset NAME"),
 ])
 def test_file_or_dataset_usage_errors(fresh_store: Path, args: list[str], message: str) -> None:
     result = invoke(*args)
