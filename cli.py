@@ -20,7 +20,7 @@ import click
 from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort: skip
                          _debugging, _emit, as_of_options, audience_option, check_text,
                          debug_option, format_option, handle_errors, input_options,
-                         open_store, output_option, print_invalid, read_options,
+                         chosen_db, open_store, output_option, print_invalid, read_options,
                          show_audit_option, store_option)
 import cli_costs
 from cli_profile import profile as profile_group
@@ -354,7 +354,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
 
     outputs.refuse_input(output, old, new)
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
-                             to_version=to_version, store_dir=store_dir,
+                             to_version=to_version, store_dir=store_dir, db=chosen_db(),
                              how=how, audience=audience)
     if result.comparison is None:
         assert result.invalid is not None
