@@ -483,3 +483,37 @@ def test_public_html_hides_exactly_what_the_reportlab_briefing_hides(name: str) 
     assert sum(row.count(MARKER) for t in tables for row in t) > 0
     # and the figures hidden are the ones the audit approved
     assert b.protection is not None and set(b.figures.hidden) == set(b.protection.hidden)
+
+
+# --------------------------------------------------------------------------
+# impact monthly: each template's renderer, datasets built by a pool
+
+
+def test_monthly_follows_each_template_and_a_pool_gives_the_same_files(tmp_path: Path) -> None:
+    import json
+    from datetime import date
+
+    from reports.services.datasets import upload
+    from reports.services.monthly import Month, audiences_from, run_monthly
+    from reports.store.db import Store
+
+    store_dir = tmp_path / "store"
+    with Store(store_dir) as store:
+        for name, file in (("derbyshire", "derbyshire_early_help.xlsx"),
+                           ("coop", "coop_working.csv"), ("coop-xlsx", "coop_working.xlsx")):
+            upload(store, sample(file), name, as_of=date(2024, 3, 1))
+        outputs = {}
+        for workers in (1, 2):
+            out = tmp_path / f"out{workers}"
+            result = run_monthly(store, out, Month(2024, 3), workers=workers,
+                                 audiences=audiences_from(["union", "public"]))
+            assert result.ok and result.count("written") == 3, result.runs
+            data = json.loads((out / "2024-03" / "manifest.json").read_text("utf-8"))
+            outputs[workers] = [(d["slug"], [(f["path"], f["sha256"]) for f in d["files"]])
+                                for d in data["datasets"]]
+            folder = out / "2024-03" / "derbyshire"
+            with pikepdf.open(folder / "public" / "briefing.pdf") as doc:
+                assert "/StructTreeRoot" in doc.Root          # public: tagged
+            with pikepdf.open(folder / "briefing-union.pdf") as doc:
+                assert "/StructTreeRoot" not in doc.Root      # union: ReportLab
+        assert outputs[1] == outputs[2]       # same files, same bytes, same order
