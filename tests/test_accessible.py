@@ -49,7 +49,7 @@ CASES = [(name, audience) for name in VALID_SAMPLES for audience in AUDIENCES]
 # building the three outputs of one briefing
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def briefing(name: str, audience: str) -> Briefing:
     report = reports.check(sample(name))
     assert report.valid
@@ -71,7 +71,7 @@ def reportlab_pdf(b: Briefing) -> bytes:
     return buf.getvalue()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tagged_pdf(name: str, audience: str) -> bytes:
     buf = io.BytesIO()
     render_tagged(briefing(name, audience), buf, reproducible=True)
@@ -273,8 +273,8 @@ def test_status_is_not_shown_by_colour_alone() -> None:
 
 
 def test_html_escapes_what_the_spreadsheet_says(tmp_path: Path) -> None:
-    from .test_brief import rich_rows   # hostile team names: <img ...>, <b>, &
     from .conftest import make_xlsx
+    from .test_brief import rich_rows  # hostile team names: <img ...>, <b>, &
 
     path = make_xlsx(tmp_path, rich_rows(), name="rich.xlsx")
     out = tmp_path / "rich.html"

@@ -87,7 +87,7 @@ def test_axe_on_a_phone_and_on_a_hostile_file(browser: Any, tmp_path: Path) -> N
     from reports.documents.template import load_builtin
 
     from .conftest import make_xlsx
-    from .test_brief import rich_rows   # long names, markup in team names, unicode
+    from .test_brief import rich_rows  # long names, markup in team names, unicode
 
     report = check(make_xlsx(tmp_path, rich_rows(), name="rich.xlsx"))
     path = tmp_path / "rich.html"
