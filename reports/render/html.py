@@ -164,7 +164,10 @@ def _table(t: Table, fig: Figures, caption: str, tid: str) -> dict[str, Any]:
         return out
 
     header = [{"text": h, "number": i >= t.text_cols} for i, h in enumerate(t.header)]
+    rel = t.widths or [1.0] * len(t.header)
+    widths = [round(100 * w / sum(rel), 2) for w in rel]
     return {"kind": "table", "id": tid, "caption": caption, "header": header,
+            "widths": widths, "width": round(100 * t.width_of, 2),
             "rows": [row_of(r) for r in t.rows],
             "total": row_of(t.total) if t.total is not None else None}
 

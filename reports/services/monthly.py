@@ -23,8 +23,9 @@ The run is idempotent and survives being killed:
   rebuilds);
 - one dataset failing does not stop the others; it is named in the manifest.
 
-Nothing here reads the clock or the environment: the month, "now" (only
-recorded in the manifest) and the renderer are passed in, so
+Nothing here reads the clock, or the environment but for how many processes to
+use ($IMPACT_MONTHLY_WORKERS): the month, "now" (only recorded in the manifest)
+and the renderer are passed in, so
 ``--month 2024-04`` gives the same April report whenever it runs.  PDFs are
 built reproducibly and the xlsx carries the month's end as its timestamps, so
 a rebuild gives byte-identical files.
@@ -267,8 +268,15 @@ def render_pdf(report: Report, summary: Summary, template: Template, out: IO[byt
         render(briefing, out, reproducible=True, version=__version__)
 
 
+WORKERS_ENV = "IMPACT_MONTHLY_WORKERS"
+
+
 def workers_available() -> int:
-    """How many processes build datasets at once: the CPUs this process may use."""
+    """How many processes build datasets at once: $IMPACT_MONTHLY_WORKERS (1: no pool),
+    else the CPUs this process may use."""
+    given = os.environ.get(WORKERS_ENV, "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
