@@ -273,7 +273,7 @@ def test_status_is_not_shown_by_colour_alone() -> None:
 
 
 def test_html_escapes_what_the_spreadsheet_says(tmp_path: Path) -> None:
-    from .conftest import make_xlsx
+    from .conftest import make_xlsx  # a workbook helper, only for this test
     from .test_brief import rich_rows  # hostile team names: <img ...>, <b>, &
 
     path = make_xlsx(tmp_path, rich_rows(), name="rich.xlsx")
@@ -296,6 +296,8 @@ def test_cli_html_and_tagged_outputs(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "(tagged PDF, " in result.stderr, result.stderr
     with pikepdf.open(tmp_path / "t.pdf") as doc:
         assert "/StructTreeRoot" in doc.Root
+    result = invoke("brief", path, "--format", "html", "--accessible", "-o", tmp_path / "c.html")
+    assert result.exit_code == 2 and "drop one of" in result.stderr
     # union keeps ReportLab by default; public is tagged unless --no-accessible
     for args, tagged in (([], False), (["--audience", "public"], True),
                          (["--audience", "public", "--no-accessible"], False)):

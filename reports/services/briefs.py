@@ -170,6 +170,9 @@ def renderer_for(template: Template, fmt: str = "pdf", accessible: bool | None =
     when `accessible` (None: when the template says `renderer = "tagged"`), else
     ReportLab.  Each renderer's module is imported here, when it is needed."""
     if fmt == "html":
+        if accessible:
+            raise UsageProblem("--accessible makes a tagged PDF; the HTML briefing is "
+                               "accessible as it is: drop one of --accessible and --format html")
         return _html
     if fmt != "pdf":
         raise UsageProblem(f"unknown briefing format '{fmt}'; give pdf or html")
