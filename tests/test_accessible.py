@@ -371,6 +371,8 @@ def test_tagged_pdf_structure(name: str, audience: str, tmp_path: Path) -> None:
         levels = [int(r[2]) for r in roles if re.fullmatch(r"/H[1-6]", r)]
         assert levels.count(1) == 1 and levels[0] == 1
         assert all(y - x <= 1 for x, y in zip(levels, levels[1:])), levels
+        for h in (e for e in elements if re.fullmatch(r"/H[1-6]", str(e.S))):
+            assert _marked_content(h), "an empty heading"
         tables = [e for e in elements if str(e.S) == "/Table"]
         n_tables = sum(isinstance(x, Table) for s in b.sections for x in s.blocks)
         n_charts = sum(isinstance(x, Chart) for s in b.sections for x in s.blocks)
@@ -393,6 +395,19 @@ def test_tagged_pdf_structure(name: str, audience: str, tmp_path: Path) -> None:
     assert_pdfua_clean(path)
 
 
+def _marked_content(node: Any) -> list[int]:
+    """The marked-content ids under a structure element (its printed content)."""
+    k = node.get("/K")
+    items = list(k) if isinstance(k, pikepdf.Array) else [k]
+    out = []
+    for item in items:
+        if isinstance(item, int):
+            out.append(int(item))
+        elif isinstance(item, pikepdf.Dictionary):
+            out += [int(item.MCID)] if "/MCID" in item else _marked_content(item)
+    return out
+
+
 def _descendants(node: Any) -> list[Any]:
     out = []
     for child in _kids(node):
@@ -407,6 +422,12 @@ def assert_pdfua_clean(path: Path) -> None:
     report = pdfua.validate(str(path))
     errors = [f for f in report.findings if f.severity >= pdfua.Severity.ERROR]
     assert errors == [], [(f.rule_id, f.message) for f in errors]
+    # pdfua 0.1.3's "headings are not empty" rule stops on an array in a heading's /K
+    # (its own bug: it is checked in test_tagged_pdf_structure instead); no other rule may
+    # be skipped
+    skipped = {o.rule_id for o in report.outcomes if o.skipped_reason}
+    assert skipped <= {"UA-14-001"}, skipped
+    assert len(report.outcomes) - len(skipped) >= 10
 
 
 def test_tagged_pdf_is_reproducible() -> None:
