@@ -125,10 +125,32 @@ SHA = re.compile(r"\b[0-9a-f]{64}\b")
 def figures(text: str, b: Briefing) -> Counter[str]:
     """Every figure and marker in `text`, thousands separators dropped, after taking
     out what is page furniture: "Page N of M", the source file's name (a PDF repeats
-    it in every footer) and the file's sha256 (hex, not a figure)."""
+    it in every footer), the file's sha256 (hex, not a figure), and names with digits
+    in them ("Grade 6"): a table's header row is repeated on each page it runs onto,
+    at different places in each renderer."""
     text = PAGE.sub(" ", text).replace(b.source_file, " ")
     text = SHA.sub(" ", text)
+    text = _labels(b).sub(" ", text)
     return Counter(m.replace(",", "") for m in FIGURE.findall(text))
+
+
+def _labels(b: Briefing) -> re.Pattern[str]:
+    """The briefing's names (table headings, the text columns of rows, chart categories)
+    that hold a digit, longest first, as one pattern."""
+    names = set()
+    for s in b.sections:
+        for x in s.blocks:
+            if isinstance(x, Table):
+                cells = list(x.header) + [c for row in [*x.rows, x.total or []]
+                                          for c in row[:x.text_cols]]
+                names.update(c for c in cells if isinstance(c, str))
+            elif isinstance(x, Chart):
+                names.update(x.categories)
+    names = {n for n in names if re.search(r"\d", n) and n != b.source_file}
+    if not names:
+        return re.compile(r"(?!x)x")
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.]){alternatives}(?![\w.])")
 
 
 # --------------------------------------------------------------------------
