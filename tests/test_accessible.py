@@ -562,3 +562,23 @@ def test_monthly_follows_each_template_and_a_pool_gives_the_same_files(tmp_path:
             with pikepdf.open(folder / "briefing-union.pdf") as doc:
                 assert "/StructTreeRoot" not in doc.Root      # union: ReportLab
         assert outputs[1] == outputs[2]       # same files, same bytes, same order
+
+
+def test_tagged_briefing_with_what_changed(tmp_path: Path) -> None:
+    """A public briefing with its "What changed" section: tagged by default, and clean."""
+    from .store_helpers import make_version_2  # the sample's version 2, as in test_compare
+
+    v1 = tmp_path / "v1.xlsx"
+    v1.write_bytes(sample("derbyshire_early_help.xlsx").read_bytes())
+    v2 = tmp_path / "v2.xlsx"
+    make_version_2(v1, v2)
+    out = tmp_path / "changed.pdf"
+    result = invoke("brief", v2, "--compare", v1, "--audience", "public", "-o", out)
+    assert result.exit_code == 0 and "(tagged PDF, " in result.stderr, result.stderr
+    assert "What changed" in pdf_text(out.read_bytes())
+    with pikepdf.open(out) as doc:
+        roles = [str(e.S) for e in struct_elements(doc)]
+        assert roles.count("/H1") == 1 and "/Table" in roles
+        ths = [e for e in struct_elements(doc) if str(e.S) == "/TH"]
+        assert all(_scopes(th) for th in ths)
+    assert_pdfua_clean(out)

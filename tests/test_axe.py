@@ -105,3 +105,22 @@ def test_axe_would_catch_a_broken_page(browser: Any, tmp_path: Path) -> None:
     path = tmp_path / "broken.html"
     path.write_text(broken, "utf-8")
     assert {v["id"] for v in run_axe(browser, path)} >= {"html-has-lang", "color-contrast"}
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_axe_on_a_briefing_with_what_changed(browser: Any, tmp_path: Path,
+                                             audience: str) -> None:
+    """The "What changed" section (a comparison with an earlier version) too."""
+    from .conftest import invoke  # the CLI, as a user runs it
+    from .store_helpers import make_version_2, sample
+
+    v1 = tmp_path / "v1.xlsx"
+    v1.write_bytes(sample("derbyshire_early_help.xlsx").read_bytes())
+    v2 = tmp_path / "v2.xlsx"
+    make_version_2(v1, v2)
+    out = tmp_path / "changed.html"
+    result = invoke("brief", v2, "--compare", v1, "--audience", audience, "--format", "html",
+                    "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "What changed" in out.read_text("utf-8")
+    assert run_axe(browser, out) == []
