@@ -582,3 +582,24 @@ def test_tagged_briefing_with_what_changed(tmp_path: Path) -> None:
         ths = [e for e in struct_elements(doc) if str(e.S) == "/TH"]
         assert all(_scopes(th) for th in ths)
     assert_pdfua_clean(out)
+
+
+def test_the_html_and_tagged_libraries_load_only_when_used(tmp_path: Path) -> None:
+    """Start-up time: importing the CLI, or writing a ReportLab briefing, loads neither
+    Jinja2 nor WeasyPrint nor pikepdf."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cli\n"
+            "from click.testing import CliRunner\n"
+            "loaded = lambda: sorted(m for m in ('jinja2', 'weasyprint', 'pikepdf') "
+            "if m in sys.modules)\n"
+            "print(loaded())\n"
+            f"r = CliRunner().invoke(cli.cli, ['brief', {str(sample('coop_working.csv'))!r}, "
+            f"'-o', {str(tmp_path / 'u.pdf')!r}])\n"
+            "assert r.exit_code == 0, r.output\n"
+            "print(loaded())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(reports.__file__).parents[1], check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "[]"]
