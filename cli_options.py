@@ -318,3 +318,23 @@ def _emit(body: str, output: Path | None, what: str, newline: bool = False) -> N
         return
     outputs.write_text(output, body if not newline or body.endswith("\n") else body + "\n")
     click.echo(f"{what} written to {output}", err=True)
+
+
+brief_render_options = _options(
+    click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf",
+                 show_default=True,
+                 help="pdf, or html: one accessible, self-contained web page (headings, "
+                      "tables with headers, each chart with its figures as a table)."),
+    click.option("--accessible/--no-accessible", default=None,
+                 help="A tagged PDF (PDF/UA: structure, reading order, table headers, "
+                      "alt text), made from the HTML briefing; slower. Default: the "
+                      "template's `renderer` (tagged for public, ReportLab otherwise)."))
+
+
+def brief_written(result: Any) -> str:
+    """The line `impact brief` prints when it has written a briefing."""
+    if result.kind == "HTML":
+        return f"Briefing written to {result.path} (HTML)"
+    pages = f"{result.pages} page{'s' if result.pages != 1 else ''}"
+    kind = "" if result.kind == "PDF" else f"{result.kind}, "
+    return f"Briefing written to {result.path} ({kind}{pages})"
