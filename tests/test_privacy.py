@@ -77,6 +77,8 @@ def independent_ranges(data: dict[str, Any], by: tuple[str, ...] = ("team", "gra
     for col in by + (("destination",) if with_destinations else ()):
         labels = [g[col] for g in data[groups[col]]]
         for m in data["totals"]:
+            if col == "destination" and not m.startswith("relocated"):
+                continue            # the destination table holds only the relocated posts
             if m.endswith(("_fte", "_posts")):
                 relate(("total", m), [(col, lab, m) for lab in labels])
     pairs = [(k, k[:-1] + (k[-1].replace("_fte", "_posts"),)) for k in names
@@ -413,3 +415,37 @@ def test_a_public_comparison_states_no_small_change_and_reveals_no_hidden_total(
     for t in data["totals"]:
         if t["key"].endswith(("_cost", "saving", "pct_deleted")):
             assert t["change"] == MARKER, t
+
+
+def test_a_public_summary_of_hours_based_fte_passes_an_independent_audit(tmp_path: Path
+                                                                         ) -> None:
+    # FTE to 6 places (hours / 37.5): the audit works in millionths, so that every total
+    # still equals the sum of its parts exactly and each hidden value keeps its range
+    hours = [20, 22.5, 7.5, 30, 37.5, 18.75, 11, 15, 25]
+    rows: list[list[Any]] = [["Post ID", "Team", "Job title", "Grade", "FTE", "Posts", "Status",
+                              "Vacant"]]
+    for i in range(90):
+        fte = (Decimal(str(hours[i % len(hours)])) / Decimal("37.5")).quantize(
+            Decimal("0.000001"))
+        rows.append([f"P{i}", f"Team {i % 7}", "Worker", f"G{i % 4}", float(fte), 1,
+                     "Deleted" if i % 3 == 0 else "Retained", "N" if i % 5 else "Y"])
+    assert any(len(str(r[4]).split(".")[-1]) > 2 for r in rows[1:])
+    path = make_xlsx(tmp_path, rows, name="hours.xlsx")
+    result = invoke("summary", path, "--audience", "public", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    ranges = independent_ranges(data)
+    assert ranges, "small teams and grades should be hidden"
+    assert_safe(ranges)
+
+
+def test_the_audit_is_exact_for_fte_to_six_places() -> None:
+    # total 0.666667 = a + b with b = 0.333333 published: a is exactly 0.333334, which an
+    # audit in hundredths would have truncated to 0.33 (and its total to 0.66)
+    values = {("t", "x_fte"): Decimal("0.666667"), ("a", "x_fte"): Decimal("0.333334"),
+              ("b", "x_fte"): Decimal("0.333333")}
+    units = {k: FTE for k in values}
+    lk = links(values, units, [(("t", "x_fte"), ("a", "x_fte"), ("b", "x_fte"))])
+    assert lk.fine
+    assert privacy.audit(lk, {("a", "x_fte")}, 5) == {
+        ("a", "x_fte"): (Decimal("0.333334"), Decimal("0.333334"))}

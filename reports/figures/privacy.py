@@ -38,6 +38,7 @@ on a larger neighbourhood, and at last on the whole connected problem.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -63,14 +64,17 @@ PATTERN_CELLS = 250        # figures around a value that the repair may move
 LONG_RELATION = 12         # members of a long relation that a neighbourhood takes
 
 
-def scale(unit: str | None) -> int:
-    """Whole units per figure unit: FTE and money are held as hundredths."""
-    return 1 if unit == measures.POSTS else 100
+def scale(unit: str | None, fine: bool = False) -> int:
+    """Whole units per figure unit: money as hundredths; FTE as hundredths, or as
+    millionths when `fine` (a file that gives FTE to more than 2 places)."""
+    if unit == measures.POSTS:
+        return 1
+    return 1_000_000 if fine and unit == measures.FTE else 100
 
 
-def units_of(value: Number, unit: str | None) -> int:
+def units_of(value: Number, unit: str | None, fine: bool = False) -> int:
     """A figure as whole units (hundredths of an FTE or a pound; posts as they are)."""
-    return int(Decimal(value) * scale(unit))
+    return int(Decimal(value) * scale(unit, fine))
 
 
 @dataclass
@@ -94,6 +98,13 @@ class Links:
     follows: Mapping[Key, Sequence[Key]] = field(default_factory=dict)
     keep: set[Key] = field(default_factory=set)
     sensitive: set[Key] = field(default_factory=set)   # to hide as if small (a small change)
+
+    @functools.cached_property
+    def fine(self) -> bool:
+        """Whether some FTE figure has more than 2 decimal places: then FTE is audited in
+        millionths, so that every relation between the figures holds exactly."""
+        return any(self.units.get(k) == measures.FTE and (Decimal(v) * 100) % 1 != 0
+                   for k, v in self.values.items())
 
     def relations(self) -> list[list[tuple[Key, int]]]:
         """Every equation as (key, coefficient) pairs adding to 0, over known keys."""
@@ -169,8 +180,8 @@ def protect(links: Links, threshold: int) -> Protection:
             hidden = hidden | picks
         _too_many(hidden, nonzero)
     _too_many(hidden, nonzero)
-    ranges = {k: (Decimal(lo) / scale(units.get(k)),
-                  None if hi is None else Decimal(hi) / scale(units.get(k)))
+    ranges = {k: (Decimal(lo) / scale(units.get(k), links.fine),
+                  None if hi is None else Decimal(hi) / scale(units.get(k), links.fine))
               for k, (lo, hi) in passed.items() if k in hidden}
     return Protection({k: MARKER for k in hidden}, ranges, threshold, len(primary))
 
@@ -192,7 +203,7 @@ def audit(links: Links, hidden: Iterable[Key], threshold: int
     out = {}
     for k in sorted(hidden, key=repr):
         lo, hi = problem.range_of(k, exact=True)
-        s = scale(links.units.get(k))
+        s = scale(links.units.get(k), links.fine)
         out[k] = (Decimal(lo) / s, None if hi is None else Decimal(hi) / s)
     return out
 
@@ -219,7 +230,9 @@ class _Problem:
         self.links = links
         self.threshold = threshold
         self.units = links.units
-        self.value = {k: units_of(v, links.units.get(k)) for k, v in links.values.items()}
+        self.fine = links.fine
+        self.value = {k: units_of(v, links.units.get(k), self.fine)
+                      for k, v in links.values.items()}
         self.eqs = links.relations()
         self.eq_keys = [[k for k, _ in eq] for eq in self.eqs]
         self.by_size = [sorted(keys, key=lambda k: (self.value[k] == 0, self.value[k], repr(k)))
@@ -254,7 +267,7 @@ class _Problem:
         return got
 
     def needed(self, key: Key) -> int:
-        return self.threshold * scale(self.units.get(key))
+        return self.threshold * scale(self.units.get(key), self.fine)
 
     def _neighbourhood(self, key: Key, extra: Key | None, cap: int | None,
                        once: bool = True) -> list[Key]:
@@ -308,7 +321,7 @@ class _Problem:
         extra_rows: list[Row] = []
         for i in sorted({i for k in variables for i in self.pair_of.get(k, ())}):
             f, p = self.pairs[i]
-            per = float(scale(self.units.get(f)))        # FTE hundredths per post
+            per = float(scale(self.units.get(f), self.fine))  # FTE units per post
             if f in index and p in index:
                 extra_rows.append(([index[f], index[p]], [1.0, -per], -np.inf, 0.0))
             elif f in index:
@@ -373,7 +386,7 @@ class _Problem:
             if k in self.unknown:
                 cost.append(0.0)
             else:
-                size = self.value[k] / scale(self.units.get(k))
+                size = self.value[k] / scale(self.units.get(k), self.fine)
                 cost.append((1.0 + math.log1p(size)) * (1000.0 if k in self.links.keep else 1.0))
         floor = [1.0 if (k in self.hidden or k not in self.unknown) else 0.0 for k in movable]
         terms: dict[int, dict[int, float]] = {}
@@ -388,7 +401,7 @@ class _Problem:
             lp_rows.append((cols, coefs, 0.0, 0.0))
         for i in sorted({i for k in movable for i in self.pair_of.get(k, ())}):
             f, p = self.pairs[i]
-            per = float(scale(self.units.get(f)))
+            per = float(scale(self.units.get(f), self.fine))
             cols, coefs = [], []
             for k, coef in ((f, 1.0), (p, -per)):
                 if k in index:
