@@ -61,6 +61,7 @@ MAX_HIDDEN_SHARE = 0.85    # refuse when more than this share of the non-zero fi
 NEIGHBOURHOODS = (30, 150)  # variables in the first and second audit of one value
 WIDE_NEIGHBOURHOOD = 600   # variables in the audit of a value the repair cannot help
 PATTERN_CELLS = 250        # figures around a value that the repair may move
+MIP_SECONDS = 5.0          # the longest one whole-number search of one range may take
 LONG_RELATION = 12         # members of a long relation that a neighbourhood takes
 
 
@@ -293,7 +294,7 @@ class _Problem:
         result: tuple[int, int | None] = (self.value[key], self.value[key])
         for cap in caps:
             variables = self._neighbourhood(key, extra, cap, once=not (exact or wide))
-            result = self._solve(key, variables, extra)
+            result = self._solve(key, variables, extra, whole=exact)
             lo, hi = result
             if hi is None or hi - lo >= self.needed(key):
                 return result
@@ -301,8 +302,13 @@ class _Problem:
                 return result          # the neighbourhood was already the whole problem
         return result
 
-    def _solve(self, key: Key, variables: list[Key], extra: Key | None
-               ) -> tuple[int, int | None]:
+    def _solve(self, key: Key, variables: list[Key], extra: Key | None,
+               whole: bool = False) -> tuple[int, int | None]:
+        """The range of `key` by linear programming over `variables`; with `whole`, every
+        figure is a whole number of its units (posts, hundredths of an FTE or a pound), as
+        it is in truth, by mixed-integer programming.  A search cut short by its time limit
+        answers with the best figures it found, which lie inside the true range, so the
+        answer never claims more room than there is."""
         import highspy  # the LP solver: loaded only when an output suppresses figures
         import numpy as np
 
@@ -334,15 +340,23 @@ class _Problem:
         _add_rows(h, [(cols, coefs, rhs, rhs) for cols, coefs, rhs in rows.values()]
                   + extra_rows)
         h.changeColCost(index[key], 1.0)
+        if whole:
+            h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                    np.full(n, highspy.HighsVarType.kInteger))
+        h.setOptionValue("time_limit", MIP_SECONDS if whole else inf)
+        model = highspy.HighsModelStatus
         out: list[float | None] = []
         for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
             h.changeObjectiveSense(sense)
             h.run()
             status = h.getModelStatus()
-            if status == highspy.HighsModelStatus.kOptimal:
-                out.append(h.getInfo().objective_function_value)
-            elif status == highspy.HighsModelStatus.kUnbounded:
-                out.append(None)
+            info = h.getInfo()
+            if status == model.kOptimal:
+                out.append(info.objective_function_value)
+            elif status in (model.kUnbounded, model.kUnboundedOrInfeasible):
+                out.append(None)       # the truth is feasible, so this is unbounded
+            elif status == model.kTimeLimit and info.primal_solution_status == 2:
+                out.append(info.objective_function_value)   # a figure it can take
             else:                      # infeasible or unknown: trust nothing but the truth
                 v = self.value[key]
                 return v, v
