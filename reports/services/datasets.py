@@ -201,5 +201,6 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
     changes = changes_since(comparison, old_fig)
     new_fig = make_briefing(new_report, summarise(new_report), template,
                             changes=changes).figures
-    return Compared(comparison, public=public_changes(comparison, old_fig, new_fig,
-                                                      template.small_number_threshold))
+    return Compared(comparison, public=public_changes(
+        comparison, old_fig, new_fig, template.small_number_threshold,
+        new_alone=published_figures(new_report, template)))
