@@ -18,9 +18,10 @@ from typing import Any
 import click
 
 from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort: skip
-                         _debugging, _emit, as_of_options, audience_option, check_text,
+                         _debugging, _emit, as_of_options, audience_option, brief_render_options,
+                         brief_written, check_text,
                          debug_option, format_option, handle_errors, input_options,
-                         open_store, output_option, print_invalid, read_options,
+                         chosen_db, open_store, output_option, print_invalid, read_options,
                          show_audit_option, store_option)
 import cli_costs
 from cli_profile import profile as profile_group
@@ -147,8 +148,8 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
 @click.option("--title", help="The briefing's title (default: the template's).")
 @click.option("--organisation", help="The organisation named on the briefing.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="OUT.pdf", help="Where to write the PDF. Default: FILE-AUDIENCE.pdf in "
-                                      "the current directory.")
+              metavar="OUT", help="Where to write the briefing. Default: FILE-AUDIENCE.pdf "
+                                  "(.html) in the current directory.")
 @click.option("--reproducible", is_flag=True,
               help="Byte-identical PDF for the same input: no timestamps; the date printed "
                    "comes from SOURCE_DATE_EPOCH, else none is.")
@@ -159,17 +160,18 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
               help="With --dataset: add a \"What changed\" section: the changes since "
                    "version N.")
 @show_audit_option
+@brief_render_options
 @handle_errors
 def brief(source: Source, how: HowToRead, debug: bool, audience: str,
           template_file: Path | None, title: str | None, organisation: str | None,
           output: Path | None, reproducible: bool, compare_with: Path | None = None,
-          since_version: int | None = None, show_audit: bool = False) -> None:
-    """Write a PDF impact briefing: headline figures, tables by team, grade
-    and site, charts, data notes and method, for a union, management or the
-    public.
+          since_version: int | None = None, show_audit: bool = False, **render: Any) -> None:
+    """Write an impact briefing (PDF, tagged PDF or HTML): headline figures,
+    tables by team, grade and site, charts, data notes and method, for a
+    union, management or the public.
 
     An invalid file gets no briefing: its errors are printed as `impact
-    validate` prints them and the exit code is 1.  The PDF is written under a
+    validate` prints them and the exit code is 1.  The briefing is written under a
     temporary name and renamed when complete.
 
     \b
@@ -180,19 +182,19 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
       impact brief proposals-v2.xlsx --compare proposals-v1.xlsx
       impact brief --dataset derbyshire-early-help --since-version 1
       impact brief posts.xlsx --audience public --show-audit
+      impact brief posts.xlsx --format html -o briefing.html
+      impact brief posts.xlsx --accessible -o briefing-tagged.pdf
     """
     given = click.get_current_context().get_parameter_source("audience")
     result = briefs.brief(source, how, audience=audience, template_file=template_file,
                         audience_given=given != click.core.ParameterSource.DEFAULT,
                         title=title, organisation=organisation, output=output,
                         reproducible=reproducible, compare_with=compare_with,
-                        since_version=since_version, status=_status)
+                        since_version=since_version, status=_status, **render)
     if result.invalid is not None:
         print_invalid(result.invalid, "text")
         sys.exit(1)
-    pages = result.pages
-    click.echo(f"Briefing written to {result.path} ({pages} page{'s' if pages != 1 else ''})",
-               err=True)
+    click.echo(brief_written(result), err=True)
     if show_audit and result.protection is not None:
         click.echo(f"Audit: {result.protection.summary()}", err=True)
 
@@ -355,7 +357,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
 
     outputs.refuse_input(output, old, new)
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
-                             to_version=to_version, store_dir=store_dir,
+                             to_version=to_version, store_dir=store_dir, db=chosen_db(),
                              how=how, audience=audience)
     if result.comparison is None:
         assert result.invalid is not None

@@ -183,14 +183,37 @@ def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 debug_option = click.option("--debug", is_flag=True,
                             help="Show the full traceback of any error (or set IMPACT_DEBUG=1).")
-store_option = click.option(
-    "--store", "store_dir", type=NonEmptyPath(file_okay=False, path_type=Path), metavar="DIR",
-    help="The store folder. Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact "
-         "(~/.local/share/impact).")
+_DB_KEY = "impact.db"
+
+
+def _keep_db(ctx: click.Context, param: Any, value: str | None) -> str | None:
+    """--db URL is kept in the context (`ctx.meta`, shared with every subcommand), so that
+    a command passes `chosen_db()` to its service without taking one more parameter."""
+    if value is not None:
+        ctx.meta[_DB_KEY] = value
+    return value
+
+
+def chosen_db() -> str | None:
+    """The --db URL given to the running command, or None ($IMPACT_DB, else SQLite)."""
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.meta.get(_DB_KEY)
+
+
+store_option = _options(
+    click.option("--store", "store_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
+                 metavar="DIR",
+                 help="The store folder. Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact "
+                      "(~/.local/share/impact)."),
+    click.option("--db", metavar="URL", expose_value=False, callback=_keep_db,
+                 help="Keep the store's tables in this PostgreSQL database, e.g. "
+                      "postgresql+psycopg://impact@localhost:5432/impact (the files stay in "
+                      "the store folder). Default: $IMPACT_DB, else the store's own SQLite "
+                      "file."))
 def open_store(store_dir: Path | None) -> Any:
     from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
 
-    return Store.open(store_dir)
+    return Store.open(store_dir, db=chosen_db())
 
 
 def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -257,7 +280,8 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
                  dataset_version: int | None, store_dir: Path | None, how: HowToRead,
                  expect_fte: Decimal | None, expect_deleted_fte: Decimal | None,
                  **kwargs: Any) -> Any:
-        source = handle_errors(Source.given)(file, dataset, dataset_version, store_dir)
+        source = handle_errors(Source.given)(file, dataset, dataset_version, store_dir,
+                                             chosen_db())
         for option, key in (("-o", "output"), ("--annotate", "annotate")):
             handle_errors(outputs.refuse_input)(kwargs.get(key), file, option=option)
         how = dataclasses.replace(how, expect_fte=expect_fte,
@@ -294,3 +318,23 @@ def _emit(body: str, output: Path | None, what: str, newline: bool = False) -> N
         return
     outputs.write_text(output, body if not newline or body.endswith("\n") else body + "\n")
     click.echo(f"{what} written to {output}", err=True)
+
+
+brief_render_options = _options(
+    click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf",
+                 show_default=True,
+                 help="pdf, or html: one accessible, self-contained web page (headings, "
+                      "tables with headers, each chart with its figures as a table)."),
+    click.option("--accessible/--no-accessible", default=None,
+                 help="A tagged PDF (PDF/UA: structure, reading order, table headers, "
+                      "alt text), made from the HTML briefing; slower. Default: the "
+                      "template's `renderer` (tagged for public, ReportLab otherwise)."))
+
+
+def brief_written(result: Any) -> str:
+    """The line `impact brief` prints when it has written a briefing."""
+    if result.kind == "HTML":
+        return f"Briefing written to {result.path} (HTML)"
+    pages = f"{result.pages} page{'s' if result.pages != 1 else ''}"
+    kind = "" if result.kind == "PDF" else f"{result.kind}, "
+    return f"Briefing written to {result.path} ({kind}{pages})"

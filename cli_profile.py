@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli_options import check_text, debug_option, handle_errors, store_option
+from cli_options import check_text, debug_option, handle_errors, open_store, store_option
 from reports.model.errors import UnknownDataset
 from reports.render import text
 from reports.services import profiles
@@ -37,9 +37,7 @@ def show(name: str, store_dir: Path | None, debug: bool) -> None:
     Example:
       impact profile show derbyshire-early-help
     """
-    from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
-
-    with Store.open(store_dir) as store:
+    with open_store(store_dir) as store:
         if name not in store.names():
             raise UnknownDataset(f"no dataset named {name!r} in the store")
         how = profiles.profile_of(store, name)
@@ -64,10 +62,8 @@ def set_(name: str, file: Path, store_dir: Path | None, debug: bool) -> None:
     Example:
       impact profile set organogram organogram.toml
     """
-    from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
-
     how = profiles.load(file)
-    with Store.open(store_dir) as store:
+    with open_store(store_dir) as store:
         if name not in store.names():
             raise UnknownDataset(f"no dataset named {name!r} in the store")
         profiles.save_profile(store, name, how)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli_options import debug_option, format_option, handle_errors, store_option
+from cli_options import chosen_db, debug_option, format_option, handle_errors, store_option
 from reports.render import data
 
 
@@ -29,8 +29,8 @@ def store() -> None:
 @debug_option
 @handle_errors
 def check(fmt: str, store_dir: Path | None, debug: bool) -> None:
-    """Check the store: the database file's integrity, its schema version,
-    every row, and every stored file against its sha256.
+    """Check the store: the database file's integrity (SQLite), its schema
+    version, every row, and every stored file against its sha256.
 
     Prints one line per problem, naming the dataset and version, and exits 1
     if there is any; exits 0 when the store is healthy.  Files that no version
@@ -44,7 +44,7 @@ def check(fmt: str, store_dir: Path | None, debug: bool) -> None:
     from reports.services.upkeep import check_store  # lazy: SQLAlchemy
     from reports.store.paths import resolve_dir
 
-    result = check_store(resolve_dir(store_dir))
+    result = check_store(resolve_dir(store_dir), chosen_db())
     click.echo(data.to_json(result.to_dict()) if fmt == "json" else result.text(),
                nl=fmt == "json")
     sys.exit(0 if result.healthy else 1)
@@ -62,7 +62,8 @@ def backup(dest: Path, store_dir: Path | None, debug: bool) -> None:
 
     The copy is made under a temporary name beside DEST and renamed when
     complete.  Exit code 1 if a stored file was missing or damaged (the
-    backup is still made, and says which).
+    backup is still made, and says which).  SQLite stores only: back up a
+    store on PostgreSQL (--db) with pg_dump and a copy of its files/ folder.
 
     \b
     Examples:
@@ -71,9 +72,8 @@ def backup(dest: Path, store_dir: Path | None, debug: bool) -> None:
     """
     from reports.services.upkeep import backup_store  # lazy: SQLAlchemy
     from reports.store.db import Store
-    from reports.store.paths import resolve_dir
 
-    with Store(resolve_dir(store_dir), create=False) as opened:
+    with Store.open(store_dir, db=chosen_db(), create=False) as opened:
         result = backup_store(opened, dest)
     for problem in result.problems:
         click.echo(f"Error: {problem}", err=True)
@@ -96,7 +96,8 @@ def restore(src: Path, store_dir: Path | None, force: bool, debug: bool) -> None
     copied into a temporary folder beside the store, every file is checked
     against its sha256 and the result checked as `impact store check` does;
     only then is it renamed into place, so a failed restore leaves the store
-    as it was.  Run it while no other impact command uses the store.
+    as it was.  Run it while no other impact command uses the store.  SQLite
+    stores only: restore a store on PostgreSQL (--db) with pg_restore.
 
     \b
     Examples:
@@ -106,7 +107,7 @@ def restore(src: Path, store_dir: Path | None, force: bool, debug: bool) -> None
     from reports.services.upkeep import restore_store  # lazy: SQLAlchemy
     from reports.store.paths import resolve_dir
 
-    result = restore_store(src, resolve_dir(store_dir), force=force)
+    result = restore_store(src, resolve_dir(store_dir), force=force, db=chosen_db())
     c = result.check
     click.echo(f"Restored {src} to {result.target}: {c.datasets} dataset(s), "
                f"{c.versions} version(s); impact store check: healthy")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cli_options import debug_option, format_option, handle_errors, store_option
+from cli_options import chosen_db, debug_option, format_option, handle_errors, store_option
 from reports.render import data
 
 
@@ -17,7 +17,7 @@ def _accounts(store_dir: Path | None) -> Any:
     from reports.store.accounts import Accounts  # lazy: SQLAlchemy
     from reports.store.db import Store
 
-    return Accounts(Store.open(store_dir))
+    return Accounts(Store.open(store_dir, db=chosen_db()))
 
 
 def _who() -> str:
@@ -171,7 +171,7 @@ def serve(host: str, port: int, threads: int, max_upload_mb: int, behind_proxy: 
 
     from web.app import create_app  # lazy: Flask, only this command serves
 
-    app: Any = create_app(store_dir, config={"SESSION_COOKIE_SECURE": behind_proxy,
+    app: Any = create_app(store_dir, db=chosen_db(), config={"SESSION_COOKIE_SECURE": behind_proxy,
                                              "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024})
     if behind_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix  # lazy: with --behind-proxy only

@@ -108,7 +108,8 @@ def time_public(path: Path, repeat: int = 3, out_dir: Path | None = None) -> dic
     path = path.resolve()
     out_dir = (out_dir or path.parent).resolve()
     public = statistics.median(
-        _run(["brief", str(path), "--audience", "public", "-o", str(out_dir / "p.pdf")],
+        _run(["brief", str(path), "--audience", "public", "--no-accessible", "-o",
+              str(out_dir / "p.pdf")],
              out_dir) for _ in range(repeat))
     union = statistics.median(
         _run(["brief", str(path), "-o", str(out_dir / "u.pdf")], out_dir)

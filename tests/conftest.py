@@ -23,6 +23,8 @@ from click.testing import CliRunner
 
 import cli as cli_module
 
+from .pg import pg_server, pg_url  # noqa: F401  (fixtures: a throwaway PostgreSQL server)
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 
@@ -125,6 +127,13 @@ def invoke(*args: str | os.PathLike[str], catch_exceptions: bool = False) -> Any
     """Invoke the click group in-process; stdout and stderr are kept apart."""
     return CliRunner().invoke(cli_module.cli, [str(a) for a in args],
                               catch_exceptions=catch_exceptions)
+
+
+@pytest.fixture
+def backend() -> str:
+    """The store's database in `store_helpers.fresh_store`: SQLite, unless a module runs its
+    tests on both back ends (`backend = store_helpers.backend`)."""
+    return "sqlite"
 
 
 @pytest.fixture

@@ -2,7 +2,11 @@
 
 Every test gets its own store under tmp_path and passes it with --store (the
 `isolated_store_env` fixture also points IMPACT_STORE and XDG_DATA_HOME into
-tmp_path, so nothing can reach the real data directory).  Version 2 of the
+tmp_path, and unsets IMPACT_DB, so nothing can reach the real data directory or a
+real database).  A module that says `backend = store_helpers.backend` runs each
+test that uses `fresh_store` twice: on SQLite, and on PostgreSQL, with the store's
+tables in a new database of the throwaway server (tests/pg.py) named by IMPACT_DB,
+which every `impact` the test runs, in process or as a child, inherits.  Version 2 of the
 Derbyshire sample is made in the test with openpyxl: three retained,
 occupied, single posts become deleted.
 """
@@ -131,12 +135,46 @@ def isolated_store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("IMPACT_DEBUG", raising=False)
     monkeypatch.delenv("IMPACT_TEST_SLOW", raising=False)
+    monkeypatch.delenv("IMPACT_DB", raising=False)
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Both back ends, for a module that assigns this to its own `backend`."""
+    return str(request.param)
 
 
 @pytest.fixture
-def fresh_store(tmp_path: Path) -> Path:
-    """A store folder that does not exist yet (created on first use)."""
+def fresh_store(tmp_path: Path, backend: str, request: pytest.FixtureRequest,
+                monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store folder that does not exist yet (created on first use); on the postgresql
+    back end, IMPACT_DB names a new, empty database for its tables."""
+    if backend == "postgresql":
+        monkeypatch.setenv("IMPACT_DB", request.getfixturevalue("pg_url"))
     return tmp_path / "store"
+
+
+def database(store: Path) -> Any:
+    """An SQLAlchemy engine on `store`'s database (IMPACT_DB, else its SQLite file), for
+    tests that damage or age it by hand.  Dispose of it when done."""
+    from sqlalchemy import create_engine  # only the tests that edit a database need it
+
+    return create_engine(os.environ.get("IMPACT_DB") or f"sqlite:///{store / 'impact.db'}")
+
+
+def execute(store: Path, sql: str, **params: Any) -> None:
+    """Run one statement on `store`'s database and commit it."""
+    from sqlalchemy import text  # only the tests that edit a database need it
+
+    engine = database(store)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 Playwright through Debian's Chromium.  HR uploads the broken sample (the faulty cell is
 named), a file that needs a column mapping (mapped in the page), then the good sample;
 a union rep downloads the union briefing (its text holds the headline) and is refused
-the management briefing.  axe-core 4.14.1 (vendored in tests/axe/) runs on every page
+the management briefing.  axe-core 4.14.1 (vendored in tests/vendor/) runs on every page
 visited and must find no violation.
 
 Chromium: `apt-get install -y chromium` (.ci/run does).  Without it the test is
@@ -34,7 +34,7 @@ from tests.portal_helpers import DATA, PASSWORD, write_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).with_name("axe") / "axe.min.js"
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"     # axe-core 4.14.1, shared
 
 
 @pytest.fixture(scope="session")

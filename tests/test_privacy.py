@@ -11,6 +11,7 @@ test: the ranges it checks come from that solver alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,19 @@ def independent_ranges(data: dict[str, Any], by: tuple[str, ...] = ("team", "gra
     mean: each table's rows add up to the total, baseline = deleted + retained +
     relocated, future = retained + created, FTE <= posts where both are given, no
     value is negative and a hidden value is not zero."""
+    cells, eqs, pairs = summary_system(data, by, with_destinations)
+    return solve_ranges(cells, eqs, pairs)
+
+
+def summary_system(data: dict[str, Any], by: tuple[str, ...] = ("team", "grade"),
+                   with_destinations: bool = True, tag: tuple = ()
+                   ) -> tuple[dict[tuple, Any], list[dict[tuple, int]], list[tuple]]:
+    """A public summary's published cells (keys prefixed with `tag`), its relations (each
+    {key: coefficient} adding to 0) and its (FTE, posts) pairs."""
     cells: dict[tuple, Any] = {}
     for m, v in data["totals"].items():
         if m.endswith(("_fte", "_posts")):
-            cells[("total", m)] = v
+            cells[tag + ("total", m)] = v
     groups = {"team": "by_team", "grade": "by_grade", "destination": "by_destination"}
     for col in by + (("destination",) if with_destinations else ()):
         for g in data[groups[col]]:
@@ -57,15 +67,13 @@ def independent_ranges(data: dict[str, Any], by: tuple[str, ...] = ("team", "gra
                 if m.endswith(("_fte", "_posts")) and v is not None:
                     if col == "destination" and not m.startswith("relocated"):
                         continue
-                    cells[(col, g[col], m)] = v
-    names = sorted(cells, key=repr)
-    unknown = [k for k in names if cells[k] == MARKER]
+                    cells[tag + (col, g[col], m)] = v
     eqs: list[dict[tuple, int]] = []
 
     def relate(total: tuple, parts: list[tuple]) -> None:
-        terms = {total: -1}
+        terms = {tag + total: -1}
         for p in parts:
-            terms[p] = terms.get(p, 0) + 1
+            terms[tag + p] = terms.get(tag + p, 0) + 1
         if all(k in cells for k in terms):
             eqs.append(terms)
 
@@ -77,11 +85,22 @@ def independent_ranges(data: dict[str, Any], by: tuple[str, ...] = ("team", "gra
     for col in by + (("destination",) if with_destinations else ()):
         labels = [g[col] for g in data[groups[col]]]
         for m in data["totals"]:
+            if col == "destination" and not m.startswith("relocated"):
+                continue            # the destination table holds only the relocated posts
             if m.endswith(("_fte", "_posts")):
                 relate(("total", m), [(col, lab, m) for lab in labels])
+    names = sorted(cells, key=repr)
     pairs = [(k, k[:-1] + (k[-1].replace("_fte", "_posts"),)) for k in names
              if k[-1].endswith("_fte")]
     pairs = [(f, p) for f, p in pairs if p in cells]
+    return cells, eqs, pairs
+
+
+def solve_ranges(cells: dict[tuple, Any], eqs: list[dict[tuple, int]], pairs: list[tuple],
+                 extra_unknown: Iterable[tuple] = ()) -> dict[tuple, tuple[float, float]]:
+    """The range of every hidden cell (and of each `extra_unknown` cell) by scipy's HiGHS."""
+    names = sorted(cells, key=repr)
+    unknown = [k for k in names if cells[k] == MARKER] + list(extra_unknown)
 
     def num(v: Any) -> float:
         return float(v)
@@ -111,7 +130,9 @@ def independent_ranges(data: dict[str, Any], by: tuple[str, ...] = ("team", "gra
         if any(row):
             a_ub.append(row)
             b_ub.append(rhs)
-    bounds = [(0.01 if k[-1].endswith("_fte") else 1, None) for k in unknown]
+    bounds: list[tuple[float | None, float | None]] = [
+        (None, None) if k in extra_unknown else
+        (0.01 if k[-1].endswith("_fte") else 1, None) for k in unknown]
     out = {}
     for k in unknown:
         c = [0.0] * len(unknown)
@@ -413,3 +434,83 @@ def test_a_public_comparison_states_no_small_change_and_reveals_no_hidden_total(
     for t in data["totals"]:
         if t["key"].endswith(("_cost", "saving", "pct_deleted")):
             assert t["change"] == MARKER, t
+
+
+def test_a_public_summary_of_hours_based_fte_passes_an_independent_audit(tmp_path: Path
+                                                                         ) -> None:
+    # FTE to 6 places (hours / 37.5): the audit works in millionths, so that every total
+    # still equals the sum of its parts exactly and each hidden value keeps its range
+    hours = [20, 22.5, 7.5, 30, 37.5, 18.75, 11, 15, 25]
+    rows: list[list[Any]] = [["Post ID", "Team", "Job title", "Grade", "FTE", "Posts", "Status",
+                              "Vacant"]]
+    for i in range(90):
+        fte = (Decimal(str(hours[i % len(hours)])) / Decimal("37.5")).quantize(
+            Decimal("0.000001"))
+        rows.append([f"P{i}", f"Team {i % 7}", "Worker", f"G{i % 4}", float(fte), 1,
+                     "Deleted" if i % 3 == 0 else "Retained", "N" if i % 5 else "Y"])
+    assert any(len(str(r[4]).split(".")[-1]) > 2 for r in rows[1:])
+    path = make_xlsx(tmp_path, rows, name="hours.xlsx")
+    result = invoke("summary", path, "--audience", "public", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    ranges = independent_ranges(data)
+    assert ranges, "small teams and grades should be hidden"
+    assert_safe(ranges)
+
+
+def test_the_audit_is_exact_for_fte_to_six_places() -> None:
+    # total 0.666667 = a + b with b = 0.333333 published: a is exactly 0.333334, which an
+    # audit in hundredths would have truncated to 0.33 (and its total to 0.66)
+    values = {("t", "x_fte"): Decimal("0.666667"), ("a", "x_fte"): Decimal("0.333334"),
+              ("b", "x_fte"): Decimal("0.333333")}
+    units = {k: FTE for k in values}
+    lk = links(values, units, [(("t", "x_fte"), ("a", "x_fte"), ("b", "x_fte"))])
+    assert lk.fine
+    assert privacy.audit(lk, {("a", "x_fte")}, 5) == {
+        ("a", "x_fte"): (Decimal("0.333334"), Decimal("0.333334"))}
+
+
+def test_a_public_comparison_passes_an_independent_audit_with_both_versions(
+        tmp_path: Path) -> None:
+    """Everything a reader has: the old and the new public summaries and the public
+    comparison between them (each total's old, new and change).  Written here as one
+    linear program, every hidden figure, and every change stated as hidden, keeps a
+    range of at least the threshold."""
+    from .store_helpers import make_version_2
+
+    v1 = sample("derbyshire_early_help.xlsx")
+    v2 = tmp_path / "v2.xlsx"
+    make_version_2(v1, v2)
+    old, new = (json.loads(invoke("summary", v, "--audience", "public", "--format",
+                                  "json").stdout) for v in (v1, v2))
+    result = invoke("compare", v1, v2, "--audience", "public", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    compared = json.loads(result.stdout)
+    cells, eqs, pairs = summary_system(old, tag=("old",))
+    more = summary_system(new, tag=("new",))
+    cells.update(more[0])
+    eqs += more[1]
+    pairs += more[2]
+    hidden_changes = []
+    for t in compared["totals"]:
+        key = t["key"]
+        if not key.endswith(("_fte", "_posts")):
+            continue
+        for side in ("old", "new"):
+            if t[side] != MARKER:           # the comparison states it: the same figure
+                assert cells.get((side, "total", key), t[side]) in (t[side], MARKER)
+                cells[(side, "total", key)] = t[side]
+        if (("old", "total", key) in cells) and (("new", "total", key) in cells):
+            change = ("change", key)
+            if t["change"] == MARKER:
+                hidden_changes.append(change)
+                eqs.append({change: -1, ("new", "total", key): 1, ("old", "total", key): -1})
+            elif t["change"] is not None:
+                cells[change] = t["change"]
+                eqs.append({change: -1, ("new", "total", key): 1, ("old", "total", key): -1})
+    assert hidden_changes, "the one-post change should be hidden"
+    # every hidden figure of either version keeps its range with all three outputs side by
+    # side (a change left unstated may still be the difference of two published totals:
+    # what is promised is that no hidden figure can be narrowed)
+    ranges = solve_ranges(cells, eqs, pairs, extra_unknown=hidden_changes)
+    assert_safe({k: v for k, v in ranges.items() if k not in hidden_changes})

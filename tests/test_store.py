@@ -17,8 +17,8 @@ import pytest
 import cli as cli_module
 from reports.model.errors import StoreError, UsageProblem
 from reports.services import datasets as store_lib
-from reports.store.db import Store
-from reports.store.paths import check_name, default_dir, resolve_dir, slugify
+from reports.store.db import Store, database_url
+from reports.store.paths import check_name, default_dir, resolve_db, resolve_dir, slugify
 
 from . import store_helpers as helpers
 from .store_helpers import DATASET, edit_cell, impact_exe, invoke, sample, sha256, snapshot
@@ -27,6 +27,7 @@ from .store_helpers import DATASET, edit_cell, impact_exe, invoke, sample, sha25
 derbyshire_v1 = helpers.derbyshire_v1
 derbyshire_v2 = helpers.derbyshire_v2
 fresh_store = helpers.fresh_store
+backend = helpers.backend          # every test with fresh_store: SQLite, then PostgreSQL
 isolated_store_env = helpers.isolated_store_env
 
 MARCH = date(2024, 3, 1)
@@ -48,6 +49,33 @@ def test_store_dir_comes_from_option_then_env_then_xdg(tmp_path: Path) -> None:
     assert default_dir({}) == Path.home() / ".local" / "share" / "impact"
     assert default_dir({"XDG_DATA_HOME": "relative/ignored"}) == \
         Path.home() / ".local" / "share" / "impact"
+
+
+def test_database_comes_from_option_then_env_then_the_store_folder() -> None:
+    env = {"IMPACT_DB": "postgresql://env@h/e"}
+    assert resolve_db("postgresql://given@h/g", env) == "postgresql://given@h/g"
+    assert resolve_db(None, env) == "postgresql://env@h/e"
+    assert resolve_db(None, {}) is None and resolve_db(None, {"IMPACT_DB": ""}) is None
+    assert database_url("postgres://u:pw@h:5433/d") == "postgresql+psycopg://u:pw@h:5433/d"
+
+
+def test_another_module_keeps_its_own_tables_in_the_store_database(fresh_store: Path,
+                                                                   backend: str) -> None:
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select  # own tables
+
+    own = MetaData()
+    users = Table("test_users", own, Column("id", Integer, primary_key=True),
+                  Column("name", String(50), nullable=False, unique=True))
+    with Store(fresh_store) as store:
+        assert store.dialect == backend
+        store.create_tables(own)
+        store.create_tables(own)                    # again: nothing to do
+        with store.engine.begin() as conn:
+            conn.execute(insert(users).values(name="ana"))
+    with Store(fresh_store) as store:
+        with store.engine.connect() as conn:
+            assert conn.execute(select(users.c.name)).scalars().all() == ["ana"]
+    assert invoke("store", "check", "--store", fresh_store).exit_code == 0
 
 
 def test_store_is_created_on_first_use_from_the_environment(tmp_path: Path,
@@ -172,6 +200,24 @@ def test_a_dataset_is_known_by_its_exact_name_not_its_slug(fresh_store: Path,
     assert slugify("Children's Centres – High Peak") == "children-s-centres-high-peak"
 
 
+def test_datasets_are_listed_in_the_same_order_on_both_back_ends(fresh_store: Path,
+                                                                  tmp_path: Path) -> None:
+    """By slug, code point by code point (as Python sorts), whatever the database's own
+    collation: the test database on PostgreSQL sorts 'é' before 'z'."""
+    names = ["Zeta", "Énergie", "early help", "Early-Help 2", "earlyhelp"]
+    for i, name in enumerate(names):
+        assert upload(fresh_store, helpers.csv_variant(tmp_path, i), dataset=name
+                      ).exit_code == 0
+    with Store(fresh_store) as store:
+        listed = [(d.slug, d.name) for d in store.datasets()]
+        assert store.names() == [name for _, name in listed]
+    assert listed == sorted(listed)
+    assert [name for _, name in listed] == ["early help", "Early-Help 2", "earlyhelp", "Zeta",
+                                            "Énergie"]
+    text = invoke("datasets", "--store", fresh_store).stdout.splitlines()[2:]
+    assert [line.split("  ")[0].strip() for line in text] == [n for _, n in listed]
+
+
 # --------------------------------------------------------------------------
 # atomicity
 
@@ -236,6 +282,34 @@ def test_parallel_uploads_get_distinct_version_numbers(fresh_store: Path, tmp_pa
         versions = store.versions(DATASET)
         assert sorted(v.original_name for v in versions) == sorted(p.name for p in files)
         assert all(store.path_of(v).is_file() for v in versions)
+
+
+def test_concurrent_uploads_to_a_new_database_number_consecutively(fresh_store: Path,
+                                                                   tmp_path: Path) -> None:
+    """Eight processes start on a store that does not exist yet: they race to make the
+    schema, the dataset and each number.  Every upload succeeds with its own number, the
+    numbers are 1..8, each names its own file, and `impact store check` is clean."""
+    files = [helpers.csv_variant(tmp_path, i) for i in range(8)]
+    env = helpers.child_env(tmp_path)
+    children = [subprocess.Popen([impact_exe(), "upload", str(path), "--dataset", DATASET,
+                                  "--store", str(fresh_store), "--as-of", "2024-03-01",
+                                  "--format", "json"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env)
+                for path in files]
+    outputs = [child.communicate(timeout=300) for child in children]
+    assert [child.returncode for child in children] == [0] * 8, outputs
+    reported = {json.loads(out)["version"]["sha256"]: json.loads(out)["version"]["version"]
+                for out, _ in outputs}
+    assert sorted(reported.values()) == list(range(1, 9))
+    assert set(reported) == {sha256(p) for p in files}
+    with Store(fresh_store) as store:
+        assert {v.sha256: v.number for v in store.versions(DATASET)} == reported
+    check = invoke("store", "check", "--store", fresh_store, "--format", "json")
+    assert check.exit_code == 0, check.output
+    report = json.loads(check.stdout)
+    assert (report["healthy"], report["versions"], report["files_checked"]) == (True, 8, 8)
+    assert report["problems"] == report["notes"] == []
 
 
 # --------------------------------------------------------------------------
@@ -360,6 +434,9 @@ def test_damaged_stored_file_is_reported(fresh_store: Path, derbyshire_v1: Path)
     (["summary", "x.xlsx", "--dataset", DATASET], "give FILE or --dataset NAME, not both"),
     (["validate", "x.xlsx", "--version", "2"], "--version goes with --dataset NAME"),
     (["summary", "--dataset", DATASET, "--version", "0"], "0 is not in the range x>=1"),
+    (["validate", "x.xlsx", "--db", "postgresql://u@h/d"], "--db goes with --dataset NAME"),
+    (["compare", "a.xlsx", "b.xlsx", "--db", "postgresql://u@h/d"],
+     "--from, --to, --store and --db go with --dataset NAME"),
 ])
 def test_file_or_dataset_usage_errors(fresh_store: Path, args: list[str], message: str) -> None:
     result = invoke(*args)

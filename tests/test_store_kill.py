@@ -206,3 +206,45 @@ def test_a_stale_temporary_copy_is_removed_by_the_next_upload(fresh_store: Path,
                   fresh_store, "--as-of", "2024-03-02").exit_code == 0
     assert not stale.exists()          # left by a kill long ago: removed
     assert fresh.exists()              # may belong to an upload running now: kept
+
+
+def test_an_upload_killed_inside_its_postgresql_transaction_leaves_no_trace(
+        pg_url: str, tmp_path: Path, monkeypatch) -> None:
+    """The PostgreSQL server, not the client, must undo a killed upload: SIGKILL the
+    `impact upload` while its version row is inserted and the dataset's row locked, but
+    not yet committed (seen in pg_stat_activity).  The server rolls it back: no version,
+    no lock left behind (the next upload takes number 2 at once), and a healthy store."""
+    import psycopg  # only this test looks at the server's own view of its clients
+
+    monkeypatch.setenv("IMPACT_DB", pg_url)
+    store = tmp_path / "store"
+    assert invoke("upload", csv_variant(tmp_path, 0), "--dataset", DATASET, "--store", store,
+                  "--as-of", "2024-03-01").exit_code == 0
+    child = subprocess.Popen([impact_exe(), "upload", str(csv_variant(tmp_path, 1)),
+                              "--dataset", DATASET, "--store", str(store), "--as-of",
+                              "2024-03-01", "--format", "json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=child_env(tmp_path, IMPACT_TEST_SLOW="3"))
+    conninfo = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    waiting = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'impact' "
+               "AND state = 'idle in transaction' AND query LIKE 'INSERT INTO versions%'")
+    seen = False
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        deadline = time.monotonic() + 120
+        while not seen and child.poll() is None and time.monotonic() < deadline:
+            seen = conn.execute(waiting).fetchone()[0] == 1
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        out, err = child.communicate(timeout=60)
+        assert seen, f"the upload was never seen inside its transaction: {out} {err}"
+        assert child.returncode == -signal.SIGKILL and out == ""
+    with Store(store) as opened:
+        assert [v.number for v in opened.versions(DATASET)] == [1]
+    result = invoke("upload", csv_variant(tmp_path, 2), "--dataset", DATASET, "--store",
+                    store, "--as-of", "2024-03-01", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["version"]["version"] == 2
+    check = upkeep.check_store(store)
+    assert check.healthy, [p.message for p in check.problems]
+    # the killed upload's copy was renamed into place before its row: an orphan, noted
+    assert [n.kind for n in check.notes] == ["orphan-file"]

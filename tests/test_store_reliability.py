@@ -15,6 +15,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import inspect
 
 from reports.services import upkeep
 from reports.services.monthly import Month, run_monthly
@@ -26,6 +27,7 @@ from .store_helpers import DATASET, csv_variant, invoke, sample, sha256
 derbyshire_v1 = helpers.derbyshire_v1
 derbyshire_v2 = helpers.derbyshire_v2
 fresh_store = helpers.fresh_store
+backend = helpers.backend          # every test with fresh_store: SQLite, then PostgreSQL
 isolated_store_env = helpers.isolated_store_env
 
 LONG = "Derbyshire County Council Children's Services Early Help Restructure 2024 " \
@@ -109,10 +111,10 @@ def test_an_old_store_with_unnormalised_names_is_migrated(fresh_store: Path,
                                                           tmp_path: Path) -> None:
     nfc = "Café Services"
     upload(fresh_store, csv_variant(tmp_path, 1), nfc)
-    with sqlite3.connect(fresh_store / "impact.db") as db:   # as schema 1 kept it
-        db.execute("UPDATE datasets SET name = ?", (unicodedata.normalize("NFD", nfc),))
-        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
-    db.close()
+    # as schema 1 kept it
+    helpers.execute(fresh_store, "UPDATE datasets SET name = :name",
+                    name=unicodedata.normalize("NFD", nfc))
+    helpers.execute(fresh_store, "UPDATE meta SET value = '1' WHERE key = 'schema'")
     result = upload(fresh_store, csv_variant(tmp_path, 2), nfc)
     assert result.exit_code == 0, result.output
     assert "as version 2 of" in result.stdout
@@ -125,33 +127,78 @@ def test_an_old_store_with_unnormalised_names_is_migrated(fresh_store: Path,
 # 2. a lost database is refused, not replaced by an empty one
 
 
-@pytest.mark.parametrize("damage", ["missing", "empty", "no schema"])
+@pytest.mark.parametrize("backend, damage", [("sqlite", "missing"), ("sqlite", "empty"),
+                                             ("sqlite", "no schema"),
+                                             ("postgresql", "no schema")])
 def test_a_lost_database_is_refused_while_files_are_stored(fresh_store: Path, tmp_path: Path,
-                                                           damage: str) -> None:
+                                                           backend: str, damage: str) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1))
     db = fresh_store / "impact.db"
-    db.unlink()
+    if backend == "postgresql":       # the tables dropped, or --db naming another database
+        helpers.execute(fresh_store, "DROP TABLE versions, datasets, meta")
+        assert not db.exists()
+    else:
+        db.unlink()
     if damage == "empty":
         db.write_bytes(b"")
-    elif damage == "no schema":
+    elif damage == "no schema" and backend == "sqlite":
         sqlite3.connect(db).close()
+    fix = "impact store restore" if backend == "sqlite" else "pg_restore"
     for args in (["datasets"], ["history", DATASET], ["upload", csv_variant(tmp_path, 2),
                                                      "--dataset", DATASET]):
         result = invoke(*args, "--store", fresh_store)
         assert result.exit_code == 1
         assert len(result.stderr.splitlines()) == 1, result.stderr
-        assert "impact store restore" in result.stderr
+        assert fix in result.stderr and "1 stored file(s)" in result.stderr
         assert "internal error" not in result.stderr
+    if backend == "postgresql":
+        engine = helpers.database(fresh_store)
+        assert inspect(engine).get_table_names() == []
+        engine.dispose()
+        return
     assert db.exists() == (damage != "missing")
     if db.exists():
         assert sqlite3.connect(db).execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
+def test_an_unreachable_postgresql_database_is_one_line(pg_server, tmp_path: Path) -> None:
+    gone = pg_server.url("no_such_database")
+    for args in (["datasets"], ["store", "check"], ["summary", "--dataset", DATASET]):
+        result = invoke(*args, "--store", tmp_path / "store", "--db", gone)
+        assert result.exit_code == 1, result.output
+        [line] = result.stderr.splitlines()
+        assert line.startswith("Error: cannot open the store database at "
+                               "postgresql+psycopg://") or "no store at" in line, line
+        assert "internal error" not in line
+    result = invoke("datasets", "--store", tmp_path / "store", "--db", gone)
+    assert 'database "no_such_database" does not exist' in result.stderr
+    assert "check the --db URL" in result.stderr
+
+
+def test_a_database_password_is_never_printed(tmp_path: Path) -> None:
+    url = "postgresql://impact:s3cret-pw@127.0.0.1:1/impact"     # nothing listens on port 1
+    result = invoke("datasets", "--store", tmp_path / "store", "--db", url)
+    assert result.exit_code == 1
+    assert "s3cret-pw" not in result.output
+    assert "postgresql+psycopg://impact:***@127.0.0.1:1/impact" in result.stderr
+
+
+@pytest.mark.parametrize("url, message", [
+    ("mysql://u@h/db", "takes a PostgreSQL URL"),
+    ("sqlite:///x.db", "takes a PostgreSQL URL"),
+    ("not a url", "is not a database URL"),
+    ("postgresql://u@h:5432", "names no database"),
+])
+def test_a_db_that_is_not_a_postgresql_url_is_a_usage_error(tmp_path: Path, url: str,
+                                                            message: str) -> None:
+    result = invoke("datasets", "--store", tmp_path / "store", "--db", url)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
 def test_an_unknown_schema_version_is_refused(fresh_store: Path, tmp_path: Path) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1))
-    with sqlite3.connect(fresh_store / "impact.db") as db:
-        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
-    db.close()
+    helpers.execute(fresh_store, "UPDATE meta SET value = '99' WHERE key = 'schema'")
     result = invoke("datasets", "--store", fresh_store)
     assert result.exit_code == 1
     assert "schema version '99'" in result.stderr
@@ -228,18 +275,24 @@ def test_a_stored_csv_shows_its_own_name_everywhere(fresh_store: Path, tmp_path:
 # 5. one damaged row names itself and stops nothing else
 
 
-@pytest.mark.parametrize("column, value", [("totals", "{not json"), ("as_of", "2024-13-45"),
-                                           ("sheets", "7"), ("totals", "{}"),
-                                           ("totals", '{"deleted_fte": "x"}'),
-                                           ("uploaded_at", "yesterday"), ("rows", "many")])
+DAMAGE = [("totals", "{not json"), ("as_of", "2024-13-45"), ("sheets", "7"), ("totals", "{}"),
+          ("totals", '{"deleted_fte": "x"}'), ("uploaded_at", "yesterday"), ("rows", "many")]
+# PostgreSQL's typed columns cannot hold a bad date, number or JSON text: only the damage a
+# well-typed value can do is tried there.
+TYPED = {("sheets", "7"), ("totals", "{}"), ("totals", '{"deleted_fte": "x"}')}
+
+
+@pytest.mark.parametrize("backend, column, value",
+                         [("sqlite", c, v) for c, v in DAMAGE]
+                         + [("postgresql", c, v) for c, v in DAMAGE if (c, v) in TYPED])
 def test_a_damaged_row_is_named_and_monthly_goes_on(fresh_store: Path, tmp_path: Path,
-                                                    column: str, value: str) -> None:
+                                                    backend: str, column: str,
+                                                    value: str) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1), "healthy", "--as-of", "2024-03-01")
     upload(fresh_store, csv_variant(tmp_path, 2), "hurt", "--as-of", "2024-03-01")
-    with sqlite3.connect(fresh_store / "impact.db") as db:
-        db.execute(f"UPDATE versions SET {column} = ? WHERE dataset_id = "
-                   f"(SELECT id FROM datasets WHERE name = 'hurt')", (value,))
-    db.close()
+    cast = "CAST(:value AS JSON)" if backend == "postgresql" else ":value"
+    helpers.execute(fresh_store, f"UPDATE versions SET {column} = {cast} WHERE dataset_id = "
+                    f"(SELECT id FROM datasets WHERE name = 'hurt')", value=value)
     for args in (["history", "hurt"], ["datasets"], ["summary", "--dataset", "hurt"]):
         result = invoke(*args, "--store", fresh_store)
         assert result.exit_code == 1, result.output
@@ -291,6 +344,7 @@ def test_store_check_names_every_problem(fresh_store: Path, tmp_path: Path) -> N
     assert [n["kind"] for n in report["notes"]] == ["orphan-file"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])   # see test_backup_and_restore_refuse_postgresql
 def test_backup_and_restore_round_trip(fresh_store: Path, tmp_path: Path) -> None:
     for i in range(3):
         upload(fresh_store, csv_variant(tmp_path, i), "Команда Δ" if i else DATASET)
@@ -311,6 +365,7 @@ def test_backup_and_restore_round_trip(fresh_store: Path, tmp_path: Path) -> Non
     assert names(fresh_store) == names(target)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])   # see test_backup_and_restore_refuse_postgresql
 def test_a_damaged_backup_leaves_the_target_as_it_was(fresh_store: Path,
                                                       tmp_path: Path) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1))
@@ -329,6 +384,7 @@ def test_a_damaged_backup_leaves_the_target_as_it_was(fresh_store: Path,
     assert [p.name for p in tmp_path.iterdir() if "restore" in p.name] == []
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])   # see test_backup_and_restore_refuse_postgresql
 def test_restore_puts_back_a_lost_database(fresh_store: Path, tmp_path: Path) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1))
     backup = tmp_path / "backup"
@@ -340,6 +396,7 @@ def test_restore_puts_back_a_lost_database(fresh_store: Path, tmp_path: Path) ->
     assert names(fresh_store) == [(DATASET, DATASET, 1)]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])   # see test_backup_and_restore_refuse_postgresql
 def test_backup_to_an_existing_folder_is_refused(fresh_store: Path, tmp_path: Path) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1))
     (tmp_path / "taken").mkdir()
@@ -362,6 +419,7 @@ def test_upkeep_check_counts(fresh_store: Path, tmp_path: Path) -> None:
         True, 1, 1, 1)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("manifest", ['{"format": "impact-store-backup", "files": "x", '
                                       '"database": {"sha256": "0"}}',
                                       '{"format": "impact-store-backup", "database": "x"}',
@@ -376,6 +434,20 @@ def test_a_damaged_manifest_is_one_line(fresh_store: Path, tmp_path: Path,
     assert result.exit_code == 1
     assert len(result.stderr.splitlines()) == 1 and "manifest.json" in result.stderr
     assert not (tmp_path / "target").exists()
+
+
+def test_backup_and_restore_refuse_postgresql(pg_url: str, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert invoke("upload", csv_variant(tmp_path, 1), "--dataset", DATASET, "--store", store,
+                  "--db", pg_url).exit_code == 0
+    backup = invoke("store", "backup", tmp_path / "backup", "--store", store, "--db", pg_url)
+    restore = invoke("store", "restore", tmp_path / "backup", "--store", store, "--db", pg_url)
+    for result in (backup, restore):
+        assert result.exit_code == 1
+        [line] = result.stderr.splitlines()
+        assert "SQLite stores only" in line and "pg_dump" in line
+    assert not (tmp_path / "backup").exists()
+    assert not (store / "impact.db").exists()
 
 
 def test_backup_of_a_store_that_does_not_exist_is_refused(tmp_path: Path) -> None:

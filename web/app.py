@@ -21,7 +21,6 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from reports.services import users
 from reports.store.accounts import Accounts
 from reports.store.db import Store
-from reports.store.paths import resolve_dir
 
 from .security import add_headers, secret_key
 
@@ -63,13 +62,15 @@ def _templates() -> Path:
     return Path(str(files("reports.templates") / "portal"))
 
 
-def create_app(store_dir: str | os.PathLike[str] | None = None, *,
+def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | None = None,
                config: dict[str, Any] | None = None) -> Flask:
+    """The portal on the store at `store_dir` (else $IMPACT_STORE, else the default) with
+    the database `db` (a PostgreSQL URL; else $IMPACT_DB, else the store's SQLite file)."""
     templates = _templates()
     # no static folder: the one stylesheet has its own route, so nothing else under
     # templates/ is ever served
     app = Flask(__name__, template_folder=str(templates), static_folder=None)
-    store = Store.open(Path(store_dir) if store_dir is not None else resolve_dir(None))
+    store = Store.open(store_dir, db=db)
     app.extensions["impact"] = Portal(store, Accounts(store))
     app.config.update(
         SECRET_KEY=secret_key(store.root),

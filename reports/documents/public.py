@@ -67,12 +67,17 @@ def public_summary(summary: Summary, fig: Figures) -> Summary:
 
 
 def public_changes(comparison: Comparison, old_fig: Figures, new_fig: Figures,
-                   threshold: int) -> dict[str, Any]:
+                   threshold: int, new_alone: Figures | None = None) -> dict[str, Any]:
     """What a public output may say about a comparison: the change in each whole-file
     figure that both versions' public briefings publish, unless it is under the threshold
-    (money follows the counts); no post, team or grade is listed."""
+    (money follows the counts); no post, team or grade is listed.
+
+    `new_alone` is the new version's own public figures (its summary or briefing without
+    "What changed"), whose pattern of hidden figures can differ from `new_fig`'s: a figure
+    hidden in either is hidden here, so that a reader holding both outputs learns nothing
+    from setting one beside the other."""
     old_hidden = hidden_totals(old_fig)
-    new_hidden = hidden_totals(new_fig)
+    new_hidden = hidden_totals(new_fig) | (hidden_totals(new_alone) if new_alone else set())
     figures = [(t.key, t.old, t.new) for t in comparison.totals]
     hidden = hidden_changes(figures, threshold, old_hidden, new_hidden)
     totals = []

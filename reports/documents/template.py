@@ -42,7 +42,10 @@ DEFAULT_COLOURS = {
 }
 
 _TOP_KEYS = ("audience", "title", "subtitle", "organisation", "author", "marking", "sections",
-             "privacy", "colours", "wording", "headings")
+             "privacy", "colours", "wording", "headings", "renderer")
+# How a PDF briefing is made: ReportLab (fast, untagged) or the tagged PDF/UA renderer
+# (reports.render.tagged: the HTML briefing through WeasyPrint).
+RENDERERS = ("reportlab", "tagged")
 _PRIVACY_KEYS = ("small_number_threshold",)
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
@@ -63,6 +66,7 @@ class Template:
     colours: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_COLOURS))
     wording: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_WORDING))
     headings: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HEADINGS))
+    renderer: str = "reportlab"           # "tagged": an accessible PDF/UA briefing
 
     @property
     def suppresses(self) -> bool:
@@ -154,6 +158,12 @@ def parse_template(data: dict[str, Any], name: str = "template") -> Template:
             raise fail(f"key 'audience' is '{audience}'; it must be one of "
                        f"{', '.join(AUDIENCES)}")
         kw["audience"] = audience
+    if "renderer" in data:
+        renderer = _text(data["renderer"], "renderer", fail)
+        if renderer not in RENDERERS:
+            raise fail(f"key 'renderer' is '{renderer}'; it must be one of "
+                       f"{', '.join(RENDERERS)}")
+        kw["renderer"] = renderer
     if "sections" in data:
         sections = data["sections"]
         if not isinstance(sections, list) or not all(isinstance(s, str) for s in sections):

@@ -14,6 +14,7 @@ else the posts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,8 +136,9 @@ def pools(report: Report, pool_by: tuple[str, ...] = DEFAULT_POOL) -> Pools:
             if pool.affected:
                 pool.candidates = _candidates(pool.grade, per_grade, order)
             found.append(pool)
-    found.sort(key=lambda p: (not p.affected, *(natural(p.key[c]) for c in pool_by),
-                              natural(p.grade)))
+    nat = functools.lru_cache(maxsize=None)(natural)     # one key per distinct name
+    found.sort(key=lambda p: (not p.affected, *(nat(p.key[c]) for c in pool_by),
+                              nat(p.grade)))
     return Pools(tuple(pool_by), found, available, order, not report.has_vacant)
 
 
@@ -150,15 +152,26 @@ def _available(posts: pd.DataFrame, status: np.ndarray, is_vacant: np.ndarray
     sums = rows.groupby(["team", "title", "grade", "kind"], sort=False)["posts"].sum()
     out = [{"team": str(t), "title": str(ti), "grade": str(g), "kind": str(k),
             "posts": int(n)} for (t, ti, g, k), n in sums.items()]
-    out.sort(key=lambda a: (natural(a["grade"]), natural(a["team"]), natural(a["title"])))
+    nat = functools.lru_cache(maxsize=None)(natural)     # one key per distinct name
+    out.sort(key=lambda a: (nat(a["grade"]), nat(a["team"]), nat(a["title"])))
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _position_of(order: tuple[str, ...]) -> dict[str, int]:
+    return {g: i for i, g in enumerate(order)}
+
+
+def _position(order: list[str]) -> dict[str, int]:
+    """Each grade's place in the file's grade order (one dict, not a search per pool)."""
+    return _position_of(tuple(order))
 
 
 def _candidates(grade: str, per_grade: dict[str, int], order: list[str]
                 ) -> list[dict[str, Any]]:
     """The available posts of the same grade, then of one step either side: one entry per
     grade with any (the posts themselves are in `Pools.available`, by grade)."""
-    here = order.index(grade)
+    here = _position(order)[grade]
     out = []
     for step in (0, 1, -1):
         i = here + step

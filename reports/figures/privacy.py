@@ -38,6 +38,7 @@ on a larger neighbourhood, and at last on the whole connected problem.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -60,17 +61,21 @@ MAX_HIDDEN_SHARE = 0.85    # refuse when more than this share of the non-zero fi
 NEIGHBOURHOODS = (30, 150)  # variables in the first and second audit of one value
 WIDE_NEIGHBOURHOOD = 600   # variables in the audit of a value the repair cannot help
 PATTERN_CELLS = 250        # figures around a value that the repair may move
+MIP_SECONDS = 5.0          # the longest one whole-number search of one range may take
 LONG_RELATION = 12         # members of a long relation that a neighbourhood takes
 
 
-def scale(unit: str | None) -> int:
-    """Whole units per figure unit: FTE and money are held as hundredths."""
-    return 1 if unit == measures.POSTS else 100
+def scale(unit: str | None, fine: bool = False) -> int:
+    """Whole units per figure unit: money as hundredths; FTE as hundredths, or as
+    millionths when `fine` (a file that gives FTE to more than 2 places)."""
+    if unit == measures.POSTS:
+        return 1
+    return 1_000_000 if fine and unit == measures.FTE else 100
 
 
-def units_of(value: Number, unit: str | None) -> int:
+def units_of(value: Number, unit: str | None, fine: bool = False) -> int:
     """A figure as whole units (hundredths of an FTE or a pound; posts as they are)."""
-    return int(Decimal(value) * scale(unit))
+    return int(Decimal(value) * scale(unit, fine))
 
 
 @dataclass
@@ -94,6 +99,13 @@ class Links:
     follows: Mapping[Key, Sequence[Key]] = field(default_factory=dict)
     keep: set[Key] = field(default_factory=set)
     sensitive: set[Key] = field(default_factory=set)   # to hide as if small (a small change)
+
+    @functools.cached_property
+    def fine(self) -> bool:
+        """Whether some FTE figure has more than 2 decimal places: then FTE is audited in
+        millionths, so that every relation between the figures holds exactly."""
+        return any(self.units.get(k) == measures.FTE and (Decimal(v) * 100) % 1 != 0
+                   for k, v in self.values.items())
 
     def relations(self) -> list[list[tuple[Key, int]]]:
         """Every equation as (key, coefficient) pairs adding to 0, over known keys."""
@@ -169,8 +181,8 @@ def protect(links: Links, threshold: int) -> Protection:
             hidden = hidden | picks
         _too_many(hidden, nonzero)
     _too_many(hidden, nonzero)
-    ranges = {k: (Decimal(lo) / scale(units.get(k)),
-                  None if hi is None else Decimal(hi) / scale(units.get(k)))
+    ranges = {k: (Decimal(lo) / scale(units.get(k), links.fine),
+                  None if hi is None else Decimal(hi) / scale(units.get(k), links.fine))
               for k, (lo, hi) in passed.items() if k in hidden}
     return Protection({k: MARKER for k in hidden}, ranges, threshold, len(primary))
 
@@ -192,7 +204,7 @@ def audit(links: Links, hidden: Iterable[Key], threshold: int
     out = {}
     for k in sorted(hidden, key=repr):
         lo, hi = problem.range_of(k, exact=True)
-        s = scale(links.units.get(k))
+        s = scale(links.units.get(k), links.fine)
         out[k] = (Decimal(lo) / s, None if hi is None else Decimal(hi) / s)
     return out
 
@@ -219,7 +231,9 @@ class _Problem:
         self.links = links
         self.threshold = threshold
         self.units = links.units
-        self.value = {k: units_of(v, links.units.get(k)) for k, v in links.values.items()}
+        self.fine = links.fine
+        self.value = {k: units_of(v, links.units.get(k), self.fine)
+                      for k, v in links.values.items()}
         self.eqs = links.relations()
         self.eq_keys = [[k for k, _ in eq] for eq in self.eqs]
         self.by_size = [sorted(keys, key=lambda k: (self.value[k] == 0, self.value[k], repr(k)))
@@ -254,7 +268,7 @@ class _Problem:
         return got
 
     def needed(self, key: Key) -> int:
-        return self.threshold * scale(self.units.get(key))
+        return self.threshold * scale(self.units.get(key), self.fine)
 
     def _neighbourhood(self, key: Key, extra: Key | None, cap: int | None,
                        once: bool = True) -> list[Key]:
@@ -280,7 +294,7 @@ class _Problem:
         result: tuple[int, int | None] = (self.value[key], self.value[key])
         for cap in caps:
             variables = self._neighbourhood(key, extra, cap, once=not (exact or wide))
-            result = self._solve(key, variables, extra)
+            result = self._solve(key, variables, extra, whole=exact)
             lo, hi = result
             if hi is None or hi - lo >= self.needed(key):
                 return result
@@ -288,8 +302,13 @@ class _Problem:
                 return result          # the neighbourhood was already the whole problem
         return result
 
-    def _solve(self, key: Key, variables: list[Key], extra: Key | None
-               ) -> tuple[int, int | None]:
+    def _solve(self, key: Key, variables: list[Key], extra: Key | None,
+               whole: bool = False) -> tuple[int, int | None]:
+        """The range of `key` by linear programming over `variables`; with `whole`, every
+        figure is a whole number of its units (posts, hundredths of an FTE or a pound), as
+        it is in truth, by mixed-integer programming.  A search cut short by its time limit
+        answers with the best figures it found, which lie inside the true range, so the
+        answer never claims more room than there is."""
         import highspy  # the LP solver: loaded only when an output suppresses figures
         import numpy as np
 
@@ -308,7 +327,7 @@ class _Problem:
         extra_rows: list[Row] = []
         for i in sorted({i for k in variables for i in self.pair_of.get(k, ())}):
             f, p = self.pairs[i]
-            per = float(scale(self.units.get(f)))        # FTE hundredths per post
+            per = float(scale(self.units.get(f), self.fine))  # FTE units per post
             if f in index and p in index:
                 extra_rows.append(([index[f], index[p]], [1.0, -per], -np.inf, 0.0))
             elif f in index:
@@ -321,15 +340,23 @@ class _Problem:
         _add_rows(h, [(cols, coefs, rhs, rhs) for cols, coefs, rhs in rows.values()]
                   + extra_rows)
         h.changeColCost(index[key], 1.0)
+        if whole:
+            h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                    np.full(n, highspy.HighsVarType.kInteger))
+        h.setOptionValue("time_limit", MIP_SECONDS if whole else inf)
+        model = highspy.HighsModelStatus
         out: list[float | None] = []
         for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
             h.changeObjectiveSense(sense)
             h.run()
             status = h.getModelStatus()
-            if status == highspy.HighsModelStatus.kOptimal:
-                out.append(h.getInfo().objective_function_value)
-            elif status == highspy.HighsModelStatus.kUnbounded:
-                out.append(None)
+            info = h.getInfo()
+            if status == model.kOptimal:
+                out.append(info.objective_function_value)
+            elif status in (model.kUnbounded, model.kUnboundedOrInfeasible):
+                out.append(None)       # the truth is feasible, so this is unbounded
+            elif status == model.kTimeLimit and info.primal_solution_status == 2:
+                out.append(info.objective_function_value)   # a figure it can take
             else:                      # infeasible or unknown: trust nothing but the truth
                 v = self.value[key]
                 return v, v
@@ -373,7 +400,7 @@ class _Problem:
             if k in self.unknown:
                 cost.append(0.0)
             else:
-                size = self.value[k] / scale(self.units.get(k))
+                size = self.value[k] / scale(self.units.get(k), self.fine)
                 cost.append((1.0 + math.log1p(size)) * (1000.0 if k in self.links.keep else 1.0))
         floor = [1.0 if (k in self.hidden or k not in self.unknown) else 0.0 for k in movable]
         terms: dict[int, dict[int, float]] = {}
@@ -388,7 +415,7 @@ class _Problem:
             lp_rows.append((cols, coefs, 0.0, 0.0))
         for i in sorted({i for k in movable for i in self.pair_of.get(k, ())}):
             f, p = self.pairs[i]
-            per = float(scale(self.units.get(f)))
+            per = float(scale(self.units.get(f), self.fine))
             cols, coefs = [], []
             for k, coef in ((f, 1.0), (p, -per)):
                 if k in index:

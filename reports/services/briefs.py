@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
+from ..documents.blocks import Briefing
 from ..documents.briefing import make_briefing
 from ..documents.builder import Changes
 from ..documents.public import changes_since, public_summary, published_figures
@@ -104,6 +107,7 @@ class Briefed:
     pages: int = 0
     invalid: Report | None = None
     protection: Protection | None = None
+    kind: str = "PDF"              # "PDF", "tagged PDF" or "HTML"
 
 
 def default_date(reproducible: bool) -> dt.date | None:
@@ -122,18 +126,22 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
           title: str | None = None, organisation: str | None = None,
           output: Path | None = None, reproducible: bool = False,
           compare_with: Path | None = None, since_version: int | None = None,
-          status: Status = no_status) -> Briefed:
-    """Write a PDF briefing on a file or a stored version.
+          status: Status = no_status, fmt: str = "pdf",
+          accessible: bool | None = None) -> Briefed:
+    """Write a briefing on a file or a stored version: a PDF, or (`fmt` "html") one
+    accessible HTML page.
 
-    `output` defaults to FILE-AUDIENCE.pdf in the current folder; it may not be the
-    input.  `compare_with` (an earlier file) or `since_version` (an earlier version
-    of the same dataset) adds a "What changed" section after the headline.
+    A PDF is tagged (PDF/UA, `reports.render.tagged`) when `accessible` is True, or
+    when it is None and the template says `renderer = "tagged"`; else ReportLab makes
+    it.  `output` defaults to FILE-AUDIENCE.pdf (.html) in the current folder; it may
+    not be the input.  `compare_with` (an earlier file) or `since_version` (an earlier
+    version of the same dataset) adds a "What changed" section after the headline.
     """
-    from ..render.pdf import render  # ReportLab: imported only when a PDF is made
-
     template, audience = choose_template(audience, template_file, audience_given)
+    render = renderer_for(template, fmt, accessible)
     with opened(source) as src:
-        out = output if output is not None else Path(f"{src.name.stem}-{audience}.pdf")
+        suffix = ".html" if fmt == "html" else ".pdf"
+        out = output if output is not None else Path(f"{src.name.stem}-{audience}{suffix}")
         refuse_input(out, src.name, compare_with)
         with status(f"Reading and checking {src.name.name} ..."):
             report = src.check(how)
@@ -149,7 +157,49 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
                                  changes=changes)
         with atomic_output(out, "wb") as fh:
             pages = render(briefing, fh, reproducible=reproducible, version=__version__)
-    return Briefed(out, pages, protection=briefing.protection if template.suppresses else None)
+    return Briefed(out, pages, protection=briefing.protection if template.suppresses else None,
+                   kind=KINDS[render])
+
+
+Render = Callable[..., int]
+
+
+def renderer_for(template: Template, fmt: str = "pdf", accessible: bool | None = None
+                 ) -> Render:
+    """The renderer for a briefing: HTML for `fmt` "html"; for a PDF, the tagged one
+    when `accessible` (None: when the template says `renderer = "tagged"`), else
+    ReportLab.  Each renderer's module is imported here, when it is needed."""
+    if fmt == "html":
+        if accessible:
+            raise UsageProblem("--accessible makes a tagged PDF; the HTML briefing is "
+                               "accessible as it is: drop one of --accessible and --format html")
+        return _html
+    if fmt != "pdf":
+        raise UsageProblem(f"unknown briefing format '{fmt}'; give pdf or html")
+    tagged = template.renderer == "tagged" if accessible is None else accessible
+    return _tagged if tagged else _reportlab
+
+
+def _reportlab(briefing: Briefing, fh: IO[bytes], **kw: Any) -> int:
+    from ..render.pdf import render  # ReportLab: imported only when a PDF is made
+
+    return render(briefing, fh, **kw)
+
+
+def _tagged(briefing: Briefing, fh: IO[bytes], **kw: Any) -> int:
+    from ..render.tagged import render_tagged  # WeasyPrint and pikepdf: slow to import
+
+    return render_tagged(briefing, fh, **kw)
+
+
+def _html(briefing: Briefing, fh: IO[bytes], *, version: str = "", **_: Any) -> int:
+    from ..render.html import render_html  # Jinja2: only the HTML and tagged outputs use it
+
+    fh.write(render_html(briefing, version=version).encode("utf-8"))
+    return 1
+
+
+KINDS: dict[Render, str] = {_reportlab: "PDF", _tagged: "tagged PDF", _html: "HTML"}
 
 
 def _changes(src: Opened, report: Report, how: HowToRead, compare_with: Path | None,

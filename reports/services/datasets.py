@@ -169,7 +169,7 @@ class Compared:
 def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None = None,
                     from_version: int | None = None, to_version: int | None = None,
                     store_dir: Path | None = None, how: HowToRead = DEFAULT_READ,
-                    audience: str | None = None) -> Compared:
+                    audience: str | None = None, db: str | None = None) -> Compared:
     """Compare two files, or two versions of a stored dataset (default: the latest and
     the one before it)."""
     options = how.check_options()
@@ -178,13 +178,14 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
         if old is None or new is None:
             raise UsageProblem("give two files, OLD and NEW, or --dataset NAME "
                                "[--from N] [--to M]")
-        if from_version is not None or to_version is not None or store_dir is not None:
-            raise UsageProblem("--from, --to and --store go with --dataset NAME")
+        if from_version is not None or to_version is not None or store_dir is not None \
+                or db is not None:
+            raise UsageProblem("--from, --to, --store and --db go with --dataset NAME")
         sides = [(intake.check(path, **options), path.name) for path in (old, new)]
     else:
         if old is not None:
             raise UsageProblem("give two files or --dataset NAME, not both")
-        with Store.open(store_dir) as store:
+        with Store.open(store_dir, db=db) as store:
             pair = store.version_pair(dataset, from_version, to_version)
             sides = [(load_report(store, v, how), v.label) for v in pair]
     for report, _ in sides:
@@ -200,5 +201,6 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
     changes = changes_since(comparison, old_fig)
     new_fig = make_briefing(new_report, summarise(new_report), template,
                             changes=changes).figures
-    return Compared(comparison, public=public_changes(comparison, old_fig, new_fig,
-                                                      template.small_number_threshold))
+    return Compared(comparison, public=public_changes(
+        comparison, old_fig, new_fig, template.small_number_threshold,
+        new_alone=published_figures(new_report, template)))

@@ -23,8 +23,9 @@ The run is idempotent and survives being killed:
   rebuilds);
 - one dataset failing does not stop the others; it is named in the manifest.
 
-Nothing here reads the clock or the environment: the month, "now" (only
-recorded in the manifest) and the renderer are passed in, so
+Nothing here reads the clock, or the environment but for how many processes to
+use ($IMPACT_MONTHLY_WORKERS): the month, "now" (only recorded in the manifest)
+and the renderer are passed in, so
 ``--month 2024-04`` gives the same April report whenever it runs.  PDFs are
 built reproducibly and the xlsx carries the month's end as its timestamps, so
 a rebuild gives byte-identical files.
@@ -47,6 +48,7 @@ import re
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -80,7 +82,7 @@ from ..model.formats import fmt_date, json_number
 from ..model.version import __version__
 from ..render.data import comparison_json, summary_json
 from ..render.xlsx import write_summary_xlsx
-from ..store.db import Store, Version
+from ..store.db import EMBEDDED, Store, Version
 from ..store.files import atomic_output, fsync_dir, sha256_file
 from ..store.paths import slugify
 from .source import load_report
@@ -251,13 +253,34 @@ Renderer = Callable[..., None]
 def render_pdf(report: Report, summary: Summary, template: Template, out: IO[bytes], *,
                changes: Changes, month: Month, version: Version) -> None:
     """The default renderer: the template's briefing plus the "What changed" section,
-    built reproducibly (no timestamps), dated by the month it reports."""
-    from ..render.pdf import render  # ReportLab: imported only when a PDF is made
-
+    built reproducibly (no timestamps), dated by the month it reports; tagged (PDF/UA)
+    when the template says `renderer = "tagged"`, else by ReportLab."""
     briefing = make_briefing(report, summary, template, version=__version__,
                              generated=f"for {month.label} from {version.label}",
                              changes=changes)
-    render(briefing, out, reproducible=True, version=__version__)
+    if template.renderer == "tagged":
+        from ..render.tagged import render_tagged  # WeasyPrint: only for tagged templates
+
+        render_tagged(briefing, out, reproducible=True, version=__version__)
+    else:
+        from ..render.pdf import render  # ReportLab: imported only when a PDF is made
+
+        render(briefing, out, reproducible=True, version=__version__)
+
+
+WORKERS_ENV = "IMPACT_MONTHLY_WORKERS"
+
+
+def workers_available() -> int:
+    """How many processes build datasets at once: $IMPACT_MONTHLY_WORKERS (1: no pool),
+    else the CPUs this process may use."""
+    given = os.environ.get(WORKERS_ENV, "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 # --------------------------------------------------------------------------
@@ -268,15 +291,22 @@ def run_monthly(store: Store, out: str | os.PathLike[str], month: Month, *,
                 audiences: Sequence[Audience] | None = None, force: bool = False,
                 progress: Callable[[str], None] | None = None,
                 render: Renderer | None = None, now: datetime | None = None,
-                pause: float = 0.0, debug: bool = False) -> MonthlyResult:
+                pause: float = 0.0, debug: bool = False,
+                workers: int | None = None) -> MonthlyResult:
     """Write `month`'s reports for every dataset in `store` under `out`/YYYY-MM.
 
     `progress` gets one line per dataset.  `pause` sleeps that many seconds
     before each file is renamed into place (a test hook, for killing a run
     mid-way).  `debug` lets an unexpected error in a dataset propagate instead
     of being recorded as that dataset's failure.
+
+    Datasets are built by a pool of `workers` processes (default: one per CPU),
+    since a tagged briefing takes seconds; the manifest is still written in the
+    datasets' order, after each one.  With a `render` of the caller's, a `pause`, or
+    one dataset to build, they are built in this process, one after another.
     """
     audiences = list(audiences) if audiences is not None else audiences_from(DEFAULT_AUDIENCES)
+    pooled = render is None and not pause
     render = render or render_pdf
     folder = Path(out) / str(month)
     try:
@@ -301,33 +331,95 @@ def run_monthly(store: Store, out: str | os.PathLike[str], month: Month, *,
                                               old_entries.get(plan["slug"], plan)))
             return result
         done: list[dict[str, Any]] = []
-        for i, plan in enumerate(plans, 1):
-            name = plan["dataset"]
-            head = f"[{i}/{len(plans)}] {name}"
-            if "error" in plan:
-                run = DatasetRun(name, "failed", plan, plan["error"])
-                say(f"{head}: FAILED: {plan['error']}")
-            elif plan["status"] == "skipped":
-                run = DatasetRun(name, "skipped", plan, plan["note"])
-                say(f"{head}: skipped: {plan['note']}")
-            elif not force and _reusable(old_entries.get(plan["slug"]), plan, folder):
-                run = DatasetRun(name, "up to date", old_entries[plan["slug"]])
-                say(f"{head}: up to date (version {plan['version']})")
-            else:
-                say(f"{head}: version {plan['version']} (as of "
-                    f"{fmt_date(date.fromisoformat(plan['as_of']))}) …")
-                run = _build(store, folder, month, plan, audiences, render, pause, debug)
-                say(f"{head}: {run.status}" + (f": {run.message}" if run.message else
-                                               f", {len(run.entry['files'])} files"))
-            result.runs.append(run)
-            done.append(run.entry)
-            pending = [e for slug, e in old_entries.items()
-                       if slug not in {d.get("slug") for d in done}]
-            with contextlib.suppress(CannotWrite):   # the final write below reports it
-                _write_manifest(folder, month, audiences, done + pending, complete=False,
-                                now=now)
+        to_build = [p for p in plans if "error" not in p and p["status"] != "skipped" and
+                    (force or not _reusable(old_entries.get(p["slug"]), p, folder))
+                    ] if pooled else []
+        n_workers = min(workers or workers_available(), len(to_build)) if pooled else 1
+        with _pool(n_workers) as pool:
+            # a worker opens the same database: the store's own SQLite file, or the URL
+            url = EMBEDDED if store.embedded else store.url
+            builds = {p["slug"]: pool.submit(_build_apart, store.root, url, folder,
+                                             month, p, audiences, debug)
+                      for p in to_build} if pool is not None else {}
+            for i, plan in enumerate(plans, 1):
+                run = _one(store, folder, month, plan, audiences, render, pause, debug,
+                           f"[{i}/{len(plans)}] {plan['dataset']}", force, old_entries,
+                           builds.get(plan["slug"]), say)
+                result.runs.append(run)
+                done.append(run.entry)
+                pending = [e for slug, e in old_entries.items()
+                           if slug not in {d.get("slug") for d in done}]
+                with contextlib.suppress(CannotWrite):   # the final write below reports it
+                    _write_manifest(folder, month, audiences, done + pending, complete=False,
+                                    now=now)
         _write_manifest(folder, month, audiences, done, complete=result.ok, now=now)
     return result
+
+
+def _one(store: Store, folder: Path, month: Month, plan: dict[str, Any],
+         audiences: Sequence[Audience], render: Renderer, pause: float, debug: bool,
+         head: str, force: bool, old_entries: dict[Any, dict[str, Any]],
+         built: Future[DatasetRun] | None, say: Callable[[str], None]) -> DatasetRun:
+    """One dataset's run: failed or skipped at planning, up to date, or built (here, or
+    by the pool: `built`)."""
+    name = plan["dataset"]
+    if "error" in plan:
+        run = DatasetRun(name, "failed", plan, plan["error"])
+        say(f"{head}: FAILED: {plan['error']}")
+    elif plan["status"] == "skipped":
+        run = DatasetRun(name, "skipped", plan, plan["note"])
+        say(f"{head}: skipped: {plan['note']}")
+    elif built is None and not force and \
+            _reusable(old_entries.get(plan["slug"]), plan, folder):
+        run = DatasetRun(name, "up to date", old_entries[plan["slug"]])
+        say(f"{head}: up to date (version {plan['version']})")
+    else:
+        say(f"{head}: version {plan['version']} (as of "
+            f"{fmt_date(date.fromisoformat(plan['as_of']))}) …")
+        if built is None:
+            run = _build(store, folder, month, plan, audiences, render, pause, debug)
+        else:
+            run = _pooled_result(built, plan, debug)
+        say(f"{head}: {run.status}" + (f": {run.message}" if run.message else
+                                       f", {len(run.entry['files'])} files"))
+    return run
+
+
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """A pool of `workers` processes (forked where the system can), or None for one."""
+    if workers < 2:
+        yield None
+        return
+    import multiprocessing  # only a run with several datasets to build uses a pool
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield pool
+
+
+def _build_apart(root: Path, url: str, folder: Path, month: Month, plan: dict[str, Any],
+                 audiences: Sequence[Audience], debug: bool) -> DatasetRun:
+    """`_build` in a pool's process, over its own connection to the store."""
+    with Store(root, url=url, create=False) as store:
+        return _build(store, folder, month, plan, audiences, render_pdf, 0.0, debug)
+
+
+def _pooled_result(built: Future[DatasetRun], plan: dict[str, Any], debug: bool) -> DatasetRun:
+    """A pooled build's run; a failure to run it at all is that dataset's failure."""
+    entry = {k: plan[k] for k in ("dataset", "slug", *_PLAN_KEYS)}
+    try:
+        return built.result()
+    except ImpactError as e:
+        return DatasetRun(plan["dataset"], "failed", {**entry, "status": "failed",
+                                                      "error": str(e)}, str(e))
+    except Exception as e:  # one dataset's bug (or a dead worker) must not stop the others
+        if debug:
+            raise
+        message = f"internal error ({type(e).__name__}: {e}); this is a bug in impact"
+        return DatasetRun(plan["dataset"], "failed", {**entry, "status": "failed",
+                                                      "error": message}, message)
 
 
 def _plan(store: Store, name: str, month: Month, audiences: Sequence[Audience],

@@ -109,7 +109,7 @@ def dataset_view(store: Store, accounts: Accounts, slug: str, *, roles_monthly: 
 def _source(store: Store, name: str, number: int) -> Source:
     """A stored version of the portal's own store, for the services that take a Source
     (they open the store again by its folder)."""
-    return Source.stored(name, number, store.root)
+    return Source.stored(name, number, store.root, None if store.embedded else store.url)
 
 
 def _lock(key: str) -> threading.Lock:
@@ -173,6 +173,7 @@ def changes_csv(store: Store, slug: Dataset | str, kind: str) -> bytes | None:
     if d.latest.number == 1 or d.versions < 2:
         return None
     result = datasets.compare_sources(None, None, dataset=d.name, store_dir=store.root,
+                                      db=None if store.embedded else store.url,
                                       audience="public" if kind == "public" else None)
     if result.public is not None:
         return data.public_comparison_csv(result.public).encode("utf-8")

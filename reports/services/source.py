@@ -93,12 +93,14 @@ DEFAULT_READ = HowToRead()
 
 @dataclass(frozen=True)
 class Source:
-    """A file on disk, or a version of a stored dataset (None: the latest)."""
+    """A file on disk, or a version of a stored dataset (None: the latest) in the store
+    `store` whose database is `db` (None: $IMPACT_DB, else the store's SQLite file)."""
 
     file: Path | None = None
     dataset: str | None = None
     version: int | None = None
     store: Path | None = None
+    db: str | None = None
 
     @classmethod
     def of_file(cls, path: str | Path) -> Source:
@@ -106,25 +108,26 @@ class Source:
 
     @classmethod
     def stored(cls, dataset: str, version: int | None = None,
-               store: Path | None = None) -> Source:
-        return cls(dataset=dataset, version=version, store=store)
+               store: Path | None = None, db: str | None = None) -> Source:
+        return cls(dataset=dataset, version=version, store=store, db=db)
 
     @classmethod
     def given(cls, file: Path | None, dataset: str | None, version: int | None,
-              store: Path | None) -> Source:
-        """FILE, or --dataset NAME [--version N] [--store DIR]; `UsageProblem` for a mix."""
+              store: Path | None, db: str | None = None) -> Source:
+        """FILE, or --dataset NAME [--version N] [--store DIR] [--db URL]; `UsageProblem`
+        for a mix."""
         if dataset is None:
             if file is None:
                 raise UsageProblem("Missing argument 'FILE' (or give --dataset NAME to read "
                                    "a stored version).")
-            for value, option in ((version, "--version"), (store, "--store")):
+            for value, option in ((version, "--version"), (store, "--store"), (db, "--db")):
                 if value is not None:
                     raise UsageProblem(f"{option} goes with --dataset NAME, not FILE")
             return cls.of_file(file)
         if file is not None:
             raise UsageProblem(f"give FILE or --dataset NAME, not both (got {file} and "
                                f"--dataset {dataset})")
-        return cls.stored(dataset, version, store)
+        return cls.stored(dataset, version, store, db)
 
     @property
     def is_stored(self) -> bool:
@@ -156,7 +159,7 @@ def opened(source: Source) -> Iterator[Opened]:
     assert source.dataset is not None
     from ..store.db import Store  # SQLAlchemy: imported only when a store is opened
 
-    with Store.open(source.store) as store:
+    with Store.open(source.store, db=source.db) as store:
         version = store.version(source.dataset, source.version)
         store.path_of(version)
         yield Opened(source, Path(version.original_name), store, version)

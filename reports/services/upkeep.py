@@ -16,6 +16,9 @@ The backup is made in a temporary folder beside DEST and renamed into place.
 checks every sha256 and then the restored store as `check_store` does, and only
 then renames it into place: a restore that fails or is killed leaves the target
 as it was.
+
+Backup and restore copy SQLite stores only: a store whose tables are on PostgreSQL
+is backed up with pg_dump and its files/ folder (`PG_BACKUP` says so in one line).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from typing import Any
 
 from ..model.errors import StoreError
 from ..model.version import __version__
-from ..store.db import DB_NAME, FILES_DIR, Store
+from ..store.db import DB_NAME, EMBEDDED, FILES_DIR, PG_BACKUP, Store
 from ..store.files import fsync_dir, sha256_file
+from ..store.paths import resolve_db
 
 MANIFEST = "manifest.json"
 BACKUP_FORMAT = "impact-store-backup"
@@ -83,9 +87,10 @@ class CheckResult:
         return "\n".join(lines) + "\n"
 
 
-def check_store(root: Path) -> CheckResult:
-    """Every problem with the store at `root` (see the module's docstring)."""
-    with Store(root, create=False) as store:
+def check_store(root: Path, db: str | None = None) -> CheckResult:
+    """Every problem with the store at `root` whose database is `db` (default: $IMPACT_DB,
+    else its own SQLite file); see the module's docstring."""
+    with Store(root, url=db, create=False) as store:
         return check_open(store)
 
 
@@ -152,6 +157,8 @@ class BackupResult:
 def backup_store(store: Store, dest: Path, *, now: datetime | None = None) -> BackupResult:
     """A consistent copy of `store` at `dest` (which must not exist yet, or be empty)."""
     dest = Path(dest)
+    if not store.embedded:
+        raise StoreError(PG_BACKUP)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise StoreError(f"{dest} already exists; give a new folder for the backup")
     parent = dest.parent
@@ -162,7 +169,7 @@ def backup_store(store: Store, dest: Path, *, now: datetime | None = None) -> Ba
         raise StoreError(f"cannot create the backup at {dest}: {e.strerror or e}") from None
     try:
         store.backup_database(tmp / DB_NAME)
-        with Store(tmp) as snapshot:         # the database as it was at that moment
+        with Store(tmp, url=EMBEDDED) as snapshot:    # the database as it was at that moment
             _, versions, damaged = snapshot.scan()
         problems = [str(d) for d in damaged]
         (tmp / FILES_DIR).mkdir(exist_ok=True)
@@ -216,9 +223,13 @@ class RestoreResult:
     replaced: Path | None = None     # where the store it replaced was kept (with --force)
 
 
-def restore_store(src: Path, target: Path, *, force: bool = False) -> RestoreResult:
+def restore_store(src: Path, target: Path, *, force: bool = False,
+                  db: str | None = None) -> RestoreResult:
     """Restore the backup `src` (made by `backup_store`, or a copied store folder) to
-    `target`, which must be new or an empty store unless `force`."""
+    `target`, which must be new or an empty store unless `force`.  Refused when the
+    target's database is `db` or $IMPACT_DB (PostgreSQL): see `PG_BACKUP`."""
+    if resolve_db(db):
+        raise StoreError(PG_BACKUP)
     src, target = Path(src), Path(target)
     if not (src / DB_NAME).is_file():
         raise StoreError(f"{src} is not a backup of a store: it has no {DB_NAME}")
@@ -241,7 +252,7 @@ def restore_store(src: Path, target: Path, *, force: bool = False) -> RestoreRes
                     shutil.copytree(item, tmp / item.name, symlinks=True)
                 else:
                     shutil.copy2(item, tmp / item.name)
-        with Store(tmp) as restored:
+        with Store(tmp, url=EMBEDDED) as restored:
             checked = check_open(restored)
         if not checked.healthy:
             raise StoreError(f"the backup at {src} does not restore to a healthy store: "
@@ -288,7 +299,7 @@ def _empty_store(root: Path) -> bool:
     if not (root / DB_NAME).exists():
         return names <= {FILES_DIR}
     try:
-        with Store(root, create=False) as store:
+        with Store(root, url=EMBEDDED, create=False) as store:
             _, versions, damaged = store.scan()
     except StoreError:
         return False
@@ -320,7 +331,7 @@ def _copy_backup(src: Path, tmp: Path, manifest: dict[str, Any] | None) -> None:
     (tmp / FILES_DIR).mkdir()
     wanted: list[tuple[str, str | None]]
     if manifest is None:                     # a plain store folder: a consistent database copy
-        with Store(src, create=False) as source:
+        with Store(src, url=EMBEDDED, create=False) as source:
             source.backup_database(tmp / DB_NAME)
         wanted = [(f"{FILES_DIR}/{p.name}", None) for p in sorted((src / FILES_DIR).iterdir())
                   if p.is_file() and not p.name.startswith(".")] \

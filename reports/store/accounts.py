@@ -114,8 +114,7 @@ class Accounts:
         self.store = store
         self.engine: Engine = store.engine
         try:
-            with self.engine.begin() as conn:
-                metadata.create_all(conn, checkfirst=True)
+            store.create_tables(metadata)          # under the store's schema lock
         except SQLAlchemyError as e:
             raise StoreError(f"cannot open the portal's tables in {store.url}: "
                              f"{_message(e)}") from None

@@ -1,13 +1,15 @@
 """The versioned store: every upload of a post schedule, kept for good.
 
-A store is a directory::
+A store is a directory and a database::
 
     STORE/impact.db            the database (SQLite, the embedded default)
     STORE/files/<sha256>.xlsx  an immutable copy of every uploaded file
 
-This is the only module that talks to the database (through SQLAlchemy Core),
-so a PostgreSQL URL could later replace the SQLite file for a shared server:
-pass ``url=`` to `Store`.
+or, for a shared server, the same tables in a PostgreSQL database named by a URL
+(``--db postgresql+psycopg://user@host:5432/impact`` or ``$IMPACT_DB``): the files
+stay in STORE/files, only the tables move.  This is the only module that talks to
+the database (through SQLAlchemy Core); `Store.engine` and `Store.create_tables`
+let another module keep its own tables in the same database.
 
 The database keeps what listings need (who uploaded what, when, and its
 totals).  Everything else is rebuilt from the stored original with
@@ -19,8 +21,11 @@ a crash leaves either the whole version or nothing: at worst an orphan file
 that no row names (harmless: files are named by their content, and the next
 upload of the same bytes reuses it), never a row that names a missing file.
 Version numbers come from ``max + 1`` inside a write transaction (SQLite:
-``BEGIN IMMEDIATE``), backed by a UNIQUE constraint and a retry, so uploads
-running at the same moment get distinct numbers.
+``BEGIN IMMEDIATE``; PostgreSQL: the dataset's row locked ``FOR UPDATE``), backed
+by a UNIQUE constraint and a retry, so uploads running at the same moment, from
+any number of processes or machines, get distinct, consecutive numbers.  Creating
+or migrating the schema holds a lock too (PostgreSQL: an advisory lock), so two
+processes opening a new database at once make it once.
 
 A dataset is its exact name, NFC-normalised and trimmed (`paths.check_name`);
 its slug is only a folder label, unique in the store (a short hash of the name
@@ -66,8 +71,8 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from ..figures.totals import headline
 from ..model.errors import StoreError, UnknownDataset, UsageProblem
@@ -75,10 +80,12 @@ from ..model.formats import fmt_date, jsonable
 from ..model.measures import exact_totals
 from .files import atomic_output, sha256_file
 from .paths import (
+    DB_ENV,
     MAX_NAME,
     STORE_ENV,
     check_name,
     normalise_name,
+    resolve_db,
     resolve_dir,
     slug_with_hash,
     slugify,
@@ -91,9 +98,14 @@ SCHEMA_VERSION = "2"
 KNOWN_SCHEMAS = ("1", "2")
 STORED_NAME = re.compile(r"[0-9a-f]{64}(\.(xlsx|xlsm|csv))?")
 _KNOWN_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+MAX_BY, MAX_FILE_NAME = 200, 500      # characters of --by and of an uploaded file's name
 _BUSY_TIMEOUT_S = 60
 _RETRIES = 20
 STALE_PART_S = 3600          # a temporary copy untouched this long was left by a kill
+EMBEDDED = "embedded"        # Store(root, url=EMBEDDED): STORE/impact.db, whatever $IMPACT_DB says
+_SCHEMA_LOCK = 0x1A7AC7      # PostgreSQL advisory lock held while the schema is made or migrated
+# SQLSTATEs after which a PostgreSQL transaction is simply tried again
+_RETRY_STATES = ("40001", "40P01")   # serialization failure, deadlock detected
 
 # --------------------------------------------------------------------------
 # what a version is
@@ -154,11 +166,18 @@ class Dataset:
 
 metadata = MetaData()
 
+
+def _bytewise(length: int) -> Any:
+    """A string column that sorts by code point, as SQLite does, on PostgreSQL too (whose
+    default collation would otherwise order 'early-help' and 'earlyhelp' by locale)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 datasets_t = Table(
     "datasets", metadata,
     Column("id", Integer, primary_key=True),
-    Column("name", String(MAX_NAME), nullable=False, unique=True),
-    Column("slug", String(120), nullable=False, unique=True),
+    Column("name", _bytewise(MAX_NAME), nullable=False, unique=True),
+    Column("slug", _bytewise(120), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
 )
 
@@ -169,10 +188,10 @@ versions_t = Table(
     Column("number", Integer, nullable=False),
     Column("as_of", Date, nullable=False),
     Column("uploaded_at", DateTime, nullable=False),     # naive UTC
-    Column("uploaded_by", String(200), nullable=False),
+    Column("uploaded_by", String(MAX_BY), nullable=False),
     Column("note", Text, nullable=False, default=""),
     Column("sha256", String(64), nullable=False),
-    Column("original_name", String(500), nullable=False),
+    Column("original_name", String(MAX_FILE_NAME), nullable=False),
     Column("stored_name", String(100), nullable=False),
     Column("size", Integer, nullable=False),
     Column("sheets", JSON, nullable=False),
@@ -191,9 +210,37 @@ meta_t = Table(
 )
 
 
+def database_url(given: str) -> str:
+    """A --db / $IMPACT_DB value as the URL SQLAlchemy opens: PostgreSQL through psycopg 3
+    ('postgresql://' and 'postgres://' mean that too).  `UsageProblem` for anything else."""
+    example = "postgresql+psycopg://impact@db.example.org:5432/impact"
+    try:
+        url = make_url(given.strip())
+    except ArgumentError:
+        raise UsageProblem(f"--db (or ${DB_ENV}) is not a database URL; give one such as "
+                           f"{example}") from None
+    if url.drivername.split("+")[0] in ("postgresql", "postgres"):     # any driver: psycopg
+        if not url.database:
+            raise UsageProblem(f"the --db URL names no database; end it with /NAME, e.g. "
+                               f"{example}")
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise UsageProblem(f"--db (or ${DB_ENV}) takes a PostgreSQL URL such as {example}; "
+                       f"'{url.drivername}' is not one (without --db the store keeps its "
+                       f"own SQLite database, STORE/{DB_NAME})")
+
+
+def shown_url(url: str) -> str:
+    """`url` fit to print: its password, if it has one, as ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the given database URL"
+
+
 def _make_engine(url: str) -> Engine:
     is_sqlite = url.startswith("sqlite")
-    engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S} if is_sqlite else {})
+    engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S} if is_sqlite else
+                           {"connect_timeout": 10, "application_name": "impact"})
     if is_sqlite:
         # pysqlite's own transaction handling issues a deferred BEGIN late; take it over so
         # that every transaction starts with BEGIN IMMEDIATE and holds the write lock from
@@ -218,23 +265,32 @@ def _make_engine(url: str) -> Engine:
 
 
 class Store:
-    """A store directory and its database.  Created on first use."""
+    """A store directory and its database.  Created on first use.
+
+    `url` is the database: a PostgreSQL URL (see `database_url`), or None for $IMPACT_DB
+    if that is set, else the SQLite file STORE/impact.db; `EMBEDDED` is always that file."""
 
     def __init__(self, root: str | os.PathLike[str], *, url: str | None = None,
                  create: bool = True) -> None:
         self.root = Path(root)
         self.files = self.root / FILES_DIR
+        given = None if url == EMBEDDED else resolve_db(url)
+        self.embedded = given is None
         db_file = self.root / DB_NAME
-        if not create and url is None and not db_file.exists() and not self.stored_files():
-            raise StoreError(f"there is no store at {self.root} (no {DB_NAME})")
-        if url is None and not db_file.exists() and self.stored_files():
-            raise self._lost(f"its database {DB_NAME} is missing")
+        if self.embedded:
+            if not create and not db_file.exists() and not self.stored_files():
+                raise StoreError(f"there is no store at {self.root} (no {DB_NAME})")
+            if not db_file.exists() and self.stored_files():
+                raise self._lost(f"its database {DB_NAME} is missing")
+        elif not create and not self.files.is_dir():
+            raise StoreError(f"there is no store at {self.root} (no {FILES_DIR} folder)")
+        self.url = f"sqlite:///{db_file.resolve()}" if given is None else database_url(given)
+        self.where = shown_url(self.url)         # for messages: no password
         try:
             self.files.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create the store at {self.root}: {e.strerror or e}; "
                              f"choose another place with --store DIR or ${STORE_ENV}") from None
-        self.url = url or f"sqlite:///{db_file.resolve()}"
         self.engine = _make_engine(self.url)
         try:
             self.schema = self._open_schema()
@@ -243,26 +299,49 @@ class Store:
             raise
         except SQLAlchemyError as e:
             self.engine.dispose()
-            raise StoreError(f"cannot open the store database at {self.url}: "
-                             f"{_db_message(e)}; if it is damaged, restore a backup with "
-                             f"impact store restore BACKUP --store {self.root} --force"
-                             ) from None
+            hint = (f"if it is damaged, restore a backup with impact store restore BACKUP "
+                    f"--store {self.root} --force" if self.embedded else
+                    f"check the --db URL (or ${DB_ENV}) and that the database server is "
+                    f"running and lets you in")
+            raise StoreError(f"cannot open the store database at {self.where}: "
+                             f"{_db_message(e)}; {hint}") from None
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    def create_tables(self, tables: MetaData) -> None:
+        """Create the tables of `tables` (another module's own MetaData) that the database
+        lacks, under the same lock as the store's schema: for modules that keep their own
+        tables beside the store's (they use `self.engine` for everything else)."""
+        with self.engine.begin() as conn:
+            self._lock_schema(conn)
+            tables.create_all(conn)
+
+    def _lock_schema(self, conn: Connection) -> None:
+        """Hold the schema lock to the end of the transaction (SQLite's BEGIN IMMEDIATE
+        already holds the whole database)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
 
     def _open_schema(self) -> str:
         """Create the schema in a new database, migrate an old one; the schema version.
         A database without the schema while stored files exist is refused: making it anew
         would lose the history and start the numbering again."""
         with self.engine.begin() as conn:
+            self._lock_schema(conn)
             if not inspect(conn).has_table("meta"):
                 if self.stored_files():
-                    raise self._lost(f"its database {DB_NAME} is empty (it holds no tables)")
+                    raise self._lost(f"its database {self._db_name} is empty (it holds no "
+                                     f"tables)")
                 metadata.create_all(conn)
                 conn.execute(meta_t.insert().values(key="schema", value=SCHEMA_VERSION))
                 return SCHEMA_VERSION
             schema = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "schema")
                                   ).scalar()
             if schema not in KNOWN_SCHEMAS:
-                raise StoreError(f"the store database at {self.url} has schema version "
+                raise StoreError(f"the store database at {self.where} has schema version "
                                  f"{schema!r}, which this impact does not know (it knows "
                                  f"{', '.join(KNOWN_SCHEMAS)}); use the impact that made it, "
                                  f"or a newer one")
@@ -276,11 +355,18 @@ class Store:
                              .values(value=SCHEMA_VERSION))
             return SCHEMA_VERSION
 
+    @property
+    def _db_name(self) -> str:
+        return DB_NAME if self.embedded else self.where
+
     def _lost(self, what: str) -> StoreError:
         n = len(self.stored_files())
+        fix = (f"Restore a backup with impact store restore BACKUP --store {self.root} --force"
+               if self.embedded else
+               "Give the --db URL of this store's database, or restore it with pg_restore "
+               "from a pg_dump backup")
         return StoreError(f"the store at {self.root} holds {n} stored file(s) but {what}; "
-                          f"refusing to start a new, empty history. Restore a backup with "
-                          f"impact store restore BACKUP --store {self.root} --force")
+                          f"refusing to start a new, empty history. {fix}")
 
     def stored_files(self) -> list[str]:
         """The names of the stored originals under files/ (no temporary files)."""
@@ -292,8 +378,12 @@ class Store:
 
     @classmethod
     def open(cls, given: str | os.PathLike[str] | None = None,
-             environ: Mapping[str, str] | None = None) -> Store:
-        return cls(resolve_dir(given, environ))
+             environ: Mapping[str, str] | None = None, *, db: str | None = None,
+             create: bool = True) -> Store:
+        """The store at --store DIR (else $IMPACT_STORE, else the XDG data directory) with
+        the database --db URL (else $IMPACT_DB, else its own SQLite file)."""
+        return cls(resolve_dir(given, environ), url=resolve_db(db, environ) or EMBEDDED,
+                   create=create)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -363,7 +453,7 @@ class Store:
             with self.engine.begin() as conn:
                 return list(conn.execute(query))
         except SQLAlchemyError as e:
-            raise StoreError(f"cannot read the store database at {self.url}: "
+            raise StoreError(f"cannot read the store database at {self.where}: "
                              f"{_db_message(e)}") from None
 
     def names(self) -> list[str]:
@@ -457,8 +547,9 @@ class Store:
     # -- checking and copying ------------------------------------------------
 
     def integrity(self) -> list[str]:
-        """SQLite's PRAGMA integrity_check: [] when the database file is sound."""
-        if not self.url.startswith("sqlite"):
+        """SQLite's PRAGMA integrity_check: [] when the database file is sound.  (A
+        PostgreSQL server checks its own pages; the rows are checked by `scan`.)"""
+        if not self.embedded:
             return []
         try:
             with self.engine.connect() as conn:
@@ -487,9 +578,8 @@ class Store:
     def backup_database(self, dest: Path) -> None:
         """A consistent copy of the database at `dest`, taken with SQLite's online backup
         API while other processes may be writing (they wait, at most seconds)."""
-        if not self.url.startswith("sqlite:///"):
-            raise StoreError("impact store backup copies SQLite stores only; back up "
-                             f"{self.url} with the database's own tools")
+        if not self.embedded:
+            raise StoreError(PG_BACKUP)
         source = self.url.removeprefix("sqlite:///")
         try:
             src = sqlite3.connect(source, timeout=_BUSY_TIMEOUT_S)
@@ -502,7 +592,8 @@ class Store:
             finally:
                 src.close()
         except sqlite3.Error as e:
-            raise StoreError(f"cannot back up the store database at {self.url}: {e}") from None
+            raise StoreError(f"cannot back up the store database at {self.where}: {e}") \
+                from None
 
     # -- writing -----------------------------------------------------------
 
@@ -516,6 +607,11 @@ class Store:
         dataset already holds these exact bytes, and that version is returned.
         `pause` sleeps that long at each step (a test hook, for killing an upload)."""
         name = check_name(dataset)
+        for value, limit, what in ((uploaded_by, MAX_BY, "--by name"),
+                                   (original_name, MAX_FILE_NAME, "file name")):
+            if len(value) > limit:      # PostgreSQL would refuse it, SQLite not: refuse both
+                raise UsageProblem(f"the {what} is {len(value)} characters long; use at most "
+                                   f"{limit}")
         existing = self._by_sha(name, sha256)
         if existing is not None:
             return existing, False
@@ -551,15 +647,21 @@ class Store:
                 # another upload took the number (or the dataset name) first: try again
                 time.sleep(0.01 * (attempt + 1))
             except OperationalError as e:
-                if "locked" not in str(e) or attempt == _RETRIES - 1:
-                    raise StoreError(f"cannot write to the store database at {self.url}: "
+                if not _passing(e) or attempt == _RETRIES - 1:
+                    raise StoreError(f"cannot write to the store database at {self.where}: "
                                      f"{_db_message(e)}") from None
                 time.sleep(0.05 * (attempt + 1))
         raise StoreError(f"could not record a new version of '{name}' after {_RETRIES} "
                          f"attempts (other uploads kept taking the number); try again")
 
     def _dataset_id(self, conn: Connection, name: str, stamp: datetime) -> int:
-        found = conn.execute(select(datasets_t.c.id).where(_named(name))).scalar()
+        """The dataset's id, its row locked to the end of the transaction (PostgreSQL: FOR
+        UPDATE, so uploads to one dataset take their numbers one after another; SQLite's
+        BEGIN IMMEDIATE holds the whole database already).  A new dataset's row is new, so
+        nobody else sees it before the commit; a second upload creating it at once hits the
+        UNIQUE name and tries again."""
+        found = conn.execute(select(datasets_t.c.id).where(_named(name)).with_for_update()
+                             ).scalar()
         if found is not None:
             return int(found)
         slug = slugify(name)
@@ -641,6 +743,11 @@ _TOTALS_NEEDED = ("baseline_fte", "baseline_posts", "deleted_fte", "deleted_post
 _AT_RISK = ("at_risk_posts", "vacant_deleted_fte")
 
 
+PG_BACKUP = ("impact store backup and restore copy SQLite stores only; this store's database "
+             "is on PostgreSQL: back it up with pg_dump (restore with pg_restore) and copy "
+             "the store's files/ folder beside it")
+
+
 class DamagedRow(StoreError):
     """A version's row whose saved values cannot be read."""
 
@@ -677,6 +784,12 @@ def _named(dataset: str) -> Any:
     """A dataset is known by its exact name, NFC-normalised and trimmed: 'Early Help' and
     'early-help' are two datasets."""
     return datasets_t.c.name == check_name(dataset)
+
+
+def _passing(e: OperationalError) -> bool:
+    """Whether a write that failed this way may simply be tried again: SQLite's database
+    was locked, or PostgreSQL chose this transaction to give way (deadlock, serialization)."""
+    return "locked" in str(e) or getattr(e.orig, "sqlstate", None) in _RETRY_STATES
 
 
 def _db_message(e: SQLAlchemyError) -> str:

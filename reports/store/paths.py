@@ -17,6 +17,7 @@ from pathlib import Path
 from ..model.errors import UsageProblem
 
 STORE_ENV = "IMPACT_STORE"
+DB_ENV = "IMPACT_DB"
 
 
 MAX_NAME = 200
@@ -39,6 +40,12 @@ def resolve_dir(given: str | os.PathLike[str] | None = None,
     if env.get(STORE_ENV):
         return Path(env[STORE_ENV]).expanduser()
     return default_dir(env)
+
+
+def resolve_db(given: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+    """--db URL, else $IMPACT_DB; None for the store's own SQLite file (STORE/impact.db)."""
+    env = os.environ if environ is None else environ
+    return given or env.get(DB_ENV) or None
 
 
 SLUG_BYTES = 100   # a folder name stays far below the 255-byte limit, suffix included

@@ -69,7 +69,10 @@ def pools_section(b: Builder) -> list[Block]:
         out.append(Text("None: the proposals create no posts and keep no vacancy.", "body"))
     else:
         avail: list[list[Cell]] = []
-        for a in p.available:
+        if len(p.available) > POOL_ROWS:
+            out.append(Text(f"The first {POOL_ROWS} of {len(p.available):,} groups of "
+                            f"available posts, by grade.", "intro_note"))
+        for a in p.available[:POOL_ROWS]:
             rkey = ("redeploy", a["team"], a["title"], a["grade"], a["kind"], "posts")
             f.add(rkey, a["posts"], "posts")
             avail.append([clean(a["team"]), clean(a["title"]), clean(a["grade"]), a["kind"],
