@@ -11,9 +11,9 @@ test: the ranges it checks come from that solver alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any
 
 import pytest
