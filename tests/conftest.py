@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 import cli as cli_module
 
+from .browser import browser_type_launch_args  # noqa: F401  (fixture: Debian's Chromium)
 from .pg import pg_server, pg_url  # noqa: F401  (fixtures: a throwaway PostgreSQL server)
 
 ROOT = Path(__file__).resolve().parents[1]

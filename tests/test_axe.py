@@ -7,14 +7,11 @@ by default (WCAG 2.0-2.2 A and AA, and its best practices).  The page is checked
 a desktop width and at a phone's.
 
 Without Chromium the tests skip, except under CI (CI set), where they fail: CI
-installs Chromium itself (.ci/run).
+installs Chromium itself (.ci/run); tests/browser.py says where it is.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,33 +22,10 @@ from reports.render.html import render_html
 from .golden import VALID_SAMPLES
 from .test_accessible import AUDIENCES, briefing
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
-
-def chromium_path() -> str | None:
-    found = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
-    return found
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed (apt-get install chromium); CI must run "
-                        "the axe checks")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright  # only the browser tests need it
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+# `browser` is pytest-playwright's, launched on Debian's Chromium by tests/browser.py
+# (shared with the portal's end-to-end test: one Playwright per test session).
 
 
 def run_axe(browser: Any, html_file: Path, width: int = 1200) -> list[dict[str, Any]]:

@@ -5,8 +5,9 @@ a union rep downloads the union briefing (its text holds the headline) and is re
 the management briefing.  axe-core 4.14.1 (vendored in tests/vendor/) runs on every page
 visited and must find no violation.
 
-Chromium: `apt-get install -y chromium` (.ci/run does).  Without it the test is
-skipped, except under CI, where it fails.  IMPACT_SCREENSHOTS=1 writes each page's
+Chromium: `apt-get install -y chromium` (.ci/run does); tests/browser.py points
+pytest-playwright at it.  Without it the test is skipped, except under CI, where it
+fails.  IMPACT_SCREENSHOTS=1 writes each page's
 screenshot to docs/portal-*.png (the README shows them); otherwise they go to tmp.
 """
 
@@ -33,22 +34,7 @@ from reports.store.db import Store
 from tests.portal_helpers import DATA, PASSWORD, write_rows
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"     # axe-core 4.14.1, shared
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict[str, Any]:
-    """pytest-playwright's launch arguments: Debian's Chromium, not a downloaded one."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return {"executable_path": str(CHROMIUM),
-            "args": ["--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-first-run"]}
 
 
 @pytest.fixture(scope="session")
