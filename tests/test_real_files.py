@@ -352,3 +352,26 @@ def test_upload_remembers_the_mapping(tmp_path):
     assert invoke("profile", "set", "ahrc", bad, "--store", store).exit_code == 2
     assert 'default_status = "deleted"' in invoke("profile", "show", "ahrc", "--store",
                                                   store).output
+
+
+@pytest.mark.parametrize("command", ["s188", "pools", "costs", "equality"])
+def test_counts_of_people_are_refused_without_a_posts_column(command):
+    # these count posts or people: without a Posts column no count is invented
+    result = invoke(command, AHRC, "--default-status", "deleted")
+    assert result.exit_code == 1
+    assert "has no Posts column" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("audience", ["union", "management", "public"])
+def test_every_briefing_of_a_file_without_posts_says_why_it_counts_none(tmp_path, audience):
+    from pypdf import PdfReader
+    out = tmp_path / f"{audience}.pdf"
+    result = invoke("brief", AHRC, "--default-status", "deleted", "--audience", audience,
+                    "-o", out)
+    assert result.exit_code == 0, result.output
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(out).pages).split())
+    assert "counts of posts are not given" in text
+    if audience != "public":
+        assert "proposed dismissals cannot be counted" in text
+        assert "selection pools and the posts available for redeployment cannot be counted" \
+            in text

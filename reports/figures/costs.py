@@ -21,7 +21,7 @@ import numpy as np
 from ..intake.rules import Report
 from ..model import measures
 from ..model import redundancy_rules as rules
-from ..model.errors import InvalidData, UsageProblem
+from ..model.errors import InvalidData, PostsNotGiven, UsageProblem
 from ..model.formats import fmt_date, hundredths, json_number
 from .privacy import MARKER
 from .totals import summarise
@@ -125,6 +125,9 @@ def costs(report: Report, options: CostOptions) -> Costs:
     if not report.valid:
         raise InvalidData(report, f"{report.workbook.name} has "
                                   f"{len(report.findings.errors)} error(s); fix them first")
+    if not report.has_posts:
+        raise PostsNotGiven(f"{report.workbook.name} has no Posts column, so the people in "
+                            f"the posts on each row are not known; add a Posts column")
     check_options(options)
     summary = summarise(report)
     t = summary.totals

@@ -34,7 +34,7 @@ import numpy as np
 from ..intake.rules import Report
 from ..model import fields as schema
 from ..model import measures
-from ..model.errors import InvalidData, Unpublishable
+from ..model.errors import InvalidData, PostsNotGiven, Unpublishable
 from ..model.formats import natural, percent
 from .privacy import MARKER, Links, protect
 
@@ -161,6 +161,10 @@ def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
     if not report.valid:
         raise InvalidData(report, f"{report.workbook.name} has "
                                   f"{len(report.findings.errors)} error(s); fix them first")
+    if not report.has_posts:
+        raise PostsNotGiven(f"{report.workbook.name} has no Posts column, so the posts on each "
+                            f"row are not known and no group can be counted; add a Posts "
+                            f"column")
     threshold = max(threshold, EQUALITY_THRESHOLD)
     posts = report.posts
     status = posts["status"].to_numpy()

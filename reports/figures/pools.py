@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..intake.rules import Report
+from ..model.errors import PostsNotGiven
 from ..model.formats import natural
 from .s188 import NOT_GIVEN, check_columns
 
@@ -104,6 +105,10 @@ class Pools:
 
 def pools(report: Report, pool_by: tuple[str, ...] = DEFAULT_POOL) -> Pools:
     """The selection pools and redeployment candidates of a valid report."""
+    if not report.has_posts:
+        raise PostsNotGiven(f"{report.workbook.name} has no Posts column, so the number of "
+                            f"posts on each row is not known and pools cannot be counted; "
+                            f"add a Posts column")
     posts = report.posts
     check_columns(posts, pool_by, "--pool-by")
     pool_by = tuple(c for c in dict.fromkeys(pool_by) if c != "grade")   # grade: always

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..intake.rules import Report
-from ..model.errors import UsageProblem
+from ..model.errors import PostsNotGiven, UsageProblem
 from ..model.formats import natural
 from ..model.s188_rules import S188Rules, rules_for
 
@@ -244,6 +244,10 @@ def s188_pack(report: Report, *, establishment: str | None = None,
               today: dt.date | None = None) -> S188Pack:
     """The s.188 pack of a valid report.  `today` stands in for the first dismissal's date
     when none is known (the rules in force then)."""
+    if not report.has_posts:
+        raise PostsNotGiven(f"{report.workbook.name} has no Posts column, so the number of "
+                            f"posts (and people) on each row is not known and dismissals "
+                            f"cannot be counted; add a Posts column")
     posts = report.posts
     today = today or dt.date.today()
     by = establishment or default_establishment(posts)

@@ -84,5 +84,9 @@ class UnknownDataset(StoreError):
     "No dataset, or no such version of one, is in the store."
 
 
+class PostsNotGiven(ImpactError):
+    """A figure that counts posts or people, asked of a file with no Posts column."""
+
+
 class Unpublishable(ImpactError):
     "No safe pattern of hidden figures exists for a public output, so it is not written."

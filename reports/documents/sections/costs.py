@@ -35,6 +35,9 @@ class _Payback:
 
 @section("costs", "Cost and saving")
 def cost_and_saving(b: Builder) -> list[Block]:
+    if not b.s.has_posts:
+        return [Text("The file does not give the number of posts on each row, so the people "
+                     "whose redundancy pay is due cannot be counted.", "body")]
     today = date.today()
     c = costs(b.report, CostOptions(dismissal_date=today, today=today,
                                     dismissal_date_given=False))

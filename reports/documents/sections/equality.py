@@ -24,6 +24,9 @@ from . import section
 
 @section("equality", "Equality impact")
 def equality(b: Builder) -> list[Block]:
+    if not b.s.has_posts:
+        return [Text("The file does not give the number of posts on each row, so the posts "
+                     "kept and lost by each group cannot be counted.", "body")]
     e = equality_figures(b.report, b.threshold)
     fig, s = b.fig, b.s
     out: list[Block] = [Text(

@@ -14,6 +14,10 @@ POOL_ROWS = 60        # rows of the at-risk pools table
 
 @section("pools", "Pools and redeployment")
 def pools_section(b: Builder) -> list[Block]:
+    if not b.s.has_posts:
+        return [Text("The file does not give the number of posts on each row, so selection "
+                     "pools and the posts available for redeployment cannot be counted.",
+                     "body")]
     p: Pools = pools(b.report)
     f = b.fig
     t = p.totals()

@@ -16,6 +16,9 @@ KEY = ("s188", "proposed_dismissals")
 
 @section("s188", "s.188 and consultation")
 def s188(b: Builder) -> list[Block]:
+    if not b.s.has_posts:
+        return [Text("The file does not give the number of posts on each row, so the "
+                     "proposed dismissals cannot be counted.", "body")]
     p: S188Pack = s188_pack(b.report)
     f, emp = b.fig, p.employer
     f.add(KEY, emp.proposed_dismissals, "posts")
