@@ -79,6 +79,8 @@ GET_MATRIX: list[tuple[str, tuple[int, int, int, int]]] = [
     (f"/datasets/{DER}/briefing/union.pdf", (302, 200, 200, 200)),
     (f"/datasets/{DER}/briefing/public.pdf", (302, 200, 200, 200)),
     (f"/datasets/{DER}/briefing/management.pdf", (302, 200, 403, 200)),
+    (f"/datasets/{DER}/briefing/union.html", (302, 200, 200, 200)),
+    (f"/datasets/{DER}/briefing/management.html", (302, 200, 403, 200)),
     (f"/datasets/{DER}/briefing/councillors.pdf", (302, 403, 403, 403)),
     (f"/datasets/{DER}/summary/full.xlsx", (302, 200, 403, 200)),
     (f"/datasets/{DER}/summary/public.xlsx", (302, 200, 200, 200)),
@@ -192,6 +194,21 @@ def test_the_union_briefing_holds_the_headline(store_dir: Path, slugs: dict[str,
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
     assert "132.5" in " ".join(text.split()) and "221.5" in text
+
+
+def test_the_briefing_is_shown_as_its_web_page(store_dir: Path, slugs: dict[str, str]) -> None:
+    # the accessible HTML briefing (issue 12), inline, with no script allowed to run
+    r = client_for(store_dir, "union").get(
+        f"/datasets/{slugs['Derbyshire early help']}/briefing/union.html")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    assert '<html lang="en-GB"' in html and "<script" not in html.lower()
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "132.5" in text and "221.5" in text
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert r.headers.get("Content-Disposition") is None         # shown, not downloaded
 
 
 # -- guessed URLs and path traversal ---------------------------------------------

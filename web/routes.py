@@ -38,7 +38,7 @@ from reports.store.paths import check_name
 
 from .app import TEMPLATES, PortalUser, address, portal
 from .forms import ActionForm, LoginForm, UploadForm, UserForm
-from .security import allowed, needs
+from .security import BRIEFING_CSP, allowed, needs
 
 bp = Blueprint("portal", __name__)
 PENDING = "portal-pending"
@@ -158,6 +158,23 @@ def briefing(slug: str, audience: str) -> Any:
     _log("download", f"{audience} briefing of '{d.name}' version {d.latest.number}")
     return _send(path, views.download_name(d, f"{audience}.pdf"),
                  "application/pdf")
+
+
+@bp.route("/datasets/<slug>/briefing/<audience>.html")
+@needs(lambda slug, audience: f"brief:{audience}")
+def briefing_page(slug: str, audience: str) -> Any:
+    """The briefing as its accessible web page (issue 12), shown in the browser.  Its own
+    stylesheet is inline, so this one response allows inline style; it has no script."""
+    d = _dataset_or_404(slug)
+    try:
+        path = views.briefing_pdf(portal().store, d, audience, fmt="html")
+    except Unpublishable as e:
+        return render_template("error.html", code=409, title="Not publishable",
+                               message=str(e)), 409
+    _log("download", f"{audience} briefing page of '{d.name}' version {d.latest.number}")
+    response = send_file(io.BytesIO(path.read_bytes()), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = BRIEFING_CSP
+    return response
 
 
 @bp.route("/datasets/<slug>/summary/<kind>.xlsx")

@@ -24,6 +24,10 @@ SECRET_FILE = "portal-secret-key"
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
+# The HTML briefing (one self-contained page with its own stylesheet): inline style, an
+# inline SVG's data images, and nothing else; no script at all.
+BRIEFING_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                "form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",

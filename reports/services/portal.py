@@ -117,30 +117,33 @@ def _lock(key: str) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def briefing_pdf(store: Store, slug: Dataset | str, audience: str, *, today: date | None = None
-                 ) -> Path:
-    """The latest version's briefing for `audience`, made once a day per version.
-    `Unpublishable` when a public briefing fails the disclosure audit."""
+def briefing_pdf(store: Store, slug: Dataset | str, audience: str, *, today: date | None = None,
+                 fmt: str = "pdf") -> Path:
+    """The latest version's briefing for `audience` (a PDF, or with `fmt` "html" the
+    accessible web page), made once a day per version.  `Unpublishable` when a public
+    briefing fails the disclosure audit."""
+    ext = "html" if fmt == "html" else "pdf"
     if audience not in AUDIENCES:
         raise UnknownDataset(f"no briefing for audience {audience!r}")
     d = _dataset(store, slug)
     v = d.latest
     day = today or date.today()
     target = (store.root / CACHE_DIR / d.slug /
-              f"v{v.number}-{v.sha256[:16]}-{audience}-{day.isoformat()}.pdf")
+              f"v{v.number}-{v.sha256[:16]}-{audience}-{day.isoformat()}.{ext}")
     if target.is_file():
         return target
     with _lock(str(target)):
         if target.is_file():
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
-        for old in target.parent.glob(f"*-{audience}-*.pdf"):
+        for old in target.parent.glob(f"*-{audience}-*.{ext}"):
             if old.name != target.name:
                 old.unlink(missing_ok=True)
         with tempfile.TemporaryDirectory(prefix="impact-brief-") as tmp:
-            out = Path(tmp) / f"{d.slug}-{audience}.pdf"
+            out = Path(tmp) / f"{d.slug}-{audience}.{ext}"
             result = briefs.brief(_source(store, d.name, v.number),
-                                  audience=audience, audience_given=True, output=out)
+                                  audience=audience, audience_given=True, output=out,
+                                  fmt=ext)
             if result.invalid is not None or result.path is None:
                 raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
             with atomic_output(target) as fh:
