@@ -313,10 +313,12 @@ def test_pension_strain_flags_55_and_over_with_2_years_membership(tmp_path):
 def test_effective_dates_as_text_and_as_dates(tmp_path):
     from .conftest import make_csv
 
-    rows = [["Team", "Job title", "Grade", "FTE", "Status", "Annual cost", "Effective date"],
-            ["A", "W", "G", 1, "Deleted", 36500, "01/10/2026"],
-            ["A", "W", "G", 1, "Deleted", 36500, "2026-10-01"],
-            ["A", "W", "G", 1, "Deleted", 36500, ""]]
+    # (a Posts column: without one the people in the posts are not known, and costs refuses)
+    rows = [["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Annual cost",
+             "Effective date"],
+            ["A", "W", "G", 1, 1, "Deleted", 36500, "01/10/2026"],
+            ["A", "W", "G", 1, 1, "Deleted", 36500, "2026-10-01"],
+            ["A", "W", "G", 1, 1, "Deleted", 36500, ""]]
     path = make_csv(tmp_path, rows)
     c = costs(intake.check(path), CostOptions(dismissal_date=AFTER_2026,
                                               today=date(2026, 11, 23)))
