@@ -293,6 +293,27 @@ def test_a_bug_gets_the_error_page_with_the_headers(store_dir: Path, monkeypatch
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
 
 
+@pytest.mark.parametrize("make,url", [
+    ("briefing_file", "/datasets/{der}/briefing/public.pdf"),
+    ("briefing_file", "/datasets/{der}/briefing/public.html"),
+    ("summary_xlsx", "/datasets/{der}/summary/public.xlsx"),
+    ("changes_csv", "/datasets/{coop}/changes/public.csv")])
+def test_a_file_that_fails_its_disclosure_audit_is_never_sent(
+        store_dir: Path, slugs: dict[str, str], monkeypatch: Any, make: str, url: str) -> None:
+    from reports.model.errors import Unpublishable
+    from reports.services import portal as views  # the service the view calls
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise Unpublishable("the public briefing would give a figure away")
+
+    monkeypatch.setattr(views, make, refused)
+    r = client_for(store_dir, "union").get(
+        url.format(der=slugs["Derbyshire early help"], coop=slugs["Co-op working"]))
+    assert r.status_code == 409 and r.mimetype == "text/html"
+    assert b"Not publishable" in r.data and b"would give a figure away" in r.data
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
 def test_the_session_cookie_is_httponly_and_samesite_lax(store_dir: Path) -> None:
     app = create_app(store_dir)
     client = app.test_client()

@@ -18,6 +18,7 @@ from flask import Flask, current_app, render_template, request
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from reports.model.errors import Unpublishable
 from reports.services import users
 from reports.store.accounts import Accounts
 from reports.store.db import Store
@@ -101,6 +102,12 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
     from .routes import bp  # the views import this module's helpers
 
     app.register_blueprint(bp)
+
+    @app.errorhandler(Unpublishable)
+    def _unpublishable(e: Unpublishable) -> Any:
+        # a public file that fails its disclosure audit is never sent, from any route
+        return render_template("error.html", code=409, title="Not publishable",
+                               message=str(e)), 409
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError) -> Any:

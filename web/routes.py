@@ -150,11 +150,7 @@ def _send(data: bytes | Path, name: str, mimetype: str) -> Response:
 @needs(lambda slug, audience: f"brief:{audience}")
 def briefing(slug: str, audience: str) -> Any:
     d = _dataset_or_404(slug)
-    try:
-        path = views.briefing_pdf(portal().store, d, audience)
-    except Unpublishable as e:
-        return render_template("error.html", code=409, title="Not publishable",
-                               message=str(e)), 409
+    path = views.briefing_file(portal().store, d, audience)
     _log("download", f"{audience} briefing of '{d.name}' version {d.latest.number}")
     return _send(path, views.download_name(d, f"{audience}.pdf"),
                  "application/pdf")
@@ -166,11 +162,7 @@ def briefing_page(slug: str, audience: str) -> Any:
     """The briefing as its accessible web page (issue 12), shown in the browser.  Its own
     stylesheet is inline, so this one response allows inline style; it has no script."""
     d = _dataset_or_404(slug)
-    try:
-        path = views.briefing_pdf(portal().store, d, audience, fmt="html")
-    except Unpublishable as e:
-        return render_template("error.html", code=409, title="Not publishable",
-                               message=str(e)), 409
+    path = views.briefing_file(portal().store, d, audience, fmt="html")
     _log("download", f"{audience} briefing page of '{d.name}' version {d.latest.number}")
     response = send_file(io.BytesIO(path.read_bytes()), mimetype="text/html")
     response.headers["Content-Security-Policy"] = BRIEFING_CSP
@@ -181,11 +173,7 @@ def briefing_page(slug: str, audience: str) -> Any:
 @needs(lambda slug, kind: f"summary:{kind}")
 def summary(slug: str, kind: str) -> Any:
     d = _dataset_or_404(slug)
-    try:
-        body = views.summary_xlsx(portal().store, d, kind)
-    except Unpublishable as e:
-        return render_template("error.html", code=409, title="Not publishable",
-                               message=str(e)), 409
+    body = views.summary_xlsx(portal().store, d, kind)
     _log("download", f"{kind} summary of '{d.name}' version {d.latest.number}")
     return _send(body, views.download_name(d, f"summary-{kind}.xlsx"),
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -195,11 +183,7 @@ def summary(slug: str, kind: str) -> Any:
 @needs(lambda slug, kind: f"changes:{kind}")
 def changes(slug: str, kind: str) -> Any:
     d = _dataset_or_404(slug)
-    try:
-        body = views.changes_csv(portal().store, d, kind)
-    except Unpublishable as e:
-        return render_template("error.html", code=409, title="Not publishable",
-                               message=str(e)), 409
+    body = views.changes_csv(portal().store, d, kind)
     if body is None:
         abort(404)
     _log("download", f"{kind} comparison of '{d.name}' version {d.latest.number}")

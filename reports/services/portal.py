@@ -117,7 +117,7 @@ def _lock(key: str) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def briefing_pdf(store: Store, slug: Dataset | str, audience: str, *, today: date | None = None,
+def briefing_file(store: Store, slug: Dataset | str, audience: str, *, today: date | None = None,
                  fmt: str = "pdf") -> Path:
     """The latest version's briefing for `audience` (a PDF, or with `fmt` "html" the
     accessible web page), made once a day per version.  `Unpublishable` when a public
@@ -246,7 +246,7 @@ def publish(store: Store, accounts: Accounts, slug: str, *, by: str, address: st
     """Publish the dataset's public briefing at its no-login address: only when it passes
     the public audit (`Unpublishable` otherwise, and nothing is published)."""
     d = find_dataset(store, slug)
-    path = briefing_pdf(store, slug, "public")
+    path = briefing_file(store, slug, "public")
     accounts.publish(d.name, by)
     accounts.log(by, "publish", f"published the public briefing of '{d.name}'", address)
     return path
@@ -268,7 +268,7 @@ def published_briefing(store: Store, accounts: Accounts, slug: str) -> Path | No
     if d.name not in accounts.published():
         return None
     try:
-        return briefing_pdf(store, slug, "public")
+        return briefing_file(store, slug, "public")
     except Unpublishable:
         return None
 
