@@ -388,11 +388,7 @@ class _TableCheck:
                 status = np.where(fill, self.default[0], status)
                 implied = np.where(fill, self.default[1], implied)
                 self.state.defaulted += int(fill.sum())
-                if self.state.first_defaulted is None:
-                    row = int(self.t.rows[int(np.flatnonzero(fill)[0])])
-                    cell = (self.t.cell("status", row) if "status" in self.t.columns
-                            else f"{row}:{row}")
-                    self.state.first_defaulted = (self.t.sheet, cell)
+                self.state.first_defaulted = self.state.first_defaulted or self._first(fill)
             return status, implied
         if "status" not in self.t.columns:
             return status, implied
@@ -402,6 +398,13 @@ class _TableCheck:
         unknown = (status == "") & ~blank & self.is_post & ~self.formula["status"]
         self.flag("status", unknown, codes.STATUS_UNKNOWN, self._unknown_status)
         return status, implied
+
+    def _first(self, mask: np.ndarray) -> tuple[str, str]:
+        """(sheet, cell) of the first row `mask` holds: its Status cell, or the whole row
+        when the sheet has no Status column (a note said once per run points there)."""
+        row = int(self.t.rows[int(np.flatnonzero(mask)[0])])
+        cell = self.t.cell("status", row) if "status" in self.t.columns else f"{row}:{row}"
+        return self.t.sheet, cell
 
     def _unknown_status(self, v: Any) -> str:
         """The message for a status word that is not known: the accepted words once per
@@ -473,11 +476,8 @@ class _TableCheck:
         if "destination" not in self.t.columns:
             if relocated.any():      # one warning for the run (_run_notes)
                 self.state.relocated_without_destination += int(relocated.sum())
-                if self.state.first_relocated is None:
-                    row = int(self.t.rows[int(np.flatnonzero(relocated)[0])])
-                    cell = (self.t.cell("status", row) if "status" in self.t.columns
-                            else f"{row}:{row}")
-                    self.state.first_relocated = (self.t.sheet, cell)
+                self.state.first_relocated = self.state.first_relocated or \
+                    self._first(relocated)
             return
         blank = dest == ""
         self.flag("destination", relocated & blank & ~self.formula["destination"],

@@ -12,7 +12,7 @@ from ..figures.reconcile import Reconciliation
 from ..figures.s188 import S188Pack, Unit
 from ..model import measures
 from ..model.formats import fmt_date, fmt_number
-from .data import _plain
+from .data import csv_value
 from .text import _printed, _table
 
 
@@ -83,7 +83,7 @@ def s188_csv(p: S188Pack) -> str:
                                           if p.by != "employer" else [])
     for level, u in units:
         d = u.to_dict()
-        w.writerow([_plain(v) for v in (level, u.name, u.proposed_dismissals,
+        w.writerow([csv_value(v) for v in (level, u.name, u.proposed_dismissals,
                                         u.total_dismissals, str(u.upper_bound).lower(), u.band,
                                         u.consultation_days, d["first_dismissal"],
                                         d["consultation_starts_by"], d["hr1_due_by"],
@@ -124,7 +124,7 @@ def pools_csv(p: Pools) -> str:
     cols = list(p.pool_by)
     w.writerow(cols + ["grade", "occupied", "deleted", "kept", "at_risk", "candidate_posts"])
     for x in p.pools:
-        w.writerow([_plain(v) for v in (*(x.key[c] for c in cols), x.grade, x.occupied,
+        w.writerow([csv_value(v) for v in (*(x.key[c] for c in cols), x.grade, x.occupied,
                                         x.deleted, x.kept, x.occupied if x.affected else 0,
                                         sum(c["posts"] for c in x.candidates))])
     return buf.getvalue()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from ..figures.costs import Costs
@@ -17,8 +16,8 @@ from ..figures.equality import COLUMNS as _COLUMNS
 from ..figures.equality import Equality, cell_text, equality_header
 from ..figures.privacy import MARKER
 from ..model import measures
-from ..model.formats import fmt_date, fmt_money, plain_decimal
-from .data import neutralise
+from ..model.formats import fmt_date, fmt_money
+from .data import csv_value, neutralise
 from .text import _printed, _table
 
 _SPLIT = (("at_risk_cost", "occupied posts deleted"),
@@ -102,13 +101,7 @@ def costs_csv(c: Costs) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return plain_decimal(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return neutralise(value)
+    return csv_value(value, ("yes", "no"))
 
 
 @_printed

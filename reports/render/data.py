@@ -64,14 +64,18 @@ def summary_csv(summary: Summary) -> str:
         # without a Posts column, a count of posts is "not given", never a blank or a 0
         counts = [measures.unit_of(h) == measures.POSTS for h in header]
         for row in rows:
-            writer.writerow(["not given" if v is None and c else _plain(v)
+            writer.writerow(["not given" if v is None and c else csv_value(v)
                              for v, c in zip(row, counts)])
     return buf.getvalue()
 
 
-def _plain(value: Any) -> Any:
+def csv_value(value: Any, yes_no: tuple[str, str] | None = None) -> Any:
+    """A cell for a CSV file: blank for None, a Decimal without exponent or trailing
+    zeros, True/False as `yes_no` when given, and text made safe for a spreadsheet."""
     if value is None:
         return ""
+    if yes_no is not None and isinstance(value, bool):
+        return yes_no[0] if value else yes_no[1]
     if isinstance(value, Decimal):
         return plain_decimal(value)
     return neutralise(value)
@@ -151,10 +155,4 @@ def public_comparison_csv(d: dict[str, Any]) -> str:
 
 
 def _plain_post_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    if isinstance(value, Decimal):
-        return plain_decimal(value)
-    return neutralise(value)
+    return csv_value(value, ("Y", "N"))
