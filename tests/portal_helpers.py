@@ -9,11 +9,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-
 from reports.services import datasets, users
 from reports.store.accounts import Accounts
 from reports.store.db import Store
+
+from .conftest import make_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -57,14 +57,8 @@ def make_store(root: Path) -> dict[str, str]:
 
 
 def write_rows(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Posts"
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
-    return path
+    """A one-sheet workbook ("Posts") at `path`: conftest's make_xlsx, by path."""
+    return make_xlsx(path.parent, [header, *rows], name=path.name)
 
 
 def log_in(client: Any, name: str, password: str = PASSWORD) -> Any:

@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
 
 from reports import check
@@ -18,6 +17,7 @@ from reports.model.formats import fmt_number
 from reports.render.data import comparison_json
 
 from . import store_helpers as helpers
+from .conftest import make_xlsx
 from .store_helpers import DATASET, invoke
 
 # fixtures from store_helpers (pytest finds them by their names here)
@@ -31,14 +31,7 @@ HEADER = ["Post ID", "Team", "Job title", "Grade", "Location", "FTE", "Posts", "
 
 
 def workbook(path: Path, rows: list[list[Any]], header: list[str] = HEADER) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Posts"
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
-    return path
+    return make_xlsx(path.parent, [header, *rows], name=path.name)
 
 
 def n(value: Decimal) -> str:
