@@ -259,6 +259,21 @@ def test_file_changed_during_upload_is_refused(fresh_store: Path, derbyshire_v1:
     assert [p.name for p in (fresh_store / "files").iterdir()] == []
 
 
+def upload_at_once(files: list[Path], store: Path, env: dict[str, str], *,
+                   timeout: float) -> list[tuple[str, str]]:
+    """`impact upload --format json` of every file to DATASET, all started at once, each in
+    its own process; every one must succeed.  Their (stdout, stderr)."""
+    children = [subprocess.Popen([impact_exe(), "upload", str(path), "--dataset", DATASET,
+                                  "--store", str(store), "--as-of", "2024-03-01",
+                                  "--format", "json"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env)
+                for path in files]
+    outputs = [child.communicate(timeout=timeout) for child in children]
+    assert [child.returncode for child in children] == [0] * len(files), outputs
+    return outputs
+
+
 def test_parallel_uploads_get_distinct_version_numbers(fresh_store: Path, tmp_path: Path,
                                                        derbyshire_v1: Path) -> None:
     files = []
@@ -268,14 +283,7 @@ def test_parallel_uploads_get_distinct_version_numbers(fresh_store: Path, tmp_pa
         files.append(path)
     env = {**os.environ, "IMPACT_STORE": str(tmp_path / "env-store")}
     env.pop("IMPACT_DEBUG", None)
-    children = [subprocess.Popen([impact_exe(), "upload", str(path), "--dataset", DATASET,
-                                  "--store", str(fresh_store), "--as-of", "2024-03-01",
-                                  "--format", "json"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=env)
-                for path in files]
-    outputs = [child.communicate(timeout=120) for child in children]
-    assert [child.returncode for child in children] == [0, 0, 0, 0], outputs
+    outputs = upload_at_once(files, fresh_store, env, timeout=120)
     numbers = sorted(json.loads(out)["version"]["version"] for out, _ in outputs)
     assert numbers == [1, 2, 3, 4]
     with Store(fresh_store) as store:
@@ -290,15 +298,7 @@ def test_concurrent_uploads_to_a_new_database_number_consecutively(fresh_store: 
     schema, the dataset and each number.  Every upload succeeds with its own number, the
     numbers are 1..8, each names its own file, and `impact store check` is clean."""
     files = [helpers.csv_variant(tmp_path, i) for i in range(8)]
-    env = helpers.child_env(tmp_path)
-    children = [subprocess.Popen([impact_exe(), "upload", str(path), "--dataset", DATASET,
-                                  "--store", str(fresh_store), "--as-of", "2024-03-01",
-                                  "--format", "json"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=env)
-                for path in files]
-    outputs = [child.communicate(timeout=300) for child in children]
-    assert [child.returncode for child in children] == [0] * 8, outputs
+    outputs = upload_at_once(files, fresh_store, helpers.child_env(tmp_path), timeout=300)
     reported = {json.loads(out)["version"]["sha256"]: json.loads(out)["version"]["version"]
                 for out, _ in outputs}
     assert sorted(reported.values()) == list(range(1, 9))
