@@ -379,8 +379,9 @@ class _TableCheck:
             blank = self.is_post.copy()
         else:
             col = self.t.data["status"]
-            status = col.map(lambda v: _status_of(v, self.status_map)[0])
-            implied = col.map(lambda v: _status_of(v, self.status_map)[1])
+            read = [_status_of(v, self.status_map) for v in col.uniques]   # once a value
+            status = col.spread(np.array([r[0] for r in read] or [""], dtype=object))
+            implied = col.spread(np.array([r[1] for r in read] or [None], dtype=object))
             blank = self.blank("status") & self.is_post
         if self.default is not None:
             fill = blank & self.is_post
