@@ -50,7 +50,7 @@ def up(store: Path, path: Path, as_of: str, dataset: str = DATASET) -> None:
 
 
 def fake_render(report: Any, summary: Any, template: Any, out: Any, *, changes: Any,
-                month: Month, version: Any) -> None:
+                month: Month, version: Any, briefing: Any = None) -> None:
     """A stand-in renderer for tests of the loop: small, fast, deterministic."""
     section = changes.comparison.headline if changes.comparison else changes.note
     texts = [section]

@@ -54,7 +54,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from ..documents.blocks import Figures
+from ..documents.blocks import Briefing, Figures
 from ..documents.briefing import make_briefing
 from ..documents.builder import Changes
 from ..documents.public import changes_since, public_changes, public_summary, published_figures
@@ -246,18 +246,28 @@ class MonthlyResult:
 
 
 # A renderer writes one PDF briefing to `out`.  The default builds it with
-# reports.render.pdf; tests pass their own.
+# reports.render.pdf; tests pass their own.  For a suppressing template it is given the
+# briefing already made (`briefing=`), whose audited figures the public files share.
 Renderer = Callable[..., None]
 
 
+def monthly_briefing(report: Report, summary: Summary, template: Template, *,
+                     changes: Changes, month: Month, version: Version) -> Briefing:
+    """The template's briefing plus the "What changed" section, dated by the month it
+    reports (no timestamps)."""
+    return make_briefing(report, summary, template, version=__version__,
+                         generated=f"for {month.label} from {version.label}",
+                         changes=changes)
+
+
 def render_pdf(report: Report, summary: Summary, template: Template, out: IO[bytes], *,
-               changes: Changes, month: Month, version: Version) -> None:
-    """The default renderer: the template's briefing plus the "What changed" section,
-    built reproducibly (no timestamps), dated by the month it reports; tagged (PDF/UA)
-    when the template says `renderer = "tagged"`, else by ReportLab."""
-    briefing = make_briefing(report, summary, template, version=__version__,
-                             generated=f"for {month.label} from {version.label}",
-                             changes=changes)
+               changes: Changes, month: Month, version: Version,
+               briefing: Briefing | None = None) -> None:
+    """The default renderer: `monthly_briefing` (or the one already made, `briefing`),
+    built reproducibly; tagged (PDF/UA) when the template says `renderer = "tagged"`,
+    else by ReportLab."""
+    briefing = briefing or monthly_briefing(report, summary, template, changes=changes,
+                                            month=month, version=version)
     if template.renderer == "tagged":
         from ..render.tagged import render_tagged  # WeasyPrint: only for tagged templates
 
@@ -544,18 +554,22 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
             if not template.suppresses:
                 full = True
                 changes = Changes(comparison, note, SECTION_HEADING)
+                made: Briefing | None = None      # the renderer makes it
                 out = target / f"briefing-{audience.name}.pdf"
             else:
                 old_fig = (published_figures(old_report, template)
                            if old_report is not None else None)
                 changes = changes_since(comparison, old_fig, note, SECTION_HEADING)
+                # one briefing (and one disclosure audit) for the PDF and the files beside it
+                made = monthly_briefing(report, summary, template, changes=changes,
+                                        month=month, version=version)
                 files += _public_files(folder, target / audience.name, month, name, version,
-                                       prev, report, summary, template, changes, old_fig,
+                                       prev, summary, template, changes, old_fig, made,
                                        pause)
                 out = target / audience.name / "briefing.pdf"
             buf = io.BytesIO()
             render(report, summary, template, buf, changes=changes, month=month,
-                   version=version)
+                   version=version, briefing=made)
             files.append(_write(folder, out, buf.getvalue(), pause))
         if full:
             files.append(_write(folder, target / "summary.xlsx",
@@ -581,13 +595,11 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
 
 
 def _public_files(folder: Path, target: Path, month: Month, name: str, version: Version,
-                  prev: dict[str, Any] | None, report: Report, summary: Summary,
-                  template: Template, changes: Changes, old_fig: Figures | None,
+                  prev: dict[str, Any] | None, summary: Summary, template: Template,
+                  changes: Changes, old_fig: Figures | None, briefing: Briefing,
                   pause: float) -> list[dict[str, Any]]:
     """A suppressing audience's own folder: only what its briefing publishes, and what
     changed in whole-file figures as far as both versions' briefings allow; no post."""
-    briefing = make_briefing(report, summary, template, version=__version__,
-                             changes=changes)
     public = public_summary(summary, briefing.figures)
     files = [_write(folder, target / "summary.xlsx", _xlsx_bytes(public, month.last_day),
                     pause),
