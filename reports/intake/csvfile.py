@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from ..model import codes
 from ..model.errors import (
@@ -64,7 +65,8 @@ def _parse_csv(name: str, text: str, delimiter: str, width: int) -> Grid:
                             names=range(max(width, 1)), dtype=object, keep_default_na=False,
                             na_filter=False, skip_blank_lines=False, engine="c",
                             quotechar='"', doublequote=True)
-        return Grid([frame[j].to_numpy(dtype=object) for j in frame.columns], len(frame))
+        return Grid([pa.array(frame[j].to_numpy(dtype=object), pa.string())
+                     for j in frame.columns], len(frame))
     except (pd.errors.ParserError, ValueError):
         pass  # a row wider than the first rows: read it the slow, general way
     rows: list[list[str]] = []

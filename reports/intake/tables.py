@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model import codes
 from ..model import fields as schema
@@ -26,28 +29,79 @@ from .workbook import (
     FormulaNoValue,
     ReadOptions,
     Table,
+    cell_text,
 )
 
 
 @dataclass
 class Grid:
-    """A sheet's cells as columns of objects (rows are positions in each column)."""
+    """A sheet's cells from A1 as columns of text, null for a blank cell.
 
-    columns: list[np.ndarray]
+    Both readers write every cell as text: pyarrow's CSV reader as it stands, fastexcel
+    a number as its shortest exact decimal.  `typed` says the text came from typed
+    workbook cells; `formulas` holds the stand-ins for formula cells without a saved
+    result, by (0-based row, column).
+    """
+
+    columns: list[pa.Array]
     nrows: int
+    typed: bool = False
+    formulas: dict[tuple[int, int], FormulaNoValue] = field(default_factory=dict)
 
     @classmethod
-    def from_rows(cls, rows: list[list[Any]]) -> Grid:
+    def from_rows(cls, rows: list[list[Any]], typed: bool = False) -> Grid:
+        """From rows of Python values (python-calamine's, or the csv module's)."""
         if not rows:
-            return cls([], 0)
+            return cls([], 0, typed)
         width = max(len(r) for r in rows)
-        if any(len(r) != width for r in rows):
-            rows = [list(r) + [""] * (width - len(r)) for r in rows]
-        cols = [np.array(c, dtype=object) for c in zip(*rows)]
-        return cls(cols, len(rows))
+        cols: list[list[str | None]] = [[] for _ in range(width)]
+        for r in rows:
+            for j in range(width):
+                cols[j].append(cell_text(r[j]) if j < len(r) else None)
+        return cls([pa.array(c, pa.string()) for c in cols], len(rows), typed)
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, typed: bool = False) -> Grid:
+        cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
+                for c in table.columns]
+        return cls([c if c.type == pa.string() else c.cast(pa.string()) for c in cols],
+                   table.num_rows, typed)
+
+    @functools.cached_property
+    def head(self) -> list[list[Any]]:
+        """The first rows as Python values (text or None, or a formula stand-in), for the
+        header search."""
+        n = min(self.nrows, HEAD_ROWS)
+        cols = [c.slice(0, n).to_pylist() for c in self.columns]
+        rows = [list(r) for r in zip(*cols)] if cols else [[] for _ in range(n)]
+        for (i, j), stand_in in self.formulas.items():
+            if i < n:
+                rows[i][j] = stand_in
+        return rows
 
     def row(self, i: int) -> list[Any]:
-        return [c[i] for c in self.columns]
+        if i < len(self.head):
+            return self.head[i]
+        return [self.formulas.get((i, j)) or c[i].as_py() for j, c in enumerate(self.columns)]
+
+    def column(self, j: int, start: int, take: np.ndarray | None = None) -> Column:
+        """Column `j` from row `start` (0-based), or only its rows `take` (from `start`)."""
+        values = self.columns[j].slice(start)
+        formulas = {i - start: f for (i, c), f in self.formulas.items()
+                    if c == j and i >= start}
+        if take is not None:
+            values = values.take(pa.array(take, pa.int64()))
+            where = {int(i): k for k, i in enumerate(take.tolist())}
+            formulas = {where[i]: f for i, f in formulas.items() if i in where}
+        return Column.of_text(values, self.typed, formulas)
+
+    def is_empty(self) -> bool:
+        """No cell holds anything (a cell of spaces is not empty)."""
+        return not self.formulas and not any(
+            pc.any(pc.not_equal(c, "")).as_py() for c in self.columns)
+
+
+HEAD_ROWS = 200     # enough for any header search (Limits.header_search_rows)
 
 
 def header_score(row: Sequence[Any], mapping: dict[str, str]) -> int:
@@ -116,7 +170,7 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
                     findings: Findings, skipped: list[tuple[str, str]]) -> Table | None:
     """The table under the grid's header row; None (and a reason in `skipped`) when the
     sheet is empty or has no header row."""
-    if not any(np.any((c != "") & (c != None)) for c in grid.columns):  # noqa: E711
+    if grid.is_empty():
         skipped.append((sheet, "it is empty"))
         return None
     h = _find_header(grid, options)
@@ -168,7 +222,7 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
 
     start = h + 1
     n = grid.nrows - start
-    data = {fld: Column.of(grid.columns[j][start:]) for fld, j in columns.items()}
+    data = {fld: grid.column(j, start) for fld, j in columns.items()}
     nonblank = np.zeros(n, dtype=bool)
     for col in data.values():
         nonblank |= ~col.blank()
@@ -185,10 +239,10 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         candidates = np.arange(n)
     if len(candidates):
         found = np.full(len(candidates), "", dtype=object)
-        for j, values in enumerate(grid.columns):
+        for j in range(len(grid.columns)):
             if j in personal:
                 continue
-            label = Column.of(values[start:][candidates]).map(_label_kind)
+            label = grid.column(j, start, candidates).map(_label_kind)
             found = np.where(found == "", label, found)
         hit = found != ""
         if "title" in data and "grade" in data:
@@ -230,9 +284,8 @@ def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
         if key not in keys:
             raise UsageProblem(f"--where \"{heading}={value}\": sheet '{sheet}' has no "
                                f"heading '{heading}'")
-        cells = grid.columns[keys[key]][start:]
         want = value.casefold()
-        chosen &= np.fromiter((_cell_text(v) == want for v in cells), dtype=bool, count=n)
+        chosen &= grid.column(keys[key], start).map(lambda v: _cell_text(v) == want, bool)
     return chosen
 
 

@@ -7,12 +7,15 @@ of every row.  Personal-data columns are never copied into a table.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model.findings import Findings, cell_ref
 
@@ -66,84 +69,134 @@ KIND_POST, KIND_TOTAL, KIND_SUBTOTAL = "post", "total", "subtotal"
 
 @dataclass
 class Column:
-    """One field's cells: a code per row into an array of distinct, cleaned values.
+    """One field's cells: a code per row into the distinct, cleaned values.
 
-    Rules run once per distinct value and spread to the rows by the codes, so a
-    million-row status column costs a handful of regex calls, not a million.
+    Every cell arrives as text (a number as its shortest exact decimal, a blank as "").
+    The distinct values are an Arrow string array, so the rules that can run in Arrow
+    (blank, length, number) never make a Python object per value, and the rest run once
+    per distinct value and spread to the rows by the codes: a million-row status column
+    costs a handful of regex calls, not a million.  A formula cell without a saved result
+    gets a code of its own past the end of `dictionary`, for its `FormulaNoValue`.
     """
 
-    codes: np.ndarray      # intp, one per row
-    uniques: np.ndarray    # object: distinct cleaned values
+    codes: np.ndarray              # intp, one per row
+    dictionary: pa.Array           # string: the distinct cleaned values, none null
+    extras: tuple[FormulaNoValue, ...] = ()
 
     @classmethod
-    def of(cls, values: np.ndarray) -> Column:
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        codes, uniques = _split_booleans(values, codes, uniques)
-        cleaned = np.array([_clean(v) for v in uniques], dtype=object)
-        # Cleaning can merge values (" A" and "A"); it changed something only where it
-        # returned a new object (str.strip returns the same one when there is nothing to do).
-        if any(c is not u for c, u in zip(cleaned, uniques)):
-            recodes, cleaned = pd.factorize(cleaned, use_na_sentinel=False)
-            codes = recodes[codes]
-        return cls(np.asarray(codes, dtype=np.intp), np.asarray(cleaned, dtype=object))
+    def of_text(cls, values: pa.Array, typed: bool = False,
+                formulas: dict[int, FormulaNoValue] | None = None) -> Column:
+        """From text cells (null for a blank).  `typed`: the text was written from typed
+        workbook cells, so a boolean reads "true" and a date "2026-04-06 00:00:00"; they
+        become "TRUE" and "2026-04-06" as a spreadsheet shows them.  `formulas`: row
+        position -> stand-in, for formula cells without a saved result."""
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
+        if values.type != pa.string():
+            values = values.cast(pa.string())
+        encoded = pc.dictionary_encode(values, null_encoding="encode")
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+        raw = encoded.dictionary
+        cleaned = pc.utf8_trim_whitespace(raw.fill_null(""))
+        if typed:
+            cleaned = _typed_text(cleaned)
+        if raw.null_count or not cleaned.equals(raw):
+            # cleaning can merge values (" A" and "A"): encode the cleaned values again
+            again = pc.dictionary_encode(cleaned)
+            codes = again.indices.to_numpy(zero_copy_only=False).astype(np.intp)[codes]
+            cleaned = again.dictionary
+        extras: list[FormulaNoValue] = []
+        if formulas:
+            for k, (i, stand_in) in enumerate(sorted(formulas.items())):
+                codes[i] = len(cleaned) + k
+                extras.append(stand_in)
+        return cls(codes, cleaned, tuple(extras))
+
+    @functools.cached_property
+    def uniques(self) -> np.ndarray:
+        """The distinct values as Python objects (text, and any formula stand-ins)."""
+        out = np.empty(len(self.dictionary) + len(self.extras), dtype=object)
+        out[:len(self.dictionary)] = self.dictionary.to_pylist()
+        out[len(self.dictionary):] = self.extras
+        return out
 
     def __getitem__(self, i: int) -> Any:
-        return self.uniques[self.codes[i]]
+        k = int(self.codes[i])
+        n = len(self.dictionary)
+        return self.extras[k - n] if k >= n else self.dictionary[k].as_py()
+
+    def __len__(self) -> int:
+        return len(self.codes)
 
     def take(self, idx: np.ndarray) -> Column:
-        return Column(self.codes[idx], self.uniques)
+        return Column(self.codes[idx], self.dictionary, self.extras)
 
     def map(self, func: Any, dtype: Any = object) -> np.ndarray:
         """func applied to each distinct value, spread to every row."""
         out = np.array([func(v) for v in self.uniques], dtype=dtype)
         return out[self.codes] if len(out) else np.zeros(len(self.codes), dtype=dtype)
 
+    def per_text(self, values: pa.Array | np.ndarray, extra: Any) -> np.ndarray:
+        """An Arrow result over `dictionary` (with `extra` for each formula stand-in),
+        spread to every row."""
+        arr = values.to_numpy(zero_copy_only=False) if isinstance(values, pa.Array) else values
+        if self.extras:
+            arr = np.concatenate([arr, np.full(len(self.extras), extra, dtype=arr.dtype)])
+        return arr[self.codes] if len(arr) else np.zeros(len(self.codes), dtype=arr.dtype)
+
     def blank(self) -> np.ndarray:
         """Which rows are blank (cleaning has made every blank cell "")."""
-        return self.map(lambda v: v == "", bool)
+        return self.per_text(pc.equal(self.dictionary, "").fill_null(False), False)
+
+    def formula(self) -> np.ndarray:
+        """Which rows are formula cells without a saved result."""
+        return self.codes >= len(self.dictionary)
+
+    def text(self) -> np.ndarray:
+        """Each row's value as text (a formula stand-in as ""), as an object array."""
+        values = np.empty(len(self.dictionary) + len(self.extras), dtype=object)
+        values[:len(self.dictionary)] = self.dictionary.to_pylist()
+        values[len(self.dictionary):] = ""
+        return values[self.codes] if len(values) else np.full(len(self.codes), "", object)
 
     def spread(self, per_unique: np.ndarray) -> np.ndarray:
         """An array computed over `uniques`, spread to every row."""
         return per_unique[self.codes]
 
 
-def _split_booleans(values: np.ndarray, codes: np.ndarray, uniques: np.ndarray,
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """factorize() hashes True as 1 and False as 0, so a TRUE cell among 1s would pass as
-    the number 1.  Give the booleans their own codes (they clean to "TRUE"/"FALSE")."""
-    extra: list[Any] = []
-    for k, u in enumerate(uniques):
-        if u.__class__ not in (bool, int, float) or not (u == 0 or u == 1):
-            continue
-        idx = np.flatnonzero(codes == k)
-        is_bool = np.fromiter((v.__class__ is bool for v in values[idx]), bool, len(idx))
-        if is_bool.all() or not is_bool.any():
-            continue
-        odd = idx[is_bool] if u.__class__ is not bool else idx[~is_bool]
-        codes = codes.copy() if not extra else codes
-        codes[odd] = len(uniques) + len(extra)
-        extra.append(values[odd[0]])
-    if extra:
-        uniques = np.concatenate([np.asarray(uniques, dtype=object),
-                                  np.array(extra, dtype=object)])
-    return codes, uniques
+_DATE_TIME = r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)$"
 
 
-def _clean(value: Any) -> Any:
-    """Strip text; blanks become ""; booleans, dates and the like become text."""
+def _typed_text(values: pa.Array) -> pa.Array:
+    """Booleans and dates as fastexcel writes them, as a spreadsheet shows them."""
+    out = pc.if_else(pc.equal(values, "true"), "TRUE",
+                     pc.if_else(pc.equal(values, "false"), "FALSE", values))
+    out = pc.replace_substring_regex(out, r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", r"\1")
+    return pc.replace_substring_regex(out, _DATE_TIME, r"\1T\2")
+
+
+def cell_text(value: Any) -> str | None:
+    """A typed cell value (python-calamine's) as fastexcel writes it: None for blank,
+    1.0 as "1", True as "true", a date as "2026-04-06 00:00:00"."""
     cls = value.__class__
     if cls is str:
-        return value.strip()
+        return value if value != "" else None
     if value is None:
-        return ""
-    if cls is float:
-        return "" if value != value else value      # NaN is a blank
-    if cls is int or cls is FormulaNoValue:
-        return value
+        return None
     if cls is bool:
-        return "TRUE" if value else "FALSE"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return "true" if value else "false"
+    if cls is float:
+        if value != value:
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if cls is int:
+        return str(value)
+    if cls is dt.datetime:
+        return value.isoformat(" ")
+    if cls is dt.date:
+        return f"{value.isoformat()} 00:00:00"
+    if cls is FormulaNoValue:
+        return None
     return str(value)
 
 

@@ -54,9 +54,9 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
     grids = _calamine_grids(path, [n for n, _, _ in sheets if n in scans])
     for name, grid in grids:
         scan = scans[name]
-        for (row, col), formula in scan.formulas.items():
-            if row <= grid.nrows and col < len(grid.columns):
-                grid.columns[col][row - 1] = FormulaNoValue(formula)
+        grid.formulas = {(row - 1, col): FormulaNoValue(formula)
+                         for (row, col), formula in scan.formulas.items()
+                         if row <= grid.nrows and col < len(grid.columns)}
         table = table_from_grid(name, grid, options, findings, skipped)
         if table is not None:
             tables.append(table)
@@ -113,7 +113,7 @@ def _calamine_grids(path: Path, names: list[str]) -> Iterable[tuple[str, Grid]]:
         wb = pc.CalamineWorkbook.from_path(str(path))
         for name in names:
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            yield name, Grid.from_rows(rows)
+            yield name, Grid.from_rows(rows, typed=True)
     except pc.PasswordError:
         raise PasswordProtected(f"{path.name}: the workbook is password-protected; remove the "
                                 f"password and save it again") from None
