@@ -85,25 +85,20 @@ def summarise(report: Report) -> Summary:
     chosen = measures.available(has_columns(report.has_vacant, report.has_cost))
     summed = [m for m in chosen if m.rows is not None]
     keys = [m.key for m in summed]
-    frame = _per_row(posts, summed)
-    totals = _derive({k: int(frame[k].sum()) for k in keys}, chosen, report.has_posts)
+    values = _per_row(posts, summed)
+    totals = _derive(dict(zip(keys, (int(v) for v in values.sum(axis=0, dtype=np.int64)))),
+                     chosen, report.has_posts)
     has_location = bool(posts["location"].ne("").any())
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for name, cols in GROUPINGS.items():
-        rows = frame
-        if name == "by_destination":
-            rows = frame[posts["status"].to_numpy() == "relocated"]
-        if name == "by_location" and not has_location:
-            groups[name] = []
-            continue
-        groups[name] = _grouped(rows, cols, keys, chosen, report.has_posts)
+    groups = {name: [_group_item(labels, sums, keys, chosen, report.has_posts)
+                     for labels, sums in rows]
+              for name, rows in _grouped(posts, values, has_location).items()}
     return Summary(report.source, totals, groups, list(report.findings.warnings),
                    report.has_vacant, report.has_cost, has_location,
                    list(report.findings.infos), has_posts=report.has_posts)
 
 
-def _per_row(posts: pd.DataFrame, summed: list[measures.Measure]) -> pd.DataFrame:
-    """The grouping labels and every summed measure, one row per post row."""
+def _per_row(posts: pd.DataFrame, summed: list[measures.Measure]) -> np.ndarray:
+    """Every summed measure, one row per post row: an int64 matrix, a column a measure."""
     status = posts["status"].to_numpy()
     n = len(posts)
     # True / False / None (not stated, counted as occupied): bool() makes None False.
@@ -115,32 +110,80 @@ def _per_row(posts: pd.DataFrame, summed: list[measures.Measure]) -> pd.DataFram
     rows = measures.Rows(status=status, fte=posts["fte"].to_numpy(dtype=np.int64),
                          posts=posts["posts"].to_numpy(dtype=np.int64), vacant=vacant,
                          cost=cost)
-    cols: dict[str, Any] = {
-        "team": posts["team"].to_numpy(), "grade": posts["grade"].to_numpy(),
-        "destination": np.where(posts["destination"].eq("").to_numpy(), NOT_GIVEN,
-                                posts["destination"].to_numpy()),
-        "location": np.where(posts["location"].eq("").to_numpy(), NOT_GIVEN,
-                             posts["location"].to_numpy()),
-    }
-    for m in summed:
+    out = np.zeros((n, len(summed)), dtype=np.int64)
+    for k, m in enumerate(summed):
         assert m.rows is not None
-        cols[m.key] = np.asarray(m.rows(rows), dtype=np.int64)
-    return pd.DataFrame(cols)
-
-
-def _grouped(frame: pd.DataFrame, cols: tuple[str, ...], keys: list[str],
-             chosen: list[measures.Measure], has_posts: bool = True) -> list[dict[str, Any]]:
-    if frame.empty:
-        return []
-    sums = frame.groupby(list(cols), sort=False, dropna=False)[keys].sum()
-    out = []
-    for idx, row in zip(sums.index, sums.to_numpy(dtype=np.int64)):
-        labels = idx if isinstance(idx, tuple) else (idx,)
-        item: dict[str, Any] = dict(zip(cols, (str(v) for v in labels)))
-        item.update(_derive(dict(zip(keys, (int(v) for v in row))), chosen, has_posts))
-        out.append(item)
-    out.sort(key=lambda r: tuple(natural(r[c]) for c in cols))
+        out[:, k] = np.asarray(m.rows(rows), dtype=np.int64)
     return out
+
+
+Grouped = list[tuple[dict[str, str], np.ndarray]]
+
+
+def _grouped(posts: pd.DataFrame, values: np.ndarray, has_location: bool,
+             ) -> dict[str, Grouped]:
+    """Every grouping's labels and sums, from one grouped pass over the rows.
+
+    The rows are summed once, by the finest key (team, grade, location, and destination
+    for a relocated post); each grouping then adds up those few sums.  The sums are
+    integer sums (pandas' grouped sum of int64), so they are exact.  Groups come in
+    natural order of their labels (ties in order of first appearance)."""
+    if not len(posts):
+        return {name: [] for name in GROUPINGS}
+    relocated = posts["status"].to_numpy() == "relocated"
+    labels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for col in ("team", "grade", "location", "destination"):
+        text = posts[col].to_numpy(dtype=object)
+        if col in ("location", "destination"):
+            text = np.where(text == "", NOT_GIVEN, text)
+        codes, uniques = pd.factorize(text)
+        if col == "destination":
+            codes = np.where(relocated, codes, -1)     # by_destination: relocated posts only
+        labels[col] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
+    fine = np.zeros(len(posts), dtype=np.int64)
+    for col in labels:
+        codes = labels[col][0]
+        fine, _ = pd.factorize(fine * (len(labels[col][1]) + 1) + (codes + 1))
+        fine = fine.astype(np.int64)
+    n_fine = int(fine.max()) + 1
+    sums = pd.DataFrame(values, copy=False).groupby(fine, sort=True).sum().to_numpy(np.int64)
+    first = np.full(n_fine, len(posts), dtype=np.int64)
+    np.minimum.at(first, fine, np.arange(len(posts), dtype=np.int64))
+    out: dict[str, Grouped] = {}
+    for name, cols in GROUPINGS.items():
+        if name == "by_location" and not has_location:
+            out[name] = []
+            continue
+        keep = (labels["destination"][0][first] >= 0 if name == "by_destination"
+                else np.ones(n_fine, dtype=bool))
+        key_codes = [labels[c][0][first][keep] for c in cols]
+        key, _ = pd.factorize(_combine(key_codes))
+        n_key = int(key.max()) + 1 if len(key) else 0
+        total = np.zeros((n_key, values.shape[1]), dtype=np.int64)
+        np.add.at(total, key, sums[keep])
+        seen = np.full(n_key, len(posts), dtype=np.int64)
+        np.minimum.at(seen, key, first[keep])
+        at = np.zeros(n_key, dtype=np.int64)
+        at[key] = np.arange(len(key))
+        rows = [({c: str(labels[c][1][kc[at[g]]]) for c, kc in zip(cols, key_codes)},
+                 total[g]) for g in np.argsort(seen, kind="stable").tolist()]
+        rows.sort(key=lambda r: tuple(natural(r[0][c]) for c in cols))
+        out[name] = rows
+    return out
+
+
+def _combine(codes: list[np.ndarray]) -> np.ndarray:
+    """One int64 key per row from several columns of codes (each code at least -1)."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        key, _ = pd.factorize(key * (int(c.max()) + 2 if len(c) else 1) + (c + 1))
+        key = key.astype(np.int64)
+    return key
+
+
+def _group_item(labels: dict[str, str], sums: np.ndarray, keys: list[str],
+                chosen: list[measures.Measure], has_posts: bool) -> dict[str, Any]:
+    return {**labels, **_derive(dict(zip(keys, (int(v) for v in sums))), chosen, has_posts)}
 
 
 def _derive(raw: dict[str, int], chosen: list[measures.Measure],

@@ -32,17 +32,12 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     if options.sheets:
         raise UsageProblem(f"{path.name}: --sheet applies only to workbooks, not CSV files")
     raw = path.read_bytes()
-    text, encoding = _decode(path.name, raw, options.encoding)
+    fast = _read_arrow(raw, options)
+    if fast is not None:
+        grid, encoding, delimiter = fast
+    else:
+        grid, encoding, delimiter = _read_text(path.name, raw, options)
     del raw
-    if "\x00" in text[:65536]:
-        raise NotASpreadsheet(f"{path.name}: not a spreadsheet (it holds binary data); give "
-                              f"an .xlsx, .xlsm or .csv file")
-    if not text.strip():
-        raise EmptyFile(f"{path.name}: the file holds no data")
-    delimiter, width = _sniff_delimiter(text, options)
-    _check_width(path.name, width)
-    grid = _parse_csv(path.name, text, delimiter, width)
-    del text
     if encoding == "cp1252" and not options.encoding:   # a guess, not the user's choice
         findings.add(codes.ENCODING,
                      f"{path.name} is not UTF-8; it was read as Windows-1252. If accented "
@@ -50,6 +45,72 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     skipped: list[tuple[str, str]] = []
     table = table_from_grid(path.name, grid, options, findings, skipped)
     return ([table] if table else []), skipped, encoding, delimiter
+
+
+def _read_text(name: str, raw: bytes, options: ReadOptions) -> tuple[Grid, str, str]:
+    """Any CSV: decoded in full, then parsed by pandas' C parser or the csv module."""
+    text, encoding = _decode(name, raw, options.encoding)
+    if "\x00" in text[:65536]:
+        raise NotASpreadsheet(f"{name}: not a spreadsheet (it holds binary data); give "
+                              f"an .xlsx, .xlsm or .csv file")
+    if not text.strip():
+        raise EmptyFile(f"{name}: the file holds no data")
+    delimiter, width = _sniff_delimiter(text, options)
+    _check_width(name, width)
+    return _parse_csv(name, text, delimiter, width), encoding, delimiter
+
+
+SAMPLE_BYTES = 256 * 1024
+_UTF8 = ("utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig")
+
+
+def _read_arrow(raw: bytes, options: ReadOptions) -> tuple[Grid, str, str] | None:
+    """A UTF-8 file whose rows all have the same number of cells, read by pyarrow's
+    multi-threaded parser straight into Arrow columns; None for any other file, which
+    `_read_text` then reads (and explains, if it is not a CSV at all).
+
+    Only the first 256 KiB are decoded in Python, to sniff the delimiter; pyarrow checks
+    that the rest is UTF-8, and a file that is not (a Windows-1252 file with an accent
+    past the sample) falls back to `_read_text`, so its findings are the same."""
+    if options.encoding and options.encoding.lower() not in _UTF8:
+        return None
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    body = memoryview(raw)[3:] if bom else memoryview(raw)
+    sample = bytes(body[:SAMPLE_BYTES])
+    if len(body) > SAMPLE_BYTES:
+        sample = sample[: sample.rfind(b"\n") + 1]
+    if not sample or b"\x00" in sample[:65536]:
+        return None
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.strip():
+        return None
+    delimiter, width = _sniff_delimiter(text, options)
+    if width > MAX_COLUMNS:
+        return None
+    import pyarrow.csv as pacsv  # lazy: only a CSV is read with it (pyarrow itself is loaded)
+
+    names = [f"c{j}" for j in range(max(width, 1))]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=True,
+                                           block_size=4 * 1024 * 1024),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"',
+                                              double_quote=True, escape_char=False,
+                                              newlines_in_values=True,
+                                              ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                # dictionary-encoded as it is parsed: a repeated team name is stored once
+                column_types={n: pa.dictionary(pa.int32(), pa.string()) for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False, check_utf8=True))
+    except (pa.ArrowException, ValueError):
+        return None     # ragged rows, a blank line, bytes that are not UTF-8: the general way
+    encoding = options.encoding or ("utf-8-sig" if bom else "utf-8")
+    return Grid.from_arrow(table), encoding, delimiter
 
 
 def csv_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model import codes
 from ..model import fields as schema
@@ -165,6 +167,25 @@ def _run_notes(wb: Workbook, findings: Findings, state: _RunState, has_posts: bo
                      f"(totals rows are not checked)")
 
 
+class _Keep:
+    """The post rows of per-row arrays (every row, uncopied, when there is no totals row)."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = None if mask.all() else mask
+        self.n = int(mask.sum())
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return values if self.mask is None else values[self.mask]
+
+
+def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The posts of one table.  Text stays as object arrays of the values already made:
+    pandas 3 would otherwise copy every text column into a new string array, which for a
+    million rows takes longer than reading the file."""
+    return pd.DataFrame({k: pd.Series(v, dtype=object, copy=False) if v.dtype == object
+                         else v for k, v in columns.items()}, copy=False)
+
+
 def _empty_posts() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in POST_COLUMNS})
 
@@ -184,19 +205,20 @@ def _partial_column(wb: Workbook, findings: Findings, fld: str, code: Code, ever
 # parsing helpers: each works on a Column's distinct values, then spreads to rows
 
 
-def _numbers(values: np.ndarray, money: bool = False) -> np.ndarray:
-    """float64 for every value that is a plain number (or a string of one), else NaN."""
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"   # what pandas.to_numeric reads, less inf/nan
+
+
+def _numbers(values: pa.Array, money: bool = False) -> np.ndarray:
+    """float64 for every text value that is a plain number, else NaN (Arrow kernels, so a
+    column of a million distinct amounts makes no Python object).  `money` allows £, commas
+    and spaces, as in "£31,234.50"."""
+    if money:
+        values = pc.replace_substring_regex(values, r"[£,\s]", "")
+    number = pc.match_substring_regex(values, _NUMBER).fill_null(False)
     out = np.full(len(values), np.nan)
-    for i, v in enumerate(values):
-        cls = v.__class__
-        if cls is int or cls is float:
-            out[i] = v
-    is_str = np.array([v.__class__ is str and v != "" for v in values], dtype=bool)
-    if is_str.any():
-        text = pd.Series(values[is_str], dtype=object).astype(str)
-        if money:
-            text = text.str.replace(r"[£,\s]", "", regex=True)
-        out[is_str] = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    if pc.any(number).as_py():
+        parsed = pc.cast(pc.filter(values, number), pa.float64())
+        out[number.to_numpy(zero_copy_only=False)] = parsed.to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
         out[~np.isfinite(out)] = np.nan
         out[np.abs(out) >= MAX_NUMBER] = np.nan
@@ -204,7 +226,7 @@ def _numbers(values: np.ndarray, money: bool = False) -> np.ndarray:
 
 
 def _to_number(col: Column, money: bool = False) -> np.ndarray:
-    return col.spread(_numbers(col.uniques, money))
+    return col.per_text(_numbers(col.dictionary, money), np.nan)
 
 
 def _hundredths(x: np.ndarray, per: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -284,9 +306,7 @@ class _TableCheck:
         self.has_posts = has_posts
         self.state = state or _RunState()
         self.is_post = (table.kinds == KIND_POST)
-        self.formula: dict[str, np.ndarray] = {
-            f: c.map(lambda v: v.__class__ is FormulaNoValue, bool)
-            for f, c in table.data.items()}
+        self.formula: dict[str, np.ndarray] = {f: c.formula() for f, c in table.data.items()}
 
     # each flagged row of `mask` becomes one finding
     def flag(self, fld: str, mask: np.ndarray, code: Code,
@@ -307,7 +327,7 @@ class _TableCheck:
     def text(self, fld: str) -> np.ndarray:
         if fld not in self.t.data:
             return np.full(self.n, "", dtype=object)
-        return self.t.data[fld].map(one_text)
+        return self.t.data[fld].text()
 
     def run(self) -> pd.DataFrame:
         t = self.t
@@ -328,7 +348,8 @@ class _TableCheck:
                 f"never calculated it); open the file in Excel or LibreOffice, let it "
                 f"recalculate, and save it again"))
         for fld, col in t.data.items():
-            long = col.map(lambda v: v.__class__ is str and len(v) > MAX_TEXT, bool)
+            long = col.per_text(pc.greater(pc.utf8_length(col.dictionary), MAX_TEXT)
+                                .fill_null(False), False)
             self.flag(fld, long, codes.VALUE_TOO_LONG, lambda v: (
                 f"The cell holds {len(v):,} characters, over the {MAX_TEXT:,} a spreadsheet "
                 f"cell can hold; shorten it"))
@@ -351,23 +372,23 @@ class _TableCheck:
         self._control_totals(fte, posts, cost)
         s188 = self._s188(posts[0])
 
-        keep = self.is_post
-        return pd.DataFrame({
-            "sheet": t.sheet,
-            "row": t.rows[keep],
-            "post_id": self.text("post_id")[keep],
-            "team": self.text("team")[keep],
-            "title": self.text("title")[keep],
-            "grade": self.text("grade")[keep],
-            "location": self.text("location")[keep],
-            "destination": destination[keep],
-            "status": status[keep],
-            "fte": fte[0][keep],
-            "posts": posts[0][keep],
-            "vacant": vacant[keep],
-            "cost": cost[0][keep],
-            **{k: v[keep] for k, v in s188.items()},
-            **{fld: values[keep] for fld, values in extra.items()},
+        rows = _Keep(self.is_post)
+        return _frame({
+            "sheet": np.full(rows.n, t.sheet, dtype=object),
+            "row": rows(t.rows),
+            "post_id": rows(self.text("post_id")),
+            "team": rows(self.text("team")),
+            "title": rows(self.text("title")),
+            "grade": rows(self.text("grade")),
+            "location": rows(self.text("location")),
+            "destination": rows(destination),
+            "status": rows(status),
+            "fte": rows(fte[0]),
+            "posts": rows(posts[0]),
+            "vacant": rows(vacant),
+            "cost": rows(cost[0]),
+            **{k: rows(v) for k, v in s188.items()},
+            **{fld: rows(values) for fld, values in extra.items()},
         })
 
     # -- status

@@ -29,6 +29,7 @@ from .workbook import (
     FormulaNoValue,
     ReadOptions,
     Table,
+    as_dictionary,
     cell_text,
 )
 
@@ -43,10 +44,14 @@ class Grid:
     result, by (0-based row, column).
     """
 
-    columns: list[pa.Array]
+    columns: list[pa.DictionaryArray]
     nrows: int
     typed: bool = False
     formulas: dict[tuple[int, int], FormulaNoValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.columns = [c if isinstance(c, pa.DictionaryArray) else as_dictionary(c)
+                        for c in self.columns]
 
     @classmethod
     def from_rows(cls, rows: list[list[Any]], typed: bool = False) -> Grid:
@@ -62,10 +67,7 @@ class Grid:
 
     @classmethod
     def from_arrow(cls, table: pa.Table, typed: bool = False) -> Grid:
-        cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
-                for c in table.columns]
-        return cls([c if c.type == pa.string() else c.cast(pa.string()) for c in cols],
-                   table.num_rows, typed)
+        return cls(list(table.columns), table.num_rows, typed)
 
     @functools.cached_property
     def head(self) -> list[list[Any]]:
@@ -97,8 +99,13 @@ class Grid:
 
     def is_empty(self) -> bool:
         """No cell holds anything (a cell of spaces is not empty)."""
-        return not self.formulas and not any(
-            pc.any(pc.not_equal(c, "")).as_py() for c in self.columns)
+        for c in self.columns:
+            filled = pc.not_equal(c.dictionary, "").fill_null(False).to_numpy(
+                zero_copy_only=False)
+            used = c.indices.drop_null().to_numpy(zero_copy_only=False)
+            if filled[used].any():
+                return False
+        return not self.formulas
 
 
 HEAD_ROWS = 200     # enough for any header search (Limits.header_search_rows)

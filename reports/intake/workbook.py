@@ -90,13 +90,12 @@ class Column:
         workbook cells, so a boolean reads "true" and a date "2026-04-06 00:00:00"; they
         become "TRUE" and "2026-04-06" as a spreadsheet shows them.  `formulas`: row
         position -> stand-in, for formula cells without a saved result."""
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
-        if values.type != pa.string():
-            values = values.cast(pa.string())
-        encoded = pc.dictionary_encode(values, null_encoding="encode")
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+        encoded = as_dictionary(values)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
         raw = encoded.dictionary
+        if encoded.indices.null_count:      # a null cell: a blank, code for ""
+            codes[codes < 0] = len(raw)
+            raw = pa.concat_arrays([raw, pa.array([""], pa.string())])
         cleaned = pc.utf8_trim_whitespace(raw.fill_null(""))
         if typed:
             cleaned = _typed_text(cleaned)
@@ -162,6 +161,24 @@ class Column:
     def spread(self, per_unique: np.ndarray) -> np.ndarray:
         """An array computed over `uniques`, spread to every row."""
         return per_unique[self.codes]
+
+
+def as_dictionary(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """Text cells as one dictionary array (string values), from plain or dictionary-encoded
+    text in one chunk or many."""
+    if isinstance(values, pa.ChunkedArray):
+        if pa.types.is_dictionary(values.type):
+            values = values.unify_dictionaries()
+        values = (values.combine_chunks() if values.num_chunks
+                  else pa.array([], values.type))
+    if not pa.types.is_dictionary(values.type):
+        if values.type != pa.string():
+            values = values.cast(pa.string())
+        values = pc.dictionary_encode(values)
+    if values.dictionary.type != pa.string():
+        values = pa.DictionaryArray.from_arrays(values.indices,
+                                                values.dictionary.cast(pa.string()))
+    return values
 
 
 _DATE_TIME = r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)$"
