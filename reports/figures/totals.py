@@ -85,21 +85,21 @@ def summarise(report: Report) -> Summary:
     chosen = measures.available(has_columns(report.has_vacant, report.has_cost))
     summed = [m for m in chosen if m.rows is not None]
     keys = [m.key for m in summed]
-    values = _per_row(posts, summed)
-    totals = _derive(dict(zip(keys, (int(v) for v in values.sum(axis=0, dtype=np.int64)))),
-                     chosen, report.has_posts)
     has_location = bool(posts["location"].ne("").any())
-    groups = {name: [_group_item(labels, sums, keys, chosen, report.has_posts)
-                     for labels, sums in rows]
-              for name, rows in _grouped(posts, values, has_location).items()}
+    labels, fine = _labels(posts)
+    sums = _fine_sums(posts, summed, fine)
+    totals = _derive(dict(zip(keys, (int(v) for v in sums.sum(axis=0, dtype=np.int64)))),
+                     chosen, report.has_posts)
+    groups = {name: [_group_item(names, row, keys, chosen, report.has_posts)
+                     for names, row in rows]
+              for name, rows in _grouped(labels, fine, sums, has_location).items()}
     return Summary(report.source, totals, groups, list(report.findings.warnings),
                    report.has_vacant, report.has_cost, has_location,
                    list(report.findings.infos), has_posts=report.has_posts)
 
 
-def _per_row(posts: pd.DataFrame, summed: list[measures.Measure]) -> np.ndarray:
-    """Every summed measure, one row per post row: an int64 matrix, a column a measure."""
-    status = posts["status"].to_numpy()
+def _rows(posts: pd.DataFrame, summed: list[measures.Measure]) -> measures.Rows:
+    """The post rows as the measures' `rows` functions take them."""
     n = len(posts)
     # True / False / None (not stated, counted as occupied): bool() makes None False.
     vacant = posts["vacant"].to_numpy(dtype=object).astype(bool)
@@ -107,31 +107,20 @@ def _per_row(posts: pd.DataFrame, summed: list[measures.Measure]) -> np.ndarray:
                      for m in summed)
     cost = (posts["cost"].to_numpy(dtype=np.int64) if needs_cost
             else np.zeros(n, dtype=np.int64))
-    rows = measures.Rows(status=status, fte=posts["fte"].to_numpy(dtype=np.int64),
+    return measures.Rows(status=posts["status"].to_numpy(),
+                         fte=posts["fte"].to_numpy(dtype=np.int64),
                          posts=posts["posts"].to_numpy(dtype=np.int64), vacant=vacant,
                          cost=cost)
-    out = np.zeros((n, len(summed)), dtype=np.int64)
-    for k, m in enumerate(summed):
-        assert m.rows is not None
-        out[:, k] = np.asarray(m.rows(rows), dtype=np.int64)
-    return out
 
 
-Grouped = list[tuple[dict[str, str], np.ndarray]]
+Labels = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def _grouped(posts: pd.DataFrame, values: np.ndarray, has_location: bool,
-             ) -> dict[str, Grouped]:
-    """Every grouping's labels and sums, from one grouped pass over the rows.
-
-    The rows are summed once, by the finest key (team, grade, location, and destination
-    for a relocated post); each grouping then adds up those few sums.  The sums are
-    integer sums (pandas' grouped sum of int64), so they are exact.  Groups come in
-    natural order of their labels (ties in order of first appearance)."""
-    if not len(posts):
-        return {name: [] for name in GROUPINGS}
+def _labels(posts: pd.DataFrame) -> tuple[Labels, np.ndarray]:
+    """Each grouping column's codes and labels, and the finest key: one code per distinct
+    (team, grade, location, destination of a relocated post)."""
     relocated = posts["status"].to_numpy() == "relocated"
-    labels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    labels: Labels = {}
     for col in ("team", "grade", "location", "destination"):
         text = posts[col].to_numpy(dtype=object)
         if col in ("location", "destination"):
@@ -140,15 +129,43 @@ def _grouped(posts: pd.DataFrame, values: np.ndarray, has_location: bool,
         if col == "destination":
             codes = np.where(relocated, codes, -1)     # by_destination: relocated posts only
         labels[col] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
-    fine = np.zeros(len(posts), dtype=np.int64)
-    for col in labels:
-        codes = labels[col][0]
-        fine, _ = pd.factorize(fine * (len(labels[col][1]) + 1) + (codes + 1))
-        fine = fine.astype(np.int64)
-    n_fine = int(fine.max()) + 1
-    sums = pd.DataFrame(values, copy=False).groupby(fine, sort=True).sum().to_numpy(np.int64)
-    first = np.full(n_fine, len(posts), dtype=np.int64)
-    np.minimum.at(first, fine, np.arange(len(posts), dtype=np.int64))
+    fine = _combine([codes for codes, _ in labels.values()]) if len(posts) else \
+        np.zeros(0, dtype=np.int64)
+    return labels, fine
+
+
+def _fine_sums(posts: pd.DataFrame, summed: list[measures.Measure],
+               fine: np.ndarray) -> np.ndarray:
+    """Every summed measure added up by the finest key, one row per key: a single pass
+    (the rows sorted by key once, then each measure summed with add.reduceat), in int64,
+    so exact.  One measure's column of a million rows is held at a time."""
+    n_fine = int(fine.max()) + 1 if len(fine) else 0
+    out = np.zeros((n_fine, len(summed)), dtype=np.int64)
+    if not n_fine:
+        return out
+    rows = _rows(posts, summed)
+    order = np.argsort(fine, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(fine[order]) != 0])
+    for k, m in enumerate(summed):
+        assert m.rows is not None
+        values = np.asarray(m.rows(rows), dtype=np.int64)
+        out[:, k] = np.add.reduceat(values[order], starts)
+    return out
+
+
+Grouped = list[tuple[dict[str, str], np.ndarray]]
+
+
+def _grouped(labels: Labels, fine: np.ndarray, sums: np.ndarray, has_location: bool,
+             ) -> dict[str, Grouped]:
+    """Every grouping's labels and sums, added up from the sums by the finest key.
+
+    Groups come in natural order of their labels (ties in order of first appearance)."""
+    if not len(fine):
+        return {name: [] for name in GROUPINGS}
+    n_fine = len(sums)
+    first = np.full(n_fine, len(fine), dtype=np.int64)
+    np.minimum.at(first, fine, np.arange(len(fine), dtype=np.int64))
     out: dict[str, Grouped] = {}
     for name, cols in GROUPINGS.items():
         if name == "by_location" and not has_location:
@@ -157,11 +174,11 @@ def _grouped(posts: pd.DataFrame, values: np.ndarray, has_location: bool,
         keep = (labels["destination"][0][first] >= 0 if name == "by_destination"
                 else np.ones(n_fine, dtype=bool))
         key_codes = [labels[c][0][first][keep] for c in cols]
-        key, _ = pd.factorize(_combine(key_codes))
+        key = _combine(key_codes)
         n_key = int(key.max()) + 1 if len(key) else 0
-        total = np.zeros((n_key, values.shape[1]), dtype=np.int64)
+        total = np.zeros((n_key, sums.shape[1]), dtype=np.int64)
         np.add.at(total, key, sums[keep])
-        seen = np.full(n_key, len(posts), dtype=np.int64)
+        seen = np.full(n_key, len(fine), dtype=np.int64)
         np.minimum.at(seen, key, first[keep])
         at = np.zeros(n_key, dtype=np.int64)
         at[key] = np.arange(len(key))

@@ -90,6 +90,7 @@ def _read_arrow(raw: bytes, options: ReadOptions) -> tuple[Grid, str, str] | Non
     delimiter, width = _sniff_delimiter(text, options)
     if width > MAX_COLUMNS:
         return None
+    dense = _mostly_distinct(text, delimiter)
     import pyarrow.csv as pacsv  # lazy: only a CSV is read with it (pyarrow itself is loaded)
 
     names = [f"c{j}" for j in range(max(width, 1))]
@@ -104,13 +105,30 @@ def _read_arrow(raw: bytes, options: ReadOptions) -> tuple[Grid, str, str] | Non
                                               ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 # dictionary-encoded as it is parsed: a repeated team name is stored once
-                column_types={n: pa.dictionary(pa.int32(), pa.string()) for n in names},
+                # (a column of IDs or amounts, all different, is left as plain text)
+                column_types={n: pa.string() if j in dense else
+                              pa.dictionary(pa.int32(), pa.string())
+                              for j, n in enumerate(names)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False, check_utf8=True))
     except (pa.ArrowException, ValueError):
         return None     # ragged rows, a blank line, bytes that are not UTF-8: the general way
     encoding = options.encoding or ("utf-8-sig" if bom else "utf-8")
-    return Grid.from_arrow(table), encoding, delimiter
+    return Grid.from_arrow(table, dense=dense), encoding, delimiter
+
+
+def _mostly_distinct(sample: str, delimiter: str) -> set[int]:
+    """The columns whose values in the sample are mostly all different (IDs, amounts):
+    encoding them as a dictionary while parsing would cost more than it saves."""
+    try:
+        rows = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
+    except csv.Error:
+        return set()
+    if len(rows) < 100:
+        return set()
+    width = max(len(r) for r in rows)
+    return {j for j in range(width)
+            if len({r[j] for r in rows if j < len(r)}) > len(rows) // 2}
 
 
 def csv_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:

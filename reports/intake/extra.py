@@ -21,7 +21,7 @@ from ..model import codes
 from ..model import fields as schema
 from ..model.codes import Code
 from ..model.findings import Findings, column_letter, echo
-from .workbook import FormulaNoValue, Table
+from .workbook import FormulaNoValue, Table, filled
 
 EXTRA = tuple(f.name for f in schema.EXTRA_FIELDS)
 MIN_AGE, MAX_AGE = 16, 100        # the GOV.UK calculator's bounds
@@ -122,7 +122,7 @@ def read_extra(t: Table, findings: Findings, is_post: np.ndarray) -> dict[str, n
     out: dict[str, np.ndarray] = {}
     for fld in EXTRA:
         if fld not in t.data:
-            out[fld] = np.full(n, "" if fld in schema.EQUALITY_FIELDS else None, dtype=object)
+            out[fld] = filled(n, "" if fld in schema.EQUALITY_FIELDS else None)
             continue
         col = t.data[fld]
         if fld in schema.SENSITIVE_FIELDS:

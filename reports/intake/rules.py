@@ -28,7 +28,15 @@ from ..model.codes import Code
 from ..model.findings import Findings, column_letter, echo
 from ..model.formats import FTE_SCALE, fte_value, hundredths, plain_decimal
 from .extra import EXTRA, read_extra
-from .workbook import KIND_POST, KIND_SUBTOTAL, Column, FormulaNoValue, Table, Workbook
+from .workbook import (
+    KIND_POST,
+    KIND_SUBTOTAL,
+    Column,
+    FormulaNoValue,
+    Table,
+    Workbook,
+    filled,
+)
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
 MAX_NUMBER = 10 ** 10      # no FTE, post count or annual cost is this large
@@ -105,7 +113,11 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     findings.extend(wb.findings)
     has_posts = all("posts" in t.columns for t in wb.tables)
     state = _RunState()
-    frames = [_TableCheck(t, findings, wb.options, has_posts, state).run() for t in wb.tables]
+    checks = [_TableCheck(t, findings, wb.options, has_posts, state) for t in wb.tables]
+    with_extra = any(f in t.columns for t in wb.tables for f in EXTRA)
+    for check in checks:
+        check.with_extra = with_extra
+    frames = [check.run() for check in checks]
     posts = pd.concat(frames, ignore_index=True) if frames else _empty_posts()
     has_vacant = all("vacant" in t.columns for t in wb.tables)
     has_cost = all("annual_cost" in t.columns for t in wb.tables)
@@ -114,7 +126,7 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
                     "vacancy is not reported: at-risk figures need a Vacant column on every sheet")
     _partial_column(wb, findings, "annual_cost", codes.ANNUAL_COST_PARTIAL, has_cost,
                     "costs are not reported: they need an Annual cost column on every sheet")
-    _duplicate_ids(wb, posts, findings)
+    _duplicate_ids(wb, posts, findings, [_id_keys(c.t, c.is_post) for c in checks])
     if expect is not None:
         _expectations(posts, expect, findings)
     private = (posts[list(EXTRA)].reset_index(drop=True)
@@ -307,6 +319,7 @@ class _TableCheck:
         self.state = state or _RunState()
         self.is_post = (table.kinds == KIND_POST)
         self.formula: dict[str, np.ndarray] = {f: c.formula() for f, c in table.data.items()}
+        self.with_extra = True
 
     # each flagged row of `mask` becomes one finding
     def flag(self, fld: str, mask: np.ndarray, code: Code,
@@ -326,7 +339,7 @@ class _TableCheck:
 
     def text(self, fld: str) -> np.ndarray:
         if fld not in self.t.data:
-            return np.full(self.n, "", dtype=object)
+            return filled(self.n, "")
         return self.t.data[fld].text()
 
     def run(self) -> pd.DataFrame:
@@ -368,13 +381,14 @@ class _TableCheck:
         self._destination(status, destination)
         vacant = self._vacant(implied)
         cost = self._cost()
-        extra = read_extra(t, self.findings, self.is_post)
+        # the cost and equality columns, when some sheet has one (else no private frame)
+        extra = (read_extra(t, self.findings, self.is_post) if self.with_extra else {})
         self._control_totals(fte, posts, cost)
         s188 = self._s188(posts[0])
 
         rows = _Keep(self.is_post)
         return _frame({
-            "sheet": np.full(rows.n, t.sheet, dtype=object),
+            "sheet": filled(rows.n, t.sheet),
             "row": rows(t.rows),
             "post_id": rows(self.text("post_id")),
             "team": rows(self.text("team")),
@@ -396,7 +410,7 @@ class _TableCheck:
         """Each row's status, and the vacancy its status word implies (or None)."""
         implied = np.full(self.n, None, dtype=object)
         if "status" not in self.t.columns:
-            status = np.full(self.n, "", dtype=object)
+            status = filled(self.n, "")
             blank = self.is_post.copy()
         else:
             col = self.t.data["status"]
@@ -658,26 +672,42 @@ def _date_of(v: Any) -> dt.date | None:
     return None
 
 
-def _duplicate_ids(wb: Workbook, posts: pd.DataFrame, findings: Findings) -> None:
+def _id_keys(t: Table, keep: np.ndarray) -> pa.Array:
+    """Each post row's Post ID as duplicates are found: case-folded, "" for none."""
+    if "post_id" not in t.data:
+        return pa.array([""] * int(keep.sum()), pa.string())
+    col = t.data["post_id"]
+    folded = pc.utf8_lower(col.dictionary)
+    if not pc.all(pc.string_is_ascii(col.dictionary)).as_py():     # ß and the like
+        folded = pa.array([v.casefold() for v in col.dictionary.to_pylist()], pa.string())
+    keys = pa.concat_arrays([folded, pa.array([""] * len(col.extras), pa.string())])
+    return keys.take(pa.array(col.codes[keep]))
+
+
+def _duplicate_ids(wb: Workbook, posts: pd.DataFrame, findings: Findings,
+                   keys: list[pa.Array]) -> None:
+    """A finding for each Post ID used before, in the same sheet or another."""
     if posts.empty:
         return
-    ids = posts["post_id"].astype(str).str.strip().str.casefold()
-    present = ids.ne("")
-    dup = ids.duplicated(keep=False) & present
+    encoded = pc.dictionary_encode(pa.chunked_array(keys, pa.string())).combine_chunks()
+    ids = encoded.indices.to_numpy(zero_copy_only=False)
+    counts = np.bincount(ids, minlength=len(encoded.dictionary))
+    named = pc.not_equal(encoded.dictionary, "").to_numpy(zero_copy_only=False)
+    dup = (counts > 1) & named
     if not dup.any():
         return
-    headers = {t.sheet: t for t in wb.tables}
-    first_seen: dict[str, int] = {}
-    for i in np.flatnonzero(dup.to_numpy()).tolist():
-        key = ids.iat[i]
+    tables = {t.sheet: t for t in wb.tables}
+    first_seen: dict[int, int] = {}
+    for i in np.flatnonzero(dup[ids]).tolist():
+        key = int(ids[i])
         sheet, row = posts["sheet"].iat[i], int(posts["row"].iat[i])
-        table = headers[sheet]
+        table = tables[sheet]
         here = f"'{sheet}'!{table.cell('post_id', row)}"
         if key not in first_seen:
             first_seen[key] = i
             continue
         j = first_seen[key]
-        other = headers[posts["sheet"].iat[j]]
+        other = tables[posts["sheet"].iat[j]]
         there = f"'{posts['sheet'].iat[j]}'!{other.cell('post_id', int(posts['row'].iat[j]))}"
         findings.add(codes.DUPLICATE_POST_ID,
                      f"Post ID '{echo(posts['post_id'].iat[i])}' at {here} is also used at "

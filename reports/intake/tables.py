@@ -8,8 +8,8 @@ finding), and marks the control-total rows.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from .workbook import (
     Table,
     as_dictionary,
     cell_text,
+    filled,
 )
 
 
@@ -66,8 +67,12 @@ class Grid:
         return cls([pa.array(c, pa.string()) for c in cols], len(rows), typed)
 
     @classmethod
-    def from_arrow(cls, table: pa.Table, typed: bool = False) -> Grid:
-        return cls(list(table.columns), table.num_rows, typed)
+    def from_arrow(cls, table: pa.Table, typed: bool = False,
+                   dense: set[int] | frozenset[int] = frozenset()) -> Grid:
+        """`dense`: columns whose values are mostly all different, given a code each
+        rather than hashed into a dictionary (see `as_dictionary`)."""
+        return cls([as_dictionary(c, dense=j in dense) for j, c in enumerate(table.columns)],
+                   table.num_rows, typed)
 
     @functools.cached_property
     def head(self) -> list[list[Any]]:
@@ -235,7 +240,7 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         nonblank |= ~col.blank()
 
     # Control-total rows: no status, and some text cell (in any column) reads "Total"...
-    kinds = np.full(n, KIND_POST, dtype=object)
+    kinds = filled(n, KIND_POST)
     if "status" in data:
         status = data["status"]
         candidates = np.flatnonzero(status.blank())
@@ -245,7 +250,7 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     else:
         candidates = np.arange(n)
     if len(candidates):
-        found = np.full(len(candidates), "", dtype=object)
+        found = filled(len(candidates), "")
         for j in range(len(grid.columns)):
             if j in personal:
                 continue
@@ -292,7 +297,7 @@ def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
             raise UsageProblem(f"--where \"{heading}={value}\": sheet '{sheet}' has no "
                                f"heading '{heading}'")
         want = value.casefold()
-        chosen &= grid.column(keys[key], start).map(lambda v: _cell_text(v) == want, bool)
+        chosen &= grid.column(keys[key], start).map(lambda v, w=want: _cell_text(v) == w, bool)
     return chosen
 
 

@@ -79,7 +79,7 @@ class Column:
     gets a code of its own past the end of `dictionary`, for its `FormulaNoValue`.
     """
 
-    codes: np.ndarray              # intp, one per row
+    codes: np.ndarray              # int32, one per row
     dictionary: pa.Array           # string: the distinct cleaned values, none null
     extras: tuple[FormulaNoValue, ...] = ()
 
@@ -91,7 +91,9 @@ class Column:
         become "TRUE" and "2026-04-06" as a spreadsheet shows them.  `formulas`: row
         position -> stand-in, for formula cells without a saved result."""
         encoded = as_dictionary(values)
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        if not codes.flags.writeable:
+            codes = codes.copy()
         raw = encoded.dictionary
         if encoded.indices.null_count:      # a null cell: a blank, code for ""
             codes[codes < 0] = len(raw)
@@ -102,7 +104,7 @@ class Column:
         if raw.null_count or not cleaned.equals(raw):
             # cleaning can merge values (" A" and "A"): encode the cleaned values again
             again = pc.dictionary_encode(cleaned)
-            codes = again.indices.to_numpy(zero_copy_only=False).astype(np.intp)[codes]
+            codes = again.indices.to_numpy(zero_copy_only=False)[codes]
             cleaned = again.dictionary
         extras: list[FormulaNoValue] = []
         if formulas:
@@ -128,6 +130,8 @@ class Column:
         return len(self.codes)
 
     def take(self, idx: np.ndarray) -> Column:
+        if len(idx) == len(self.codes):     # every row (idx is ascending and distinct)
+            return self
         return Column(self.codes[idx], self.dictionary, self.extras)
 
     def map(self, func: Any, dtype: Any = object) -> np.ndarray:
@@ -156,16 +160,35 @@ class Column:
         values = np.empty(len(self.dictionary) + len(self.extras), dtype=object)
         values[:len(self.dictionary)] = self.dictionary.to_pylist()
         values[len(self.dictionary):] = ""
-        return values[self.codes] if len(values) else np.full(len(self.codes), "", object)
+        return values[self.codes] if len(values) else filled(len(self.codes), "")
 
     def spread(self, per_unique: np.ndarray) -> np.ndarray:
         """An array computed over `uniques`, spread to every row."""
         return per_unique[self.codes]
 
 
-def as_dictionary(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+def filled(n: int, value: Any) -> np.ndarray:
+    """An object array of `n` references to one `value` (np.full would turn a str into
+    an array of text first and make a new str object for every element)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
+def as_dictionary(values: pa.Array | pa.ChunkedArray, dense: bool = False,
+                  ) -> pa.DictionaryArray:
     """Text cells as one dictionary array (string values), from plain or dictionary-encoded
-    text in one chunk or many."""
+    text in one chunk or many.  `dense`: every cell gets its own code (the dictionary is
+    the cells themselves), for a column of values that are nearly all different, where
+    hashing them would cost time for nothing; a `Column` never needs its values distinct."""
+    if dense and not pa.types.is_dictionary(values.type):
+        if isinstance(values, pa.ChunkedArray):
+            values = (values.combine_chunks() if values.num_chunks
+                      else pa.array([], values.type))
+        if values.type != pa.string():
+            values = values.cast(pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(np.arange(len(values), dtype=np.int32)),
+                                              values)
     if isinstance(values, pa.ChunkedArray):
         if pa.types.is_dictionary(values.type):
             values = values.unify_dictionaries()
