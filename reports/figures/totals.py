@@ -190,11 +190,16 @@ def _grouped(labels: Labels, fine: np.ndarray, sums: np.ndarray, has_location: b
 
 
 def _combine(codes: list[np.ndarray]) -> np.ndarray:
-    """One int64 key per row from several columns of codes (each code at least -1)."""
+    """One key per row from several columns of codes (each code at least -1), numbered
+    0, 1, ... in order of first appearance."""
+    sizes = [int(c.max()) + 2 if len(c) else 1 for c in codes]
     key = np.zeros(len(codes[0]), dtype=np.int64)
-    for c in codes:
-        key, _ = pd.factorize(key * (int(c.max()) + 2 if len(c) else 1) + (c + 1))
-        key = key.astype(np.int64)
+    if np.prod(np.array(sizes, dtype=float)) < 2.0 ** 62:    # one mixed-radix number
+        for c, size in zip(codes, sizes):
+            key = key * size + (c + 1)
+        return pd.factorize(key)[0].astype(np.int64)
+    for c, size in zip(codes, sizes):        # too many combinations: renumber as we go
+        key = pd.factorize(key * size + (c + 1))[0].astype(np.int64)
     return key
 
 

@@ -194,8 +194,9 @@ def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """The posts of one table.  Text stays as object arrays of the values already made:
     pandas 3 would otherwise copy every text column into a new string array, which for a
     million rows takes longer than reading the file."""
-    return pd.DataFrame({k: pd.Series(v, dtype=object, copy=False) if v.dtype == object
-                         else v for k, v in columns.items()}, copy=False)
+    return pd.DataFrame({k: pd.Series(v, dtype=object, copy=False)
+                         if isinstance(v, np.ndarray) and v.dtype == object else v
+                         for k, v in columns.items()}, copy=False)
 
 
 def _empty_posts() -> pd.DataFrame:
@@ -217,28 +218,45 @@ def _partial_column(wb: Workbook, findings: Findings, fld: str, code: Code, ever
 # parsing helpers: each works on a Column's distinct values, then spreads to rows
 
 
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"   # what pandas.to_numeric reads, less inf/nan
+# what pandas.to_numeric reads, less inf and nan (ASCII digits: RE2's \\d is any digit)
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 def _numbers(values: pa.Array, money: bool = False) -> np.ndarray:
     """float64 for every text value that is a plain number, else NaN (Arrow kernels, so a
     column of a million distinct amounts makes no Python object).  `money` allows £, commas
     and spaces, as in "£31,234.50"."""
-    if money:
-        values = pc.replace_substring_regex(values, r"[£,\s]", "")
-    number = pc.match_substring_regex(values, _NUMBER).fill_null(False)
     out = np.full(len(values), np.nan)
-    if pc.any(number).as_py():
-        parsed = pc.cast(pc.filter(values, number), pa.float64())
-        out[number.to_numpy(zero_copy_only=False)] = parsed.to_numpy(zero_copy_only=False)
+    given = pc.not_equal(values, "").fill_null(False)
+    try:    # the usual column: every value that is not blank is a number
+        out[given.to_numpy(zero_copy_only=False)] = pc.cast(
+            pc.filter(values, given), pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        if money:
+            values = pc.replace_substring_regex(values, r"[£,\s]", "")
+        number = pc.match_substring_regex(values, _NUMBER).fill_null(False)
+        out[:] = np.nan
+        if pc.any(number).as_py():
+            parsed = pc.cast(pc.filter(values, number), pa.float64())
+            out[number.to_numpy(zero_copy_only=False)] = parsed.to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
-        out[~np.isfinite(out)] = np.nan
+        out[~np.isfinite(out)] = np.nan      # inf and nan, which the cast reads, are not numbers
         out[np.abs(out) >= MAX_NUMBER] = np.nan
     return out
 
 
 def _to_number(col: Column, money: bool = False) -> np.ndarray:
     return col.per_text(_numbers(col.dictionary, money), np.nan)
+
+
+def _scaled(col: Column, per: int, money: bool = False, limit: float = MAX_NUMBER,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's number (NaN if none, or at least `limit`), its whole 1/`per`s and whether
+    it had no finer decimals: worked out once per distinct value, then spread."""
+    x = _numbers(col.dictionary, money)
+    x[np.abs(np.nan_to_num(x)) >= limit] = np.nan
+    units, exact = _hundredths(x, per)
+    return (col.per_text(x, np.nan), col.per_text(units, 0), col.per_text(exact, False))
 
 
 def _hundredths(x: np.ndarray, per: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -390,7 +408,7 @@ class _TableCheck:
         return _frame({
             "sheet": filled(rows.n, t.sheet),
             "row": rows(t.rows),
-            "post_id": rows(self.text("post_id")),
+            "post_id": self._ids(rows),
             "team": rows(self.text("team")),
             "title": rows(self.text("title")),
             "grade": rows(self.text("grade")),
@@ -404,6 +422,17 @@ class _TableCheck:
             **{k: rows(v) for k, v in s188.items()},
             **{fld: rows(values) for fld, values in extra.items()},
         })
+
+    def _ids(self, rows: _Keep) -> Any:
+        """The Post IDs of the post rows, as pandas' Arrow-backed text (as pandas 3 makes
+        any text column): an ID column is nearly all different values, so object arrays
+        would hold a Python str per row."""
+        if "post_id" not in self.t.data:
+            return rows(filled(self.n, ""))
+        ids = self.t.data["post_id"].text_arrow()
+        if rows.mask is not None:
+            ids = ids.filter(pa.array(rows.mask))
+        return pd.array(ids, dtype="str")
 
     # -- status
     def _status(self) -> tuple[np.ndarray, np.ndarray]:
@@ -480,9 +509,7 @@ class _TableCheck:
             return np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool)
         live = self.is_post & ~self.formula["fte"]
         blank = self.blank("fte")
-        x = _to_number(self.t.data["fte"])
-        x[np.abs(np.nan_to_num(x)) >= MAX_FTE] = np.nan
-        units, exact = _hundredths(x, FTE_SCALE)
+        x, units, exact = _scaled(self.t.data["fte"], FTE_SCALE, limit=MAX_FTE)
         self.flag("fte", blank & live, codes.REQUIRED_BLANK, lambda v: (
             "FTE is blank; give the full-time equivalent of the row, e.g. 1 or 0.5"))
         nan = np.isnan(x) & ~blank & live
@@ -555,8 +582,7 @@ class _TableCheck:
             return np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool)
         live = self.is_post & ~self.formula["annual_cost"]
         blank = self.blank("annual_cost")
-        x = _to_number(self.t.data["annual_cost"], money=True)
-        pence, exact = _hundredths(x)
+        x, pence, exact = _scaled(self.t.data["annual_cost"], 100, money=True)
         self.flag("annual_cost", np.isnan(x) & ~blank & live, codes.COST_NOT_NUMBER,
                   lambda v: (f"Annual cost '{echo(v)}' is not an amount of money; give a "
                              f"number of pounds such as 31234.50 or £31,234.50"))

@@ -55,6 +55,7 @@ class Rows:
     posts: np.ndarray
     vacant: np.ndarray
     cost: np.ndarray
+    _of: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def where(self, mask: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.where(mask, values, 0)
@@ -64,7 +65,10 @@ class Rows:
         return np.where(mask, self.posts, 0)
 
     def of(self, status: str) -> np.ndarray:
-        return self.status == status
+        """Which rows have `status` (worked out once per status: a dozen measures ask)."""
+        if status not in self._of:
+            self._of[status] = self.status == status
+        return self._of[status]
 
 
 @dataclass(frozen=True)
