@@ -1,28 +1,36 @@
 #!/usr/bin/env python3
 """Load test of the web portal: concurrent uploads and briefing downloads against a real
-`impact serve` (waitress) on localhost.
+`impact serve` (waitress) on localhost, judged against the portal targets of issue 15.
 
     python bench/portal_load.py                          # SQLite store in a temp folder
     python bench/portal_load.py --uploads 20 --downloads 200 --threads 8
+    python bench/portal_load.py --sequential             # one request at a time instead
     python bench/portal_load.py --db postgresql+psycopg://impact@localhost/impact
 
-It makes a store with one hr and one union user and the Derbyshire sample, starts
+It makes a store with one hr and one union user and the Derbyshire sample, writes one
+`--upload-rows` schedule (default 5,000 rows) with bench/bench.py's generator, starts
 `impact serve --threads N` on a free port, logs each role in once, then:
 
-1. `--uploads` uploads at the same moment, by hr, of as many different versions of the
-   co-op sample (each with its own first Post ID) to one dataset;
+1. `--uploads` uploads at the same moment, by hr, of as many different versions of that
+   xlsx file (each with its own first Post ID) to one dataset;
 2. `--downloads` downloads at the same moment, by union, of the Derbyshire union briefing.
+
+With `--sequential` each phase sends its requests one after another instead.
 
 Every request must succeed (200, a PDF for each download), the dataset must hold
 versions 1..N with no gap or duplicate, and `impact store check` must be clean
-afterwards.  Prints each phase's throughput and latency percentiles; `--json OUT`
-writes them.  Exit code 0 when everything succeeded, 1 otherwise.
+afterwards.  Prints each phase's throughput and latency percentiles, then one PASS or
+FAIL line per target: upload-to-verdict p95 < 1 s, briefing download p95 < 1.5 s.
+p95 is the nearest-rank 95th percentile of the phase's latencies (for 20 requests the
+19th fastest).  `--json OUT` writes every latency and the verdicts.  Exit code 0 when
+every request and check succeeded, even if a target failed; 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import io
 import json
 import os
 import re
@@ -37,12 +45,19 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import generate_posts, write_xlsx  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
+UPLOAD_P95_LIMIT = 1.0    # seconds: upload to verdict of a 5,000-row file (issue 15)
+DOWNLOAD_P95_LIMIT = 1.5  # seconds: a briefing download (issue 15)
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PASSWORD = "load test passphrase 1"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -87,26 +102,39 @@ class Client:
 
 
 def multipart(fields: dict[str, str], file_field: str, file_name: str,
-              content: bytes) -> tuple[bytes, str]:
+              content: bytes, content_type: str = "text/csv") -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     parts = []
     for k, v in fields.items():
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'
                      f'{v}\r\n'.encode())
     parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
-                 f'filename="{file_name}"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+                 f'filename="{file_name}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
                  + content + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-def variants(n: int) -> list[bytes]:
-    """n different versions of the co-op CSV: the first post's ID made unique."""
-    text = (DATA / "coop_working.csv").read_text("utf-8")
-    lines = text.splitlines(keepends=True)
-    first = lines[1].split(",", 1)
-    return [("".join([lines[0], f"LOAD-{i:03d}," + first[1]] + lines[2:])).encode("utf-8")
-            for i in range(n)]
+FIRST_ID = b"<t>P000001</t>"  # bench.py's first Post ID, an inline string in its xlsx
+
+
+def variants(n: int, rows: int, work: Path) -> list[bytes]:
+    """n different versions of one generated `rows`-row xlsx schedule (bench/bench.py's
+    generator, written once): in each, the first Post ID is LOAD-0001, LOAD-0002, ..."""
+    path = work / f"posts-{rows}.xlsx"
+    write_xlsx(generate_posts(rows), path)
+    with zipfile.ZipFile(path) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    if sum(data.count(FIRST_ID) for _, data in members) != 1:
+        raise SystemExit(f"{path}: expected the Post ID P000001 once")
+    out = []
+    for i in range(1, n + 1):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for info, data in members:
+                z.writestr(info, data.replace(FIRST_ID, f"<t>LOAD-{i:04d}</t>".encode()))
+        out.append(buf.getvalue())
+    return out
 
 
 def impact(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -122,42 +150,71 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def phase(name: str, jobs: list[Any], work: Any) -> dict[str, Any]:
-    """Run every job at the same moment (one thread each, released together)."""
-    start = threading.Barrier(len(jobs) + 1)
+def nearest_rank(values: list[float], p: int) -> float:
+    """The nearest-rank p-th percentile: the ceil(p * n / 100)-th smallest value."""
+    ordered = sorted(values)
+    return ordered[max(1, -(-p * len(ordered) // 100)) - 1]
+
+
+def phase(name: str, jobs: list[Any], work: Any, sequential: bool = False) -> dict[str, Any]:
+    """Run every job at the same moment (one thread each, released together), or with
+    `sequential` one after another from this thread."""
     latencies: list[float] = [0.0] * len(jobs)
     results: list[Any] = [None] * len(jobs)
 
     def one(i: int) -> None:
-        start.wait()
         t0 = time.perf_counter()
         results[i] = work(jobs[i])
         latencies[i] = time.perf_counter() - t0
 
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = [pool.submit(one, i) for i in range(len(jobs))]
-        start.wait()
+    if sequential:
         t0 = time.perf_counter()
-        for f in futures:
-            f.result()
+        for i in range(len(jobs)):
+            one(i)
         wall = time.perf_counter() - t0
-    lat = sorted(latencies)
+    else:
+        start = threading.Barrier(len(jobs) + 1)
 
-    def pct(p: float) -> float:
-        return lat[min(len(lat) - 1, int(round(p / 100 * len(lat) + 0.5)) - 1)]
+        def released(i: int) -> None:
+            start.wait()
+            one(i)
 
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            futures = [pool.submit(released, i) for i in range(len(jobs))]
+            start.wait()
+            t0 = time.perf_counter()
+            for f in futures:
+                f.result()
+            wall = time.perf_counter() - t0
+    p95 = nearest_rank(latencies, 95)
     ok = sum(1 for r in results if r is True)
     return {"phase": name, "requests": len(jobs), "succeeded": ok, "wall_s": round(wall, 3),
             "throughput_per_s": round(len(jobs) / wall, 2),
-            "p50_ms": round(statistics.median(lat) * 1000), "p95_ms": round(pct(95) * 1000),
-            "max_ms": round(lat[-1] * 1000), "failures": [r for r in results if r is not True][:5]}
+            "p50_ms": round(statistics.median(latencies) * 1000), "p95_ms": round(p95 * 1000),
+            "max_ms": round(max(latencies) * 1000), "p95_s": p95,
+            "failures": [r for r in results if r is not True][:5], "latencies_s": latencies}
+
+
+def verdict(p: dict[str, Any], target: str, limit: float, what: str) -> dict[str, Any]:
+    """PASS when every request of the phase succeeded and its p95 is under the limit."""
+    passed = p["succeeded"] == p["requests"] and p["p95_s"] < limit
+    failed = p["requests"] - p["succeeded"]
+    note = f"; {failed} of {p['requests']} requests failed" if failed else ""
+    line = (f"{'PASS' if passed else 'FAIL'}  {target} p95 < {limit:g} s: "
+            f"{p['p95_s']:.3f} s ({what}{note})")
+    return {"target": target, "limit_s": limit, "p95_s": p["p95_s"], "pass": passed,
+            "line": line}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--uploads", type=int, default=20)
     ap.add_argument("--downloads", type=int, default=200)
+    ap.add_argument("--upload-rows", type=int, default=5000, metavar="N",
+                    help="rows of the generated xlsx schedule that is uploaded (default 5000)")
     ap.add_argument("--threads", type=int, default=8, help="impact serve --threads")
+    ap.add_argument("--sequential", action="store_true",
+                    help="send each phase's requests one after another, not all at once")
     ap.add_argument("--store", type=Path, help="store folder (default: a new temp folder)")
     ap.add_argument("--db", help="a database URL for the store (impact serve --db)")
     ap.add_argument("--json", type=Path, help="write the results here")
@@ -167,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     store = args.store or Path(tmp.name) / "store"
     db = ["--db", args.db] if args.db else []
     env = dict(os.environ)
+    files = variants(args.uploads, args.upload_rows, Path(tmp.name))
     for name, role in (("hr", "hr"), ("union", "union")):
         r = impact("users", "add", name, "--role", role, "--password-stdin", "--store",
                    str(store), *db, env=env)
@@ -202,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             i, content = item
             body, ctype = multipart({"csrf_token": token, "new_dataset": "load",
                                      "as_of": "2024-03-01", "note": f"load {i}"},
-                                    "file", f"coop-{i:03d}.csv", content)
+                                    "file", f"posts-{i:04d}.xlsx", content, XLSX_TYPE)
             status, page = hr.request("/upload", body, {"Content-Type": ctype})
             return True if status == 200 and b"Uploaded: load" in page else f"{i}: {status}"
 
@@ -210,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
             status, pdf = union.request("/datasets/derbyshire/briefing/union.pdf")
             return True if status == 200 and pdf.startswith(b"%PDF") else f"{i}: {status}"
 
-        results = [phase("uploads", list(enumerate(variants(args.uploads))), upload),
-                   phase("briefing downloads", list(range(args.downloads)), download)]
+        results = [phase("uploads", list(enumerate(files, 1)), upload, args.sequential),
+                   phase("briefing downloads", list(range(args.downloads)), download,
+                         args.sequential)]
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -220,7 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     check = impact("store", "check", "--store", str(store), *db)
     ok = (all(p["succeeded"] == p["requests"] for p in results)
           and numbers == list(range(1, args.uploads + 1)) and check.returncode == 0)
-    print(f"impact serve --threads {args.threads}, store {'at ' + args.db if args.db else 'SQLite'}")
+    store_kind = "PostgreSQL" if args.db else "SQLite"
+    how = "one after another" if args.sequential else "at the same moment"
+    print(f"impact serve --threads {args.threads}, store {'at ' + args.db if args.db else 'SQLite'}"
+          f", {os.cpu_count()} CPUs, requests sent {how}")
     print("| phase | requests | succeeded | wall s | throughput /s | p50 ms | p95 ms | max ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for p in results:
@@ -231,9 +293,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"versions of 'load': {len(numbers)}, numbered 1..{args.uploads} without gaps: "
           f"{numbers == list(range(1, args.uploads + 1))}")
     print(f"impact store check: {check.stdout.strip() or check.stderr.strip()}")
+    served = f"impact serve --threads {args.threads}, {store_kind}"
+    verdicts = [
+        verdict(results[0], "portal upload to verdict", UPLOAD_P95_LIMIT,
+                f"{args.uploads} uploads of a {args.upload_rows:,}-row xlsx {how}, {served}"),
+        verdict(results[1], "portal briefing download", DOWNLOAD_P95_LIMIT,
+                f"{args.downloads} downloads of the Derbyshire union briefing {how}, {served}")]
+    for v in verdicts:
+        print(v["line"])
     if args.json:
-        args.json.write_text(json.dumps({"threads": args.threads, "db": args.db or "sqlite",
-                                         "phases": results, "ok": ok}, indent=2) + "\n")
+        args.json.write_text(json.dumps({
+            "threads": args.threads, "db": args.db or "sqlite", "upload_rows": args.upload_rows,
+            "sequential": args.sequential, "cpus": os.cpu_count(), "phases": results,
+            "verdicts": verdicts, "ok": ok}, indent=2) + "\n")
     return 0 if ok else 1
 
 

@@ -1,0 +1,162 @@
+"""bench/portal_load.py judges the issue-15 portal targets from the latencies it measured.
+
+No timing is asserted: a tiny run (3 uploads of a 50-row generated xlsx, 2 downloads)
+must succeed, its uploads must be distinct versions of that file, and each PASS/FAIL
+line must follow from the raw latencies in its JSON (p95 worked out here) and the
+issue's limits (upload to verdict < 1 s, briefing download < 1.5 s).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import re
+import subprocess
+import sys
+import threading
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "bench" / "portal_load.py"
+
+# The issue's limits, written out here rather than read from portal_load.py.
+LIMITS = {"portal upload to verdict": 1.0, "portal briefing download": 1.5}
+VERDICT_LINE = re.compile(r"^(PASS|FAIL)  (portal upload to verdict|portal briefing download) "
+                          r"p95 < ([\d.]+) s: ([\d.]+) s \((\d+) (uploads|downloads) (.+)\)$")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("portal_load_under_test", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def p95_by_hand(values: list[float]) -> float:
+    """Nearest rank: the smallest value with at least 95% of the values at or below it."""
+    ordered = sorted(values)
+    for k, value in enumerate(ordered, 1):
+        if k * 100 >= 95 * len(ordered):
+            return value
+    raise AssertionError("no values")
+
+
+def test_p95_by_hand_is_the_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 21)]  # 20 values: the 19th is the 95th percentile
+    assert p95_by_hand(values) == 19.0
+    assert p95_by_hand([3.0]) == 3.0
+    assert p95_by_hand([float(v) for v in range(200, 0, -1)]) == 190.0
+
+
+def test_the_script_p95_is_the_nearest_rank() -> None:
+    module = load_script()
+    for n in (1, 2, 3, 19, 20, 21, 200):
+        values = [((i * 37) % n) / 7 for i in range(n)]  # a shuffled 0..n-1, scaled
+        assert module.nearest_rank(values, 95) == p95_by_hand(values), n
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """3 uploads of a 50-row file and 2 downloads, against a real impact serve."""
+    tmp = tmp_path_factory.mktemp("load")
+    out, store = tmp / "out.json", tmp / "store"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--uploads", "3", "--downloads", "2", "--upload-rows",
+         "50", "--threads", "2", "--store", str(store), "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout, json.loads(out.read_text(encoding="utf-8")), store
+
+
+def test_verdict_lines_follow_from_the_raw_latencies(tiny_run) -> None:
+    stdout, data, _ = tiny_run
+    lines = {m.group(2): m for m in map(VERDICT_LINE.match, stdout.splitlines()) if m}
+    assert sorted(lines) == sorted(LIMITS), stdout
+    phases = {"portal upload to verdict": data["phases"][0],
+              "portal briefing download": data["phases"][1]}
+    assert phases["portal upload to verdict"]["phase"] == "uploads"
+    assert phases["portal briefing download"]["phase"] == "briefing downloads"
+    for target, m in lines.items():
+        word, limit, printed, count, what = m.group(1, 3, 4, 5, 7)
+        phase = phases[target]
+        latencies = phase["latencies_s"]
+        assert len(latencies) == phase["requests"] == int(count)
+        assert float(limit) == LIMITS[target]
+        p95 = p95_by_hand(latencies)
+        assert printed == f"{p95:.3f}"
+        all_ok = phase["succeeded"] == phase["requests"]
+        assert word == ("PASS" if all_ok and p95 < LIMITS[target] else "FAIL")
+        # The line says what was measured: all at once, and with how many server threads.
+        assert "at the same moment" in what and "impact serve --threads 2" in what
+    assert "50-row xlsx" in lines["portal upload to verdict"].group(7)
+    assert int(lines["portal upload to verdict"].group(5)) == 3
+    assert int(lines["portal briefing download"].group(5)) == 2
+
+
+def test_each_upload_is_a_new_version_of_the_generated_file(tiny_run) -> None:
+    stdout, data, store = tiny_run
+    assert data["ok"] is True and data["upload_rows"] == 50
+    assert "numbered 1..3 without gaps: True" in stdout
+    assert ": healthy" in stdout
+    exe = Path(sys.executable).with_name("impact")
+    history = subprocess.run([str(exe), "history", "load", "--format", "json", "--store",
+                              str(store)], cwd=ROOT, capture_output=True, text=True)
+    assert history.returncode == 0, history.stderr
+    versions = json.loads(history.stdout)
+    assert sorted(v["version"] for v in versions) == [1, 2, 3]
+    assert all(v["rows"] == 50 for v in versions)
+    assert len({v["sha256"] for v in versions}) == 3
+    assert sorted(v["file"] for v in versions) == ["posts-0001.xlsx", "posts-0002.xlsx",
+                                                   "posts-0003.xlsx"]
+
+
+def test_variants_differ_only_in_the_first_post_id(tmp_path) -> None:
+    module = load_script()
+    files = module.variants(3, 20, tmp_path)
+    assert len(files) == 3
+    sheets = []
+    for content in files:
+        ws = openpyxl.load_workbook(io.BytesIO(content), read_only=True).active
+        sheets.append([list(row) for row in ws.iter_rows(values_only=True)])
+        assert zipfile.ZipFile(io.BytesIO(content)).testzip() is None
+    assert all(len(rows) == 21 and rows[0][0] == "Post ID" for rows in sheets)
+    assert [rows[1][0] for rows in sheets] == ["LOAD-0001", "LOAD-0002", "LOAD-0003"]
+    # Everything else is the generated file unchanged: P000002 ... P000020 below.
+    for rows in sheets:
+        assert [r[0] for r in rows[2:]] == [f"P{i:06d}" for i in range(2, 21)]
+        assert rows[1][1:] == sheets[0][1][1:] and rows[2:] == sheets[0][2:]
+
+
+def test_sequential_sends_one_request_at_a_time_in_order() -> None:
+    module = load_script()
+    seen: list[tuple[int, int]] = []
+
+    def work(job: int) -> bool:
+        seen.append((job, threading.get_ident()))
+        return True
+
+    result = module.phase("jobs", list(range(5)), work, sequential=True)
+    assert seen == [(job, threading.get_ident()) for job in range(5)]
+    assert result["requests"] == result["succeeded"] == 5
+    assert len(result["latencies_s"]) == 5
+
+
+def test_by_default_every_request_is_in_flight_at_once() -> None:
+    module = load_script()
+    together = threading.Barrier(4)
+
+    def work(job: int) -> bool | str:
+        try:  # passes only when all four jobs are running at the same time
+            together.wait(timeout=60)
+        except threading.BrokenBarrierError:
+            return f"{job}: not concurrent"
+        return True
+
+    result = module.phase("jobs", list(range(4)), work)
+    assert result["succeeded"] == 4, result["failures"]
