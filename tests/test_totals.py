@@ -299,3 +299,61 @@ def test_summary_text(grouped_summary):
     assert text.splitlines()[0] == grouped_summary.headline + "."
     assert "Family Support" in text and "Learning Services" in text
     assert "£1,200.50" in text and "£800.50" in text
+
+
+# --------------------------------------------------------------------------
+# the one grouped pass (issue 15), against sums worked out here row by row
+
+
+def _random_sheets(seed: int) -> tuple[dict[str, list[list]], list[tuple]]:
+    """Two sheets of random posts (labels with stray spaces, blank locations, relocations),
+    and the rows as (team, grade, location, destination, status, fte) for the check."""
+    import random
+
+    rng = random.Random(seed)
+    teams = ["Youth", " Youth", "Early Help", "Libraries ", "Café – North"]
+    grades = ["Grade 4", "Grade 10", "Band 3a", "7"]
+    locations = ["Belper", "Ilkeston ", None, "", "Matlock"]
+    sheets, expected = {}, []
+    for name in ("One", "Two"):
+        rows: list[list] = [FULL_HEADER]
+        for i in range(rng.randint(30, 60)):
+            status = rng.choice(["Deleted", "Retained", "Relocated", "Created"])
+            dest = rng.choice(["Learning", "Highways"]) if status == "Relocated" else None
+            fte = rng.choice([1, 0.5, 0.81, 2.25, 0.333333])
+            team, grade, loc = rng.choice(teams), rng.choice(grades), rng.choice(locations)
+            rows.append(post(f"{name}{i}", team, "Worker", grade, fte, 3, status, dest)
+                        + ["N", 100, loc])
+            expected.append((team.strip(), grade.strip(), (loc or "").strip() or "(not given)",
+                             dest, status.lower(), Decimal(str(fte))))
+        sheets[name] = rows
+    return sheets, expected
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_one_grouped_pass_matches_row_by_row_sums(tmp_path, seed):
+    import dataclasses
+
+    sheets, rows = _random_sheets(seed)
+    report = reports.check(make_xlsx(tmp_path, sheets=sheets))
+    summary = reports.summarise(report)
+    by_key: dict[str, dict[tuple, Decimal]] = {}
+    for team, grade, loc, dest, status, fte in rows:
+        if status == "deleted":
+            for name, key in (("by_team", (team,)), ("by_grade", (grade,)),
+                              ("by_team_grade", (team, grade)), ("by_location", (loc,))):
+                by_key.setdefault(name, {}).setdefault(key, Decimal(0))
+                by_key[name][key] += fte
+        if status == "relocated":
+            by_key.setdefault("by_destination", {}).setdefault((dest,), Decimal(0))
+            by_key["by_destination"][(dest,)] += fte
+    for name, cols in (("by_team", ("team",)), ("by_grade", ("grade",)),
+                       ("by_team_grade", ("team", "grade")), ("by_location", ("location",))):
+        got = {tuple(g[c] for c in cols): g["deleted_fte"] for g in summary.groups[name]
+               if g["deleted_fte"]}
+        assert got == by_key[name], name
+    got = {(g["destination"],): g["relocated_fte"] for g in summary.groups["by_destination"]}
+    assert got == by_key["by_destination"]
+    # the codes validation hands over give the same figures as hashing the labels again
+    again = reports.summarise(dataclasses.replace(report, label_codes=None))
+    assert again.groups == summary.groups and again.totals == summary.totals

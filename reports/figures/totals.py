@@ -85,14 +85,13 @@ def summarise(report: Report) -> Summary:
     chosen = measures.available(has_columns(report.has_vacant, report.has_cost))
     summed = [m for m in chosen if m.rows is not None]
     keys = [m.key for m in summed]
-    has_location = bool(posts["location"].ne("").any())
-    labels, fine = _labels(posts)
-    sums = _fine_sums(posts, summed, fine)
+    labels, fine, has_location = _labels(report)
+    sums, first = _fine_sums(posts, summed, fine)
     totals = _derive(dict(zip(keys, (int(v) for v in sums.sum(axis=0, dtype=np.int64)))),
                      chosen, report.has_posts)
     groups = {name: [_group_item(names, row, keys, chosen, report.has_posts)
                      for names, row in rows]
-              for name, rows in _grouped(labels, fine, sums, has_location).items()}
+              for name, rows in _grouped(labels, first, sums, has_location).items()}
     return Summary(report.source, totals, groups, list(report.findings.warnings),
                    report.has_vacant, report.has_cost, has_location,
                    list(report.findings.infos), has_posts=report.has_posts)
@@ -116,56 +115,70 @@ def _rows(posts: pd.DataFrame, summed: list[measures.Measure]) -> measures.Rows:
 Labels = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def _labels(posts: pd.DataFrame) -> tuple[Labels, np.ndarray]:
-    """Each grouping column's codes and labels, and the finest key: one code per distinct
-    (team, grade, location, destination of a relocated post)."""
+def _labels(report: Report) -> tuple[Labels, np.ndarray, bool]:
+    """Each grouping column's codes and labels, the finest key (one code per distinct team,
+    grade, location, and destination of a relocated post), and whether any location is
+    given.  The codes come from validation when the posts are the ones it made."""
+    posts = report.posts
+    made = report.label_codes[1] if report.label_codes and \
+        report.label_codes[0] is posts else None
     relocated = posts["status"].to_numpy() == "relocated"
     labels: Labels = {}
+    has_location = False
     for col in ("team", "grade", "location", "destination"):
-        text = posts[col].to_numpy(dtype=object)
+        if made is not None:
+            codes, uniques = made[col]
+        else:
+            codes, uniques = pd.factorize(posts[col].to_numpy(dtype=object))
+        uniques = np.asarray(uniques, dtype=object)
+        if col == "location":
+            used = np.bincount(codes, minlength=len(uniques)) > 0
+            has_location = bool((uniques[used] != "").any())
         if col in ("location", "destination"):
-            text = np.where(text == "", NOT_GIVEN, text)
-        codes, uniques = pd.factorize(text)
+            # "(not given)" for a blank: merged with any label that reads so already
+            recode, uniques = pd.factorize(np.where(uniques == "", NOT_GIVEN, uniques))
+            codes = recode[codes]
+        codes = codes.astype(np.int64)
         if col == "destination":
             codes = np.where(relocated, codes, -1)     # by_destination: relocated posts only
-        labels[col] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
+        labels[col] = (codes, np.asarray(uniques, dtype=object))
     fine = _combine([codes for codes, _ in labels.values()]) if len(posts) else \
         np.zeros(0, dtype=np.int64)
-    return labels, fine
+    return labels, fine, has_location
 
 
 def _fine_sums(posts: pd.DataFrame, summed: list[measures.Measure],
-               fine: np.ndarray) -> np.ndarray:
+               fine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every summed measure added up by the finest key, one row per key: a single pass
     (the rows sorted by key once, then each measure summed with add.reduceat), in int64,
-    so exact.  One measure's column of a million rows is held at a time."""
+    so exact.  One measure's column of a million rows is held at a time.  Also the first
+    row of each key."""
     n_fine = int(fine.max()) + 1 if len(fine) else 0
     out = np.zeros((n_fine, len(summed)), dtype=np.int64)
     if not n_fine:
-        return out
+        return out, np.zeros(0, dtype=np.int64)
     rows = _rows(posts, summed)
     order = np.argsort(fine, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(fine[order]) != 0])
+    ranked = fine[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
     for k, m in enumerate(summed):
         assert m.rows is not None
         values = np.asarray(m.rows(rows), dtype=np.int64)
         out[:, k] = np.add.reduceat(values[order], starts)
-    return out
+    return out, order[starts]
 
 
 Grouped = list[tuple[dict[str, str], np.ndarray]]
 
 
-def _grouped(labels: Labels, fine: np.ndarray, sums: np.ndarray, has_location: bool,
+def _grouped(labels: Labels, first: np.ndarray, sums: np.ndarray, has_location: bool,
              ) -> dict[str, Grouped]:
     """Every grouping's labels and sums, added up from the sums by the finest key.
 
     Groups come in natural order of their labels (ties in order of first appearance)."""
-    if not len(fine):
+    if not len(first):
         return {name: [] for name in GROUPINGS}
     n_fine = len(sums)
-    first = np.full(n_fine, len(fine), dtype=np.int64)
-    np.minimum.at(first, fine, np.arange(len(fine), dtype=np.int64))
     out: dict[str, Grouped] = {}
     for name, cols in GROUPINGS.items():
         if name == "by_location" and not has_location:
@@ -178,7 +191,7 @@ def _grouped(labels: Labels, fine: np.ndarray, sums: np.ndarray, has_location: b
         n_key = int(key.max()) + 1 if len(key) else 0
         total = np.zeros((n_key, sums.shape[1]), dtype=np.int64)
         np.add.at(total, key, sums[keep])
-        seen = np.full(n_key, len(fine), dtype=np.int64)
+        seen = np.full(n_key, int(first.max()) + 1, dtype=np.int64)
         np.minimum.at(seen, key, first[keep])
         at = np.zeros(n_key, dtype=np.int64)
         at[key] = np.arange(len(key))

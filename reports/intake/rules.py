@@ -65,6 +65,9 @@ class Report:
     # row, kept apart from `posts` so that no export of the posts can carry them.
     private: pd.DataFrame | None = None
     extra: frozenset[str] = frozenset()       # which of them some sheet has
+    # The grouping columns as codes into their labels, for the totals' one grouped pass;
+    # kept with the frame they describe, so a report whose posts are replaced has none.
+    label_codes: tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]] | None = None
 
     @property
     def valid(self) -> bool:
@@ -133,8 +136,34 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
                if all(c in posts.columns for c in EXTRA) else None)
     posts = posts.drop(columns=[c for c in EXTRA if c in posts.columns])
     extra = frozenset(f for t in wb.tables for f in EXTRA if f in t.columns)
+    labels = _label_codes(checks) if checks else None
     return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted,
-                  private, extra)
+                  private, extra, None if labels is None else (posts, labels))
+
+
+LABELS = ("team", "grade", "location", "destination")
+
+
+def _label_codes(checks: list[_TableCheck]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each grouping column of the posts as (a code per post row, the labels): the columns'
+    own codes, renumbered across sheets, so no million-row text column is hashed again."""
+    out = {}
+    for fld in LABELS:
+        parts, labels = [], []
+        offset = 0
+        for check in checks:
+            col = check.t.data.get(fld)
+            keep = _Keep(check.is_post)
+            if col is None:
+                codes, values = np.zeros(keep.n, dtype=np.int64), np.array([""], dtype=object)
+            else:
+                codes, values = keep(col.codes).astype(np.int64), col.text_values()
+            parts.append(codes + offset)
+            labels.append(values)
+            offset += len(values)
+        merged, uniques = pd.factorize(np.concatenate(labels))
+        out[fld] = (merged[np.concatenate(parts)], np.asarray(uniques, dtype=object))
+    return out
 
 
 @dataclass

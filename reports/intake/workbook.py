@@ -155,11 +155,16 @@ class Column:
         """Which rows are formula cells without a saved result."""
         return self.codes >= len(self.dictionary)
 
-    def text(self) -> np.ndarray:
-        """Each row's value as text (a formula stand-in as ""), as an object array."""
+    def text_values(self) -> np.ndarray:
+        """The distinct values as text (a formula stand-in as ""), by code."""
         values = np.empty(len(self.dictionary) + len(self.extras), dtype=object)
         values[:len(self.dictionary)] = self.dictionary.to_pylist()
         values[len(self.dictionary):] = ""
+        return values
+
+    def text(self) -> np.ndarray:
+        """Each row's value as text (a formula stand-in as ""), as an object array."""
+        values = self.text_values()
         return values[self.codes] if len(values) else filled(len(self.codes), "")
 
     def text_arrow(self) -> pa.Array:
