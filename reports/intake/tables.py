@@ -74,6 +74,21 @@ class Grid:
         return cls([as_dictionary(c, dense=j in dense) for j, c in enumerate(table.columns)],
                    table.num_rows, typed)
 
+    @classmethod
+    def placed(cls, batch: pa.RecordBatch | pa.Table, row0: int, col0: int) -> Grid:
+        """fastexcel's table of text, which starts at its first cell with a value (`row0`
+        rows and `col0` columns in), put back in place from A1 (blank cells before it)."""
+        n = batch.num_rows + row0
+        kind = pa.dictionary(pa.int32(), pa.string())
+        cols = [pa.nulls(n, kind) for _ in range(col0)]
+        for c in batch.columns:
+            d = as_dictionary(c)
+            if row0:
+                d = pa.DictionaryArray.from_arrays(
+                    pa.concat_arrays([pa.nulls(row0, pa.int32()), d.indices]), d.dictionary)
+            cols.append(d)
+        return cls(cols, n, typed=True)
+
     @functools.cached_property
     def head(self) -> list[list[Any]]:
         """The first rows as Python values (text or None, or a formula stand-in), for the

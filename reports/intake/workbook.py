@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,12 @@ class FormulaNoValue:
 
     def __str__(self) -> str:
         return f"={self.formula}" if self.formula else "(formula)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FormulaNoValue) and other.formula == self.formula
+
+    def __hash__(self) -> int:
+        return hash(("FormulaNoValue", self.formula))
 
 
 KIND_POST, KIND_TOTAL, KIND_SUBTOTAL = "post", "total", "subtotal"
@@ -241,7 +248,9 @@ def cell_text(value: Any) -> str | None:
     if cls is float:
         if value != value:
             return None
-        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+        if value.is_integer() and abs(value) < 2.0 ** 63:
+            return str(int(value))
+        return format(Decimal(repr(value)), "f")      # 1e-07 as 0.0000001, as fastexcel
     if cls is int:
         return str(value)
     if cls is dt.datetime:

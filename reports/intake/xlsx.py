@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
+import numpy as np
+
 from ..model.errors import CorruptFile, PasswordProtected, UsageProblem
 from ..model.findings import Findings, echo
 from . import guards
@@ -34,6 +36,7 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
     wanted = _select_sheets(path.name, [name for name, _, _ in sheets], options.sheets)
 
     scans: dict[str, guards.SheetScan] = {}
+    spans: dict[str, tuple[int, int] | tuple[()] | None] = {}
     skipped: list[tuple[str, str]] = []
     for name, target, kind in sheets:
         if name not in wanted:
@@ -48,10 +51,12 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
         scan = guards.scan_sheet(xml)
         guards.check_range(path.name, name, scan, limits)
         scans[name] = scan
+        spans[name] = _value_rows(xml)
     del parts
 
     tables: list[Table] = []
-    grids = _calamine_grids(path, [n for n, _, _ in sheets if n in scans])
+    names = [n for n, _, _ in sheets if n in scans]
+    grids = _fast_grids(path, names, spans) or _calamine_grids(path, names)
     for name, grid in grids:
         scan = scans[name]
         grid.formulas = {(row - 1, col): FormulaNoValue(formula)
@@ -103,6 +108,74 @@ def _select_sheets(name: str, available: list[str], wanted: Sequence[str]) -> se
                                + ", ".join(repr(s) for s in available))
         chosen.add(by_key[w.casefold()])
     return chosen
+
+
+_ROW_NUMBER = re.compile(rb"<row\b[^>]*?\sr\s*=\s*[\"'](\d+)[\"']")
+_HAS_VALUE = re.compile(rb"<v>[^<]|<is>")
+
+
+def _value_rows(xml: bytes) -> tuple[int, int] | tuple[()] | None:
+    """The first and last sheet rows (1-based) that hold a value, when every row is
+    numbered, in ascending order, without namespace prefixes (as Excel, LibreOffice and
+    every library we know write them); None for any other sheet, which python-calamine
+    then reads; () for a sheet with no value at all.  fastexcel starts its table at the first row and column that hold a
+    value: these, and its columns' absolute indices, put each cell back where it was."""
+    if b":row" in xml:
+        return None
+    numbers = _ROW_NUMBER.findall(xml)
+    if len(numbers) != xml.count(b"<row"):
+        return None
+    if not numbers:
+        return ()
+    rows = np.array(numbers).astype(np.int64)
+    if (np.diff(rows) <= 0).any():
+        return None
+    starts = [m.start() for m in re.finditer(rb"<row\b", xml)]
+
+    def holds_value(k: int) -> bool:
+        tag_end = xml.find(b">", starts[k])
+        if tag_end < 0 or xml[tag_end - 1:tag_end] == b"/":     # <row r="5"/>: no cells
+            return False
+        end = xml.find(b"</row>", tag_end)
+        return bool(_HAS_VALUE.search(xml, tag_end, end if end >= 0 else len(xml)))
+
+    first = next((k for k in range(len(starts)) if holds_value(k)), None)
+    if first is None:
+        return ()
+    last = next(k for k in range(len(starts) - 1, -1, -1) if holds_value(k))
+    return int(rows[first]), int(rows[last])
+
+
+def _fast_grids(path: Path, names: list[str],
+                spans: dict[str, tuple[int, int] | tuple[()] | None],
+                ) -> list[tuple[str, Grid]] | None:
+    """Each sheet's cells, from A1, through fastexcel (calamine straight into Arrow: no
+    Python object per cell); None when a sheet is not one `_value_rows` can place, or
+    fastexcel fails or disagrees, so python-calamine reads the file instead."""
+    if any(spans.get(n) is None for n in names):
+        return None
+    import fastexcel  # lazy: only an xlsx is read with it
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+        out = []
+        for name in names:
+            span = spans[name]
+            if not span:                       # no value anywhere: as calamine reads it
+                out.append((name, Grid([], 0, typed=True)))
+                continue
+            first, last = span
+            sheet = reader.load_sheet(name, header_row=None, dtypes="string")
+            if sheet.total_height != last - first + 1:
+                return None                    # not the rows we expected: read it the sure way
+            batch = sheet.to_arrow()
+            col0 = min((c.absolute_index for c in sheet.available_columns()), default=0)
+            out.append((name, Grid.placed(batch, first - 1, col0)))
+        return out
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:   # fastexcel's errors and pyo3 panics: python-calamine decides
+        return None
 
 
 def _calamine_grids(path: Path, names: list[str]) -> Iterable[tuple[str, Grid]]:
