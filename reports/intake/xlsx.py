@@ -130,19 +130,22 @@ def _value_rows(xml: bytes) -> tuple[int, int] | tuple[()] | None:
     rows = np.array(numbers).astype(np.int64)
     if (np.diff(rows) <= 0).any():
         return None
-    starts = [m.start() for m in re.finditer(rb"<row\b", xml)]
 
-    def holds_value(k: int) -> bool:
-        tag_end = xml.find(b">", starts[k])
+    def holds_value(start: int) -> bool:
+        tag_end = xml.find(b">", start)
         if tag_end < 0 or xml[tag_end - 1:tag_end] == b"/":     # <row r="5"/>: no cells
             return False
         end = xml.find(b"</row>", tag_end)
         return bool(_HAS_VALUE.search(xml, tag_end, end if end >= 0 else len(xml)))
 
-    first = next((k for k in range(len(starts)) if holds_value(k)), None)
-    if first is None:
+    first, at = 0, xml.find(b"<row")          # the rows from the top, then from the bottom
+    while at >= 0 and not holds_value(at):
+        first, at = first + 1, xml.find(b"<row", at + 4)
+    if at < 0:
         return ()
-    last = next(k for k in range(len(starts) - 1, -1, -1) if holds_value(k))
+    last, at = len(rows) - 1, xml.rfind(b"<row")
+    while not holds_value(at):
+        last, at = last - 1, xml.rfind(b"<row", 0, at)
     return int(rows[first]), int(rows[last])
 
 
