@@ -138,7 +138,6 @@ def _labels(report: Report) -> tuple[Labels, np.ndarray, bool]:
             # "(not given)" for a blank: merged with any label that reads so already
             recode, uniques = pd.factorize(np.where(uniques == "", NOT_GIVEN, uniques))
             codes = recode[codes]
-        codes = codes.astype(np.int64)
         if col == "destination":
             codes = np.where(relocated, codes, -1)     # by_destination: relocated posts only
         labels[col] = (codes, np.asarray(uniques, dtype=object))
@@ -209,11 +208,13 @@ def _combine(codes: list[np.ndarray]) -> np.ndarray:
     key = np.zeros(len(codes[0]), dtype=np.int64)
     if np.prod(np.array(sizes, dtype=float)) < 2.0 ** 62:    # one mixed-radix number
         for c, size in zip(codes, sizes):
-            key = key * size + (c + 1)
-        return pd.factorize(key)[0].astype(np.int64)
+            key *= size
+            key += c
+            key += 1
+        return pd.factorize(key)[0]
     for c, size in zip(codes, sizes):        # too many combinations: renumber as we go
         key = pd.factorize(key * size + (c + 1))[0].astype(np.int64)
-    return key
+    return key.astype(np.intp)
 
 
 def _group_item(labels: dict[str, str], sums: np.ndarray, keys: list[str],

@@ -121,7 +121,8 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     for check in checks:
         check.with_extra = with_extra
     frames = [check.run() for check in checks]
-    posts = pd.concat(frames, ignore_index=True) if frames else _empty_posts()
+    posts = (frames[0] if len(frames) == 1 else          # one sheet: not copied again
+             pd.concat(frames, ignore_index=True) if frames else _empty_posts())
     has_vacant = all("vacant" in t.columns for t in wb.tables)
     has_cost = all("annual_cost" in t.columns for t in wb.tables)
     _run_notes(wb, findings, state, has_posts)
@@ -137,6 +138,7 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     posts = posts.drop(columns=[c for c in EXTRA if c in posts.columns])
     extra = frozenset(f for t in wb.tables for f in EXTRA if f in t.columns)
     labels = _label_codes(checks) if checks else None
+    pa.default_memory_pool().release_unused()     # the rules' Arrow temporaries
     return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted,
                   private, extra, None if labels is None else (posts, labels))
 
@@ -155,14 +157,15 @@ def _label_codes(checks: list[_TableCheck]) -> dict[str, tuple[np.ndarray, np.nd
             col = check.t.data.get(fld)
             keep = _Keep(check.is_post)
             if col is None:
-                codes, values = np.zeros(keep.n, dtype=np.int64), np.array([""], dtype=object)
+                codes, values = np.zeros(keep.n, dtype=np.int32), np.array([""], dtype=object)
             else:
-                codes, values = keep(col.codes).astype(np.int64), col.text_values()
+                codes, values = keep(col.codes), col.text_values()
             parts.append(codes + offset)
             labels.append(values)
             offset += len(values)
         merged, uniques = pd.factorize(np.concatenate(labels))
-        out[fld] = (merged[np.concatenate(parts)], np.asarray(uniques, dtype=object))
+        out[fld] = (merged.astype(np.int32)[np.concatenate(parts)],
+                    np.asarray(uniques, dtype=object))
     return out
 
 
@@ -296,9 +299,15 @@ def _hundredths(x: np.ndarray, per: int = 100) -> tuple[np.ndarray, np.ndarray]:
     3368.9999999999995 hundredths), so "no finer decimals" allows a few parts in 10^10
     of float noise (a double carries about 16 digits), far below the last place.
     """
-    scaled = np.where(np.isnan(x), 0.0, x) * float(per)
-    rounded = np.floor(np.abs(scaled) + 0.5) * np.sign(scaled)
-    exact = np.abs(scaled - rounded) <= 1e-10 * np.maximum(1.0, np.abs(scaled)) + 1e-9
+    scaled = np.nan_to_num(x, nan=0.0) * float(per)
+    magnitude = np.abs(scaled)                 # (in place from here: a million amounts)
+    rounded = np.floor(magnitude + 0.5)
+    rounded *= np.sign(scaled)
+    np.maximum(magnitude, 1.0, out=magnitude)
+    magnitude *= 1e-10
+    magnitude += 1e-9
+    scaled -= rounded
+    exact = np.abs(scaled, out=scaled) <= magnitude
     return rounded.astype(np.int64), exact
 
 
@@ -727,27 +736,33 @@ def _date_of(v: Any) -> dt.date | None:
     return None
 
 
-def _id_keys(t: Table, keep: np.ndarray) -> pa.Array:
-    """Each post row's Post ID as duplicates are found: case-folded, "" for none."""
+def _id_keys(t: Table, keep: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """The distinct Post IDs of a table as duplicates are found (case-folded; "" for none),
+    and for each post row the index of its own."""
     if "post_id" not in t.data:
-        return pa.array([""] * int(keep.sum()), pa.string())
+        return pa.array([""], pa.string()), np.zeros(int(keep.sum()), dtype=np.int32)
     col = t.data["post_id"]
     folded = pc.utf8_lower(col.dictionary)
     if not pc.all(pc.string_is_ascii(col.dictionary)).as_py():     # ß and the like
         folded = pa.array([v.casefold() for v in col.dictionary.to_pylist()], pa.string())
     keys = pa.concat_arrays([folded, pa.array([""] * len(col.extras), pa.string())])
-    return keys.take(pa.array(col.codes[keep]))
+    return keys, _Keep(keep)(col.codes)
 
 
 def _duplicate_ids(wb: Workbook, posts: pd.DataFrame, findings: Findings,
-                   keys: list[pa.Array]) -> None:
+                   keys: list[tuple[pa.Array, np.ndarray]]) -> None:
     """A finding for each Post ID used before, in the same sheet or another."""
     if posts.empty:
         return
-    encoded = pc.dictionary_encode(pa.chunked_array(keys, pa.string())).combine_chunks()
-    ids = encoded.indices.to_numpy(zero_copy_only=False)
-    counts = np.bincount(ids, minlength=len(encoded.dictionary))
-    named = pc.not_equal(encoded.dictionary, "").to_numpy(zero_copy_only=False)
+    # one number per distinct folded ID across the tables, then one per post row
+    encoded = pc.dictionary_encode(pa.concat_arrays([k for k, _ in keys]))
+    per_key = encoded.indices.to_numpy(zero_copy_only=False)
+    offsets = np.cumsum([0] + [len(k) for k, _ in keys])
+    ids = np.concatenate([per_key[offset + rows] for offset, (_, rows) in
+                          zip(offsets, keys)])
+    dictionary = encoded.dictionary
+    counts = np.bincount(ids, minlength=len(dictionary))
+    named = pc.not_equal(dictionary, "").to_numpy(zero_copy_only=False)
     dup = (counts > 1) & named
     if not dup.any():
         return
