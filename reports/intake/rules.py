@@ -117,10 +117,15 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     has_posts = all("posts" in t.columns for t in wb.tables)
     state = _RunState()
     checks = [_TableCheck(t, findings, wb.options, has_posts, state) for t in wb.tables]
+    duplicates = _duplicate_ids([_id_keys(c.t, c.is_post) for c in checks])
+    pa.default_memory_pool().release_unused()
     with_extra = any(f in t.columns for t in wb.tables for f in EXTRA)
     for check in checks:
         check.with_extra = with_extra
-    frames = [check.run() for check in checks]
+    frames = []
+    for check in checks:
+        frames.append(check.run())
+        pa.default_memory_pool().release_unused()  # the rules' Arrow temporaries: see read_csv
     posts = (frames[0] if len(frames) == 1 else          # one sheet: not copied again
              pd.concat(frames, ignore_index=True) if frames else _empty_posts())
     has_vacant = all("vacant" in t.columns for t in wb.tables)
@@ -130,7 +135,7 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
                     "vacancy is not reported: at-risk figures need a Vacant column on every sheet")
     _partial_column(wb, findings, "annual_cost", codes.ANNUAL_COST_PARTIAL, has_cost,
                     "costs are not reported: they need an Annual cost column on every sheet")
-    _duplicate_ids(wb, posts, findings, [_id_keys(c.t, c.is_post) for c in checks])
+    _report_duplicates(wb, posts, findings, duplicates)
     if expect is not None:
         _expectations(posts, expect, findings)
     private = (posts[list(EXTRA)].reset_index(drop=True)
@@ -138,7 +143,7 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     posts = posts.drop(columns=[c for c in EXTRA if c in posts.columns])
     extra = frozenset(f for t in wb.tables for f in EXTRA if f in t.columns)
     labels = _label_codes(checks) if checks else None
-    pa.default_memory_pool().release_unused()     # the rules' Arrow temporaries
+    pa.default_memory_pool().release_unused()
     return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted,
                   private, extra, None if labels is None else (posts, labels))
 
@@ -749,34 +754,38 @@ def _id_keys(t: Table, keep: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     return keys, _Keep(keep)(col.codes)
 
 
-def _duplicate_ids(wb: Workbook, posts: pd.DataFrame, findings: Findings,
-                   keys: list[tuple[pa.Array, np.ndarray]]) -> None:
-    """A finding for each Post ID used before, in the same sheet or another."""
-    if posts.empty:
-        return
-    # one number per distinct folded ID across the tables, then one per post row
-    encoded = pc.dictionary_encode(pa.concat_arrays([k for k, _ in keys]))
+def _duplicate_ids(keys: list[tuple[pa.Array, np.ndarray]]) -> list[tuple[int, int]]:
+    """(post row, the earlier post row with the same ID) for each Post ID used before, in
+    the same sheet or another; post rows are numbered across the sheets, in order.  Run
+    before the posts frame is built: hashing a million IDs takes tens of megabytes."""
+    if not keys:
+        return []
+    encoded = pc.dictionary_encode(keys[0][0] if len(keys) == 1 else
+                                   pa.concat_arrays([k for k, _ in keys]))
     per_key = encoded.indices.to_numpy(zero_copy_only=False)
     offsets = np.cumsum([0] + [len(k) for k, _ in keys])
     ids = np.concatenate([per_key[offset + rows] for offset, (_, rows) in
-                          zip(offsets, keys)])
-    dictionary = encoded.dictionary
-    counts = np.bincount(ids, minlength=len(dictionary))
-    named = pc.not_equal(dictionary, "").to_numpy(zero_copy_only=False)
-    dup = (counts > 1) & named
-    if not dup.any():
-        return
-    tables = {t.sheet: t for t in wb.tables}
+                          zip(offsets, keys)]) if keys else np.zeros(0, dtype=np.int32)
+    counts = np.bincount(ids, minlength=len(encoded.dictionary))
+    dup = (counts > 1) & pc.not_equal(encoded.dictionary, "").to_numpy(zero_copy_only=False)
     first_seen: dict[int, int] = {}
-    for i in np.flatnonzero(dup[ids]).tolist():
+    pairs = []
+    for i in np.flatnonzero(dup[ids]).tolist() if dup.any() else []:
         key = int(ids[i])
+        if key in first_seen:
+            pairs.append((i, first_seen[key]))
+        else:
+            first_seen[key] = i
+    return pairs
+
+
+def _report_duplicates(wb: Workbook, posts: pd.DataFrame, findings: Findings,
+                       pairs: list[tuple[int, int]]) -> None:
+    tables = {t.sheet: t for t in wb.tables}
+    for i, j in pairs:
         sheet, row = posts["sheet"].iat[i], int(posts["row"].iat[i])
         table = tables[sheet]
         here = f"'{sheet}'!{table.cell('post_id', row)}"
-        if key not in first_seen:
-            first_seen[key] = i
-            continue
-        j = first_seen[key]
         other = tables[posts["sheet"].iat[j]]
         there = f"'{posts['sheet'].iat[j]}'!{other.cell('post_id', int(posts['row'].iat[j]))}"
         findings.add(codes.DUPLICATE_POST_ID,
