@@ -6,7 +6,8 @@ upload's result, a month's run.  A front end parses its input, calls one of
 these, and shows the result.
 
 - `source`: `Source`, `HowToRead`, `check()`, `load_report()`
-- `briefs`: `summarise_source()`, `brief()`, `choose_template()`
+- `summaries`: `summarise_source()`, without the documents layer
+- `briefs`: `brief()`, `choose_template()`
 - `datasets`: `upload()`, `history_dict()`, `datasets_dict()`, `compare_sources()`
 - `outputs`: files written atomically (text, summary workbook, annotated copy, template)
 - `monthly`: `run_monthly()`, the scheduled job

@@ -23,8 +23,6 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import tomli_w
-
 from ..model.errors import UnknownDataset, UsageProblem
 from ..model.fields import parse_mapping, parse_status, parse_status_map, parse_where
 from ..store.files import atomic_output
@@ -99,6 +97,8 @@ def to_toml(how: HowToRead) -> str:
     for key, name in _TEXTS.items():
         if getattr(how, name):
             data[key] = getattr(how, name)
+    import tomli_w  # lazy: only saving a profile writes TOML
+
     return tomli_w.dumps(data)
 
 
