@@ -355,7 +355,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
       impact compare --dataset derbyshire-early-help --format csv -o changes.csv
       impact compare proposals-v1.xlsx proposals-v2.xlsx --audience public
     """
-    from reports.services.datasets import compare_sources  # lazy: SQLAlchemy
+    from reports.services.comparisons import compare_sources  # lazy: only `compare`
 
     outputs.refuse_input(output, old, new)
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,

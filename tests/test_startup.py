@@ -64,6 +64,14 @@ def test_a_common_command_imports_no_heavy_library(args: tuple[str | Path, ...])
         assert "reports.intake.rules" in names        # it did read and check the file
 
 
+def test_comparing_two_files_opens_no_store() -> None:
+    """`impact compare OLD NEW` needs the store (SQLAlchemy) only for --dataset."""
+    names = imported("compare", DERBYSHIRE, DATA / "coop_working.xlsx")
+    assert among(names, HEAVY) == []
+    assert among(names, ("reports.store.db", "reports.documents", "web")) == []
+    assert "reports.figures.compare" in names
+
+
 def test_the_log_does_show_a_library_a_command_needs(tmp_path: Path) -> None:
     """The check above can fail: a summary written as a workbook does import openpyxl,
     and a public summary imports the disclosure audit and the documents layer."""

@@ -29,7 +29,7 @@ from ..render import data
 from ..store.accounts import Accounts
 from ..store.db import Dataset, Store, Version
 from ..store.files import atomic_output
-from . import briefs, datasets, outputs, summaries
+from . import briefs, comparisons, datasets, outputs, summaries
 from .monthly import read_manifest
 from .profiles import profile_of
 from .source import HowToRead, Source, load_report
@@ -175,9 +175,9 @@ def changes_csv(store: Store, slug: Dataset | str, kind: str) -> bytes | None:
     d = _dataset(store, slug)
     if d.latest.number == 1 or d.versions < 2:
         return None
-    result = datasets.compare_sources(None, None, dataset=d.name, store_dir=store.root,
-                                      db=None if store.embedded else store.url,
-                                      audience="public" if kind == "public" else None)
+    result = comparisons.compare_sources(None, None, dataset=d.name, store_dir=store.root,
+                                         db=None if store.embedded else store.url,
+                                         audience="public" if kind == "public" else None)
     if result.public is not None:
         return data.public_comparison_csv(result.public).encode("utf-8")
     if result.comparison is None:
