@@ -19,7 +19,6 @@ map a personal-data heading or name an unknown status.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +40,8 @@ MAX_PROFILE_BYTES = 256 * 1024
 
 def parse(text: str, origin: str = "the profile") -> HowToRead:
     """A profile's TOML text as reading options; `UsageProblem` for anything wrong."""
+    import tomllib  # lazy: only a command given a profile reads TOML
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
