@@ -30,7 +30,7 @@ from cli_union import register as register_union
 from cli_users import serve, users
 from reports.model.version import __version__
 from reports.render import data, text
-from reports.services import briefs, outputs
+from reports.services import outputs, summaries
 from reports.services.source import HowToRead, Source, check
 
 
@@ -121,7 +121,7 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
     """
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
-    result = briefs.summarise_source(source, how, status=_status, audience=audience)
+    result = summaries.summarise_source(source, how, status=_status, audience=audience)
     if result.summary is None:
         print_invalid(result.report, "json" if fmt == "json" else "text")
         sys.exit(1)
@@ -185,6 +185,8 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
       impact brief posts.xlsx --format html -o briefing.html
       impact brief posts.xlsx --accessible -o briefing-tagged.pdf
     """
+    from reports.services import briefs  # lazy: the documents layer, only for briefings
+
     given = click.get_current_context().get_parameter_source("audience")
     result = briefs.brief(source, how, audience=audience, template_file=template_file,
                         audience_given=given != click.core.ParameterSource.DEFAULT,
@@ -353,7 +355,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
       impact compare --dataset derbyshire-early-help --format csv -o changes.csv
       impact compare proposals-v1.xlsx proposals-v2.xlsx --audience public
     """
-    from reports.services.datasets import compare_sources  # lazy: SQLAlchemy
+    from reports.services.comparisons import compare_sources  # lazy: only `compare`
 
     outputs.refuse_input(output, old, new)
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
@@ -405,12 +407,8 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
       impact monthly --month 2024-04 --out reports
       impact monthly --month 2024-04 --audience public --audience union --force
     """
-    from reports.services.monthly import (  # lazy: SQLAlchemy
-        Month,
-        audiences_from,
-        pause_for_tests,
-        run_monthly,
-    )
+    # lazy: SQLAlchemy, only the commands with a store need it
+    from reports.services.monthly import Month, audiences_from, pause_for_tests, run_monthly
 
     chosen = audiences_from(audiences)
     progress = None if quiet or not _on_terminal() else lambda line: click.echo(line, err=True)

@@ -7,16 +7,16 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli_options import (DateParam, DecimalType, _emit, format_option,  # isort: skip
                          handle_errors, input_options, output_option, print_invalid)
-from reports.figures.costs import CostOptions
-from reports.render import costs as render
 from reports.render import data
-from reports.services import costs as service
-from reports.services.source import HowToRead, Source
+
+if TYPE_CHECKING:
+    from reports.services.source import HowToRead, Source
 
 
 def _today() -> date:
@@ -56,6 +56,10 @@ def costs(source: Source, how: HowToRead, debug: bool, saving_target: Decimal | 
       impact costs data/derbyshire_early_help.xlsx --saving-target 3900000
       impact costs posts.xlsx --dismissal-date 2026-06-30 --multiplier 1.5 --format json
     """
+    from reports.figures.costs import CostOptions  # lazy: only `impact costs` uses them
+    from reports.render import costs as render  # lazy: as above
+    from reports.services import costs as service  # lazy: as above
+
     today = _today()
     options = CostOptions(dismissal_date=dismissal_date or today, today=today,
                           saving_target=saving_target, actual_pay=actual_pay,
@@ -89,6 +93,9 @@ def equality(source: Source, how: HowToRead, debug: bool, fmt: str,
       impact equality data/derbyshire_early_help.xlsx
       impact equality posts.xlsx --format csv -o equality.csv
     """
+    from reports.render import costs as render  # lazy: only `impact costs` and `equality`
+    from reports.services import costs as service  # lazy: as above
+
     result = service.equality_source(source, how)
     if result.equality is None:
         print_invalid(result.report, "json" if fmt == "json" else "text")

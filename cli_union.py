@@ -6,14 +6,16 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli_options import DateParam, format_option, handle_errors, input_options, print_invalid
-from reports.render import consultation as show
 from reports.render import data
-from reports.services import consultation
-from reports.services.source import HowToRead, Source
+
+if TYPE_CHECKING:
+    from reports.services import consultation
+    from reports.services.source import HowToRead, Source
 
 
 def _columns(value: str | None) -> tuple[str, ...] | None:
@@ -58,6 +60,9 @@ def s188(source: Source, how: HowToRead, debug: bool, first_dismissal: date | No
       impact s188 posts.xlsx --establishment team --first-dismissal 2026-06-01
       impact s188 posts.xlsx --format json
     """
+    from reports.render import consultation as show  # lazy: only the union's commands use it
+    from reports.services import consultation  # lazy: as above
+
     outcome = consultation.s188(source, how, establishment=establishment,
                                 description=_columns(description) or ("title", "grade"),
                                 first_dismissal=first_dismissal)
@@ -86,6 +91,9 @@ def pools(source: Source, how: HowToRead, debug: bool, pool_by: str | None, fmt:
       impact pools data/derbyshire_early_help.xlsx
       impact pools posts.xlsx --pool-by title,grade --format json
     """
+    from reports.render import consultation as show  # lazy: only the union's commands use it
+    from reports.services import consultation  # lazy: as above
+
     cols = _columns(pool_by) or ("team", "title", "grade")
     outcome = consultation.selection_pools(source, how, pool_by=cols)
     _invalid(outcome, fmt)
@@ -121,6 +129,9 @@ def reconcile(source: Source, how: HowToRead, debug: bool, claims: tuple[str, ..
       impact reconcile posts.xlsx --claim at_risk_posts=148 --claim closing_sites=10
       impact reconcile posts.xlsx --claims cabinet-report.toml --format json
     """
+    from reports.render import consultation as show  # lazy: only the union's commands use it
+    from reports.services import consultation  # lazy: as above
+
     parsed = consultation.parse_claims(claims, claims_file)
     outcome = consultation.check_claims(source, parsed, how)
     _invalid(outcome, fmt)

@@ -50,12 +50,11 @@ from typing import Any
 
 from ..model import measures
 from ..model.errors import Unpublishable
-from ..model.formats import Number
+from ..model.formats import MARKER, Number
 from .compare import figure_text
 
 Key = tuple  # e.g. ("team", "Early Help", "deleted_fte"): one figure in a document
 
-MARKER = "[c]"             # every hidden value, whatever the reason
 SECONDARY = MARKER         # the name older code and tests use
 MAX_HIDDEN_SHARE = 0.85    # refuse when more than this share of the non-zero figures is hidden
 NEIGHBOURHOODS = (30, 150)  # variables in the first and second audit of one value

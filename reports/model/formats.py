@@ -28,6 +28,9 @@ def hundredths(n: int) -> Decimal:
 FTE_SCALE = 10 ** 6
 """FTE is held as whole millionths: 6 decimal places, totalled exactly, shown to 2."""
 
+MARKER = "[c]"
+"""Every hidden value in a public output, whatever the reason (`figures.privacy`)."""
+
 
 def fte_value(n: int) -> Decimal:
     """Whole millionths of an FTE to an exact Decimal: 2 places when that is exact

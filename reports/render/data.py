@@ -11,12 +11,14 @@ import io
 import json
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..figures.compare import Comparison, Post, group_keys
 from ..figures.totals import GROUPINGS, Summary
 from ..model import measures
 from ..model.formats import json_number, plain_decimal
+
+if TYPE_CHECKING:
+    from ..figures.compare import Comparison, Post
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00",
                     "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -101,6 +103,8 @@ def comparison_csv(c: Comparison) -> str:
     """Tables under '# name' lines, as `impact summary --format csv` writes them:
     posts (one row per post that changed, was added or was removed), totals,
     by_team and by_grade (one row per group and figure)."""
+    from ..figures.compare import group_keys  # lazy: a summary needs no comparison module
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["# headline"])

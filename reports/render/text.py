@@ -14,17 +14,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tabulate import tabulate
-
-from ..figures.compare import CHANGE_KINDS, CHANGE_TITLES, Comparison, figure_text, post_lines
-from ..figures.privacy import MARKER
 from ..figures.totals import GROUPINGS, Summary
 from ..intake.rules import Report
 from ..model import measures
 from ..model.findings import Finding, column_letter
-from ..model.formats import fmt_date, fmt_money, fmt_number, show_controls
+from ..model.formats import MARKER, fmt_date, fmt_money, fmt_number, show_controls
+
+if TYPE_CHECKING:
+    from ..figures.compare import Comparison
 
 
 def printable(text: str) -> str:
@@ -44,6 +43,8 @@ def _printed(func: Callable[..., str]) -> Callable[..., str]:
 
 def _table(rows: Iterable[Sequence[Any]], **options: Any) -> str:
     """tabulate, with cells escaped first so that the columns still line up."""
+    from tabulate import tabulate  # lazy: it imports importlib.metadata; JSON needs no table
+
     return tabulate([[printable(c) if isinstance(c, str) else c for c in row] for row in rows],
                     **options)
 
@@ -208,6 +209,9 @@ def _sum_key(groups: list[dict[str, Any]], key: str) -> Any:
 @_printed
 def comparison_text(c: Comparison, *, limit: int = 200) -> str:
     """For a terminal."""
+    # lazy: a summary needs no comparison module
+    from ..figures.compare import CHANGE_KINDS, CHANGE_TITLES, figure_text, post_lines
+
     out = [c.headline + ".", "", _side("Old", c.old_label, c.old_source),
            _side("New", c.new_label, c.new_source), c.match_note]
     out += c.notes
@@ -250,6 +254,8 @@ def comparison_text(c: Comparison, *, limit: int = 200) -> str:
 @_printed
 def public_comparison_text(d: dict[str, Any]) -> str:
     """What a public output may say of a comparison (`documents.public.public_changes`)."""
+    from ..figures.compare import figure_text  # lazy: a summary needs no comparison module
+
     out = [d["headline"] + ".", "", _side("Old", d["old"]["label"], d["old"]["source"]),
            _side("New", d["new"]["label"], d["new"]["source"]), *d["notes"], ""]
     rows = [[measures.get(t["key"]).label, figure_text(t["key"], t["old"]),

@@ -6,8 +6,10 @@ upload's result, a month's run.  A front end parses its input, calls one of
 these, and shows the result.
 
 - `source`: `Source`, `HowToRead`, `check()`, `load_report()`
-- `briefs`: `summarise_source()`, `brief()`, `choose_template()`
-- `datasets`: `upload()`, `history_dict()`, `datasets_dict()`, `compare_sources()`
+- `summaries`: `summarise_source()`, without the documents layer
+- `briefs`: `brief()`, `choose_template()`
+- `datasets`: `upload()`, `history_dict()`, `datasets_dict()`
+- `comparisons`: `compare_sources()`, the store only for a stored dataset's versions
 - `outputs`: files written atomically (text, summary workbook, annotated copy, template)
 - `monthly`: `run_monthly()`, the scheduled job
 """

@@ -1,4 +1,4 @@
-"""Use cases that read one schedule: validate it, summarise it, brief on it.
+"""Use cases that brief on one schedule (`summaries` summarises it).
 
 Each returns data; a front end prints or serves it.  An invalid file is not an
 exception: the result carries its report (`invalid`) and no output is made.
@@ -32,46 +32,10 @@ from .source import (
     Opened,
     Source,
     Status,
-    check,
     load_report,
     no_status,
     opened,
 )
-
-
-@dataclass
-class Summarised:
-    """A report and, when it is valid, its totals (for a public audience, only what the
-    public briefing publishes, and the audit of what it hides)."""
-
-    report: Report
-    summary: Summary | None
-    protection: Protection | None = None
-
-    @property
-    def valid(self) -> bool:
-        return self.summary is not None
-
-
-def summarise_source(source: Source, how: HowToRead = DEFAULT_READ, *,
-                     status: Status = no_status, audience: str | None = None,
-                     template_file: Path | None = None) -> Summarised:
-    """Read, validate and (when valid) total a file or a stored version.
-
-    With an `audience` (or a template) whose briefing suppresses small numbers, the
-    summary holds exactly the figures of that briefing: hidden ones as "[c]", ones it
-    does not publish as None.  Raises `Unpublishable` when no safe pattern exists.
-    """
-    report = check(source, how, status=status)
-    if not report.valid:
-        return Summarised(report, None)
-    summary = summarise(report)
-    if audience is None and template_file is None:
-        return Summarised(report, summary)
-    template, _ = choose_template(audience or "union", template_file, audience is not None)
-    if not template.suppresses:
-        return Summarised(report, summary)
-    return Summarised(report, *published(report, summary, template))
 
 
 def published(report: Report, summary: Summary, template: Template

@@ -29,7 +29,7 @@ from ..render import data
 from ..store.accounts import Accounts
 from ..store.db import Dataset, Store, Version
 from ..store.files import atomic_output
-from . import briefs, datasets, outputs
+from . import briefs, comparisons, datasets, outputs, summaries
 from .monthly import read_manifest
 from .profiles import profile_of
 from .source import HowToRead, Source, load_report
@@ -159,7 +159,7 @@ def summary_xlsx(store: Store, slug: Dataset | str, kind: str) -> bytes:
     """The latest version's summary workbook: every figure ("full") or only what the
     public briefing publishes ("public")."""
     d = _dataset(store, slug)
-    result = briefs.summarise_source(_source(store, d.name, d.latest.number),
+    result = summaries.summarise_source(_source(store, d.name, d.latest.number),
                                      audience="public" if kind == "public" else None)
     if result.summary is None:
         raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
@@ -175,9 +175,9 @@ def changes_csv(store: Store, slug: Dataset | str, kind: str) -> bytes | None:
     d = _dataset(store, slug)
     if d.latest.number == 1 or d.versions < 2:
         return None
-    result = datasets.compare_sources(None, None, dataset=d.name, store_dir=store.root,
-                                      db=None if store.embedded else store.url,
-                                      audience="public" if kind == "public" else None)
+    result = comparisons.compare_sources(None, None, dataset=d.name, store_dir=store.root,
+                                         db=None if store.embedded else store.url,
+                                         audience="public" if kind == "public" else None)
     if result.public is not None:
         return data.public_comparison_csv(result.public).encode("utf-8")
     if result.comparison is None:

@@ -19,11 +19,8 @@ map a personal-data heading or name an unknown status.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import tomli_w
 
 from ..model.errors import UnknownDataset, UsageProblem
 from ..model.fields import parse_mapping, parse_status, parse_status_map, parse_where
@@ -43,6 +40,8 @@ MAX_PROFILE_BYTES = 256 * 1024
 
 def parse(text: str, origin: str = "the profile") -> HowToRead:
     """A profile's TOML text as reading options; `UsageProblem` for anything wrong."""
+    import tomllib  # lazy: only a command given a profile reads TOML
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -99,6 +98,8 @@ def to_toml(how: HowToRead) -> str:
     for key, name in _TEXTS.items():
         if getattr(how, name):
             data[key] = getattr(how, name)
+    import tomli_w  # lazy: only saving a profile writes TOML
+
     return tomli_w.dumps(data)
 
 

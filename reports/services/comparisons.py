@@ -1,0 +1,76 @@
+"""Compare two versions of a schedule: two files, or two stored versions (`impact compare`).
+
+Apart from `datasets` so that comparing two files imports neither the store
+(SQLAlchemy) nor, unless an audience is given, the documents layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import intake
+from ..figures.compare import Comparison, compare
+from ..figures.totals import summarise
+from ..intake.rules import Report
+from ..model.errors import UsageProblem
+from .source import DEFAULT_READ, HowToRead, load_report
+
+
+@dataclass
+class Compared:
+    """A comparison, or the report of the side that is invalid.  For a suppressing
+    audience, `public` is all that may be said of it (whole-file figures only)."""
+
+    comparison: Comparison | None = None
+    invalid: Report | None = None
+    public: dict[str, Any] | None = None
+
+
+def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None = None,
+                    from_version: int | None = None, to_version: int | None = None,
+                    store_dir: Path | None = None, how: HowToRead = DEFAULT_READ,
+                    audience: str | None = None, db: str | None = None) -> Compared:
+    """Compare two files, or two versions of a stored dataset (default: the latest and
+    the one before it)."""
+    options = how.check_options()
+    options.pop("expect_fte"), options.pop("expect_deleted_fte")
+    if dataset is None:
+        if old is None or new is None:
+            raise UsageProblem("give two files, OLD and NEW, or --dataset NAME "
+                               "[--from N] [--to M]")
+        if from_version is not None or to_version is not None or store_dir is not None \
+                or db is not None:
+            raise UsageProblem("--from, --to, --store and --db go with --dataset NAME")
+        sides = [(intake.check(path, **options), path.name) for path in (old, new)]
+    else:
+        if old is not None:
+            raise UsageProblem("give two files or --dataset NAME, not both")
+        from ..store.db import Store  # lazy: SQLAlchemy, only for --dataset
+
+        with Store.open(store_dir, db=db) as store:
+            pair = store.version_pair(dataset, from_version, to_version)
+            sides = [(load_report(store, v, how), v.label) for v in pair]
+    for report, _ in sides:
+        if not report.valid:
+            return Compared(invalid=report)
+    comparison = compare(sides[0][0], sides[1][0], old_label=sides[0][1],
+                         new_label=sides[1][1])
+    if not audience:
+        return Compared(comparison)
+    from ..documents import public  # lazy: the documents layer, only for an audience
+    from ..documents.briefing import make_briefing  # lazy: as above
+    from ..documents.template import load_builtin  # lazy: as above
+
+    template = load_builtin(audience)
+    if not template.suppresses:
+        return Compared(comparison)
+    (old_report, _), (new_report, _) = sides
+    old_fig = public.published_figures(old_report, template)
+    changes = public.changes_since(comparison, old_fig)
+    new_fig = make_briefing(new_report, summarise(new_report), template,
+                            changes=changes).figures
+    return Compared(comparison, public=public.public_changes(
+        comparison, old_fig, new_fig, template.small_number_threshold,
+        new_alone=public.published_figures(new_report, template)))

@@ -1,0 +1,56 @@
+"""Summarise one schedule: read, validate and total it (`impact summary`).
+
+Apart from `briefs` so that a summary imports no part of the documents layer
+(templates, sections, the briefing) unless an audience's briefing decides what
+it publishes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..figures.totals import Summary, summarise
+from ..intake.rules import Report
+from .source import DEFAULT_READ, HowToRead, Source, Status, check, no_status
+
+if TYPE_CHECKING:
+    from ..figures.privacy import Protection
+
+
+@dataclass
+class Summarised:
+    """A report and, when it is valid, its totals (for a public audience, only what the
+    public briefing publishes, and the audit of what it hides)."""
+
+    report: Report
+    summary: Summary | None
+    protection: Protection | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.summary is not None
+
+
+def summarise_source(source: Source, how: HowToRead = DEFAULT_READ, *,
+                     status: Status = no_status, audience: str | None = None,
+                     template_file: Path | None = None) -> Summarised:
+    """Read, validate and (when valid) total a file or a stored version.
+
+    With an `audience` (or a template) whose briefing suppresses small numbers, the
+    summary holds exactly the figures of that briefing: hidden ones as "[c]", ones it
+    does not publish as None.  Raises `Unpublishable` when no safe pattern exists.
+    """
+    report = check(source, how, status=status)
+    if not report.valid:
+        return Summarised(report, None)
+    summary = summarise(report)
+    if audience is None and template_file is None:
+        return Summarised(report, summary)
+    from .briefs import choose_template, published  # lazy: templates and the documents layer
+
+    template, _ = choose_template(audience or "union", template_file, audience is not None)
+    if not template.suppresses:
+        return Summarised(report, summary)
+    return Summarised(report, *published(report, summary, template))
