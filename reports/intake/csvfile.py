@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from pathlib import Path
 
@@ -26,12 +27,14 @@ MAX_COLUMNS = 16_384   # Excel's own limit (column XFD), as the xlsx guards assu
 
 
 def read_csv(path: Path, options: ReadOptions, findings: Findings,
-             ) -> tuple[list[Table], list[tuple[str, str]], str, str]:
+             ) -> tuple[list[Table], list[tuple[str, str]], str, str, str]:
     """The file's table (none if it has no header row), the skipped "sheet", the
-    encoding and the delimiter it was read with."""
+    encoding and the delimiter it was read with, and the sha256 of its bytes (read once,
+    so the digest is of the very bytes parsed)."""
     if options.sheets:
         raise UsageProblem(f"{path.name}: --sheet applies only to workbooks, not CSV files")
     raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
     fast = _read_arrow(raw, options)
     if fast is not None:
         grid, encoding, delimiter = fast
@@ -48,7 +51,7 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     # Arrow's allocator keeps the parser's freed blocks for reuse; give them back, so the
     # rest of the run does not sit on top of them (a million rows: about 150 MB)
     pa.default_memory_pool().release_unused()
-    return ([table] if table else []), skipped, encoding, delimiter
+    return ([table] if table else []), skipped, encoding, delimiter, digest
 
 
 def _read_text(name: str, raw: bytes, options: ReadOptions) -> tuple[Grid, str, str]:

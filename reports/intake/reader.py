@@ -68,14 +68,14 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         raise EmptyFile(f"{path.name}: the file is empty (0 bytes)")
     with open(path, "rb") as fh:
         head = fh.read(8)
-    digest = sha256_file(path)
     kind = _sniff(path, head)
     findings = Findings()
     if kind == "zip":
+        digest = sha256_file(path)
         tables, skipped, fmt = read_xlsx(path, options, findings)
         encoding = delimiter = None
     else:
-        tables, skipped, encoding, delimiter = read_csv(path, options, findings)
+        tables, skipped, encoding, delimiter, digest = read_csv(path, options, findings)
         fmt = "csv"
     if not tables:
         reasons = "; ".join(f"'{s}': {why}" for s, why in skipped) or "no sheets"
