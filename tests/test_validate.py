@@ -221,6 +221,15 @@ def test_duplicate_post_id_names_both_cells(tmp_path):
     assert "'Posts'!A4" in message and "'Posts'!A2" in message
 
 
+def test_duplicate_post_ids_fold_case_and_point_to_the_first_use(tmp_path):
+    # "Straße" folds to "strasse" (casefold, not lower); a third use points to the first
+    report = check_rows(tmp_path, [post("Straße-1"), post("P2"), post("STRASSE-1"),
+                                   post(" p2 "), post("strasse-1"), post(None), post(None)])
+    got = [(f.cell, f.message.split(" is also used at ")[1][:13])
+           for f in report.findings.errors if f.code == "duplicate-post-id"]
+    assert got == [("A4", "'Posts'!A2; e"), ("A5", "'Posts'!A3; e"), ("A6", "'Posts'!A2; e")]
+
+
 def test_duplicate_post_id_across_sheets(tmp_path):
     other = ["Team", "Post number", "Job title", "Grade", "FTE", "Status"]
     path = make_xlsx(tmp_path, sheets={
