@@ -5,10 +5,12 @@ cell values for the known fields, with the sheet row number of every row.
 Personal-data columns are never copied out of the grid, so nothing downstream
 can ever see them.  The work is done by:
 
-    workbook   the types: Limits, ReadOptions, Workbook, Table, Column
-    guards     zip, XML and used-range checks before python-calamine sees a file
-    xlsx       xlsx/xlsm sheets read with python-calamine
-    csvfile    CSV decoding, delimiter sniffing and parsing
+    workbook   the types: Limits, ReadOptions, Workbook, Table, Column (Arrow text)
+    guards     zip, XML and used-range checks before calamine sees a file
+    xlsx       xlsx/xlsm sheets read with fastexcel (calamine into Arrow), or
+               python-calamine for a sheet fastexcel's table cannot be placed from
+    csvfile    CSV decoding, delimiter sniffing, and parsing with pyarrow's reader
+               (or pandas' C parser and the csv module for any other file)
     tables     from a grid of cells to a Table (header search, totals rows)
 """
 

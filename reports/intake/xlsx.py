@@ -1,7 +1,11 @@
-"""Reading an xlsx or xlsm workbook with python-calamine, after `guards` has passed it.
+"""Reading an xlsx or xlsm workbook, after `guards` has passed it.
 
-python-calamine is about 10x faster than openpyxl; `guards` covers what it lacks
-(a zip-bomb guard, a used-range limit, formulas without a saved result).
+fastexcel (calamine straight into Arrow text) reads each sheet; `_value_rows` and its
+columns' absolute indices put the table back where it stands on the sheet.  A sheet it
+cannot place (rows unnumbered, out of order or with a namespace prefix), or a file it
+fails on, is read with python-calamine instead, cell by cell.  Both are about 10x
+faster than openpyxl; `guards` covers what they lack (a zip-bomb guard, a used-range
+limit, formulas without a saved result).
 """
 
 from __future__ import annotations
