@@ -357,3 +357,15 @@ def test_one_grouped_pass_matches_row_by_row_sums(tmp_path, seed):
     # the codes validation hands over give the same figures as hashing the labels again
     again = reports.summarise(dataclasses.replace(report, label_codes=None))
     assert again.groups == summary.groups and again.totals == summary.totals
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_totals_alone_are_the_summary_totals(tmp_path, seed):
+    # what an upload stores (totals_of) is what the summary says, without its groupings
+    from reports.figures.totals import totals_of
+
+    sheets, _ = _random_sheets(seed)
+    report = reports.check(make_xlsx(tmp_path, sheets=sheets))
+    assert totals_of(report) == reports.summarise(report).totals
+    assert totals_of(reports.check(make_xlsx(tmp_path, [HEADER, post("P1", fte=0.5)],
+                                             name="one.xlsx")))["deleted_fte"] == Decimal("0.5")

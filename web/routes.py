@@ -392,7 +392,8 @@ def _check_and_store(folder: Path, meta: dict[str, Any]) -> Any:
     try:
         result = datasets.upload(store, path, meta["dataset"],
                                  as_of=date.fromisoformat(meta["as_of"]),
-                                 by=current_user.name, note=meta["note"], how=how)
+                                 by=current_user.name, note=meta["note"], how=how,
+                                 checked=report)
     except ImpactError as e:
         _drop(folder)
         _log("upload-refused", f"{named}: {e}")

@@ -97,6 +97,20 @@ def summarise(report: Report) -> Summary:
                    list(report.findings.infos), has_posts=report.has_posts)
 
 
+def totals_of(report: Report) -> dict[str, Any]:
+    """The whole file's figures alone, as `summarise(report).totals`, without the groupings
+    (what a stored version keeps: an upload need not group a file it only stores)."""
+    if not report.valid:
+        raise InvalidData(report, f"{report.workbook.name} has "
+                                  f"{len(report.findings.errors)} error(s); fix them first")
+    chosen = measures.available(has_columns(report.has_vacant, report.has_cost))
+    summed = [m for m in chosen if m.rows is not None]
+    rows = _rows(report.posts, summed)
+    raw = {m.key: int(np.asarray(m.rows(rows), dtype=np.int64).sum())  # type: ignore[misc]
+           for m in summed}
+    return _derive(raw, chosen, report.has_posts)
+
+
 def _rows(posts: pd.DataFrame, summed: list[measures.Measure]) -> measures.Rows:
     """The post rows as the measures' `rows` functions take them."""
     n = len(posts)

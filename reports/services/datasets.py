@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import intake
 from ..figures.compare import headline as change_headline
-from ..figures.totals import summarise
+from ..figures.totals import totals_of
 from ..intake.rules import Report
 from ..model.formats import jsonable
 from ..render import text
@@ -63,24 +63,26 @@ class UploadResult:
 
 def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
            as_of: date, by: str | None = None, note: str = "",
-           how: HowToRead = DEFAULT_READ, now: datetime | None = None) -> UploadResult:
+           how: HowToRead = DEFAULT_READ, now: datetime | None = None,
+           checked: Report | None = None) -> UploadResult:
     """Validate `path` and, if it is valid, store it as the next version of `dataset`.
 
     An invalid file stores nothing: the result holds its report and no version.
-    Whole-file problems raise `ImpactError` as `reports.check` does.
+    Whole-file problems raise `ImpactError` as `reports.check` does.  `checked`: the
+    report of this very file read with `how` over the saved profile, when the caller
+    has just made it (the portal, which shows it first), so it is not read twice.
     """
     name = check_name(dataset)
     saved = profile_of(store, name)
     used = how.over(saved)           # options given win; the saved profile fills the rest
-    report = intake.check(path, **used.check_options())
+    report = checked if checked is not None else intake.check(path, **used.check_options())
     if not report.valid:
         return UploadResult(report, profile_used=used != how)
-    summary = summarise(report)
     version, created = store.add(
         path, name, sha256=report.workbook.sha256, original_name=Path(path).name,
         as_of=as_of, uploaded_by=by or os_user(), note=note or "",
         sheets=report.workbook.sheets_read, rows=report.workbook.rows_read,
-        totals=summary.totals, read_options=used.read_options, now=now,
+        totals=totals_of(report), read_options=used.read_options, now=now,
         pause=pause_for_tests())
     repaired = not created and store.repair_file(version, path)
     if used.given:
