@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -34,8 +35,11 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     if options.sheets:
         raise UsageProblem(f"{path.name}: --sheet applies only to workbooks, not CSV files")
     raw = path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    fast = _read_arrow(raw, options)
+    # the digest is worked out beside the parse: hashlib lets go of the GIL on big buffers
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(_sha256, raw)
+        fast = _read_arrow(raw, options)
+        digest_text = digest.result()
     if fast is not None:
         grid, encoding, delimiter = fast
     else:
@@ -51,7 +55,11 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     # Arrow's allocator keeps the parser's freed blocks for reuse; give them back, so the
     # rest of the run does not sit on top of them (a million rows: about 150 MB)
     pa.default_memory_pool().release_unused()
-    return ([table] if table else []), skipped, encoding, delimiter, digest
+    return ([table] if table else []), skipped, encoding, delimiter, digest_text
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _read_text(name: str, raw: bytes, options: ReadOptions) -> tuple[Grid, str, str]:
