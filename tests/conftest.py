@@ -8,6 +8,7 @@ code under test.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import os
 import subprocess
@@ -168,3 +169,16 @@ def sample(name: str) -> Path:
     path = DATA / name
     assert path.exists(), f"sample {name} is missing; run data/make_samples.py"
     return path
+
+
+def load_script(path: Path, name: str) -> Any:
+    """A bench script as a module, for its tests (its folder on sys.path, for its own
+    imports, and the module in sys.modules, where dataclasses look it up)."""
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -7,7 +7,6 @@ runs give, and that each verdict follows the issue's limits (xlsx and Derbyshire
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -15,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests import conftest
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench" / "bench.py"
@@ -29,12 +30,7 @@ RATIO_LINE = re.compile(r"^(PASS|FAIL)  (xlsx|csv|derbyshire): impact summary <=
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_under_test", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
+    return conftest.load_script(BENCH, "bench_under_test")
 
 
 def middle(values: list[float]) -> float:

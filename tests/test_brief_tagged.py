@@ -7,13 +7,14 @@ No timing is asserted: the verdict is checked on made-up timings, and a tiny run
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from pypdf import PdfReader
+
+from tests import conftest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "brief_tagged.py"
@@ -25,12 +26,7 @@ POOL = re.compile(r"^monthly, (\d+) datasets x 3 audiences, pool \((\d+) CPUs\)\
 
 
 def load_script():
-    sys.path.insert(0, str(SCRIPT.parent))  # it imports brief_wide beside it
-    spec = importlib.util.spec_from_file_location("brief_tagged_under_test", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return conftest.load_script(SCRIPT, "brief_tagged_under_test")
 
 
 def test_verdict_on_made_up_timings() -> None:

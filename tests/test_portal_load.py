@@ -8,7 +8,6 @@ issue's limits (upload to verdict < 1 s, briefing download < 1.5 s).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import re
@@ -21,6 +20,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests import conftest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "portal_load.py"
 
@@ -31,11 +32,7 @@ VERDICT_LINE = re.compile(r"^(PASS|FAIL)  (portal upload to verdict|portal brief
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("portal_load_under_test", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return conftest.load_script(SCRIPT, "portal_load_under_test")
 
 
 def p95_by_hand(values: list[float]) -> float:
