@@ -49,6 +49,7 @@ class Grid:
     nrows: int
     typed: bool = False
     formulas: dict[tuple[int, int], FormulaNoValue] = field(default_factory=dict)
+    dense: frozenset[int] = frozenset()      # columns with a code per cell (as_dictionary)
 
     def __post_init__(self) -> None:
         self.columns = [c if isinstance(c, pa.DictionaryArray) else as_dictionary(c)
@@ -72,7 +73,7 @@ class Grid:
         """`dense`: columns whose values are mostly all different, given a code each
         rather than hashed into a dictionary (see `as_dictionary`)."""
         return cls([as_dictionary(c, dense=j in dense) for j, c in enumerate(table.columns)],
-                   table.num_rows, typed)
+                   table.num_rows, typed, dense=frozenset(dense))
 
     @classmethod
     def placed(cls, batch: pa.RecordBatch | pa.Table, row0: int, col0: int) -> Grid:
@@ -109,6 +110,10 @@ class Grid:
     def column(self, j: int, start: int, take: np.ndarray | None = None) -> Column:
         """Column `j` from row `start` (0-based), or only its rows `take` (from `start`)."""
         values = self.columns[j].slice(start)
+        if j in self.dense and take is None:
+            # a code per cell: the values themselves, without the rows above (the
+            # heading, which would make a column of amounts look like text)
+            values = as_dictionary(self.columns[j].dictionary.slice(start), dense=True)
         formulas = {i - start: f for (i, c), f in self.formulas.items()
                     if c == j and i >= start}
         if take is not None:
