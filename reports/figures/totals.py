@@ -171,14 +171,14 @@ def _fine_sums(posts: pd.DataFrame, summed: list[measures.Measure],
     if not n_fine:
         return out, np.zeros(0, dtype=np.int64)
     rows = _rows(posts, summed)
-    order = np.argsort(fine, kind="stable")
-    ranked = fine[order]
+    order = np.argsort(fine)        # not stable (4x quicker): sums do not care, and
+    ranked = fine[order]            # each key's first row is the least in its run
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
     for k, m in enumerate(summed):
         assert m.rows is not None
         values = np.asarray(m.rows(rows), dtype=np.int64)
         out[:, k] = np.add.reduceat(values[order], starts)
-    return out, order[starts]
+    return out, np.minimum.reduceat(order, starts)
 
 
 Grouped = list[tuple[dict[str, str], np.ndarray]]
