@@ -200,16 +200,18 @@ def _grouped(labels: Labels, first: np.ndarray, sums: np.ndarray, has_location: 
         keep = (labels["destination"][0][first] >= 0 if name == "by_destination"
                 else np.ones(n_fine, dtype=bool))
         key_codes = [labels[c][0][first][keep] for c in cols]
+        if not keep.any():
+            out[name] = []
+            continue
+        # The fine keys are numbered in order of first appearance, and so are these keys
+        # over them: key order is the order in which the groups first appear.
         key = _combine(key_codes)
-        n_key = int(key.max()) + 1 if len(key) else 0
-        total = np.zeros((n_key, sums.shape[1]), dtype=np.int64)
-        np.add.at(total, key, sums[keep])
-        seen = np.full(n_key, int(first.max()) + 1, dtype=np.int64)
-        np.minimum.at(seen, key, first[keep])
-        at = np.zeros(n_key, dtype=np.int64)
-        at[key] = np.arange(len(key))
+        total = pd.DataFrame(sums[keep], copy=False).groupby(key, sort=True).sum() \
+            .to_numpy(dtype=np.int64)            # pandas' grouped sum of int64: exact
+        at = np.zeros(len(total), dtype=np.int64)
+        at[key] = np.arange(len(key))            # a fine key of each group, for its labels
         rows = [({c: str(labels[c][1][kc[at[g]]]) for c, kc in zip(cols, key_codes)},
-                 total[g]) for g in np.argsort(seen, kind="stable").tolist()]
+                 total[g]) for g in range(len(total))]
         rows.sort(key=lambda r: tuple(natural(r[0][c]) for c in cols))
         out[name] = rows
     return out
