@@ -87,7 +87,8 @@ class Column:
     """
 
     codes: np.ndarray              # int32, one per row
-    dictionary: pa.Array           # string: the distinct cleaned values, none null
+    dictionary: pa.Array           # string: the cleaned values, none null; distinct, but
+    #                                for a column with a code per cell (as_dictionary)
     extras: tuple[FormulaNoValue, ...] = ()
 
     @classmethod
