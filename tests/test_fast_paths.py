@@ -76,14 +76,16 @@ def _offset_workbook(tmp_path: Path) -> Path:
         post("P3", "Early Help", "Worker", "Grade 4", 33.69, 45, "Deleted") + ["N", 3, None],
         post("P4", "Early Help", "Worker", "Grade 4", 0.333333, 1, "Relocated", "Libraries")
         + ["Y", 1e-7, dt.datetime(2026, 5, 1, 9, 30)],
+        post("P5", "Early Help", "Worker", "Grade 4", 1, 1, "Deleted") + ["Y", 0,
+                                                                       dt.time(9, 30)],
     ]
     for i, row in enumerate(rows):
         for j, v in enumerate(row):
             if v is not None:
                 ws.cell(5 + i, 3 + j, v)
     ws.cell(5 + len(rows), 3, "Total")
-    ws.cell(5 + len(rows), 3 + HEADER.index("FTE"), 35.52)
-    ws.cell(5 + len(rows), 3 + HEADER.index("Posts"), "=SUM(H5:H9)")   # no saved result
+    ws.cell(5 + len(rows), 3 + HEADER.index("FTE"), 36.52)
+    ws.cell(5 + len(rows), 3 + HEADER.index("Posts"), "=SUM(H5:H10)")  # no saved result
     other = wb.create_sheet("Other")
     for row in [HEADER, post("Q1", team="Libraries", fte=0.81)]:
         other.append(row)
@@ -100,7 +102,7 @@ def test_a_workbook_placed_from_its_first_cell_reads_as_python_calamine_reads_it
     # and the cells are where the sheet has them: header on row 4, Team in column D
     sheet, header_row, columns, rows, *_ = quick["tables"][0]
     assert (sheet, header_row, columns["team"], rows[0]) == ("Schedule", 4, 3, 5)
-    assert any(f["code"] == "formula-no-value" and f["cell"] == "H10"
+    assert any(f["code"] == "formula-no-value" and f["cell"] == "H11"
                for f in quick["report"]["errors"])
 
 

@@ -232,6 +232,8 @@ def _typed_text(values: pa.Array) -> pa.Array:
     """Booleans and dates as fastexcel writes them, as a spreadsheet shows them."""
     out = pc.if_else(pc.equal(values, "true"), "TRUE",
                      pc.if_else(pc.equal(values, "false"), "FALSE", values))
+    # a time of day is a date-time on Excel's day 0, which shows as the time alone
+    out = pc.replace_substring_regex(out, r"^1899-12-31 (\d{2}:\d{2}:\d{2})$", r"\1")
     out = pc.replace_substring_regex(out, r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", r"\1")
     return pc.replace_substring_regex(out, _DATE_TIME, r"\1T\2")
 
