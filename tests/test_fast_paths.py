@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 import reports
-from reports.intake import csvfile, xlsx
+from reports.intake import csvfile, guards, xlsx
 from reports.render.data import summary_json
 from tests.conftest import HEADER, make_csv, make_xlsx, post
 
@@ -125,18 +125,22 @@ def test_the_real_files_read_the_same_both_ways(monkeypatch):
         assert quick == general, path.name
 
 
+def _value_rows(xml: bytes):
+    return xlsx._value_rows(xml, guards.scan_sheet(xml))
+
+
 def test_rows_out_of_order_are_left_to_python_calamine(tmp_path):
     path = make_xlsx(tmp_path, [HEADER, post("P1"), post("P2")])
     xml = (b'<worksheet><sheetData><row r="2"><c r="A2"><v>1</v></c></row>'
            b'<row r="1"><c r="A1"><v>2</v></c></row></sheetData></worksheet>')
-    assert xlsx._value_rows(xml) is None
-    assert xlsx._value_rows(b'<sheetData><row><c><v>1</v></c></row></sheetData>') is None
-    assert xlsx._value_rows(b'<x:sheetData><x:row r="1"/></x:sheetData>') is None
+    assert _value_rows(xml) is None
+    assert _value_rows(b'<sheetData><row><c><v>1</v></c></row></sheetData>') is None
+    assert _value_rows(b'<x:sheetData><x:row r="1"/></x:sheetData>') is None
     # first and last rows that hold a value; a styled empty row and an empty <v> do not
     xml = (b'<sheetData><row r="1"><c r="A1" s="1"/></row><row r="3"><c r="B3" t="s">'
            b'<v>0</v></c></row><row r="7"><c r="A7" t="inlineStr"><is><t>x</t></is></c>'
            b'</row><row r="9"><c r="A9"><v></v></c></row></sheetData>')
-    assert xlsx._value_rows(xml) == (3, 7)
+    assert _value_rows(xml) == (3, 7)
     assert path.exists()
 
 

@@ -144,6 +144,8 @@ class SheetScan:
     max_col: int
     far_cell: str | None
     formulas: dict[tuple[int, int], str]   # (1-based row, 0-based col) -> formula text
+    row_tags: int = 0              # "<row" in the XML (for the reader's placing of a table)
+    prefixed_row_tags: int = 0     # ":row", a row element with a namespace prefix
 
 
 def check_range(name: str, sheet: str, scan: SheetScan, limits: Limits) -> None:
@@ -185,7 +187,8 @@ def scan_sheet(xml: bytes) -> SheetScan:
     """The real used range (from the cell references, not the <dimension> tag, which
     calamine ignores too) and the formula cells that have no saved result."""
     # Rows without an r attribute are placed one after another, so count the tags too.
-    max_row = xml.count(b"<row") + xml.count(b":row")
+    row_tags, prefixed_row_tags = xml.count(b"<row"), xml.count(b":row")
+    max_row = row_tags + prefixed_row_tags
     numbered = _ROW_ATTR.findall(xml)
     if numbered:
         max_row = max(max_row, max(map(int, numbered)))
@@ -209,7 +212,7 @@ def scan_sheet(xml: bytes) -> SheetScan:
         far_cell = f"row {max_row:,}"
     formulas: dict[tuple[int, int], str] = {}
     if b"<f" not in xml and b":f" not in xml:
-        return SheetScan(max_row, max_col, far_cell, formulas)
+        return SheetScan(max_row, max_col, far_cell, formulas, row_tags, prefixed_row_tags)
     for m in _FORMULA.finditer(xml):
         pos = m.start()
         starts = list(_CELL_START.finditer(xml, max(0, pos - 400), pos))
@@ -232,7 +235,7 @@ def scan_sheet(xml: bytes) -> SheetScan:
         f_text = _F_TEXT.search(body)
         text = (f_text.group(1) or b"").decode("utf-8", "replace") if f_text else ""
         formulas[(int(ref.group(2)), _col(ref.group(1)))] = _unescape(text)
-    return SheetScan(max_row, max_col, far_cell, formulas)
+    return SheetScan(max_row, max_col, far_cell, formulas, row_tags, prefixed_row_tags)
 
 
 def _unescape(text: str) -> str:

@@ -55,7 +55,7 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
         scan = guards.scan_sheet(xml)
         guards.check_range(path.name, name, scan, limits)
         scans[name] = scan
-        spans[name] = _value_rows(xml)
+        spans[name] = _value_rows(xml, scan)
     del parts
 
     tables: list[Table] = []
@@ -118,16 +118,18 @@ _ROW_NUMBER = re.compile(rb"<row\b[^>]*?\sr\s*=\s*[\"'](\d+)[\"']")
 _HAS_VALUE = re.compile(rb"<v>[^<]|<is>")
 
 
-def _value_rows(xml: bytes) -> tuple[int, int] | tuple[()] | None:
+def _value_rows(xml: bytes, scan: guards.SheetScan) -> tuple[int, int] | tuple[()] | None:
     """The first and last sheet rows (1-based) that hold a value, when every row is
     numbered, in ascending order, without namespace prefixes (as Excel, LibreOffice and
     every library we know write them); None for any other sheet, which python-calamine
-    then reads; () for a sheet with no value at all.  fastexcel starts its table at the first row and column that hold a
-    value: these, and its columns' absolute indices, put each cell back where it was."""
-    if b":row" in xml:
+    then reads; () for a sheet with no value at all.  fastexcel starts its table at the
+    first row and column that hold a value: these, and its columns' absolute indices, put
+    each cell back where it was.  `scan` is the guards' scan of the same XML, whose
+    counts of row tags are not made again."""
+    if scan.prefixed_row_tags:
         return None
     numbers = _ROW_NUMBER.findall(xml)
-    if len(numbers) != xml.count(b"<row"):
+    if len(numbers) != scan.row_tags:
         return None
     if not numbers:
         return ()
