@@ -70,7 +70,7 @@ def _read_text(name: str, raw: bytes, options: ReadOptions) -> tuple[Grid, str, 
                               f"an .xlsx, .xlsm or .csv file")
     if not text.strip():
         raise EmptyFile(f"{name}: the file holds no data")
-    delimiter, width = _sniff_delimiter(text, options)
+    delimiter, width, _ = _sniff_delimiter(text, options)
     _check_width(name, width)
     return _parse_csv(name, text, delimiter, width), encoding, delimiter
 
@@ -102,10 +102,10 @@ def _read_arrow(raw: bytes, options: ReadOptions) -> tuple[Grid, str, str] | Non
         return None
     if not text.strip():
         return None
-    delimiter, width = _sniff_delimiter(text, options)
+    delimiter, width, rows = _sniff_delimiter(text, options)
     if width > MAX_COLUMNS:
         return None
-    dense = _mostly_distinct(text, delimiter)
+    dense = _mostly_distinct(rows)
     import pyarrow.csv as pacsv  # lazy: only a CSV is read with it (pyarrow itself is loaded)
 
     names = [f"c{j}" for j in range(max(width, 1))]
@@ -127,18 +127,14 @@ def _read_arrow(raw: bytes, options: ReadOptions) -> tuple[Grid, str, str] | Non
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False, check_utf8=True))
     except (pa.ArrowException, ValueError):
-        return None     # ragged rows, a blank line, bytes that are not UTF-8: the general way
+        return None     # ragged rows, bytes that are not UTF-8: the general way
     encoding = options.encoding or ("utf-8-sig" if bom else "utf-8")
     return Grid.from_arrow(table, dense=dense), encoding, delimiter
 
 
-def _mostly_distinct(sample: str, delimiter: str) -> set[int]:
-    """The columns whose values in the sample are mostly all different (IDs, amounts):
-    encoding them as a dictionary while parsing would cost more than it saves."""
-    try:
-        rows = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
-    except csv.Error:
-        return set()
+def _mostly_distinct(rows: list[list[str]]) -> set[int]:
+    """The columns whose values in the sample's rows are mostly all different (IDs,
+    amounts): encoding them as a dictionary while parsing would cost more than it saves."""
     if len(rows) < 100:
         return set()
     width = max(len(r) for r in rows)
@@ -213,22 +209,23 @@ def _decode(name: str, raw: bytes, encoding: str | None) -> tuple[str, str]:
                           f"{e.start}); give its --encoding") from None
 
 
-def _sniff_delimiter(text: str, options: ReadOptions) -> tuple[str, int]:
-    """The delimiter under which a header row is best recognised, and the widest of
-    the first rows under it."""
+def _sniff_delimiter(text: str, options: ReadOptions,
+                     ) -> tuple[str, int, list[list[str]]]:
+    """The delimiter under which a header row is best recognised, the widest of the first
+    rows under it, and the rows of the first 256 KiB as it splits them."""
     sample = text[: 256 * 1024]
     if len(text) > len(sample):
         sample = sample[: sample.rfind("\n") + 1] or sample
-    best, best_score, best_width = ",", -1, 1
+    best, best_score, best_width, best_rows = ",", -1, 1, []
     for delim in (",", ";", "\t"):
         try:
             rows = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delim))
         except csv.Error:
             continue
-        rows = rows[: max(options.limits.header_search_rows, 200)]
-        head = rows[: options.limits.header_search_rows]
+        first = rows[: max(options.limits.header_search_rows, 200)]
+        head = first[: options.limits.header_search_rows]
         score = max((header_score(r, options.mapping) for r in head), default=0)
-        width = max((len(r) for r in rows), default=1)
+        width = max((len(r) for r in first), default=1)
         if score > best_score or (score == best_score and width > best_width):
-            best, best_score, best_width = delim, score, width
-    return best, best_width
+            best, best_score, best_width, best_rows = delim, score, width, rows
+    return best, best_width, best_rows
