@@ -109,17 +109,22 @@ class Grid:
 
     def column(self, j: int, start: int, take: np.ndarray | None = None) -> Column:
         """Column `j` from row `start` (0-based), or only its rows `take` (from `start`)."""
-        values = self.columns[j].slice(start)
-        if j in self.dense and take is None:
-            # a code per cell: the values themselves, without the rows above (the
-            # heading, which would make a column of amounts look like text)
-            values = as_dictionary(self.columns[j].dictionary.slice(start), dense=True)
         formulas = {i - start: f for (i, c), f in self.formulas.items()
                     if c == j and i >= start}
         if take is not None:
-            values = values.take(pa.array(take, pa.int64()))
             where = {int(i): k for k, i in enumerate(take.tolist())}
             formulas = {where[i]: f for i, f in formulas.items() if i in where}
+        if j in self.dense:
+            # A code per cell: the values themselves, only the rows wanted (neither the
+            # heading, which would make a column of amounts look like text, nor a million
+            # values for the few rows `take` asks for).
+            values = self.columns[j].dictionary.slice(start)
+            if take is not None:
+                values = values.take(pa.array(take, pa.int64()))
+            return Column.of_text(as_dictionary(values, dense=True), self.typed, formulas)
+        values = self.columns[j].slice(start)
+        if take is not None:
+            values = values.take(pa.array(take, pa.int64()))
         return Column.of_text(values, self.typed, formulas)
 
     def is_empty(self) -> bool:

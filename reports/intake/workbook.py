@@ -165,8 +165,7 @@ class Column:
 
     def text_values(self) -> np.ndarray:
         """The distinct values as text (a formula stand-in as ""), by code."""
-        values = np.empty(len(self.dictionary) + len(self.extras), dtype=object)
-        values[:len(self.dictionary)] = self.dictionary.to_pylist()
+        values = self.uniques.copy()
         values[len(self.dictionary):] = ""
         return values
 
