@@ -116,12 +116,11 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     findings.extend(wb.findings)
     has_posts = all("posts" in t.columns for t in wb.tables)
     state = _RunState()
-    checks = [_TableCheck(t, findings, wb.options, has_posts, state) for t in wb.tables]
+    with_extra = any(f in t.columns for t in wb.tables for f in EXTRA)
+    checks = [_TableCheck(t, findings, wb.options, has_posts, state, with_extra)
+              for t in wb.tables]
     duplicates = _duplicate_ids([_id_keys(c.t, c.is_post) for c in checks])
     pa.default_memory_pool().release_unused()
-    with_extra = any(f in t.columns for t in wb.tables for f in EXTRA)
-    for check in checks:
-        check.with_extra = with_extra
     frames = []
     for check in checks:
         frames.append(check.run())
@@ -370,7 +369,8 @@ def _vacant_of(v: Any) -> Any:
 
 class _TableCheck:
     def __init__(self, table: Table, findings: Findings, options: Any = None,
-                 has_posts: bool = True, state: _RunState | None = None) -> None:
+                 has_posts: bool = True, state: _RunState | None = None,
+                 with_extra: bool = True) -> None:
         self.t = table
         self.n = len(table.rows)
         self.findings = findings
@@ -380,7 +380,7 @@ class _TableCheck:
         self.state = state or _RunState()
         self.is_post = (table.kinds == KIND_POST)
         self.formula: dict[str, np.ndarray] = {f: c.formula() for f, c in table.data.items()}
-        self.with_extra = True
+        self.with_extra = with_extra    # some sheet has a cost or equality column
 
     # each flagged row of `mask` becomes one finding
     def flag(self, fld: str, mask: np.ndarray, code: Code,
@@ -742,8 +742,8 @@ def _date_of(v: Any) -> dt.date | None:
 
 
 def _id_keys(t: Table, keep: np.ndarray) -> tuple[pa.Array, np.ndarray]:
-    """The distinct Post IDs of a table as duplicates are found (case-folded; "" for none),
-    and for each post row the index of its own."""
+    """A table's Post ID values as duplicates are found (case-folded; "" for none), and
+    for each post row the index of its own."""
     if "post_id" not in t.data:
         return pa.array([""], pa.string()), np.zeros(int(keep.sum()), dtype=np.int32)
     col = t.data["post_id"]
@@ -757,7 +757,8 @@ def _id_keys(t: Table, keep: np.ndarray) -> tuple[pa.Array, np.ndarray]:
 def _duplicate_ids(keys: list[tuple[pa.Array, np.ndarray]]) -> list[tuple[int, int]]:
     """(post row, the earlier post row with the same ID) for each Post ID used before, in
     the same sheet or another; post rows are numbered across the sheets, in order.  Run
-    before the posts frame is built: hashing a million IDs takes tens of megabytes."""
+    before the posts frame is built, so that its sort's tens of megabytes for a million
+    IDs are given back before the frame takes its own."""
     if not keys:
         return []
     # Each post row's folded ID, sorted (stably, so equal IDs keep row order): a run of
