@@ -369,3 +369,22 @@ def test_totals_alone_are_the_summary_totals(tmp_path, seed):
     assert totals_of(report) == reports.summarise(report).totals
     assert totals_of(reports.check(make_xlsx(tmp_path, [HEADER, post("P1", fte=0.5)],
                                              name="one.xlsx")))["deleted_fte"] == Decimal("0.5")
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_combined_keys_number_the_label_tuples_by_first_appearance(big):
+    # big: so many labels per column that one mixed-radix number would overflow, and the
+    # keys are renumbered column by column instead
+    import numpy as np
+
+    from reports.figures.totals import _combine
+
+    scale = 3_000_000 if big else 1
+    a = np.array([5, 0, 5, -1, 0, 5]) * scale
+    b = np.array([1, 2, 1, 1, 2, 0]) * scale
+    c = np.array([0, 0, 0, 0, 0, 3]) * scale
+    a[3] = -1                      # "-1": a relocated post's missing destination code
+    tuples = list(zip(a.tolist(), b.tolist(), c.tolist()))
+    first_seen: dict = {}
+    expected = [first_seen.setdefault(t, len(first_seen)) for t in tuples]
+    assert _combine([a, b, c]).tolist() == expected

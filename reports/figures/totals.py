@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..intake.rules import Report
+from ..intake.rules import LABELS, Report
 from ..model import measures
 from ..model.errors import InvalidData
 from ..model.findings import Finding
@@ -76,14 +76,20 @@ def has_columns(has_vacant: bool, has_cost: bool) -> tuple[str, ...]:
     return (VACANT,) * has_vacant + (COST,) * has_cost
 
 
-def summarise(report: Report) -> Summary:
-    """Total a validated report.  Raises `InvalidData` if the report has errors."""
+def _measures(report: Report) -> tuple[list[measures.Measure], list[measures.Measure]]:
+    """The measures a valid report has (and those of them summed from its rows).  Raises
+    `InvalidData` if the report has errors."""
     if not report.valid:
         raise InvalidData(report, f"{report.workbook.name} has "
                                   f"{len(report.findings.errors)} error(s); fix them first")
-    posts = report.posts
     chosen = measures.available(has_columns(report.has_vacant, report.has_cost))
-    summed = [m for m in chosen if m.rows is not None]
+    return chosen, [m for m in chosen if m.rows is not None]
+
+
+def summarise(report: Report) -> Summary:
+    """Total a validated report.  Raises `InvalidData` if the report has errors."""
+    chosen, summed = _measures(report)
+    posts = report.posts
     keys = [m.key for m in summed]
     labels, fine, has_location = _labels(report)
     sums, first = _fine_sums(posts, summed, fine)
@@ -100,11 +106,7 @@ def summarise(report: Report) -> Summary:
 def totals_of(report: Report) -> dict[str, Any]:
     """The whole file's figures alone, as `summarise(report).totals`, without the groupings
     (what a stored version keeps: an upload need not group a file it only stores)."""
-    if not report.valid:
-        raise InvalidData(report, f"{report.workbook.name} has "
-                                  f"{len(report.findings.errors)} error(s); fix them first")
-    chosen = measures.available(has_columns(report.has_vacant, report.has_cost))
-    summed = [m for m in chosen if m.rows is not None]
+    chosen, summed = _measures(report)
     rows = _rows(report.posts, summed)
     raw = {m.key: int(np.asarray(m.rows(rows), dtype=np.int64).sum())  # type: ignore[misc]
            for m in summed}
@@ -139,7 +141,7 @@ def _labels(report: Report) -> tuple[Labels, np.ndarray, bool]:
     relocated = posts["status"].to_numpy() == "relocated"
     labels: Labels = {}
     has_location = False
-    for col in ("team", "grade", "location", "destination"):
+    for col in LABELS:
         if made is not None:
             codes, uniques = made[col]
         else:
@@ -199,10 +201,10 @@ def _grouped(labels: Labels, first: np.ndarray, sums: np.ndarray, has_location: 
             continue
         keep = (labels["destination"][0][first] >= 0 if name == "by_destination"
                 else np.ones(n_fine, dtype=bool))
-        key_codes = [labels[c][0][first][keep] for c in cols]
         if not keep.any():
             out[name] = []
             continue
+        key_codes = [labels[c][0][first][keep] for c in cols]
         # The fine keys are numbered in order of first appearance, and so are these keys
         # over them: key order is the order in which the groups first appear.
         key = _combine(key_codes)
@@ -229,8 +231,8 @@ def _combine(codes: list[np.ndarray]) -> np.ndarray:
             key += 1
         return pd.factorize(key)[0]
     for c, size in zip(codes, sizes):        # too many combinations: renumber as we go
-        key = pd.factorize(key * size + (c + 1))[0].astype(np.int64)
-    return key.astype(np.intp)
+        key = pd.factorize(key * size + (c + 1))[0]
+    return key
 
 
 def _group_item(labels: dict[str, str], sums: np.ndarray, keys: list[str],
