@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import zipfile
@@ -28,8 +29,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reports
-from reports.intake import Limits
+from reports.intake import Limits, guards
 from reports.model import errors
+from reports.model.findings import column_index
 from reports.render import data as render_data
 from reports.render import text as render_text
 from reports.services.outputs import save_annotated as annotate_copy
@@ -363,8 +365,17 @@ def _unreferenced_cells(n: int) -> bytes:
     # the same in a row with no r attribute, then a far row
     (b"<row>" + _unreferenced_cells(16_384) + b'</row><row r="500000"><c r="A500000">'
      b"<v>1</v></c></row>"),
+    # a one-letter reference far below the row it is written in (calamine places the cell
+    # by its reference: it tried to allocate 35 GB, and aborted)
+    b'<row r="40"><c r="A99999999" t="inlineStr"><is><t>x</t></is></c></row>',
+    b'<row r="40"><c r="b99999999" t="inlineStr"><is><t>x</t></is></c></row>',
+    # four and ten letters: columns past XFD that calamine still reads (475,254 columns
+    # ran for minutes; ten letters aborted)
+    b'<row r="2000"><c r="ZZZZ2000" t="inlineStr"><is><t>x</t></is></c></row>',
+    b'<row r="40"><c r="ABCDEFGHIJ40" t="inlineStr"><is><t>x</t></is></c></row>',
 ], ids=["lower-case", "spaces", "prefixed", "row-without-r", "cells-without-r",
-        "row-and-cells-without-r"])
+        "row-and-cells-without-r", "one-letter-far-row", "lower-case-one-letter",
+        "four-letters", "ten-letters"])
 def test_other_spellings_of_a_far_cell_are_refused(tmp_path, rows):
     path = _with_sheet_xml(tmp_path, "far.xlsx", lambda xml: _append_rows(xml, rows))
     result = impact("validate", path)
@@ -372,6 +383,32 @@ def test_other_spellings_of_a_far_cell_are_refused(tmp_path, rows):
     assert result.stderr.startswith("Error: ")
     assert f"over the {Limits().max_cells:,} limit" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+# A reference as calamine reads it: letters (any number, either case), then the row.
+_EVERY_REF = re.compile(rb"r\s*=\s*[\"']([A-Za-z]*)(\d+)[\"']")
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(rows=st.lists(st.tuples(
+    st.integers(1, 2_000_000),
+    st.lists(st.tuples(st.text("ABCXYZabz", min_size=1, max_size=5),
+                       st.integers(1, 10**10), st.sampled_from(["", " "]),
+                       st.sampled_from(['"', "'"])), max_size=4)), max_size=30))
+def test_the_range_scan_finds_the_furthest_reference(rows):
+    """The guard's used range reaches every cell where calamine would put it: checked
+    against every reference that one plain pattern finds (slow, but simple), on rows of
+    cells whose references have one to five letters and rows up to 10**10."""
+    xml = b"<sheetData>" + b"".join(
+        f'<row r="{r}">'.encode()
+        + b"".join(f"<c r{sp}={sp}{q}{letters}{row}{q}><v>1</v></c>".encode()
+                   for letters, row, sp, q in cells) + b"</row>"
+        for r, cells in rows) + b"</sheetData>"
+    refs = _EVERY_REF.findall(xml)
+    furthest_row = max([len(rows)] + [int(row) for _, row in refs])
+    furthest_col = max([26] + [column_index(letters) + 1 for letters, _ in refs if letters])
+    scan = guards.scan_range(xml)
+    assert (scan.max_row, scan.max_col) == (furthest_row, furthest_col)
 
 
 def test_cells_without_references_in_a_normal_sheet_are_read(tmp_path):

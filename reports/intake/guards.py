@@ -159,19 +159,33 @@ def check_range(name: str, sheet: str, scan: SheetScan, limits: Limits) -> None:
             f"Delete the stray cells beyond the data (Ctrl+End finds the last one) and save")
 
 
-# XML allows spaces around "=", and calamine reads lower-case references too.
-# These start with a literal "r" so that re can skip ahead fast (0.08 s for a 45 MB sheet,
-# against 0.22 s for a pattern that starts with a character class).  Any attribute
+# XML allows spaces around "=", and calamine reads lower-case references too.  The
+# patterns start with a literal "r" so that re can skip ahead fast (0.08 s for a 45 MB
+# sheet, against 0.22 s for one that starts with a character class).  Any attribute
 # ending in "r" can match too ("header"); that only overestimates the range.
-_ROW_ATTR = re.compile(rb"r\s*=\s*[\"'](\d+)[\"']")
-_WIDE_REF = re.compile(rb"r\s*=\s*[\"']([A-Za-z]{2,3})(\d+)[\"']")
-_ANY_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{1,3})(\d+)[\"']")
+#
+# calamine places a cell by its reference: any number of letters, then the row.  Every
+# reference with two or more letters can widen the range, and so can a one-letter
+# reference with a large row: a cell at A99999999 inside <row r="2"> is where calamine
+# puts it (it tried to allocate 35 GB for one).  One-letter references are most of a
+# sheet's cells, so `_refs` finds only those whose row has at least as many digits as
+# the count of row tags: a shorter row number cannot be the largest.  A reference with
+# no letters is a row's number.
+@functools.lru_cache(maxsize=16)
+def _refs(row_digits: int) -> re.Pattern[bytes]:
+    return re.compile(rb"r\s*=\s*[\"'](?:([A-Za-z]{2,})|[A-Za-z](?=\d{%d}))?(\d+)[\"']"
+                      % row_digits)
+
+
+_ANY_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]+)(\d+)[\"']")
 # A cell start tag with no r attribute: calamine puts it one column after the previous cell.
 _UNREF_CELL = re.compile(
     rb"<(?:\w+:)?c(?:\s+(?!r\s*=)[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*/?>")
 _ROW_SPAN = re.compile(rb"<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)", re.S)
-# Quick tests for a cell tag whose first attribute is not r (a superset of the above).
-_MAYBE_UNREF = (re.compile(rb"<c(?:>|/>|\s+(?!r\s*=))"), re.compile(rb":c(?:>|/>|\s+(?!r\s*=))"))
+# Quick tests for a cell tag whose first attribute is not r (a superset of the above);
+# the one with a namespace prefix shares its pass with counting the prefixed row tags.
+_MAYBE_UNREF = re.compile(rb"<c(?:>|/>|\s+(?!r\s*=))")
+_COLON_TAGS = re.compile(rb":(?:(row)|c(?:>|/>|\s+(?!r\s*=)))")
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _CELL_START = re.compile(rb"<(?:\w+:)?c\s")
@@ -184,21 +198,37 @@ _col = functools.lru_cache(maxsize=4096)(column_index)
 
 
 def scan_sheet(xml: bytes) -> SheetScan:
-    """The real used range (from the cell references, not the <dimension> tag, which
-    calamine ignores too) and the formula cells that have no saved result."""
+    """The real used range and the formula cells that have no saved result."""
+    scan = scan_range(xml)
+    scan.formulas = scan_formulas(xml)
+    return scan
+
+
+def scan_range(xml: bytes) -> SheetScan:
+    """The real used range, from the cell references (not the <dimension> tag, which
+    calamine ignores too): what `check_range` needs before calamine may read the sheet.
+    Its `formulas` are left empty; `scan_formulas` finds them, which calamine's reading
+    does not depend on, so it may run beside the read."""
     # Rows without an r attribute are placed one after another, so count the tags too.
-    row_tags, prefixed_row_tags = xml.count(b"<row"), xml.count(b":row")
+    row_tags = xml.count(b"<row")
+    prefixed_row_tags = 0
+    maybe_unreferenced = False
+    for m in _COLON_TAGS.finditer(xml):      # ":row" and ":c" tags, in one pass
+        if m.group(1):
+            prefixed_row_tags += 1
+        else:
+            maybe_unreferenced = True
     max_row = row_tags + prefixed_row_tags
-    numbered = _ROW_ATTR.findall(xml)
-    if numbered:
-        max_row = max(max_row, max(map(int, numbered)))
+    refs = _refs(len(str(max_row))).findall(xml)
+    if refs:
+        max_row = max(max_row, max(map(int, (row for _, row in refs))))
     max_col, far_cell = 26, None   # single-letter columns cost nothing to assume
-    for m in _WIDE_REF.finditer(xml):
-        col = _col(m.group(1)) + 1
-        if col > max_col:
-            max_col, far_cell = col, (m.group(1) + m.group(2)).decode()
-        max_row = max(max_row, int(m.group(2)))
-    if any(p.search(xml) for p in _MAYBE_UNREF) and _UNREF_CELL.search(xml):
+    for letters, row in refs:
+        if letters:
+            col = _col(letters) + 1
+            if col > max_col:
+                max_col, far_cell = col, (letters + row).decode()
+    if (maybe_unreferenced or _MAYBE_UNREF.search(xml)) and _UNREF_CELL.search(xml):
         # Cells without a reference: a row reaches at most its last referenced column
         # plus the number of its unreferenced cells (rare; Excel always writes r).
         for span in _ROW_SPAN.finditer(xml):
@@ -210,9 +240,15 @@ def scan_sheet(xml: bytes) -> SheetScan:
                 far_cell = f"column {column_letter(max_col - 1)}"
     if far_cell is None and max_row > 1_000:
         far_cell = f"row {max_row:,}"
+    return SheetScan(max_row, max_col, far_cell, {}, row_tags, prefixed_row_tags)
+
+
+def scan_formulas(xml: bytes) -> dict[tuple[int, int], str]:
+    """The formula cells that have no saved result, which calamine would silently read
+    as blank: {(1-based row, 0-based column): the formula's text}."""
     formulas: dict[tuple[int, int], str] = {}
     if b"<f" not in xml and b":f" not in xml:
-        return SheetScan(max_row, max_col, far_cell, formulas, row_tags, prefixed_row_tags)
+        return formulas
     for m in _FORMULA.finditer(xml):
         pos = m.start()
         starts = list(_CELL_START.finditer(xml, max(0, pos - 400), pos))
@@ -235,7 +271,7 @@ def scan_sheet(xml: bytes) -> SheetScan:
         f_text = _F_TEXT.search(body)
         text = (f_text.group(1) or b"").decode("utf-8", "replace") if f_text else ""
         formulas[(int(ref.group(2)), _col(ref.group(1)))] = _unescape(text)
-    return SheetScan(max_row, max_col, far_cell, formulas, row_tags, prefixed_row_tags)
+    return formulas
 
 
 def _unescape(text: str) -> str:
