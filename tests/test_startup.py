@@ -80,3 +80,12 @@ def test_the_log_does_show_a_library_a_command_needs(tmp_path: Path) -> None:
     names = imported("summary", DERBYSHIRE, "--audience", "public", "--format", "json")
     assert among(names, ("reports.figures.privacy", "reports.documents")) == [
         "reports.documents", "reports.figures.privacy"]
+
+
+def test_pandas_is_not_imported_before_a_file_is_read() -> None:
+    """pandas (0.2-0.3 s to import) is imported while fastexcel reads an xlsx on the other
+    core (xlsx.read_xlsx), so nothing imported at start-up may import it first: the
+    import log of `--help` (which imports the whole command line) must not name it, and
+    a summary of an xlsx, which needs it, does import it."""
+    assert among(imported("--help"), ("pandas",)) == []
+    assert among(imported("summary", DERBYSHIRE), ("pandas",)) == ["pandas"]

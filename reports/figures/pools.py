@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..intake.rules import Report
 from ..model.errors import PostsNotGiven
 from ..model.formats import natural
 from .s188 import NOT_GIVEN, check_columns
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_POOL = ("team", "title", "grade")
 MATCHES = {0: "same grade", 1: "one grade up", -1: "one grade down"}
@@ -105,6 +107,7 @@ class Pools:
 
 def pools(report: Report, pool_by: tuple[str, ...] = DEFAULT_POOL) -> Pools:
     """The selection pools and redeployment candidates of a valid report."""
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     if not report.has_posts:
         raise PostsNotGiven(f"{report.workbook.name} has no Posts column, so the number of "
                             f"posts on each row is not known and pools cannot be counted; "

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..intake.rules import Report
 from ..model.errors import PostsNotGiven, UsageProblem
 from ..model.formats import natural
 from ..model.s188_rules import S188Rules, rules_for
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EMPLOYER = "employer"
 WHOLE_EMPLOYER = "Whole employer"
@@ -154,6 +156,7 @@ class _Rows:
 
 
 def dismissal_rows(report: Report, first_dismissal: dt.date | None = None) -> _Rows:
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     posts = report.posts
     status = posts["status"].to_numpy()
     vacant = posts["vacant"].to_numpy(dtype=object)

@@ -7,10 +7,9 @@ here is an integer sum, so it is exact, and figures leave as `Decimal`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..intake.rules import LABELS, Report
 from ..model import measures
@@ -18,6 +17,9 @@ from ..model.errors import InvalidData
 from ..model.findings import Finding
 from ..model.formats import fmt_number, jsonable, natural
 from ..model.measures import COST, VACANT
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NOT_GIVEN = "(not given)"
 
@@ -135,6 +137,7 @@ def _labels(report: Report) -> tuple[Labels, np.ndarray, bool]:
     """Each grouping column's codes and labels, the finest key (one code per distinct team,
     grade, location, and destination of a relocated post), and whether any location is
     given.  The codes come from validation when the posts are the ones it made."""
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     posts = report.posts
     made = report.label_codes[1] if report.label_codes and \
         report.label_codes[0] is posts else None
@@ -191,6 +194,7 @@ def _grouped(labels: Labels, first: np.ndarray, sums: np.ndarray, has_location: 
     """Every grouping's labels and sums, added up from the sums by the finest key.
 
     Groups come in natural order of their labels (ties in order of first appearance)."""
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     if not len(first):
         return {name: [] for name in GROUPINGS}
     n_fine = len(sums)
@@ -222,6 +226,7 @@ def _grouped(labels: Labels, first: np.ndarray, sums: np.ndarray, has_location: 
 def _combine(codes: list[np.ndarray]) -> np.ndarray:
     """One key per row from several columns of codes (each code at least -1), numbered
     0, 1, ... in order of first appearance."""
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     sizes = [int(c.max()) + 2 if len(c) else 1 for c in codes]
     key = np.zeros(len(codes[0]), dtype=np.int64)
     if np.prod(np.array(sizes, dtype=float)) < 2.0 ** 62:    # one mixed-radix number

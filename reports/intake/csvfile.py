@@ -8,7 +8,6 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 
 from ..model import codes
@@ -150,6 +149,7 @@ def csv_rows(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
 
 def _parse_csv(name: str, text: str, delimiter: str, width: int) -> Grid:
     """pandas' C parser (3x the csv module's speed); the csv module when rows are ragged."""
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None,
                             names=range(max(width, 1)), dtype=object, keep_default_na=False,

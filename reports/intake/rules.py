@@ -15,10 +15,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -37,6 +36,9 @@ from .workbook import (
     Workbook,
     filled,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_TEXT = 32_767          # Excel's own limit on a cell's text
 MAX_NUMBER = 10 ** 10      # no FTE, post count or annual cost is this large
@@ -112,6 +114,7 @@ POST_COLUMNS = ("sheet", "row", "post_id", "team", "title", "grade", "location",
 
 def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     """Apply every rule to every table of `wb`."""
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     findings = Findings()
     findings.extend(wb.findings)
     has_posts = all("posts" in t.columns for t in wb.tables)
@@ -153,6 +156,7 @@ LABELS = ("team", "grade", "location", "destination")
 def _label_codes(checks: list[_TableCheck]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each grouping column of the posts as (a code per post row, the labels): the columns'
     own codes, renumbered across sheets, so no million-row text column is hashed again."""
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     out = {}
     for fld in LABELS:
         parts, labels = [], []
@@ -230,12 +234,14 @@ def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """The posts of one table.  Text stays as object arrays of the values already made:
     pandas 3 would otherwise copy every text column into a new string array, which for a
     million rows takes longer than reading the file."""
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     return pd.DataFrame({k: pd.Series(v, dtype=object, copy=False)
                          if isinstance(v, np.ndarray) and v.dtype == object else v
                          for k, v in columns.items()}, copy=False)
 
 
 def _empty_posts() -> pd.DataFrame:
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     return pd.DataFrame({c: pd.Series(dtype=object) for c in POST_COLUMNS})
 
 
@@ -470,6 +476,7 @@ class _TableCheck:
         """The Post IDs of the post rows, as pandas' Arrow-backed text (as pandas 3 makes
         any text column): an ID column is nearly all different values, so object arrays
         would hold a Python str per row."""
+        import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
         if "post_id" not in self.t.data:
             return rows(filled(self.n, ""))
         ids = self.t.data["post_id"].text_arrow()

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +43,7 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
     wanted = _select_sheets(path.name, [name for name, _, _ in sheets], options.sheets)
 
     scans: dict[str, guards.SheetScan] = {}
-    spans: dict[str, tuple[int, int] | tuple[()] | None] = {}
+    xmls: dict[str, bytes] = {}
     skipped: list[tuple[str, str]] = []
     for name, target, kind in sheets:
         if name not in wanted:
@@ -52,15 +55,32 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
         if xml is None:
             raise CorruptFile(f"{path.name}: sheet '{name}' is listed but its part {target} "
                               f"is missing; save the file again")
-        scan = guards.scan_sheet(xml)
+        scan = guards.scan_range(xml)
         guards.check_range(path.name, name, scan, limits)
-        scans[name] = scan
-        spans[name] = _value_rows(xml, scan)
+        scans[name], xmls[name] = scan, xml
     del parts
+    names = [n for n, _, _ in sheets if n in scans]
+
+    # Every guard that must come before calamine has passed.  fastexcel reads on a
+    # second thread (it releases the GIL) while this one finds the formulas without a
+    # result and the rows that hold values, and imports what validation needs next.
+    spans: dict[str, tuple[int, int] | tuple[()] | None] = {}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = threading.Event()
+        loading = pool.submit(_fast_load, path, names, reading)
+        # Until fastexcel is under way, this thread runs only Python's short steps, not a
+        # long scan that holds the GIL: the reader would wait for each of them.
+        reading.wait()
+        _meanwhile()
+        for name in names:
+            xml = xmls.pop(name)
+            scans[name].formulas = guards.scan_formulas(xml)
+            spans[name] = _value_rows(xml, scans[name])
+            del xml
+        loaded = loading.result()
 
     tables: list[Table] = []
-    names = [n for n, _, _ in sheets if n in scans]
-    grids = _fast_grids(path, names, spans) or _calamine_grids(path, names)
+    grids = _fast_grids(loaded, names, spans) or _calamine_grids(path, names)
     for name, grid in grids:
         scan = scans[name]
         grid.formulas = {(row - 1, col): FormulaNoValue(formula)
@@ -70,6 +90,12 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
         if table is not None:
             tables.append(table)
     return tables, skipped, fmt
+
+
+def _meanwhile() -> None:
+    """Import pandas while fastexcel reads: validation needs it next, and its 0.3 s of
+    importing (which holds the GIL) then runs beside the read (which does not)."""
+    import pandas  # noqa: F401  # lazy: loaded here, beside fastexcel's read, on purpose
 
 
 def _workbook_sheets(name: str, parts: dict[str, bytes]) -> list[tuple[str, str, str]]:
@@ -155,36 +181,59 @@ def _value_rows(xml: bytes, scan: guards.SheetScan) -> tuple[int, int] | tuple[(
     return int(rows[first]), int(rows[last])
 
 
-def _fast_grids(path: Path, names: list[str],
-                spans: dict[str, tuple[int, int] | tuple[()] | None],
-                ) -> list[tuple[str, Grid]] | None:
-    """Each sheet's cells, from A1, through fastexcel (calamine straight into Arrow: no
-    Python object per cell); None when a sheet is not one `_value_rows` can place, or
-    fastexcel fails or disagrees, so python-calamine reads the file instead."""
-    if any(spans.get(n) is None for n in names):
-        return None
-    import fastexcel  # lazy: only an xlsx is read with it
+_Loaded = tuple[int, Any, int]      # (the table's height, its Arrow batch, its first column)
 
+
+def _fast_load(path: Path, names: list[str], reading: threading.Event,
+               ) -> dict[str, _Loaded | None] | None:
+    """Each sheet's table through fastexcel (calamine straight into Arrow: no Python
+    object per cell), None for a sheet it cannot load (a sheet with no value at all, for
+    one); None for the whole file when fastexcel fails on it.  `reading` is set once
+    fastexcel has been called, or has failed to import."""
+    try:
+        import fastexcel  # lazy: only an xlsx is read with it
+    finally:
+        reading.set()
     try:
         reader = fastexcel.read_excel(str(path))
-        out = []
-        for name in names:
-            span = spans[name]
-            if not span:                       # no value anywhere: as calamine reads it
-                out.append((name, Grid([], 0, typed=True)))
-                continue
-            first, last = span
-            sheet = reader.load_sheet(name, header_row=None, dtypes="string")
-            if sheet.total_height != last - first + 1:
-                return None                    # not the rows we expected: read it the sure way
-            batch = sheet.to_arrow()
-            col0 = min((c.absolute_index for c in sheet.available_columns()), default=0)
-            out.append((name, Grid.placed(batch, first - 1, col0)))
-        return out
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException:   # fastexcel's errors and pyo3 panics: python-calamine decides
         return None
+    out: dict[str, _Loaded | None] = {}
+    for name in names:
+        try:
+            sheet = reader.load_sheet(name, header_row=None, dtypes="string")
+            col0 = min((c.absolute_index for c in sheet.available_columns()), default=0)
+            out[name] = (sheet.total_height, sheet.to_arrow(), col0)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException:
+            out[name] = None
+    return out
+
+
+def _fast_grids(loaded: dict[str, _Loaded | None] | None, names: list[str],
+                spans: dict[str, tuple[int, int] | tuple[()] | None],
+                ) -> list[tuple[str, Grid]] | None:
+    """Each sheet's cells, from A1, from fastexcel's tables put back where they stand;
+    None when a sheet is not one `_value_rows` can place, or fastexcel failed or
+    disagrees, so python-calamine reads the file instead."""
+    if loaded is None or any(spans.get(n) is None for n in names):
+        return None
+    out = []
+    for name in names:
+        span = spans[name]
+        if not span:                       # no value anywhere: as calamine reads it
+            out.append((name, Grid([], 0, typed=True)))
+            continue
+        first, last = span
+        table = loaded.get(name)
+        if table is None or table[0] != last - first + 1:
+            return None                    # not the rows we expected: read it the sure way
+        _, batch, col0 = table
+        out.append((name, Grid.placed(batch, first - 1, col0)))
+    return out
 
 
 def _calamine_grids(path: Path, names: list[str]) -> Iterable[tuple[str, Grid]]:
