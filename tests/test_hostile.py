@@ -411,6 +411,18 @@ def test_the_range_scan_finds_the_furthest_reference(rows):
     assert (scan.max_row, scan.max_col) == (furthest_row, furthest_col)
 
 
+@pytest.mark.parametrize("n", [0, 1, 9, 10, 99, 100, 101, 909, 5001, 99_999, 100_001])
+def test_the_row_pattern_matches_exactly_the_numbers_over_a_bound(n):
+    """`greater_than(n)`, which picks the one-letter references worth reading, matches
+    a row number if and only if it is over n (compared as integers, for every number up
+    to well past n, with and without leading zeros)."""
+    pattern = re.compile(guards.greater_than(n))
+    for m in [*range(0, 2 * n + 1_100), 10 * n + 7, 10**12]:
+        assert bool(pattern.fullmatch(str(m).encode())) == (m > n), m
+        if pattern.fullmatch(b"0" + str(m).encode()) is None:
+            assert m <= n, m          # a leading zero may match more, never less
+
+
 def test_cells_without_references_in_a_normal_sheet_are_read(tmp_path):
     def strip_refs(xml: bytes) -> bytes:
         import re

@@ -168,13 +168,26 @@ def check_range(name: str, sheet: str, scan: SheetScan, limits: Limits) -> None:
 # reference with two or more letters can widen the range, and so can a one-letter
 # reference with a large row: a cell at A99999999 inside <row r="2"> is where calamine
 # puts it (it tried to allocate 35 GB for one).  One-letter references are most of a
-# sheet's cells, so `_refs` finds only those whose row has at least as many digits as
-# the count of row tags: a shorter row number cannot be the largest.  A reference with
-# no letters is a row's number.
+# sheet's cells, so `_refs` finds only those whose row is over the count of row tags
+# (a row at or under it cannot be the largest).  A reference with no letters is a row's
+# number.
 @functools.lru_cache(maxsize=16)
-def _refs(row_digits: int) -> re.Pattern[bytes]:
-    return re.compile(rb"r\s*=\s*[\"'](?:([A-Za-z]{2,})|[A-Za-z](?=\d{%d}))?(\d+)[\"']"
-                      % row_digits)
+def _refs(row_tags: int) -> re.Pattern[bytes]:
+    # (?=\d{n}) first: most rows are shorter, and fail that test fastest.
+    return re.compile(rb"r\s*=\s*[\"'](?:([A-Za-z]{2,})|[A-Za-z](?=\d{%d})(?=(?:%s)[\"']))?"
+                      rb"(\d+)[\"']" % (len(str(row_tags)), greater_than(row_tags)))
+
+
+def greater_than(n: int) -> bytes:
+    """A pattern for the runs of digits whose value is over `n` (and some with leading
+    zeros that are not: those only cost a match): any longer run, or a run as long whose
+    digits first differ from n's by being larger."""
+    digits = str(n).encode()
+    ways = [rb"\d{%d,}" % (len(digits) + 1)]
+    for i, d in enumerate(digits):
+        if d < ord("9"):
+            ways.append(digits[:i] + b"[%c-9]" % (d + 1) + rb"\d" * (len(digits) - i - 1))
+    return b"|".join(ways)
 
 
 _ANY_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]+)(\d+)[\"']")
@@ -219,7 +232,7 @@ def scan_range(xml: bytes) -> SheetScan:
         else:
             maybe_unreferenced = True
     max_row = row_tags + prefixed_row_tags
-    refs = _refs(len(str(max_row))).findall(xml)
+    refs = _refs(max_row).findall(xml)
     if refs:
         max_row = max(max_row, max(map(int, (row for _, row in refs))))
     max_col, far_cell = 26, None   # single-letter columns cost nothing to assume
