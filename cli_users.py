@@ -146,6 +146,9 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
               help="The port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Request threads.")
+@click.option("--check-workers", type=click.IntRange(0, 64), default=None,
+              help="Processes that check uploads, so simultaneous uploads use every core "
+                   "(default: one per core; 0: in the request threads).")
 @click.option("--max-upload-mb", default=20, show_default=True, type=click.IntRange(1, 1024),
               help="Refuse uploads larger than this, before reading them.")
 @click.option("--behind-proxy", is_flag=True,
@@ -154,8 +157,8 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
 @store_option
 @debug_option
 @handle_errors
-def serve(host: str, port: int, threads: int, max_upload_mb: int, behind_proxy: bool,
-          store_dir: Path | None, debug: bool) -> None:
+def serve(host: str, port: int, threads: int, check_workers: int | None, max_upload_mb: int,
+          behind_proxy: bool, store_dir: Path | None, debug: bool) -> None:
     """Run the web portal on waitress: HR upload schedules, union reps download
     briefings, each role sees only what it may.  Add users first with impact
     users add.  The secret key comes from IMPACT_SECRET_KEY, else a file made
@@ -166,18 +169,29 @@ def serve(host: str, port: int, threads: int, max_upload_mb: int, behind_proxy: 
       impact serve
       impact serve --port 8080 --store /srv/impact
       impact serve --behind-proxy --threads 16
+      impact serve --check-workers 4
     """
     import waitress  # lazy: only this command serves
 
+    from reports.services.checking import default_workers  # lazy: only this command serves
     from web.app import create_app  # lazy: Flask, only this command serves
 
+    workers = default_workers() if check_workers is None else check_workers
     app: Any = create_app(store_dir, db=chosen_db(), config={"SESSION_COOKIE_SECURE": behind_proxy,
-                                             "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024})
+                                             "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024},
+                          check_workers=workers)
     if behind_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix  # lazy: with --behind-proxy only
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     root = app.extensions["impact"].store.root
-    click.echo(f"impact portal on http://{host}:{port}/ (store {root})", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="impact",
-                   max_request_body_size=(max_upload_mb + 1) * 1024 * 1024)
+    click.echo(f"impact portal on http://{host}:{port}/ (store {root}; uploads checked "
+               f"{f'by {workers} worker process(es)' if workers else 'in the request threads'})",
+               err=True)
+    checker = app.extensions["impact"].checker
+    checker.start()
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="impact",
+                       max_request_body_size=(max_upload_mb + 1) * 1024 * 1024)
+    finally:
+        checker.close()

@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from reports.model.errors import Unpublishable
 from reports.services import users
+from reports.services.checking import Checker
 from reports.store.accounts import Accounts
 from reports.store.db import Store
 
@@ -35,6 +36,7 @@ class Portal:
 
     store: Store
     accounts: Accounts
+    checker: Checker
 
 
 class PortalUser(UserMixin):
@@ -64,15 +66,17 @@ def _templates() -> Path:
 
 
 def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | None = None,
-               config: dict[str, Any] | None = None) -> Flask:
+               config: dict[str, Any] | None = None, check_workers: int = 0) -> Flask:
     """The portal on the store at `store_dir` (else $IMPACT_STORE, else the default) with
-    the database `db` (a PostgreSQL URL; else $IMPACT_DB, else the store's SQLite file)."""
+    the database `db` (a PostgreSQL URL; else $IMPACT_DB, else the store's SQLite file).
+    Uploads are checked in `check_workers` worker processes (0: in the request's thread;
+    `impact serve` uses one per core; see `reports.services.checking`)."""
     templates = _templates()
     # no static folder: the one stylesheet has its own route, so nothing else under
     # templates/ is ever served
     app = Flask(__name__, template_folder=str(templates), static_folder=None)
     store = Store.open(store_dir, db=db)
-    app.extensions["impact"] = Portal(store, Accounts(store))
+    app.extensions["impact"] = Portal(store, Accounts(store), Checker(check_workers))
     app.config.update(
         SECRET_KEY=secret_key(store.root),
         MAX_CONTENT_LENGTH=MAX_UPLOAD,

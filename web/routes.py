@@ -33,7 +33,7 @@ from reports.model.errors import ImpactError, UnknownDataset, Unpublishable
 from reports.model.fields import FIELD_BY_NAME, FIELDS, STATUS_TARGETS
 from reports.services import audit, datasets, outputs, users
 from reports.services import portal as views
-from reports.services.source import HowToRead, Source, check
+from reports.services.source import HowToRead
 from reports.store.paths import check_name
 
 from .app import TEMPLATES, PortalUser, address, portal
@@ -363,7 +363,7 @@ def _check_and_store(folder: Path, meta: dict[str, Any]) -> Any:
                     status_map=tuple(meta.get("status_map", []))).over(saved)
     named = f"{meta['original']} for '{meta['dataset']}'"
     try:
-        report = check(Source.of_file(path), how)
+        report = portal().checker.check(path, how)
     except ImpactError as e:
         _drop(folder)
         _log("upload-refused", f"{named}: {e}")
