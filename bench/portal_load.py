@@ -213,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--upload-rows", type=int, default=5000, metavar="N",
                     help="rows of the generated xlsx schedule that is uploaded (default 5000)")
     ap.add_argument("--threads", type=int, default=8, help="impact serve --threads")
+    ap.add_argument("--check-workers", type=int, default=None,
+                    help="impact serve --check-workers (default: its own, one per core)")
     ap.add_argument("--sequential", action="store_true",
                     help="send each phase's requests one after another, not all at once")
     ap.add_argument("--store", type=Path, help="store folder (default: a new temp folder)")
@@ -238,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     exe = Path(sys.executable).with_name("impact")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "import cli; cli.main()"]
     server = subprocess.Popen([*cmd, "serve", "--port", str(port), "--threads",
-                               str(args.threads), "--store", str(store), *db], cwd=ROOT,
+                               str(args.threads), "--store", str(store), *db,
+                               *([] if args.check_workers is None else
+                                 ["--check-workers", str(args.check_workers)])], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -293,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"versions of 'load': {len(numbers)}, numbered 1..{args.uploads} without gaps: "
           f"{numbers == list(range(1, args.uploads + 1))}")
     print(f"impact store check: {check.stdout.strip() or check.stderr.strip()}")
-    served = f"impact serve --threads {args.threads}, {store_kind}"
+    workers = ("" if args.check_workers is None
+               else f", --check-workers {args.check_workers}")
+    served = f"impact serve --threads {args.threads}{workers}, {store_kind}"
     verdicts = [
         verdict(results[0], "portal upload to verdict", UPLOAD_P95_LIMIT,
                 f"{args.uploads} uploads of a {args.upload_rows:,}-row xlsx {how}, {served}"),
@@ -303,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         print(v["line"])
     if args.json:
         args.json.write_text(json.dumps({
-            "threads": args.threads, "db": args.db or "sqlite", "upload_rows": args.upload_rows,
+            "threads": args.threads, "check_workers": args.check_workers, "db": args.db or "sqlite", "upload_rows": args.upload_rows,
             "sequential": args.sequential, "cpus": os.cpu_count(), "phases": results,
             "verdicts": verdicts, "ok": ok}, indent=2) + "\n")
     return 0 if ok else 1

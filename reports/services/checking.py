@@ -78,11 +78,12 @@ class Checker:
         self._pool: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
-        """Start the workers now, so the first uploads do not wait for them."""
+        """Start the workers and wait until they are ready (about a second), so the
+        first uploads do not wait for them."""
         if self.workers:
             pool = self._current()
-            for _ in range(self.workers):
-                pool.submit(_nothing)
+            for ready in [pool.submit(_nothing) for _ in range(self.workers)]:
+                ready.result()
 
     def check(self, path: Path, how: HowToRead) -> Report:
         """The report of `path` read with `how`.  Whole-file problems raise
