@@ -22,7 +22,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          brief_written, check_text,
                          debug_option, format_option, handle_errors, input_options,
                          chosen_db, open_store, output_option, print_invalid, read_options,
-                         show_audit_option, store_option)
+                         leave, show_audit_option, store_option)
 import cli_costs
 from cli_profile import profile as profile_group
 from cli_store import store as store_group
@@ -435,6 +435,8 @@ def main() -> None:
     """
     try:
         cli(prog_name="impact")
+    except SystemExit as e:     # how click ends every command: ended without teardown
+        leave(e.code)
     except Exception as e:  # the last resort: a bug must not print a traceback
         if "--debug" in sys.argv[1:] or os.environ.get(DEBUG_ENV):
             raise

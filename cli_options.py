@@ -8,15 +8,17 @@ library's fatal errors into one line on stderr and exit code 1 (2 for wrong usag
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
 import os
 import sys
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -338,3 +340,28 @@ def brief_written(result: Any) -> str:
     pages = f"{result.pages} page{'s' if result.pages != 1 else ''}"
     kind = "" if result.kind == "PDF" else f"{result.kind}, "
     return f"Briefing written to {result.path} ({kind}{pages})"
+
+
+def leave(code: object) -> NoReturn:
+    """End the process as `sys.exit(code)` would, without tearing the interpreter down.
+
+    At exit Python frees every module and object; with pandas and Arrow loaded that
+    takes about 0.1 s, a fifth of a whole summary of a small file.  What an exit does
+    that matters still happens: the atexit functions run (logging, thread and process
+    pools), and stdout and stderr are flushed.  While another thread that is not a
+    daemon still runs, or if a flush fails (a closed pipe), it exits the ordinary way.
+    """
+    if isinstance(code, bool) or not isinstance(code, int | None):
+        click.echo(code, err=True)           # sys.exit("text"): the text, and exit code 1
+        code = 1
+    others = [t for t in threading.enumerate()
+              if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if others:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code or 0)
