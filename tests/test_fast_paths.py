@@ -126,7 +126,7 @@ def test_the_real_files_read_the_same_both_ways(monkeypatch):
 
 
 def _value_rows(xml: bytes):
-    return xlsx._value_rows(xml, guards.scan_sheet(xml))
+    return xlsx._value_rows(xml, guards.scan_range(xml))
 
 
 def test_rows_out_of_order_are_left_to_python_calamine(tmp_path):

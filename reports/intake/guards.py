@@ -210,13 +210,6 @@ _T_ATTR = re.compile(rb"\st=[\"'](\w+)[\"']")
 _col = functools.lru_cache(maxsize=4096)(column_index)
 
 
-def scan_sheet(xml: bytes) -> SheetScan:
-    """The real used range and the formula cells that have no saved result."""
-    scan = scan_range(xml)
-    scan.formulas = scan_formulas(xml)
-    return scan
-
-
 def scan_range(xml: bytes) -> SheetScan:
     """The real used range, from the cell references (not the <dimension> tag, which
     calamine ignores too): what `check_range` needs before calamine may read the sheet.
