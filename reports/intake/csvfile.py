@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +19,7 @@ from ..model.errors import (
     UsageProblem,
 )
 from ..model.findings import Findings
+from .digest import sha256_bytes
 from .tables import Grid, header_score, table_from_grid
 from .workbook import ReadOptions, Table
 
@@ -36,7 +36,7 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     raw = path.read_bytes()
     # the digest is worked out beside the parse: hashlib lets go of the GIL on big buffers
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(_sha256, raw)
+        digest = pool.submit(sha256_bytes, raw)
         fast = _read_arrow(raw, options)
         digest_text = digest.result()
     if fast is not None:
@@ -55,10 +55,6 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     # rest of the run does not sit on top of them (a million rows: about 150 MB)
     pa.default_memory_pool().release_unused()
     return ([table] if table else []), skipped, encoding, delimiter, digest_text
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _read_text(name: str, raw: bytes, options: ReadOptions) -> tuple[Grid, str, str]:

@@ -277,7 +277,6 @@ def _numbers(values: pa.Array, money: bool = False) -> np.ndarray:
         if money:
             values = pc.replace_substring_regex(values, r"[£,\s]", "")
         number = pc.match_substring_regex(values, _NUMBER).fill_null(False)
-        out[:] = np.nan
         if pc.any(number).as_py():
             parsed = pc.cast(pc.filter(values, number), pa.float64())
             out[number.to_numpy(zero_copy_only=False)] = parsed.to_numpy(zero_copy_only=False)

@@ -114,17 +114,15 @@ class Grid:
         if take is not None:
             where = {int(i): k for k, i in enumerate(take.tolist())}
             formulas = {where[i]: f for i, f in formulas.items() if i in where}
-        if j in self.dense:
-            # A code per cell: the values themselves, only the rows wanted (neither the
-            # heading, which would make a column of amounts look like text, nor a million
-            # values for the few rows `take` asks for).
-            values = self.columns[j].dictionary.slice(start)
-            if take is not None:
-                values = values.take(pa.array(take, pa.int64()))
-            return Column.of_text(as_dictionary(values, dense=True), self.typed, formulas)
-        values = self.columns[j].slice(start)
+        # A column with a code per cell is served from its values themselves, only the
+        # rows wanted (neither the heading, which would make a column of amounts look like
+        # text, nor a million values for the few rows `take` asks for).
+        dense = j in self.dense
+        values = (self.columns[j].dictionary if dense else self.columns[j]).slice(start)
         if take is not None:
             values = values.take(pa.array(take, pa.int64()))
+        if dense:
+            values = as_dictionary(values, dense=True)
         return Column.of_text(values, self.typed, formulas)
 
     def is_empty(self) -> bool:

@@ -201,14 +201,6 @@ def as_dictionary(values: pa.Array | pa.ChunkedArray, dense: bool = False,
     text in one chunk or many.  `dense`: every cell gets its own code (the dictionary is
     the cells themselves), for a column of values that are nearly all different, where
     hashing them would cost time for nothing; a `Column` never needs its values distinct."""
-    if dense and not pa.types.is_dictionary(values.type):
-        if isinstance(values, pa.ChunkedArray):
-            values = (values.combine_chunks() if values.num_chunks
-                      else pa.array([], values.type))
-        if values.type != pa.string():
-            values = values.cast(pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(np.arange(len(values), dtype=np.int32)),
-                                              values)
     if isinstance(values, pa.ChunkedArray):
         if pa.types.is_dictionary(values.type):
             values = values.unify_dictionaries()
@@ -217,6 +209,9 @@ def as_dictionary(values: pa.Array | pa.ChunkedArray, dense: bool = False,
     if not pa.types.is_dictionary(values.type):
         if values.type != pa.string():
             values = values.cast(pa.string())
+        if dense:
+            return pa.DictionaryArray.from_arrays(
+                pa.array(np.arange(len(values), dtype=np.int32)), values)
         values = pc.dictionary_encode(values)
     if values.dictionary.type != pa.string():
         values = pa.DictionaryArray.from_arrays(values.indices,
