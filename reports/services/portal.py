@@ -118,7 +118,7 @@ def _lock(key: str) -> threading.Lock:
 
 
 def briefing_file(store: Store, slug: Dataset | str, audience: str, *, today: date | None = None,
-                 fmt: str = "pdf") -> Path:
+                  fmt: str = "pdf") -> Path:
     """The latest version's briefing for `audience` (a PDF, or with `fmt` "html" the
     accessible web page), made once a day per version.  `Unpublishable` when a public
     briefing fails the disclosure audit."""
@@ -160,7 +160,7 @@ def summary_xlsx(store: Store, slug: Dataset | str, kind: str) -> bytes:
     public briefing publishes ("public")."""
     d = _dataset(store, slug)
     result = summaries.summarise_source(_source(store, d.name, d.latest.number),
-                                     audience="public" if kind == "public" else None)
+                                        audience="public" if kind == "public" else None)
     if result.summary is None:
         raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
     with tempfile.TemporaryDirectory(prefix="impact-xlsx-") as tmp:
