@@ -411,6 +411,91 @@ def test_the_range_scan_finds_the_furthest_reference(rows):
     assert (scan.max_row, scan.max_col) == (furthest_row, furthest_col)
 
 
+# Sheets built from ordinary rows and cells (either quote, odd whitespace, small rows),
+# with at most one of the things that make `scan_range` read every reference: a second
+# letter, a far row, a cell without r or with r not first, a namespace prefix, odd
+# whitespace, a byte that is not UTF-8.  About half of them are ordinary.
+_SPACE = st.sampled_from([" ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", " \x0b"])
+_ORDINARY_HEAD = st.builds(lambda ws, col, row, q: f"<c{ws}r={q}{col}{row}{q}",
+                           _SPACE, st.sampled_from("ABJZaz"), st.integers(1, 9),
+                           st.sampled_from("\"'"))
+_ODD_HEAD = st.one_of(
+    st.builds(lambda ws1, ws2, col, row: f"<c r{ws1}={ws2}'{col}{row}'",
+              _SPACE, _SPACE, st.sampled_from(["A", "AA", "zz", "AB", "C"]),
+              st.integers(1, 200)),
+    st.sampled_from(["<c", "<c s=\"1\" r=\"A1\"", "<c rx=\"1\"", "<c\x0bx=\"1\"",
+                     "<x:c r=\"B2\"", "<c\xff=\"1\"", "<c r\x0b=\"A1\""]))
+_CELL_END = st.sampled_from(["><v>1</v></c>", "/>", " t=\"s\"><v>0</v></c>"])
+
+
+def _row(tag: str, heads: list[str], ends: list[str]) -> str:
+    return tag + "".join(h + e for h, e in zip(heads, ends)) + "</row>"
+
+
+_ORDINARY_ROW = st.builds(_row, st.sampled_from(["<row>", "<row r=\"3\">", "<row r='9'>",
+                                                 "<row spans=\"1:2\">"]),
+                          st.lists(_ORDINARY_HEAD, max_size=4), st.lists(_CELL_END, min_size=4))
+_ODD_ROW = st.one_of(
+    # after a cell in column Z, so that a cell without r would widen the range
+    st.builds(_row, st.just("<row>"),
+              st.lists(_ODD_HEAD, min_size=1, max_size=2).map(lambda h: ['<c r="Z1"', *h]),
+              st.lists(_CELL_END, min_size=3)),
+    st.sampled_from(["<x:row></x:row>", "<row r=\"70\"></row>", "<row r='7000'/>"]))
+
+
+@settings(max_examples=500, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(_ORDINARY_ROW, min_size=9, max_size=30),
+       odd=st.one_of(st.none(), st.tuples(st.integers(0, 30), _ODD_ROW)))
+def test_the_quick_range_scan_agrees_with_reading_every_reference(rows, odd):
+    """`scan_range` takes RE2's word that a sheet is ordinary; whenever it does, its
+    answer is what reading every reference (`_every_reference`) gives."""
+    if odd is not None:
+        rows.insert(*odd)
+    xml = ("<sheetData>" + "".join(rows) + "</sheetData>").encode("latin-1")
+    scan = guards.scan_range(xml)
+    assert scan == guards._every_reference(xml, xml.count(b"<row"))
+
+
+def test_an_ordinary_sheet_is_proved_so_without_reading_every_reference(monkeypatch):
+    """The quick way is taken for an ordinary sheet (so the test above compares both
+    ways), and each thing that an ordinary sheet lacks sends the scan the sure way."""
+    calls = []
+    sure_way = guards._every_reference
+    monkeypatch.setattr(guards, "_every_reference",
+                        lambda xml, n: calls.append(n) or sure_way(xml, n))
+    rows = "".join(f'<row r="{r}"><c r="A{r}"><v>1</v></c><c r="J{r}" t="s"><v>0</v></c>'
+                   f"</row>" for r in range(1, 1_201))
+    ordinary = f"<sheetData>{rows}</sheetData>".encode()
+    scan = guards.scan_range(ordinary)
+    assert calls == []
+    assert (scan.max_row, scan.max_col, scan.far_cell) == (1_200, 26, "row 1,200")
+    odd = {
+        "two letters": b'<row r="3"><c r="AA3"><v>1</v></c></row>',
+        "a far one-letter row": b'<row r="4"><c r="B1300"><v>1</v></c></row>',
+        "a far row number": b'<row r="1202"></row>',
+        "a cell without r": b'<row r="5"><c t="s"><v>1</v></c></row>',
+        "a cell without attributes": b'<row r="5"><c><v>1</v></c></row>',
+        "an attribute before r": b'<row r="5"><c s="1" r="A5"><v>1</v></c></row>',
+        "a prefixed row": b'<x:row r="6"></x:row>',
+        "a prefixed cell": b'<row r="7"><x:c r="A7"><v>1</v></x:c></row>',
+        "a byte that is not UTF-8": b'<row r="9"><c \xff="1"><v>1</v></c></row>',
+        "a vertical tab before an attribute": b'<row r="9"><c\x0bs="1"><v>1</v></c></row>',
+        "a form feed before an attribute": b'<row r="9"><c\x0cs="1"><v>1</v></c></row>',
+    }
+    still_ordinary = {
+        "two spaces before r": b'<row r="8"><c  r="A8"><v>1</v></c></row>',
+        "spaces around =": b'<row r="8"><c\tr = "a8"><v>1</v></c></row>',
+        "an attribute after r": b'<row r="8"><c r="Z8" s="3"/></row>',
+        "a form feed before =": b'<row r="8"><c r\x0c="B8"><v>1</v></c></row>',
+    }
+    for what, extra in [*odd.items(), *still_ordinary.items()]:
+        calls.clear()
+        xml = ordinary.replace(b"</sheetData>", extra + b"</sheetData>")
+        assert guards.scan_range(xml) == sure_way(xml, xml.count(b"<row")), what
+        assert calls == ([] if what in still_ordinary else [xml.count(b"<row")]), what
+
+
 @pytest.mark.parametrize("n", [0, 1, 9, 10, 99, 100, 101, 909, 5001, 99_999, 100_001])
 def test_the_row_pattern_matches_exactly_the_numbers_over_a_bound(n):
     """`greater_than(n)`, which picks the one-letter references worth reading, matches
