@@ -526,6 +526,72 @@ def test_a_small_cell_limit_refuses_a_normal_sheet(tiny_xlsx):
         reports.check(tiny_xlsx, limits=Limits(max_cells=10))
 
 
+def _declaring(src: Path, dst: Path, part: str, *, crc: int | None = None,
+               compressed: int | None = None, size: int | None = None,
+               local_name: bytes | None = None) -> Path:
+    """A copy of the zip `src` whose local and central headers declare other values for
+    one member (its CRC, compressed size, size), or whose local header names another."""
+    import struct
+
+    data = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as zf:
+        info = zf.getinfo(part)
+    entries = [m.start() for m in re.finditer(rb"PK\x01\x02", bytes(data))]
+    central = next(at for at in entries
+                   if data[at + 46:at + 46 + len(part)] == part.encode())
+    for offset, at in ((14, info.header_offset), (16, central)):
+        for k, value in enumerate((crc, compressed, size)):
+            if value is not None:
+                struct.pack_into("<I", data, at + offset + 4 * k, value)
+    if local_name is not None:
+        assert len(local_name) == len(part)
+        data[info.header_offset + 30:info.header_offset + 30 + len(part)] = local_name
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.mark.parametrize("lie", ["size under", "size over", "crc", "local name"])
+def test_a_part_whose_headers_lie_is_refused(tmp_path, tiny_xlsx, lie):
+    """The guards inflate each part themselves (ISA-L when it is plain deflate, else
+    zipfile), so a part whose stream is not what its headers declare is refused before
+    calamine reads it, by zipfile's own checks."""
+    with zipfile.ZipFile(tiny_xlsx) as zf:
+        info = zf.getinfo(SHEET)
+    change = {"size under": {"size": info.file_size - 7},
+              "size over": {"size": info.file_size + 7},
+              "crc": {"crc": info.CRC ^ 1},
+              "local name": {"local_name": SHEET.replace("sheet1", "sheetX").encode()}}[lie]
+    path = _declaring(tiny_xlsx, tmp_path / "lies.xlsx", SHEET, **change)
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+        assert guards._inflate_quickly(fh, zf.getinfo(SHEET)) is None
+    with pytest.raises(errors.CorruptFile, match="sheet1.xml|damaged"):
+        reports.check(path)
+
+
+def test_every_plain_part_is_inflated_quickly_and_as_zipfile_reads_it(tmp_path, tiny_xlsx):
+    """ISA-L gives each deflated part byte for byte as zipfile does (so the quick way is
+    the one taken); a stored part, which it does not take, is read by zipfile."""
+    for path in [tiny_xlsx, *sorted(Path("data").glob("*.xlsx"))]:
+        with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+            for info in zf.infolist():
+                if info.compress_type == zipfile.ZIP_DEFLATED:
+                    assert guards._inflate_quickly(fh, info) == zf.read(info), (path, info)
+    stored = replace_part(tiny_xlsx, tmp_path / "stored.xlsx", SHEET,
+                          read_part(tiny_xlsx, SHEET), compression=zipfile.ZIP_STORED)
+    with zipfile.ZipFile(stored) as zf, open(stored, "rb") as fh:
+        assert guards._inflate_quickly(fh, zf.getinfo(SHEET)) is None
+    assert list(reports.check(stored).posts["post_id"]) == ["P1", "P2"]
+    # A compressed size past the end of the file: zipfile reads the stream to its end
+    # and checks the CRC, so the part is read as it is.
+    with zipfile.ZipFile(tiny_xlsx) as zf:
+        info = zf.getinfo(SHEET)
+    over = _declaring(tiny_xlsx, tmp_path / "over.xlsx", SHEET,
+                      compressed=info.compress_size + 10**6)
+    with zipfile.ZipFile(over) as zf, open(over, "rb") as fh:
+        assert guards._inflate_quickly(fh, zf.getinfo(SHEET)) is None
+    assert list(reports.check(over).posts["post_id"]) == ["P1", "P2"]
+
+
 def test_file_size_limit(tiny_xlsx):
     with pytest.raises(errors.TooLarge):
         reports.check(tiny_xlsx, limits=Limits(max_file_bytes=100))

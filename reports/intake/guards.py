@@ -3,9 +3,10 @@
 python-calamine has sharp edges (ENGINEERING.md): it aborts the whole process on
 a far-away cell and has no zip-bomb guard.  So before calamine sees a file we
   * check the zip's members: count, declared sizes, compression ratios;
-  * inflate every XML part ourselves with a hard cap (zipfile never returns
-    more than a member's declared size, and checks its CRC), which also proves
-    the declared sizes true;
+  * inflate every XML part ourselves with a hard cap (ISA-L for plain deflate, one
+    byte over the declared size at most; else zipfile, which never returns more than
+    the declared size), checking its size and CRC, which proves the declared sizes
+    true;
   * parse the XML we read ourselves with defusedxml (no entity declarations);
   * find each sheet's real used range from the cell references themselves
     and refuse an absurd one;
@@ -22,7 +23,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..model.errors import (
     AbsurdRange,
@@ -65,9 +66,10 @@ def workbook_parts(path: Path, limits: Limits) -> dict[str, bytes]:
             raise NotASpreadsheet(f"{path.name}: a zip file, but not an Excel workbook "
                                   f"(no xl/workbook.xml); give an .xlsx, .xlsm or .csv file")
         _check_members(path.name, zf, limits)
-        return {info.filename.replace("\\", "/"): _inflate(path.name, zf, info, limits)
-                for info in zf.infolist()
-                if info.filename.endswith((".xml", ".rels")) and not info.is_dir()}
+        with open(path, "rb") as fh:
+            return {info.filename.replace("\\", "/"): _inflate(path.name, zf, fh, info, limits)
+                    for info in zf.infolist()
+                    if info.filename.endswith((".xml", ".rels")) and not info.is_dir()}
 
 
 def _head(name: str, zf: zipfile.ZipFile, part: str, size: int) -> bytes:
@@ -106,9 +108,13 @@ def _check_members(name: str, zf: zipfile.ZipFile, limits: Limits) -> None:
                        f"the {limits.max_total_bytes / MiB:,.0f} MiB limit")
 
 
-def _inflate(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+def _inflate(name: str, zf: zipfile.ZipFile, fh: BinaryIO, info: zipfile.ZipInfo,
+             limits: Limits) -> bytes:
     """Decompress one part.  zipfile stops at the declared size and checks the CRC,
     so a part that lies about its size is caught here, before calamine reads it."""
+    data = _inflate_quickly(fh, info)
+    if data is not None:
+        return data
     try:
         with zf.open(info) as fh:
             data = fh.read(limits.max_member_bytes + 1)
@@ -119,6 +125,43 @@ def _inflate(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limi
         raise CorruptFile(f"{name}: part {info.filename} cannot be decompressed ({e})") from None
     if len(data) != info.file_size:
         raise CorruptFile(f"{name}: part {info.filename} is truncated")
+    return data
+
+
+# Deflate's general-purpose flags a part may have for `_inflate_quickly`: the compression
+# level (bits 1-2), sizes in a data descriptor (bit 3; the central directory has them
+# too) and UTF-8 names (bit 11).  Anything else is left to zipfile.
+_PLAIN_FLAGS = 0x2 | 0x4 | 0x8 | 0x800
+_LOCAL_HEADER = struct.Struct("<4s22xHH")      # signature ... name length, extra length
+
+
+def _inflate_quickly(fh: BinaryIO, info: zipfile.ZipInfo) -> bytes | None:
+    """A deflated part through ISA-L (python-isal) in one call, capped at one byte over
+    its declared size; None when anything about it is not plain (another method, other
+    flags, a local header that differs, a stream that is not exactly the declared size
+    with the declared CRC), so that zipfile reads it and reports what is wrong."""
+    from isal import isal_zlib  # lazy: only an xlsx is inflated
+
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & ~_PLAIN_FLAGS:
+        return None
+    fh.seek(info.header_offset)
+    header = fh.read(_LOCAL_HEADER.size)
+    if len(header) != _LOCAL_HEADER.size:
+        return None
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+    if signature != b"PK\x03\x04" or fh.read(name_length) != info.orig_filename.encode(
+            "utf-8" if info.flag_bits & 0x800 else "cp437", "replace"):
+        return None
+    fh.seek(extra_length, 1)
+    raw = fh.read(info.compress_size)
+    if len(raw) != info.compress_size:
+        return None
+    try:
+        data = isal_zlib.decompressobj(-15).decompress(raw, info.file_size + 1)
+    except isal_zlib.error:
+        return None
+    if len(data) != info.file_size or isal_zlib.crc32(data) != info.CRC:
+        return None
     return data
 
 
