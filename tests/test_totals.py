@@ -5,16 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import reports
+from reports.figures.totals import GROUPINGS
 from reports.model.errors import InvalidData
+from reports.model.formats import natural
 from reports.render import data as render_data
 from reports.render import text as render_text
 from reports.services.outputs import save_summary_xlsx
-from tests.conftest import HEADER, make_xlsx, post
+from tests.conftest import HEADER, make_csv, make_xlsx, post
 
 FULL_HEADER = HEADER + ["Vacant", "Annual cost", "Location"]
 
@@ -388,3 +394,27 @@ def test_combined_keys_number_the_label_tuples_by_first_appearance(big):
     first_seen: dict = {}
     expected = [first_seen.setdefault(t, len(first_seen)) for t in tuples]
     assert _combine([a, b, c]).tolist() == expected
+
+
+_LABELS = ["Grade 4", "Grade 04", "grade 4", "Grade 10", "Band 3", "Band 3a", "B", "b",
+           "10", "9", "Z 1", "Ärger", "ab"]
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(pairs=st.lists(st.tuples(st.sampled_from(_LABELS), st.sampled_from(_LABELS)),
+                      min_size=1, max_size=25))
+def test_groups_come_in_natural_order_and_ties_in_order_of_first_appearance(pairs):
+    """Each grouping lists its groups sorted by the natural order of their labels, column
+    by column, and groups whose labels sort alike in the order they first appear: checked
+    against sorting every group's labels with `natural` (a stable sort)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_csv(Path(tmp), [HEADER] + [
+            post(f"P{i}", team, "Worker", grade, 1, 1, "Retained")
+            for i, (team, grade) in enumerate(pairs)])
+        summary = reports.summarise(reports.check(path))
+    for name, cols in (("by_team", (0,)), ("by_grade", (1,)), ("by_team_grade", (0, 1))):
+        first_seen = list(dict.fromkeys(tuple(p[c] for c in cols) for p in pairs))
+        expected = sorted(first_seen, key=lambda key: tuple(natural(k) for k in key))
+        got = [tuple(g[GROUPINGS[name][k]] for k in range(len(cols)))
+               for g in summary.groups[name]]
+        assert got == expected, name

@@ -199,6 +199,7 @@ def _grouped(labels: Labels, first: np.ndarray, sums: np.ndarray, has_location: 
         return {name: [] for name in GROUPINGS}
     n_fine = len(sums)
     out: dict[str, Grouped] = {}
+    ranks: dict[str, np.ndarray] = {}
     for name, cols in GROUPINGS.items():
         if name == "by_location" and not has_location:
             out[name] = []
@@ -216,11 +217,28 @@ def _grouped(labels: Labels, first: np.ndarray, sums: np.ndarray, has_location: 
             .to_numpy(dtype=np.int64)            # pandas' grouped sum of int64: exact
         at = np.zeros(len(total), dtype=np.int64)
         at[key] = np.arange(len(key))            # a fine key of each group, for its labels
-        rows = [({c: str(labels[c][1][kc[at[g]]]) for c, kc in zip(cols, key_codes)},
-                 total[g]) for g in range(len(total))]
-        rows.sort(key=lambda r: tuple(natural(r[0][c]) for c in cols))
-        out[name] = rows
+        codes = [kc[at] for kc in key_codes]     # each group's label codes, column by column
+        for c in cols:
+            if c not in ranks:
+                ranks[c] = _natural_ranks(labels[c][1])
+        # natural order of the labels, the first column first; lexsort is stable, so
+        # groups whose labels sort alike stay in order of first appearance
+        order = np.lexsort([ranks[c][cc] for c, cc in reversed(list(zip(cols, codes)))])
+        names = [labels[c][1][cc[order]].tolist() for c, cc in zip(cols, codes)]
+        out[name] = [({c: str(n) for c, n in zip(cols, group)}, total[g])
+                     for g, *group in zip(order.tolist(), *names)]
     return out
+
+
+def _natural_ranks(uniques: np.ndarray) -> np.ndarray:
+    """Each label's place in natural order ("Grade 4" before "Grade 10"), one sort of the
+    distinct labels rather than of every group's; labels that sort alike share a place."""
+    keys = [natural(str(u)) for u in uniques]
+    ranks = np.zeros(len(keys), dtype=np.int64)
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    for before, i in zip(order, order[1:]):
+        ranks[i] = ranks[before] + (keys[i] != keys[before])
+    return ranks
 
 
 def _combine(codes: list[np.ndarray]) -> np.ndarray:
