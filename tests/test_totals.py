@@ -9,11 +9,13 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reports
+from reports.figures import totals
 from reports.figures.totals import GROUPINGS
 from reports.model.errors import InvalidData
 from reports.model.formats import natural
@@ -418,3 +420,43 @@ def test_groups_come_in_natural_order_and_ties_in_order_of_first_appearance(pair
         got = [tuple(g[GROUPINGS[name][k]] for k in range(len(cols)))
                for g in summary.groups[name]]
         assert got == expected, name
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(rows=st.lists(st.tuples(
+    st.sampled_from(["A", "B", "C"]), st.sampled_from(["Grade 1", "Grade 2"]),
+    st.sampled_from(["Deleted", "Retained", "Created", "Relocated"]),
+    st.decimals("0.01", 1, places=2), st.integers(1, 3),
+    st.sampled_from(["Y", "N", ""]), st.decimals(0, 10**9, places=2)), min_size=1,
+    max_size=30), sure_way=st.booleans())
+def test_the_sums_by_finest_key_are_exact_either_way(rows, sure_way, monkeypatch_module):
+    """`_fine_sums` adds each measure up by the finest key with float64 bincount when
+    that is exact, else by sorting: either way it equals adding the rows' int64 values in
+    Python, key by key, and each key's first row is where that key first appears."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_csv(Path(tmp), [FULL_HEADER] + [
+            post(f"P{i}", team, "Worker", grade, fte, n, status,
+                 "Elsewhere" if status == "Relocated" else None) + [vacant, cost, "Here"]
+            for i, (team, grade, status, fte, n, vacant, cost) in enumerate(rows)])
+        report = reports.check(path)
+    assert report.valid, report.findings.errors
+    with monkeypatch_module.context() as patch:
+        if sure_way:
+            patch.setattr(totals, "_EXACT", 1)         # every column the sorting way
+        chosen, summed = totals._measures(report)
+        _, fine, _ = totals._labels(report)
+        sums, first = totals._fine_sums(report.posts, summed, fine)
+    columns = totals._rows(report.posts, summed)
+    keys = fine.tolist()
+    assert first.tolist() == [keys.index(k) for k in range(max(keys) + 1)]
+    for k, m in enumerate(summed):
+        by_key: dict[int, int] = {}
+        for key, value in zip(keys, np.asarray(m.rows(columns), dtype=np.int64).tolist()):
+            by_key[key] = by_key.get(key, 0) + value
+        assert sums[:, k].tolist() == [by_key[key] for key in range(len(by_key))], m.key

@@ -167,23 +167,37 @@ def _labels(report: Report) -> tuple[Labels, np.ndarray, bool]:
 
 def _fine_sums(posts: pd.DataFrame, summed: list[measures.Measure],
                fine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every summed measure added up by the finest key, one row per key: a single pass
-    (the rows sorted by key once, then each measure summed with add.reduceat), in int64,
-    so exact.  One measure's column of a million rows is held at a time.  Also the first
-    row of each key."""
+    """Every summed measure added up by the finest key, one row per key, exactly (int64
+    in, int64 out); one measure's column of a million rows is held at a time.  Also the
+    first row of each key.  `fine` numbers its keys 0, 1, ... in order of first
+    appearance (`_combine`)."""
     n_fine = int(fine.max()) + 1 if len(fine) else 0
     out = np.zeros((n_fine, len(summed)), dtype=np.int64)
     if not n_fine:
         return out, np.zeros(0, dtype=np.int64)
     rows = _rows(posts, summed)
-    order = np.argsort(fine)        # not stable (4x quicker): sums do not care, and
-    ranked = fine[order]            # each key's first row is the least in its run
-    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    order = starts = None
     for k, m in enumerate(summed):
         assert m.rows is not None
         values = np.asarray(m.rows(rows), dtype=np.int64)
+        # bincount adds in float64, which is exact while every partial sum is a whole
+        # number under 2**53: true when the rows times the largest value (in Python's
+        # integers, which cannot overflow) is under it.  One pass, no sort: 0.005 s a
+        # column of a million rows, against 0.015 s.
+        if len(values) * max(int(values.max()), -int(values.min())) < _EXACT:
+            out[:, k] = np.bincount(fine, weights=values, minlength=n_fine)
+            continue
+        if order is None:            # the sure way: sort the rows by key once
+            order = np.argsort(fine)        # not stable (4x quicker): sums do not care
+            ranked = fine[order]
+            starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
         out[:, k] = np.add.reduceat(values[order], starts)
-    return out, np.minimum.reduceat(order, starts)
+    # a key's first row is where it first appears: above every key before it
+    first = np.flatnonzero(np.r_[True, fine[1:] > np.maximum.accumulate(fine)[:-1]])
+    return out, first
+
+
+_EXACT = 2 ** 53     # float64 holds every whole number up to here exactly
 
 
 Grouped = list[tuple[dict[str, str], np.ndarray]]
