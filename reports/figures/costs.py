@@ -24,7 +24,7 @@ from ..model import redundancy_rules as rules
 from ..model.errors import InvalidData, PostsNotGiven, UsageProblem
 from ..model.formats import fmt_date, hundredths, json_number
 from .privacy import MARKER
-from .totals import summarise
+from .totals import totals_of
 
 PENNY = Decimal("0.01")
 PERSON_MIN = 5     # a total of fewer people's age, pay or strain is hidden in every output
@@ -129,8 +129,7 @@ def costs(report: Report, options: CostOptions) -> Costs:
         raise PostsNotGiven(f"{report.workbook.name} has no Posts column, so the people in "
                             f"the posts on each row are not known; add a Posts column")
     check_options(options)
-    summary = summarise(report)
-    t = summary.totals
+    t = totals_of(report)       # the whole file's figures: no grouping is needed here
     posts = report.posts
     private = report.private
     n = len(posts)
@@ -286,7 +285,7 @@ def costs(report: Report, options: CostOptions) -> Costs:
         notes.append(f"Totals of fewer than {PERSON_MIN} people's age, pay or pension strain "
                      f"are hidden as {MARKER} (they would show one person's), with the "
                      f"figures they would reveal.")
-    return Costs(summary.source, ordered, facts, notes, hidden)
+    return Costs(report.source, ordered, facts, notes, hidden)
 
 
 def person_totals_hidden(figures: dict[str, Any], facts: dict[str, Any]) -> set[str]:
