@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from reports.model.formats import natural
 from reports.model.s188_rules import RULES, rules_for
 from tests.conftest import invoke, make_csv, make_xlsx, sample
 
@@ -440,3 +444,34 @@ def test_s188_csv_neutralises_formulas(tmp_path: Path) -> None:
     path = make_csv(tmp_path, [COLS, row(establishment="=HYPERLINK(1)")])
     out = invoke("s188", path, "--format", "csv").stdout
     assert "'=HYPERLINK(1)" in out
+
+
+_NAMES = ["Grade 4", "Grade 04", "grade 4", "Grade 10", "B", "b", "Ärger"]
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_NAMES[:4]),
+                               st.sampled_from(_NAMES), st.integers(1, 3),
+                               st.sampled_from(["Deleted", "Retained", "Created"]),
+                               st.sampled_from(["Y", "N"])), min_size=1, max_size=25))
+def test_pools_are_summed_and_ordered_as_worked_out_row_by_row(rows):
+    """Every pool (occupied deleted or retained posts sharing team, title and grade) with
+    its counts, the affected ones first, then by the natural order of team, title and
+    grade, and pools that sort alike in the order they first appear: worked out here row
+    by row with a dict and a stable sort, against `impact pools`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_csv(Path(tmp), [COLS] + [
+            row(team=team, title=title, grade=grade, posts=n, status=status, vacant=vacant)
+            for team, grade, title, n, status, vacant in rows])
+        got = pools(path)["pools"]
+    found: dict[tuple[str, str, str], list[int]] = {}
+    for team, grade, title, n, status, vacant in rows:
+        if status in ("Deleted", "Retained") and vacant == "N":
+            key = (team, title, grade)
+            occupied, deleted, kept = found.setdefault(key, [0, 0, 0])
+            found[key] = [occupied + n, deleted + n * (status == "Deleted"),
+                          kept + n * (status == "Retained")]
+    expected = sorted(found.items(), key=lambda item: (
+        item[1][1] == 0, *(natural(name) for name in item[0])))
+    assert [((p["team"], p["title"], p["grade"]), [p["occupied"], p["deleted"], p["kept"]])
+            for p in got] == expected

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..intake.rules import Report
 from ..model.errors import PostsNotGiven
-from ..model.formats import natural
+from ..model.formats import natural, natural_ranks
 from .s188 import NOT_GIVEN, check_columns
 
 if TYPE_CHECKING:
@@ -121,8 +121,7 @@ def pools(report: Report, pool_by: tuple[str, ...] = DEFAULT_POOL) -> Pools:
     people = posts["headcount"].to_numpy(dtype=np.int64)
     grades = posts["grade"].astype(str)
     order = sorted(grades.unique().tolist(), key=natural)
-    labels = pd.DataFrame({c: posts[c].astype(str).where(posts[c].astype(str).ne(""),
-                                                         NOT_GIVEN) for c in pool_by})
+    labels = pd.DataFrame({c: _or_not_given(posts[c].astype(str)) for c in pool_by})
     in_pool = np.isin(status, ("deleted", "retained")) & ~is_vacant
     frame = labels.assign(
         _grade=grades.to_numpy(),
@@ -135,19 +134,31 @@ def pools(report: Report, pool_by: tuple[str, ...] = DEFAULT_POOL) -> Pools:
         per_grade[a["grade"]] = per_grade.get(a["grade"], 0) + a["posts"]
     found = []
     if not frame.empty:
+        # one row per pool, in order of first appearance, its names as columns
         sums = frame.groupby([*pool_by, "_grade"], sort=False)[["occupied", "deleted",
-                                                                "kept"]].sum()
-        for key, (occ, dele, kept) in zip(sums.index, sums.to_numpy(dtype=np.int64)):
-            names = key if isinstance(key, tuple) else (key,)
-            pool = Pool(dict(zip(pool_by, (str(n) for n in names[:-1]))), str(names[-1]),
-                        int(occ), int(dele), int(kept))
-            if pool.affected:
-                pool.candidates = _candidates(pool.grade, per_grade, order)
+                                                                "kept"]].sum().reset_index()
+        columns = [*pool_by, "_grade"]
+        codes = [pd.factorize(sums[c].to_numpy(dtype=object)) for c in columns]
+        counts = sums[["occupied", "deleted", "kept"]].to_numpy(dtype=np.int64)
+        # affected pools first, then the natural order of each name, the grade last; the
+        # sort is stable, so pools that sort alike stay in order of first appearance
+        ranks = [natural_ranks(uniques)[c] for c, uniques in codes]
+        at = np.lexsort([*reversed(ranks), counts[:, 1] <= 0]).tolist()
+        names = [np.asarray(uniques, dtype=object)[c][at].tolist() for c, uniques in codes]
+        candidates = {}               # one list per grade, which its at-risk pools share
+        for *key, grade, (occupied, deleted, kept) in zip(*names, counts[at].tolist()):
+            pool = Pool(dict(zip(pool_by, key)), grade, occupied, deleted, kept)
+            if deleted > 0:
+                if grade not in candidates:
+                    candidates[grade] = _candidates(grade, per_grade, order)
+                pool.candidates = candidates[grade]
             found.append(pool)
-    nat = functools.lru_cache(maxsize=None)(natural)     # one key per distinct name
-    found.sort(key=lambda p: (not p.affected, *(nat(p.key[c]) for c in pool_by),
-                              nat(p.grade)))
     return Pools(tuple(pool_by), found, available, order, not report.has_vacant)
+
+
+def _or_not_given(names: pd.Series) -> pd.Series:
+    """Text names, a blank one as "(not given)"."""
+    return names.where(names.ne(""), NOT_GIVEN)
 
 
 def _available(posts: pd.DataFrame, status: np.ndarray, is_vacant: np.ndarray

@@ -15,7 +15,7 @@ from ..intake.rules import LABELS, Report
 from ..model import measures
 from ..model.errors import InvalidData
 from ..model.findings import Finding
-from ..model.formats import fmt_number, jsonable, natural
+from ..model.formats import fmt_number, jsonable, natural_ranks
 from ..model.measures import COST, VACANT
 
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ def _grouped(labels: Labels, first: np.ndarray, sums: np.ndarray, has_location: 
         codes = [kc[at] for kc in key_codes]     # each group's label codes, column by column
         for c in cols:
             if c not in ranks:
-                ranks[c] = _natural_ranks(labels[c][1])
+                ranks[c] = natural_ranks(labels[c][1])
         # natural order of the labels, the first column first; lexsort is stable, so
         # groups whose labels sort alike stay in order of first appearance
         order = np.lexsort([ranks[c][cc] for c, cc in reversed(list(zip(cols, codes)))])
@@ -242,17 +242,6 @@ def _grouped(labels: Labels, first: np.ndarray, sums: np.ndarray, has_location: 
         out[name] = [({c: str(n) for c, n in zip(cols, group)}, total[g])
                      for g, *group in zip(order.tolist(), *names)]
     return out
-
-
-def _natural_ranks(uniques: np.ndarray) -> np.ndarray:
-    """Each label's place in natural order ("Grade 4" before "Grade 10"), one sort of the
-    distinct labels rather than of every group's; labels that sort alike share a place."""
-    keys = [natural(str(u)) for u in uniques]
-    ranks = np.zeros(len(keys), dtype=np.int64)
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    for before, i in zip(order, order[1:]):
-        ranks[i] = ranks[before] + (keys[i] != keys[before])
-    return ranks
 
 
 def _combine(codes: list[np.ndarray]) -> np.ndarray:

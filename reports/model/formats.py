@@ -12,11 +12,24 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import numpy as np
 from natsort import natsort_keygen
 
 Number = Decimal | int
 
 natural = natsort_keygen(key=lambda s: str(s).casefold())
+
+
+def natural_ranks(labels: Any) -> np.ndarray:
+    """Each label's place in natural order ("Grade 4" before "Grade 10"), as int64; labels
+    that sort alike share a place.  For distinct labels: one natural key each, where
+    sorting every group by its labels' keys would make one per group."""
+    keys = [natural(str(u)) for u in labels]
+    ranks = np.zeros(len(keys), dtype=np.int64)
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    for before, i in zip(order, order[1:]):
+        ranks[i] = ranks[before] + (keys[i] != keys[before])
+    return ranks
 """Sort key for names as people order them: "Grade 4" before "Grade 10"."""
 
 
