@@ -496,6 +496,25 @@ def test_an_ordinary_sheet_is_proved_so_without_reading_every_reference(monkeypa
         assert calls == ([] if what in still_ordinary else [xml.count(b"<row")]), what
 
 
+def test_a_sheet_that_re2_cannot_read_is_scanned_the_sure_way(monkeypatch):
+    """If pyarrow's RE2 fails (it refuses a pattern, or runs out of memory), the sheet
+    is not taken as ordinary: every reference is read, as before."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def refuse(*args, **kwargs):
+        raise pa.ArrowInvalid("RE2 out of memory")
+
+    calls = []
+    sure_way = guards._every_reference
+    monkeypatch.setattr(guards, "_every_reference",
+                        lambda xml, n: calls.append(n) or sure_way(xml, n))
+    monkeypatch.setattr(pc, "match_substring_regex", refuse)
+    xml = b'<sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="B2"/></row>'
+    assert guards.scan_range(xml) == sure_way(xml, 2)
+    assert calls == [2]                  # an ordinary sheet, but RE2 could not say so
+
+
 @pytest.mark.parametrize("n", [0, 1, 9, 10, 99, 100, 101, 909, 5001, 99_999, 100_001])
 def test_the_row_pattern_matches_exactly_the_numbers_over_a_bound(n):
     """`greater_than(n)`, which picks the one-letter references worth reading, matches

@@ -176,7 +176,8 @@ def _fine_sums(posts: pd.DataFrame, summed: list[measures.Measure],
     if not n_fine:
         return out, np.zeros(0, dtype=np.int64)
     rows = _rows(posts, summed)
-    order = starts = None
+    order: np.ndarray | None = None
+    starts = np.zeros(0, dtype=np.int64)
     for k, m in enumerate(summed):
         assert m.rows is not None
         values = np.asarray(m.rows(rows), dtype=np.int64)

@@ -116,8 +116,8 @@ def _inflate(name: str, zf: zipfile.ZipFile, fh: BinaryIO, info: zipfile.ZipInfo
     if data is not None:
         return data
     try:
-        with zf.open(info) as fh:
-            data = fh.read(limits.max_member_bytes + 1)
+        with zf.open(info) as member:
+            data = member.read(limits.max_member_bytes + 1)
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as e:
         raise CorruptFile(f"{name}: part {info.filename} is damaged ({e}); save the workbook "
                           f"again from your spreadsheet program") from None
@@ -158,7 +158,7 @@ def _inflate_quickly(fh: BinaryIO, info: zipfile.ZipInfo) -> bytes | None:
         return None
     try:
         data = isal_zlib.decompressobj(-15).decompress(raw, info.file_size + 1)
-    except isal_zlib.error:
+    except Exception:   # isal_zlib.error (its stubs declare it an instance): zipfile says
         return None
     if len(data) != info.file_size or isal_zlib.crc32(data) != info.CRC:
         return None
@@ -268,7 +268,7 @@ _RE2_FAR = r"r[{w}]*=[{w}]*[\"'](?:[A-Za-z]{{2,}}[0-9]+|[A-Za-z]?(?:{n}))[\"']"
 _RE2_ODD_CELL = rf"<c(?:/?>|[{_WS}]+(?:[^r{_WS}]|r[^{_WS}=]|r[{_WS}]+[^{_WS}=]))|:row|:c[/>{_WS}]"
 
 
-def far_pattern(row_tags: int) -> str:
+def _far_pattern(row_tags: int) -> str:
     """The RE2 pattern for a reference that reaches past `row_tags` rows or column Z."""
     return _RE2_FAR.format(w=_WS, n=greater_than(row_tags).decode())
 
@@ -284,14 +284,15 @@ def scan_range(xml: bytes) -> SheetScan:
     # GIL) proves most sheets ordinary in a quarter of the time `re` takes to read them.
     # Arrow reads binary values as Latin-1, so any byte is a character there.
     # One binary value over the sheet's own bytes, without a copy (and without pa.array,
-    # which imports pandas to look at its argument).
+    # which imports pandas to look at its argument); its 32-bit offsets hold any part
+    # under `Limits.max_member_bytes` (512 MiB).
     values = pa.Array.from_buffers(pa.binary(), 1, [
         None, pa.py_buffer(struct.pack("<ii", 0, len(xml))), pa.py_buffer(xml)])
     with ThreadPoolExecutor(max_workers=1) as pool:
         odd_cell = pool.submit(_found, values, _RE2_ODD_CELL)
         # Rows without an r attribute are placed one after another: count the tags too.
         row_tags = xml.count(b"<row")
-        ordinary = not _found(values, far_pattern(row_tags)) and not odd_cell.result()
+        ordinary = not _found(values, _far_pattern(row_tags)) and not odd_cell.result()
     del values
     if ordinary:
         # Nothing reaches past the row tags or column Z: what `_every_reference` finds.
@@ -301,9 +302,14 @@ def scan_range(xml: bytes) -> SheetScan:
 
 
 def _found(values: Any, pattern: str) -> bool:
-    import pyarrow.compute as pc  # lazy: as pyarrow in scan_range
+    """Whether RE2 finds `pattern`; True if it cannot tell, so the sure way is taken."""
+    import pyarrow as pa  # lazy: as in scan_range
+    import pyarrow.compute as pc  # lazy: as pyarrow
 
-    return bool(pc.match_substring_regex(values, pattern)[0].as_py())
+    try:
+        return bool(pc.match_substring_regex(values, pattern)[0].as_py())
+    except pa.ArrowException:
+        return True
 
 
 def _every_reference(xml: bytes, row_tags: int) -> SheetScan:
