@@ -18,6 +18,7 @@ from natsort import natsort_keygen
 Number = Decimal | int
 
 natural = natsort_keygen(key=lambda s: str(s).casefold())
+"""Sort key for names as people order them: "Grade 4" before "Grade 10"."""
 
 
 def natural_ranks(labels: Any) -> np.ndarray:
@@ -30,7 +31,6 @@ def natural_ranks(labels: Any) -> np.ndarray:
     for before, i in zip(order, order[1:]):
         ranks[i] = ranks[before] + (keys[i] != keys[before])
     return ranks
-"""Sort key for names as people order them: "Grade 4" before "Grade 10"."""
 
 
 def hundredths(n: int) -> Decimal:
