@@ -497,8 +497,9 @@ def test_an_ordinary_sheet_is_proved_so_without_reading_every_reference(monkeypa
 
 
 def test_a_sheet_that_re2_cannot_read_is_scanned_the_sure_way(monkeypatch):
-    """If pyarrow's RE2 fails (it refuses a pattern, or runs out of memory), the sheet
-    is not taken as ordinary: every reference is read, as before."""
+    """If pyarrow's RE2 fails (it refuses a pattern, or runs out of memory), or the sheet
+    is too long for one Arrow value, it is not taken as ordinary: every reference is
+    read, as before."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -509,10 +510,16 @@ def test_a_sheet_that_re2_cannot_read_is_scanned_the_sure_way(monkeypatch):
     sure_way = guards._every_reference
     monkeypatch.setattr(guards, "_every_reference",
                         lambda xml, n: calls.append(n) or sure_way(xml, n))
-    monkeypatch.setattr(pc, "match_substring_regex", refuse)
     xml = b'<sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="B2"/></row>'
+    assert guards.scan_range(xml) == sure_way(xml, 2) and calls == []    # ordinary
+    with monkeypatch.context() as patch:
+        patch.setattr(pc, "match_substring_regex", refuse)
+        assert guards.scan_range(xml) == sure_way(xml, 2)
+        assert calls == [2]              # an ordinary sheet, but RE2 could not say so
+    # a sheet too long for one Arrow binary value (2 GiB) is read the sure way too
+    monkeypatch.setattr(guards, "_MAX_BINARY", len(xml) - 1)
     assert guards.scan_range(xml) == sure_way(xml, 2)
-    assert calls == [2]                  # an ordinary sheet, but RE2 could not say so
+    assert calls == [2, 2]
 
 
 @pytest.mark.parametrize("n", [0, 1, 9, 10, 99, 100, 101, 909, 5001, 99_999, 100_001])

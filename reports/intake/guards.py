@@ -268,6 +268,9 @@ _RE2_FAR = r"r[{w}]*=[{w}]*[\"'](?:[A-Za-z]{{2,}}[0-9]+|[A-Za-z]?(?:{n}))[\"']"
 _RE2_ODD_CELL = rf"<c(?:/?>|[{_WS}]+(?:[^r{_WS}]|r[^{_WS}=]|r[{_WS}]+[^{_WS}=]))|:row|:c[/>{_WS}]"
 
 
+_MAX_BINARY = 2 ** 31 - 1      # the most one Arrow binary value holds (32-bit offsets)
+
+
 def _far_pattern(row_tags: int) -> str:
     """The RE2 pattern for a reference that reaches past `row_tags` rows or column Z."""
     return _RE2_FAR.format(w=_WS, n=greater_than(row_tags).decode())
@@ -280,12 +283,13 @@ def scan_range(xml: bytes) -> SheetScan:
     does not depend on, so it may run beside the read."""
     import pyarrow as pa  # lazy: loaded with the xlsx path, which needs it for fastexcel too
 
+    if len(xml) > _MAX_BINARY:
+        return _every_reference(xml, xml.count(b"<row"))
     # RE2 (pyarrow's regular expressions: a linear-time automaton in C++, without the
     # GIL) proves most sheets ordinary in a quarter of the time `re` takes to read them.
     # Arrow reads binary values as Latin-1, so any byte is a character there.
     # One binary value over the sheet's own bytes, without a copy (and without pa.array,
-    # which imports pandas to look at its argument); its 32-bit offsets hold any part
-    # under `Limits.max_member_bytes` (512 MiB).
+    # which imports pandas to look at its argument).
     values = pa.Array.from_buffers(pa.binary(), 1, [
         None, pa.py_buffer(struct.pack("<ii", 0, len(xml))), pa.py_buffer(xml)])
     with ThreadPoolExecutor(max_workers=1) as pool:
