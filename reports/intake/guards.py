@@ -17,6 +17,7 @@ a far-away cell and has no zip-bomb guard.  So before calamine sees a file we
 from __future__ import annotations
 
 import functools
+import os
 import re
 import struct
 import zipfile
@@ -152,7 +153,11 @@ def _inflate_quickly(fh: BinaryIO, info: zipfile.ZipInfo) -> bytes | None:
     if signature != b"PK\x03\x04" or fh.read(name_length) != info.orig_filename.encode(
             "utf-8" if info.flag_bits & 0x800 else "cp437", "replace"):
         return None
-    fh.seek(extra_length, 1)
+    start = fh.seek(extra_length, 1)
+    # a compressed size past the end of the file (up to 2**64 in Zip64) is never read
+    # into one buffer: zipfile reads such a part in chunks and says what is wrong
+    if info.compress_size > os.fstat(fh.fileno()).st_size - start:
+        return None
     raw = fh.read(info.compress_size)
     if len(raw) != info.compress_size:
         return None
