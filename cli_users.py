@@ -173,10 +173,10 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, max_upl
     """
     import waitress  # lazy: only this command serves
 
-    from reports.services.checking import default_workers  # lazy: only this command serves
+    from reports.services.checking import usable_cpus  # lazy: only this command serves
     from web.app import create_app  # lazy: Flask, only this command serves
 
-    workers = default_workers() if check_workers is None else check_workers
+    workers = usable_cpus() if check_workers is None else check_workers
     app: Any = create_app(store_dir, db=chosen_db(), config={"SESSION_COOKIE_SECURE": behind_proxy,
                                              "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024},
                           check_workers=workers)

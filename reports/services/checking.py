@@ -37,10 +37,12 @@ from .source import HowToRead
 _SPAWN: Any = multiprocessing.get_context("spawn")
 
 
-def default_workers() -> int:
-    """One worker per core."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else os.cpu_count() or 1)
+def usable_cpus() -> int:
+    """The CPUs this process may use (its affinity where the system has one): one check
+    worker each by default, and one `impact monthly` worker each."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)  # pragma: no cover - not Linux
 
 
 def check_file(path: Path, how: HowToRead) -> Report:

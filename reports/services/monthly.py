@@ -85,6 +85,7 @@ from ..render.xlsx import write_summary_xlsx
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import atomic_output, fsync_dir, sha256_file
 from ..store.paths import slugify
+from .checking import usable_cpus
 from .source import load_report
 
 DEFAULT_AUDIENCES = ("union", "management")
@@ -287,10 +288,7 @@ def workers_available() -> int:
     given = os.environ.get(WORKERS_ENV, "").strip()
     if given.isdigit() and int(given) > 0:
         return int(given)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cpus()
 
 
 # --------------------------------------------------------------------------
