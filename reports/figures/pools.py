@@ -15,7 +15,9 @@ else the posts.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -177,11 +179,12 @@ def _available(posts: pd.DataFrame, status: np.ndarray, is_vacant: np.ndarray
 
 
 @functools.lru_cache(maxsize=8)
-def _position_of(order: tuple[str, ...]) -> dict[str, int]:
-    return {g: i for i, g in enumerate(order)}
+def _position_of(order: tuple[str, ...]) -> Mapping[str, int]:
+    # read-only: the cache hands the same object to every thread that asks
+    return MappingProxyType({g: i for i, g in enumerate(order)})
 
 
-def _position(order: list[str]) -> dict[str, int]:
+def _position(order: list[str]) -> Mapping[str, int]:
     """Each grade's place in the file's grade order (one dict, not a search per pool)."""
     return _position_of(tuple(order))
 

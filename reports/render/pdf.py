@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Sequence
 from importlib import resources
 from typing import IO, Any
@@ -80,8 +81,17 @@ def render(b: Briefing, out: str | os.PathLike[str] | IO[bytes], *, reproducible
 # fonts and styles
 
 
+_FONTS_LOCK = threading.Lock()
+
+
 def register_fonts() -> None:
-    """Register DejaVu Sans (shipped in templates/fonts) once per process."""
+    """Register DejaVu Sans (shipped in templates/fonts) once per process, under a lock:
+    the portal's threads may make briefings at once, and ReportLab's registry is global."""
+    with _FONTS_LOCK:
+        _register_fonts()
+
+
+def _register_fonts() -> None:
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
     fonts = resources.files("reports.templates").joinpath("fonts")
