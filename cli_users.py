@@ -149,6 +149,9 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
 @click.option("--check-workers", type=click.IntRange(0, 64), default=None,
               help="Processes that check uploads, so simultaneous uploads use every core "
                    "(default: one per core; 0: in the request threads).")
+@click.option("--build-workers", type=click.IntRange(0, 64), default=1, show_default=True,
+              help="Background builders of each stored version's briefings and exports, "
+                   "each in its own process (0: a download builds its file itself).")
 @click.option("--max-upload-mb", default=20, show_default=True, type=click.IntRange(1, 1024),
               help="Refuse uploads larger than this, before reading them.")
 @click.option("--behind-proxy", is_flag=True,
@@ -157,8 +160,8 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
 @store_option
 @debug_option
 @handle_errors
-def serve(host: str, port: int, threads: int, check_workers: int | None, max_upload_mb: int,
-          behind_proxy: bool, store_dir: Path | None, debug: bool) -> None:
+def serve(host: str, port: int, threads: int, check_workers: int | None, build_workers: int,
+          max_upload_mb: int, behind_proxy: bool, store_dir: Path | None, debug: bool) -> None:
     """Run the web portal on waitress: HR upload schedules, union reps download
     briefings, each role sees only what it may.  Add users first with impact
     users add.  The secret key comes from IMPACT_SECRET_KEY, else a file made
@@ -179,7 +182,7 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, max_upl
     workers = usable_cpus() if check_workers is None else check_workers
     app: Any = create_app(store_dir, db=chosen_db(), config={"SESSION_COOKIE_SECURE": behind_proxy,
                                              "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024},
-                          check_workers=workers)
+                          check_workers=workers, build_workers=build_workers)
     if behind_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix  # lazy: with --behind-proxy only
 
@@ -190,8 +193,11 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, max_upl
                err=True)
     checker = app.extensions["impact"].checker
     checker.start()
+    builder = app.extensions["impact"].builder
+    builder.start()
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="impact",
                        max_request_body_size=(max_upload_mb + 1) * 1024 * 1024)
     finally:
+        builder.close()
         checker.close()

@@ -293,20 +293,20 @@ def test_a_bug_gets_the_error_page_with_the_headers(store_dir: Path, monkeypatch
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
 
 
-@pytest.mark.parametrize("make,url", [
-    ("briefing_file", "/datasets/{der}/briefing/public.pdf"),
-    ("briefing_file", "/datasets/{der}/briefing/public.html"),
-    ("summary_xlsx", "/datasets/{der}/summary/public.xlsx"),
-    ("changes_csv", "/datasets/{coop}/changes/public.csv")])
+@pytest.mark.parametrize("url", [
+    "/datasets/{der}/briefing/public.pdf",
+    "/datasets/{der}/briefing/public.html",
+    "/datasets/{der}/summary/public.xlsx",
+    "/datasets/{coop}/changes/public.csv"])
 def test_a_file_that_fails_its_disclosure_audit_is_never_sent(
-        store_dir: Path, slugs: dict[str, str], monkeypatch: Any, make: str, url: str) -> None:
+        store_dir: Path, slugs: dict[str, str], monkeypatch: Any, url: str) -> None:
     from reports.model.errors import Unpublishable
-    from reports.services import portal as views  # the service the view calls
+    from reports.services import builds  # what builds each output (here, in the request)
 
     def refused(*args: Any, **kwargs: Any) -> Any:
         raise Unpublishable("the public briefing would give a figure away")
 
-    monkeypatch.setattr(views, make, refused)
+    monkeypatch.setattr(builds, "_make", refused)
     r = client_for(store_dir, "union").get(
         url.format(der=slugs["Derbyshire early help"], coop=slugs["Co-op working"]))
     assert r.status_code == 409 and r.mimetype == "text/html"

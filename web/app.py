@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from reports.model.errors import Unpublishable
 from reports.services import users
+from reports.services.builds import Builder
 from reports.services.checking import Checker
 from reports.store.accounts import Accounts
 from reports.store.db import Store
@@ -37,6 +38,7 @@ class Portal:
     store: Store
     accounts: Accounts
     checker: Checker
+    builder: Builder
 
 
 class PortalUser(UserMixin):
@@ -66,17 +68,21 @@ def _templates() -> Path:
 
 
 def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | None = None,
-               config: dict[str, Any] | None = None, check_workers: int = 0) -> Flask:
+               config: dict[str, Any] | None = None, check_workers: int = 0,
+               build_workers: int = 0) -> Flask:
     """The portal on the store at `store_dir` (else $IMPACT_STORE, else the default) with
     the database `db` (a PostgreSQL URL; else $IMPACT_DB, else the store's SQLite file).
     Uploads are checked in `check_workers` worker processes (0: in the request's thread;
-    `impact serve` uses one per core; see `reports.services.checking`)."""
+    `impact serve` uses one per core; see `reports.services.checking`).  Each version's
+    outputs are built by `build_workers` background builders (`impact serve` starts them;
+    0: a download builds its file in its own thread; see `reports.services.builds`)."""
     templates = _templates()
     # no static folder: the one stylesheet has its own route, so nothing else under
     # templates/ is ever served
     app = Flask(__name__, template_folder=str(templates), static_folder=None)
     store = Store.open(store_dir, db=db)
-    app.extensions["impact"] = Portal(store, Accounts(store), Checker(check_workers))
+    app.extensions["impact"] = Portal(store, Accounts(store), Checker(check_workers),
+                                      Builder(store, build_workers))
     app.config.update(
         SECRET_KEY=secret_key(store.root),
         MAX_CONTENT_LENGTH=MAX_UPLOAD,

@@ -29,10 +29,11 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from werkzeug.utils import secure_filename
 
-from reports.model.errors import ImpactError, UnknownDataset, Unpublishable
+from reports.model.errors import ImpactError, UnknownDataset
 from reports.model.fields import FIELD_BY_NAME, FIELDS, STATUS_TARGETS
 from reports.services import audit, datasets, outputs, users
 from reports.services import portal as views
+from reports.services.builds import CATALOGUE, NOT_PUBLISHABLE
 from reports.services.source import HowToRead
 from reports.store.paths import check_name
 
@@ -137,8 +138,10 @@ def dataset_page(slug: str) -> Any:
     _dataset_or_404(slug)
     kinds = {k.split(":", 1)[1] for k in users.PERMISSIONS.get(current_user.role, ())
              if k.startswith("monthly:")}
-    view = views.dataset_view(portal().store, portal().accounts, slug, roles_monthly=kinds)
-    return render_template("dataset.html", view=view, audiences=views.AUDIENCES)
+    view = views.dataset_view(portal().store, portal().accounts, slug, roles_monthly=kinds,
+                              may=allowed)
+    return render_template("dataset.html", view=view, audiences=views.AUDIENCES,
+                           building=bool(portal().builder.workers))
 
 
 def _send(data: bytes | Path, name: str, mimetype: str) -> Response:
@@ -146,49 +149,74 @@ def _send(data: bytes | Path, name: str, mimetype: str) -> Response:
     return send_file(body, mimetype=mimetype, as_attachment=True, download_name=name)
 
 
+PREPARING_REFRESH_S = 5
+
+
+def _output(slug: str, number: int | None, output: str) -> Any:
+    """One output of a version (None: the latest): the finished file; a "being prepared"
+    page (202, with a Refresh header) while it is built; or why it cannot be made."""
+    d = _dataset_or_404(slug)
+    wanted = CATALOGUE.get(output)
+    if wanted is None:
+        abort(404)
+    if not allowed(wanted.permission):
+        abort(403)
+    try:
+        version = views.version_of(d, portal().store, number)
+        got = views.download(portal().store, portal().builder, d, number, output)
+    except UnknownDataset:
+        abort(404)
+    what = f"{wanted.label} of '{d.name}' version {version.number}"
+    if got.failed is not None:
+        title = ("Not publishable" if got.failed.startswith(NOT_PUBLISHABLE)
+                 else "This file could not be made")
+        return render_template("error.html", code=409, title=title,
+                               message=f"{what}: {got.failed}"), 409
+    if got.path is None:
+        response = Response(render_template("preparing.html", what=what,
+                                            seconds=PREPARING_REFRESH_S), 202)
+        response.headers["Refresh"] = str(PREPARING_REFRESH_S)
+        response.headers["Retry-After"] = str(PREPARING_REFRESH_S)
+        return response
+    _log("download", what)
+    if wanted.inline:       # the briefing's web page, shown in the browser: its own
+        response = send_file(io.BytesIO(got.path.read_bytes()),      # inline style, no script
+                             mimetype=wanted.mimetype)
+        response.headers["Content-Security-Policy"] = BRIEFING_CSP
+        return response
+    return _send(got.path, views.download_name(d, version, output), wanted.mimetype)
+
+
+@bp.route("/datasets/<slug>/v<int:number>/<output>")
+@needs("datasets")
+def version_output(slug: str, number: int, output: str) -> Any:
+    """Any output of any version, as the role allows (the dataset page lists them)."""
+    return _output(slug, number, output)
+
+
 @bp.route("/datasets/<slug>/briefing/<audience>.pdf")
 @needs(lambda slug, audience: f"brief:{audience}")
 def briefing(slug: str, audience: str) -> Any:
-    d = _dataset_or_404(slug)
-    path = views.briefing_file(portal().store, d, audience)
-    _log("download", f"{audience} briefing of '{d.name}' version {d.latest.number}")
-    return _send(path, views.download_name(d, f"{audience}.pdf"),
-                 "application/pdf")
+    return _output(slug, None, f"briefing-{audience}.pdf")
 
 
 @bp.route("/datasets/<slug>/briefing/<audience>.html")
 @needs(lambda slug, audience: f"brief:{audience}")
 def briefing_page(slug: str, audience: str) -> Any:
-    """The briefing as its accessible web page (issue 12), shown in the browser.  Its own
-    stylesheet is inline, so this one response allows inline style; it has no script."""
-    d = _dataset_or_404(slug)
-    path = views.briefing_file(portal().store, d, audience, fmt="html")
-    _log("download", f"{audience} briefing page of '{d.name}' version {d.latest.number}")
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype="text/html")
-    response.headers["Content-Security-Policy"] = BRIEFING_CSP
-    return response
+    """The briefing as its accessible web page (issue 12), shown in the browser."""
+    return _output(slug, None, f"briefing-{audience}.html")
 
 
 @bp.route("/datasets/<slug>/summary/<kind>.xlsx")
 @needs(lambda slug, kind: f"summary:{kind}")
 def summary(slug: str, kind: str) -> Any:
-    d = _dataset_or_404(slug)
-    body = views.summary_xlsx(portal().store, d, kind)
-    _log("download", f"{kind} summary of '{d.name}' version {d.latest.number}")
-    return _send(body, views.download_name(d, f"summary-{kind}.xlsx"),
-                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _output(slug, None, f"summary-{kind}.xlsx")
 
 
 @bp.route("/datasets/<slug>/changes/<kind>.csv")
 @needs(lambda slug, kind: f"changes:{kind}")
 def changes(slug: str, kind: str) -> Any:
-    d = _dataset_or_404(slug)
-    body = views.changes_csv(portal().store, d, kind)
-    if body is None:
-        abort(404)
-    _log("download", f"{kind} comparison of '{d.name}' version {d.latest.number}")
-    return _send(body, views.download_name(d, f"changes-{kind}.csv"),
-                 "text/csv")
+    return _output(slug, None, f"changes-{kind}.csv")
 
 
 @bp.route("/datasets/<slug>/monthly/<month>/<path:rel>")
@@ -212,12 +240,16 @@ def monthly_file(slug: str, month: str, rel: str) -> Any:
 def publish(slug: str) -> Any:
     _dataset_or_404(slug)
     if ActionForm().validate_on_submit():
-        try:
-            views.publish(portal().store, portal().accounts, slug, by=current_user.name,
-                          address=address())
+        got = views.publish(portal().store, portal().accounts, portal().builder, slug,
+                            by=current_user.name, address=address())
+        if got.path is not None:
             flash("The public briefing is published at its public address.")
-        except Unpublishable as e:
-            flash(f"Not published: the public briefing fails the disclosure audit. {e}")
+        elif got.failed is not None:
+            flash(f"Not published: the public briefing fails the disclosure audit. "
+                  f"{got.failed.removeprefix(NOT_PUBLISHABLE)}")
+        else:
+            flash("Not published yet: the public briefing is still being prepared. Publish "
+                  "it again in a minute.")
     return redirect(url_for("portal.dataset_page", slug=slug))
 
 
@@ -236,11 +268,16 @@ def unpublish(slug: str) -> Any:
 def public_briefing(slug: str) -> Any:
     """The one thing reachable without login: a published public briefing that passes
     the public audit."""
-    path = views.published_briefing(portal().store, portal().accounts, slug)
-    if path is None:
+    got = views.published_briefing(portal().store, portal().accounts, portal().builder, slug)
+    if got is None:
         abort(404)
+    if got.path is None:
+        response = Response(render_template("preparing.html", what="The public briefing",
+                                            seconds=PREPARING_REFRESH_S), 202)
+        response.headers["Refresh"] = str(PREPARING_REFRESH_S)
+        return response
     _log("download", f"the published public briefing of {slug}")
-    return send_file(path, mimetype="application/pdf", download_name=f"{slug}-public.pdf")
+    return send_file(got.path, mimetype="application/pdf", download_name=f"{slug}-public.pdf")
 
 
 # -- uploading -------------------------------------------------------------------

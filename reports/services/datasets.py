@@ -14,10 +14,12 @@ from .. import intake
 from ..figures.compare import headline as change_headline
 from ..figures.totals import totals_of
 from ..intake.rules import Report
+from ..model.errors import ImpactError
 from ..model.formats import jsonable
 from ..render import text
 from ..store.db import Dataset, Store, Version
 from ..store.paths import check_name
+from . import builds
 from .profiles import profile_of, save_profile
 from .source import DEFAULT_READ, HowToRead
 
@@ -85,6 +87,11 @@ def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
         totals=totals_of(report), read_options=used.read_options, now=now,
         pause=pause_for_tests())
     repaired = not created and store.repair_file(version, path)
+    if created:
+        try:                         # the portal's outputs of it, built in the background
+            builds.queue_version(store, version)
+        except ImpactError:          # stored all the same; a download queues them again
+            pass
     if used.given:
         save_profile(store, name, used)      # the next upload to `name` reads the same way
     return UploadResult(report, version, created, repaired, profile_used=used != how)

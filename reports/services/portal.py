@@ -3,43 +3,37 @@ its downloads (briefings, summaries, comparisons, the monthly files), the mappin
 of an upload, and the published public briefings.  No HTTP here: the portal (web/)
 checks the role, calls one of these and returns the result.
 
-Downloads are found by a dataset's store slug and a fixed audience or kind, never by a
-path taken from a URL; monthly files only as the month's manifest lists them.
-Briefings are cached under STORE/portal-cache (by version, audience and day), so many
-people downloading the same briefing make it once.
+Downloads are found by a dataset's store slug, a version number and an output's name
+from `builds.CATALOGUE`, never by a path taken from a URL; monthly files only as the
+month's manifest lists them.  Each version's outputs are built once, in the background
+(`builds`), so a download reads a finished file or is told that it is being prepared.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import tempfile
-import threading
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
 from ..model import codes
-from ..model.errors import UnknownDataset, Unpublishable
+from ..model.errors import UnknownDataset
 from ..model.fields import COMPOUND_WORDS, FIELDS, STATUS_TARGETS, STATUS_WORDS, normalise
-from ..render import data
 from ..store.accounts import Accounts
 from ..store.db import Dataset, Store, Version
-from ..store.files import atomic_output
-from . import briefs, comparisons, datasets, outputs, summaries
+from ..store.jobs import Jobs
+from . import builds, datasets
 from .monthly import read_manifest
 from .profiles import profile_of
-from .source import HowToRead, Source, load_report
+from .source import HowToRead, load_report
 
-AUDIENCES = ("union", "management", "public")
-CACHE_DIR = "portal-cache"
+AUDIENCES = builds.AUDIENCES
+PUBLIC_BRIEFING = "briefing-public.pdf"
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
 _MONTH = re.compile(r"\d{4}-\d{2}")
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
 
 
 def find_dataset(store: Store, slug: str) -> Dataset:
@@ -67,6 +61,16 @@ class DatasetView:
     tables: list[tuple[str, list[str], list[list[Any]]]]
     monthly: list[MonthlyFile]
     published: bool
+    outputs: dict[int, list[OutputState]] = field(default_factory=dict)   # by version
+
+
+@dataclass(frozen=True)
+class OutputState:
+    """One output of a version as the dataset page lists it."""
+
+    output: builds.Output
+    state: str                  # "done", "queued", "running" or "failed"
+    error: str | None = None
 
 
 GROUP_TITLES = {"by_team": "By team", "by_grade": "By grade", "by_location": "By site"}
@@ -90,8 +94,10 @@ def summary_tables(summary: Summary) -> list[tuple[str, list[str], list[list[Any
     return out
 
 
-def dataset_view(store: Store, accounts: Accounts, slug: str, *, roles_monthly: set[str]
-                 ) -> DatasetView:
+def dataset_view(store: Store, accounts: Accounts, slug: str, *, roles_monthly: set[str],
+                 may: Any = lambda permission: True) -> DatasetView:
+    """A dataset's page: its versions, each with the outputs `may` allow (a function of an
+    output's permission) and how far each has got."""
     d = find_dataset(store, slug)
     versions = store.versions(d.name)
     history = datasets.history_dict(versions)
@@ -100,89 +106,58 @@ def dataset_view(store: Store, accounts: Accounts, slug: str, *, roles_monthly: 
     return DatasetView(d, list(reversed(versions)), list(reversed(history)), summary,
                        summary_tables(summary) if summary else [],
                        [f for f in monthly_files(store, d) if f.kind in roles_monthly],
-                       d.name in accounts.published())
+                       d.name in accounts.published(), _output_states(store, versions, may))
+
+
+def _output_states(store: Store, versions: list[Version], may: Any
+                   ) -> dict[int, list[OutputState]]:
+    jobs = {(j.version, j.sha256, j.output): j for j in Jobs(store).of_dataset(
+        versions[0].dataset)} if versions else {}
+    out: dict[int, list[OutputState]] = {}
+    earlier: Version | None = None
+    for v in versions:
+        folder = builds.folder_of(store.root, v)
+        states = []
+        for name in builds.outputs_of(v, earlier):
+            o = builds.CATALOGUE[name]
+            if not may(o.permission):
+                continue
+            job = jobs.get((v.number, v.sha256, name))
+            if (folder / name).is_file():
+                states.append(OutputState(o, "done"))
+            elif job is not None and job.state == "failed":
+                states.append(OutputState(o, "failed", job.error))
+            else:
+                states.append(OutputState(o, job.state if job and job.state != "done"
+                                          else "queued"))
+        out[v.number] = states
+        earlier = v
+    return out
 
 
 # -- downloads ----------------------------------------------------------------
 
 
-def _source(store: Store, name: str, number: int) -> Source:
-    """A stored version of the portal's own store, for the services that take a Source
-    (they open the store again by its folder)."""
-    return Source.stored(name, number, store.root, None if store.embedded else store.url)
+def version_of(d: Dataset, store: Store, number: int | None) -> Version:
+    """Version `number` of a dataset (None: the latest); `UnknownDataset` if there is none."""
+    if number is None:
+        return d.latest
+    for v in store.versions(d.name):
+        if v.number == number:
+            return v
+    raise UnknownDataset("no such version")
 
 
-def _lock(key: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
+def download(store: Store, builder: builds.Builder | None, d: Dataset, number: int | None,
+             output: str) -> builds.Fetched:
+    """One output of a version of a dataset (None: the latest): its finished file, "being
+    prepared", or why it failed (`builds.fetch`).  `UnknownDataset` for an output that
+    version does not have."""
+    return builds.fetch(store, builder, version_of(d, store, number), output)
 
 
-def briefing_file(store: Store, slug: Dataset | str, audience: str, *, today: date | None = None,
-                  fmt: str = "pdf") -> Path:
-    """The latest version's briefing for `audience` (a PDF, or with `fmt` "html" the
-    accessible web page), made once a day per version.  `Unpublishable` when a public
-    briefing fails the disclosure audit."""
-    ext = "html" if fmt == "html" else "pdf"
-    if audience not in AUDIENCES:
-        raise UnknownDataset(f"no briefing for audience {audience!r}")
-    d = _dataset(store, slug)
-    v = d.latest
-    day = today or date.today()
-    target = (store.root / CACHE_DIR / d.slug /
-              f"v{v.number}-{v.sha256[:16]}-{audience}-{day.isoformat()}.{ext}")
-    if target.is_file():
-        return target
-    with _lock(str(target)):
-        if target.is_file():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for old in target.parent.glob(f"*-{audience}-*.{ext}"):
-            if old.name != target.name:
-                old.unlink(missing_ok=True)
-        with tempfile.TemporaryDirectory(prefix="impact-brief-") as tmp:
-            out = Path(tmp) / f"{d.slug}-{audience}.{ext}"
-            result = briefs.brief(_source(store, d.name, v.number),
-                                  audience=audience, audience_given=True, output=out,
-                                  fmt=ext)
-            if result.invalid is not None or result.path is None:
-                raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
-            with atomic_output(target) as fh:
-                fh.write(out.read_bytes())
-    return target
-
-
-def download_name(d: Dataset, suffix: str) -> str:
-    return f"{d.slug}-v{d.latest.number}-{suffix}"
-
-
-def summary_xlsx(store: Store, slug: Dataset | str, kind: str) -> bytes:
-    """The latest version's summary workbook: every figure ("full") or only what the
-    public briefing publishes ("public")."""
-    d = _dataset(store, slug)
-    result = summaries.summarise_source(_source(store, d.name, d.latest.number),
-                                        audience="public" if kind == "public" else None)
-    if result.summary is None:
-        raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
-    with tempfile.TemporaryDirectory(prefix="impact-xlsx-") as tmp:
-        path = Path(tmp) / "summary.xlsx"
-        outputs.save_summary_xlsx(result.summary, path)
-        return path.read_bytes()
-
-
-def changes_csv(store: Store, slug: Dataset | str, kind: str) -> bytes | None:
-    """What changed from the version before the latest, as CSV (None with one version):
-    every post ("full"), or the public briefing's whole-file figures ("public")."""
-    d = _dataset(store, slug)
-    if d.latest.number == 1 or d.versions < 2:
-        return None
-    result = comparisons.compare_sources(None, None, dataset=d.name, store_dir=store.root,
-                                         db=None if store.embedded else store.url,
-                                         audience="public" if kind == "public" else None)
-    if result.public is not None:
-        return data.public_comparison_csv(result.public).encode("utf-8")
-    if result.comparison is None:
-        return None
-    return data.comparison_csv(result.comparison).encode("utf-8")
+def download_name(d: Dataset, version: Version, output: str) -> str:
+    return f"{d.slug}-v{version.number}-{output}"
 
 
 @dataclass(frozen=True)
@@ -242,14 +217,17 @@ def monthly_path(store: Store, slug: str, month: str, rel: str) -> tuple[Path, s
 # -- the published public briefing ------------------------------------------------
 
 
-def publish(store: Store, accounts: Accounts, slug: str, *, by: str, address: str) -> Path:
-    """Publish the dataset's public briefing at its no-login address: only when it passes
-    the public audit (`Unpublishable` otherwise, and nothing is published)."""
+def publish(store: Store, accounts: Accounts, builder: builds.Builder | None, slug: str, *,
+            by: str, address: str) -> builds.Fetched:
+    """Publish the dataset's public briefing at its no-login address, once it is built and
+    passes the public audit.  The answer says which: published (`path`), not yet built
+    (`preparing`), or refused (`failed`, with why); only the first publishes."""
     d = find_dataset(store, slug)
-    path = briefing_file(store, slug, "public")
-    accounts.publish(d.name, by)
-    accounts.log(by, "publish", f"published the public briefing of '{d.name}'", address)
-    return path
+    got = download(store, builder, d, None, PUBLIC_BRIEFING)
+    if got.path is not None:
+        accounts.publish(d.name, by)
+        accounts.log(by, "publish", f"published the public briefing of '{d.name}'", address)
+    return got
 
 
 def unpublish(store: Store, accounts: Accounts, slug: str, *, by: str, address: str) -> None:
@@ -258,19 +236,18 @@ def unpublish(store: Store, accounts: Accounts, slug: str, *, by: str, address: 
     accounts.log(by, "unpublish", f"withdrew the public briefing of '{d.name}'", address)
 
 
-def published_briefing(store: Store, accounts: Accounts, slug: str) -> Path | None:
-    """The published public briefing of `slug`, or None: not published, unknown, or it no
-    longer passes the public audit (its latest version changed)."""
+def published_briefing(store: Store, accounts: Accounts, builder: builds.Builder | None,
+                       slug: str) -> builds.Fetched | None:
+    """The published public briefing of `slug` (of its latest version), or None: not
+    published, unknown, or its latest version's public briefing fails the audit."""
     try:
         d = find_dataset(store, slug)
     except UnknownDataset:
         return None
     if d.name not in accounts.published():
         return None
-    try:
-        return briefing_file(store, slug, "public")
-    except Unpublishable:
-        return None
+    got = download(store, builder, d, None, PUBLIC_BRIEFING)
+    return None if got.failed is not None else got
 
 
 # -- the mapping step ---------------------------------------------------------------

@@ -1,0 +1,283 @@
+"""Each stored version's outputs are built once, off the request path, from a durable
+queue in the store (reports/services/builds.py, reports/store/jobs.py).
+
+What is shown here: an upload queues every output; the builder makes the same bytes as
+the CLI; two claimers (threads, or processes on one PostgreSQL database) never take the
+same job; a build whose process dies is tried again a bounded number of times and then
+shown with its reason; a download of an output not built yet gets a "being prepared"
+page at once; every version is reachable as the role allows; the queue survives a
+restart.  Nothing here depends on timing: a builder is run to completion (`drain`, or
+waiting on the queue with a generous bound), never raced.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports.services import builds, datasets
+from reports.store.accounts import now_utc
+from reports.store.db import Store
+from reports.store.jobs import DONE, FAILED, MAX_ATTEMPTS, QUEUED, RUNNING, Jobs
+from web.app import create_app
+
+from .portal_helpers import AS_OF, DATA, log_in, make_store
+
+ROOT = Path(__file__).resolve().parents[1]
+COOP = "co-op-working"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: Any) -> tuple[Path, dict[str, str]]:
+    root = tmp_path_factory.mktemp("builds") / "store"
+    return root, make_store(root)
+
+
+def _copy(src: Path, tmp: Path) -> Path:
+    import shutil
+
+    dst = tmp / "store"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    exe = Path(sys.executable).with_name("impact")
+    return subprocess.run([str(exe), *args], cwd=ROOT, capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_an_upload_queues_every_output_of_the_new_version(tmp_path: Path) -> None:
+    with Store(tmp_path / "store") as store:
+        v1 = datasets.upload(store, DATA / "coop_working.xlsx", "Co-op", as_of=AS_OF).version
+        v2 = datasets.upload(store, DATA / "coop_working.csv", "Co-op", as_of=AS_OF).version
+        again = datasets.upload(store, DATA / "coop_working.csv", "Co-op", as_of=AS_OF)
+        assert v1 and v2 and not again.created
+        jobs = Jobs(store)
+        first = jobs.of_version("Co-op", 1, v1.sha256)
+        second = jobs.of_version("Co-op", 2, v2.sha256)
+    # every output of the catalogue, less the comparisons for a first version
+    assert sorted(first) == sorted(n for n in builds.CATALOGUE if not n.startswith("changes-"))
+    assert sorted(second) == sorted(builds.CATALOGUE)
+    assert {j.state for j in [*first.values(), *second.values()]} == {QUEUED}
+    assert len(jobs.of_dataset("Co-op")) == len(first) + len(second)   # none twice
+
+
+def test_the_builder_makes_the_clis_bytes(built: tuple[Path, dict[str, str]],
+                                          tmp_path: Path) -> None:
+    root = _copy(built[0], tmp_path)
+    with Store(root) as store:
+        builds.Builder(store, 0).drain()
+        v = store.version("Co-op working", 2)
+        folder = builds.folder_of(root, v)
+        states = {j.state for j in Jobs(store).of_dataset("Co-op working")}
+    assert states == {DONE}
+    for audience, extra in (("union", []), ("public", []), ("union", ["--accessible"])):
+        out = tmp_path / f"cli-{audience}{len(extra)}.pdf"
+        r = _cli("brief", "--dataset", "Co-op working", "--version", "2", "--audience",
+                 audience, "--reproducible", "-o", str(out), "--store", str(root), *extra)
+        assert r.returncode == 0, r.stderr
+        name = f"briefing-{audience}{'-tagged' if extra else ''}.pdf"
+        assert (folder / name).read_bytes() == out.read_bytes(), name
+    r = _cli("summary", "--dataset", "Co-op working", "--version", "2", "--audience",
+             "public", "--format", "json", "--store", str(root))
+    import json
+
+    import openpyxl
+
+    public = json.loads(r.stdout)
+    book = openpyxl.load_workbook(folder / "summary-public.xlsx", read_only=True)
+    cells = {str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
+             for c in row if c is not None}
+    assert str(public["totals"]["baseline_fte"]) in cells or \
+        str(float(public["totals"]["baseline_fte"])) in cells
+
+
+def test_two_claimers_never_take_the_same_job(built: tuple[Path, dict[str, str]],
+                                              tmp_path: Path) -> None:
+    root = _copy(built[0], tmp_path)
+    taken: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def claimer(n: int) -> None:
+        with Store(root) as store:          # its own engine, as another process has
+            jobs = Jobs(store)
+            start.wait()
+            while (job := jobs.claim(f"claimer-{n}")) is not None:
+                with lock:
+                    taken.append(job.id)
+                jobs.finish(job, f"claimer-{n}")
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with Store(root) as store:
+        expected = len(Jobs(store).of_dataset("Co-op working")) + \
+            len(Jobs(store).of_dataset("Derbyshire early help")) + \
+            len(Jobs(store).of_dataset("Tiny"))
+    assert len(taken) == expected and len(set(taken)) == expected   # each once
+
+
+def test_two_claimers_on_postgresql_never_take_the_same_job(pg_url: str,
+                                                           tmp_path: Path) -> None:
+    with Store(tmp_path / "a", url=pg_url) as store:
+        for f in ("coop_working.xlsx", "coop_working.csv"):
+            datasets.upload(store, DATA / f, "Co-op", as_of=AS_OF)
+        total = len(Jobs(store).of_dataset("Co-op"))
+    taken: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def claimer(n: int) -> None:
+        with Store(tmp_path / f"s{n}", url=pg_url) as store:   # another folder, one database
+            jobs = Jobs(store)
+            start.wait()
+            while (job := jobs.claim(f"server-{n}")) is not None:
+                with lock:
+                    taken.append(job.id)
+                jobs.finish(job, f"server-{n}")
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(taken) == total and len(set(taken)) == total
+
+
+def test_a_job_whose_builder_died_is_retried_then_failed_with_its_reason(
+        tmp_path: Path) -> None:
+    with Store(tmp_path / "store") as store:
+        datasets.upload(store, DATA / "coop_working.xlsx", "Co-op", as_of=AS_OF)
+        jobs = Jobs(store)
+        total = len(jobs.of_dataset("Co-op"))
+        base = now_utc() - timedelta(hours=10)
+        # every job is claimed by a builder that then dies: an hour later its lease is over
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            later = base + timedelta(hours=attempt)
+            claimed = [jobs.claim("dead", now=later) for _ in range(total)]
+            assert all(j is not None and j.attempts == attempt for j in claimed)
+            assert all(j.state == RUNNING for j in jobs.of_dataset("Co-op"))
+        assert jobs.claim("alive") is None          # nothing left to try
+        ended = jobs.of_dataset("Co-op")
+    assert {j.state for j in ended} == {FAILED}
+    assert all("stopped 3 times" in (j.error or "") for j in ended)
+
+
+def test_a_build_that_raises_is_tried_again_then_shown_on_the_dataset_page(
+        built: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: Any) -> None:
+    root = _copy(built[0], tmp_path)
+    calls: list[str] = []
+
+    def broken(store: Any, version: Any, output: str) -> bytes:
+        calls.append(output)
+        raise RuntimeError("the renderer fell over")
+
+    monkeypatch.setattr(builds, "_make", broken)
+    with Store(root) as store:
+        builds.Builder(store, 0).drain()
+        ended = Jobs(store).of_dataset("Tiny")
+    assert {j.state for j in ended} == {FAILED}
+    assert all(j.attempts == MAX_ATTEMPTS for j in ended)
+    assert calls.count("briefing-union.pdf") == 4 * MAX_ATTEMPTS   # four versions in all
+    assert all("the renderer fell over" in (j.error or "") for j in ended)
+    client = create_app(root).test_client()
+    log_in(client, "hr")
+    page = client.get("/datasets/tiny").get_data(as_text=True)
+    assert "could not be made" in page and "the renderer fell over" in page
+    r = client.get("/datasets/tiny/v1/briefing-union.pdf")
+    assert r.status_code == 409 and b"the renderer fell over" in r.data
+
+
+def test_a_download_not_built_yet_is_being_prepared_at_once(
+        built: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    root = _copy(built[0], tmp_path)
+    app = create_app(root, build_workers=1)      # a background builder, never started here
+    client = app.test_client()
+    log_in(client, "union")
+    r = client.get(f"/datasets/{COOP}/briefing/union.pdf")
+    assert r.status_code == 202 and r.mimetype == "text/html"
+    assert r.headers["Refresh"] == "5" and r.headers["Retry-After"] == "5"
+    assert b"Being prepared" in r.data and b"/static/portal.css" in r.data
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    page = client.get(f"/datasets/{COOP}").get_data(as_text=True)
+    assert "(being prepared)" in page
+    with Store(root) as store:       # the queue is in the store: a restart finds it
+        builds.Builder(store, 0).drain()
+    r = create_app(root, build_workers=1).test_client()
+    log_in(r, "union")
+    got = r.get(f"/datasets/{COOP}/briefing/union.pdf")
+    assert got.status_code == 200 and got.data.startswith(b"%PDF")
+
+
+def test_every_version_is_reachable_as_the_role_allows(
+        built: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    root = _copy(built[0], tmp_path)
+    union = create_app(root).test_client()
+    log_in(union, "union")
+    page = union.get(f"/datasets/{COOP}").get_data(as_text=True)
+    for number in (1, 2):
+        assert f"/datasets/{COOP}/v{number}/briefing-union-tagged.pdf" in page
+    assert "briefing-management" not in page and "summary-full" not in page
+    r = union.get(f"/datasets/{COOP}/v1/briefing-union-tagged.pdf")
+    assert r.status_code == 200 and r.data.startswith(b"%PDF")
+    import io
+
+    from pypdf import PdfReader  # the tagged one is tagged
+
+    assert "/StructTreeRoot" in PdfReader(io.BytesIO(r.data)).trailer["/Root"]
+    assert union.get(f"/datasets/{COOP}/v1/briefing-management.pdf").status_code == 403
+    assert union.get(f"/datasets/{COOP}/v1/changes-public.csv").status_code == 404  # first
+    assert union.get(f"/datasets/{COOP}/v3/briefing-union.pdf").status_code == 404
+    assert union.get(f"/datasets/{COOP}/v1/nothing.pdf").status_code == 404
+    audit = union.get(f"/datasets/{COOP}/v2/public-audit.json")
+    assert audit.status_code == 200 and audit.json["hidden"]
+    assert all(h["to"] is None or h["to"] - h["from"] >= audit.json["threshold"]
+               for h in audit.json["hidden"])
+
+
+def test_a_background_builder_builds_in_a_child_process_and_survives_its_death(
+        tmp_path: Path) -> None:
+    with Store(tmp_path / "store") as store:
+        datasets.upload(store, DATA / "coop_working.xlsx", "Co-op", as_of=AS_OF)
+        v = store.version("Co-op", 1)
+        jobs = Jobs(store)
+        wanted = sorted(jobs.of_version("Co-op", 1, v.sha256))
+        builder = builds.Builder(store, 1, build=dies_on_the_union_briefing)
+        builder.POLL_S = 0.2
+        builder.start()
+        try:
+            deadline = time.monotonic() + 600        # a bound, not a verdict
+            while jobs.pending() and time.monotonic() < deadline:
+                time.sleep(0.5)
+        finally:
+            builder.close()
+        ended = jobs.of_version("Co-op", 1, v.sha256)
+        folder = builds.folder_of(store.root, v)
+    assert sorted(ended) == wanted
+    dead = ended.pop("briefing-union.pdf")
+    assert dead.state == FAILED and dead.attempts == MAX_ATTEMPTS
+    assert "process died" in (dead.error or "")
+    assert {j.state for j in ended.values()} == {DONE}      # the others were built
+    assert all((folder / name).is_file() for name in ended)
+    assert not (folder / "briefing-union.pdf").exists()
+
+
+def dies_on_the_union_briefing(root: str, url: Any, dataset: str, number: int,
+                               output: str) -> Any:
+    """A build (run in the builder's child process) whose process dies on one output."""
+    if output == "briefing-union.pdf":
+        os._exit(3)
+    return builds.build_in_child(root, url, dataset, number, output)
