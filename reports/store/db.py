@@ -43,6 +43,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -274,6 +275,8 @@ class Store:
                  create: bool = True) -> None:
         self.root = Path(root)
         self.files = self.root / FILES_DIR
+        self._tables_lock = threading.Lock()          # guards _tables_made
+        self._tables_made: list[MetaData] = []
         given = None if url == EMBEDDED else resolve_db(url)
         self.embedded = given is None
         db_file = self.root / DB_NAME
@@ -314,10 +317,15 @@ class Store:
     def create_tables(self, tables: MetaData) -> None:
         """Create the tables of `tables` (another module's own MetaData) that the database
         lacks, under the same lock as the store's schema: for modules that keep their own
-        tables beside the store's (they use `self.engine` for everything else)."""
-        with self.engine.begin() as conn:
-            self._lock_schema(conn)
-            tables.create_all(conn)
+        tables beside the store's (they use `self.engine` for everything else).  Done once
+        per open store: a server's requests ask on every download."""
+        with self._tables_lock:
+            if tables in self._tables_made:
+                return
+            with self.engine.begin() as conn:
+                self._lock_schema(conn)
+                tables.create_all(conn)
+            self._tables_made.append(tables)
 
     def _lock_schema(self, conn: Connection) -> None:
         """Hold the schema lock to the end of the transaction (SQLite's BEGIN IMMEDIATE
