@@ -125,7 +125,8 @@ def check_role(role: str) -> str:
 # its 30,000, lower-cased (data/README.md says how it was made).
 COMMON_PASSWORDS = "common-passwords.txt"
 MIN_NAME_IN_PASSWORD = 3     # a shorter user name ("hr") is not looked for in a password
-_KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm",
+                  "qwertyuiopasdfghjklzxcvbnm")
 
 
 @functools.cache
@@ -273,13 +274,18 @@ _REFUSED = {
 }
 
 
+def clock() -> datetime:
+    """Now, naive UTC, for the throttle (a test replaces it to hold time still)."""
+    return now_utc()
+
+
 def log_in(accounts: Accounts, name: str, password: str, *, address: str,
            now: datetime | None = None, ph: PasswordHasher | None = None) -> Login:
     """Check a name and password, unless the throttle refuses the try first (then no
     hash is computed).  An unknown name is throttled and answered as a known one is
     (same answer, same work), so the page cannot tell which names exist.  `now` (naive
-    UTC) and `ph` (the hasher) are for tests."""
-    now = now or now_utc()
+    UTC; else `clock()`) and `ph` (the hasher; else `hasher()`) are for tests."""
+    now = now or clock()
     name = unicodedata.normalize("NFC", name or "").strip()[:MAX_USER_NAME]
     address = (address or "unknown")[:MAX_ADDRESS]
     shown = name or "(blank)"
