@@ -303,3 +303,35 @@ def test_an_older_stores_audit_table_gains_the_new_columns(tmp_path: Path) -> No
         assert [(e.who, e.count) for e in accounts.audit()] == [("a", 3), ("old", 1)]
     with Store(root) as store:                 # opening again changes nothing
         assert len(Accounts(store).audit()) == 2
+
+
+def test_an_older_postgresql_audit_table_gains_the_new_columns(tmp_path: Path,
+                                                               pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    root = tmp_path / "store"
+    with Store(root, url=pg_url):
+        pass
+    engine = create_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE portal_audit (id SERIAL PRIMARY KEY, at TIMESTAMP "
+                              "NOT NULL, who VARCHAR(100) NOT NULL, action VARCHAR(40) NOT "
+                              "NULL, what TEXT NOT NULL, address VARCHAR(64) NOT NULL)"))
+            conn.execute(text("INSERT INTO portal_audit (at, who, action, what, address) "
+                              "VALUES ('2024-01-01 10:00:00', 'old', 'login', 'in', 'x')"))
+    finally:
+        engine.dispose()
+    with Store(root, url=pg_url) as store:
+        accounts = Accounts(store)
+        for i in range(3):
+            audit.record_repeated(accounts, "a", "login-failed", "wrong", "y",
+                                  now=T0 + timedelta(seconds=i))
+        assert [(e.who, e.count, e.last_at) for e in accounts.audit()] == [
+            ("a", 3, T0 + timedelta(seconds=2)), ("old", 1, None)]
+        # the throttle's increments, on PostgreSQL
+        for i in range(4):
+            attempt(accounts, "hr", WRONG, "10.5.0.1", T0 + timedelta(seconds=10 * i))
+        state = accounts.throttle_state("hr", "10.5.0.1")
+        assert (state.pair_failures, state.address_failures, state.name_failures) == (4, 4, 4)
+        assert state.wait_until == T0 + timedelta(seconds=30 + 10)
