@@ -12,9 +12,10 @@ before is never held back by failures from elsewhere.  A refused try is answered
 any password hash is computed.  The throttle is store data (`reports.store.accounts`), so
 it survives a restart and holds across server processes.  (Flask-Limiter and `limits`
 keep their counters in memory, Redis, Memcached or MongoDB, none of which the portal
-has; the store's own database is shared by every process already.)  A session is a random token whose hash is
-a row in the store: logging out deletes the row, so a copied cookie is dead too, and a
-session idle for 8 hours ends.
+has; the store's own database is shared by every process already.)
+
+A session is a random token whose hash is a row in the store: logging out deletes the
+row, so a copied cookie is dead too, and a session idle for 8 hours ends.
 
 What each role may do is `PERMISSIONS`: the portal checks it on every request.
 """
@@ -176,11 +177,13 @@ def check_password(password: str, name: str | None = None) -> str:
         raise UserProblem("the password is too common: it is on the list of common "
                           "passwords" + ("" if folded in common else " with only digits or "
                                          "symbols added") + "; choose another")
-    unit = _repeated_unit(folded)
-    if unit is not None or len(set(folded)) < 4:
-        raise UserProblem("the password is too repetitive: " + (
-            f"it is '{unit}' repeated" if unit is not None else
-            "it has fewer than 4 different characters") + "; choose another")
+    # (the messages never quote the password: they may be shown or logged)
+    if _repeated_unit(folded) is not None:
+        raise UserProblem("the password is too repetitive: it is one piece repeated (like "
+                          "abcabcabcabc); choose another")
+    if len(set(folded)) < 4:
+        raise UserProblem("the password is too repetitive: it has fewer than 4 different "
+                          "characters; choose another")
     if _is_sequence(folded):
         raise UserProblem("the password is a sequence (like abcdefghijkl or 123456789012); "
                           "choose another")
