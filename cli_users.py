@@ -61,8 +61,9 @@ def users() -> None:
 @handle_errors
 def add(name: str, role: str, password_stdin: bool, store_dir: Path | None,
         debug: bool) -> None:
-    """Add a user.  The password (at least 12 characters) is prompted for, or read
-    with --password-stdin; only its argon2 hash is kept.
+    """Add a user.  The password (at least 12 characters, not a common password, a
+    repetition or sequence, or the user name) is prompted for, or read with
+    --password-stdin; only its argon2 hash is kept.
 
     \b
     Examples:
@@ -125,8 +126,9 @@ def remove(name: str, store_dir: Path | None, debug: bool) -> None:
 @debug_option
 @handle_errors
 def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool) -> None:
-    """Set a user's password (at least 12 characters); their sessions end and any
-    lock from failed logins is lifted.
+    """Set a user's password (at least 12 characters, not a common password, a
+    repetition or sequence, or the user name); their sessions end and the throttle on
+    their failed logins is cleared.
 
     \b
     Example:

@@ -1,6 +1,5 @@
 """The web portal through Flask's test client: every route for every role (anonymous, hr,
-union, admin), and the security promises: CSRF, lockout across a restart, the upload
-size limit, an invalid upload storing nothing, guessed URLs, path traversal, headers,
+union, admin), and the security promises: CSRF, the upload size limit, an invalid upload storing nothing, guessed URLs, path traversal, headers,
 sessions.  Expected permissions are written out here from the issue, not read from
 the code's table."""
 
@@ -92,6 +91,7 @@ GET_MATRIX: list[tuple[str, tuple[int, int, int, int]]] = [
     (f"/datasets/{DER}/monthly/2024-03/{DER}/public/briefing.pdf", (302, 200, 200, 200)),
     ("/upload", (302, 200, 403, 200)),
     ("/users", (302, 403, 403, 200)),
+    ("/users/hr/remove", (302, 403, 403, 200)),         # the confirmation page
     ("/audit", (302, 403, 403, 200)),
     ("/audit.csv", (302, 403, 403, 200)),
     ("/", (302, 302, 302, 302)),
@@ -378,36 +378,7 @@ def test_csrf_is_refused_without_a_token(store_dir: Path, slugs: dict[str, str])
     assert r.status_code == 400
 
 
-# -- logins and the lock ----------------------------------------------------------
-
-
-def test_five_failures_lock_the_name_for_15_minutes_across_a_restart(store_dir: Path) -> None:
-    client = create_app(store_dir).test_client()
-    for _ in range(4):
-        assert log_in(client, "hr", "wrong password here").status_code == 401
-    r = log_in(client, "hr")                    # the right password resets the count
-    assert r.status_code == 302
-    client = create_app(store_dir).test_client()
-    for _ in range(5):
-        r = log_in(client, "hr", "wrong password here")
-        assert r.status_code == 401
-    assert b"locked" in r.data
-    r = log_in(client, "hr")                    # right password, but locked
-    assert r.status_code == 401 and b"locked" in r.data
-    restarted = create_app(store_dir).test_client()      # a new process's app
-    r = log_in(restarted, "hr")
-    assert r.status_code == 401 and b"locked" in r.data
-    assert log_in(restarted, "union").status_code == 302   # only that name is locked
-    with sqlite3.connect(store_dir / "impact.db") as db:
-        (until,) = db.execute("SELECT locked_until FROM portal_login_failures "
-                              "WHERE name = 'hr'").fetchone()
-        # 15 minutes from now (give or take the test's own run time)
-        from datetime import datetime  # parse SQLite's text
-        left = datetime.fromisoformat(until) - datetime.utcnow()
-        assert timedelta(minutes=14) < left <= timedelta(minutes=15)
-        db.execute("UPDATE portal_login_failures SET locked_until = datetime('now', "
-                   "'-1 second')")
-    assert log_in(create_app(store_dir).test_client(), "hr").status_code == 302
+# -- logins (the throttle: tests/test_login_throttle.py) ----------------------------------------------------------
 
 
 def test_an_unknown_name_is_answered_as_a_wrong_password(store_dir: Path) -> None:
@@ -646,7 +617,7 @@ def test_admin_adds_and_removes_users_and_every_step_is_audited(store_dir: Path)
     log = admin.get("/audit.csv")
     text = log.get_data(as_text=True)
     assert log.mimetype == "text/csv"
-    assert text.splitlines()[0] == "when (UTC),who,action,what,address"
+    assert text.splitlines()[0] == "when (UTC),who,action,what,address,count,last (UTC)"
     for line in ("admin,user-add,added user 'rep2' with role union,127.0.0.1",
                  "rep2,login,logged in as union,127.0.0.1",
                  "admin,user-remove,removed user 'rep2',127.0.0.1"):

@@ -199,6 +199,12 @@ def test_hr_uploads_and_a_union_rep_downloads_in_a_real_browser(
     page.get_by_role("link", name="Users").click()
     page.wait_for_load_state()
     pages.check("users")
+    page.get_by_role("link", name="Remove union").click()      # asks first, on its own page
+    page.wait_for_url(f"{server}/users/union/remove")
+    pages.check("remove-user")
+    page.get_by_role("link", name="Cancel: keep union").click()
+    page.wait_for_url(f"{server}/users")
+    assert "union" in page.get_by_role("table").inner_text()
     page.get_by_role("link", name="Audit log").click()
     page.wait_for_load_state()
     log = page.get_by_role("table").inner_text()
@@ -208,7 +214,7 @@ def test_hr_uploads_and_a_union_rep_downloads_in_a_real_browser(
     pages.check("audit")
     assert pages.seen == ["login", "datasets-empty", "upload", "upload-errors", "mapping",
                           "uploaded", "dataset", "datasets", "dataset-union", "forbidden",
-                          "users", "audit"]
+                          "users", "remove-user", "audit"]
 
 
 def test_the_accessibility_check_can_fail(page: Any) -> None:

@@ -1,7 +1,7 @@
-"""The portal on a PostgreSQL store (--db): its own tables (users, sessions, locks, audit
-log) live in the same database as the store's, and the pages, downloads and lockout work
-as on SQLite.  Uses the throwaway PostgreSQL 15 server of tests/pg.py (under CI a server
-that cannot start fails the test)."""
+"""The portal on a PostgreSQL store (--db): its own tables (users, sessions, the login
+throttle, audit log) live in the same database as the store's, and the pages, downloads
+and the throttle work as on SQLite.  Uses the throwaway PostgreSQL 15 server of
+tests/pg.py (under CI a server that cannot start fails the test)."""
 
 from __future__ import annotations
 
@@ -42,20 +42,25 @@ def test_the_portal_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     assert pdf.status_code == 200
     assert "132.5" in " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert union.get("/datasets/derbyshire/briefing/management.pdf").status_code == 403
-    # five failures lock the name, in the database, for every server process
+    # three failures make this name wait at this address, in the database, for every
+    # server process; the failures are one audit row with their count
     other = create_app(root, db=pg_url).test_client()
-    for _ in range(5):
+    for _ in range(3):
         assert log_in(other, "union", "not the password").status_code == 401
-    assert log_in(create_app(root, db=pg_url).test_client(), "union").status_code == 401
+    assert log_in(create_app(root, db=pg_url).test_client(), "union").status_code == 429
     engine = create_engine(pg_url)
     try:
         with engine.connect() as conn:
             actions = [r[0] for r in conn.execute(text(
                 "SELECT action FROM portal_audit ORDER BY id"))]
-            locked = conn.execute(text("SELECT locked_until FROM portal_login_failures "
-                                       "WHERE name = 'union'")).scalar()
+            failed = conn.execute(text("SELECT count FROM portal_audit "
+                                       "WHERE action = 'login-failed'")).scalar()
+            pair = conn.execute(text("SELECT failures, wait_until FROM portal_throttle_pairs "
+                                     "WHERE name = 'union'")).one()
     finally:
         engine.dispose()
-    assert locked is not None
+    assert pair[0] == 3 and pair[1] is not None
     assert actions[:3] == ["user-add", "user-add", "login"]
-    assert "upload" in actions and "download" in actions and actions.count("login-failed") == 5
+    assert "upload" in actions and "download" in actions
+    assert actions.count("login-failed") == 1 and failed == 3
+    assert actions[-1] == "login-refused"

@@ -35,5 +35,6 @@ class UploadForm(FlaskForm):
 class UserForm(FlaskForm):
     name = StringField("User name", validators=[DataRequired(), Length(max=100)])
     role = SelectField("Role", choices=list(ROLES))
-    password = PasswordField(f"Password (at least {MIN_PASSWORD} characters)",
+    password = PasswordField(f"Password (at least {MIN_PASSWORD} characters; not a common "
+                             f"password, a repetition or sequence, or the user name)",
                              validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1024)])

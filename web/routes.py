@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import secrets
 import shutil
@@ -12,6 +13,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -78,11 +80,31 @@ def index() -> Any:
 # -- logging in and out ----------------------------------------------------------
 
 
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site ("/datasets/x?y"), else None: it must start
+    with one "/" (not "//", which a browser reads as another host), hold no backslash
+    (which some browsers read as "/") or control character, and have no scheme or host."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _seconds(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds()))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     form = LoginForm()
     problem = None
     status = 200
+    headers: dict[str, str] = {}
+    target = safe_next(request.args.get("next"))
     if form.validate_on_submit():
         result = users.log_in(portal().accounts, form.name.data or "", form.password.data or "",
                               address=address())
@@ -90,17 +112,24 @@ def login() -> Any:
             session.clear()
             session.permanent = True
             login_user(PortalUser(result.user, result.token))
-            return redirect(url_for("portal.datasets_page"))
+            return redirect(target or url_for("portal.datasets_page"))
         status = 401
-        if result.locked_until is not None:
-            problem = ("Too many failed logins: this name is locked for 15 minutes. Try "
-                       "again later, or ask an administrator.")
+        if result.refused is not None and result.wait is not None:
+            status = 429
+            seconds = _seconds(result.wait)
+            headers["Retry-After"] = str(seconds)
+            problem = (f"Too many tries from here; wait {seconds} seconds and try again. "
+                       f"Your password was not checked.")
         else:
             problem = "The user name or password is wrong."
+            if result.wait is not None:
+                problem += (f" Wait {_seconds(result.wait)} seconds before the next try "
+                            f"from here.")
     elif request.method == "POST":
         status = 400
         problem = "Give your user name and password."
-    return render_template("login.html", form=form, problem=problem), status
+    return render_template("login.html", form=form, problem=problem, next=target), status, \
+        headers
 
 
 @bp.route("/logout", methods=["POST"])
@@ -486,9 +515,18 @@ def users_page() -> Any:
     return render_template("users.html", form=form, items=accounts.users()), status
 
 
-@bp.route("/users/<name>/remove", methods=["POST"])
+@bp.route("/users/<name>/remove", methods=["GET", "POST"])
 @needs("users")
 def remove_user(name: str) -> Any:
+    """GET: the confirmation page (nothing removed); POST (its form): remove."""
+    if request.method == "GET":
+        if name == current_user.name:
+            flash("You cannot remove yourself.")
+            return redirect(url_for("portal.users_page"))
+        found = portal().accounts.user(name)
+        if found is None:
+            abort(404)
+        return render_template("remove_user.html", item=found)
     if ActionForm().validate_on_submit():
         if name == current_user.name:
             flash("You cannot remove yourself.")
@@ -505,7 +543,11 @@ def remove_user(name: str) -> Any:
 @bp.route("/audit")
 @needs("audit")
 def audit_page() -> Any:
-    return render_template("audit.html", items=audit.entries(portal().accounts, 500))
+    number = request.args.get("page", 1, type=int) or 1
+    shown = audit.page(portal().accounts, number)
+    if shown is None:
+        abort(404)
+    return render_template("audit.html", page=shown)
 
 
 @bp.route("/audit.csv")
@@ -514,4 +556,3 @@ def audit_export() -> Any:
     body = audit.audit_csv(audit.entries(portal().accounts))
     _log("download", "the audit log as CSV")
     return _send(body.encode("utf-8"), "impact-audit.csv", "text/csv")
-

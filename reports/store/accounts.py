@@ -1,15 +1,19 @@
-"""The portal's own store data: users, login sessions, failed-login locks, the audit log
-and which datasets have a published public briefing.
+"""The portal's own store data: users, login sessions, the failed-login throttle, the
+addresses each user has logged in from, the audit log and which datasets have a
+published public briefing.
 
 These tables live in the store's database, beside the versions (SQLAlchemy Core on the
-`Store`'s engine, so SQLite and a PostgreSQL URL alike), so that a lock or a logout
+`Store`'s engine, so SQLite and a PostgreSQL URL alike), so that a throttle or a logout
 holds across server processes and restarts, and a backup of the store carries them.
+Counters are incremented in SQL (`UPDATE ... SET failures = failures + 1`), so failures
+arriving at the same moment in several processes are all counted.
 Nothing here knows about HTTP: the use cases are in `reports.services.users` and
 `reports.services.audit`; this module only reads and writes rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +27,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     delete,
+    func,
+    literal,
     select,
     update,
 )
@@ -57,12 +64,38 @@ sessions_t = Table(
     Index("ix_portal_sessions_user", "user_name"),
 )
 
-# failed logins in a row for one name, and until when it is locked
-locks_t = Table(
-    "portal_login_failures", metadata,
+MAX_ADDRESS = 64
+
+# The throttle (policy in reports.services.users).  Failed logins for one name from one
+# address: how many since the last success (forgotten a while after the last failure)
+# and until when the next try from there is refused unchecked.
+throttle_pairs_t = Table(
+    "portal_throttle_pairs", metadata,
     Column("name", String(MAX_USER_NAME), primary_key=True),
+    Column("address", String(MAX_ADDRESS), primary_key=True),
     Column("failures", Integer, nullable=False),
-    Column("locked_until", DateTime, nullable=True),
+    Column("last_failure", DateTime, nullable=False),
+    Column("wait_until", DateTime, nullable=True),
+    Index("ix_portal_throttle_pairs_last", "last_failure"),
+)
+
+# Failures in a fixed window: kind "address" (one address, every name) or "name" (one
+# name, every address).
+throttle_windows_t = Table(
+    "portal_throttle_windows", metadata,
+    Column("kind", String(10), primary_key=True),
+    Column("key", String(MAX_USER_NAME), primary_key=True),
+    Column("window_start", DateTime, nullable=False),
+    Column("failures", Integer, nullable=False),
+)
+
+# Each address a user has logged in from: others' failures never block it.
+known_addresses_t = Table(
+    "portal_known_addresses", metadata,
+    Column("user_name", String(MAX_USER_NAME), primary_key=True),
+    Column("address", String(MAX_ADDRESS), primary_key=True),
+    Column("first_at", DateTime, nullable=False),
+    Column("last_at", DateTime, nullable=False),
 )
 
 audit_t = Table(
@@ -73,6 +106,11 @@ audit_t = Table(
     Column("action", String(40), nullable=False),
     Column("what", Text, nullable=False),
     Column("address", String(64), nullable=False),
+    # repeats of one event collapsed into this row (reports.services.audit): how many,
+    # and when the last was (null: just the one, at `at`).  Added to an older store's
+    # table on opening (Store.add_missing_columns).
+    Column("count", Integer, nullable=False, server_default="1"),
+    Column("last_at", DateTime, nullable=True),
     Index("ix_portal_audit_at", "at"),
 )
 
@@ -105,6 +143,26 @@ class AuditEntry:
     action: str
     what: str
     address: str
+    count: int = 1
+    last_at: datetime | None = None      # the last of `count` repeats (None: just one)
+
+    @property
+    def until(self) -> datetime:
+        return self.last_at or self.at
+
+
+@dataclass(frozen=True)
+class ThrottleState:
+    """What the throttle holds for one (name, address): the pair's failures and wait, and
+    the failures in the current windows of the address and of the name (0 and None when
+    there is no row)."""
+
+    pair_failures: int = 0
+    wait_until: datetime | None = None
+    address_failures: int = 0
+    address_window: datetime | None = None
+    name_failures: int = 0
+    name_window: datetime | None = None
 
 
 class Accounts:
@@ -115,6 +173,7 @@ class Accounts:
         self.engine: Engine = store.engine
         try:
             store.create_tables(metadata)          # under the store's schema lock
+            store.add_missing_columns(audit_t)     # count and last_at, on an older store
         except SQLAlchemyError as e:
             raise StoreError(f"cannot open the portal's tables in {store.url}: "
                              f"{_message(e)}") from None
@@ -149,6 +208,8 @@ class Accounts:
     def remove_user(self, name: str) -> bool:
         def work(conn: Any) -> bool:
             conn.execute(delete(sessions_t).where(sessions_t.c.user_name == name))
+            conn.execute(delete(known_addresses_t)
+                         .where(known_addresses_t.c.user_name == name))
             return bool(conn.execute(delete(users_t).where(users_t.c.name == name)).rowcount)
         return bool(self._run("remove a user", work))
 
@@ -191,57 +252,142 @@ class Accounts:
         self._run("end idle sessions", lambda c: c.execute(
             delete(sessions_t).where(sessions_t.c.last_seen < before)))
 
-    # -- failed logins ------------------------------------------------------
+    # -- the failed-login throttle ----------------------------------------------
 
-    def locked_until(self, name: str) -> datetime | None:
-        rows = self._run("read the login locks", lambda c: c.execute(
-            select(locks_t.c.locked_until).where(locks_t.c.name == name)).all())
-        return rows[0][0] if rows and rows[0][0] is not None else None
+    def throttle_state(self, name: str, address: str) -> ThrottleState:
+        """The rows as they are (the policy decides what is current)."""
+        p, w = throttle_pairs_t, throttle_windows_t
 
-    def record_failure(self, name: str, limit: int, lock_for: timedelta) -> datetime | None:
-        """Count one failed login for `name`; at `limit` in a row, lock it for `lock_for`
-        and start counting again.  Returns the end of a lock this failure started.  The
-        count is incremented in the database (UPDATE ... + 1), so failures arriving at
-        the same moment in several processes are all counted."""
-        def work(conn: Any) -> datetime | None:
-            bumped = conn.execute(update(locks_t).where(locks_t.c.name == name)
-                                  .values(failures=locks_t.c.failures + 1)).rowcount
+        def work(conn: Any) -> ThrottleState:
+            pair = conn.execute(select(p.c.failures, p.c.wait_until).where(
+                p.c.name == name, p.c.address == address)).first()
+            windows = {(r[0], r[1]): (r[2], r[3]) for r in conn.execute(
+                select(w.c.kind, w.c.key, w.c.failures, w.c.window_start).where(
+                    ((w.c.kind == "address") & (w.c.key == address))
+                    | ((w.c.kind == "name") & (w.c.key == name)))).all()}
+            a = windows.get(("address", address), (0, None))
+            n = windows.get(("name", name), (0, None))
+            return ThrottleState(pair[0] if pair else 0, pair[1] if pair else None,
+                                 a[0], a[1], n[0], n[1])
+        return self._run("read the login throttle", work)  # type: ignore[no-any-return]
+
+    def record_failure(self, name: str, address: str, now: datetime, *,
+                       forget_before: datetime, window_from: datetime,
+                       wait_for: Callable[[int], timedelta | None]) -> ThrottleState:
+        """Count one failed login for (`name`, `address`): the pair's count (restarted if
+        its last failure is before `forget_before`) and its wait (`wait_for(count)` from
+        `now`), and the address's and the name's windows (a window that began before
+        `window_from` starts again at `now`).  The increments are made by the database,
+        so concurrent failures in several processes are all counted."""
+        p = throttle_pairs_t
+
+        def work(conn: Any) -> ThrottleState:
+            bumped = conn.execute(update(p).where(p.c.name == name, p.c.address == address)
+                                  .values(failures=case((p.c.last_failure < forget_before,
+                                                         literal(1)),
+                                                        else_=p.c.failures + 1),
+                                          last_failure=now)).rowcount
             if not bumped:
-                conn.execute(locks_t.insert().values(name=name, failures=1, locked_until=None))
-            failures = conn.execute(select(locks_t.c.failures).where(locks_t.c.name == name)
-                                    ).scalar_one()
-            if failures < limit:
-                return None
-            until = now_utc() + lock_for
-            conn.execute(update(locks_t).where(locks_t.c.name == name)
-                         .values(failures=0, locked_until=until))
-            return until
+                conn.execute(p.insert().values(name=name, address=address, failures=1,
+                                               last_failure=now, wait_until=None))
+            failures = conn.execute(select(p.c.failures).where(
+                p.c.name == name, p.c.address == address)).scalar_one()
+            wait = wait_for(failures)
+            until = now + wait if wait is not None else None
+            if until is not None:
+                conn.execute(update(p).where(p.c.name == name, p.c.address == address)
+                             .values(wait_until=until))
+            a_count, a_start = _bump_window(conn, "address", address, now, window_from)
+            n_count, n_start = _bump_window(conn, "name", name, now, window_from)
+            return ThrottleState(failures, until, a_count, a_start, n_count, n_start)
         for attempt in range(3):
             try:
                 return self._run("record a failed login", work)  # type: ignore[no-any-return]
-            except IntegrityError:      # another process inserted the first failure
+            except IntegrityError:      # another process inserted the first row
                 if attempt == 2:
                     raise
-        return None
+        raise AssertionError("unreachable")
 
-    def clear_failures(self, name: str) -> None:
-        self._run("clear failed logins", lambda c: c.execute(
-            delete(locks_t).where(locks_t.c.name == name)))
+    def clear_throttle(self, name: str, address: str | None = None) -> None:
+        """Forget `name`'s failures from `address` (a successful login), or from every
+        address and its window too (a new password)."""
+        p, w = throttle_pairs_t, throttle_windows_t
+
+        def work(conn: Any) -> None:
+            if address is not None:
+                conn.execute(delete(p).where(p.c.name == name, p.c.address == address))
+                return
+            conn.execute(delete(p).where(p.c.name == name))
+            conn.execute(delete(w).where(w.c.kind == "name", w.c.key == name))
+        self._run("clear failed logins", work)
+
+    def prune_throttle(self, before: datetime) -> None:
+        """Drop throttle rows whose last failure or window began before `before`."""
+        p, w = throttle_pairs_t, throttle_windows_t
+
+        def work(conn: Any) -> None:
+            conn.execute(delete(p).where(p.c.last_failure < before,
+                                         (p.c.wait_until.is_(None)) | (p.c.wait_until < before)))
+            conn.execute(delete(w).where(w.c.window_start < before))
+        self._run("forget old failed logins", work)
+
+    def known_address(self, name: str, address: str) -> bool:
+        k = known_addresses_t
+        return bool(self._run("read the known addresses", lambda c: c.execute(
+            select(k.c.user_name).where(k.c.user_name == name, k.c.address == address)
+        ).first()))
+
+    def remember_address(self, name: str, address: str, now: datetime) -> None:
+        """Record that `name` logged in from `address`."""
+        k = known_addresses_t
+
+        def work(conn: Any) -> None:
+            if not conn.execute(update(k).where(k.c.user_name == name, k.c.address == address)
+                                .values(last_at=now)).rowcount:
+                conn.execute(k.insert().values(user_name=name, address=address, first_at=now,
+                                               last_at=now))
+        try:
+            self._run("record a login's address", work)
+        except IntegrityError:          # another process recorded it at the same moment
+            pass
 
     # -- the audit log ------------------------------------------------------
 
-    def log(self, who: str, action: str, what: str, address: str) -> None:
-        self._run("write the audit log", lambda c: c.execute(audit_t.insert().values(
-            at=now_utc(), who=who[:MAX_USER_NAME], action=action[:40], what=what,
-            address=(address or "")[:64])))
+    def log(self, who: str, action: str, what: str, address: str, *,
+            now: datetime | None = None, collapse_since: datetime | None = None) -> None:
+        """One entry; with `collapse_since`, a repeat of an entry (same who, action and
+        address) made since then adds one to its count and moves its last time instead
+        (in SQL, so concurrent repeats are all counted)."""
+        at = now or now_utc()
+        who, action, address = who[:MAX_USER_NAME], action[:40], (address or "")[:64]
+        a = audit_t
 
-    def audit(self, limit: int | None = None) -> list[AuditEntry]:
-        """The newest entries first."""
+        def work(conn: Any) -> None:
+            if collapse_since is not None:
+                newest = (select(func.max(a.c.id)).where(
+                    a.c.at >= collapse_since, a.c.who == who, a.c.action == action,
+                    a.c.address == address).scalar_subquery())
+                if conn.execute(update(a).where(a.c.id == newest).values(
+                        {a.c["count"]: a.c["count"] + 1, a.c.last_at: at})).rowcount:
+                    return
+            conn.execute(a.insert().values(at=at, who=who, action=action, what=what,
+                                           address=address))
+        self._run("write the audit log", work)
+
+    def audit(self, limit: int | None = None, offset: int = 0) -> list[AuditEntry]:
+        """The newest entries first (an entry is as new as its first time)."""
         query = select(audit_t).order_by(audit_t.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         rows = self._run("read the audit log", lambda c: c.execute(query).all())
         return [AuditEntry(*r) for r in rows]
+
+    def audit_size(self) -> int:
+        """How many entries (rows) the audit log has."""
+        return int(self._run("read the audit log", lambda c: c.execute(
+            select(func.count()).select_from(audit_t)).scalar_one()))
 
     # -- published briefings ------------------------------------------------
 
@@ -260,6 +406,21 @@ class Accounts:
         rows = self._run("read the published briefings", lambda c: c.execute(
             select(published_t.c.dataset, published_t.c.published_at)).all())
         return {r[0]: r[1] for r in rows}
+
+
+def _bump_window(conn: Any, kind: str, key: str, now: datetime,
+                 window_from: datetime) -> tuple[int, datetime]:
+    """One more failure in the window of (`kind`, `key`); a window begun before
+    `window_from` starts again at `now`.  Its count and start."""
+    w = throttle_windows_t
+    where = (w.c.kind == kind, w.c.key == key)
+    stale = w.c.window_start < window_from
+    if not conn.execute(update(w).where(*where).values(
+            failures=case((stale, literal(1)), else_=w.c.failures + 1),
+            window_start=case((stale, literal(now)), else_=w.c.window_start))).rowcount:
+        conn.execute(w.insert().values(kind=kind, key=key, window_start=now, failures=1))
+    row = conn.execute(select(w.c.failures, w.c.window_start).where(*where)).one()
+    return int(row[0]), row[1]
 
 
 def _message(e: SQLAlchemyError) -> str:

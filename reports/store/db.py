@@ -70,10 +70,12 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.schema import CreateColumn
 
 from ..figures.totals import headline
 from ..model.errors import StoreError, UnknownDataset, UsageProblem
@@ -326,6 +328,24 @@ class Store:
                 self._lock_schema(conn)
                 tables.create_all(conn)
             self._tables_made.append(tables)
+
+    def add_missing_columns(self, table: Table) -> None:
+        """Add to the database's `table` the columns it lacks (made by an older impact),
+        under the schema lock: `ALTER TABLE ... ADD COLUMN`, each with its server default,
+        so the rows already there get that value."""
+        with self.engine.begin() as conn:
+            have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+            missing = [c for c in table.columns if c.name not in have]
+            if not missing:
+                return
+            self._lock_schema(conn)
+            have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+            prep = conn.dialect.identifier_preparer
+            for column in missing:
+                if column.name in have:        # another process added it meanwhile
+                    continue
+                ddl = CreateColumn(column).compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {prep.format_table(table)} ADD COLUMN {ddl}"))
 
     def _lock_schema(self, conn: Connection) -> None:
         """Hold the schema lock to the end of the transaction (SQLite's BEGIN IMMEDIATE
