@@ -281,3 +281,19 @@ def dies_on_the_union_briefing(root: str, url: Any, dataset: str, number: int,
     if output == "briefing-union.pdf":
         os._exit(3)
     return builds.build_in_child(root, url, dataset, number, output)
+
+
+def test_a_months_full_summary_is_the_portals_for_the_same_version(tmp_path: Path) -> None:
+    """`impact monthly` and the portal make the summary workbook with one builder: the
+    month's summary.xlsx is byte for byte the version's summary-full.xlsx."""
+    from reports.services.monthly import Month, audiences_from, run_monthly
+
+    with Store(tmp_path / "store") as store:
+        datasets.upload(store, DATA / "coop_working.xlsx", "Co-op", as_of=AS_OF)
+        version = store.version("Co-op", 1)
+        path = builds.build_output(str(store.root), None, "Co-op", 1, "summary-full.xlsx")
+        run = run_monthly(store, tmp_path / "months", Month.parse("2024-03"),
+                          audiences=audiences_from(["union"]))
+        assert run.ok, run.summary_line()
+    month_file = tmp_path / "months" / "2024-03" / version.slug / "summary.xlsx"
+    assert month_file.read_bytes() == Path(path).read_bytes()

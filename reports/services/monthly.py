@@ -46,7 +46,6 @@ import json
 import os
 import re
 import time
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -81,10 +80,10 @@ from ..model.errors import (
 from ..model.formats import fmt_date, json_number
 from ..model.version import __version__
 from ..render.data import comparison_json, summary_json
-from ..render.xlsx import write_summary_xlsx
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import atomic_output, fsync_dir, sha256_file
 from ..store.paths import slugify
+from .builds import xlsx_bytes
 from .checking import usable_cpus
 from .source import load_report
 
@@ -571,7 +570,7 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
             files.append(_write(folder, out, buf.getvalue(), pause))
         if full:
             files.append(_write(folder, target / "summary.xlsx",
-                                _xlsx_bytes(summary, month.last_day), pause))
+                                xlsx_bytes(summary, version.as_of), pause))
             files.append(_write(folder, target / "summary.json",
                                 summary_json(summary).encode("utf-8") + b"\n", pause))
             record = {"month": str(month), "dataset": name, "version": version.number,
@@ -599,7 +598,7 @@ def _public_files(folder: Path, target: Path, month: Month, name: str, version: 
     """A suppressing audience's own folder: only what its briefing publishes, and what
     changed in whole-file figures as far as both versions' briefings allow; no post."""
     public = public_summary(summary, briefing.figures)
-    files = [_write(folder, target / "summary.xlsx", _xlsx_bytes(public, month.last_day),
+    files = [_write(folder, target / "summary.xlsx", xlsx_bytes(public, version.as_of),
                     pause),
              _write(folder, target / "summary.json",
                     summary_json(public).encode("utf-8") + b"\n", pause)]
@@ -651,31 +650,6 @@ def _write(folder: Path, path: Path, data: bytes, pause: float) -> dict[str, Any
             time.sleep(pause)
     return {"path": path.relative_to(folder).as_posix(),
             "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-
-
-def _xlsx_bytes(summary: Summary, day: date) -> bytes:
-    """The summary workbook, with `day` as its timestamps so that a rebuild is identical."""
-    buf = io.BytesIO()
-    write_summary_xlsx(summary, buf)
-    return _pin_zip_times(buf.getvalue(), day)
-
-
-def _pin_zip_times(data: bytes, day: date) -> bytes:
-    stamp = f"{day.isoformat()}T00:00:00Z".encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)",
-                              lambda m: m.group(1) + stamp + m.group(3), body)
-            pinned = zipfile.ZipInfo(info.filename, date_time=(day.year, day.month, day.day,
-                                                               0, 0, 0))
-            pinned.compress_type = zipfile.ZIP_DEFLATED
-            pinned.external_attr = info.external_attr
-            dst.writestr(pinned, body)
-    return out.getvalue()
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
