@@ -182,7 +182,9 @@ def test_hr_uploads_and_a_union_rep_downloads_in_a_real_browser(
     page.wait_for_load_state()
     pages.check("dataset-union")
     assert page.get_by_role("link", name="Management briefing (PDF)").count() == 0
-    with page.expect_download() as download:
+    # built in the background since the upload: the file, or a "being prepared" page
+    # whose Refresh header brings it when it is ready (the bound is not a timing verdict)
+    with page.expect_download(timeout=300_000) as download:
         page.get_by_role("link", name="Union briefing (PDF)").click()
     pdf = Path(download.value.path()).read_bytes()
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())

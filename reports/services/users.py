@@ -27,6 +27,7 @@ import hashlib
 import os
 import secrets
 import string
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -94,14 +95,16 @@ def hasher() -> PasswordHasher:
 
 
 _DUMMY: dict[str, str] = {}
+_DUMMY_LOCK = threading.Lock()       # request threads share the one hash per cost setting
 
 
 def _dummy_hash(ph: PasswordHasher) -> str:
     """A hash to verify against for an unknown name, so that it takes as long."""
     key = f"{ph.time_cost}/{ph.memory_cost}"
-    if key not in _DUMMY:
-        _DUMMY[key] = ph.hash(secrets.token_urlsafe(16))
-    return _DUMMY[key]
+    with _DUMMY_LOCK:
+        if key not in _DUMMY:
+            _DUMMY[key] = ph.hash(secrets.token_urlsafe(16))
+        return _DUMMY[key]
 
 
 def check_user_name(name: str) -> str:
