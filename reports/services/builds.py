@@ -18,6 +18,7 @@ import io
 import json
 import multiprocessing
 import re
+import sys
 import threading
 import zipfile
 from collections.abc import Callable
@@ -382,12 +383,14 @@ class Builder:
         pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
-        jobs = Jobs(self.store)
+        jobs: Jobs | None = None
         while not self._stop.is_set():
             try:
+                jobs = jobs or Jobs(self.store)
                 busy = self._one(jobs)
-            except ImpactError:      # the store could not be read: try again later
-                busy = False
+            except Exception as e:   # the store could not be read, or a bug: never end the
+                busy = False         # builder for it; say so, and try again later
+                print(f"impact: background build: {type(e).__name__}: {e}", file=sys.stderr)
             if not busy:
                 with self._wake:
                     self._wake.wait(self.POLL_S)
