@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..render.data import neutralise
+from ..render.data import csv_text
 from ..store.accounts import Accounts, AuditEntry
 
 HEADER = ("when (UTC)", "who", "action", "what", "address")
@@ -24,11 +24,12 @@ def entries(accounts: Accounts, limit: int | None = None) -> list[AuditEntry]:
 
 def audit_csv(items: list[AuditEntry]) -> str:
     """The entries as CSV, oldest first; a value a spreadsheet would run as a formula is
-    neutralised (a user name or dataset is text someone typed)."""
+    neutralised and a control character escaped (`csv_text`: a user name or dataset is
+    text someone typed)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(HEADER)
     for e in sorted(items, key=lambda e: e.id):
-        writer.writerow([e.at.isoformat(sep=" ") + "Z", *(neutralise(x) for x in
+        writer.writerow([e.at.isoformat(sep=" ") + "Z", *(csv_text(x) for x in
                                                           (e.who, e.action, e.what, e.address))])
     return buf.getvalue()

@@ -15,6 +15,7 @@ import difflib
 import re
 import tempfile
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,7 +29,7 @@ from ..model.fields import COMPOUND_WORDS, FIELDS, STATUS_TARGETS, STATUS_WORDS,
 from ..render import data
 from ..store.accounts import Accounts
 from ..store.db import Dataset, Store, Version
-from ..store.files import atomic_output
+from ..store.files import PRIVATE_FILE, atomic_output, private_dir
 from . import briefs, comparisons, datasets, outputs, summaries
 from .monthly import read_manifest
 from .profiles import profile_of
@@ -36,7 +37,7 @@ from .source import HowToRead, Source, load_report
 
 AUDIENCES = ("union", "management", "public")
 CACHE_DIR = "portal-cache"
-_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
+SLUG_MAX = 120      # the store's slug column
 _MONTH = re.compile(r"\d{4}-\d{2}")
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -44,13 +45,23 @@ _locks_guard = threading.Lock()
 
 def find_dataset(store: Store, slug: str) -> Dataset:
     """The dataset whose store slug is `slug`; `UnknownDataset` otherwise (also for
-    anything that is not a slug, such as '../x')."""
-    if not _SLUG.fullmatch(slug or ""):
+    anything that is not a slug, such as '../x').  A slug with letters outside ASCII
+    arrives as the browser sent it, perhaps decomposed (NFD): it is compared in NFC."""
+    slug = unicodedata.normalize("NFC", slug or "")
+    if not is_slug(slug):
         raise UnknownDataset("no such dataset")
     for d in store.datasets():
         if d.slug == slug:
             return d
     raise UnknownDataset("no such dataset")
+
+
+def is_slug(text: str) -> bool:
+    """Whether `text` can be a store slug (`reports.store.paths.slugify`): letters, marks
+    and digits of any script ('équipe-sud', 'команда-δ', 'हिंदी'), joined by hyphens, at
+    most 120 characters.  Nothing else (no '.', '/', '%' or space) is ever looked up."""
+    return (0 < len(text) <= SLUG_MAX and not text.startswith("-")
+            and all(c == "-" or unicodedata.category(c)[0] in "LMN" for c in text))
 
 
 def _dataset(store: Store, which: Dataset | str) -> Dataset:
@@ -135,7 +146,7 @@ def briefing_file(store: Store, slug: Dataset | str, audience: str, *, today: da
     with _lock(str(target)):
         if target.is_file():
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         for old in target.parent.glob(f"*-{audience}-*.{ext}"):
             if old.name != target.name:
                 old.unlink(missing_ok=True)
@@ -146,7 +157,7 @@ def briefing_file(store: Store, slug: Dataset | str, audience: str, *, today: da
                                   fmt=ext)
             if result.invalid is not None or result.path is None:
                 raise UnknownDataset(f"the latest version of '{d.name}' cannot be read")
-            with atomic_output(target) as fh:
+            with atomic_output(target, perms=PRIVATE_FILE) as fh:
                 fh.write(out.read_bytes())
     return target
 
@@ -271,6 +282,39 @@ def published_briefing(store: Store, accounts: Accounts, slug: str) -> Path | No
         return briefing_file(store, slug, "public")
     except Unpublishable:
         return None
+
+
+# -- an invalid upload's findings ---------------------------------------------------
+
+FINDINGS_SHOWN = 200      # a page lists this many; the CSV and the annotated copy, all
+
+
+@dataclass
+class FindingsView:
+    """What the page of an invalid upload shows: how many findings of each kind, and the
+    first few (errors first); the rest are in the findings CSV and the annotated copy."""
+
+    total: int
+    errors: int
+    kinds: list[tuple[str, str, str, int]]   # (code, severity, title, count), most first
+    shown: list[Any]                          # the first `FINDINGS_SHOWN` findings
+
+
+def findings_view(report: Report, first: int = FINDINGS_SHOWN) -> FindingsView:
+    ordered = report.findings.errors + report.findings.warnings
+    counts: dict[str, int] = {}
+    for f in ordered:
+        counts[f.code] = counts.get(f.code, 0) + 1
+    severity = {f.code: f.severity for f in ordered}
+    kinds = [(code, severity[code], codes.CODES[code].title if code in codes.CODES else code,
+              n) for code, n in counts.items()]
+    kinds.sort(key=lambda k: (k[1] != "error", -k[3], k[0]))
+    return FindingsView(len(ordered), len(report.findings.errors), kinds, ordered[:first])
+
+
+def findings_csv(report: Report) -> bytes:
+    """Every error and warning of an invalid upload, as CSV."""
+    return data.findings_csv(report.findings.errors + report.findings.warnings).encode("utf-8")
 
 
 # -- the mapping step ---------------------------------------------------------------
