@@ -241,7 +241,8 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
 
     An invalid file stores nothing: its errors are printed exactly as
     `impact validate` prints them (on stderr) and the exit code is 1.  The
-    same bytes uploaded again to the same dataset make no new version.  The
+    same bytes as the dataset's latest version make no new version; the bytes
+    of an earlier version make a new one, which says which version it repeats.  The
     options used to read FILE (--sheet, --map, --status-map, --default-status,
     --where, --encoding) are kept as the dataset's profile, and the next upload
     to it uses them unless others are given (see `impact profile`).
@@ -375,6 +376,28 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
     _emit(render[fmt](result.comparison), output, "Comparison", newline=True)
 
 
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _owner_only(wanted: bool) -> Iterator[None]:
+    """While `wanted`, files and folders made are owner-only (umask 0o077): the monthly
+    job's files in the store (STORE/reports, the default) are kept like the store's
+    own, 0600 and 0700.  The umask is put back after."""
+    if not wanted:
+        yield
+        return
+    before = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
 @cli.command()
 @click.option("--month", type=MonthParam(), metavar="YYYY-MM",
               help="The month to report. Default: the previous calendar month.")
@@ -413,9 +436,11 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
     chosen = audiences_from(audiences)
     progress = None if quiet or not _on_terminal() else lambda line: click.echo(line, err=True)
     with open_store(store_dir) as store:
-        result = run_monthly(store, out_dir or store.root / "reports",
-                             month or Month.before(_today()), audiences=chosen, force=force,
-                             progress=progress, pause=pause_for_tests(), debug=_debugging())
+        out = out_dir or store.root / "reports"
+        with _owner_only(_inside(out, store.root)):
+            result = run_monthly(store, out, month or Month.before(_today()),
+                                 audiences=chosen, force=force, progress=progress,
+                                 pause=pause_for_tests(), debug=_debugging())
     for run in result.failures:
         click.echo(text.printable(f"Error: {result.month}: dataset '{run.dataset}' failed: "
                                   f"{run.message}"), err=True)

@@ -435,3 +435,29 @@ def test_the_store_is_made_owner_only_whatever_the_umask(tmp_path: Path, umask: 
             assert mode == 0o400, (rel, oct(mode))     # owner-only and never rewritten
         else:
             assert mode == 0o600, (rel, oct(mode))
+
+
+def test_the_monthly_files_in_the_store_are_owner_only(store_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    with Store(store_dir) as store:
+        datasets.upload(store, DATA / "coop_working.csv", "Co-op", as_of=date(2024, 3, 1),
+                        by="setup")
+    before = os.umask(0o022)
+    try:
+        inside = invoke("monthly", "--month", "2024-03", "--audience", "union", "--quiet",
+                        "--store", store_dir)
+        elsewhere = invoke("monthly", "--month", "2024-03", "--audience", "union", "--quiet",
+                           "--store", store_dir, "--out", tmp_path / "shared")
+        assert os.umask(0o022) == 0o022          # put back after the command
+    finally:
+        os.umask(before)
+    assert inside.exit_code == 0, inside.stderr
+    assert elsewhere.exit_code == 0, elsewhere.stderr
+    made = list((store_dir / "reports").rglob("*"))
+    assert any(p.suffix == ".pdf" for p in made), made
+    for p in [store_dir / "reports", *made]:
+        assert p.stat().st_mode & 0o777 == (0o700 if p.is_dir() else 0o600), p
+    # --out outside the store: the umask's modes, for the colleagues the files are for
+    shared = [p for p in (tmp_path / "shared").rglob("*") if p.is_file()]
+    assert shared and all(p.stat().st_mode & 0o777 == 0o644 for p in shared)

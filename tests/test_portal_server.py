@@ -12,7 +12,7 @@ import pytest
 from reports.services import users
 from reports.store.accounts import Accounts
 from reports.store.db import Store
-from tests.portal_helpers import PASSWORD
+from tests.portal_helpers import DATA, PASSWORD
 from tests.server_helpers import Client, raw, serving
 from web.security import HEADERS
 
@@ -96,3 +96,36 @@ def test_a_client_logs_in_to_the_real_server(port: int) -> None:
     status, _, page = client.get("/datasets")
     assert status == 200 and b"<h1>Datasets</h1>" in page
 
+
+
+def test_equipe_sud_uploads_opens_and_downloads_through_waitress(port: int) -> None:
+    client = Client(port)
+    client.log_in("hr")
+    content = (DATA / "coop_working.csv").read_bytes()
+    status, page = client.upload("équipe.csv".encode(), content, dataset="Équipe Sud")
+    assert status == 200, page[:2000]
+    assert 'href="/datasets/%C3%A9quipe-sud"' in page and "File: équipe.csv" in page
+    status, _, body = client.get("/datasets/%C3%A9quipe-sud")
+    assert status == 200 and "<h1>Équipe Sud</h1>" in body.decode()
+    status, headers, body = client.get("/datasets/%C3%A9quipe-sud/summary/full.xlsx")
+    assert status == 200 and body[:2] == b"PK"
+    assert "%C3%A9quipe-sud-v1-summary-full.xlsx" in headers["content-disposition"]
+    union = Client(port)
+    union.log_in("union")
+    status, _, body = union.get("/datasets/%C3%A9quipe-sud/briefing/union.pdf")
+    assert status == 200 and body[:5] == b"%PDF-"
+
+
+def test_file_names_long_or_not_utf8_through_waitress(port: int) -> None:
+    client = Client(port)
+    client.log_in("hr")
+    content = (DATA / "coop_working.csv").read_bytes()
+    long_name = "proposition très détaillée " * 12 + ".csv"
+    assert len(long_name.encode()) > 255
+    status, page = client.upload(long_name.encode(), content, dataset="Long names")
+    assert status == 200, page[:2000]
+    assert f"File: {long_name}" in page
+    status, page = client.upload("Équipe.csv".encode("latin-1"), content, dataset="Latin")
+    assert status == 400
+    assert "<h1>The file name cannot be read</h1>" in page and "not valid UTF-8" in page
+    assert "expired" not in page
