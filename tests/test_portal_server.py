@@ -66,6 +66,7 @@ def test_a_body_over_waitress_s_own_limit_gets_the_same_styled_413(port: int) ->
 def test_a_bad_content_length_gets_the_styled_400(port: int, length: str) -> None:
     status, headers, page = raw(port, post_head(length) + b"x" * 10)
     assert_styled(status, headers, page, 400, "Bad request")
+    assert "Content-Length header is not a whole number of bytes" in page
 
 
 def test_headers_over_the_portal_s_limit_get_the_styled_431(port: int) -> None:

@@ -20,7 +20,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-from .app import ERRORS, error_response
+from .app import BAD_LENGTH, ERRORS, error_response
 from .limits import MAX_HEADER_BYTES
 from .security import HEADERS
 
@@ -37,10 +37,13 @@ def waitress_limits(app: Flask) -> dict[str, int]:
             "max_request_header_size": 8 * headers}
 
 
-def styled_error(app: Flask, code: int) -> tuple[str, list[tuple[str, str]], bytes]:
+def styled_error(app: Flask, code: int, detail: str = ""
+                 ) -> tuple[str, list[tuple[str, str]], bytes]:
     """(status line, headers, body) of the portal's error page for `code`, made outside
-    any request (for waitress's own refusals)."""
+    any request (for waitress's own refusals; `detail` is waitress's reason)."""
     known = code if code in ERRORS else (400 if 400 <= code < 500 else 500)
+    if code == 400 and "Content-Length" in detail:
+        known = BAD_LENGTH
     with app.test_request_context("/"):
         page, status = error_response(known)
     body = page.encode("utf-8")
@@ -57,9 +60,10 @@ class StyledErrorTask(ErrorTask):
     app: Flask
 
     def execute(self) -> None:
-        code = int(getattr(self.request.error, "code", 400))
+        error = self.request.error
+        code = int(getattr(error, "code", 400))
         try:
-            status, headers, body = styled_error(self.app, code)
+            status, headers, body = styled_error(self.app, code, str(getattr(error, "body", "")))
         except Exception:          # never worse than waitress's own answer
             log.exception("cannot make the styled %s page", code)
             super().execute()

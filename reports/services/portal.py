@@ -24,6 +24,7 @@ from typing import Any
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
 from ..model import codes
+from ..model.codes import all_codes
 from ..model.errors import UnknownDataset, Unpublishable
 from ..model.fields import COMPOUND_WORDS, FIELDS, STATUS_TARGETS, STATUS_WORDS, normalise
 from ..render import data
@@ -306,8 +307,8 @@ def findings_view(report: Report, first: int = FINDINGS_SHOWN) -> FindingsView:
     for f in ordered:
         counts[f.code] = counts.get(f.code, 0) + 1
     severity = {f.code: f.severity for f in ordered}
-    kinds = [(code, severity[code], codes.CODES[code].title if code in codes.CODES else code,
-              n) for code, n in counts.items()]
+    titles = {c.id: c.title for c in all_codes()}
+    kinds = [(code, severity[code], titles.get(code, code), n) for code, n in counts.items()]
     kinds.sort(key=lambda k: (k[1] != "error", -k[3], k[0]))
     return FindingsView(len(ordered), len(report.findings.errors), kinds, ordered[:first])
 
