@@ -22,7 +22,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          brief_written, check_text,
                          debug_option, format_option, handle_errors, input_options,
                          chosen_db, open_store, output_option, print_invalid, read_options,
-                         leave, show_audit_option, store_option)
+                         leave, owner_only_in, show_audit_option, store_option)
 import cli_costs
 from cli_profile import profile as profile_group
 from cli_store import store as store_group
@@ -240,9 +240,8 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
     """Validate a schedule and store it as the next version of a dataset.
 
     An invalid file stores nothing: its errors are printed exactly as
-    `impact validate` prints them (on stderr) and the exit code is 1.  The
-    same bytes as the dataset's latest version make no new version; the bytes
-    of an earlier version make a new one, which says which version it repeats.  The
+    `impact validate` prints them (on stderr) and the exit code is 1.  The same bytes as
+    the latest version make no new version (an earlier version's do, naming it).  The
     options used to read FILE (--sheet, --map, --status-map, --default-status,
     --where, --encoding) are kept as the dataset's profile, and the next upload
     to it uses them unless others are given (see `impact profile`).
@@ -376,28 +375,6 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
     _emit(render[fmt](result.comparison), output, "Comparison", newline=True)
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def _owner_only(wanted: bool) -> Iterator[None]:
-    """While `wanted`, files and folders made are owner-only (umask 0o077): the monthly
-    job's files in the store (STORE/reports, the default) are kept like the store's
-    own, 0600 and 0700.  The umask is put back after."""
-    if not wanted:
-        yield
-        return
-    before = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(before)
-
-
 @cli.command()
 @click.option("--month", type=MonthParam(), metavar="YYYY-MM",
               help="The month to report. Default: the previous calendar month.")
@@ -435,12 +412,10 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
 
     chosen = audiences_from(audiences)
     progress = None if quiet or not _on_terminal() else lambda line: click.echo(line, err=True)
-    with open_store(store_dir) as store:
-        out = out_dir or store.root / "reports"
-        with _owner_only(_inside(out, store.root)):
-            result = run_monthly(store, out, month or Month.before(_today()),
-                                 audiences=chosen, force=force, progress=progress,
-                                 pause=pause_for_tests(), debug=_debugging())
+    with open_store(store_dir) as store, owner_only_in(store.root, out_dir):
+        result = run_monthly(store, out_dir or store.root / "reports",
+                             month or Month.before(_today()), audiences=chosen, force=force,
+                             progress=progress, pause=pause_for_tests(), debug=_debugging())
     for run in result.failures:
         click.echo(text.printable(f"Error: {result.month}: dataset '{run.dataset}' failed: "
                                   f"{run.message}"), err=True)

@@ -461,3 +461,27 @@ def test_the_monthly_files_in_the_store_are_owner_only(store_dir: Path, tmp_path
     # --out outside the store: the umask's modes, for the colleagues the files are for
     shared = [p for p in (tmp_path / "shared").rglob("*") if p.is_file()]
     assert shared and all(p.stat().st_mode & 0o777 == 0o644 for p in shared)
+
+
+def test_a_schema_2_postgresql_store_is_migrated(pg_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    a, b = _csv_versions(tmp_path)
+    root = tmp_path / "pgstore"
+    with Store(root, url=pg_url) as store:
+        for path in (a, b):
+            datasets.upload(store, path, "Old", as_of=date(2024, 3, 1), by="x")
+        with store.engine.begin() as conn:      # as schema 2 made it
+            conn.exec_driver_sql("DROP INDEX ix_versions_file")
+            conn.exec_driver_sql("ALTER TABLE versions ADD CONSTRAINT uq_version_file "
+                                 "UNIQUE (dataset_id, sha256)")
+            conn.exec_driver_sql("UPDATE meta SET value = '2' WHERE key = 'schema'")
+        names = {c["name"] for c in inspect(store.engine).get_unique_constraints("versions")}
+        assert names == {"uq_version_file", "uq_version_number"}
+    with Store(root, url=pg_url) as store:
+        assert store.schema == "3"
+        names = {c["name"] for c in inspect(store.engine).get_unique_constraints("versions")}
+        assert "uq_version_file" not in names and "uq_version_number" in names
+        r = datasets.upload(store, a, "Old", as_of=date(2024, 3, 1), by="x")
+        assert r.created and r.version is not None and r.version.number == 3
+        assert r.same_as == 1
