@@ -485,3 +485,27 @@ def test_a_schema_2_postgresql_store_is_migrated(pg_url: str, tmp_path: Path) ->
         r = datasets.upload(store, a, "Old", as_of=date(2024, 3, 1), by="x")
         assert r.created and r.version is not None and r.version.number == 3
         assert r.same_as == 1
+
+
+def test_a_backup_and_a_restored_store_are_owner_only(store_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    with Store(store_dir) as store:
+        datasets.upload(store, DATA / "coop_working.csv", "Co-op", as_of=date(2024, 3, 1),
+                        by="setup")
+    before = os.umask(0o000)
+    try:
+        backup = invoke("store", "backup", tmp_path / "backup", "--store", store_dir)
+        restored = invoke("store", "restore", tmp_path / "backup", "--store",
+                          tmp_path / "restored")
+    finally:
+        os.umask(before)
+    assert backup.exit_code == 0, backup.stderr
+    assert restored.exit_code == 0, restored.stderr
+    for root in (tmp_path / "backup", tmp_path / "restored"):
+        made = [root, *root.rglob("*")]
+        assert any(p.parent.name == "files" for p in made), made
+        for p in made:
+            mode = p.stat().st_mode & 0o777
+            want = 0o700 if p.is_dir() else 0o400 if p.parent.name == "files" else 0o600
+            assert mode == want, (p, oct(mode))
