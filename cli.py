@@ -22,7 +22,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          brief_written, check_text,
                          debug_option, format_option, handle_errors, input_options,
                          chosen_db, open_store, output_option, print_invalid, read_options,
-                         leave, show_audit_option, store_option)
+                         leave, owner_only_in, show_audit_option, store_option)
 import cli_costs
 from cli_profile import profile as profile_group
 from cli_store import store as store_group
@@ -240,8 +240,8 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
     """Validate a schedule and store it as the next version of a dataset.
 
     An invalid file stores nothing: its errors are printed exactly as
-    `impact validate` prints them (on stderr) and the exit code is 1.  The
-    same bytes uploaded again to the same dataset make no new version.  The
+    `impact validate` prints them (on stderr) and the exit code is 1.  The same bytes as
+    the latest version make no new version (an earlier version's do, naming it).  The
     options used to read FILE (--sheet, --map, --status-map, --default-status,
     --where, --encoding) are kept as the dataset's profile, and the next upload
     to it uses them unless others are given (see `impact profile`).
@@ -412,7 +412,7 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
 
     chosen = audiences_from(audiences)
     progress = None if quiet or not _on_terminal() else lambda line: click.echo(line, err=True)
-    with open_store(store_dir) as store:
+    with open_store(store_dir) as store, owner_only_in(store.root, out_dir):
         result = run_monthly(store, out_dir or store.root / "reports",
                              month or Month.before(_today()), audiences=chosen, force=force,
                              progress=progress, pause=pause_for_tests(), debug=_debugging())

@@ -9,12 +9,13 @@ library's fatal errors into one line on stderr and exit code 1 (2 for wrong usag
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import functools
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -216,6 +217,24 @@ def open_store(store_dir: Path | None) -> Any:
     from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
 
     return Store.open(store_dir, db=chosen_db())
+
+
+@contextlib.contextmanager
+def owner_only_in(store_root: Path, out_dir: Path | None) -> Iterator[None]:
+    """While files are written into the store (`out_dir` None, or a folder inside it),
+    make them owner-only like the store's own (umask 0o077: files 0600, folders 0700);
+    the umask is put back after.  Elsewhere the umask is left as it is, so that files
+    meant for colleagues are readable by them."""
+    try:
+        inside = out_dir is None or out_dir.resolve().is_relative_to(store_root.resolve())
+    except OSError:
+        inside = False
+    before = os.umask(0o077) if inside else None
+    try:
+        yield
+    finally:
+        if before is not None:
+            os.umask(before)
 
 
 def read_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -176,10 +176,9 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, build_w
       impact serve --behind-proxy --threads 16
       impact serve --check-workers 4
     """
-    import waitress  # lazy: only this command serves
-
     from reports.services.checking import usable_cpus  # lazy: only this command serves
     from web.app import create_app  # lazy: Flask, only this command serves
+    from web.server import serve as serve_portal  # lazy: waitress, only this command
 
     workers = usable_cpus() if check_workers is None else check_workers
     app: Any = create_app(store_dir, db=chosen_db(), config={"SESSION_COOKIE_SECURE": behind_proxy,
@@ -198,8 +197,7 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, build_w
     builder = app.extensions["impact"].builder
     builder.start()
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="impact",
-                       max_request_body_size=(max_upload_mb + 1) * 1024 * 1024)
+        serve_portal(app, host=host, port=port, threads=threads)
     finally:
         builder.close()
         checker.close()

@@ -66,10 +66,10 @@ def test_the_password_prompt_asks_twice(tmp_path: Path) -> None:
 
 
 def test_serve_runs_waitress_on_localhost_by_default(tmp_path: Path, monkeypatch: Any) -> None:
-    import waitress  # replaced below: the test records what serve would run
+    from web import server  # replaced below: the test records what serve would run
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(waitress, "serve", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(server, "serve", lambda app, **kw: seen.update(app=app, **kw))
     code, out = run("serve", "--store", str(tmp_path / "s"))
     assert code == 0, out
     assert (seen["host"], seen["port"]) == ("127.0.0.1", 8000)

@@ -17,14 +17,17 @@ from typing import Any
 from flask import Flask, current_app, render_template, request
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 
 from reports.model.errors import Unpublishable
+from reports.model.formats import show_controls
 from reports.services import users
 from reports.services.builds import Builder
 from reports.services.checking import Checker
 from reports.store.accounts import Accounts
 from reports.store.db import Store
 
+from .limits import MAX_HEADER_BYTES, BadContentLength, UndecodableName, add_limits
 from .security import add_headers, secret_key
 
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -59,6 +62,15 @@ def address() -> str:
     return request.remote_addr or "unknown"
 
 
+def shown(value: Any) -> Any:
+    """Every value a page prints (the templates' `finalize`): a control character in
+    text from a spreadsheet or a user is shown escaped (ESC as `\\x1b`), as the CLI
+    prints it (`reports.model.formats.show_controls`); the line feed stays."""
+    if isinstance(value, Markup):       # markup made here (a form field): escaping a
+        return Markup(show_controls(str(value)))    # control character adds no tag
+    return show_controls(value) if isinstance(value, str) else value
+
+
 def _templates() -> Path:
     if TEMPLATES.is_dir():
         return TEMPLATES
@@ -80,6 +92,7 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
     # no static folder: the one stylesheet has its own route, so nothing else under
     # templates/ is ever served
     app = Flask(__name__, template_folder=str(templates), static_folder=None)
+    app.jinja_env.finalize = shown
     store = Store.open(store_dir, db=db)
     app.extensions["impact"] = Portal(store, Accounts(store), Checker(check_workers),
                                       Builder(store, build_workers))
@@ -97,6 +110,7 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
     )
     app.config.update(config or {})
     CSRFProtect(app)
+    add_limits(app)                   # before CSRF's hook: a refused body is never read
     add_headers(app)
 
     login = LoginManager(app)
@@ -125,21 +139,54 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
                                message="The form was missing its security token or it had "
                                        "expired. Go back, reload the page and try again."), 400
 
-    for code, title, message in (
-            (403, "Not allowed", "Your role does not allow this page or file."),
-            (404, "Not found", "There is no such page, dataset or file."),
-            (413, "File too large", "Uploads are limited to {mb} MB; nothing was read or "
-                                    "stored."),
-            (405, "Not allowed", "This address does not take that kind of request."),
-            (500, "Something went wrong", "This is a bug in impact; the server's log has the "
-                                          "details. Nothing was changed by this request.")):
-        app.register_error_handler(code, _error_page(code, title, message))
+    @app.errorhandler(BadContentLength)
+    def _bad_length(e: BadContentLength) -> Any:
+        return error_response(BAD_LENGTH)
+
+    @app.errorhandler(UndecodableName)
+    def _bad_name(e: UndecodableName) -> Any:
+        return render_template("error.html", code=400, title="The file name cannot be read",
+                               message="The name of the file you chose is not valid UTF-8 "
+                                       "text, so the upload cannot be read. Rename the file "
+                                       "and upload it again. Nothing was stored."), 400
+
+    for code in ERRORS:
+        app.register_error_handler(code, _error_page(code))
     return app
 
 
-def _error_page(code: int, title: str, message: str) -> Any:
+# code -> (title, message); {mb} is the upload limit, {kb} the limit on headers
+ERRORS: dict[int, tuple[str, str]] = {
+    400: ("Bad request", "The browser sent a request this server cannot read. Nothing was "
+                         "read or stored. Go back, reload the page and try again."),
+    403: ("Not allowed", "Your role does not allow this page or file."),
+    404: ("Not found", "There is no such page, dataset or file."),
+    405: ("Not allowed", "This address does not take that kind of request."),
+    413: ("File too large", "Uploads are limited to {mb} MB; nothing was read or stored."),
+    431: ("Request headers too large", "The request's headers (most often its cookies) add "
+                                       "up to more than {kb} KB; nothing was read. Clear "
+                                       "this site's cookies and try again."),
+    500: ("Something went wrong", "This is a bug in impact; the server's log has the "
+                                  "details. Nothing was changed by this request."),
+}
+BAD_LENGTH = -400          # a 400 for a Content-Length that is not a number of bytes
+_BAD_LENGTH_PAGE = ("Bad request", "The request's Content-Length header is not a whole "
+                                   "number of bytes, so its body cannot be read. Nothing "
+                                   "was read or stored.")
+
+
+def error_response(code: int) -> tuple[str, int]:
+    """The site's styled error page for `code` (in a request context) and the status."""
+    status = 400 if code == BAD_LENGTH else code
+    title, message = _BAD_LENGTH_PAGE if code == BAD_LENGTH else ERRORS[code]
+    config = current_app.config
+    mb = f"{config['MAX_CONTENT_LENGTH'] / (1024 * 1024):g}"
+    kb = f"{config.get('MAX_HEADER_BYTES', MAX_HEADER_BYTES) / 1024:g}"
+    return render_template("error.html", code=status, title=title,
+                           message=message.format(mb=mb, kb=kb)), status
+
+
+def _error_page(code: int) -> Any:
     def handler(e: Exception) -> Any:
-        mb = f"{current_app.config['MAX_CONTENT_LENGTH'] / (1024 * 1024):g}"
-        return render_template("error.html", code=code, title=title,
-                               message=message.format(mb=mb)), code
+        return error_response(code)
     return handler

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 import secrets
 import shutil
@@ -37,7 +38,9 @@ from reports.services import audit, datasets, outputs, users
 from reports.services import portal as views
 from reports.services.builds import CATALOGUE, NOT_PUBLISHABLE
 from reports.services.source import HowToRead
-from reports.store.paths import check_name
+from reports.store.db import MAX_FILE_NAME
+from reports.store.files import PRIVATE_FILE, private_dir, write_private
+from reports.store.paths import check_name, fit_name
 
 from .app import TEMPLATES, PortalUser, address, portal
 from .forms import ActionForm, LoginForm, UploadForm, UserForm
@@ -49,6 +52,7 @@ PENDING_KEEP_S = 3600
 SUFFIXES = (".xlsx", ".xlsm", ".csv")
 EARLIEST = date(1990, 1, 1)     # as `impact upload --as-of`: no schedule is older
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+FINDINGS_CSV = "findings.csv"       # a held invalid upload's findings, every one
 
 
 @bp.app_context_processor
@@ -313,8 +317,7 @@ def public_briefing(slug: str) -> Any:
 
 
 def _pending_root() -> Path:
-    root = portal().store.root / PENDING
-    root.mkdir(mode=0o700, exist_ok=True)
+    root = private_dir(portal().store.root / PENDING)
     cutoff = time.time() - PENDING_KEEP_S
     for old in root.iterdir():
         try:
@@ -358,32 +361,40 @@ def upload() -> Any:
     name = (form.new_dataset.data or "").strip() or (form.dataset.data or "")
     try:
         name = check_name(name)
-    except ImpactError:
-        form.new_dataset.errors = ["Choose an existing dataset or give a new name."]
+    except ImpactError as e:
+        # a blank name, or one check_name refuses (too long, a control character...)
+        form.new_dataset.errors = [f"{str(e)[:1].upper()}{str(e)[1:]}." if name else
+                                   "Choose an existing dataset or give a new name."]
         return render_template("upload.html", form=form), 400
     as_of = form.as_of.data
     if not EARLIEST <= as_of <= date.today() + timedelta(days=366):
         form.as_of.errors = ["The as-of date is before 1990 or more than a year ahead; "
                              "check it."]
         return render_template("upload.html", form=form), 400
-    original = Path(form.file.data.filename or "upload").name
+    # the name as given, kept whole for the version's history (cut only past the store's
+    # 500 characters, which no file system allows); the held copy's name fits 255 bytes
+    original = fit_name(Path(form.file.data.filename or "upload").name, MAX_FILE_NAME,
+                        chars=True)
     suffix = Path(original).suffix.lower()
     if suffix not in SUFFIXES:
         form.file.errors = [f"{original} is not an xlsx, xlsm or csv file."]
         return render_template("upload.html", form=form), 400
     saved = views.saved_reading(portal().store, name)    # the dataset's profile, if any
     token = secrets.token_urlsafe(24)
-    folder = _pending_root() / token
-    folder.mkdir(mode=0o700)
+    folder = private_dir(_pending_root() / token)
     safe = secure_filename(original) or f"upload{suffix}"
     if Path(safe).suffix.lower() != suffix:
         safe += suffix
-    form.file.data.save(folder / safe)
+    safe = fit_name(safe)
+    fd = os.open(folder / safe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as held:      # owner-only, whatever the umask
+        os.fchmod(held.fileno(), PRIVATE_FILE)
+        form.file.data.save(held)
     meta = {"user": current_user.name, "dataset": name, "as_of": form.as_of.data.isoformat(),
             "note": form.note.data or "", "file": safe, "original": original,
             "mapping": list(saved.mapping) if saved else [],
             "status_map": list(saved.status_map) if saved else []}
-    (folder / "upload.json").write_text(json.dumps(meta), "utf-8")
+    write_private(folder / "upload.json", json.dumps(meta).encode("utf-8"))
     session["pending_upload"] = token
     return _check_and_store(folder, meta)
 
@@ -400,7 +411,7 @@ def upload_map() -> Any:
     statuses = _chosen("word", "status", STATUS_TARGETS)
     meta["mapping"] = list(views.mapping_from(fields, tuple(meta.get("mapping", []))))
     meta["status_map"] = list(views.mapping_from(statuses, tuple(meta.get("status_map", []))))
-    (folder / "upload.json").write_text(json.dumps(meta), "utf-8")
+    write_private(folder / "upload.json", json.dumps(meta).encode("utf-8"))
     _log("mapping", f"reading {meta['original']} for '{meta['dataset']}': columns "
                     f"{'; '.join(meta['mapping']) or '(none)'}; status words "
                     f"{'; '.join(meta['status_map']) or '(none)'}")
@@ -444,22 +455,24 @@ def _check_and_store(folder: Path, meta: dict[str, Any]) -> Any:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             annotated = folder / f"annotated{path.suffix.lower()}"
             try:
-                outputs.save_annotated(report, annotated)
+                outputs.save_annotated(report, annotated, perms=PRIVATE_FILE)
             except (ImpactError, OSError):
                 annotated = None
         if not needs_map.needed:      # kept only while the mapping may still be changed
             path.unlink(missing_ok=True)
+        # every finding, for download: the page shows the counts and the first few
+        write_private(folder / FINDINGS_CSV, views.findings_csv(report))
         _log("upload-invalid", f"{named}: {len(report.findings.errors)} error(s); nothing "
                                f"stored")
-        return render_template("upload_result.html", report=report, meta=meta,
-                               needs=needs_map, fields=FIELDS,
-                               token=folder.name if annotated else None), 422
+        return render_template("upload_result.html", findings=views.findings_view(report),
+                               meta=meta, needs=needs_map, fields=FIELDS, token=folder.name,
+                               annotated=annotated is not None), 422
     store = portal().store
     try:
         result = datasets.upload(store, path, meta["dataset"],
                                  as_of=date.fromisoformat(meta["as_of"]),
                                  by=current_user.name, note=meta["note"], how=how,
-                                 checked=report)
+                                 checked=report, original_name=meta["original"])
     except ImpactError as e:
         _drop(folder)
         _log("upload-refused", f"{named}: {e}")
@@ -488,8 +501,21 @@ def annotated(token: str) -> Any:
     if not found:
         abort(404)
     _log("download", f"annotated copy of {meta['original']}")
-    return _send(found[0], f"{Path(meta['original']).stem}-checked{found[0].suffix}",
+    return _send(found[0], fit_name(f"{Path(meta['original']).stem}-checked{found[0].suffix}"),
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/upload/<token>/findings.csv")
+@needs("upload")
+def findings(token: str) -> Any:
+    """Every finding of a held invalid upload (the page shows only the first few)."""
+    held = _pending(token)
+    if held is None or not (held[0] / FINDINGS_CSV).is_file():
+        abort(404)
+    folder, meta = held
+    _log("download", f"the findings of {meta['original']}")
+    return _send(folder / FINDINGS_CSV, fit_name(f"{Path(meta['original']).stem}-findings.csv"),
+                 "text/csv")
 
 
 # -- users and the audit log (admin) ------------------------------------------

@@ -17,7 +17,7 @@ from ..figures.equality import Equality, cell_text, equality_header
 from ..figures.privacy import MARKER
 from ..model import measures
 from ..model.formats import fmt_date, fmt_money
-from .data import csv_value, neutralise
+from .data import csv_text, csv_value
 from .text import _printed, _table
 
 _SPLIT = (("at_risk_cost", "occupied posts deleted"),
@@ -133,5 +133,5 @@ def equality_csv(e: Equality) -> str:
     w.writerow(["characteristic", "group", *_COLUMNS])
     for c in e.characteristics:
         for r in c.rows + [c.total]:
-            w.writerow([c.key, neutralise(r["group"])] + [_plain(r.get(k)) for k in _COLUMNS])
+            w.writerow([c.key, csv_text(r["group"])] + [_plain(r.get(k)) for k in _COLUMNS])
     return buf.getvalue()

@@ -1,7 +1,8 @@
 """Output for programs: JSON and CSV.
 
-Every string written to CSV passes through `neutralise`, so a team called
-"=HYPERLINK(...)" can never run as a formula in a spreadsheet.
+Every string written to CSV passes through `csv_text`: a team called "=HYPERLINK(...)"
+can never run as a formula in a spreadsheet (`neutralise`), and a control character
+is written escaped (ESC as `\\x1b`), as the terminal output shows it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..figures.totals import GROUPINGS, Summary
 from ..model import measures
-from ..model.formats import json_number, plain_decimal
+from ..model.formats import json_number, plain_decimal, show_controls
 
 if TYPE_CHECKING:
     from ..figures.compare import Comparison, Post
+    from ..model.findings import Finding
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00",
                     "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -31,6 +33,12 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def csv_text(value: Any) -> Any:
+    """A string for a CSV cell: control characters shown escaped (`show_controls`, the
+    line feed kept), then neutralised; anything else unchanged."""
+    return neutralise(show_controls(value)) if isinstance(value, str) else value
+
+
 def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
 
@@ -39,6 +47,23 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return json_number(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+# --------------------------------------------------------------------------
+# findings
+
+FINDINGS_CSV_FIELDS = ("severity", "code", "sheet", "cell", "column", "value", "message")
+
+
+def findings_csv(findings: Iterable[Finding]) -> str:
+    """Every finding, one a row, in the order given: what the portal offers to download
+    when a file has too many problems to show on one page."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(FINDINGS_CSV_FIELDS)
+    for f in findings:
+        writer.writerow([csv_value(getattr(f, k)) for k in FINDINGS_CSV_FIELDS])
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------
@@ -80,7 +105,7 @@ def csv_value(value: Any, yes_no: tuple[str, str] | None = None) -> Any:
         return yes_no[0] if value else yes_no[1]
     if isinstance(value, Decimal):
         return plain_decimal(value)
-    return neutralise(value)
+    return csv_text(value)
 
 
 def summary_json(summary: Summary) -> str:
@@ -108,7 +133,7 @@ def comparison_csv(c: Comparison) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["# headline"])
-    w.writerow([neutralise(c.headline)])
+    w.writerow([csv_text(c.headline)])
     w.writerow([])
     w.writerow(["# posts"])
     w.writerow(["change", "matched_on"] + [f"old_{f}" for f in POST_CSV_FIELDS]
@@ -149,7 +174,7 @@ def public_comparison_csv(d: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["# headline"])
-    w.writerow([neutralise(d["headline"])])
+    w.writerow([csv_text(d["headline"])])
     w.writerow([])
     w.writerow(["# totals"])
     w.writerow(["key", "old", "new", "change"])

@@ -303,6 +303,8 @@ def history_text(versions: Sequence[Any], items: Sequence[dict[str, Any]]) -> st
                    f"(sha256 {v.sha256[:12]}…), uploaded {v.uploaded_at:%Y-%m-%d %H:%M} UTC "
                    f"by {v.uploaded_by}; {v.rows:,} post row(s) from "
                    f"{', '.join(repr(s) for s in v.sheets)}")
+        if item.get("same_as"):
+            out.append(f"  The same file as version {item['same_as']}.")
         if v.note:
             out.append(f"  Note: {v.note}")
         figures = (f"  Totals: baseline {n(t['baseline_fte'])} FTE ({n(t['baseline_posts'])} "
@@ -322,11 +324,14 @@ def history_text(versions: Sequence[Any], items: Sequence[dict[str, Any]]) -> st
 
 
 @_printed
-def upload_text(file_name: str, version: Any, created: bool) -> str:
+def upload_text(file_name: str, version: Any, created: bool,
+                same_as: int | None = None) -> str:
     """What `impact upload` says about the version it made or found."""
     if created:
+        again = (f" It is the same file as version {same_as} (the same bytes), stored "
+                 f"again as the latest version." if same_as else "")
         return (f"Stored {file_name} as version {version.number} of '{version.dataset}' "
-                f"(as of {version.as_of.isoformat()}): {version.headline}.")
+                f"(as of {version.as_of.isoformat()}): {version.headline}.{again}")
     return (f"{file_name} is already stored as version {version.number} of "
             f"'{version.dataset}' (uploaded {version.uploaded_at:%Y-%m-%d %H:%M} UTC); "
             f"no new version was made.")

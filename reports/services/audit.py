@@ -15,7 +15,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..render.data import neutralise
+from ..render.data import csv_text
 from ..store.accounts import Accounts, AuditEntry
 
 HEADER = ("when (UTC)", "who", "action", "what", "address", "count", "last (UTC)")
@@ -84,12 +84,13 @@ def _when(at: datetime) -> str:
 def audit_csv(items: list[AuditEntry]) -> str:
     """The entries as CSV, oldest first, each with its count and last time (the first
     when it happened once); a value a spreadsheet would run as a formula is neutralised
-    (a user name or dataset is text someone typed)."""
+    and a control character escaped (`csv_text`: a user name or dataset is text someone
+    typed)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(HEADER)
     for e in sorted(items, key=lambda e: e.id):
-        writer.writerow([_when(e.at), *(neutralise(x) for x in
+        writer.writerow([_when(e.at), *(csv_text(x) for x in
                                         (e.who, e.action, e.what, e.address)),
                          e.count, _when(e.until)])
     return buf.getvalue()

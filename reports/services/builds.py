@@ -31,7 +31,7 @@ from typing import Any
 
 from ..model.errors import ImpactError, UnknownDataset, Unpublishable
 from ..store.db import EMBEDDED, Store, Version
-from ..store.files import atomic_output
+from ..store.files import PRIVATE_FILE, atomic_output, private_dir
 from ..store.jobs import DONE, FAILED, Job, Jobs, owner_id
 
 OUTPUTS_DIR = "outputs"
@@ -118,8 +118,8 @@ def build_output(root: str, url: str | None, dataset: str, number: int, output: 
         version = store.version(dataset, number)
         target = folder_of(store.root, version) / output
         data = _make(store, version, output)
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with atomic_output(target) as fh:
+        private_dir(target.parent)             # owner-only, whatever the umask
+        with atomic_output(target, perms=PRIVATE_FILE) as fh:
             fh.write(data)
         return str(target)
 

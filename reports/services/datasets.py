@@ -17,7 +17,7 @@ from ..intake.rules import Report
 from ..model.errors import ImpactError
 from ..model.formats import jsonable
 from ..render import text
-from ..store.db import Dataset, Store, Version
+from ..store.db import Dataset, Store, Version, same_as
 from ..store.paths import check_name
 from . import builds
 from .profiles import profile_of, save_profile
@@ -36,13 +36,15 @@ def os_user() -> str:
 
 @dataclass
 class UploadResult:
-    """What `upload` did: `created` is False when the same bytes were already a version."""
+    """What `upload` did: `created` is False when the same bytes were already the latest
+    version; `same_as` names the earlier version a new one repeats byte for byte."""
 
     report: Report
     version: Version | None = None
     created: bool = False
     repaired: bool = False     # the version's stored copy was missing or damaged, now restored
     profile_used: bool = False  # read with (some of) the dataset's saved profile
+    same_as: int | None = None  # a new version with the bytes of this earlier one
 
     @property
     def valid(self) -> bool:
@@ -50,7 +52,7 @@ class UploadResult:
 
     def to_dict(self) -> dict[str, Any]:
         assert self.version is not None
-        return {"created": self.created, "repaired": self.repaired,
+        return {"created": self.created, "repaired": self.repaired, "same_as": self.same_as,
                 "version": self.version.to_dict()}
 
     @property
@@ -66,13 +68,15 @@ class UploadResult:
 def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
            as_of: date, by: str | None = None, note: str = "",
            how: HowToRead = DEFAULT_READ, now: datetime | None = None,
-           checked: Report | None = None) -> UploadResult:
+           checked: Report | None = None, original_name: str | None = None) -> UploadResult:
     """Validate `path` and, if it is valid, store it as the next version of `dataset`.
 
     An invalid file stores nothing: the result holds its report and no version.
     Whole-file problems raise `ImpactError` as `reports.check` does.  `checked`: the
     report of this very file read with `how` over the saved profile, when the caller
     has just made it (the portal, which shows it first), so it is not read twice.
+    `original_name`: the file's name as its uploader gave it, when `path` is a copy under
+    another name (the portal's held upload); else `path`'s own name.
     """
     name = check_name(dataset)
     saved = profile_of(store, name)
@@ -81,7 +85,7 @@ def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
     if not report.valid:
         return UploadResult(report, profile_used=used != how)
     version, created = store.add(
-        path, name, sha256=report.workbook.sha256, original_name=Path(path).name,
+        path, name, sha256=report.workbook.sha256, original_name=original_name or Path(path).name,
         as_of=as_of, uploaded_by=by or os_user(), note=note or "",
         sheets=report.workbook.sheets_read, rows=report.workbook.rows_read,
         totals=totals_of(report), read_options=used.read_options, now=now,
@@ -94,13 +98,15 @@ def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
             pass
     if used.given:
         save_profile(store, name, used)      # the next upload to `name` reads the same way
-    return UploadResult(report, version, created, repaired, profile_used=used != how)
+    same = same_as(store.versions(name), version) if created else None
+    return UploadResult(report, version, created, repaired, profile_used=used != how,
+                        same_as=same)
 
 
 def upload_text(file_name: str, result: UploadResult) -> str:
     """What `impact upload` says: the version made or found, and any copy put back."""
     assert result.version is not None
-    said = text.upload_text(file_name, result.version, result.created)
+    said = text.upload_text(file_name, result.version, result.created, result.same_as)
     if result.repaired:
         said += (f"\nThe stored copy of version {result.version.number} was missing or "
                  f"damaged; it has been restored from {file_name}.")
@@ -146,6 +152,7 @@ def history_dict(versions: list[Version]) -> list[dict[str, Any]]:
     for v in versions:
         item = v.to_dict()
         item["file_missing"] = v.file_missing
+        item["same_as"] = same_as(versions, v)
         if before is None:
             item["changes"] = None
         else:

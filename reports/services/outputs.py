@@ -44,11 +44,12 @@ def save_summary_xlsx(summary: Summary, path: Path) -> None:
         write_summary_xlsx(summary, fh)
 
 
-def save_annotated(report: Report, path: Path) -> None:
-    """A copy of the input with every faulty cell filled and commented."""
+def save_annotated(report: Report, path: Path, perms: int | None = None) -> None:
+    """A copy of the input with every faulty cell filled and commented (with mode
+    `perms`, else the umask's)."""
     from ..render.xlsx import annotate_copy  # openpyxl: only when a workbook is made
 
-    with atomic_output(path) as fh:
+    with atomic_output(path, perms=perms) as fh:
         annotate_copy(report, fh, keep_vba=path.suffix.lower() == ".xlsm")
 
 

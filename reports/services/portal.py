@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ from typing import Any
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
 from ..model import codes
+from ..model.codes import all_codes
 from ..model.errors import UnknownDataset
 from ..model.fields import COMPOUND_WORDS, FIELDS, STATUS_TARGETS, STATUS_WORDS, normalise
+from ..render import data
 from ..store.accounts import Accounts
 from ..store.db import Dataset, Store, Version
 from ..store.jobs import Jobs
@@ -32,14 +35,16 @@ from .source import HowToRead, load_report
 
 AUDIENCES = builds.AUDIENCES
 PUBLIC_BRIEFING = "briefing-public.pdf"
-_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
+SLUG_MAX = 120      # the store's slug column
 _MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 def find_dataset(store: Store, slug: str) -> Dataset:
     """The dataset whose store slug is `slug`; `UnknownDataset` otherwise (also for
-    anything that is not a slug, such as '../x')."""
-    if not _SLUG.fullmatch(slug or ""):
+    anything that is not a slug, such as '../x').  A slug with letters outside ASCII
+    arrives as the browser sent it, perhaps decomposed (NFD): it is compared in NFC."""
+    slug = unicodedata.normalize("NFC", slug or "")
+    if not is_slug(slug):
         raise UnknownDataset("no such dataset")
     for d in store.datasets():
         if d.slug == slug:
@@ -47,9 +52,12 @@ def find_dataset(store: Store, slug: str) -> Dataset:
     raise UnknownDataset("no such dataset")
 
 
-def _dataset(store: Store, which: Dataset | str) -> Dataset:
-    """A dataset already found, or found now by its slug."""
-    return which if isinstance(which, Dataset) else find_dataset(store, which)
+def is_slug(text: str) -> bool:
+    """Whether `text` can be a store slug (`reports.store.paths.slugify`): letters, marks
+    and digits of any script ('équipe-sud', 'команда-δ', 'हिंदी'), joined by hyphens, at
+    most 120 characters.  Nothing else (no '.', '/', '%' or space) is ever looked up."""
+    return (0 < len(text) <= SLUG_MAX and not text.startswith("-")
+            and all(c == "-" or unicodedata.category(c)[0] in "LMN" for c in text))
 
 
 @dataclass
@@ -248,6 +256,39 @@ def published_briefing(store: Store, accounts: Accounts, builder: builds.Builder
         return None
     got = download(store, builder, d, None, PUBLIC_BRIEFING)
     return None if got.failed is not None else got
+
+
+# -- an invalid upload's findings ---------------------------------------------------
+
+FINDINGS_SHOWN = 200      # a page lists this many; the CSV and the annotated copy, all
+
+
+@dataclass
+class FindingsView:
+    """What the page of an invalid upload shows: how many findings of each kind, and the
+    first few (errors first); the rest are in the findings CSV and the annotated copy."""
+
+    total: int
+    errors: int
+    kinds: list[tuple[str, str, str, int]]   # (code, severity, title, count), most first
+    shown: list[Any]                          # the first `FINDINGS_SHOWN` findings
+
+
+def findings_view(report: Report, first: int = FINDINGS_SHOWN) -> FindingsView:
+    ordered = report.findings.errors + report.findings.warnings
+    counts: dict[str, int] = {}
+    for f in ordered:
+        counts[f.code] = counts.get(f.code, 0) + 1
+    severity = {f.code: f.severity for f in ordered}
+    titles = {c.id: c.title for c in all_codes()}
+    kinds = [(code, severity[code], titles.get(code, code), n) for code, n in counts.items()]
+    kinds.sort(key=lambda k: (k[1] != "error", -k[3], k[0]))
+    return FindingsView(len(ordered), len(report.findings.errors), kinds, ordered[:first])
+
+
+def findings_csv(report: Report) -> bytes:
+    """Every error and warning of an invalid upload, as CSV."""
+    return data.findings_csv(report.findings.errors + report.findings.warnings).encode("utf-8")
 
 
 # -- the mapping step ---------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model.errors import UnknownDataset, UsageProblem
 from ..model.fields import parse_mapping, parse_status, parse_status_map, parse_where
-from ..store.files import atomic_output
+from ..store.files import PRIVATE_FILE, atomic_output, private_dir
 from ..store.paths import check_name
 from .source import HowToRead
 
@@ -122,6 +122,7 @@ def save_profile(store: Store, dataset: str, how: HowToRead) -> Path:
     """Replace the dataset's profile (written atomically)."""
     validate(how)
     path = _path(store, check_name(dataset))
-    with atomic_output(path, "w") as fh:
+    private_dir(path.parent)
+    with atomic_output(path, "w", perms=PRIVATE_FILE) as fh:
         fh.write(to_toml(how))
     return path

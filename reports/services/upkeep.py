@@ -35,7 +35,15 @@ from typing import Any
 from ..model.errors import StoreError
 from ..model.version import __version__
 from ..store.db import DB_NAME, EMBEDDED, FILES_DIR, PG_BACKUP, Store
-from ..store.files import fsync_dir, sha256_file
+from ..store.files import (
+    PRIVATE_DIR,
+    PRIVATE_FILE,
+    STORED_FILE,
+    fsync_dir,
+    private_dir,
+    sha256_file,
+    write_private,
+)
 from ..store.paths import resolve_db
 
 MANIFEST = "manifest.json"
@@ -169,10 +177,11 @@ def backup_store(store: Store, dest: Path, *, now: datetime | None = None) -> Ba
         raise StoreError(f"cannot create the backup at {dest}: {e.strerror or e}") from None
     try:
         store.backup_database(tmp / DB_NAME)
+        os.chmod(tmp / DB_NAME, PRIVATE_FILE)
         with Store(tmp, url=EMBEDDED) as snapshot:    # the database as it was at that moment
             _, versions, damaged = snapshot.scan()
         problems = [str(d) for d in damaged]
-        (tmp / FILES_DIR).mkdir(exist_ok=True)
+        private_dir(tmp / FILES_DIR)
         entries: list[dict[str, Any]] = []
         for name in sorted({v.stored_name: v for v in versions}):
             v = next(x for x in versions if x.stored_name == name)
@@ -191,7 +200,7 @@ def backup_store(store: Store, dest: Path, *, now: datetime | None = None) -> Ba
                                 f"backup holds the damaged copy")
             entries.append({"path": f"{FILES_DIR}/{name}", "sha256": digest,
                             "bytes": (tmp / FILES_DIR / name).stat().st_size})
-            os.chmod(tmp / FILES_DIR / name, 0o444)
+            os.chmod(tmp / FILES_DIR / name, STORED_FILE)
         stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
         manifest = {"format": BACKUP_FORMAT, "format_version": 1,
                     "created_at": stamp.isoformat().replace("+00:00", "Z"),
@@ -199,7 +208,7 @@ def backup_store(store: Store, dest: Path, *, now: datetime | None = None) -> Ba
                     "schema": store.schema, "versions": len(versions),
                     "database": {"path": DB_NAME, "sha256": sha256_file(tmp / DB_NAME)},
                     "files": entries, "problems": problems}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        write_private(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
         for path in (tmp / FILES_DIR, tmp):
             fsync_dir(path)
         if dest.exists():
@@ -277,12 +286,10 @@ def restore_store(src: Path, target: Path, *, force: bool = False,
 
 
 def _mkdtemp(prefix: str, suffix: str, parent: Path) -> Path:
-    """A new folder beside the target, with the mode a folder made by mkdir gets (mkdtemp's
-    0700 would lock colleagues out of a shared store once it is renamed into place)."""
+    """A new folder beside the target, owner-only (0700) like every store folder, whatever
+    the umask: a backup holds the whole database."""
     path = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o777 & ~mask)
+    os.chmod(path, PRIVATE_DIR)
     return path
 
 
@@ -328,16 +335,19 @@ def _manifest(src: Path) -> dict[str, Any] | None:
 
 def _copy_backup(src: Path, tmp: Path, manifest: dict[str, Any] | None) -> None:
     """The database and the stored files, each checked against the manifest's sha256."""
-    (tmp / FILES_DIR).mkdir()
+    (tmp / FILES_DIR).mkdir(mode=PRIVATE_DIR)
+    os.chmod(tmp / FILES_DIR, PRIVATE_DIR)
     wanted: list[tuple[str, str | None]]
     if manifest is None:                     # a plain store folder: a consistent database copy
         with Store(src, url=EMBEDDED, create=False) as source:
             source.backup_database(tmp / DB_NAME)
+        os.chmod(tmp / DB_NAME, PRIVATE_FILE)
         wanted = [(f"{FILES_DIR}/{p.name}", None) for p in sorted((src / FILES_DIR).iterdir())
                   if p.is_file() and not p.name.startswith(".")] \
             if (src / FILES_DIR).is_dir() else []
     else:
         shutil.copyfile(src / DB_NAME, tmp / DB_NAME)
+        os.chmod(tmp / DB_NAME, PRIVATE_FILE)
         expected = manifest.get("database", {}).get("sha256")
         if sha256_file(tmp / DB_NAME) != expected:
             raise StoreError(f"the backup's {DB_NAME} does not match the sha256 in its "
@@ -355,5 +365,5 @@ def _copy_backup(src: Path, tmp: Path, manifest: dict[str, Any] | None) -> None:
         if digest is not None and sha256_file(dst) != digest:
             raise StoreError(f"the backup's {rel} does not match the sha256 in its "
                              f"{MANIFEST}: the backup is damaged")
-        os.chmod(dst, 0o444)
+        os.chmod(dst, STORED_FILE)
     fsync_dir(tmp / FILES_DIR)

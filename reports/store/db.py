@@ -81,7 +81,7 @@ from ..figures.totals import headline
 from ..model.errors import StoreError, UnknownDataset, UsageProblem
 from ..model.formats import fmt_date, jsonable
 from ..model.measures import exact_totals
-from .files import atomic_output, sha256_file
+from .files import PRIVATE_FILE, STORED_FILE, atomic_output, private_dir, sha256_file
 from .paths import (
     DB_ENV,
     MAX_NAME,
@@ -97,8 +97,9 @@ from .paths import (
 DB_NAME = "impact.db"
 FILES_DIR = "files"
 # 1: names as given, looked up by slug.  2: names NFC-normalised, looked up by name.
-SCHEMA_VERSION = "2"
-KNOWN_SCHEMAS = ("1", "2")
+# 3: a dataset may hold the same bytes twice (going back to an earlier proposal).
+SCHEMA_VERSION = "3"
+KNOWN_SCHEMAS = ("1", "2", "3")
 STORED_NAME = re.compile(r"[0-9a-f]{64}(\.(xlsx|xlsm|csv))?")
 _KNOWN_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 MAX_BY, MAX_FILE_NAME = 200, 500      # characters of --by and of an uploaded file's name
@@ -202,7 +203,8 @@ versions_t = Table(
     Column("totals", JSON, nullable=False),
     Column("read_options", JSON, nullable=False),
     UniqueConstraint("dataset_id", "number", name="uq_version_number"),
-    UniqueConstraint("dataset_id", "sha256", name="uq_version_file"),
+    # not unique (schema 3): a later version may be the file of an earlier one again
+    Index("ix_versions_file", "dataset_id", "sha256"),
     Index("ix_versions_as_of", "dataset_id", "as_of"),
 )
 
@@ -292,7 +294,14 @@ class Store:
         self.url = f"sqlite:///{db_file.resolve()}" if given is None else database_url(given)
         self.where = shown_url(self.url)         # for messages: no password
         try:
-            self.files.mkdir(parents=True, exist_ok=True)
+            # owner-only, whatever the umask: the folders 0700, the database file 0600
+            # (SQLite gives its journal and WAL files the database file's mode)
+            private_dir(self.files)
+            if self.embedded and not db_file.exists():
+                os.close(os.open(db_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+                os.chmod(db_file, PRIVATE_FILE)
+        except FileExistsError:
+            pass
         except OSError as e:
             raise StoreError(f"cannot create the store at {self.root}: {e.strerror or e}; "
                              f"choose another place with --store DIR or ${STORE_ENV}") from None
@@ -373,12 +382,15 @@ class Store:
                                  f"{schema!r}, which this impact does not know (it knows "
                                  f"{', '.join(KNOWN_SCHEMAS)}); use the impact that made it, "
                                  f"or a newer one")
+            if schema in ("1", "2"):   # one file per dataset at most once: no longer
+                _allow_repeated_files(conn)
             metadata.create_all(conn)
             if schema == "1":      # names were kept as given; identity is now the NFC name
                 for row in conn.execute(select(datasets_t.c.id, datasets_t.c.name)).all():
                     if normalise_name(row.name) != row.name:
                         conn.execute(datasets_t.update().where(datasets_t.c.id == row.id)
                                      .values(name=normalise_name(row.name)))
+            if schema != SCHEMA_VERSION:
                 conn.execute(meta_t.update().where(meta_t.c.key == "schema")
                              .values(value=SCHEMA_VERSION))
             return SCHEMA_VERSION
@@ -632,7 +644,9 @@ class Store:
             now: datetime | None = None, pause: float = 0.0) -> tuple[Version, bool]:
         """Store the file `src` (whose sha256 the caller has already computed) as a new
         version of `dataset`.  Returns (version, created); `created` is False when the
-        dataset already holds these exact bytes, and that version is returned.
+        dataset's latest version is these exact bytes, and that version is returned.  The
+        bytes of an earlier version (not the latest) make a new version: going back to an
+        earlier proposal is a change (`same_as` finds which version it repeats).
         `pause` sleeps that long at each step (a test hook, for killing an upload)."""
         name = check_name(dataset)
         for value, limit, what in ((uploaded_by, MAX_BY, "--by name"),
@@ -640,7 +654,7 @@ class Store:
             if len(value) > limit:      # PostgreSQL would refuse it, SQLite not: refuse both
                 raise UsageProblem(f"the {what} is {len(value)} characters long; use at most "
                                    f"{limit}")
-        existing = self._by_sha(name, sha256)
+        existing = self._latest_if(name, sha256)
         if existing is not None:
             return existing, False
         suffix = Path(original_name).suffix.lower()
@@ -658,14 +672,14 @@ class Store:
             try:
                 with self.engine.begin() as conn:
                     dataset_id = self._dataset_id(conn, name, stamp)
-                    same = conn.execute(select(versions_t.c.number).where(
-                        (versions_t.c.dataset_id == dataset_id)
-                        & (versions_t.c.sha256 == sha256))).scalar()
-                    if same is not None:
-                        number, created = same, False
+                    latest = conn.execute(
+                        select(versions_t.c.number, versions_t.c.sha256)
+                        .where(versions_t.c.dataset_id == dataset_id)
+                        .order_by(versions_t.c.number.desc()).limit(1)).first()
+                    if latest is not None and latest.sha256 == sha256:
+                        number, created = latest.number, False
                     else:
-                        number = (conn.execute(select(func.max(versions_t.c.number)).where(
-                            versions_t.c.dataset_id == dataset_id)).scalar() or 0) + 1
+                        number = (latest.number if latest is not None else 0) + 1
                         conn.execute(versions_t.insert().values(dataset_id=dataset_id,
                                                                 number=number, **values))
                         time.sleep(pause)
@@ -703,10 +717,13 @@ class Store:
         assert key is not None
         return int(key[0])
 
-    def _by_sha(self, name: str, sha256: str) -> Version | None:
+    def _latest_if(self, name: str, sha256: str) -> Version | None:
+        """The latest version of `name` if it is the file `sha256`, else None."""
         rows = self._rows(self._select().where(_named(name))
-                          .where(versions_t.c.sha256 == sha256))
-        return self._version(rows[0]) if rows else None
+                          .order_by(versions_t.c.number.desc()).limit(1))
+        if rows and rows[0].sha256 == sha256:
+            return self._version(rows[0])
+        return None
 
     def repair_file(self, version: Version, src: str | os.PathLike[str]) -> bool:
         """Put back the stored copy of `version` from `src` (the same bytes) if it is
@@ -731,7 +748,7 @@ class Store:
             return
         digest = hashlib.sha256()
         try:
-            with open(src, "rb") as fin, atomic_output(target, perms=0o444) as fout:
+            with open(src, "rb") as fin, atomic_output(target, perms=STORED_FILE) as fout:
                 for chunk in iter(lambda: fin.read(1 << 20), b""):
                     digest.update(chunk)
                     fout.write(chunk)
@@ -785,6 +802,32 @@ class DamagedRow(StoreError):
         super().__init__(f"version {number} of dataset '{dataset}' is damaged in the store "
                          f"database: its saved {column} cannot be read ({detail}); see "
                          f"impact store check")
+
+
+def same_as(versions: list[Version], version: Version) -> int | None:
+    """The number of the latest earlier version of the same dataset with the same bytes
+    as `version` (it went back to that file), or None.  `versions`: the dataset's."""
+    earlier = [v.number for v in versions
+               if v.number < version.number and v.sha256 == version.sha256]
+    return max(earlier) if earlier else None
+
+
+def _allow_repeated_files(conn: Connection) -> None:
+    """Schema 1 and 2 held each file at most once per dataset (a UNIQUE constraint on
+    dataset and sha256); drop it.  PostgreSQL drops the constraint; SQLite cannot, so the
+    versions table is copied into a new one without it (in this transaction: all or
+    nothing).  `metadata.create_all` then adds the plain index in its place."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ALTER TABLE versions DROP CONSTRAINT IF EXISTS uq_version_file")
+        return
+    columns = ", ".join(f'"{c.name}"' for c in versions_t.c)
+    conn.exec_driver_sql("ALTER TABLE versions RENAME TO versions_schema2")
+    for index in versions_t.indexes:     # index names are the database's: free them
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+    versions_t.create(conn)
+    conn.exec_driver_sql(f"INSERT INTO versions ({columns}) SELECT {columns} "
+                         f"FROM versions_schema2")
+    conn.exec_driver_sql("DROP TABLE versions_schema2")
 
 
 def _parse_date(value: Any) -> date:

@@ -1,4 +1,6 @@
-"""Writing files so that a crash never leaves a half-written one."""
+"""Writing files so that a crash never leaves a half-written one; and the store's own
+files and folders, which only their owner may read (`private_dir`, `write_private`,
+`PRIVATE_FILE`), whatever the umask."""
 
 from __future__ import annotations
 
@@ -55,6 +57,39 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "wb",
         raise
 
 
+PRIVATE_FILE = 0o600     # the store's database, profiles, caches, held uploads, secret key
+PRIVATE_DIR = 0o700      # the store's folders
+STORED_FILE = 0o400      # an uploaded original: owner-only and never rewritten
+
+
+def private_dir(path: str | os.PathLike[str]) -> Path:
+    """Make the folder `path` and any missing parents with mode 0700 (a folder that
+    exists already is left as it is).  A umask can only take bits away, and a folder
+    made here gets exactly 0700 even under a umask such as 0o277."""
+    target = Path(path)
+    missing = []
+    at = target
+    while not at.exists() and at.parent != at:
+        missing.append(at)
+        at = at.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue
+        os.chmod(folder, PRIVATE_DIR)
+    return target
+
+
+def write_private(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to a new file (or over one) that only its owner may read (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0),
+                 PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fh.fileno(), PRIVATE_FILE)
+        fh.write(data)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -71,4 +106,5 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-__all__ = ["atomic_output", "fsync_dir", "sha256_file"]
+__all__ = ["PRIVATE_DIR", "PRIVATE_FILE", "STORED_FILE", "atomic_output", "fsync_dir",
+           "private_dir", "sha256_file", "write_private"]

@@ -21,6 +21,10 @@ DB_ENV = "IMPACT_DB"
 
 
 MAX_NAME = 200
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
+# make a name display in an order other than the one it is stored in ('Trojan Source'),
+# so that two datasets could look alike, or one look like another.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def default_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -75,6 +79,27 @@ def slug_with_hash(name: str, length: int = 8) -> str:
     return f"{slugify(name)}-{digest}"
 
 
+FILE_NAME_BYTES = 255   # the longest file name most file systems take, in UTF-8 bytes
+
+
+def fit_name(name: str, limit: int = FILE_NAME_BYTES, *, chars: bool = False) -> str:
+    """`name` shortened to at most `limit` UTF-8 bytes (`chars`: characters) for storage,
+    its extension kept: the end of its stem is cut, and '…' marks the cut.  A name that
+    fits is returned unchanged."""
+    def size(text: str) -> int:
+        return len(text) if chars else len(text.encode("utf-8"))
+
+    if size(name) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or size(ext) > 16:      # no extension worth keeping
+        stem, ext = name, ""
+    tail = "…" + ("." + ext if ext else "")
+    while stem and size(stem + tail) > limit:
+        stem = stem[:-1]
+    return stem + tail
+
+
 def check_name(name: str) -> str:
     """A dataset name, NFC-normalised and trimmed (its identity); raises `UsageProblem` for
     one that cannot be used."""
@@ -88,6 +113,11 @@ def check_name(name: str) -> str:
     if any(unicodedata.category(c) == "Cc" for c in cleaned):
         raise UsageProblem("the dataset name holds a control character (a tab or line "
                            "break); use a name on one line")
+    bidi = sorted({f"U+{ord(c):04X}" for c in cleaned if c in BIDI_CONTROLS})
+    if bidi:
+        raise UsageProblem(f"the dataset name holds a bidirectional control character "
+                           f"({', '.join(bidi)}), which makes a name show in another order "
+                           f"than it is written; type the name without it")
     if not slugify(cleaned):
         raise UsageProblem(f"the dataset name '{cleaned}' has no letters or digits; use a name "
                          f"such as derbyshire-early-help")

@@ -1,0 +1,137 @@
+"""A real `impact serve` for tests: started on a free port of 127.0.0.1 and stopped after;
+raw requests over a socket (for requests no HTTP library will send, such as a
+Content-Length that is not a number) and a logged-in client (urllib with cookies)."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from reports.services import users
+
+from .portal_helpers import PASSWORD, csrf
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(store: Path, *args: str) -> Iterator[int]:
+    """`impact serve --store STORE ARGS` on a free port; yields the port."""
+    port = free_port()
+    exe = Path(sys.executable).with_name("impact")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-c", "import cli; cli.main()"]
+    env = {**os.environ, users.CHEAP_HASH_ENV: "1"}
+    proc = subprocess.Popen([*command, "serve", "--port", str(port), "--store", str(store),
+                             "--check-workers", "0", *args],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(600):           # wait for it to listen (not a timed assertion)
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise AssertionError(f"impact serve exited: {out}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def raw(port: int, request: bytes) -> tuple[int, dict[str, str], str]:
+    """Send `request` as it is and read the whole answer (the server closes the
+    connection after it): (status, headers with lower-case names, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(request)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            head, sep, rest = b"".join(chunks).partition(b"\r\n\r\n")
+            if sep:
+                lengths = [line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")]
+                if lengths and len(rest) >= int(lengths[0]):
+                    break
+    data = b"".join(chunks)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body.decode("utf-8", "replace")
+
+
+class Client:
+    """A browser-like client of the real server: cookies kept, no redirect hidden."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def request(self, path: str, data: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(self.base + path, data=data, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=300) as r:
+                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+    def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        return self.request(path)
+
+    def log_in(self, name: str) -> None:
+        _, _, page = self.get("/login")
+        body = urllib.parse.urlencode({"name": name, "password": PASSWORD,
+                                       "csrf_token": csrf(page.decode())}).encode()
+        status, _, _ = self.request("/login", body)
+        assert status == 200, status        # redirected to the datasets page
+
+    def upload(self, filename: bytes, content: bytes, dataset: str = "",
+               existing: str = "", as_of: str = "2024-03-01") -> tuple[int, str]:
+        """POST the upload form with `filename` exactly as these bytes in the multipart
+        header (a browser sends UTF-8)."""
+        _, _, page = self.get("/upload")
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, value in (("csrf_token", csrf(page.decode())), ("dataset", existing),
+                            ("new_dataset", dataset), ("as_of", as_of), ("note", "")):
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'
+                         f'\r\n\r\n{value}\r\n'.encode())
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                     f'filename="'.encode() + filename + b'"\r\nContent-Type: '
+                     b'application/octet-stream\r\n\r\n' + content + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        status, _, body = self.request(
+            "/upload", b"".join(parts),
+            {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        return status, body.decode("utf-8")
+
