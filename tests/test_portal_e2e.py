@@ -184,12 +184,13 @@ def test_hr_uploads_and_a_union_rep_downloads_in_a_real_browser(
     assert page.get_by_role("link", name="Management briefing (PDF)").count() == 0
     # built in the background since the upload: the file, or a "being prepared" page
     # whose Refresh header brings it when it is ready (the bound is not a timing verdict)
+    dataset_url = page.url
     with page.expect_download(timeout=300_000) as download:
-        page.get_by_role("link", name="Union briefing (PDF)").click()
+        page.get_by_role("link", name="Union briefing (PDF)", exact=True).click()
     pdf = Path(download.value.path()).read_bytes()
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
     assert "132.5" in text and "221.5" in text
-    response = page.goto(page.url + "/briefing/management.pdf")
+    response = page.goto(dataset_url + "/briefing/management.pdf")
     assert response is not None and response.status == 403
     pages.check("forbidden")
     page.goto(f"{server}/datasets")
