@@ -297,3 +297,12 @@ def test_a_months_full_summary_is_the_portals_for_the_same_version(tmp_path: Pat
         assert run.ok, run.summary_line()
     month_file = tmp_path / "months" / "2024-03" / version.slug / "summary.xlsx"
     assert month_file.read_bytes() == Path(path).read_bytes()
+
+
+def test_a_dataset_found_by_its_slug_is_the_one_datasets_lists(
+        built: tuple[Path, dict[str, str]]) -> None:
+    """`Store.dataset_by_slug` (one query, for every request) against `datasets()`."""
+    with Store(built[0]) as store:
+        listed = store.datasets()
+        assert [store.dataset_by_slug(d.slug) for d in listed] == listed
+        assert store.dataset_by_slug("no-such-thing") is None

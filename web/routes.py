@@ -188,18 +188,17 @@ PREPARING_REFRESH_S = 5
 def _output(slug: str, number: int | None, output: str) -> Any:
     """One output of a version (None: the latest): the finished file; a "being prepared"
     page (202, with a Refresh header) while it is built; or why it cannot be made."""
-    d = _dataset_or_404(slug)
     wanted = CATALOGUE.get(output)
     if wanted is None:
         abort(404)
     if not allowed(wanted.permission):
         abort(403)
     try:
-        version = views.version_of(d, portal().store, number)
-        got = views.download(portal().store, portal().builder, d, number, output)
+        version = views.find_version(portal().store, slug, number)
+        got = views.download(portal().store, portal().builder, version, output)
     except UnknownDataset:
         abort(404)
-    what = f"{wanted.label} of '{d.name}' version {version.number}"
+    what = f"{wanted.label} of '{version.dataset}' version {version.number}"
     if got.failed is not None:
         title = ("Not publishable" if got.failed.startswith(NOT_PUBLISHABLE)
                  else "This file could not be made")
@@ -217,7 +216,7 @@ def _output(slug: str, number: int | None, output: str) -> Any:
                              mimetype=wanted.mimetype)
         response.headers["Content-Security-Policy"] = BRIEFING_CSP
         return response
-    return _send(got.path, views.download_name(d, version, output), wanted.mimetype)
+    return _send(got.path, views.download_name(version, output), wanted.mimetype)
 
 
 @bp.route("/datasets/<slug>/v<int:number>/<output>")

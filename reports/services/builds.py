@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import multiprocessing
+import os
 import re
 import sys
 import threading
@@ -94,8 +95,7 @@ def folder_of(root: Path, version: Version) -> Path:
 
 def earlier_of(store: Store, version: Version) -> Version | None:
     """The version stored before `version` in its dataset, if any."""
-    before = [v for v in store.versions(version.dataset) if v.number < version.number]
-    return before[-1] if before else None
+    return store.version_before(version.dataset, version.number)
 
 
 def queue_version(store: Store, version: Version) -> int:
@@ -271,17 +271,18 @@ def fetch(store: Store, builder: Builder | None, version: Version, output: str) 
     background builder; with no background builder (`builder` None or with no
     workers), builds it now in this thread, as the embedded portal always did."""
     wanted = CATALOGUE.get(output)
-    earlier = earlier_of(store, version)
-    if wanted is None or output not in outputs_of(version, earlier):
+    if wanted is None:
         raise UnknownDataset("no such output")
     path = folder_of(store.root, version) / output
-    if path.is_file():
+    if path.is_file():                 # only an output the version has is ever built
         return Fetched(wanted, path=path)
+    if output.startswith("changes-") and earlier_of(store, version) is None:
+        raise UnknownDataset("no such output")     # a first version has no comparison
     jobs = Jobs(store)
     job = jobs.of_version(version.dataset, version.number, version.sha256).get(output)
     if job is None:            # a version stored before the queue existed
         jobs.enqueue(version.dataset, version.number, version.sha256,
-                     outputs_of(version, earlier))
+                     outputs_of(version, earlier_of(store, version)))
     elif job.state == DONE:    # its file went missing: build it again
         jobs.retry(version.dataset, version.number, version.sha256, output)
     elif job.state == FAILED:
@@ -373,7 +374,8 @@ class Builder:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_background)
             return self._pool
 
     def _broken(self, pool: ProcessPoolExecutor) -> None:
@@ -431,6 +433,18 @@ class Builder:
         jobs = Jobs(self.store)
         while run_one(self.store, jobs, build=_unwrapped(self.build)) is not None:
             pass
+
+
+def _background() -> None:
+    """A builder's process yields the CPU to the server's: its files can wait a moment,
+    a person at a page cannot (nice 10, where the system allows it)."""
+    try:
+        os.nice(BUILD_NICENESS)
+    except OSError:
+        pass
+
+
+BUILD_NICENESS = 10
 
 
 def _unwrapped(build: Callable[..., Built]) -> Callable[..., str]:

@@ -46,10 +46,10 @@ def find_dataset(store: Store, slug: str) -> Dataset:
     slug = unicodedata.normalize("NFC", slug or "")
     if not is_slug(slug):
         raise UnknownDataset("no such dataset")
-    for d in store.datasets():
-        if d.slug == slug:
-            return d
-    raise UnknownDataset("no such dataset")
+    found = store.dataset_by_slug(slug)
+    if found is None:
+        raise UnknownDataset("no such dataset")
+    return found
 
 
 def is_slug(text: str) -> bool:
@@ -146,26 +146,27 @@ def _output_states(store: Store, versions: list[Version], may: Any
 # -- downloads ----------------------------------------------------------------
 
 
-def version_of(d: Dataset, store: Store, number: int | None) -> Version:
-    """Version `number` of a dataset (None: the latest); `UnknownDataset` if there is none."""
+def find_version(store: Store, slug: str, number: int | None) -> Version:
+    """Version `number` (None: the latest) of the dataset whose slug is `slug`;
+    `UnknownDataset` if there is none.  One query: the portal asks on every download."""
     if number is None:
-        return d.latest
-    for v in store.versions(d.name):
-        if v.number == number:
-            return v
-    raise UnknownDataset("no such version")
+        return find_dataset(store, slug).latest
+    slug = unicodedata.normalize("NFC", slug or "")
+    found = store.version_by_slug(slug, number) if is_slug(slug) else None
+    if found is None:
+        raise UnknownDataset("no such version")
+    return found
 
 
-def download(store: Store, builder: builds.Builder | None, d: Dataset, number: int | None,
+def download(store: Store, builder: builds.Builder | None, version: Version,
              output: str) -> builds.Fetched:
-    """One output of a version of a dataset (None: the latest): its finished file, "being
-    prepared", or why it failed (`builds.fetch`).  `UnknownDataset` for an output that
-    version does not have."""
-    return builds.fetch(store, builder, version_of(d, store, number), output)
+    """One output of a version: its finished file, "being prepared", or why it failed
+    (`builds.fetch`).  `UnknownDataset` for an output that version does not have."""
+    return builds.fetch(store, builder, version, output)
 
 
-def download_name(d: Dataset, version: Version, output: str) -> str:
-    return f"{d.slug}-v{version.number}-{output}"
+def download_name(version: Version, output: str) -> str:
+    return f"{version.slug}-v{version.number}-{output}"
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def publish(store: Store, accounts: Accounts, builder: builds.Builder | None, sl
     passes the public audit.  The answer says which: published (`path`), not yet built
     (`preparing`), or refused (`failed`, with why); only the first publishes."""
     d = find_dataset(store, slug)
-    got = download(store, builder, d, None, PUBLIC_BRIEFING)
+    got = download(store, builder, d.latest, PUBLIC_BRIEFING)
     if got.path is not None:
         accounts.publish(d.name, by)
         accounts.log(by, "publish", f"published the public briefing of '{d.name}'", address)
@@ -254,7 +255,7 @@ def published_briefing(store: Store, accounts: Accounts, builder: builds.Builder
         return None
     if d.name not in accounts.published():
         return None
-    got = download(store, builder, d, None, PUBLIC_BRIEFING)
+    got = download(store, builder, d.latest, PUBLIC_BRIEFING)
     return None if got.failed is not None else got
 
 

@@ -510,6 +510,27 @@ class Store:
                  .order_by(datasets_t.c.slug))
         return [Dataset(r.name, r.slug, r.count, self._version(r)) for r in self._rows(query)]
 
+    def dataset_by_slug(self, slug: str) -> Dataset | None:
+        """The dataset whose slug is `slug`, with its latest version, or None: the same
+        as looking through `datasets()`, in one query of one dataset (the portal asks on
+        every request)."""
+        latest = (select(versions_t.c.dataset_id, func.max(versions_t.c.number).label("n"),
+                         func.count().label("count"))
+                  .group_by(versions_t.c.dataset_id).subquery())
+        query = (self._select().add_columns(latest.c.count)
+                 .join(latest, (latest.c.dataset_id == versions_t.c.dataset_id)
+                       & (latest.c.n == versions_t.c.number))
+                 .where(datasets_t.c.slug == slug))
+        rows = self._rows(query)
+        return Dataset(rows[0].name, rows[0].slug, rows[0].count,
+                       self._version(rows[0])) if rows else None
+
+    def version_by_slug(self, slug: str, number: int) -> Version | None:
+        """Version `number` of the dataset whose slug is `slug`, or None (one query)."""
+        rows = self._rows(self._select().where(datasets_t.c.slug == slug,
+                                               versions_t.c.number == number))
+        return self._version(rows[0]) if rows else None
+
     def versions(self, dataset: str) -> list[Version]:
         """Every version of `dataset`, oldest first.  Raises `UnknownDataset`."""
         rows = self._rows(self._select().where(_named(dataset)).order_by(versions_t.c.number))
@@ -532,6 +553,13 @@ class Store:
         held = [v.number for v in self.versions(dataset)]
         raise UnknownDataset(f"dataset '{dataset}' has no version {number}; it has "
                              f"{_ranges(held)} (see: impact history {_quote(dataset)})")
+
+    def version_before(self, dataset: str, number: int) -> Version | None:
+        """The version of `dataset` stored before version `number` (the highest number
+        below it), or None: one row, for the portal's every download."""
+        rows = self._rows(self._select().where(_named(dataset), versions_t.c.number < number)
+                          .order_by(versions_t.c.number.desc()).limit(1))
+        return self._version(rows[0]) if rows else None
 
     def version_pair(self, dataset: str, older: int | None = None,
                      newer: int | None = None) -> tuple[Version, Version]:
