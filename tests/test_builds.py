@@ -306,3 +306,53 @@ def test_a_dataset_found_by_its_slug_is_the_one_datasets_lists(
         listed = store.datasets()
         assert [store.dataset_by_slug(d.slug) for d in listed] == listed
         assert store.dataset_by_slug("no-such-thing") is None
+
+
+_SERVER = r"""
+import sys, time
+from pathlib import Path
+from reports.services import builds
+from reports.store.db import Store
+from tests.test_builds import slow_build
+with Store(Path(sys.argv[1])) as store:
+    builder = builds.Builder(store, 1, build=slow_build)
+    builder.POLL_S = 0.2
+    builder.start()
+    time.sleep(3600)
+"""
+
+
+def slow_build(root: str, url: Any, dataset: str, number: int, output: str) -> Any:
+    """A build (in the builder's child) that says where it runs, then takes an hour."""
+    (Path(root) / "builder.pid").write_text(str(os.getpid()))
+    time.sleep(3600)
+
+
+def test_a_killed_server_leaves_no_builder_behind(tmp_path: Path) -> None:
+    import signal
+
+    root = tmp_path / "store"
+    with Store(root) as store:
+        datasets.upload(store, DATA / "coop_working.xlsx", "Co-op", as_of=AS_OF)
+    server = subprocess.Popen([sys.executable, "-c", _SERVER, str(root)], cwd=ROOT)
+    pid_file = root / "builder.pid"
+    try:
+        deadline = time.monotonic() + 300            # bounds, not timing verdicts
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pid_file.exists(), "the builder never started a build"
+        child = int(pid_file.read_text())
+        os.kill(child, 0)                             # it is running, mid-build
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=60)
+    deadline = time.monotonic() + 120
+    gone = False
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            gone = True
+            break
+        time.sleep(0.2)
+    assert gone, f"builder process {child} outlived its server"

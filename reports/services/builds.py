@@ -34,6 +34,7 @@ from ..model.errors import ImpactError, UnknownDataset, Unpublishable
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import PRIVATE_FILE, atomic_output, private_dir
 from ..store.jobs import DONE, FAILED, Job, Jobs, owner_id
+from .checking import watch_server
 
 OUTPUTS_DIR = "outputs"
 AUDIENCES = ("union", "management", "public")
@@ -436,8 +437,17 @@ class Builder:
 
 
 def _background() -> None:
-    """A builder's process yields the CPU to the server's: its files can wait a moment,
-    a person at a page cannot (nice 10, where the system allows it)."""
+    """A builder's process yields the CPU to the server's and its check workers': its
+    files can wait a moment, a person at a page cannot.  On Linux it runs under
+    SCHED_IDLE (only on a core nothing else wants), elsewhere at nice 10.  It ends when
+    its server does, mid-build if need be (the job's lease runs out; another builder
+    takes it)."""
+    watch_server()
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return
+    except (AttributeError, OSError):
+        pass
     try:
         os.nice(BUILD_NICENESS)
     except OSError:

@@ -50,17 +50,23 @@ def check_file(path: Path, how: HowToRead) -> Report:
     return intake.check(path, **how.check_options())
 
 
-def _worker_start() -> None:
-    """A new worker watches for its server's end, and imports what a check uses before
-    the first file comes."""
+def watch_server() -> None:
+    """In a worker process: end it as soon as its server (the parent) is gone, even in
+    the middle of a task, so that a killed server leaves no worker behind."""
     server = os.getppid()
 
-    def watch() -> None:        # a server that is killed leaves no worker behind
+    def watch() -> None:
         while os.getppid() == server:
             time.sleep(1)
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True, name="impact-watch-server").start()
+
+
+def _worker_start() -> None:
+    """A new worker watches for its server's end, and imports what a check uses before
+    the first file comes."""
+    watch_server()
     import fastexcel  # noqa: F401  # lazy: warming a worker process is its only use here
     import pandas  # noqa: F401  # lazy: as above
 

@@ -437,12 +437,7 @@ class Store:
     # -- reading -----------------------------------------------------------
 
     def _select(self) -> Any:
-        # Dates and JSON come back as text and are parsed in `_version`, so that one damaged
-        # row is reported by dataset and version instead of failing the whole query.
-        raw = [type_coerce(c, Text).label(c.name) if c.name in _PARSED else c
-               for c in versions_t.c]
-        return (select(*raw, datasets_t.c.name, datasets_t.c.slug)
-                .join(datasets_t, versions_t.c.dataset_id == datasets_t.c.id))
+        return _VERSIONS_SELECT
 
     def _version(self, row: Any) -> Version:
         """A row as a `Version`; `DamagedRow` (naming the dataset and version) if a value
@@ -819,6 +814,20 @@ _AT_RISK = ("at_risk_posts", "vacant_deleted_fte")
 PG_BACKUP = ("impact store backup and restore copy SQLite stores only; this store's database "
              "is on PostgreSQL: back it up with pg_dump (restore with pg_restore) and copy "
              "the store's files/ folder beside it")
+
+
+def _versions_select() -> Any:
+    # Dates and JSON come back as text and are parsed in `Store._version`, so that one
+    # damaged row is reported by dataset and version instead of failing the whole query.
+    raw = [type_coerce(c, Text).label(c.name) if c.name in _PARSED else c
+           for c in versions_t.c]
+    return (select(*raw, datasets_t.c.name, datasets_t.c.slug)
+            .join(datasets_t, versions_t.c.dataset_id == datasets_t.c.id))
+
+
+# Built once: a Select is immutable (each .where() makes a new one), so every thread may
+# start from it, and SQLAlchemy keeps its cache key instead of working it out per query.
+_VERSIONS_SELECT = _versions_select()
 
 
 class DamagedRow(StoreError):
