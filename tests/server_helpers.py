@@ -108,6 +108,19 @@ class Client:
     def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
         return self.request(path)
 
+    def get_built(self, path: str, limit_s: float = 600) -> tuple[int, dict[str, str], bytes]:
+        """GET an output, following "being prepared" (202) answers as a browser follows
+        their Refresh header, until the background builder has made it (a bound, not a
+        timing verdict)."""
+        import time
+
+        deadline = time.monotonic() + limit_s
+        while True:
+            status, headers, body = self.get(path)
+            if status != 202 or time.monotonic() > deadline:
+                return status, headers, body
+            time.sleep(0.5)
+
     def log_in(self, name: str) -> None:
         _, _, page = self.get("/login")
         body = urllib.parse.urlencode({"name": name, "password": PASSWORD,

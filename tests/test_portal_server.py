@@ -108,12 +108,12 @@ def test_equipe_sud_uploads_opens_and_downloads_through_waitress(port: int) -> N
     assert 'href="/datasets/%C3%A9quipe-sud"' in page and "File: équipe.csv" in page
     status, _, body = client.get("/datasets/%C3%A9quipe-sud")
     assert status == 200 and "<h1>Équipe Sud</h1>" in body.decode()
-    status, headers, body = client.get("/datasets/%C3%A9quipe-sud/summary/full.xlsx")
+    status, headers, body = client.get_built("/datasets/%C3%A9quipe-sud/summary/full.xlsx")
     assert status == 200 and body[:2] == b"PK"
     assert "%C3%A9quipe-sud-v1-summary-full.xlsx" in headers["content-disposition"]
     union = Client(port)
     union.log_in("union")
-    status, _, body = union.get("/datasets/%C3%A9quipe-sud/briefing/union.pdf")
+    status, _, body = union.get_built("/datasets/%C3%A9quipe-sud/briefing/union.pdf")
     assert status == 200 and body[:5] == b"%PDF-"
 
 

@@ -135,7 +135,7 @@ def test_a_lost_database_is_refused_while_files_are_stored(fresh_store: Path, tm
     upload(fresh_store, csv_variant(tmp_path, 1))
     db = fresh_store / "impact.db"
     if backend == "postgresql":       # the tables dropped, or --db naming another database
-        helpers.execute(fresh_store, "DROP TABLE versions, datasets, meta")
+        helpers.execute(fresh_store, "DROP TABLE versions, datasets, meta, build_jobs")
         assert not db.exists()
     else:
         db.unlink()
