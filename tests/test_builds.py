@@ -356,3 +356,12 @@ def test_a_killed_server_leaves_no_builder_behind(tmp_path: Path) -> None:
             break
         time.sleep(0.2)
     assert gone, f"builder process {child} outlived its server"
+
+
+def test_a_worker_whose_server_is_already_gone_ends_at_once() -> None:
+    """A worker started just as its server was killed is already init's child: it is
+    given its server's id, so it sees the server gone instead of watching init."""
+    code = ("import time; from reports.services.checking import watch_server; "
+            "watch_server(2**22 + 12345); time.sleep(600)")   # no such parent
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=300)
+    assert done.returncode == 0

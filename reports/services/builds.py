@@ -376,7 +376,7 @@ class Builder:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_background)
+                    initializer=_background, initargs=(os.getpid(),))
             return self._pool
 
     def _broken(self, pool: ProcessPoolExecutor) -> None:
@@ -436,13 +436,13 @@ class Builder:
             pass
 
 
-def _background() -> None:
+def _background(server: int) -> None:
     """A builder's process yields the CPU to the server's and its check workers': its
     files can wait a moment, a person at a page cannot.  On Linux it runs under
     SCHED_IDLE (only on a core nothing else wants), elsewhere at nice 10.  It ends when
     its server does, mid-build if need be (the job's lease runs out; another builder
     takes it)."""
-    watch_server()
+    watch_server(server)
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         return

@@ -50,10 +50,11 @@ def check_file(path: Path, how: HowToRead) -> Report:
     return intake.check(path, **how.check_options())
 
 
-def watch_server() -> None:
-    """In a worker process: end it as soon as its server (the parent) is gone, even in
-    the middle of a task, so that a killed server leaves no worker behind."""
-    server = os.getppid()
+def watch_server(server: int) -> None:
+    """In a worker process: end it as soon as its server (the parent, process `server`,
+    as the server gave it) is gone, even in the middle of a task, so that a killed server
+    leaves no worker behind.  The server's own id is passed in, not read here: a server
+    killed while the worker was starting has already handed it to init."""
 
     def watch() -> None:
         while os.getppid() == server:
@@ -63,10 +64,10 @@ def watch_server() -> None:
     threading.Thread(target=watch, daemon=True, name="impact-watch-server").start()
 
 
-def _worker_start() -> None:
+def _worker_start(server: int) -> None:
     """A new worker watches for its server's end, and imports what a check uses before
     the first file comes."""
-    watch_server()
+    watch_server(server)
     import fastexcel  # noqa: F401  # lazy: warming a worker process is its only use here
     import pandas  # noqa: F401  # lazy: as above
 
@@ -124,7 +125,8 @@ class Checker:
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                pool = ProcessPoolExecutor(self.workers, mp_context=_SPAWN, initializer=_worker_start)
+                pool = ProcessPoolExecutor(self.workers, mp_context=_SPAWN, initializer=_worker_start,
+                                           initargs=(os.getpid(),))
                 # Python 3.11 starts spawned workers one by one as work comes, and its
                 # manager thread does not watch a worker started after it last woke: when
                 # such a worker died, every check waited for ever (tests/test_checking).
