@@ -185,6 +185,15 @@ def _send(data: bytes | Path, name: str, mimetype: str) -> Response:
 PREPARING_REFRESH_S = 5
 
 
+def _preparing(what: str) -> Response:
+    """The small "being prepared" page (202): the browser asks again by itself."""
+    response = Response(render_template("preparing.html", what=what,
+                                        seconds=PREPARING_REFRESH_S), 202)
+    response.headers["Refresh"] = str(PREPARING_REFRESH_S)
+    response.headers["Retry-After"] = str(PREPARING_REFRESH_S)
+    return response
+
+
 def _output(slug: str, number: int | None, output: str) -> Any:
     """One output of a version (None: the latest): the finished file; a "being prepared"
     page (202, with a Refresh header) while it is built; or why it cannot be made."""
@@ -205,11 +214,7 @@ def _output(slug: str, number: int | None, output: str) -> Any:
         return render_template("error.html", code=409, title=title,
                                message=f"{what}: {got.failed}"), 409
     if got.path is None:
-        response = Response(render_template("preparing.html", what=what,
-                                            seconds=PREPARING_REFRESH_S), 202)
-        response.headers["Refresh"] = str(PREPARING_REFRESH_S)
-        response.headers["Retry-After"] = str(PREPARING_REFRESH_S)
-        return response
+        return _preparing(what)
     _log("download", what)
     if wanted.inline:       # the briefing's web page, shown in the browser: its own
         response = send_file(io.BytesIO(got.path.read_bytes()),      # inline style, no script
@@ -304,10 +309,7 @@ def public_briefing(slug: str) -> Any:
     if got is None:
         abort(404)
     if got.path is None:
-        response = Response(render_template("preparing.html", what="The public briefing",
-                                            seconds=PREPARING_REFRESH_S), 202)
-        response.headers["Refresh"] = str(PREPARING_REFRESH_S)
-        return response
+        return _preparing("The public briefing")
     _log("download", f"the published public briefing of {slug}")
     return send_file(got.path, mimetype="application/pdf", download_name=f"{slug}-public.pdf")
 

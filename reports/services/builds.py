@@ -263,8 +263,11 @@ class Fetched:
 
     output: Output
     path: Path | None = None
-    preparing: bool = False
     failed: str | None = None
+
+    @property
+    def preparing(self) -> bool:
+        return self.path is None and self.failed is None
 
 
 def fetch(store: Store, builder: Builder | None, version: Version, output: str) -> Fetched:
@@ -290,13 +293,13 @@ def fetch(store: Store, builder: Builder | None, version: Version, output: str) 
         return Fetched(wanted, failed=job.error or "the build failed")
     if builder is not None and builder.workers:
         builder.wake()
-        return Fetched(wanted, preparing=True)
+        return Fetched(wanted)
     done = run_one(store, jobs, only=(version, output))
     if done is not None and done.state == FAILED:
         return Fetched(wanted, failed=done.error or "the build failed")
     if path.is_file():
         return Fetched(wanted, path=path)
-    return Fetched(wanted, preparing=True)     # another thread or process is building it
+    return Fetched(wanted)     # another thread or process is building it
 
 
 def run_one(store: Store, jobs: Jobs, *, only: tuple[Version, str] | None = None,
@@ -316,14 +319,12 @@ def run_one(store: Store, jobs: Jobs, *, only: tuple[Version, str] | None = None
         build(str(store.root), url, job.dataset, job.version, job.output)
     except Unpublishable as e:
         jobs.fail(job, owner, f"{NOT_PUBLISHABLE}{e}", final=True)
-        return jobs.of_version(job.dataset, job.version, job.sha256).get(job.output)
     except ImpactError as e:
         jobs.fail(job, owner, str(e), final=True)
-        return jobs.of_version(job.dataset, job.version, job.sha256).get(job.output)
     except Exception as e:  # a bug in one build: tried again, then reported
         jobs.fail(job, owner, f"internal error ({type(e).__name__}: {e})", final=False)
-        return jobs.of_version(job.dataset, job.version, job.sha256).get(job.output)
-    jobs.finish(job, owner)
+    else:
+        jobs.finish(job, owner)
     return jobs.of_version(job.dataset, job.version, job.sha256).get(job.output)
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..model.errors import StoreError
-from .db import Store
+from .db import Store, db_message
 from .paths import MAX_NAME
 
 ROLES = ("hr", "union", "admin")
@@ -176,17 +176,10 @@ class Accounts:
             store.add_missing_columns(audit_t)     # count and last_at, on an older store
         except SQLAlchemyError as e:
             raise StoreError(f"cannot open the portal's tables in {store.url}: "
-                             f"{_message(e)}") from None
+                             f"{db_message(e)}") from None
 
     def _run(self, what: str, work: Any) -> Any:
-        try:
-            with self.engine.begin() as conn:
-                return work(conn)
-        except IntegrityError:
-            raise
-        except SQLAlchemyError as e:
-            raise StoreError(f"cannot {what} in the store database at {self.store.url}: "
-                             f"{_message(e)}") from None
+        return self.store.run(what, work)
 
     # -- users --------------------------------------------------------------
 
@@ -422,7 +415,3 @@ def _bump_window(conn: Any, kind: str, key: str, now: datetime,
     row = conn.execute(select(w.c.failures, w.c.window_start).where(*where)).one()
     return int(row[0]), row[1]
 
-
-def _message(e: SQLAlchemyError) -> str:
-    orig = getattr(e, "orig", None)
-    return str(orig or e).splitlines()[0]

@@ -318,12 +318,25 @@ class Store:
                     f"check the --db URL (or ${DB_ENV}) and that the database server is "
                     f"running and lets you in")
             raise StoreError(f"cannot open the store database at {self.where}: "
-                             f"{_db_message(e)}; {hint}") from None
+                             f"{db_message(e)}; {hint}") from None
 
     @property
     def dialect(self) -> str:
         """'sqlite' or 'postgresql'."""
         return self.engine.dialect.name
+
+    def run(self, what: str, work: Any) -> Any:
+        """`work(connection)` in one transaction: its result, or a one-line `StoreError`
+        saying what could not be done (an `IntegrityError` is passed on, for callers that
+        retry a race).  For modules that keep their own tables beside the store's."""
+        try:
+            with self.engine.begin() as conn:
+                return work(conn)
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot {what} in the store database at {self.where}: "
+                             f"{db_message(e)}") from None
 
     def create_tables(self, tables: MetaData) -> None:
         """Create the tables of `tables` (another module's own MetaData) that the database
@@ -489,7 +502,7 @@ class Store:
                 return list(conn.execute(query))
         except SQLAlchemyError as e:
             raise StoreError(f"cannot read the store database at {self.where}: "
-                             f"{_db_message(e)}") from None
+                             f"{db_message(e)}") from None
 
     def names(self) -> list[str]:
         return [r[0] for r in self._rows(select(datasets_t.c.name).order_by(datasets_t.c.slug))]
@@ -614,7 +627,7 @@ class Store:
             with self.engine.connect() as conn:
                 lines = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check")]
         except SQLAlchemyError as e:
-            return [_db_message(e)]
+            return [db_message(e)]
         return [] if lines == ["ok"] else lines
 
     def scan(self) -> tuple[list[Dataset], list[Version], list[DamagedRow]]:
@@ -710,7 +723,7 @@ class Store:
             except OperationalError as e:
                 if not _passing(e) or attempt == _RETRIES - 1:
                     raise StoreError(f"cannot write to the store database at {self.where}: "
-                                     f"{_db_message(e)}") from None
+                                     f"{db_message(e)}") from None
                 time.sleep(0.05 * (attempt + 1))
         raise StoreError(f"could not record a new version of '{name}' after {_RETRIES} "
                          f"attempts (other uploads kept taking the number); try again")
@@ -896,7 +909,7 @@ def _passing(e: OperationalError) -> bool:
     return "locked" in str(e) or getattr(e.orig, "sqlstate", None) in _RETRY_STATES
 
 
-def _db_message(e: SQLAlchemyError) -> str:
+def db_message(e: SQLAlchemyError) -> str:
     orig = getattr(e, "orig", None)
     return str(orig or e).splitlines()[0]
 

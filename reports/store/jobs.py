@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..model.errors import StoreError
 from .accounts import now_utc
-from .db import Store
+from .db import Store, db_message
 from .paths import MAX_NAME
 
 MAX_ATTEMPTS = 3
@@ -100,17 +100,10 @@ class Jobs:
             store.create_tables(metadata)
         except SQLAlchemyError as e:
             raise StoreError(f"cannot open the build queue in {store.where}: "
-                             f"{_message(e)}") from None
+                             f"{db_message(e)}") from None
 
     def _run(self, what: str, work: Any) -> Any:
-        try:
-            with self.engine.begin() as conn:
-                return work(conn)
-        except IntegrityError:
-            raise
-        except SQLAlchemyError as e:
-            raise StoreError(f"cannot {what} in the store database at {self.store.where}: "
-                             f"{_message(e)}") from None
+        return self.store.run(what, work)
 
     def enqueue(self, dataset: str, version: int, sha256: str, outputs: list[str]) -> int:
         """Queue each output of a version that has no job yet; how many were queued.  A
@@ -220,7 +213,3 @@ def _version_is(dataset: str, version: int, sha256: str) -> Any:
     return and_(jobs_t.c.dataset == dataset, jobs_t.c.version == version,
                 jobs_t.c.sha256 == sha256)
 
-
-def _message(e: SQLAlchemyError) -> str:
-    orig = getattr(e, "orig", None)
-    return str(orig or e).splitlines()[0]
