@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 from datetime import UTC, date, datetime
@@ -484,3 +485,26 @@ def test_upload_says_plainly_that_the_stored_copy_keeps_personal_columns(tmp_pat
     assert "'Employee name' hold personal data" in result.stderr
     assert "stored copy of the file still contains them" in result.stderr
     assert "Łukasz" not in result.stdout + result.stderr
+
+
+def test_reads_proceed_while_another_process_holds_the_write_lock(
+        tmp_path: Path, derbyshire_v1: Path) -> None:
+    """Every portal request reads its session and its version: on SQLite those reads take
+    a shared lock, not the write lock, so they never queue behind a writer or each other.
+    (Before, every transaction began IMMEDIATE: this read waited the busy timeout, 60 s,
+    and failed.)"""
+    root = tmp_path / "store"
+    with Store(root) as store:
+        store_lib.upload(store, derbyshire_v1, DATASET, as_of=date(2026, 1, 5), by="t")
+    with Store(root) as store:                         # opened (the schema checked) first
+        writer = sqlite3.connect(root / "impact.db", isolation_level=None, timeout=0)
+        writer.execute("BEGIN IMMEDIATE")              # another process is writing
+        try:
+            assert [d.name for d in store.datasets()] == [DATASET]
+            assert store.version_by_slug(store.datasets()[0].slug, 1) is not None
+            assert store.read("count", lambda c: c.exec_driver_sql(
+                "SELECT count(*) FROM versions").scalar_one()) == 1
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+

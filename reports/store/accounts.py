@@ -184,12 +184,12 @@ class Accounts:
     # -- users --------------------------------------------------------------
 
     def user(self, name: str) -> User | None:
-        rows = self._run("read the users", lambda c: c.execute(
+        rows = self.store.read("read the users", lambda c: c.execute(
             select(users_t).where(users_t.c.name == name)).all())
         return User(*rows[0]) if rows else None
 
     def users(self) -> list[User]:
-        rows = self._run("read the users", lambda c: c.execute(
+        rows = self.store.read("read the users", lambda c: c.execute(
             select(users_t).order_by(users_t.c.name)).all())
         return [User(*r) for r in rows]
 
@@ -223,7 +223,7 @@ class Accounts:
 
     def session_user(self, token_hash: str) -> tuple[User, datetime] | None:
         """The user of a live session and when it was last seen, in one query."""
-        rows = self._run("read a session", lambda c: c.execute(
+        rows = self.store.read("read a session", lambda c: c.execute(
             select(users_t, sessions_t.c.last_seen)
             .join(sessions_t, sessions_t.c.user_name == users_t.c.name)
             .where(sessions_t.c.token_hash == token_hash)).all())
@@ -262,7 +262,7 @@ class Accounts:
             n = windows.get(("name", name), (0, None))
             return ThrottleState(pair[0] if pair else 0, pair[1] if pair else None,
                                  a[0], a[1], n[0], n[1])
-        return self._run("read the login throttle", work)  # type: ignore[no-any-return]
+        return self.store.read("read the login throttle", work)  # type: ignore[no-any-return]
 
     def record_failure(self, name: str, address: str, now: datetime, *,
                        forget_before: datetime, window_from: datetime,
@@ -326,7 +326,7 @@ class Accounts:
 
     def known_address(self, name: str, address: str) -> bool:
         k = known_addresses_t
-        return bool(self._run("read the known addresses", lambda c: c.execute(
+        return bool(self.store.read("read the known addresses", lambda c: c.execute(
             select(k.c.user_name).where(k.c.user_name == name, k.c.address == address)
         ).first()))
 
@@ -374,12 +374,12 @@ class Accounts:
             query = query.limit(limit)
         if offset:
             query = query.offset(offset)
-        rows = self._run("read the audit log", lambda c: c.execute(query).all())
+        rows = self.store.read("read the audit log", lambda c: c.execute(query).all())
         return [AuditEntry(*r) for r in rows]
 
     def audit_size(self) -> int:
         """How many entries (rows) the audit log has."""
-        return int(self._run("read the audit log", lambda c: c.execute(
+        return int(self.store.read("read the audit log", lambda c: c.execute(
             select(func.count()).select_from(audit_t)).scalar_one()))
 
     # -- published briefings ------------------------------------------------
@@ -396,7 +396,7 @@ class Accounts:
             delete(published_t).where(published_t.c.dataset == dataset)).rowcount))
 
     def published(self) -> dict[str, datetime]:
-        rows = self._run("read the published briefings", lambda c: c.execute(
+        rows = self.store.read("read the published briefings", lambda c: c.execute(
             select(published_t.c.dataset, published_t.c.published_at)).all())
         return {r[0]: r[1] for r in rows}
 

@@ -45,7 +45,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -242,6 +243,9 @@ def shown_url(url: str) -> str:
         return "the given database URL"
 
 
+_READ_ONLY = "impact_read_only"     # an execution option: this transaction only reads
+
+
 def _make_engine(url: str) -> Engine:
     is_sqlite = url.startswith("sqlite")
     engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S} if is_sqlite else
@@ -261,7 +265,11 @@ def _make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a read-only transaction (`Store.read`) takes only a shared lock, so that
+            # readers (every portal request's session and version lookups) do not queue
+            # one behind another for the write lock
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY)
+                                 else "BEGIN IMMEDIATE")
     return engine
 
 
@@ -334,6 +342,24 @@ class Store:
                 return work(conn)
         except IntegrityError:
             raise
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot {what} in the store database at {self.where}: "
+                             f"{db_message(e)}") from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.execution_options(**{_READ_ONLY: True})
+            with conn.begin():
+                yield conn
+
+    def read(self, what: str, work: Any) -> Any:
+        """`work(connection)` in one transaction that only reads, as `run` otherwise.  On
+        SQLite it takes a shared lock instead of the write lock, so concurrent readers
+        proceed together; on PostgreSQL it is an ordinary transaction."""
+        try:
+            with self._reading() as conn:
+                return work(conn)
         except SQLAlchemyError as e:
             raise StoreError(f"cannot {what} in the store database at {self.where}: "
                              f"{db_message(e)}") from None
@@ -498,7 +524,7 @@ class Store:
 
     def _rows(self, query: Any) -> list[Any]:
         try:
-            with self.engine.begin() as conn:
+            with self._reading() as conn:
                 return list(conn.execute(query))
         except SQLAlchemyError as e:
             raise StoreError(f"cannot read the store database at {self.where}: "

@@ -193,18 +193,18 @@ class Jobs:
             .values(state=QUEUED, attempts=0, error=None, updated_at=now_utc())))
 
     def of_version(self, dataset: str, version: int, sha256: str) -> dict[str, Job]:
-        rows = self._run("read the build queue", lambda c: c.execute(
+        rows = self.store.read("read the build queue", lambda c: c.execute(
             select(jobs_t).where(_version_is(dataset, version, sha256))).all())
         return {r.output: Job(*r) for r in rows}
 
     def of_dataset(self, dataset: str) -> list[Job]:
-        rows = self._run("read the build queue", lambda c: c.execute(
+        rows = self.store.read("read the build queue", lambda c: c.execute(
             select(jobs_t).where(jobs_t.c.dataset == dataset).order_by(jobs_t.c.id)).all())
         return [Job(*r) for r in rows]
 
     def pending(self) -> int:
         """Jobs queued or running."""
-        rows = self._run("read the build queue", lambda c: c.execute(
+        rows = self.store.read("read the build queue", lambda c: c.execute(
             select(jobs_t.c.id).where(jobs_t.c.state.in_((QUEUED, RUNNING)))).all())
         return len(rows)
 
