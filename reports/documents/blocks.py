@@ -126,12 +126,42 @@ class Figures:
     pairs: list[tuple[Key, Key]] = field(default_factory=list)
     follows: dict[Key, list[Key]] = field(default_factory=dict)
     keep: set[Key] = field(default_factory=set)
+    dear: set[Key] = field(default_factory=set)     # hidden only when cheaper ones fail
     forced: set[Key] = field(default_factory=set)   # hidden by a section's own audit
+    people: dict[Key, int] = field(default_factory=dict)   # posts a figure describes
 
-    def add(self, key: Key, value: Number, unit: str | None = None) -> Key:
+    def add(self, key: Key, value: Number, unit: str | None = None,
+            posts: int | None = None) -> Key:
+        """A figure; `posts`: how many posts it describes (an FTE figure's group), when
+        the file gives posts.  A figure the file does not give (a count of posts with no
+        Posts column) is not added: it is shown as not given, and relates to nothing."""
+        if value is None:
+            return key
         self.values[key] = value
         self.units[key] = unit or unit_of_key(key)
+        if posts is not None:
+            self.people[key] = int(posts)
         return key
+
+    def headcounts(self) -> dict[Key, int]:
+        """How many posts each figure describes, where that is known: a count of posts
+        is its own; an FTE figure's is given to `add`, or is its paired count's
+        (`at_most`), or the sum of its parts' (a total whose parts are all known)."""
+        out = {k: int(v) for k, v in self.values.items()
+               if self.units.get(k) == measures.POSTS and v is not None}
+        out.update(self.people)
+        for fte, posts in self.pairs:
+            if fte not in out and posts in out:
+                out[fte] = out[posts]
+        changed = True
+        while changed:
+            changed = False
+            for total, *parts in self.equations:
+                if total not in out and total in self.values and parts \
+                        and all(p in out for p in parts):
+                    out[total] = sum(out[p] for p in parts)
+                    changed = True
+        return out
 
     def relate(self, total: Key, parts: Iterable[Key]) -> None:
         """Record that `total` = sum of `parts` (so a reader can work one out from the rest)."""
@@ -153,7 +183,8 @@ class Figures:
     def links(self) -> Links:
         return Links(values=self.values, units=self.units, shown=self.shown,
                      equations=self.equations, signed=self.signed, at_most=self.pairs,
-                     follows=self.follows, keep=self.keep)
+                     follows=self.follows, keep=self.keep, dear=self.dear,
+                     people=self.headcounts())
 
     def is_hidden(self, key: Key) -> bool:
         return key in self.hidden

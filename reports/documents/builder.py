@@ -106,14 +106,17 @@ class Builder:
                                 ("grade", self.grade_rows, "grade")):
             for g in rows:
                 for m in FTE_MEASURES:
-                    f.add((kind, g[col], m), g[m])
+                    f.add((kind, g[col], m), g[m], posts=g.get(measures.posts_for(m)))
+                if kind == "team":     # each team's loss and share cut: the story
+                    f.dear.update({("team", g[col], "deleted_fte"),
+                                   ("team", g[col], "baseline_fte")})
                 self.rows_relations((kind, g[col]))
             for m in FTE_MEASURES:
                 f.relate(("total", m), [(kind, g[col], m) for g in rows])
         # team x grade: deleted FTE
         self.tg: dict[tuple[str, str], Number] = {}
         for g in s.groups["by_team_grade"]:
-            f.add(("tg", g["team"], g["grade"]), g["deleted_fte"])
+            f.add(("tg", g["team"], g["grade"]), g["deleted_fte"], posts=g.get("deleted_posts"))
             self.tg[(g["team"], g["grade"])] = g["deleted_fte"]
         by_team: dict[str, list[Key]] = defaultdict(list)
         by_grade: dict[str, list[Key]] = defaultdict(list)

@@ -63,6 +63,7 @@ WIDE_NEIGHBOURHOOD = 600   # variables in the audit of a value the repair cannot
 PATTERN_CELLS = 250        # figures around a value that the repair may move
 MIP_SECONDS = 5.0          # the longest one whole-number search of one range may take
 LONG_RELATION = 12         # members of a long relation that a neighbourhood takes
+DEAR = 30.0                # how much dearer a headline figure (a team's deleted FTE) is to hide
 
 
 def scale(unit: str | None, fine: bool = False) -> int:
@@ -98,7 +99,21 @@ class Links:
     at_most: Sequence[tuple[Key, Key]] = ()
     follows: Mapping[Key, Sequence[Key]] = field(default_factory=dict)
     keep: set[Key] = field(default_factory=set)
+    dear: set[Key] = field(default_factory=set)   # the story: hidden only when cheaper ones fail
     sensitive: set[Key] = field(default_factory=set)   # to hide as if small (a small change)
+    people: Mapping[Key, int] = field(default_factory=dict)  # posts a figure describes
+
+    def is_small(self, key: Key, threshold: int) -> bool:
+        """Whether a figure is sensitive by itself: it describes more than 0 and fewer
+        than `threshold` posts (a count, or the FTE of such a group).  Without a count
+        of posts (a file with no Posts column), its FTE stands in.  Money is never small
+        by itself: it follows its counts.  A zero is never hidden."""
+        value = self.values.get(key)
+        if value is None or value == 0 or \
+                self.units.get(key) not in (measures.FTE, measures.POSTS):
+            return False
+        posts = self.people.get(key)
+        return 0 < (posts if posts is not None else value) < threshold
 
     @functools.cached_property
     def fine(self) -> bool:
@@ -141,9 +156,8 @@ def protect(links: Links, threshold: int) -> Protection:
     if threshold <= 0:
         return Protection({}, {}, threshold)
     values, units = links.values, links.units
-    shown = {k for k in links.shown if k in values}
-    primary = {k for k in shown if units.get(k) in (measures.FTE, measures.POSTS)
-               and 0 < values[k] < threshold} | (links.sensitive & shown)
+    shown = {k for k in links.shown if values.get(k) is not None}
+    primary = {k for k in shown if links.is_small(k, threshold)} | (links.sensitive & shown)
     hidden = set(primary)
     problem = _Problem(links, threshold)
     passed: dict[Key, tuple[int, int | None]] = {}
@@ -401,7 +415,8 @@ class _Problem:
                 cost.append(0.0)
             else:
                 size = self.value[k] / scale(self.units.get(k), self.fine)
-                cost.append((1.0 + math.log1p(size)) * (1000.0 if k in self.links.keep else 1.0))
+                cost.append((1.0 + math.log1p(size)) * (1000.0 if k in self.links.keep else
+                                                         DEAR if k in self.links.dear else 1.0))
         floor = [1.0 if (k in self.hidden or k not in self.unknown) else 0.0 for k in movable]
         terms: dict[int, dict[int, float]] = {}
         for k, col in index.items():

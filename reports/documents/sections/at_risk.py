@@ -47,7 +47,8 @@ def _table(b: Builder, kind: str, rows: list[dict[str, Any]], col: str, label: s
         for k in keys:
             key = (kind, g[col], k)
             if key not in f.values:
-                f.add(key, g[k])
+                f.add(key, g[k], posts=g.get(measures.posts_for(k))
+                      if k.endswith("_fte") else None)
             row.append(key)
         body.append(row)
     for k in keys:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ...model import measures
 from ..blocks import Block, Cell, Table, Text, clean
 from ..builder import FTE_MEASURES, Builder, is_closing
 from . import section
@@ -19,7 +20,9 @@ def locations(b: Builder) -> list[Block]:
     kept = [g for g in locs if not is_closing(g)]
     for g in locs:
         for m in FTE_MEASURES:
-            f.add(("loc", g["location"], m), g[m])
+            f.add(("loc", g["location"], m), g[m], posts=g.get(measures.posts_for(m)))
+        f.dear.update({("loc", g["location"], "deleted_fte"),     # each site's loss and
+                       ("loc", g["location"], "baseline_fte")})   # share cut: the story
     out: list[Block] = [b.sentence("locations", "intro")]
     cmeasures = ("baseline_fte", "deleted_fte", "relocated_fte")
     if closing:

@@ -1,0 +1,145 @@
+"""Issue 23's rules for public figures, each tested at its edge, from the rule:
+
+- a figure is sensitive when it describes more than 0 and fewer than 5 posts (the
+  template's threshold): a count, and the FTE (and money) of such a group; FTE stands
+  in only when the file gives no Posts column;
+- so a group of 7 part-time posts holding 4.7 FTE is not sensitive, and a realistic
+  HR schedule with such a grade is published, not refused;
+- a file with relocated posts and no Posts column gets its public outputs (it crashed).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports.figures.privacy import MARKER, Links
+from reports.model.measures import FTE, POSTS
+
+from .conftest import invoke, make_xlsx
+from .test_privacy import assert_safe, independent_ranges
+
+THRESHOLD = 5
+HEADER = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Destination"]
+
+
+def _links(values: dict[tuple, Any], units: dict[tuple, str],
+           people: dict[tuple, int] | None = None) -> Links:
+    return Links(values=values, units=units, shown=set(values), people=people or {})
+
+
+@pytest.mark.parametrize(("posts", "sensitive"), [(4, True), (5, False), (6, False)])
+def test_a_count_of_posts_is_sensitive_under_five(posts: int, sensitive: bool) -> None:
+    key = ("team", "A", "deleted_posts")
+    assert _links({key: posts}, {key: POSTS}).is_small(key, THRESHOLD) is sensitive
+
+
+@pytest.mark.parametrize(("posts", "sensitive"), [(4, True), (5, False), (6, False)])
+def test_the_fte_of_a_group_is_sensitive_by_its_posts_not_its_fte(posts: int,
+                                                                  sensitive: bool) -> None:
+    key = ("team", "A", "deleted_fte")
+    fte = Decimal("0.5") * posts            # part-time posts: under 5 FTE in every case
+    assert _links({key: fte}, {key: FTE}, {key: posts}).is_small(key, THRESHOLD) is sensitive
+
+
+def test_seven_part_time_posts_holding_4_7_fte_are_not_sensitive() -> None:
+    key = ("grade", "Band 3", "baseline_fte")
+    links = _links({key: Decimal("4.70")}, {key: FTE}, {key: 7})
+    assert not links.is_small(key, THRESHOLD)
+
+
+def test_fte_stands_in_when_the_file_gives_no_posts() -> None:
+    small, large = ("team", "A", "deleted_fte"), ("team", "B", "deleted_fte")
+    links = _links({small: Decimal("4.99"), large: Decimal("5.00")}, {small: FTE, large: FTE})
+    assert links.is_small(small, THRESHOLD) and not links.is_small(large, THRESHOLD)
+
+
+def test_zero_and_money_are_never_sensitive_by_themselves() -> None:
+    zero, money = ("team", "A", "created_fte"), ("team", "A", "deleted_cost")
+    links = _links({zero: Decimal(0), money: Decimal("19000")}, {zero: FTE, money: "money"},
+                   {zero: 0, money: 1})
+    assert not links.is_small(zero, THRESHOLD) and not links.is_small(money, THRESHOLD)
+
+
+def _schedule(tmp_path: Path) -> Path:
+    """22 rows, 167 posts in six teams, as an HR schedule gives them; Band 3 is 7
+    part-time posts holding 4.7 FTE in all (as in the file issue 23 found refused), and
+    Band 8 is 3 posts."""
+    rows: list[list[Any]] = [HEADER]
+    teams = ["Libraries", "Museums", "Parks", "Leisure", "Archives", "Arts"]
+    # (team, title, grade, FTE per post, posts, status)
+    plan = [(0, "Librarian", "Band 6", 1, 12, "Deleted"), (0, "Assistant", "Band 4", 1, 10,
+                                                            "Retained"),
+            (0, "Clerk", "Band 3", Decimal("0.70"), 3, "Deleted"),
+            (1, "Curator", "Band 6", 1, 9, "Deleted"), (1, "Attendant", "Band 4", 1, 11,
+                                                       "Retained"),
+            (1, "Clerk", "Band 3", Decimal("0.60"), 2, "Deleted"),
+            (2, "Ranger", "Band 5", 1, 14, "Deleted"), (2, "Gardener", "Band 4", 1, 12,
+                                                       "Retained"),
+            (2, "Clerk", "Band 3", Decimal("0.70"), 2, "Deleted"),
+            (3, "Instructor", "Band 5", 1, 11, "Retained"), (3, "Lifeguard", "Band 4", 1, 10,
+                                                             "Deleted"),
+            (4, "Archivist", "Band 6", 1, 8, "Retained"), (4, "Conservator", "Band 6", 1, 6,
+                                                           "Deleted"),
+            (5, "Officer", "Band 5", 1, 9, "Deleted"), (5, "Producer", "Band 5", 1, 8,
+                                                        "Retained"),
+            (5, "Technician", "Band 4", 1, 7, "Deleted"),
+            (0, "Manager", "Band 7", 1, 6, "Retained"), (2, "Manager", "Band 7", 1, 6,
+                                                        "Deleted"),
+            (3, "Manager", "Band 7", Decimal("0.95"), 7, "Retained"),
+            (4, "Porter", "Band 4", Decimal("0.90"), 11, "Retained"),
+            (5, "Director", "Band 8", 1, 1, "Deleted"), (3, "Head", "Band 8", 1, 2, "Retained")]
+    for team, title, grade, fte, posts, status in plan:
+        rows.append([teams[team], title, grade, Decimal(fte) * posts, posts, status, None])
+    path = make_xlsx(tmp_path, [[float(c) if isinstance(c, Decimal) else c for c in r]
+                                for r in rows], name="schedule.xlsx")
+    return path
+
+
+def test_a_realistic_schedule_with_a_small_fte_grade_of_many_posts_is_published(
+        tmp_path: Path) -> None:
+    path = _schedule(tmp_path)
+    full = json.loads(invoke("summary", path, "--format", "json").stdout)
+    assert len(full["by_team"]) == 6 and full["totals"]["baseline_posts"] == 167
+    band3 = next(g for g in full["by_grade"] if g["grade"] == "Band 3")
+    assert band3["baseline_posts"] == 7 and Decimal(str(band3["baseline_fte"])) == \
+        Decimal("4.70")
+    result = invoke("summary", path, "--audience", "public", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    public = json.loads(result.stdout)
+    band3 = next(g for g in public["by_grade"] if g["grade"] == "Band 3")
+    assert band3["baseline_fte"] != MARKER              # 7 posts: not sensitive
+    assert_safe(independent_ranges(public))
+    # every figure of fewer than 5 posts is hidden (computed here from the full summary)
+    checked = 0
+    for col, group in (("team", "by_team"), ("grade", "by_grade")):
+        for full_row, pub_row in zip(full[group], public[group], strict=True):
+            for m in ("deleted", "retained"):
+                posts = full_row[f"{m}_posts"]
+                if 0 < posts < THRESHOLD:
+                    assert pub_row[f"{m}_fte"] == MARKER, (col, full_row[col], m)
+                    checked += 1
+    assert checked >= 2                                  # Band 8's deleted and retained
+
+
+def test_relocated_posts_with_no_posts_column_get_public_outputs(tmp_path: Path) -> None:
+    """It stopped with "TypeError: '<' not supported between 'int' and 'NoneType'"."""
+    rows: list[list[Any]] = [["Team", "Job title", "Grade", "FTE", "Status", "Destination"]]
+    for t in range(4):
+        for i in range(10):
+            status = ("Relocated" if i < 2 else "Deleted" if i < 6 else "Retained")
+            rows.append([f"Team {t}", "Officer", f"G{4 + i % 3}", 1, status,
+                         "Adult Care" if status == "Relocated" else None])
+    path = make_xlsx(tmp_path, rows)
+    summary = invoke("summary", path, "--audience", "public", "--format", "json")
+    assert summary.exit_code == 0, summary.stderr
+    data = json.loads(summary.stdout)
+    assert data["totals"]["relocated_posts"] is None        # not given, not invented
+    out = tmp_path / "public.pdf"
+    brief = invoke("brief", path, "--audience", "public", "-o", out)
+    assert brief.exit_code == 0, brief.stderr
+    assert out.read_bytes().startswith(b"%PDF")
