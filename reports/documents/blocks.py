@@ -16,6 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..figures.privacy import MARKER, Key, Links, Protection
+from ..figures.recode import Recoding
+from ..figures.totals import Summary
 from ..model import measures
 from ..model.formats import Number, fmt_money, fmt_number, percent
 
@@ -252,6 +254,8 @@ class Briefing:
     source_file: str
     generated: str | None         # None: not recorded (a reproducible build)
     protection: Protection | None = None   # what was hidden, and the audit
+    summary: Summary | None = None         # the figures' summary (small groups merged)
+    recoding: Recoding | None = None       # which small groups were merged
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..figures.totals import Summary
+from ..figures.recode import LEVELS, Recoding, recode
+from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
-from ..model.errors import TemplateError
+from ..model.errors import TemplateError, Unpublishable
 from ..model.formats import fmt_date
 from . import sections as registry
 from .blocks import NOT_RECORDED, Briefing, Section, Text, clean
@@ -35,6 +36,23 @@ def make_briefing(report: Report, summary: Summary, template: Template, *,
     """
     if isinstance(generated, dt.date):
         generated = fmt_date(generated)
+    args = (template, title, organisation, generated, version, changes)
+    if not template.suppresses:
+        return _make(report, summary, Recoding(), *args)
+    for level in LEVELS:          # redesign before suppressing: see figures.recode
+        recoded, recoding = recode(report, template.small_number_threshold, level)
+        try:
+            return _make(recoded, summarise(recoded) if recoding else summary, recoding,
+                         *args)
+        except Unpublishable:
+            if level == LEVELS[-1]:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _make(report: Report, summary: Summary, recoding: Recoding, template: Template,
+          title: str | None, organisation: str | None, generated: str | None,
+          version: str, changes: Changes | None) -> Briefing:
     date_text = generated or NOT_RECORDED
     b = Builder(report, summary, template, organisation, date_text, version, changes)
     ids = [s for s in template.sections if s != CHANGES]
@@ -52,6 +70,7 @@ def make_briefing(report: Report, summary: Summary, template: Template, *,
     if b.protection is not None and template.suppresses:
         for sec in shown:
             if sec.id == "method":
+                sec.blocks.extend(Text(line, "bullet") for line in recoding.sentences())
                 sec.blocks.append(Text(b.protection.summary(), "bullet"))
     src = summary.source
     org = b.organisation
@@ -69,7 +88,9 @@ def make_briefing(report: Report, summary: Summary, template: Template, *,
         figures=b.fig,
         source_file=clean(src["file"]),
         generated=clean(generated, 120) if generated else None,
-        protection=b.protection)
+        protection=b.protection,
+        summary=summary,
+        recoding=recoding)
 
 
 def _section(b: Builder, sid: str) -> Section:

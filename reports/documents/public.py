@@ -17,7 +17,7 @@ from ..figures.compare import Comparison
 from ..figures.privacy import HEADLINE_FIGURES, MARKER, Key, hidden_changes
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
-from .blocks import Figures
+from .blocks import Briefing, Figures
 from .briefing import make_briefing
 from .builder import Changes
 from .template import Template
@@ -27,9 +27,11 @@ _KINDS = {"by_team": "team", "by_grade": "grade", "by_destination": "dest",
           "by_location": "loc"}
 
 
-def public_summary(summary: Summary, fig: Figures) -> Summary:
-    """`summary` with every figure the briefing `fig` does not show as None, and every
-    figure it hides as "[c]"."""
+def public_summary(briefing: Briefing) -> Summary:
+    """The summary of a suppressing briefing (its small groups merged as it merged them)
+    with every figure it does not show as None, and every figure it hides as "[c]"."""
+    assert briefing.summary is not None
+    summary, fig = briefing.summary, briefing.figures
 
     def cell(key: Key, value: Any) -> Any:
         if key not in fig.shown or key not in fig.values:
@@ -63,7 +65,8 @@ def public_summary(summary: Summary, fig: Figures) -> Summary:
                "loc": "location"}[kind]
         groups[name] = [row((kind, g[col]), g, (col,)) for g in rows]
     totals = row(("total",), summary.totals, ())
-    return replace(summary, totals=totals, groups=groups)
+    recoded = briefing.recoding.to_dict() if briefing.recoding else {}
+    return replace(summary, totals=totals, groups=groups, recoded=recoded)
 
 
 def public_changes(comparison: Comparison, old_fig: Figures, new_fig: Figures,

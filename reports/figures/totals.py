@@ -45,6 +45,7 @@ class Summary:
     has_location: bool
     info: list[Finding] = field(default_factory=list)
     has_posts: bool = True       # False: no Posts column, so every post count is None
+    recoded: dict[str, Any] = field(default_factory=dict)   # public: small groups merged
 
     @property
     def headline(self) -> str:
@@ -56,6 +57,7 @@ class Summary:
                 "headline": self.headline,
                 "totals": jsonable(self.totals),
                 **{name: [jsonable(g) for g in rows] for name, rows in self.groups.items()},
+                **({"recoded": self.recoded} if self.recoded else {}),
                 "warnings": [f.to_dict() for f in self.warnings]}
 
 

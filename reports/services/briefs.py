@@ -43,7 +43,7 @@ def published(report: Report, summary: Summary, template: Template
     """The summary as a suppressing template's briefing publishes it, and its audit."""
     briefing = make_briefing(report, summary, template, version=__version__)
     assert briefing.protection is not None
-    return public_summary(summary, briefing.figures), briefing.protection
+    return public_summary(briefing), briefing.protection
 
 
 def choose_template(audience: str, template_file: Path | None,

@@ -597,7 +597,7 @@ def _public_files(folder: Path, target: Path, month: Month, name: str, version: 
                   pause: float) -> list[dict[str, Any]]:
     """A suppressing audience's own folder: only what its briefing publishes, and what
     changed in whole-file figures as far as both versions' briefings allow; no post."""
-    public = public_summary(summary, briefing.figures)
+    public = public_summary(briefing)
     files = [_write(folder, target / "summary.xlsx", xlsx_bytes(public, version.as_of),
                     pause),
              _write(folder, target / "summary.json",
