@@ -19,6 +19,7 @@ from ..documents.builder import Changes
 from ..documents.public import changes_since, public_summary, published_figures
 from ..documents.template import Template, load_builtin, load_template
 from ..figures.compare import compare
+from ..figures.loss import Loss, information_loss
 from ..figures.privacy import Protection
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
@@ -39,11 +40,19 @@ from .source import (
 
 
 def published(report: Report, summary: Summary, template: Template
-              ) -> tuple[Summary, Protection]:
-    """The summary as a suppressing template's briefing publishes it, and its audit."""
+              ) -> tuple[Summary, Protection, Loss]:
+    """The summary as a suppressing template's briefing publishes it, its audit, and the
+    information its suppression costs."""
     briefing = make_briefing(report, summary, template, version=__version__)
     assert briefing.protection is not None
-    return public_summary(summary, briefing.figures), briefing.protection
+    return (public_summary(summary, briefing.figures), briefing.protection,
+            loss_of(briefing))
+
+
+def loss_of(briefing: Briefing) -> Loss:
+    """The information loss of a briefing's figures (issue 23)."""
+    f = briefing.figures
+    return information_loss(f.values, f.shown, f.hidden)
 
 
 def choose_template(audience: str, template_file: Path | None,
@@ -72,6 +81,7 @@ class Briefed:
     invalid: Report | None = None
     protection: Protection | None = None
     kind: str = "PDF"              # "PDF", "tagged PDF" or "HTML"
+    loss: Loss | None = None       # with `protection`: what the suppression costs
 
 
 def default_date(reproducible: bool) -> dt.date | None:
@@ -121,8 +131,9 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
                                  changes=changes)
         with atomic_output(out, "wb") as fh:
             pages = render(briefing, fh, reproducible=reproducible, version=__version__)
-    return Briefed(out, pages, protection=briefing.protection if template.suppresses else None,
-                   kind=KINDS[render])
+    suppresses = template.suppresses
+    return Briefed(out, pages, protection=briefing.protection if suppresses else None,
+                   kind=KINDS[render], loss=loss_of(briefing) if suppresses else None)
 
 
 Render = Callable[..., int]
