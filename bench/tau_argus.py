@@ -89,6 +89,8 @@ class FileResult:
     tau_s: float | None = None
     ours_hidden_in_briefing: int | None = None    # every figure our briefing hides
     ours_error: str | None = None
+    ours_loss: dict[str, Any] | None = None      # reports/figures/loss.py, of our briefing
+    ours_loss_text: str | None = None
     tau_error: str | None = None
 
 
@@ -283,6 +285,10 @@ def compare(label: str, path: Path, workdir: Path) -> FileResult:
         fig = None
     res.ours_s = time.perf_counter() - start
     if fig is not None:
+        from reports.figures.loss import information_loss
+
+        loss = information_loss(fig.values, fig.shown, fig.hidden)
+        res.ours_loss, res.ours_loss_text = loss.as_json(), loss.text()
         res.ours_hidden_in_briefing = len(fig.hidden)
         for by, t in tables.items():
             side = Side()
@@ -390,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         results = [compare(label, path, work) for label, path in files(work, args.only)]
     print(text_table(results))
     for r in results:
+        if r.ours_loss_text:
+            print(f"{r.name}: our public briefing's information loss: {r.ours_loss_text}")
         for what, err in (("ours", r.ours_error), ("Tau-Argus", r.tau_error)):
             if err:
                 print(f"{r.name}: {what}: {err}")

@@ -71,6 +71,8 @@ def test_the_comparison_suppresses_every_small_cell_and_counts_what_it_lists(
             assert side.suppressed_fte == sum((cells[k][1] for k in hidden), Decimal(0))
             assert side.sensitive_published == 0
         assert result.tau[by].primary == len(primary)   # Tau-Argus marks exactly these
+    if result.ours_error is None:     # our briefing's information loss comes with it
+        assert result.ours_loss["figures_hidden"] == result.ours_hidden_in_briefing
     text = ta.text_table([result])
     assert "team x status" in text and "site x status" in text
 
