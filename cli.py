@@ -127,6 +127,8 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
         sys.exit(1)
     if show_audit and result.protection is not None:
         click.echo(f"Audit: {result.protection.summary()}", err=True)
+        if result.loss is not None:
+            click.echo(f"Information loss: {result.loss.text()}", err=True)
     if fmt == "xlsx":
         assert output is not None
         outputs.save_summary_xlsx(result.summary, output)
@@ -199,6 +201,8 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
     click.echo(brief_written(result), err=True)
     if show_audit and result.protection is not None:
         click.echo(f"Audit: {result.protection.summary()}", err=True)
+        if result.loss is not None:
+            click.echo(f"Information loss: {result.loss.text()}", err=True)
 
 
 @cli.command()

@@ -287,7 +287,9 @@ audience_option = click.option(
 show_audit_option = click.option(
     "--show-audit", is_flag=True,
     help="Say on stderr how many figures were hidden, and that each keeps a range of at "
-         "least the threshold given everything published.")
+         "least the threshold given everything published; and the information lost: "
+         "figures published, hidden and merged, and the deleted FTE visible by team and by "
+         "site.")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                              help="Write to this file instead of standard output.")
 

@@ -15,10 +15,11 @@ from typing import IO, Any
 
 from ..documents.blocks import Briefing
 from ..documents.briefing import make_briefing
-from ..documents.builder import Changes
+from ..documents.builder import FTE_MEASURES, Changes
 from ..documents.public import changes_since, public_summary, published_figures
 from ..documents.template import Template, load_builtin, load_template
 from ..figures.compare import compare
+from ..figures.loss import Loss, information_loss
 from ..figures.privacy import Protection
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
@@ -39,11 +40,31 @@ from .source import (
 
 
 def published(report: Report, summary: Summary, template: Template
-              ) -> tuple[Summary, Protection]:
-    """The summary as a suppressing template's briefing publishes it, and its audit."""
+              ) -> tuple[Summary, Protection, Loss]:
+    """The summary as a suppressing template's briefing publishes it, its audit, and the
+    information its suppression costs."""
     briefing = make_briefing(report, summary, template, version=__version__)
     assert briefing.protection is not None
-    return public_summary(briefing), briefing.protection
+    return public_summary(briefing), briefing.protection, loss_of(briefing)
+
+
+_KIND = {"team": "team", "grade": "grade", "location": "loc", "destination": "dest"}
+
+
+def loss_of(briefing: Briefing) -> Loss:
+    """The information loss of a briefing's figures (issue 23): each figure of a group
+    merged by recoding counts as merged into the merged group's."""
+    f = briefing.figures
+    recoded: dict[tuple, tuple] = {}
+    for col, merged in (briefing.recoding.merged if briefing.recoding else {}).items():
+        kind = _KIND[col]
+        measures = (("relocated_fte", "relocated_posts") if col == "destination"
+                    else FTE_MEASURES)
+        for label, parts in merged.items():
+            for part in parts:
+                for m in measures:
+                    recoded[(kind, part, m)] = (kind, label, m)
+    return information_loss(f.values, f.shown, f.hidden, recoded)
 
 
 def choose_template(audience: str, template_file: Path | None,
@@ -72,6 +93,7 @@ class Briefed:
     invalid: Report | None = None
     protection: Protection | None = None
     kind: str = "PDF"              # "PDF", "tagged PDF" or "HTML"
+    loss: Loss | None = None       # with `protection`: what the suppression costs
 
 
 def default_date(reproducible: bool) -> dt.date | None:
@@ -121,8 +143,9 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
                                  changes=changes)
         with atomic_output(out, "wb") as fh:
             pages = render(briefing, fh, reproducible=reproducible, version=__version__)
-    return Briefed(out, pages, protection=briefing.protection if template.suppresses else None,
-                   kind=KINDS[render])
+    suppresses = template.suppresses
+    return Briefed(out, pages, protection=briefing.protection if suppresses else None,
+                   kind=KINDS[render], loss=loss_of(briefing) if suppresses else None)
 
 
 Render = Callable[..., int]

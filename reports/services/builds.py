@@ -190,7 +190,12 @@ def _summary(source: Any, version: Version, output: str) -> bytes:
             for key in sorted(p.hidden, key=repr)]
         record = {"dataset": version.dataset, "version": version.number,
                   "audit": p.summary() if p else "No value is hidden.",
-                  "threshold": p.threshold if p else 0, "hidden": hidden}
+                  "threshold": p.threshold if p else 0, "hidden": hidden,
+                  "recoded": result.summary.recoded,
+                  # anyone who may download the public summary may download this: a share
+                  # that would reveal a hidden total is left out (reports/figures/loss.py)
+                  "information_loss": (result.loss.as_json(public=True)
+                                       if result.loss is not None else None)}
         return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     return xlsx_bytes(result.summary, version.as_of)
 

@@ -16,6 +16,7 @@ from ..intake.rules import Report
 from .source import DEFAULT_READ, HowToRead, Source, Status, check, no_status
 
 if TYPE_CHECKING:
+    from ..figures.loss import Loss
     from ..figures.privacy import Protection
 
 
@@ -27,6 +28,7 @@ class Summarised:
     report: Report
     summary: Summary | None
     protection: Protection | None = None
+    loss: Loss | None = None       # with `protection`: what the suppression costs
 
     @property
     def valid(self) -> bool:
