@@ -18,11 +18,13 @@ from typing import Any
 import click
 
 from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort: skip
-                         _debugging, _emit, as_of_options, audience_option, brief_render_options,
+                         _debugging, _emit, as_of_options, audience_option, brief_options,
+                         brief_render_options,
                          brief_written, check_text,
                          debug_option, format_option, handle_errors, input_options,
                          chosen_db, open_store, output_option, print_invalid, read_options,
-                         leave, owner_only_in, show_audit_option, store_option)
+                         leave, ledger_option, owner_only_in, show_audit_option,
+                         store_option, tell_public)
 import cli_costs
 from cli_profile import profile as profile_group
 from cli_store import store as store_group
@@ -102,10 +104,11 @@ def validate(source: Source, how: HowToRead, debug: bool, fmt: str,
                help="Output format (xlsx needs -o).")
 @output_option
 @audience_option
+@ledger_option
 @show_audit_option
 @handle_errors
-def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
-            output: Path | None, audience: str | None, show_audit: bool) -> None:
+def summary(source: Source, how: HowToRead, debug: bool, fmt: str, output: Path | None,
+            audience: str | None, ledger_file: Path | None, show_audit: bool) -> None:
     """Total a schedule exactly, for the whole file and by team, grade,
     team x grade, destination and location.
 
@@ -121,14 +124,12 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
     """
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
-    result = summaries.summarise_source(source, how, status=_status, audience=audience)
+    result = summaries.summarise_source(source, how, status=_status, audience=audience,
+                                        ledger_file=ledger_file)
     if result.summary is None:
         print_invalid(result.report, "json" if fmt == "json" else "text")
         sys.exit(1)
-    if show_audit and result.protection is not None:
-        click.echo(f"Audit: {result.protection.summary()}", err=True)
-        if result.loss is not None:
-            click.echo(f"Information loss: {result.loss.text()}", err=True)
+    tell_public(result, show_audit)
     if fmt == "xlsx":
         assert output is not None
         outputs.save_summary_xlsx(result.summary, output)
@@ -140,34 +141,16 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str,
 
 @cli.command()
 @input_options
-@click.option("--audience", type=click.Choice(["union", "management", "public"]),
-              default="union", show_default=True,
-              help="Who the briefing is for; picks the built-in template. The public one "
-                   "suppresses small numbers.")
-@click.option("--template", "template_file", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="PATH", help="Use this template instead: a copy of one in templates/, "
-                                   "edited.")
-@click.option("--title", help="The briefing's title (default: the template's).")
-@click.option("--organisation", help="The organisation named on the briefing.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="OUT", help="Where to write the briefing. Default: FILE-AUDIENCE.pdf "
-                                  "(.html) in the current directory.")
-@click.option("--reproducible", is_flag=True,
-              help="Byte-identical PDF for the same input: no timestamps; the date printed "
-                   "comes from SOURCE_DATE_EPOCH, else none is.")
-@click.option("--compare", "compare_with", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="OLD", help="Add a \"What changed\" section after the headline: the "
-                                  "changes since this earlier file.")
-@click.option("--since-version", type=VERSION, metavar="N",
-              help="With --dataset: add a \"What changed\" section: the changes since "
-                   "version N.")
+@brief_options
+@ledger_option
 @show_audit_option
 @brief_render_options
 @handle_errors
 def brief(source: Source, how: HowToRead, debug: bool, audience: str,
           template_file: Path | None, title: str | None, organisation: str | None,
           output: Path | None, reproducible: bool, compare_with: Path | None = None,
-          since_version: int | None = None, show_audit: bool = False, **render: Any) -> None:
+          since_version: int | None = None, ledger_file: Path | None = None,
+          show_audit: bool = False, **render: Any) -> None:
     """Write an impact briefing (PDF, tagged PDF or HTML): headline figures,
     tables by team, grade and site, charts, data notes and method, for a
     union, management or the public.
@@ -194,15 +177,13 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
                         audience_given=given != click.core.ParameterSource.DEFAULT,
                         title=title, organisation=organisation, output=output,
                         reproducible=reproducible, compare_with=compare_with,
-                        since_version=since_version, status=_status, **render)
+                        since_version=since_version, status=_status,
+                        ledger_file=ledger_file, **render)
     if result.invalid is not None:
         print_invalid(result.invalid, "text")
         sys.exit(1)
     click.echo(brief_written(result), err=True)
-    if show_audit and result.protection is not None:
-        click.echo(f"Audit: {result.protection.summary()}", err=True)
-        if result.loss is not None:
-            click.echo(f"Information loss: {result.loss.text()}", err=True)
+    tell_public(result, show_audit)
 
 
 @cli.command()
@@ -337,12 +318,13 @@ def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
 @format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
 @output_option
 @audience_option
+@ledger_option
 @store_option
 @debug_option
 @handle_errors
 def compare(old: Path | None, new: Path | None, dataset: str | None, from_version: int | None,
             to_version: int | None, how: HowToRead, fmt: str, output: Path | None,
-            audience: str | None,
+            audience: str | None, ledger_file: Path | None,
             store_dir: Path | None, debug: bool) -> None:
     """Say what changed between two versions of a schedule: posts added and
     removed, posts whose status, FTE or destination changed, and the change
@@ -364,7 +346,8 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
     outputs.refuse_input(output, old, new)
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
                              to_version=to_version, store_dir=store_dir, db=chosen_db(),
-                             how=how, audience=audience)
+                             how=how, audience=audience, ledger_file=ledger_file)
+    tell_public(result, False)
     if result.comparison is None:
         assert result.invalid is not None
         print_invalid(result.invalid, "json" if fmt == "json" else "text")

@@ -290,6 +290,29 @@ show_audit_option = click.option(
          "least the threshold given everything published; and the information lost: "
          "figures published, hidden and merged, and the deleted FTE visible by team and by "
          "site.")
+ledger_option = click.option(
+    "--ledger", "ledger_file", type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="For a file that is not stored, with --audience public: keep the record of every "
+         "public figure released from it and its other versions in FILE (made if new), so "
+         "that each public output is audited with everything released before. A stored "
+         "dataset keeps its record in its store.")
+UNCHECKED = ("Note: this file is not stored, so this public output could not be checked "
+             "against what was published before from other versions of it (keep a record "
+             "with --ledger FILE, or upload it to the store).")
+
+
+def tell_public(result: Any, show_audit: bool) -> None:
+    """On stderr: that a public output of a file had no ledger to check it against; and
+    with --show-audit, the audit and the information it costs."""
+    if getattr(result, "unchecked", False):
+        click.echo(UNCHECKED, err=True)
+    if show_audit and getattr(result, "protection", None) is not None:
+        click.echo(f"Audit: {result.protection.summary()}", err=True)
+        if result.loss is not None:
+            click.echo(f"Information loss: {result.loss.text()}", err=True)
+
+
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                              help="Write to this file instead of standard output.")
 
@@ -341,6 +364,30 @@ def _emit(body: str, output: Path | None, what: str, newline: bool = False) -> N
         return
     outputs.write_text(output, body if not newline or body.endswith("\n") else body + "\n")
     click.echo(f"{what} written to {output}", err=True)
+
+
+brief_options = _options(
+    click.option("--audience", type=click.Choice(["union", "management", "public"]),
+                 default="union", show_default=True,
+                 help="Who the briefing is for; picks the built-in template. The public one "
+                      "suppresses small numbers."),
+    click.option("--template", "template_file", type=click.Path(dir_okay=False, path_type=Path),
+                 metavar="PATH", help="Use this template instead: a copy of one in templates/, "
+                                      "edited."),
+    click.option("--title", help="The briefing's title (default: the template's)."),
+    click.option("--organisation", help="The organisation named on the briefing."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                 metavar="OUT", help="Where to write the briefing. Default: FILE-AUDIENCE.pdf "
+                                     "(.html) in the current directory."),
+    click.option("--reproducible", is_flag=True,
+                 help="Byte-identical PDF for the same input: no timestamps; the date printed "
+                      "comes from SOURCE_DATE_EPOCH, else none is."),
+    click.option("--compare", "compare_with", type=click.Path(dir_okay=False, path_type=Path),
+                 metavar="OLD", help="Add a \"What changed\" section after the headline: the "
+                                     "changes since this earlier file."),
+    click.option("--since-version", type=VERSION, metavar="N",
+                 help="With --dataset: add a \"What changed\" section: the changes since "
+                      "version N."))
 
 
 brief_render_options = _options(

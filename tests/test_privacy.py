@@ -60,7 +60,8 @@ def summary_system(data: dict[str, Any], by: tuple[str, ...] = ("team", "grade")
     for m, v in data["totals"].items():
         if m.endswith(("_fte", "_posts")):
             cells[tag + ("total", m)] = v
-    groups = {"team": "by_team", "grade": "by_grade", "destination": "by_destination"}
+    groups = {"team": "by_team", "grade": "by_grade", "destination": "by_destination",
+              "location": "by_location"}
     for col in by + (("destination",) if with_destinations else ()):
         for g in data[groups[col]]:
             for m, v in g.items():
@@ -241,7 +242,11 @@ def test_the_same_posts_in_two_tables_are_hidden_in_both(tmp_path: Path) -> None
             assert north[m] in (MARKER, None), m
 
 
-def test_a_one_post_change_is_not_stated_in_public(tmp_path: Path) -> None:
+def test_a_one_post_change_states_the_news_but_never_the_pay(tmp_path: Path) -> None:
+    """One occupied 0.6 FTE post of 60 moves to deleted.  The whole file's counts and FTE
+    may move by any amount (the news, which identifies no one); the money may not: the
+    net saving moved by that one post's cost, so its new value is hidden, and with it
+    the change."""
     old_rows, new_rows = [HEADER], [HEADER]
     for i in range(60):
         status = "Deleted" if i < 30 else "Retained"
@@ -256,9 +261,10 @@ def test_a_one_post_change_is_not_stated_in_public(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(out).pages).split())
     section = text[text.index("What changed"):]
-    assert "small changes are not shown" in section
-    assert "+1" not in section and "19,507.5" not in section
-    assert "+0.6" not in section
+    assert "deleted FTE up 0.6" in section and "1 more post at risk" in section
+    assert "19,507.5" not in section and "11,704.5" not in section   # its pay, in any form
+    row = section[section.index("less new posts"):].split()     # the net saving's row
+    assert row[3:6] == ["£585,225", MARKER, MARKER], row[:6]      # then, now and change
 
 
 # --------------------------------------------------------------------------
@@ -405,35 +411,32 @@ def test_chart_draws_hidden_values_as_marks_and_folds_with_a_total(tmp_path: Pat
     assert chart.categories[-1] == f"Other 6 teams: {sum(8 + t for t in range(6))} FTE deleted"
 
 
-def test_a_public_comparison_states_no_small_change_and_reveals_no_hidden_total(
+def test_a_public_comparison_states_every_change_it_can_and_hides_a_side_of_a_small_one(
         tmp_path: Path) -> None:
-    """Derbyshire, three retained posts moved to deleted: the public comparison states no
-    change under the threshold, hides every change whose new figure it hides, and states
-    no money or percentage change while any count's change is hidden."""
+    """Derbyshire, three retained posts moved to deleted.  A change whose old and new
+    values are both published is stated (it is plain subtraction); the whole file's
+    counts and FTE move freely (the news); money moved by three posts' pay is a sensitive
+    change, so one side of it is hidden, and so is its change."""
     from .store_helpers import make_version_2
 
     v1 = sample("derbyshire_early_help.xlsx")
     v2 = tmp_path / "v2.xlsx"
-    make_version_2(v1, v2)
+    moved = make_version_2(v1, v2)
     result = invoke("compare", v1, v2, "--audience", "public", "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert "added" not in data and "changed" not in data       # no post is listed
-    assert "small changes are not shown" in data["headline"]
-    counts_hidden = False
+    by_key = {t["key"]: t for t in data["totals"]}
     for t in data["totals"]:
-        change = t["change"]
-        if t["new"] == MARKER or t["old"] == MARKER:
-            assert change == MARKER, t
-        if change not in (MARKER, None) and not t["key"].endswith(("_cost", "saving",
-                                                                   "pct_deleted")):
-            assert change == 0 or abs(Decimal(str(change))) >= THRESHOLD, t
-        if change == MARKER and not t["key"].endswith(("_cost", "saving", "pct_deleted")):
-            counts_hidden = True
-    assert counts_hidden
-    for t in data["totals"]:
-        if t["key"].endswith(("_cost", "saving", "pct_deleted")):
+        if MARKER in (t["old"], t["new"]):
             assert t["change"] == MARKER, t
+        elif t["old"] is not None and t["new"] is not None:
+            assert Decimal(str(t["change"])) == Decimal(str(t["new"])) - Decimal(str(t["old"])), t
+    assert by_key["deleted_posts"]["change"] == len(moved)       # the news: 3 more posts
+    for money in ("deleted_cost", "at_risk_cost", "net_saving"):
+        t = by_key.get(money)
+        if t is not None and t["old"] != t["new"]:
+            assert MARKER in (t["old"], t["new"]) and t["change"] == MARKER, t
 
 
 def test_a_public_summary_of_hours_based_fte_passes_an_independent_audit(tmp_path: Path
@@ -481,9 +484,11 @@ def test_a_public_comparison_passes_an_independent_audit_with_both_versions(
     v1 = sample("derbyshire_early_help.xlsx")
     v2 = tmp_path / "v2.xlsx"
     make_version_2(v1, v2)
+    ledger = tmp_path / "ledger.db"     # what was released from these files, kept
     old, new = (json.loads(invoke("summary", v, "--audience", "public", "--format",
-                                  "json").stdout) for v in (v1, v2))
-    result = invoke("compare", v1, v2, "--audience", "public", "--format", "json")
+                                  "json", "--ledger", ledger).stdout) for v in (v1, v2))
+    result = invoke("compare", v1, v2, "--audience", "public", "--format", "json",
+                    "--ledger", ledger)
     assert result.exit_code == 0, result.stderr
     compared = json.loads(result.stdout)
     cells, eqs, pairs = summary_system(old, tag=("old",))
@@ -508,7 +513,7 @@ def test_a_public_comparison_passes_an_independent_audit_with_both_versions(
             elif t["change"] is not None:
                 cells[change] = t["change"]
                 eqs.append({change: -1, ("new", "total", key): 1, ("old", "total", key): -1})
-    assert hidden_changes, "the one-post change should be hidden"
+    assert any(v == MARKER for v in cells.values()), "both versions hide small figures"
     # every hidden figure of either version keeps its range with all three outputs side by
     # side (a change left unstated may still be the difference of two published totals:
     # what is promised is that no hidden figure can be narrowed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..figures.recode import LEVELS, Recoding, recode
+from ..figures.releases import NOT_CHECKED, Prior
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
 from ..model.errors import TemplateError, Unpublishable
@@ -26,7 +27,7 @@ CHANGES = "changes"
 def make_briefing(report: Report, summary: Summary, template: Template, *,
                   title: str | None = None, organisation: str | None = None,
                   generated: dt.date | str | None = None, version: str = "",
-                  changes: Changes | None = None) -> Briefing:
+                  changes: Changes | None = None, prior: Prior | None = None) -> Briefing:
     """Work out every section of a briefing.
 
     `generated` is printed as the date of the briefing: a date, or words such as
@@ -36,7 +37,7 @@ def make_briefing(report: Report, summary: Summary, template: Template, *,
     """
     if isinstance(generated, dt.date):
         generated = fmt_date(generated)
-    args = (template, title, organisation, generated, version, changes)
+    args = (template, title, organisation, generated, version, changes, prior)
     if not template.suppresses:
         return _make(report, summary, Recoding(), *args)
     for level in LEVELS:          # redesign before suppressing: see figures.recode
@@ -52,9 +53,9 @@ def make_briefing(report: Report, summary: Summary, template: Template, *,
 
 def _make(report: Report, summary: Summary, recoding: Recoding, template: Template,
           title: str | None, organisation: str | None, generated: str | None,
-          version: str, changes: Changes | None) -> Briefing:
+          version: str, changes: Changes | None, prior: Prior | None) -> Briefing:
     date_text = generated or NOT_RECORDED
-    b = Builder(report, summary, template, organisation, date_text, version, changes)
+    b = Builder(report, summary, template, organisation, date_text, version, changes, prior)
     ids = [s for s in template.sections if s != CHANGES]
     built = [_section(b, sid) for sid in ids]
     b.finish()
@@ -71,6 +72,8 @@ def _make(report: Report, summary: Summary, recoding: Recoding, template: Templa
         for sec in shown:
             if sec.id == "method":
                 sec.blocks.extend(Text(line, "bullet") for line in recoding.sentences())
+                if prior is not None and not prior.known:
+                    sec.blocks.append(Text(NOT_CHECKED, "bullet"))
                 sec.blocks.append(Text(b.protection.summary(), "bullet"))
     src = summary.source
     org = b.organisation

@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..figures import releases
 from ..figures.compare import Comparison
-from ..figures.privacy import MARKER, Key, Protection, protect
+from ..figures.privacy import MARKER, Key, Links, Protection, protect
+from ..figures.releases import Prior
 from ..figures.totals import NOT_GIVEN, Summary
 from ..intake.rules import Report
 from ..model import measures
@@ -41,19 +43,19 @@ class Changes:
     note: str = ""
     heading: str | None = None
     old_hidden: frozenset[str] = frozenset()   # totals the earlier version's output hid
-    earlier: dict[Key, Any] | None = None      # what that output published, by figure
 
 
 class Builder:
     def __init__(self, report: Report, summary: Summary, template: Template,
                  organisation: str | None, date_text: str, version: str,
-                 changes: Changes | None = None) -> None:
+                 changes: Changes | None = None, prior: Prior | None = None) -> None:
         self.report = report
         self.date_text = date_text
         self.version = version
         self.s = summary
         self.t = template
         self.changes = changes
+        self.prior = prior
         self.organisation = clean(organisation if organisation is not None
                                   else template.organisation, 200)
         self.fig = Figures()
@@ -156,31 +158,29 @@ class Builder:
         if self.threshold:            # only the audit reads these relations
             self._same_posts()
         links = f.links()
-        if self.changes is not None and self.changes.earlier and self.threshold:
-            links.sensitive = self._small_changes(self.changes.earlier)
         links.sensitive = links.sensitive | f.forced     # the equality tables' own audit
-        self.protection = protect(links, self.threshold)
+        self.protection = self._protect(links)
         f.hidden = dict(self.protection.hidden)
         f.hidden.update({k: MARKER for k in f.forced})
         for chart in self.charts:
             chart.series = {s: [f.number(k[s]) for k in chart.keys] for s in STATUSES}
 
-    def _small_changes(self, earlier: dict[Key, Any]) -> set[Key]:
-        """Whole-file figures both outputs publish whose change is above 0 and under the
-        threshold: "What changed" would state it, and a reader who puts the two side by
-        side learns it, so the new one is hidden (and audited) as if it were small.
-        (Figures by team, grade or site are not compared: see the README.)"""
-        f = self.fig
-        out = set()
-        for k in f.shown:
-            if k[0] != "total":
-                continue
-            old = earlier.get(k)
-            if old is None or k not in f.values or f.units.get(k) == measures.MONEY:
-                continue
-            if 0 < abs(f.values[k] - old) < self.threshold:
-                out.add(k)
-        return out
+    def _protect(self, links: Links) -> Protection:
+        """The pattern of hidden figures: this version's own, if it was released before
+        with the same figures; else chosen over the union of everything released
+        before (`figures.releases`); else this output's alone."""
+        prior, threshold = self.prior, self.threshold
+        if prior is not None and threshold:
+            own = prior.own
+            if own is not None and releases.same_figures(own.links, links):
+                hidden = {k: MARKER for k in own.hidden if k in links.values}
+                return Protection(hidden, dict(own.ranges), threshold, own.primary)
+            earlier = prior.releases + ((own,) if own is not None else ())
+            if earlier:
+                both = releases.union(links, earlier, threshold)
+                return releases.own_protection(both, protect(both, threshold), links,
+                                               threshold)
+        return protect(links, threshold)
 
     def _same_posts(self) -> None:
         """Groups of two kinds that hold exactly the same posts (a team that is all of one

@@ -15,12 +15,9 @@ from typing import Any
 
 from ..figures.compare import Comparison
 from ..figures.privacy import HEADLINE_FIGURES, MARKER, Key, hidden_changes
-from ..figures.totals import Summary, summarise
-from ..intake.rules import Report
+from ..figures.totals import Summary
 from .blocks import Briefing, Figures
-from .briefing import make_briefing
 from .builder import Changes
-from .template import Template
 
 # summary grouping -> (figure kind, the grouping's label columns)
 _KINDS = {"by_team": "team", "by_grade": "grade", "by_destination": "dest",
@@ -70,17 +67,13 @@ def public_summary(briefing: Briefing) -> Summary:
 
 
 def public_changes(comparison: Comparison, old_fig: Figures, new_fig: Figures,
-                   threshold: int, new_alone: Figures | None = None) -> dict[str, Any]:
-    """What a public output may say about a comparison: the change in each whole-file
-    figure that both versions' public briefings publish, unless it is under the threshold
-    (money follows the counts); no post, team or grade is listed.
-
-    `new_alone` is the new version's own public figures (its summary or briefing without
-    "What changed"), whose pattern of hidden figures can differ from `new_fig`'s: a figure
-    hidden in either is hidden here, so that a reader holding both outputs learns nothing
-    from setting one beside the other."""
+                   threshold: int) -> dict[str, Any]:
+    """What a public output may say about a comparison: each whole-file figure as both
+    versions' public releases give it, and its change wherever both are published (a
+    sensitive change has one side hidden by the publication ledger's audit); no post,
+    team or grade is listed."""
     old_hidden = hidden_totals(old_fig)
-    new_hidden = hidden_totals(new_fig) | (hidden_totals(new_alone) if new_alone else set())
+    new_hidden = hidden_totals(new_fig)
     figures = [(t.key, t.old, t.new) for t in comparison.totals]
     hidden = hidden_changes(figures, threshold, old_hidden, new_hidden)
     totals = []
@@ -99,14 +92,9 @@ def public_changes(comparison: Comparison, old_fig: Figures, new_fig: Figures,
             "old": {"label": comparison.old_label, "source": comparison.old_source},
             "new": {"label": comparison.new_label, "source": comparison.new_source},
             "totals": totals,
-            "notes": ["Only whole-file figures are compared, and a change in fewer than "
-                      f"{threshold} posts or FTE is not stated; no post, team or grade is "
-                      "listed."]}
-
-
-def published_figures(report: Report, template: Template) -> Figures:
-    """The figures (and which are hidden) of `report`'s briefing under `template`."""
-    return make_briefing(report, summarise(report), template).figures
+            "notes": ["Only whole-file figures are compared; no post, team or grade is "
+                      "listed. A figure is hidden where it, or its change, could identify "
+                      f"someone (fewer than {threshold} posts)."]}
 
 
 def changes_since(comparison: Comparison | None, earlier: Figures | None, note: str = "",
@@ -115,13 +103,7 @@ def changes_since(comparison: Comparison | None, earlier: Figures | None, note: 
     briefing (`earlier`, under the same suppressing template) published and hid."""
     if earlier is None:
         return Changes(comparison, note, heading)
-    return Changes(comparison, note, heading, frozenset(hidden_totals(earlier)),
-                   visible(earlier))
-
-
-def visible(fig: Figures) -> dict[Key, Any]:
-    """Every figure an output published as a number."""
-    return {k: fig.values[k] for k in fig.shown if k in fig.values and k not in fig.hidden}
+    return Changes(comparison, note, heading, frozenset(hidden_totals(earlier)))
 
 
 def hidden_totals(fig: Figures) -> set[str]:

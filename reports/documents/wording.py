@@ -50,7 +50,8 @@ DEFAULT_WORDING = {
     "locations": "Sites losing all their posts: {sites_closing}. Sites keeping some posts: "
                  "{sites_kept}.",
     "suppression": "To protect individuals, a figure marked \u201c[c]\u201d is hidden: "
-                   "every count of posts or FTE under {threshold}, and any figure from which "
+                   "every figure of fewer than {threshold} posts (a count, or the FTE or cost of "
+                   "such a group), and any figure from which "
                    "one could be worked out to within {threshold}.",
 }
 

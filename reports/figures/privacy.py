@@ -102,6 +102,8 @@ class Links:
     dear: set[Key] = field(default_factory=set)   # the story: hidden only when cheaper ones fail
     sensitive: set[Key] = field(default_factory=set)   # to hide as if small (a small change)
     people: Mapping[Key, int] = field(default_factory=dict)  # posts a figure describes
+    fixed: set[Key] = field(default_factory=set)    # published before: never hidden now
+    prior: set[Key] = field(default_factory=set)    # earlier releases' figures (see releases)
 
     def is_small(self, key: Key, threshold: int) -> bool:
         """Whether a figure is sensitive by itself: it describes more than 0 and fewer
@@ -157,11 +159,12 @@ def protect(links: Links, threshold: int) -> Protection:
         return Protection({}, {}, threshold)
     values, units = links.values, links.units
     shown = {k for k in links.shown if values.get(k) is not None}
-    primary = {k for k in shown if links.is_small(k, threshold)} | (links.sensitive & shown)
+    primary = {k for k in shown - links.prior - links.fixed if links.is_small(k, threshold)} \
+        | (links.sensitive & shown)
     hidden = set(primary)
     problem = _Problem(links, threshold)
     passed: dict[Key, tuple[int, int | None]] = {}
-    nonzero = sum(1 for k in shown if values[k] != 0)
+    nonzero = sum(1 for k in shown - links.prior if values[k] != 0)
     while True:
         hidden |= _following(links, hidden, shown)
         problem.set_hidden(hidden)
@@ -193,8 +196,8 @@ def protect(links: Links, threshold: int) -> Protection:
                     f"out to within {threshold} from the other figures, whatever else is "
                     f"hidden; the output is not written")
             hidden = hidden | picks
-        _too_many(hidden, nonzero)
-    _too_many(hidden, nonzero)
+        _too_many(hidden - links.prior, nonzero)
+    _too_many(hidden - links.prior, nonzero)
     ranges = {k: (Decimal(lo) / scale(units.get(k), links.fine),
                   None if hi is None else Decimal(hi) / scale(units.get(k), links.fine))
               for k, (lo, hi) in passed.items() if k in hidden}
@@ -226,10 +229,13 @@ def audit(links: Links, hidden: Iterable[Key], threshold: int
 def _following(links: Links, hidden: set[Key], shown: set[Key]) -> set[Key]:
     """Money figures that belong to a hidden count."""
     return {m for m, counts in links.follows.items()
-            if m in shown and links.values.get(m, 0) != 0 and any(c in hidden for c in counts)}
+            if m in shown and m not in links.fixed and links.values.get(m, 0) != 0
+            and any(c in hidden for c in counts)}
 
 
 def _name(key: Key) -> str:
+    if key and key[0] == "@":           # an earlier release's figure (figures.releases)
+        return " / ".join(str(p) for p in key[2:]) + " (as published before)"
     return " / ".join(str(p) for p in key)
 
 
@@ -406,7 +412,7 @@ class _Problem:
         down = min(max(v - 1, 0), need)
         up = need - down
         movable = [k for k in cells if k in self.unknown or
-                   (k in shown and self.value[k] != 0)]
+                   (k in shown and self.value[k] != 0 and k not in self.links.fixed)]
         index = {k: i for i, k in enumerate(movable)}
         n = len(movable)
         cost = []
@@ -615,27 +621,13 @@ HEADLINE_FIGURES = ("deleted_fte", "at_risk_posts", "deleted_posts")
 def hidden_changes(figures: Iterable[tuple[str, Any, Any]], threshold: int,
                    old_hidden: Iterable[str] = (), new_hidden: Iterable[str] = ()
                    ) -> set[str]:
-    """The figures (key, old, new) whose change a public output may not state: a count
-    hidden on either side, or missing, or whose change is under the threshold; money and
-    percentages (worked out from the counts) whenever any count's change is hidden."""
+    """The figures (key, old, new) whose change a public output may not state: those
+    hidden on either side, or missing on one.  A change whose old and new values are
+    both published is plain subtraction, so it is always stated: a change that would
+    identify someone is kept out by hiding one side of it (`figures.releases`, which
+    audits every public output with everything released before)."""
     if not threshold:
         return set()
     old_h, new_h = set(old_hidden), set(new_hidden)
-    items = list(figures)
-
-    def derived(key: str) -> bool:
-        return measures.unit_of(key) in (measures.MONEY, measures.PERCENT)
-
-    out = set()
-    for key, old, new in items:
-        if derived(key):
-            continue
-        change = None if old is None or new is None else new - old
-        if (key in old_h or key in new_h or change is None
-                or is_small(key, change, threshold)):
-            out.add(key)
-    for key, old, new in items:
-        if derived(key) and (out or key in old_h or key in new_h or old is None
-                             or new is None):
-            out.add(key)
-    return out
+    return {key for key, old, new in figures
+            if key in old_h or key in new_h or old is None or new is None}

@@ -6,6 +6,7 @@ exception: the result carries its report (`invalid`) and no output is made.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..documents.blocks import Briefing
+from ..documents.blocks import Briefing, Figures
 from ..documents.briefing import make_briefing
 from ..documents.builder import FTE_MEASURES, Changes
-from ..documents.public import changes_since, public_summary, published_figures
+from ..documents.public import changes_since, public_summary
 from ..documents.template import Template, load_builtin, load_template
 from ..figures.compare import compare
 from ..figures.loss import Loss, information_loss
@@ -27,6 +28,7 @@ from ..model.errors import UsageProblem
 from ..model.version import __version__
 from ..store.files import atomic_output
 from .outputs import refuse_input
+from .publication import Publishing, publishing, released
 from .source import (
     DEFAULT_READ,
     HowToRead,
@@ -39,11 +41,12 @@ from .source import (
 )
 
 
-def published(report: Report, summary: Summary, template: Template
-              ) -> tuple[Summary, Protection, Loss]:
+def published(report: Report, summary: Summary, template: Template,
+              pub: Publishing | None = None) -> tuple[Summary, Protection, Loss]:
     """The summary as a suppressing template's briefing publishes it, its audit, and the
-    information its suppression costs."""
-    briefing = make_briefing(report, summary, template, version=__version__)
+    information its suppression costs; released through `pub`'s ledger."""
+    briefing = released(pub, template, lambda prior: make_briefing(
+        report, summary, template, version=__version__, prior=prior))
     assert briefing.protection is not None
     return public_summary(briefing), briefing.protection, loss_of(briefing)
 
@@ -94,6 +97,7 @@ class Briefed:
     protection: Protection | None = None
     kind: str = "PDF"              # "PDF", "tagged PDF" or "HTML"
     loss: Loss | None = None       # with `protection`: what the suppression costs
+    unchecked: bool = False        # public, of a file with no ledger: see publication
 
 
 def default_date(reproducible: bool) -> dt.date | None:
@@ -113,7 +117,8 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
           output: Path | None = None, reproducible: bool = False,
           compare_with: Path | None = None, since_version: int | None = None,
           status: Status = no_status, fmt: str = "pdf",
-          accessible: bool | None = None) -> Briefed:
+          accessible: bool | None = None, ledger_file: Path | None = None,
+          release_as: str | None = None) -> Briefed:
     """Write a briefing on a file or a stored version: a PDF, or (`fmt` "html") one
     accessible HTML page.
 
@@ -134,18 +139,21 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
         if not report.valid:
             return Briefed(invalid=report)
         summary = summarise(report)
-        changes = _changes(src, report, how, compare_with, since_version, template)
-        if isinstance(changes, Report):
-            return Briefed(invalid=changes)
-        briefing = make_briefing(report, summary, template, title=title,
-                                 organisation=organisation,
-                                 generated=default_date(reproducible), version=__version__,
-                                 changes=changes)
+        with (publishing(src, release_as or f"impact brief ({out.name})", ledger_file)
+              if template.suppresses else contextlib.nullcontext()) as pub:
+            changes = _changes(src, report, how, compare_with, since_version, template, pub)
+            if isinstance(changes, Report):
+                return Briefed(invalid=changes)
+            briefing = released(pub, template, lambda prior: make_briefing(
+                report, summary, template, title=title, organisation=organisation,
+                generated=default_date(reproducible), version=__version__, changes=changes,
+                prior=prior))
         with atomic_output(out, "wb") as fh:
             pages = render(briefing, fh, reproducible=reproducible, version=__version__)
     suppresses = template.suppresses
     return Briefed(out, pages, protection=briefing.protection if suppresses else None,
-                   kind=KINDS[render], loss=loss_of(briefing) if suppresses else None)
+                   kind=KINDS[render], loss=loss_of(briefing) if suppresses else None,
+                   unchecked=pub is not None and not pub.known)
 
 
 Render = Callable[..., int]
@@ -189,8 +197,16 @@ def _html(briefing: Briefing, fh: IO[bytes], *, version: str = "", **_: Any) -> 
 KINDS: dict[Render, str] = {_reportlab: "PDF", _tagged: "tagged PDF", _html: "HTML"}
 
 
+def public_figures(report: Report, template: Template, pub: Publishing) -> Figures:
+    """The figures (and which are hidden) that `report`'s public briefing releases,
+    through `pub`'s ledger: an earlier version's, for a comparison."""
+    return released(pub, template, lambda prior: make_briefing(
+        report, summarise(report), template, version=__version__, prior=prior)).figures
+
+
 def _changes(src: Opened, report: Report, how: HowToRead, compare_with: Path | None,
-             since_version: int | None, template: Template) -> Changes | Report | None:
+             since_version: int | None, template: Template, pub: Publishing | None
+             ) -> Changes | Report | None:
     """The "What changed" section's comparison, or the earlier version's invalid report."""
     if compare_with is None and since_version is None:
         return None
@@ -202,14 +218,16 @@ def _changes(src: Opened, report: Report, how: HowToRead, compare_with: Path | N
                                "--compare OLD")
         older = src.store.version(src.version.dataset, since_version)
         old_report, label = load_report(src.store, older), older.label
+        old_pub = pub.of(older.sha256, label) if pub is not None else None
     else:
         assert compare_with is not None
         old_report = Opened(Source.of_file(compare_with), compare_with).check(
             HowToRead(how.sheets, how.mapping, how.encoding))
         label = compare_with.name
+        old_pub = pub.of_file(compare_with) if pub is not None else None
     if not old_report.valid:
         return old_report
     comparison = compare(old_report, report, old_label=label)
-    if not template.suppresses:
+    if old_pub is None:
         return Changes(comparison)
-    return changes_since(comparison, published_figures(old_report, template))
+    return changes_since(comparison, public_figures(old_report, template, old_pub))

@@ -168,7 +168,8 @@ def _briefing(source: Any, version: Version, output: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="impact-build-") as tmp:
         out = Path(tmp) / f"briefing.{ext}"
         result = briefs.brief(source, audience=audience, audience_given=True, output=out,
-                              reproducible=True, fmt=ext, accessible=True if tagged else None)
+                              reproducible=True, fmt=ext, accessible=True if tagged else None,
+                              release_as=output)
         if result.invalid is not None or result.path is None:
             raise _unreadable(version)
         return out.read_bytes()
@@ -178,7 +179,8 @@ def _summary(source: Any, version: Version, output: str) -> bytes:
     from . import summaries  # lazy: the figures, only in the process that builds
 
     public = output != "summary-full.xlsx"
-    result = summaries.summarise_source(source, audience="public" if public else None)
+    result = summaries.summarise_source(source, audience="public" if public else None,
+                                        release_as=output)
     if result.summary is None:
         raise _unreadable(version)
     if output == "public-audit.json":
@@ -218,7 +220,7 @@ def _changes(store: Store, version: Version, output: str) -> bytes:
         None, None, dataset=version.dataset, store_dir=store.root,
         db=None if store.embedded else store.url, audience=(
             "public" if output == "changes-public.csv" else None),
-        from_version=earlier.number, to_version=version.number)
+        from_version=earlier.number, to_version=version.number, release_as=output)
     if result.public is not None:
         return data.public_comparison_csv(result.public).encode("utf-8")
     if result.comparison is None:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import errno
+import functools
 import hashlib
 import io
 import json
@@ -56,7 +57,7 @@ from typing import IO, Any
 from ..documents.blocks import Briefing, Figures
 from ..documents.briefing import make_briefing
 from ..documents.builder import Changes
-from ..documents.public import changes_since, public_changes, public_summary, published_figures
+from ..documents.public import changes_since, public_changes, public_summary
 from ..documents.template import (
     AUDIENCES,
     Template,
@@ -67,6 +68,7 @@ from ..documents.template import (
     template_path,
 )
 from ..figures.compare import compare
+from ..figures.releases import Prior
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
 from ..model.errors import (
@@ -82,9 +84,12 @@ from ..model.version import __version__
 from ..render.data import comparison_json, summary_json
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import atomic_output, fsync_dir, sha256_file
+from ..store.ledger import Ledger
 from ..store.paths import slugify
+from .briefs import public_figures
 from .builds import xlsx_bytes
 from .checking import usable_cpus
+from .publication import Publishing, released
 from .source import load_report
 
 DEFAULT_AUDIENCES = ("union", "management")
@@ -251,13 +256,20 @@ class MonthlyResult:
 Renderer = Callable[..., None]
 
 
+def _with_prior(report: Report, summary: Summary, template: Template, changes: Changes,
+                month: Month, version: Version, prior: Prior | None) -> Briefing:
+    return monthly_briefing(report, summary, template, changes=changes, month=month,
+                            version=version, prior=prior)
+
+
 def monthly_briefing(report: Report, summary: Summary, template: Template, *,
-                     changes: Changes, month: Month, version: Version) -> Briefing:
+                     changes: Changes, month: Month, version: Version,
+                     prior: Prior | None = None) -> Briefing:
     """The template's briefing plus the "What changed" section, dated by the month it
     reports (no timestamps)."""
     return make_briefing(report, summary, template, version=__version__,
                          generated=f"for {month.label} from {version.label}",
-                         changes=changes)
+                         changes=changes, prior=prior)
 
 
 def render_pdf(report: Report, summary: Summary, template: Template, out: IO[bytes], *,
@@ -526,6 +538,7 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
         prev = plan["previous"]
         comparison = None
         old_report: Report | None = None
+        old_version: Version | None = None
         if prev is None:
             note = (f"This is the first monthly report of '{name}': no version was dated on or "
                     f"before {fmt_date(month.previous().last_day)}, so there is nothing to "
@@ -554,12 +567,16 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
                 made: Briefing | None = None      # the renderer makes it
                 out = target / f"briefing-{audience.name}.pdf"
             else:
-                old_fig = (published_figures(old_report, template)
-                           if old_report is not None else None)
+                # both versions' figures go through the dataset's publication ledger
+                pub = Publishing(Ledger.of_store(store), name, version.sha256, version.label,
+                                 f"monthly {month} {audience.name}")
+                old_fig = (public_figures(old_report, template, pub.of(
+                    old_version.sha256, old_version.label))
+                           if old_report is not None and old_version is not None else None)
                 changes = changes_since(comparison, old_fig, note, SECTION_HEADING)
                 # one briefing (and one disclosure audit) for the PDF and the files beside it
-                made = monthly_briefing(report, summary, template, changes=changes,
-                                        month=month, version=version)
+                made = released(pub, template, functools.partial(
+                    _with_prior, report, summary, template, changes, month, version))
                 files += _public_files(folder, target / audience.name, month, name, version,
                                        prev, summary, template, changes, old_fig, made,
                                        pause)

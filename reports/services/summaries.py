@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
-from .source import DEFAULT_READ, HowToRead, Source, Status, check, no_status
+from .source import DEFAULT_READ, HowToRead, Source, Status, no_status, opened
 
 if TYPE_CHECKING:
     from ..figures.loss import Loss
@@ -29,6 +29,7 @@ class Summarised:
     summary: Summary | None
     protection: Protection | None = None
     loss: Loss | None = None       # with `protection`: what the suppression costs
+    unchecked: bool = False        # public, of a file with no ledger: see publication
 
     @property
     def valid(self) -> bool:
@@ -37,22 +38,31 @@ class Summarised:
 
 def summarise_source(source: Source, how: HowToRead = DEFAULT_READ, *,
                      status: Status = no_status, audience: str | None = None,
-                     template_file: Path | None = None) -> Summarised:
+                     template_file: Path | None = None, ledger_file: Path | None = None,
+                     release_as: str = "impact summary") -> Summarised:
     """Read, validate and (when valid) total a file or a stored version.
 
     With an `audience` (or a template) whose briefing suppresses small numbers, the
     summary holds exactly the figures of that briefing: hidden ones as "[c]", ones it
-    does not publish as None.  Raises `Unpublishable` when no safe pattern exists.
+    does not publish as None; its figures are audited with everything the dataset's
+    publication ledger holds, and recorded there as released by `release_as`
+    (`services.publication`).  Raises `Unpublishable` when no safe pattern exists.
     """
-    report = check(source, how, status=status)
-    if not report.valid:
-        return Summarised(report, None)
-    summary = summarise(report)
-    if audience is None and template_file is None:
-        return Summarised(report, summary)
-    from .briefs import choose_template, published  # lazy: templates and the documents layer
+    with opened(source) as src:
+        with status(f"Reading and checking {src.name.name} ..."):
+            report = src.check(how)
+        if not report.valid:
+            return Summarised(report, None)
+        summary = summarise(report)
+        if audience is None and template_file is None:
+            return Summarised(report, summary)
+        from . import publication  # lazy: templates and the documents layer
+        from .briefs import choose_template, published
 
-    template, _ = choose_template(audience or "union", template_file, audience is not None)
-    if not template.suppresses:
-        return Summarised(report, summary)
-    return Summarised(report, *published(report, summary, template))
+        template, _ = choose_template(audience or "union", template_file,
+                                      audience is not None)
+        if not template.suppresses:
+            return Summarised(report, summary)
+        with publication.publishing(src, release_as, ledger_file) as pub:
+            public, protection, loss = published(report, summary, template, pub)
+        return Summarised(report, public, protection, loss, unchecked=not pub.known)

@@ -74,7 +74,7 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
@@ -246,8 +246,13 @@ def shown_url(url: str) -> str:
 _READ_ONLY = "impact_read_only"     # an execution option: this transaction only reads
 
 
-def _make_engine(url: str) -> Engine:
-    is_sqlite = url.startswith("sqlite")
+def sqlite_engine(path: Path) -> Engine:
+    """An engine on one SQLite file (a ledger kept outside a store), as a store's."""
+    return _make_engine(URL.create("sqlite", database=str(path)))
+
+
+def _make_engine(url: str | URL) -> Engine:
+    is_sqlite = make_url(url).get_backend_name() == "sqlite"
     engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S} if is_sqlite else
                            {"connect_timeout": 10, "application_name": "impact"})
     if is_sqlite:
