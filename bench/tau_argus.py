@@ -13,8 +13,10 @@ For each file, the same two tables are protected by both tools:
   protection levels, OPT (optimal suppression, Fischetti-Salazar), cost = the cell's
   value, each table protected on its own (pytauargus's `protect()` does not link tables);
 - ours: the public briefing's figures through the project's own `make_briefing`, which
-  protects every table of the briefing together (team, grade, site, team x grade,
-  destination, the totals) and audits it; the two tables' cells are then read from it.
+  first merges groups too small to show alone ("Other teams", `reports/figures/recode.py`),
+  then protects every table of the briefing together (team, grade, site, team x grade,
+  destination, the totals) and audits it; the two tables' cells are then read from it,
+  a merged group's cells counted as merged (neither published alone nor suppressed).
 
 Compared, per tool: the cells suppressed and the FTE they hold, over the cells both
 tools publish (each table's body and its status totals; Tau-Argus's own row totals, a
@@ -72,6 +74,9 @@ class Side:
     row_totals_suppressed: int = 0  # Tau-Argus only: its own all-status totals
     sensitive_published: int = 0    # posts-sensitive cells left published
     fte_only: int = 0               # suppressed cells of 5+ posts but under 5 FTE
+    merged: int = 0                 # ours: cells of a group merged before suppressing
+    merged_fte: Decimal = Decimal(0)
+    merged_cells: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
     hidden: list[tuple[str, str]] = field(default_factory=list)
 
@@ -250,12 +255,13 @@ def tau_argus(recs: list[dict[str, Any]], workdir: Path) -> dict[str, Any]:
 
 
 def ours(report: Any) -> Any:
-    """The public briefing's figures, protected by the project's own code."""
+    """The public briefing, protected by the project's own code (small groups merged
+    first, then suppression)."""
     from reports.documents.briefing import make_briefing
     from reports.documents.template import load_builtin
     from reports.figures.totals import summarise
 
-    return make_briefing(report, summarise(report), load_builtin("public")).figures
+    return make_briefing(report, summarise(report), load_builtin("public"))
 
 
 def our_key(by: str, row: str, status: str) -> tuple[str, ...]:
@@ -279,23 +285,31 @@ def compare(label: str, path: Path, workdir: Path) -> FileResult:
                       for by, t in tables.items()}, {}, {})
     start = time.perf_counter()
     try:
-        fig = ours(report)
+        briefing = ours(report)
     except Unpublishable as e:
         res.ours_error = f"refused: {e}"
-        fig = None
+        briefing = None
     res.ours_s = time.perf_counter() - start
-    if fig is not None:
-        from reports.figures.loss import information_loss
+    if briefing is not None:
+        from reports.services.briefs import loss_of
 
-        loss = information_loss(fig.values, fig.shown, fig.hidden)
+        fig = briefing.figures
+        loss = loss_of(briefing)
         res.ours_loss, res.ours_loss_text = loss.as_json(), loss.text()
         res.ours_hidden_in_briefing = len(fig.hidden)
+        merged = briefing.recoding.merged if briefing.recoding else {}
         for by, t in tables.items():
             side = Side()
+            gone = {part for parts in merged.get("team" if by == "team" else "location",
+                                                 {}).values() for part in parts}
             for (row, status), c in common(t).items():
                 key = our_key(by, row, status)
                 hidden = key in fig.hidden
-                if hidden:
+                if row in gone:          # merged into "Other teams": neither shown alone
+                    side.merged += 1     # nor suppressed
+                    side.merged_fte += c.fte
+                    side.merged_cells.append((row, status))
+                elif hidden:
                     side.suppressed += 1
                     side.suppressed_fte += c.fte
                     side.primary += sensitive(c)
@@ -348,16 +362,17 @@ def text_table(results: list[FileResult]) -> str:
                 r.name, f"{by} x status", r.cells[by], r.sensitive[by],
                 o.suppressed if o else (r.ours_error or "-")[:40],
                 f"{o.suppressed_fte:.2f}" if o else "-",
+                f"{o.merged} ({o.merged_fte:.2f})" if o else "-",
                 t.suppressed if t else (r.tau_error or "-")[:40],
                 f"{t.suppressed_fte:.2f}" if t else "-",
                 t.row_totals_suppressed if t else "-",
                 f"{o.sensitive_published}/{t.sensitive_published}" if o and t else "-",
                 o.fte_only if o else "-"])
         rows.append([r.name, "time (s)", "", "",
-                     f"{r.ours_s:.2f}" if r.ours_s is not None else "-", "",
+                     f"{r.ours_s:.2f}" if r.ours_s is not None else "-", "", "",
                      f"{r.tau_s:.2f}" if r.tau_s is not None else "-", "", "", "", ""])
     return tabulate(rows, headers=["file", "table", "cells", "<5 posts", "ours: cells",
-                                   "ours: FTE", "Tau-Argus: cells", "Tau-Argus: FTE",
+                                   "ours: FTE", "ours: merged (FTE)", "Tau-Argus: cells", "Tau-Argus: FTE",
                                    "TA row totals", "<5 left shown (ours/TA)",
                                    "ours: 5+ posts, <5 FTE"])
 
@@ -366,7 +381,9 @@ def as_json(results: list[FileResult]) -> dict[str, Any]:
     def side(s: Side) -> dict[str, Any]:
         d = asdict(s)
         d["suppressed_fte"] = str(s.suppressed_fte)
+        d["merged_fte"] = str(s.merged_fte)
         d["hidden"] = [list(h) for h in s.hidden]
+        d["merged_cells"] = [list(h) for h in s.merged_cells]
         return d
 
     out = []

@@ -176,3 +176,87 @@ def test_relocated_posts_with_no_posts_column_get_public_outputs(tmp_path: Path)
     brief = invoke("brief", path, "--audience", "public", "-o", out)
     assert brief.exit_code == 0, brief.stderr
     assert out.read_bytes().startswith(b"%PDF")
+
+
+# --------------------------------------------------------------------------
+# recoding before suppression (figures.recode), each step on a file built to need it
+
+
+def _rows(teams: list[tuple[str, int, str]], dest: dict[int, str] | None = None
+          ) -> list[list[Any]]:
+    """One row a post: (team, posts, status) groups; `dest`: row index -> destination."""
+    rows: list[list[Any]] = [HEADER]
+    for team, n, status in teams:
+        for _ in range(n):
+            rows.append([team, "Officer", "G5", 1, 1, status, None])
+    for i, d in (dest or {}).items():
+        rows[i][5], rows[i][6] = "Relocated", d
+    return rows
+
+
+def _public(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    full = json.loads(invoke("summary", path, "--format", "json").stdout)
+    result = invoke("summary", path, "--audience", "public", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return full, json.loads(result.stdout)
+
+
+def test_a_small_relocation_destination_is_merged_into_other_services(tmp_path: Path
+                                                                      ) -> None:
+    teams = [("A", 12, "Deleted"), ("A", 12, "Retained"), ("B", 12, "Deleted"),
+             ("B", 12, "Retained")]
+    dest = {i: "Adult Care" for i in range(1, 7)} | {i: "Public Health" for i in (30, 31)}
+    full, public = _public(make_xlsx(tmp_path, _rows(teams, dest)))
+    sizes = {g["destination"]: g["relocated_posts"] for g in full["by_destination"]}
+    assert sizes == {"Adult Care": 6, "Public Health": 2}
+    merged = public["recoded"]["destination"]["Other services"]
+    assert merged[0] == "Public Health"               # the small one, first
+    assert sum(sizes[d] for d in merged) >= THRESHOLD
+    assert [g["destination"] for g in public["by_destination"]] == ["Other services"]
+
+
+def test_many_small_teams_are_merged_in_groups_that_each_reach_five_posts(
+        tmp_path: Path) -> None:
+    teams = [(f"T{i:02}", 1 + i % 3, "Deleted" if i % 2 else "Retained") for i in range(30)]
+    teams += [("Big", 20, "Deleted"), ("Big", 20, "Retained")]
+    full, public = _public(make_xlsx(tmp_path, _rows(teams)))
+    sizes = {g["team"]: g["baseline_posts"] for g in full["by_team"]}
+    bins = public["recoded"]["team"]
+    assert len(bins) > 1 and "Big" not in {t for parts in bins.values() for t in parts}
+    assert sorted(t for parts in bins.values() for t in parts) == sorted(
+        t for t, n in sizes.items() if n < THRESHOLD)
+    for label, parts in bins.items():
+        assert sum(sizes[t] for t in parts) >= THRESHOLD, label
+    shown = {g["team"] for g in public["by_team"]}
+    assert shown == set(bins) | {"Big"}
+
+
+def test_level_one_merges_a_group_with_a_small_status_that_level_zero_keeps() -> None:
+    from reports.figures.recode import recode
+    from reports.services.source import Source, check
+
+    report = check(Source(file=Path(__file__).parent.parent / "data" /
+                          "derbyshire_early_help.xlsx"))
+    posts = report.posts
+    small_status = {t for t, g in posts.groupby("team")
+                    if any(0 < n < THRESHOLD for n in g.groupby("status")["posts"].sum())}
+    assert small_status                  # Amber Valley & Dales: 1 relocated post
+    _, zero = recode(report, THRESHOLD, 0)
+    _, one = recode(report, THRESHOLD, 1)
+    assert "team" not in zero.merged     # every team has 5 posts or more
+    assert small_status <= {t for parts in one.merged["team"].values() for t in parts}
+
+
+def test_the_last_design_publishes_a_twelve_post_file_and_only_a_tiny_one_is_refused(
+        tmp_path: Path) -> None:
+    twelve = [("A", 3, "Deleted"), ("B", 3, "Retained"), ("C", 2, "Deleted"),
+              ("D", 2, "Retained"), ("E", 2, "Deleted")]
+    full, public = _public(make_xlsx(tmp_path, _rows(twelve), name="twelve.xlsx"))
+    assert full["totals"]["baseline_posts"] == 12
+    assert public["totals"]["baseline_posts"] == 12                # published
+    four = [("A", 2, "Deleted"), ("B", 2, "Retained")]      # nothing in it is safe
+    path = make_xlsx(tmp_path, _rows(four), name="four.xlsx")
+    result = invoke("summary", path, "--audience", "public", "--format", "json")
+    assert result.exit_code == 1
+    assert "4 posts in all, fewer than 10" in result.stderr
+    assert "union or management briefing" in result.stderr

@@ -64,8 +64,12 @@ def test_the_comparison_suppresses_every_small_cell_and_counts_what_it_lists(
         sides = [result.tau[by]] + ([result.ours[by]] if result.ours_error is None else [])
         for side in sides:
             hidden = {tuple(h) for h in side.hidden}
+            merged = {tuple(h) for h in side.merged_cells}    # ours: small groups merged
             assert side.error is None, side.error
-            assert primary <= hidden, "every cell of fewer than 5 posts is suppressed"
+            assert not hidden & merged and side.merged == len(merged)
+            assert side.merged_fte == sum((cells[k][1] for k in merged), Decimal(0))
+            assert primary <= hidden | merged, "every cell of fewer than 5 posts is " \
+                                               "suppressed (or merged, ours)"
             assert hidden <= set(cells)
             assert side.suppressed == len(hidden) == len(side.hidden)
             assert side.suppressed_fte == sum((cells[k][1] for k in hidden), Decimal(0))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..figures.recode import LEVELS, Recoding, recode
+from ..figures.recode import LEVELS, MIN_POSTS, Recoding, recode
 from ..figures.releases import NOT_CHECKED, Prior
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
@@ -44,18 +44,36 @@ def make_briefing(report: Report, summary: Summary, template: Template, *,
         recoded, recoding = recode(report, template.small_number_threshold, level)
         try:
             return _make(recoded, summarise(recoded) if recoding else summary, recoding,
-                         *args)
-        except Unpublishable:
+                         *args, last=level == LEVELS[-1] and _posts(report) >= MIN_POSTS)
+        except Unpublishable as e:
             if level == LEVELS[-1]:
-                raise
+                raise _refusal(report, e) from None
     raise AssertionError("unreachable")
+
+
+def _posts(report: Report) -> int:
+    return int(report.posts["posts"].sum()) if report.has_posts else len(report.posts)
+
+
+def _refusal(report: Report, e: Unpublishable) -> Unpublishable:
+    """Why a public output of this file cannot be made, and what can be instead."""
+    posts = _posts(report)
+    if posts < MIN_POSTS:
+        return Unpublishable(
+            f"the file holds {posts} post{'s' if posts != 1 else ''} in all, fewer than "
+            f"{MIN_POSTS}: no public figures can be published without identifying the "
+            f"people in them, even with every team, grade and site merged ({e}). Share "
+            f"the union or management briefing with those entitled to it instead")
+    return e
 
 
 def _make(report: Report, summary: Summary, recoding: Recoding, template: Template,
           title: str | None, organisation: str | None, generated: str | None,
-          version: str, changes: Changes | None, prior: Prior | None) -> Briefing:
+          version: str, changes: Changes | None, prior: Prior | None, *,
+          last: bool = False) -> Briefing:
     date_text = generated or NOT_RECORDED
     b = Builder(report, summary, template, organisation, date_text, version, changes, prior)
+    b.last_design = last
     ids = [s for s in template.sections if s != CHANGES]
     built = [_section(b, sid) for sid in ids]
     b.finish()

@@ -56,6 +56,7 @@ class Builder:
         self.t = template
         self.changes = changes
         self.prior = prior
+        self.last_design = False      # set for recoding's last level (figures.recode)
         self.organisation = clean(organisation if organisation is not None
                                   else template.organisation, 200)
         self.fig = Figures()
@@ -159,6 +160,8 @@ class Builder:
             self._same_posts()
         links = f.links()
         links.sensitive = links.sensitive | f.forced     # the equality tables' own audit
+        if self.last_design:          # every group merged: publish whatever is safe
+            links.max_hidden_share = 1.0
         self.protection = self._protect(links)
         f.hidden = dict(self.protection.hidden)
         f.hidden.update({k: MARKER for k in f.forced})

@@ -104,6 +104,7 @@ class Links:
     people: Mapping[Key, int] = field(default_factory=dict)  # posts a figure describes
     fixed: set[Key] = field(default_factory=set)    # published before: never hidden now
     prior: set[Key] = field(default_factory=set)    # earlier releases' figures (see releases)
+    max_hidden_share: float = MAX_HIDDEN_SHARE      # 1.0: the last design, publish what is safe
 
     def is_small(self, key: Key, threshold: int) -> bool:
         """Whether a figure is sensitive by itself: it describes more than 0 and fewer
@@ -196,16 +197,16 @@ def protect(links: Links, threshold: int) -> Protection:
                     f"out to within {threshold} from the other figures, whatever else is "
                     f"hidden; the output is not written")
             hidden = hidden | picks
-        _too_many(hidden - links.prior, nonzero)
-    _too_many(hidden - links.prior, nonzero)
+        _too_many(hidden - links.prior, nonzero, links.max_hidden_share)
+    _too_many(hidden - links.prior, nonzero, links.max_hidden_share)
     ranges = {k: (Decimal(lo) / scale(units.get(k), links.fine),
                   None if hi is None else Decimal(hi) / scale(units.get(k), links.fine))
               for k, (lo, hi) in passed.items() if k in hidden}
     return Protection({k: MARKER for k in hidden}, ranges, threshold, len(primary))
 
 
-def _too_many(hidden: set[Key], nonzero: int) -> None:
-    if len(hidden) > MAX_HIDDEN_SHARE * max(nonzero, 1):
+def _too_many(hidden: set[Key], nonzero: int, share: float) -> None:
+    if len(hidden) > share * max(nonzero, 1):
         raise Unpublishable(
             f"keeping every figure safe would hide {len(hidden):,} of {nonzero:,} "
             f"figures; the output is not written. Publish a version with fewer "

@@ -10,12 +10,17 @@ passes the audit (`documents.briefing.make_briefing` climbs the levels):
    merged into "Other services"; teams, grades and sites with fewer than the
    threshold of posts in all are merged into "Other teams" / "Other grades" /
    "Other sites", smallest first, until the merged group itself reaches the
-   threshold (taking the next smallest group if it must);
+   threshold (taking the next smallest group if it must); when there are many, into
+   several ("Other teams 1", "Other teams 2", ...), each reaching the threshold;
 1. as 0, and besides every team, grade and site with a status of fewer than the
-   threshold of posts (1 to 4 deleted, say) is merged too, smallest first.
+   threshold of posts (1 to 4 deleted, say) is merged too, smallest first;
+2. every grouping into one ("All teams", ...): only the whole file's figures are
+   left to publish.  A file of fewer than `MIN_POSTS` posts in all that still has
+   no safe pattern is refused, saying why and what can be published instead.
 
-(Merging relocated and created posts into "other changes" where they are small, the
-issue's third step, is not built yet.)  Then the cells that remain small are suppressed.  Every merge is stated in the
+(Merging relocated and created posts into "other changes" where they are small is not
+built yet.)  At each level the cells that remain small are suppressed; the first level
+whose pattern passes the audit is published.  Every merge is stated in the
 briefing's method section and in the public summary's JSON (`recoded`).  A group
 counts posts; a file with no Posts column counts FTE instead.
 """
@@ -30,9 +35,12 @@ import numpy as np
 
 from ..intake.rules import Report
 
-LEVELS = (0, 1)
+LEVELS = (0, 1, 2)
 COLUMNS = {"team": "Other teams", "grade": "Other grades", "location": "Other sites"}
 DESTINATION = "Other services"
+ALL = {"team": "All teams", "grade": "All grades", "location": "All sites",
+       "destination": "All services"}
+MIN_POSTS = 10                       # only a file smaller than this may be refused
 _NOUNS = {"team": "teams", "grade": "grades", "location": "sites",
           "destination": "relocation destinations"}
 
@@ -77,36 +85,39 @@ def recode(report: Report, threshold: int, level: int) -> tuple[Report, Recoding
     changed: dict[str, np.ndarray] = {}
     merged: dict[str, dict[str, list[str]]] = {}
     relocated = status == "relocated"
-    if relocated.any():
-        dest = posts["destination"].to_numpy(dtype=object)
-        sizes = _sizes(dest[relocated], weight[relocated])
-        small = _to_merge(sizes, {k for k, v in sizes.items() if 0 < v < limit}, limit)
-        if small:
-            label = _free_label(DESTINATION, sizes)
-            changed["destination"] = np.where(relocated & np.isin(dest, list(small)), label,
-                                              dest)
-            merged["destination"] = {label: _ordered(small, sizes)}
-    for col, other in COLUMNS.items():
+    columns = [("destination", DESTINATION, relocated)] + [
+        (col, other, posts[col].to_numpy(dtype=object) != "" if col == "location"
+         else np.ones(len(posts), dtype=bool)) for col, other in COLUMNS.items()]
+    for col, other, given in columns:
+        if not given.any():
+            continue
         values = posts[col].to_numpy(dtype=object)
-        given = values != "" if col == "location" else np.ones(len(values), dtype=bool)
         sizes = _sizes(values[given], weight[given])
-        small = {k for k, v in sizes.items() if v < limit}
-        if level >= 1:
-            for st in ("deleted", "retained", "relocated", "created"):
-                part = given & (status == st)
-                small |= {k for k, v in _sizes(values[part], weight[part]).items()
-                          if 0 < v < limit}
-        small = _to_merge(sizes, small, limit)
-        if small and len(small) < len(sizes):     # never merge every group into one
-            label = _free_label(other, sizes)
-            changed[col] = np.where(given & np.isin(values, list(small)), label, values)
-            merged[col] = {label: _ordered(small, sizes)}
+        if level >= 2:                   # the last design: one group, the whole file's
+            small = set(sizes) if len(sizes) > 1 else set()
+        else:
+            small = {k for k, v in sizes.items() if v < limit}
+            if level >= 1 and col != "destination":
+                for st in ("deleted", "retained", "relocated", "created"):
+                    part = given & (status == st)
+                    small |= {k for k, v in _sizes(values[part], weight[part]).items()
+                              if 0 < v < limit}
+        bins = _bins(sizes, small, limit, one=level >= 2)
+        if not bins:
+            continue
+        labels = _labels(other if level < 2 else ALL[col], len(bins), sizes)
+        new = values.copy()
+        merged[col] = {}
+        for label, members in zip(labels, bins, strict=True):
+            new[given & np.isin(values, members)] = label
+            merged[col][label] = members
+        changed[col] = new
     if not changed:
         return report, Recoding(level=level)
-    new = posts.copy()
+    new_posts = posts.copy()
     for col, values in changed.items():
-        new[col] = values
-    return (replace(report, posts=new, label_codes=None),
+        new_posts[col] = values
+    return (replace(report, posts=new_posts, label_codes=None),
             Recoding(merged, level))
 
 
@@ -117,24 +128,50 @@ def _sizes(labels: np.ndarray, weight: np.ndarray) -> dict[str, int]:
     return out
 
 
-def _to_merge(sizes: dict[str, int], small: set[str], limit: int) -> set[str]:
-    """`small`, and then the next smallest groups until the merged group reaches the
-    limit (when there are any left)."""
+def _bins(sizes: dict[str, int], small: set[str], limit: int, one: bool = False
+          ) -> list[list[str]]:
+    """The small groups, smallest first, in bins that each reach the limit (the last
+    bin joins the one before if it cannot; if all of them together cannot, the next
+    smallest other groups join it).  `one`: a single bin of them all."""
     if not small:
-        return set()
-    chosen = set(small)
-    total = sum(sizes[k] for k in chosen)
-    for k in _ordered(set(sizes) - chosen, sizes):
+        return []
+    order = _ordered(small, sizes)
+    if one:
+        return [order]
+    bins: list[list[str]] = [[]]
+    total = 0
+    for k in order:
         if total >= limit:
-            break
-        chosen.add(k)
+            bins.append([])
+            total = 0
+        bins[-1].append(k)
         total += sizes[k]
-    return chosen
+    if total < limit:
+        if len(bins) > 1:
+            last = bins.pop()
+            bins[-1] += last
+        else:
+            for k in _ordered(set(sizes) - small, sizes):
+                if total >= limit:
+                    break
+                bins[0].append(k)
+                total += sizes[k]
+    if len(bins) == 1 and len(bins[0]) < 2:    # one group "merged" alone is no merge:
+        rest = _ordered(set(sizes) - small, sizes)   # it joins the next smallest
+        if not rest:
+            return []
+        bins[0].append(rest[0])
+    return bins
 
 
 def _ordered(labels: Iterable[str], sizes: dict[str, int]) -> list[str]:
     """Smallest first, then by name."""
     return sorted(labels, key=lambda k: (sizes[k], k))
+
+
+def _labels(label: str, n: int, taken: Iterable[str]) -> list[str]:
+    names = [label] if n == 1 else [f"{label} {i}" for i in range(1, n + 1)]
+    return [_free_label(x, taken) for x in names]
 
 
 def _free_label(label: str, taken: Iterable[str]) -> str:

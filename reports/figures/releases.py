@@ -139,7 +139,7 @@ def union(links: Links, releases: Sequence[Release], threshold: int) -> Links:
     return Links(values=values, units=units, shown=shown, equations=equations,
                  signed=signed, at_most=at_most, follows=follows, keep=set(links.keep),
                  dear=set(links.dear), sensitive=sensitive, people=people, fixed=fixed,
-                 prior=prior)
+                 prior=prior, max_hidden_share=links.max_hidden_share)
 
 
 def sensitive_change(key: Key, new: Links, old: Links, threshold: int) -> bool:
