@@ -272,6 +272,7 @@ class _Problem:
             self.pair_of[f].append(i)
             self.pair_of[p].append(i)
         self.unshown = set(self.value) - links.shown
+        self._room: dict[int, list[Key]] = {}
         self.set_hidden(set())
 
     def set_hidden(self, hidden: set[Key]) -> None:
@@ -477,9 +478,20 @@ class _Problem:
     def _area(self, key: Key, cap: int, once: bool = True) -> list[Key]:
         """Figures near `key`, hidden or published, at most `cap` of them, nearest first:
         a step along a short relation (a row) costs 1, along a long one (a column of
-        hundreds) 3, so that the rows of the figures a column reaches come in too."""
-        return self._nearest(key, cap, lambda i: self.by_size[i],
-                             lambda i: list(self.pairs[i]), once)
+        hundreds) 3, so that the rows of the figures a column reaches come in too.  A
+        long relation offers its largest figures here (the ones with room to move),
+        where an audit's neighbourhood takes its smallest."""
+        return self._nearest(key, cap, self._by_room, lambda i: list(self.pairs[i]), once)
+
+    def _by_room(self, i: int) -> list[Key]:
+        keys = self.by_size[i]
+        if len(keys) <= LONG_RELATION:
+            return keys
+        got = self._room.get(i)
+        if got is None:
+            got = sorted(keys, key=lambda k: (self.value[k] == 0, -self.value[k], repr(k)))
+            self._room[i] = got
+        return got
 
     def _nearest(self, key: Key, cap: int | None, members: Any, pair_members: Any,
                  once: bool = True) -> list[Key]:

@@ -130,9 +130,9 @@ def _sizes(labels: np.ndarray, weight: np.ndarray) -> dict[str, int]:
 
 def _bins(sizes: dict[str, int], small: set[str], limit: int, one: bool = False
           ) -> list[list[str]]:
-    """The small groups, smallest first, in bins that each reach the limit (the last
-    bin joins the one before if it cannot; if all of them together cannot, the next
-    smallest other groups join it).  `one`: a single bin of them all."""
+    """The small groups, smallest first, in bins of two groups or more that each reach
+    the limit (the last bin joins the one before if it cannot; if all of them together
+    cannot, the next smallest other groups join it).  `one`: a single bin of them all."""
     if not small:
         return []
     order = _ordered(small, sizes)
@@ -141,12 +141,12 @@ def _bins(sizes: dict[str, int], small: set[str], limit: int, one: bool = False
     bins: list[list[str]] = [[]]
     total = 0
     for k in order:
-        if total >= limit:
+        if total >= limit and len(bins[-1]) >= 2:     # a bin is two groups at least
             bins.append([])
             total = 0
         bins[-1].append(k)
         total += sizes[k]
-    if total < limit:
+    if total < limit or len(bins[-1]) < 2:
         if len(bins) > 1:
             last = bins.pop()
             bins[-1] += last
