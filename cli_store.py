@@ -112,9 +112,8 @@ def restore(src: Path | None, store_dir: Path | None, force: bool, resume: bool,
       impact store restore /backups/impact-2024-04-30 --store /srv/impact --force
       impact store restore --resume --store /srv/impact
     """
-    # lazy: SQLAlchemy
-    from reports.services.upkeep import restore_store, resume_restore
-    from reports.store.paths import resolve_dir
+    from reports.services.upkeep import restore_store, resume_restore  # lazy: SQLAlchemy
+    from reports.store.paths import resolve_dir  # lazy: with the rest of the store
 
     if resume == (src is not None):
         raise click.UsageError("give either SRC or --resume")

@@ -39,7 +39,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..model.errors import StoreError
+from ..figures.totals import totals_of
+from ..model.errors import ImpactError, StoreError
+from ..model.formats import jsonable
+from ..model.measures import exact_totals
 from ..model.version import __version__
 from ..store.db import (
     DB_NAME,
@@ -48,7 +51,9 @@ from ..store.db import (
     ID_FILE,
     PG_BACKUP,
     RESTORE_MARKER,
+    DamagedStore,
     Store,
+    Version,
     pending_restore,
     read_store_id,
     write_store_id,
@@ -65,6 +70,7 @@ from ..store.files import (
 )
 from ..store.lock import LOCK_NAME, store_lock
 from ..store.paths import resolve_db
+from .source import load_report
 
 MANIFEST = "manifest.json"
 BACKUP_FORMAT = "impact-store-backup"
@@ -118,8 +124,19 @@ class CheckResult:
 def check_store(root: Path, db: str | None = None) -> CheckResult:
     """Every problem with the store at `root` whose database is `db` (default: $IMPACT_DB,
     else its own SQLite file); see the module's docstring.  Temporary folders left by
-    killed backups and restores are removed, and noted."""
-    with Store(root, url=db, create=False) as store:
+    killed backups and restores are removed, and noted.  A store whose database has lost
+    a table or its versions is one problem, naming the originals it still holds."""
+    try:
+        store = Store(root, url=db, create=False)
+    except DamagedStore as e:
+        result = CheckResult(Path(root), schema="?")
+        result.problems.append(Problem(str(e), kind="damaged-store"))
+        result.problems += [Problem(f"{FILES_DIR}/{name} is a stored original that no "
+                                    f"version names any more; impact store restore, or an "
+                                    f"upload of that file, brings it back", kind="unnamed")
+                            for name in e.originals]
+        return result
+    with store:
         removed = remove_stale_temporaries(store.root)
         result = check_open(store)
     result.notes += [Problem(f"removed {path}, a temporary folder left by a killed backup or "
@@ -134,9 +151,17 @@ def check_open(store: Store) -> CheckResult:
                                        kind="integrity"))
     datasets, versions, damaged = store.scan()
     result.datasets, result.versions = len(datasets), len(versions)
+    named: set[str] = set()
     for row in damaged:
         result.problems.append(Problem(str(row), row.dataset, row.number, "damaged-row"))
-    named: set[str] = set()
+        if row.stored_name:
+            named.add(row.stored_name)        # its file is its, not an orphan
+            if not (store.files / row.stored_name).is_file():
+                result.problems.append(Problem(
+                    f"version {row.number} of dataset '{row.dataset}': its stored file "
+                    f"{FILES_DIR}/{row.stored_name} is missing too; upload "
+                    f"{row.original_name} again, or restore a backup",
+                    row.dataset, row.number, "missing-file"))
     for v in versions:
         named.add(v.stored_name)
         path = store.files / v.stored_name
@@ -160,6 +185,13 @@ def check_open(store: Store) -> CheckResult:
                 f"{where}: its stored file {FILES_DIR}/{v.stored_name} {detail}; upload "
                 f"{v.original_name} again to put it back, or restore a backup",
                 v.dataset, v.number, "damaged-file"))
+            continue
+        wrong = _totals_differ(store, v)
+        if wrong:
+            result.problems.append(Problem(
+                f"{where}: its saved totals differ from its stored file's ({wrong}); "
+                f"history and datasets show the saved ones: restore a backup",
+                v.dataset, v.number, "wrong-totals"))
     for name in store.stored_files():
         if name not in named:
             result.notes.append(Problem(
@@ -173,6 +205,23 @@ def check_open(store: Store) -> CheckResult:
         result.notes.append(Problem(f"{FILES_DIR}/{name} is a partial copy left by an "
                                     f"interrupted upload (harmless)", kind="partial-file"))
     return result
+
+
+def _totals_differ(store: Store, version: Version) -> str:
+    """'' if the version's saved totals are those of its stored original, read again
+    with its own reading options; else the first that differs, as 'KEY saved S, file F'."""
+    try:
+        report = load_report(store, version)
+    except ImpactError as e:
+        return f"the file cannot be read again: {e}"
+    if not report.valid:
+        return "the file no longer reads as valid"
+    saved = jsonable(version.totals)
+    again = jsonable(exact_totals(jsonable(totals_of(report))))
+    for key in sorted(set(saved) | set(again)):
+        if saved.get(key) != again.get(key):
+            return f"{key} saved {saved.get(key)}, file {again.get(key)}"
+    return ""
 
 
 # --------------------------------------------------------------------------

@@ -142,6 +142,7 @@ class Version:
     totals: dict[str, Any]         # as `Summary.totals`: Decimal figures, int counts
     read_options: dict[str, Any] = field(default_factory=dict)
     file_missing: bool = field(default=False, compare=False)   # as `Store.versions` found it
+    id: int = field(default=0, compare=False)      # the row's id: with sha256, its identity
 
     @property
     def label(self) -> str:
@@ -620,9 +621,11 @@ class Store:
                               original_name=m["original_name"],
                               stored_name=m["stored_name"], size=size,
                               sheets=sheets, rows=rows, totals=totals,
-                              read_options=read_options)
+                              read_options=read_options, id=int(m["id"]))
         except (ValueError, TypeError, KeyError, ArithmeticError, AttributeError) as e:
-            raise DamagedRow(m["name"], m["number"], column, e) from None
+            raise DamagedRow(m["name"], m["number"], column, e,
+                             stored_name=str(m["stored_name"] or ""),
+                             original_name=str(m["original_name"] or "")) from None
         if not (self.files / version.stored_name).is_file():
             version = replace(version, file_missing=True)
         return version
@@ -709,15 +712,14 @@ class Store:
         return self.version(dataset, older), new
 
     def version_as_of(self, dataset: str, day: date) -> Version | None:
-        """The latest version (highest number) of `dataset` with an as-of date on or before
-        `day`, or None.  Every version is read (in Python, not compared as text by the
-        database), so a damaged as-of date is reported, never silently passed over."""
-        rows = self._rows(self._select().where(_named(dataset))
-                          .order_by(versions_t.c.number.desc()))
-        for version in [self._version(r) for r in rows]:
-            if version.as_of <= day:
-                return version
-        return None
+        """The version of `dataset` in force on `day`, or None: of those with an as-of date
+        on or before `day`, the one with the latest as-of date; of several with that date,
+        the one uploaded last (then the highest number).  So a backdated upload does not
+        displace one dated later.  Every version is read (in Python, not compared as text
+        by the database), so a damaged as-of date is reported, never silently passed over."""
+        rows = self._rows(self._select().where(_named(dataset)))
+        dated = [v for v in (self._version(r) for r in rows) if v.as_of <= day]
+        return max(dated, key=lambda v: (v.as_of, v.uploaded_at, v.number), default=None)
 
     def _unknown(self, dataset: str) -> UnknownDataset:
         names = self.names()
@@ -732,8 +734,9 @@ class Store:
         path = self.files / version.stored_name
         if not path.is_file():
             raise StoreError(f"the stored file for '{version.dataset}' version {version.number} "
-                             f"({path}) is missing; upload {version.original_name} again to a "
-                             f"new dataset, or restore the store from a backup")
+                             f"({path}) is missing; upload {version.original_name} again to "
+                             f"'{version.dataset}' (the same bytes put the copy back), or "
+                             f"restore the store from a backup")
         if verify and sha256_file(path) != version.sha256:
             raise StoreError(f"the stored file for '{version.dataset}' version {version.number} "
                              f"({path}) is damaged: its sha256 no longer matches; restore the "
@@ -856,11 +859,11 @@ class Store:
                         number, created = latest.number, False
                     else:
                         number = (latest.number if latest is not None else 0) + 1
-                        conn.execute(versions_t.insert().values(dataset_id=dataset_id,
-                                                                number=number, **values))
                         if conn.execute(select(meta_t.c.value).where(
                                 meta_t.c.key == _HAD_VERSIONS)).first() is None:
                             conn.execute(meta_t.insert().values(key=_HAD_VERSIONS, value="1"))
+                        conn.execute(versions_t.insert().values(dataset_id=dataset_id,
+                                                                number=number, **values))
                         time.sleep(pause)
                         created = True
                 return self.version(name, number), created
@@ -1025,8 +1028,10 @@ def write_store_id(root: Path, store_id: str) -> None:
 class DamagedRow(StoreError):
     """A version's row whose saved values cannot be read."""
 
-    def __init__(self, dataset: str, number: Any, column: str, error: Exception) -> None:
+    def __init__(self, dataset: str, number: Any, column: str, error: Exception, *,
+                 stored_name: str = "", original_name: str = "") -> None:
         self.dataset, self.number, self.column = dataset, number, column
+        self.stored_name, self.original_name = stored_name, original_name
         detail = str(error).splitlines()[0] if str(error) else type(error).__name__
         super().__init__(f"version {number} of dataset '{dataset}' is damaged in the store "
                          f"database: its saved {column} cannot be read ({detail}); see "
