@@ -289,3 +289,15 @@ def test_a_shared_taker_waits_for_an_exclusive_holder(tmp_path: Path) -> None:
     holder.communicate("\n", timeout=60)
     with store_lock(tmp_path / "s", "shared", wait=5):
         pass
+
+
+def test_a_long_lived_store_sees_the_restored_database(tmp_path: Path) -> None:
+    """The portal keeps its Store (and pooled SQLite connections) for its whole life and
+    takes the lock only per upload and job: after a restore renames a new database over
+    impact.db, its next query reads the new one, not the old file it had open."""
+    live, _, new = make_backups(tmp_path)
+    with Store(live, create=False, lock=None) as portal:
+        assert sorted(d.name for d in portal.datasets()) == ["old-a", "old-b"]
+        child = restore_child(tmp_path, new, live)
+        assert child.wait(timeout=120) == 0, child.communicate()
+        assert [(d.name, d.versions) for d in portal.datasets()] == [("new-c", 2)]

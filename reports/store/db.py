@@ -76,7 +76,13 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DisconnectionError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.schema import CreateColumn
 
 from ..figures.totals import headline
@@ -250,8 +256,17 @@ def shown_url(url: str) -> str:
         return "the given database URL"
 
 
+def _file_id(path: str | None) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_dev, st.st_ino)
+
+
 def _make_engine(url: str | URL) -> Engine:
     is_sqlite = str(url).startswith("sqlite")
+    db_path = url.database if isinstance(url, URL) else None
     engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S} if is_sqlite else
                            {"connect_timeout": 10, "application_name": "impact"})
     if is_sqlite:
@@ -259,7 +274,8 @@ def _make_engine(url: str | URL) -> Engine:
         # that every transaction starts with BEGIN IMMEDIATE and holds the write lock from
         # its first statement (the SQLAlchemy documented recipe).
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        def _on_connect(dbapi_conn: Any, record: Any) -> None:
+            record.info["file"] = _file_id(db_path)
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
@@ -270,6 +286,15 @@ def _make_engine(url: str | URL) -> Engine:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        # A restore renames a new database over impact.db: a pooled connection (the
+        # portal keeps some for its whole life) still has the old file open, so one whose
+        # file is no longer impact.db is dropped and a new one opened (SQLAlchemy's
+        # pessimistic-disconnect recipe: DisconnectionError at checkout retries).
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            if record.info.get("file") != _file_id(db_path):
+                raise DisconnectionError("the database file was replaced (a restore)")
     return engine
 
 

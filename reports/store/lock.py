@@ -100,7 +100,13 @@ def store_lock(root: Path, mode: str = "shared", *, what: str = "impact",
     if held is not None:
         raise StoreError(f"the store at {root} is in use by this process, so it cannot be "
                          f"locked for {what}; close it first")
-    fd = os.open(key, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
+    try:
+        fd = os.open(key, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
+    except OSError as e:
+        if mode == "shared" and e.errno in (errno.EROFS, errno.EACCES):
+            yield          # a store nobody may write (read-only media): nothing to keep apart
+            return
+        raise StoreError(f"cannot lock the store at {root}: {e.strerror or e}") from None
     try:
         _acquire(fd, key, root, mode, limit)
         if mode == "exclusive":
