@@ -30,11 +30,14 @@ def store() -> None:
 @handle_errors
 def check(fmt: str, store_dir: Path | None, debug: bool) -> None:
     """Check the store: the database file's integrity (SQLite), its schema
-    version, every row, and every stored file against its sha256.
+    version and tables, every row, every stored file against its sha256, and
+    each version's saved totals against its file's, worked out again.
 
     Prints one line per problem, naming the dataset and version, and exits 1
     if there is any; exits 0 when the store is healthy.  Files that no version
     names (left by an interrupted upload) are noted, not counted as problems.
+    Temporary folders left by killed backups and restores are removed, and
+    noted.
 
     \b
     Examples:
