@@ -240,7 +240,7 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
     """
     from reports.services import datasets as stored  # lazy: SQLAlchemy
 
-    with open_store(store_dir) as store:
+    with open_store(store_dir, create=True) as store:
         result = stored.upload(store, file, dataset, as_of=as_of or _today(), by=by, note=note,
                                how=how)
     if result.version is None:
@@ -372,11 +372,12 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
                    "file (repeatable). Default: union and management.")
 @click.option("--force", is_flag=True, help="Rebuild the month even if it is complete.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--create", is_flag=True, help="Make the store if there is none (else: exit 1).")
 @store_option
 @debug_option
 @handle_errors
 def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force: bool,
-            quiet: bool, store_dir: Path | None, debug: bool) -> None:
+            quiet: bool, create: bool, store_dir: Path | None, debug: bool) -> None:
     """Write every dataset's briefings for a month, for a scheduled job.
 
     For each dataset, the latest version dated on or before the month's last
@@ -399,7 +400,8 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
 
     chosen = audiences_from(audiences)
     progress = None if quiet or not _on_terminal() else lambda line: click.echo(line, err=True)
-    with open_store(store_dir) as store, owner_only_in(store.root, out_dir):
+    with open_store(store_dir, create=create, writes=True) as store, \
+            owner_only_in(store.root, out_dir):
         result = run_monthly(store, out_dir or store.root / "reports",
                              month or Month.before(_today()), audiences=chosen, force=force,
                              progress=progress, pause=pause_for_tests(), debug=_debugging())
@@ -415,11 +417,8 @@ register_union(cli)
 
 
 def main() -> None:
-    """Console-script entry point.
-
-    Our own errors are handled in each command.  Anything else is a bug in this
-    tool; the user still gets one line, not a traceback, unless --debug is given.
-    """
+    """Console-script entry point.  Our own errors are handled in each command; anything
+    else is a bug, shown in one line, not a traceback, unless --debug is given."""
     try:
         cli(prog_name="impact")
     except SystemExit as e:     # how click ends every command: ended without teardown

@@ -213,10 +213,32 @@ store_option = _options(
                       "postgresql+psycopg://impact@localhost:5432/impact (the files stay in "
                       "the store folder). Default: $IMPACT_DB, else the store's own SQLite "
                       "file."))
-def open_store(store_dir: Path | None) -> Any:
+def open_store(store_dir: Path | None, *, create: bool = False, writes: bool = False) -> Any:
+    """The store of --store/--db, its lock held shared while the command runs.  Only the
+    commands that may make a store (upload, users add, serve) pass `create`, and then
+    say so on stderr; any other command on a missing store fails with one line.  An
+    interrupted restore is named on stderr (what is read is the store as it was, or as
+    restored, never a mixture); a command that `writes` (monthly) is then refused."""
     from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
 
-    return Store.open(store_dir, db=chosen_db())
+    store = Store.open(store_dir, db=chosen_db(), create=create)
+    if writes:
+        try:
+            store.refuse_while_restoring()
+        except BaseException:
+            store.close()
+            raise
+    announce_store(store)
+    return store
+
+
+def announce_store(store: Any) -> None:
+    """Say on stderr that `store` was just created, or that a restore of it is pending."""
+    if store.created:
+        click.echo(f"Created a new store at {store.root}", err=True)
+    if store.pending_restore() is not None:
+        click.echo(f"Warning: a restore of the store at {store.root} was interrupted; run "
+                   f"impact store restore --resume --store {store.root}", err=True)
 
 
 @contextlib.contextmanager

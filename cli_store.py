@@ -30,11 +30,14 @@ def store() -> None:
 @handle_errors
 def check(fmt: str, store_dir: Path | None, debug: bool) -> None:
     """Check the store: the database file's integrity (SQLite), its schema
-    version, every row, and every stored file against its sha256.
+    version and tables, every row, every stored file against its sha256, and
+    each version's saved totals against its file's, worked out again.
 
     Prints one line per problem, naming the dataset and version, and exits 1
     if there is any; exits 0 when the store is healthy.  Files that no version
     names (left by an interrupted upload) are noted, not counted as problems.
+    Temporary folders left by killed backups and restores are removed, and
+    noted.
 
     \b
     Examples:
@@ -83,34 +86,52 @@ def backup(dest: Path, store_dir: Path | None, debug: bool) -> None:
 
 
 @store.command()
-@click.argument("src", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("src", required=False, type=click.Path(file_okay=False, path_type=Path))
 @store_option
 @click.option("--force", is_flag=True,
-              help="Replace a store that is not empty (it is kept beside the new one).")
+              help="Replace a store that is not empty (a copy of it is kept beside it).")
+@click.option("--resume", is_flag=True,
+              help="Finish an interrupted restore, or roll it back (no SRC).")
 @debug_option
 @handle_errors
-def restore(src: Path, store_dir: Path | None, force: bool, debug: bool) -> None:
+def restore(src: Path | None, store_dir: Path | None, force: bool, resume: bool,
+            debug: bool) -> None:
     """Restore the backup SRC (made by `impact store backup`) as the store.
 
     The store must be new or empty unless --force is given.  The backup is
-    copied into a temporary folder beside the store, every file is checked
+    copied into a temporary folder inside the store, every file is checked
     against its sha256 and the result checked as `impact store check` does;
-    only then is it renamed into place, so a failed restore leaves the store
-    as it was.  Run it while no other impact command uses the store.  SQLite
-    stores only: restore a store on PostgreSQL (--db) with pg_restore.
+    then its files are added and its database renamed into place: at every
+    moment the store is the old one or the new one, whole.  A restore waits
+    for running commands to finish (and they for it).  One that was killed is
+    named by the next command, which changes nothing; --resume finishes it,
+    or rolls it back if it had not yet replaced the database.  A store that is
+    a symbolic link is restored into the link's target.  SQLite stores only:
+    restore a store on PostgreSQL (--db) with pg_restore.
 
     \b
     Examples:
       impact store restore /backups/impact-2024-04-30
       impact store restore /backups/impact-2024-04-30 --store /srv/impact --force
+      impact store restore --resume --store /srv/impact
     """
-    from reports.services.upkeep import restore_store  # lazy: SQLAlchemy
-    from reports.store.paths import resolve_dir
+    from reports.services.upkeep import restore_store, resume_restore  # lazy: SQLAlchemy
+    from reports.store.paths import resolve_dir  # lazy: with the rest of the store
 
+    if resume == (src is not None):
+        raise click.UsageError("give either SRC or --resume")
+    if resume:
+        result = resume_restore(resolve_dir(store_dir))
+        c = result.check
+        click.echo(f"The interrupted restore of {result.target} was {result.resumed}: "
+                   f"{c.datasets} dataset(s), {c.versions} version(s); impact store check: "
+                   f"{'healthy' if c.healthy else f'{len(c.problems)} problem(s)'}")
+        sys.exit(0 if c.healthy else 1)
+    assert src is not None
     result = restore_store(src, resolve_dir(store_dir), force=force, db=chosen_db())
     c = result.check
     click.echo(f"Restored {src} to {result.target}: {c.datasets} dataset(s), "
                f"{c.versions} version(s); impact store check: healthy")
     if result.replaced is not None:
-        click.echo(f"The store it replaced is kept at {result.replaced}; delete it when you "
-                   f"no longer need it.", err=True)
+        click.echo(f"A copy of the store it replaced is kept at {result.replaced}; delete it "
+                   f"when you no longer need it.", err=True)

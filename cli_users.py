@@ -9,15 +9,25 @@ from typing import Any
 
 import click
 
-from cli_options import chosen_db, debug_option, format_option, handle_errors, store_option
+from cli_options import (
+    announce_store,
+    chosen_db,
+    debug_option,
+    format_option,
+    handle_errors,
+    store_option,
+)
 from reports.render import data
 
 
-def _accounts(store_dir: Path | None) -> Any:
+def _accounts(store_dir: Path | None, *, create: bool = False) -> Any:
+    """The portal's accounts in the store; only `users add` may create the store."""
     from reports.store.accounts import Accounts  # lazy: SQLAlchemy
     from reports.store.db import Store
 
-    return Accounts(Store.open(store_dir, db=chosen_db()))
+    store = Store.open(store_dir, db=chosen_db(), create=create)
+    announce_store(store)
+    return Accounts(store)
 
 
 def _who() -> str:
@@ -72,7 +82,7 @@ def add(name: str, role: str, password_stdin: bool, store_dir: Path | None,
     """
     from reports.services import users as service  # lazy: SQLAlchemy, argon2
 
-    accounts = _accounts(store_dir)
+    accounts = _accounts(store_dir, create=True)
     user = service.add_user(accounts, name, role, _password(password_stdin, name), by=_who())
     click.echo(f"Added {user.name} ({user.role}).")
 
@@ -188,6 +198,7 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, build_w
         from werkzeug.middleware.proxy_fix import ProxyFix  # lazy: with --behind-proxy only
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    announce_store(app.extensions["impact"].store)
     root = app.extensions["impact"].store.root
     click.echo(f"impact portal on http://{host}:{port}/ (store {root}; uploads checked "
                f"{f'by {workers} worker process(es)' if workers else 'in the request threads'})",

@@ -124,9 +124,10 @@ def run(tmp_path: Path, *args: Any, **extra: str) -> subprocess.CompletedProcess
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, str]]:
-    """Every file under `folder`: (mtime in ns, sha256)."""
+    """Every file under `folder`: (mtime in ns, sha256); not the store's lock file, which
+    records who holds the store, not what it holds."""
     return {p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, sha256(p))
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "impact.lock"}
 
 
 @pytest.fixture(autouse=True)

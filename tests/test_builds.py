@@ -141,7 +141,9 @@ def test_two_claimers_on_postgresql_never_take_the_same_job(pg_url: str,
     start = threading.Barrier(4)
 
     def claimer(n: int) -> None:
-        with Store(tmp_path / f"s{n}", url=pg_url) as store:   # another folder, one database
+        # each server its own connections to one database and the one store folder they
+        # all mount (two different folders on one database are refused: issue 24)
+        with Store(tmp_path / "a", url=pg_url) as store:
             jobs = Jobs(store)
             start.wait()
             while (job := jobs.claim(f"server-{n}")) is not None:

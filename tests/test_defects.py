@@ -315,7 +315,7 @@ def test_monthly_reads_per_dataset_templates_the_same_way(tmp_path, monkeypatch)
                         lambda p: reads.append(p) or b'title = "x"\n')
     from reports.store.db import Store
 
-    with Store.open(tmp_path / "store") as store:
+    with Store.open(tmp_path / "store", create=True) as store:
         template, digest = monthly.Audience("union").template_for(store, "slug")
     assert template.title == "x" and reads and len(digest) == 64
 
@@ -377,7 +377,7 @@ def test_monthly_refuses_a_month_folder_that_is_a_symlink(tmp_path):
     outside.mkdir()
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "2024-03").symlink_to(outside)
-    with Store.open(tmp_path / "store") as store, pytest.raises(CannotWrite):
+    with Store.open(tmp_path / "store", create=True) as store, pytest.raises(CannotWrite):
         monthly.run_monthly(store, tmp_path / "out", monthly.Month(2024, 3))
     assert list(outside.iterdir()) == []
 

@@ -87,7 +87,9 @@ def test_default_month_is_the_previous_one(fresh_store: Path, derbyshire_v1: Pat
     monkeypatch.setattr(cli_module, "_today", lambda: date(2024, 5, 1))
     result = invoke("monthly", "--store", fresh_store, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["2024-04"]
+    # the month, and the id of the store the folder belongs to (issue 24)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".impact-store-id",
+                                                                     "2024-04"]
     assert manifest(tmp_path / "out", "2024-04")["period_end"] == "2024-04-30"
 
 
@@ -135,7 +137,9 @@ def test_upload_history_brief_compare_monthly(fresh_store: Path, derbyshire_v1: 
     (entry,) = m["datasets"]
     assert (entry["dataset"], entry["status"], entry["version"], entry["as_of"]) == (
         DATASET, "ok", 2, "2024-04-12")
-    assert entry["previous"] == {"month": "2024-03", "version": 1, "from": "manifest"}
+    # last month's version by number, row id and sha256 (issue 24)
+    assert entry["previous"] == {"month": "2024-03", "version": 1, "from": "manifest",
+                                 "version_id": 1, "sha256": sha256(derbyshire_v1)}
     assert [f["path"] for f in entry["files"]] == [f"{DATASET}/{name}" for name in FILES]
     for f in entry["files"]:
         assert sha256(out / "2024-04" / f["path"]) == f["sha256"]
@@ -193,7 +197,8 @@ def test_previous_version_is_the_one_last_months_run_used(fresh_store: Path,
         result = run_monthly(store, tmp_path, Month(2024, 4), render=fake_render)
     entry = result.runs[0].entry
     assert (entry["version"], entry["previous"]) == (2, {"month": "2024-03", "version": 1,
-                                                         "from": "manifest"})
+                                                         "from": "manifest", "version_id": 1,
+                                                         "sha256": sha256(derbyshire_v1)})
     assert entry["changes"].startswith("Since version 1 (1 March 2024)")
 
 

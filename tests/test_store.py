@@ -321,9 +321,9 @@ def test_datasets_lists_latest_version_as_of_and_headline(fresh_store: Path,
                                                           derbyshire_v1: Path,
                                                           derbyshire_v2) -> None:
     v2, _ = derbyshire_v2
-    empty = invoke("datasets", "--store", fresh_store)
-    assert empty.exit_code == 0
-    assert empty.stdout.startswith("No datasets in the store at ")
+    missing = invoke("datasets", "--store", fresh_store)    # issue 24: nothing is created
+    assert missing.exit_code == 1 and not fresh_store.exists()
+    assert len(missing.stderr.splitlines()) == 1 and "no store at" in missing.stderr
     upload(fresh_store, derbyshire_v1, "--as-of", "2024-03-01")
     upload(fresh_store, v2, "--as-of", "2024-04-12")
     upload(fresh_store, sample("coop_working.xlsx"), "--as-of", "2024-02-01", dataset="coop")

@@ -93,7 +93,9 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
     # templates/ is ever served
     app = Flask(__name__, template_folder=str(templates), static_folder=None)
     app.jinja_env.finalize = shown
-    store = Store.open(store_dir, db=db)
+    # the portal may make its store (impact serve says so); it holds the store's lock only
+    # for each upload and build, so that a restore can wait for it between them
+    store = Store.open(store_dir, db=db, create=True, lock=None)
     app.extensions["impact"] = Portal(store, Accounts(store), Checker(check_workers),
                                       Builder(store, build_workers))
     app.config.update(

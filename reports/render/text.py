@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from ..figures.compare import Comparison
 
 
+def file_name(name: str) -> str:
+    """An uploaded file's name on one line: a line feed in it shown as `\\n`, like any other
+    control character, so that it cannot split or forge a line of output."""
+    return show_controls(name).replace("\n", "\\n")
+
+
 def printable(text: str) -> str:
     """`text` with every control character but the line feed shown escaped (`\\x1b`)."""
     return show_controls(text)
@@ -299,7 +305,7 @@ def history_text(versions: Sequence[Any], items: Sequence[dict[str, Any]]) -> st
     for v, item in zip(reversed(versions), reversed(items)):
         t = v.totals
         out.append("")
-        out.append(f"Version {v.number}, as of {fmt_date(v.as_of)}: {v.original_name} "
+        out.append(f"Version {v.number}, as of {fmt_date(v.as_of)}: {file_name(v.original_name)} "
                    f"(sha256 {v.sha256[:12]}…), uploaded {v.uploaded_at:%Y-%m-%d %H:%M} UTC "
                    f"by {v.uploaded_by}; {v.rows:,} post row(s) from "
                    f"{', '.join(repr(s) for s in v.sheets)}")
@@ -324,15 +330,16 @@ def history_text(versions: Sequence[Any], items: Sequence[dict[str, Any]]) -> st
 
 
 @_printed
-def upload_text(file_name: str, version: Any, created: bool,
+def upload_text(file_name_given: str, version: Any, created: bool,
                 same_as: int | None = None) -> str:
     """What `impact upload` says about the version it made or found."""
+    file_name_shown = file_name(file_name_given)
     if created:
         again = (f" It is the same file as version {same_as} (the same bytes), stored "
                  f"again as the latest version." if same_as else "")
-        return (f"Stored {file_name} as version {version.number} of '{version.dataset}' "
+        return (f"Stored {file_name_shown} as version {version.number} of '{version.dataset}' "
                 f"(as of {version.as_of.isoformat()}): {version.headline}.{again}")
-    return (f"{file_name} is already stored as version {version.number} of "
+    return (f"{file_name_shown} is already stored as version {version.number} of "
             f"'{version.dataset}' (uploaded {version.uploaded_at:%Y-%m-%d %H:%M} UTC); "
             f"no new version was made.")
 

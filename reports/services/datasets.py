@@ -109,7 +109,7 @@ def upload_text(file_name: str, result: UploadResult) -> str:
     said = text.upload_text(file_name, result.version, result.created, result.same_as)
     if result.repaired:
         said += (f"\nThe stored copy of version {result.version.number} was missing or "
-                 f"damaged; it has been restored from {file_name}.")
+                 f"damaged; it has been restored from {text.file_name(file_name)}.")
     if result.profile_used:
         said += (f"\nRead with the reading options saved for {result.version.dataset!r} "
                  f"(see impact profile show).")
@@ -134,7 +134,7 @@ def history_text(versions: list[Version], items: list[dict[str, Any]]) -> str:
             at = next((i for i, line in enumerate(lines) if line.startswith(head)), None)
             if at is None:
                 continue
-            lines.insert(at + 1, f"  Stored file missing: upload {v.original_name} again to "
+            lines.insert(at + 1, f"  Stored file missing: upload {text.file_name(v.original_name)} again to "
                                  f"restore it (see impact store check)")
     return "\n".join(lines)
 

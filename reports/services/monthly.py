@@ -334,6 +334,7 @@ def run_monthly(store: Store, out: str | os.PathLike[str], month: Month, *,
         raise StoreError(f"cannot create the output folder {folder}: {e.strerror or e}") \
             from None
     _refuse_links(folder, folder)
+    claim_output(store, Path(out))
     result = MonthlyResult(month, folder)
     say = progress or (lambda line: None)
     with _locked(folder):
@@ -456,31 +457,61 @@ def _plan(store: Store, name: str, month: Month, audiences: Sequence[Audience],
     except ImpactError as e:
         return {**plan, "status": "failed", "error": str(e)}
     return {**plan, "status": "ok", "audiences": _audience_ids(audiences),
-            "version": version.number,
+            "version": version.number, "version_id": version.id,
             "as_of": version.as_of.isoformat(), "source_sha256": version.sha256,
             "source_file": version.original_name, "previous": prev}
 
 
 def _previous_version(store: Store, name: str, slug: str, month: Month,
                       previous: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The version last month's run used: from its manifest, else by the same rule."""
+    """The version last month's run used: from its manifest, found in the store by its
+    row id and sha256, never by its number alone (after a restore a new upload may
+    reuse a number); else by the same rule as this month's."""
     prev_month = month.previous()
     for entry in (previous or {}).get("datasets", []):
         if entry.get("slug") == slug and entry.get("status") == "ok":
             try:
-                store.version(name, int(entry["version"]))
-            except (UnknownDataset, KeyError, TypeError, ValueError):
+                held = store.versions(name)
+            except UnknownDataset:
                 break
-            return {"month": str(prev_month), "version": int(entry["version"]),
-                    "from": "manifest"}
+            same = [v for v in held if v.sha256 == entry.get("source_sha256") and
+                    entry.get("version_id", v.id) == v.id]
+            if not same:
+                break
+            v = same[-1]
+            return {"month": str(prev_month), "version": v.number, "version_id": v.id,
+                    "sha256": v.sha256, "from": "manifest"}
     version = store.version_as_of(name, prev_month.last_day)
     if version is None:
         return None
-    return {"month": str(prev_month), "version": version.number, "from": "store"}
+    return {"month": str(prev_month), "version": version.number, "version_id": version.id,
+            "sha256": version.sha256, "from": "store"}
 
 
-_PLAN_KEYS = ("status", "audiences", "version", "as_of", "source_sha256", "source_file",
-              "previous")
+STORE_ID_FILE = ".impact-store-id"
+
+
+def claim_output(store: Store, out: Path) -> None:
+    """Record in the output folder the id of the store whose reports it holds, and refuse
+    another store's: two stores writing one folder would overwrite each other's months."""
+    path = out / STORE_ID_FILE
+    try:
+        found = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        found = ""
+    except (OSError, ValueError) as e:
+        raise StoreError(f"cannot read {path}: {e}") from None
+    if found and found != store.id:
+        raise StoreError(f"the output folder {out} holds the monthly reports of another "
+                         f"store (id {found}; this one is {store.id}); give each store its "
+                         f"own --out folder")
+    if not found:
+        with atomic_output(path, "w") as fh:
+            fh.write(store.id + "\n")
+
+
+_PLAN_KEYS = ("status", "audiences", "version", "version_id", "as_of", "source_sha256",
+              "source_file", "previous")
 # What makes a dataset's output the right one.  A template edited, or last month re-run,
 # after a month is complete does not make it incomplete: --force rebuilds it.
 _IDENTITY = ("status", "audiences", "version", "source_sha256")
@@ -543,7 +574,7 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
             note = (f"This is the first monthly report of '{name}': no version was dated on or "
                     f"before {fmt_date(month.previous().last_day)}, so there is nothing to "
                     f"compare with.")
-        elif prev["version"] == version.number:
+        elif prev.get("version_id") == version.id and prev.get("sha256") == version.sha256:
             note = (f"No new version since last month: {version.label} was used for "
                     f"{Month.parse(prev['month']).label} too.")
         else:

@@ -23,28 +23,54 @@ is backed up with pg_dump and its files/ folder (`PG_BACKUP` says so in one line
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import secrets
 import shutil
+import signal
+import sqlite3
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..model.errors import StoreError
+from ..figures.totals import totals_of
+from ..model.errors import ImpactError, StoreError
+from ..model.formats import jsonable
+from ..model.measures import exact_totals
 from ..model.version import __version__
-from ..store.db import DB_NAME, EMBEDDED, FILES_DIR, PG_BACKUP, Store
+from ..store.db import (
+    DB_NAME,
+    EMBEDDED,
+    FILES_DIR,
+    ID_FILE,
+    PG_BACKUP,
+    RESTORE_MARKER,
+    DamagedStore,
+    Store,
+    Version,
+    pending_restore,
+    read_store_id,
+    write_store_id,
+)
 from ..store.files import (
     PRIVATE_DIR,
     PRIVATE_FILE,
     STORED_FILE,
+    atomic_output,
     fsync_dir,
     private_dir,
     sha256_file,
     write_private,
 )
+from ..store.lock import LOCK_NAME, store_lock
 from ..store.paths import resolve_db
+from .source import load_report
 
 MANIFEST = "manifest.json"
 BACKUP_FORMAT = "impact-store-backup"
@@ -97,9 +123,25 @@ class CheckResult:
 
 def check_store(root: Path, db: str | None = None) -> CheckResult:
     """Every problem with the store at `root` whose database is `db` (default: $IMPACT_DB,
-    else its own SQLite file); see the module's docstring."""
-    with Store(root, url=db, create=False) as store:
-        return check_open(store)
+    else its own SQLite file); see the module's docstring.  Temporary folders left by
+    killed backups and restores are removed, and noted.  A store whose database has lost
+    a table or its versions is one problem, naming the originals it still holds."""
+    try:
+        store = Store(root, url=db, create=False)
+    except DamagedStore as e:
+        result = CheckResult(Path(root), schema="?")
+        result.problems.append(Problem(str(e), kind="damaged-store"))
+        result.problems += [Problem(f"{FILES_DIR}/{name} is a stored original that no "
+                                    f"version names any more; impact store restore, or an "
+                                    f"upload of that file, brings it back", kind="unnamed")
+                            for name in e.originals]
+        return result
+    with store:
+        removed = remove_stale_temporaries(store.root)
+        result = check_open(store)
+    result.notes += [Problem(f"removed {path}, a temporary folder left by a killed backup or "
+                             f"restore", kind="temporary-removed") for path in removed]
+    return result
 
 
 def check_open(store: Store) -> CheckResult:
@@ -109,9 +151,17 @@ def check_open(store: Store) -> CheckResult:
                                        kind="integrity"))
     datasets, versions, damaged = store.scan()
     result.datasets, result.versions = len(datasets), len(versions)
+    named: set[str] = set()
     for row in damaged:
         result.problems.append(Problem(str(row), row.dataset, row.number, "damaged-row"))
-    named: set[str] = set()
+        if row.stored_name:
+            named.add(row.stored_name)        # its file is its, not an orphan
+            if not (store.files / row.stored_name).is_file():
+                result.problems.append(Problem(
+                    f"version {row.number} of dataset '{row.dataset}': its stored file "
+                    f"{FILES_DIR}/{row.stored_name} is missing too; upload "
+                    f"{row.original_name} again, or restore a backup",
+                    row.dataset, row.number, "missing-file"))
     for v in versions:
         named.add(v.stored_name)
         path = store.files / v.stored_name
@@ -135,6 +185,13 @@ def check_open(store: Store) -> CheckResult:
                 f"{where}: its stored file {FILES_DIR}/{v.stored_name} {detail}; upload "
                 f"{v.original_name} again to put it back, or restore a backup",
                 v.dataset, v.number, "damaged-file"))
+            continue
+        wrong = _totals_differ(store, v)
+        if wrong:
+            result.problems.append(Problem(
+                f"{where}: its saved totals differ from its stored file's ({wrong}); "
+                f"history and datasets show the saved ones: restore a backup",
+                v.dataset, v.number, "wrong-totals"))
     for name in store.stored_files():
         if name not in named:
             result.notes.append(Problem(
@@ -148,6 +205,23 @@ def check_open(store: Store) -> CheckResult:
         result.notes.append(Problem(f"{FILES_DIR}/{name} is a partial copy left by an "
                                     f"interrupted upload (harmless)", kind="partial-file"))
     return result
+
+
+def _totals_differ(store: Store, version: Version) -> str:
+    """'' if the version's saved totals are those of its stored original, read again
+    with its own reading options; else the first that differs, as 'KEY saved S, file F'."""
+    try:
+        report = load_report(store, version)
+    except ImpactError as e:
+        return f"the file cannot be read again: {e}"
+    if not report.valid:
+        return "the file no longer reads as valid"
+    saved = jsonable(version.totals)
+    again = jsonable(exact_totals(jsonable(totals_of(report))))
+    for key in sorted(set(saved) | set(again)):
+        if saved.get(key) != again.get(key):
+            return f"{key} saved {saved.get(key)}, file {again.get(key)}"
+    return ""
 
 
 # --------------------------------------------------------------------------
@@ -175,10 +249,16 @@ def backup_store(store: Store, dest: Path, *, now: datetime | None = None) -> Ba
         tmp = _mkdtemp(f".{dest.name}.", ".backup-part", parent)
     except OSError as e:
         raise StoreError(f"cannot create the backup at {dest}: {e.strerror or e}") from None
+    with _registered(store.root, tmp):
+        return _backup_into(store, dest, tmp, now)
+
+
+def _backup_into(store: Store, dest: Path, tmp: Path, now: datetime | None) -> BackupResult:
+    parent = dest.parent
     try:
         store.backup_database(tmp / DB_NAME)
         os.chmod(tmp / DB_NAME, PRIVATE_FILE)
-        with Store(tmp, url=EMBEDDED) as snapshot:    # the database as it was at that moment
+        with Store(tmp, url=EMBEDDED, lock=None) as snapshot:    # the database as it was at that moment
             _, versions, damaged = snapshot.scan()
         problems = [str(d) for d in damaged]
         private_dir(tmp / FILES_DIR)
@@ -229,60 +309,337 @@ def backup_store(store: Store, dest: Path, *, now: datetime | None = None) -> Ba
 class RestoreResult:
     target: Path
     check: CheckResult
-    replaced: Path | None = None     # where the store it replaced was kept (with --force)
+    replaced: Path | None = None     # where a copy of the store it replaced is kept
+    resumed: str = ""                # with --resume: "finished" or "rolled back"
+
+
+KILL_ENV = "IMPACT_TEST_KILL_AT"     # test hooks: the restore kills itself at this step,
+PAUSE_ENV = "IMPACT_TEST_PAUSE_AT"   # or waits there ("STEP=SECONDS"), holding the lock
+STAGE_SUFFIX = ".restore-part"
+STEPS = ("staged", "kept", "marked", "adding", "added", "swapped", "cleaning")
+
+
+def _step(name: str) -> None:
+    """A named point of a restore (`STEPS`).  With $IMPACT_TEST_KILL_AT set to its name,
+    the process kills itself there (SIGKILL: no clean-up runs), so that tests interrupt a
+    restore at exactly that point, whatever the machine's speed."""
+    if os.environ.get(KILL_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+    step, _, seconds = os.environ.get(PAUSE_ENV, "").partition("=")
+    if step == name:
+        time.sleep(float(seconds or 1))
 
 
 def restore_store(src: Path, target: Path, *, force: bool = False,
                   db: str | None = None) -> RestoreResult:
-    """Restore the backup `src` (made by `backup_store`, or a copied store folder) to
-    `target`, which must be new or an empty store unless `force`.  Refused when the
-    target's database is `db` or $IMPACT_DB (PostgreSQL): see `PG_BACKUP`."""
+    """Restore the backup `src` (made by `backup_store`, or a copied store folder) into
+    the store folder `target`, which must be new or an empty store unless `force`.
+    Refused when the target's database is `db` or $IMPACT_DB (PostgreSQL): `PG_BACKUP`.
+
+    The restore works inside the store folder (so a mount point or the target of a
+    symbolic link is restored where it is), holding the store's lock exclusively:
+
+    1. the backup is copied into STORE/.<random>.restore-part, every sha256 checked,
+       and the copy checked as `check_store` does;
+    2. a copy of the store being replaced is kept beside it;
+    3. RESTORE_MARKER records what is being done (from here on, every command sees it);
+    4. the backup's files are added to STORE/files (files are named by their content,
+       so the old database still finds all of its own);
+    5. the database is renamed over STORE/impact.db: the one instant at which the store
+       changes from the old to the new, whole;
+    6. files only the old database named are removed, and the marker.
+
+    Killed anywhere, every reader sees the old store or the new one; the next command
+    names the interrupted restore, changes nothing, and `resume_restore` finishes it
+    (after step 5) or rolls it back (before)."""
     if resolve_db(db):
         raise StoreError(PG_BACKUP)
-    src, target = Path(src), Path(target)
+    src, target = Path(src), _real(Path(target))
     if not (src / DB_NAME).is_file():
         raise StoreError(f"{src} is not a backup of a store: it has no {DB_NAME}")
-    if src.resolve() == target.resolve():
+    if src.resolve() == target:
         raise StoreError("the backup and the store are the same folder")
-    replacing = target.exists() and not _empty_store(target)
-    if replacing and not force:
-        raise StoreError(f"the store at {target} is not empty; restore into a new folder, or "
-                         f"add --force to replace it (the store it replaces is kept beside it)")
+    if (target / RESTORE_MARKER).exists():
+        raise StoreError(f"an earlier restore of the store at {target} was interrupted; "
+                         f"finish it first with impact store restore --resume --store {target}")
     manifest = _manifest(src)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _mkdtemp(f".{target.name}.", ".restore-part", target.parent)
     try:
-        _copy_backup(src, tmp, manifest)
-        if target.exists():                  # keep what is not the store: templates, reports
-            for item in target.iterdir():
-                if item.name in (DB_NAME, FILES_DIR) or item.name.startswith(DB_NAME):
-                    continue
-                if item.is_dir():
-                    shutil.copytree(item, tmp / item.name, symlinks=True)
-                else:
-                    shutil.copy2(item, tmp / item.name)
-        with Store(tmp, url=EMBEDDED) as restored:
-            checked = check_open(restored)
-        if not checked.healthy:
-            raise StoreError(f"the backup at {src} does not restore to a healthy store: "
-                             + "; ".join(p.message for p in checked.problems[:5]))
+        private_dir(target)
+    except OSError as e:
+        raise StoreError(f"cannot create the store at {target}: {e.strerror or e}") from None
+    with store_lock(target, "exclusive", what="impact store restore"):
+        if (target / RESTORE_MARKER).exists():     # another restore was killed meanwhile
+            raise StoreError(f"an earlier restore of the store at {target} was interrupted; "
+                             f"finish it first with impact store restore --resume --store "
+                             f"{target}")
+        replacing = not _empty_store(target)
+        if replacing and not force:
+            raise StoreError(f"the store at {target} is not empty; restore into a new folder, "
+                             f"or add --force to replace it (a copy of the store it replaces "
+                             f"is kept beside it)")
+        remove_stale_temporaries(target)
+        store_id = read_store_id(target) or secrets.token_hex(16)
+        stage = _mkdtemp(".", STAGE_SUFFIX, target)
+        try:
+            _copy_backup(src, stage, manifest)
+            _give_id(stage, store_id)
+            with Store(stage, url=EMBEDDED, create=False, lock=None) as restored:
+                checked = check_open(restored)
+                _, versions, _ = restored.scan()
+            if not checked.healthy:
+                raise StoreError(f"the backup at {src} does not restore to a healthy store: "
+                                 + "; ".join(p.message for p in checked.problems[:5]))
+            for leftover in (ID_FILE, LOCK_NAME):
+                with contextlib.suppress(OSError):
+                    (stage / leftover).unlink()
+            fsync_dir(stage)
+            _step("staged")
+            old_named = _named_files(target) if replacing else set()
+            kept = _keep(target) if replacing else None
+            _step("kept")
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        new_named = sorted({v.stored_name for v in versions})
+        marker = {"source": str(src), "stage": stage.name, "kept": str(kept or ""),
+                  "database_sha256": sha256_file(stage / DB_NAME),
+                  "old_files": sorted(old_named), "new_files": new_named,
+                  "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        if not (target / ID_FILE).exists():
+            write_store_id(target, store_id)
+        with atomic_output(target / RESTORE_MARKER, "w", perms=PRIVATE_FILE) as fh:
+            fh.write(json.dumps(marker, indent=2) + "\n")
+        _step("marked")
+        _finish(target, marker)
+    checked.root = target
+    return RestoreResult(target, checked, kept)
+
+
+def _finish(target: Path, marker: dict[str, Any]) -> None:
+    """Steps 4 to 6 of a restore (see `restore_store`), from wherever they were left."""
+    stage = target / str(marker["stage"])
+    files = target / FILES_DIR
+    private_dir(files)
+    for name in marker["new_files"]:
+        staged, live = stage / FILES_DIR / name, files / name
+        if not staged.exists():             # added by the run that was interrupted
+            continue
+        if Store._intact(live, _sha_of(name)):
+            continue
+        os.replace(staged, live)
+        _step("adding")
+    fsync_dir(files)
+    _step("added")
+    _settle(target / DB_NAME)
+    os.replace(stage / DB_NAME, target / DB_NAME)
+    fsync_dir(target)
+    _step("swapped")
+    _clean_up(target, marker)
+
+
+def _clean_up(target: Path, marker: dict[str, Any]) -> None:
+    """Step 6: the old store's own files (a copy is kept), the stage and the marker."""
+    new = set(marker["new_files"])
+    for name in set(marker["old_files"]) - new:
+        with contextlib.suppress(OSError):
+            (target / FILES_DIR / name).unlink()
+    _step("cleaning")
+    shutil.rmtree(target / str(marker["stage"]), ignore_errors=True)
+    (target / RESTORE_MARKER).unlink(missing_ok=True)
+    fsync_dir(target)
+
+
+def resume_restore(target: Path) -> RestoreResult:
+    """Finish a restore that was interrupted after its database was renamed into place
+    (the stage no longer holds it), or roll back one interrupted before (the store is
+    then as it was: the files it had added are removed)."""
+    target = _real(Path(target))
+    marker_path = target / RESTORE_MARKER
+    if not marker_path.exists():
+        raise StoreError(f"no interrupted restore was found at {target}; nothing to resume")
+    with store_lock(target, "exclusive", what="impact store restore --resume"):
+        try:
+            marker = json.loads(marker_path.read_text(encoding="utf-8"))
+            for key in ("stage", "database_sha256", "old_files", "new_files"):
+                marker[key]  # noqa: B018  (each must be there)
+        except (OSError, ValueError, KeyError, TypeError):
+            raise StoreError(f"{marker_path} cannot be read; restore the backup again with "
+                             f"impact store restore BACKUP --store {target} --force") from None
+        staged = (target / str(marker["stage"]) / DB_NAME).exists()
+        if staged and not (target / DB_NAME).exists():
+            _finish(target, marker)        # a first restore into an empty folder
+            how = "finished"
+        elif not staged:                   # renamed into place: the new store is in
+            _clean_up(target, marker)
+            how = "finished"
+        else:
+            old = set(marker["old_files"])
+            for name in set(marker["new_files"]) - old:
+                with contextlib.suppress(OSError):
+                    (target / FILES_DIR / name).unlink()
+            shutil.rmtree(target / str(marker["stage"]), ignore_errors=True)
+            marker_path.unlink(missing_ok=True)
+            fsync_dir(target)
+            how = "rolled back"
+        with Store(target, url=EMBEDDED, create=False) as store:
+            checked = check_open(store)
+    kept = Path(marker["kept"]) if marker.get("kept") else None
+    return RestoreResult(target, checked, kept, how)
+
+
+def _real(target: Path) -> Path:
+    """The folder a store path means: a symbolic link's target, so that a restore
+    replaces the store there and leaves the link in place."""
+    return Path(os.path.realpath(target.expanduser()))
+
+
+def _give_id(stage: Path, store_id: str) -> None:
+    """Give the staged database the id of the store it is restored into, so that the
+    store keeps its identity (and a restored copy elsewhere gets its own)."""
+    try:
+        conn = sqlite3.connect(stage / DB_NAME)
+        try:
+            with conn:
+                conn.execute("DELETE FROM meta WHERE key IN ('store_id', 'store_root')")
+                conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)",
+                             (store_id,))
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise StoreError(f"the backup's {DB_NAME} cannot be restored: {e}") from None
+    write_store_id(stage, store_id)
+
+
+def _settle(db_file: Path) -> None:
+    """Let SQLite roll back a journal left by a killed writer before the database is
+    replaced (a stale journal must never be applied to the restored one)."""
+    if not db_file.exists():
+        return
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(db_file, timeout=60)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+
+
+def _named_files(target: Path) -> set[str]:
+    """The stored files the store's database names (none if it cannot be read)."""
+    try:
+        with Store(target, url=EMBEDDED, create=False, lock=None) as store:
+            _, versions, _ = store.scan()
+    except StoreError:
+        return set()
+    return {v.stored_name for v in versions}
+
+
+def _keep(target: Path) -> Path:
+    """A copy of the store about to be replaced (its database and files, as they are,
+    damaged or not), beside it: TARGET.replaced-<UTC time>."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    dest = target.parent / f"{target.name}.replaced-{stamp}"
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = target.parent / f"{target.name}.replaced-{stamp}-{n}"
+    try:
+        tmp = _mkdtemp(f".{dest.name}.", ".keep-part", target.parent)
+    except OSError as e:
+        raise StoreError(f"cannot keep a copy of the store beside it in {target.parent}: "
+                         f"{e.strerror or e}") from None
+    with _registered(target, tmp):
+        return _keep_into(target, dest, tmp)
+
+
+def _keep_into(target: Path, dest: Path, tmp: Path) -> Path:
+    try:
+        if (target / DB_NAME).exists():
+            _settle(target / DB_NAME)
+            shutil.copy2(target / DB_NAME, tmp / DB_NAME)
+        if (target / FILES_DIR).is_dir():
+            shutil.copytree(target / FILES_DIR, tmp / FILES_DIR, symlinks=True,
+                            ignore=shutil.ignore_patterns(".*"))
+        if (target / ID_FILE).exists():
+            shutil.copy2(target / ID_FILE, tmp / ID_FILE)
         fsync_dir(tmp)
-        replaced = None
-        if target.exists():
-            replaced = Path(tempfile.mkdtemp(prefix=f".{target.name}.replaced-",
-                                             dir=target.parent))
-            os.rename(target, replaced / target.name)
-        os.rename(tmp, target)
+        os.rename(tmp, dest)
         fsync_dir(target.parent)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise StoreError(f"cannot keep a copy of the store at {dest}: {e.strerror or e}") \
+            from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if replaced is not None and not replacing:
-        shutil.rmtree(replaced, ignore_errors=True)
-        replaced = None
-    checked.root = target
-    return RestoreResult(target, checked,
-                         None if replaced is None else replaced / target.name)
+    return dest
+
+
+def _sha_of(stored_name: str) -> str:
+    return stored_name.split(".")[0]
+
+
+TEMPORARY_DIR = "temporary"       # STORE/temporary/<id>.json: a backup's or a kept copy's
+
+
+@contextlib.contextmanager
+def _registered(root: Path, tmp: Path) -> Iterator[None]:
+    """Record the temporary folder `tmp` (made beside a backup's destination, or beside
+    the store for a kept copy) in the store, in a file this process holds locked (flock)
+    while it works.  A record whose lock is free belongs to a process that is gone, so
+    `remove_stale_temporaries` knows, without guessing from times, what to remove."""
+    folder = private_dir(root / TEMPORARY_DIR)
+    record = folder / f"{tmp.name}.json"
+    fd = os.open(record, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, json.dumps({"path": str(tmp)}).encode())
+        os.fsync(fd)
+        yield
+    finally:
+        record.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def remove_stale_temporaries(root: Path) -> list[str]:
+    """Remove the temporary folders that killed backups and restores left: a restore's
+    stage inside the store (unless a pending restore still needs it; the caller holds
+    the store's lock, so no restore is running), and the folders recorded by
+    `_registered` whose process is gone.  The paths removed."""
+    pending = pending_restore(root) or {}
+    removed = []
+    try:
+        found = [p for p in root.iterdir() if p.name.endswith(STAGE_SUFFIX) and p.is_dir()]
+    except OSError:
+        found = []
+    for path in found:
+        if path.name != pending.get("stage"):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(str(path))
+    try:
+        records = sorted((root / TEMPORARY_DIR).glob("*.json"))
+    except OSError:
+        records = []
+    for record in records:
+        try:
+            fd = os.open(record, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue                    # its backup is still running
+            try:
+                path = Path(json.loads(os.pread(fd, 4096, 0) or b"{}").get("path", ""))
+            except (ValueError, AttributeError):
+                path = Path()
+            if path.name.endswith((".backup-part", ".keep-part")) and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(str(path))
+            record.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _mkdtemp(prefix: str, suffix: str, parent: Path) -> Path:
@@ -297,7 +654,9 @@ def _empty_store(root: Path) -> bool:
     """A folder with nothing in it, or a store with no file and no version."""
     if not root.is_dir():
         return False
-    names = {p.name for p in root.iterdir()}
+    names = {p.name for p in root.iterdir()
+             if p.name not in (LOCK_NAME, ID_FILE, TEMPORARY_DIR)
+             and not p.name.endswith(STAGE_SUFFIX)}
     if not names:
         return True
     files = root / FILES_DIR
@@ -306,7 +665,7 @@ def _empty_store(root: Path) -> bool:
     if not (root / DB_NAME).exists():
         return names <= {FILES_DIR}
     try:
-        with Store(root, url=EMBEDDED, create=False) as store:
+        with Store(root, url=EMBEDDED, create=False, lock=None) as store:
             _, versions, damaged = store.scan()
     except StoreError:
         return False
@@ -339,7 +698,7 @@ def _copy_backup(src: Path, tmp: Path, manifest: dict[str, Any] | None) -> None:
     os.chmod(tmp / FILES_DIR, PRIVATE_DIR)
     wanted: list[tuple[str, str | None]]
     if manifest is None:                     # a plain store folder: a consistent database copy
-        with Store(src, url=EMBEDDED, create=False) as source:
+        with Store(src, url=EMBEDDED, create=False, lock=None) as source:
             source.backup_database(tmp / DB_NAME)
         os.chmod(tmp / DB_NAME, PRIVATE_FILE)
         wanted = [(f"{FILES_DIR}/{p.name}", None) for p in sorted((src / FILES_DIR).iterdir())

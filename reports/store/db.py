@@ -38,10 +38,12 @@ that cannot be read raises `DamagedRow`, naming its dataset and version.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import secrets
 import sqlite3
 import threading
 import time
@@ -75,7 +77,13 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DisconnectionError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.schema import CreateColumn
 
 from ..figures.totals import headline
@@ -83,6 +91,7 @@ from ..model.errors import StoreError, UnknownDataset, UsageProblem
 from ..model.formats import fmt_date, jsonable
 from ..model.measures import exact_totals
 from .files import PRIVATE_FILE, STORED_FILE, atomic_output, private_dir, sha256_file
+from .lock import store_lock
 from .paths import (
     DB_ENV,
     MAX_NAME,
@@ -97,6 +106,8 @@ from .paths import (
 
 DB_NAME = "impact.db"
 FILES_DIR = "files"
+ID_FILE = "store-id"              # STORE/store-id: the store's random id, as its database has it
+RESTORE_MARKER = "restore-pending.json"   # written by a restore before it changes the store
 # 1: names as given, looked up by slug.  2: names NFC-normalised, looked up by name.
 # 3: a dataset may hold the same bytes twice (going back to an earlier proposal).
 SCHEMA_VERSION = "3"
@@ -111,6 +122,8 @@ EMBEDDED = "embedded"        # Store(root, url=EMBEDDED): STORE/impact.db, whate
 _SCHEMA_LOCK = 0x1A7AC7      # PostgreSQL advisory lock held while the schema is made or migrated
 # SQLSTATEs after which a PostgreSQL transaction is simply tried again
 _RETRY_STATES = ("40001", "40P01")   # serialization failure, deadlock detected
+_CREATES = "; impact upload creates a store"
+_HAD_VERSIONS = "had_versions"       # meta: set with the first version, never taken back
 
 # --------------------------------------------------------------------------
 # what a version is
@@ -136,6 +149,7 @@ class Version:
     totals: dict[str, Any]         # as `Summary.totals`: Decimal figures, int counts
     read_options: dict[str, Any] = field(default_factory=dict)
     file_missing: bool = field(default=False, compare=False)   # as `Store.versions` found it
+    id: int = field(default=0, compare=False)      # the row's id: with sha256, its identity
 
     @property
     def label(self) -> str:
@@ -251,8 +265,17 @@ def sqlite_engine(path: Path) -> Engine:
     return _make_engine(URL.create("sqlite", database=str(path)))
 
 
+def _file_id(path: str | None) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_dev, st.st_ino)
+
+
 def _make_engine(url: str | URL) -> Engine:
-    is_sqlite = make_url(url).get_backend_name() == "sqlite"
+    is_sqlite = str(url).startswith("sqlite")
+    db_path = url.database if isinstance(url, URL) else None
     engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S} if is_sqlite else
                            {"connect_timeout": 10, "application_name": "impact"})
     if is_sqlite:
@@ -260,7 +283,8 @@ def _make_engine(url: str | URL) -> Engine:
         # that every transaction starts with BEGIN IMMEDIATE and holds the write lock from
         # its first statement (the SQLAlchemy documented recipe).
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        def _on_connect(dbapi_conn: Any, record: Any) -> None:
+            record.info["file"] = _file_id(db_path)
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
@@ -275,6 +299,15 @@ def _make_engine(url: str | URL) -> Engine:
             # one behind another for the write lock
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY)
                                  else "BEGIN IMMEDIATE")
+
+        # A restore renames a new database over impact.db: a pooled connection (the
+        # portal keeps some for its whole life) still has the old file open, so one whose
+        # file is no longer impact.db is dropped and a new one opened (SQLAlchemy's
+        # pessimistic-disconnect recipe: DisconnectionError at checkout retries).
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            if record.info.get("file") != _file_id(db_path):
+                raise DisconnectionError("the database file was replaced (a restore)")
     return engine
 
 
@@ -283,55 +316,118 @@ def _make_engine(url: str | URL) -> Engine:
 
 
 class Store:
-    """A store directory and its database.  Created on first use.
+    """A store directory and its database.
 
     `url` is the database: a PostgreSQL URL (see `database_url`), or None for $IMPACT_DB
-    if that is set, else the SQLite file STORE/impact.db; `EMBEDDED` is always that file."""
+    if that is set, else the SQLite file STORE/impact.db; `EMBEDDED` is always that file.
+    `create`: make the store if there is none (only `upload`, `users add` and `serve`
+    do; every other command is refused with one line, so that a typo or an unmounted
+    volume never becomes a new, empty store).  `created` says whether this did.
+    `lock`: hold the store's lock in this mode ("shared") while the store is open, or
+    None (the portal, which takes it for each upload and job instead); see `lock.py`."""
 
     def __init__(self, root: str | os.PathLike[str], *, url: str | None = None,
-                 create: bool = True) -> None:
+                 create: bool = True, lock: str | None = "shared") -> None:
         self.root = Path(root)
         self.files = self.root / FILES_DIR
         self._tables_lock = threading.Lock()          # guards _tables_made
         self._tables_made: list[MetaData] = []
+        self._held = contextlib.ExitStack()
         given = None if url == EMBEDDED else resolve_db(url)
         self.embedded = given is None
-        db_file = self.root / DB_NAME
+        self.db_file = self.root / DB_NAME
         if self.embedded:
-            if not create and not db_file.exists() and not self.stored_files():
-                raise StoreError(f"there is no store at {self.root} (no {DB_NAME})")
-            if not db_file.exists() and self.stored_files():
-                raise self._lost(f"its database {DB_NAME} is missing")
-        elif not create and not self.files.is_dir():
-            raise StoreError(f"there is no store at {self.root} (no {FILES_DIR} folder)")
-        self.url = f"sqlite:///{db_file.resolve()}" if given is None else database_url(given)
+            self._url: str | URL = URL.create("sqlite", database=str(self.db_file.resolve()))
+            self.url = f"sqlite:///{self.db_file.resolve()}"     # for messages only
+        else:
+            self.url = self._url = database_url(given or "")
         self.where = shown_url(self.url)         # for messages: no password
+        pending = self.pending_restore()
+        if not create or pending is not None:
+            try:
+                self._refuse_missing(pending)
+            except StoreError:
+                if not self.embedded:
+                    self._reach()         # an unreachable database is the first thing to say
+                raise
+        if self.embedded and not self.db_file.exists() and self.stored_files():
+            raise self._lost(f"its database {DB_NAME} is missing")
+        self.created = not self.root.is_dir() or (
+            self.embedded and not self.db_file.exists() or
+            not self.embedded and not self.files.is_dir())
         try:
             # owner-only, whatever the umask: the folders 0700, the database file 0600
             # (SQLite gives its journal and WAL files the database file's mode)
             private_dir(self.files)
-            if self.embedded and not db_file.exists():
-                os.close(os.open(db_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
-                os.chmod(db_file, PRIVATE_FILE)
+            if self.embedded and not self.db_file.exists():
+                os.close(os.open(self.db_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                                 PRIVATE_FILE))
+                os.chmod(self.db_file, PRIVATE_FILE)
         except FileExistsError:
             pass
         except OSError as e:
             raise StoreError(f"cannot create the store at {self.root}: {e.strerror or e}; "
                              f"choose another place with --store DIR or ${STORE_ENV}") from None
-        self.engine = _make_engine(self.url)
+        if lock is not None:
+            self._held.enter_context(store_lock(self.root, lock))
+        self.engine = _make_engine(self._url)
         try:
             self.schema = self._open_schema()
         except StoreError:
-            self.engine.dispose()
+            self.close()
             raise
         except SQLAlchemyError as e:
-            self.engine.dispose()
+            self.close()
             hint = (f"if it is damaged, restore a backup with impact store restore BACKUP "
                     f"--store {self.root} --force" if self.embedded else
                     f"check the --db URL (or ${DB_ENV}) and that the database server is "
                     f"running and lets you in")
             raise StoreError(f"cannot open the store database at {self.where}: "
                              f"{db_message(e)}; {hint}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _reach(self) -> None:
+        """Connect to the PostgreSQL database once: `StoreError` saying why it cannot be."""
+        engine = _make_engine(self._url)
+        try:
+            with engine.connect():
+                pass
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot open the store database at {self.where}: "
+                             f"{db_message(e)}; check the --db URL (or ${DB_ENV}) and that "
+                             f"the database server is running and lets you in") from None
+        finally:
+            engine.dispose()
+
+    def _refuse_missing(self, pending: dict[str, Any] | None) -> None:
+        """Refuse, in one line, to open a store that is not there (or, during an
+        interrupted restore, one whose database is not there): nothing is created."""
+        resume = (f"; an interrupted restore was found: finish it with impact store "
+                  f"restore --resume --store {self.root}" if pending is not None else "")
+        if not self.root.is_dir():
+            raise StoreError(f"there is no store at {self.root} (no such folder); check "
+                             f"--store (or ${STORE_ENV}), or that its volume is mounted; "
+                             f"impact upload creates a store")
+        if self.embedded and not self.db_file.exists() and (resume or not self.stored_files()):
+            raise StoreError(f"there is no store at {self.root} (no {DB_NAME})"
+                             f"{resume or _CREATES}")
+        if not self.embedded and not self.files.is_dir():
+            raise StoreError(f"there is no store at {self.root} (no {FILES_DIR} folder)"
+                             f"{resume or _CREATES}")
+
+    def pending_restore(self) -> dict[str, Any] | None:
+        """What an interrupted `impact store restore` recorded (RESTORE_MARKER), or None."""
+        return pending_restore(self.root)
+
+    def refuse_while_restoring(self) -> None:
+        """`StoreError` if a restore of this store was interrupted: a change made now would
+        be lost when it is finished (or would mix two histories)."""
+        if self.pending_restore() is not None:
+            raise StoreError(f"a restore of the store at {self.root} was interrupted; nothing "
+                             f"is changed until it is finished: run impact store restore "
+                             f"--resume --store {self.root}")
 
     @property
     def dialect(self) -> str:
@@ -409,23 +505,40 @@ class Store:
     def _open_schema(self) -> str:
         """Create the schema in a new database, migrate an old one; the schema version.
         A database without the schema while stored files exist is refused: making it anew
-        would lose the history and start the numbering again."""
+        would lose the history and start the numbering again.  So is one that lacks a
+        table it needs, or whose versions are gone while it says it had some
+        (`DamagedStore`), and one that belongs to another store folder (its id)."""
         with self.engine.begin() as conn:
             self._lock_schema(conn)
-            if not inspect(conn).has_table("meta"):
-                if self.stored_files():
+            have = set(inspect(conn).get_table_names())
+            if "meta" not in have:
+                if self.stored_files() or have & {"datasets", "versions"}:
                     raise self._lost(f"its database {self._db_name} is empty (it holds no "
-                                     f"tables)")
+                                     f"store tables)" if not have & {"datasets", "versions"}
+                                     else f"its database {self._db_name} has lost its meta "
+                                     f"table")
                 metadata.create_all(conn)
                 conn.execute(meta_t.insert().values(key="schema", value=SCHEMA_VERSION))
+                self._identify(conn, {})
                 return SCHEMA_VERSION
-            schema = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "schema")
-                                  ).scalar()
+            meta = {r.key: r.value for r in conn.execute(select(meta_t.c.key, meta_t.c.value))}
+            schema = meta.get("schema")
             if schema not in KNOWN_SCHEMAS:
                 raise StoreError(f"the store database at {self.where} has schema version "
                                  f"{schema!r}, which this impact does not know (it knows "
                                  f"{', '.join(KNOWN_SCHEMAS)}); use the impact that made it, "
                                  f"or a newer one")
+            lacking = [t for t in ("datasets", "versions") if t not in have]
+            if lacking:
+                raise self._damaged(f"its database {self._db_name} has lost its "
+                                    f"{' and '.join(lacking)} table{'s' * (len(lacking) > 1)}")
+            count = conn.execute(select(func.count()).select_from(versions_t)).scalar() or 0
+            named = conn.execute(select(func.count()).select_from(datasets_t)).scalar() or 0
+            if not count and (named or meta.get(_HAD_VERSIONS)):
+                raise self._damaged(f"its database {self._db_name} has lost every version "
+                                    f"(its versions table is empty, but it had versions)")
+            if count and not meta.get(_HAD_VERSIONS):      # a store made before this mark
+                conn.execute(meta_t.insert().values(key=_HAD_VERSIONS, value="1"))
             if schema in ("1", "2"):   # one file per dataset at most once: no longer
                 _allow_repeated_files(conn)
             metadata.create_all(conn)
@@ -437,7 +550,47 @@ class Store:
             if schema != SCHEMA_VERSION:
                 conn.execute(meta_t.update().where(meta_t.c.key == "schema")
                              .values(value=SCHEMA_VERSION))
+            self._identify(conn, meta)
             return SCHEMA_VERSION
+
+    def _identify(self, conn: Connection, meta: dict[str, str]) -> None:
+        """Match the store folder and its database by the store's random id (meta
+        'store_id', and the file STORE/store-id).  A store made before ids gets one.  A
+        folder and a database with different ids are refused, as is a database that
+        another folder, still there, owns: two folders on one database would merge."""
+        folder_id = read_store_id(self.root)
+        db_id = meta.get("store_id")
+        here = os.path.realpath(self.root)
+        if db_id and folder_id and db_id != folder_id:
+            raise StoreError(f"the store folder {self.root} (store id {folder_id}) and the "
+                             f"database at {self.where} (store id {db_id}) belong to different "
+                             f"stores; give the --db URL (or --store folder) that belongs "
+                             f"with it")
+        if db_id and not folder_id and not self.embedded:
+            owner = meta.get("store_root", "")
+            if owner and owner != here and read_store_id(Path(owner)) == db_id:
+                raise StoreError(f"the database at {self.where} belongs to the store folder "
+                                 f"{owner} (store id {db_id}), not to {self.root}; give that "
+                                 f"folder with --store, or another --db database for this one")
+        store_id = db_id or folder_id or secrets.token_hex(16)
+        if db_id is None:
+            conn.execute(meta_t.insert().values(key="store_id", value=store_id))
+        if meta.get("store_root") != here:
+            conn.execute(meta_t.delete().where(meta_t.c.key == "store_root"))
+            conn.execute(meta_t.insert().values(key="store_root", value=here))
+        if folder_id is None:
+            write_store_id(self.root, store_id)
+        self.id = store_id
+
+    def _damaged(self, what: str) -> DamagedStore:
+        originals = self.stored_files()
+        fix = (f"restore a backup with impact store restore BACKUP --store {self.root} "
+               f"--force" if self.embedded else "restore it with pg_restore from a pg_dump "
+               "backup")
+        held = (f"; it holds {len(originals)} stored original(s) (see impact store check), "
+                f"which a restore or a new upload of each can bring back" if originals else "")
+        return DamagedStore(f"the store at {self.root} is damaged: {what}; refusing to start "
+                            f"a new, empty history{held}. To repair it, {fix}", originals)
 
     @property
     def _db_name(self) -> str:
@@ -463,14 +616,18 @@ class Store:
     @classmethod
     def open(cls, given: str | os.PathLike[str] | None = None,
              environ: Mapping[str, str] | None = None, *, db: str | None = None,
-             create: bool = True) -> Store:
+             create: bool = False, lock: str | None = "shared") -> Store:
         """The store at --store DIR (else $IMPACT_STORE, else the XDG data directory) with
-        the database --db URL (else $IMPACT_DB, else its own SQLite file)."""
+        the database --db URL (else $IMPACT_DB, else its own SQLite file).  Not created
+        unless `create`."""
         return cls(resolve_dir(given, environ), url=resolve_db(db, environ) or EMBEDDED,
-                   create=create)
+                   create=create, lock=lock)
 
     def close(self) -> None:
-        self.engine.dispose()
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.dispose()
+        self._held.close()        # the store's lock, if this holds it
 
     def __enter__(self) -> Self:
         return self
@@ -520,9 +677,11 @@ class Store:
                               original_name=m["original_name"],
                               stored_name=m["stored_name"], size=size,
                               sheets=sheets, rows=rows, totals=totals,
-                              read_options=read_options)
+                              read_options=read_options, id=int(m["id"]))
         except (ValueError, TypeError, KeyError, ArithmeticError, AttributeError) as e:
-            raise DamagedRow(m["name"], m["number"], column, e) from None
+            raise DamagedRow(m["name"], m["number"], column, e,
+                             stored_name=str(m["stored_name"] or ""),
+                             original_name=str(m["original_name"] or "")) from None
         if not (self.files / version.stored_name).is_file():
             version = replace(version, file_missing=True)
         return version
@@ -609,15 +768,14 @@ class Store:
         return self.version(dataset, older), new
 
     def version_as_of(self, dataset: str, day: date) -> Version | None:
-        """The latest version (highest number) of `dataset` with an as-of date on or before
-        `day`, or None.  Every version is read (in Python, not compared as text by the
-        database), so a damaged as-of date is reported, never silently passed over."""
-        rows = self._rows(self._select().where(_named(dataset))
-                          .order_by(versions_t.c.number.desc()))
-        for version in [self._version(r) for r in rows]:
-            if version.as_of <= day:
-                return version
-        return None
+        """The version of `dataset` in force on `day`, or None: of those with an as-of date
+        on or before `day`, the one with the latest as-of date; of several with that date,
+        the one uploaded last (then the highest number).  So a backdated upload does not
+        displace one dated later.  Every version is read (in Python, not compared as text
+        by the database), so a damaged as-of date is reported, never silently passed over."""
+        rows = self._rows(self._select().where(_named(dataset)))
+        dated = [v for v in (self._version(r) for r in rows) if v.as_of <= day]
+        return max(dated, key=lambda v: (v.as_of, v.uploaded_at, v.number), default=None)
 
     def _unknown(self, dataset: str) -> UnknownDataset:
         names = self.names()
@@ -632,8 +790,9 @@ class Store:
         path = self.files / version.stored_name
         if not path.is_file():
             raise StoreError(f"the stored file for '{version.dataset}' version {version.number} "
-                             f"({path}) is missing; upload {version.original_name} again to a "
-                             f"new dataset, or restore the store from a backup")
+                             f"({path}) is missing; upload {version.original_name} again to "
+                             f"'{version.dataset}' (the same bytes put the copy back), or "
+                             f"restore the store from a backup")
         if verify and sha256_file(path) != version.sha256:
             raise StoreError(f"the stored file for '{version.dataset}' version {version.number} "
                              f"({path}) is damaged: its sha256 no longer matches; restore the "
@@ -683,7 +842,7 @@ class Store:
         API while other processes may be writing (they wait, at most seconds)."""
         if not self.embedded:
             raise StoreError(PG_BACKUP)
-        source = self.url.removeprefix("sqlite:///")
+        source = str(self.db_file)
         try:
             src = sqlite3.connect(source, timeout=_BUSY_TIMEOUT_S)
             try:
@@ -710,7 +869,20 @@ class Store:
         dataset's latest version is these exact bytes, and that version is returned.  The
         bytes of an earlier version (not the latest) make a new version: going back to an
         earlier proposal is a change (`same_as` finds which version it repeats).
-        `pause` sleeps that long at each step (a test hook, for killing an upload)."""
+        `pause` sleeps that long at each step (a test hook, for killing an upload).
+        Holds the store's lock, shared, while it writes (see `lock.py`)."""
+        with store_lock(self.root, "shared", what="an upload"):
+            self.refuse_while_restoring()
+            return self._add(src, dataset, sha256=sha256, original_name=original_name,
+                             as_of=as_of, uploaded_by=uploaded_by, note=note, sheets=sheets,
+                             rows=rows, totals=totals, read_options=read_options, now=now,
+                             pause=pause)
+
+    def _add(self, src: str | os.PathLike[str], dataset: str, *, sha256: str,
+             original_name: str, as_of: date, uploaded_by: str, note: str,
+             sheets: Iterable[str], rows: int, totals: Mapping[str, Any],
+             read_options: Mapping[str, Any] | None, now: datetime | None,
+             pause: float) -> tuple[Version, bool]:
         name = check_name(dataset)
         for value, limit, what in ((uploaded_by, MAX_BY, "--by name"),
                                    (original_name, MAX_FILE_NAME, "file name")):
@@ -743,6 +915,9 @@ class Store:
                         number, created = latest.number, False
                     else:
                         number = (latest.number if latest is not None else 0) + 1
+                        if conn.execute(select(meta_t.c.value).where(
+                                meta_t.c.key == _HAD_VERSIONS)).first() is None:
+                            conn.execute(meta_t.insert().values(key=_HAD_VERSIONS, value="1"))
                         conn.execute(versions_t.insert().values(dataset_id=dataset_id,
                                                                 number=number, **values))
                         time.sleep(pause)
@@ -870,11 +1045,49 @@ def _versions_select() -> Any:
 _VERSIONS_SELECT = _versions_select()
 
 
+class DamagedStore(StoreError):
+    """A store whose database has lost a table or its versions while it is not new."""
+
+    def __init__(self, message: str, originals: list[str]) -> None:
+        super().__init__(message)
+        self.originals = originals
+
+
+def pending_restore(root: Path) -> dict[str, Any] | None:
+    """What an interrupted `impact store restore` of the store at `root` recorded
+    (RESTORE_MARKER; {} if it cannot be read), or None if there is none."""
+    path = root / RESTORE_MARKER
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def read_store_id(root: Path) -> str | None:
+    """The id in STORE/store-id, or None if there is none."""
+    try:
+        found = (root / ID_FILE).read_text(encoding="ascii").strip()
+    except (OSError, ValueError):
+        return None
+    return found if re.fullmatch(r"[0-9a-f]{32}", found) else None
+
+
+def write_store_id(root: Path, store_id: str) -> None:
+    """Write the store's id into STORE/store-id (atomically: never half a file)."""
+    with atomic_output(root / ID_FILE, "w", perms=PRIVATE_FILE) as fh:
+        fh.write(store_id + "\n")
+
+
 class DamagedRow(StoreError):
     """A version's row whose saved values cannot be read."""
 
-    def __init__(self, dataset: str, number: Any, column: str, error: Exception) -> None:
+    def __init__(self, dataset: str, number: Any, column: str, error: Exception, *,
+                 stored_name: str = "", original_name: str = "") -> None:
         self.dataset, self.number, self.column = dataset, number, column
+        self.stored_name, self.original_name = stored_name, original_name
         detail = str(error).splitlines()[0] if str(error) else type(error).__name__
         super().__init__(f"version {number} of dataset '{dataset}' is damaged in the store "
                          f"database: its saved {column} cannot be read ({detail}); see "

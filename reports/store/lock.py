@@ -1,0 +1,165 @@
+"""The store-wide lock: many commands may use a store at once, a restore only alone.
+
+A store's lock is the file STORE/impact.lock, locked with `fcntl.flock`:
+
+- *shared* by every command that uses the store (upload, monthly, the portal's
+  uploads and build jobs, and every command that reads it), for as long as it runs;
+- *exclusive* by `impact store restore`, which replaces the database under them.
+
+A command that cannot get the lock waits at most `wait_seconds()` ($IMPACT_LOCK_WAIT,
+default 120 s), then fails with one line saying what holds it: the exclusive holder
+writes what it is (command and process id) into the lock file.  The kernel releases
+a flock when its process dies, however it dies, so a killed command never leaves the
+store locked.
+
+Why not the `filelock` package: it has exclusive locks only, and this lock must let
+any number of readers and uploads share the store while keeping a restore apart from
+all of them.  `flock` gives exactly that, and nothing else is needed on Linux.
+
+Within one process the lock is taken once per store and counted (the portal's
+threads share it; a restore that opens the store again for its own checks does
+not wait for itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..model.errors import StoreError
+from .files import PRIVATE_FILE
+
+LOCK_NAME = "impact.lock"
+LOCK_WAIT_ENV = "IMPACT_LOCK_WAIT"
+DEFAULT_WAIT_S = 120.0
+_POLL_S = 0.05
+
+
+def wait_seconds() -> float:
+    """How long a command waits for the store's lock: $IMPACT_LOCK_WAIT seconds, else 120."""
+    given = os.environ.get(LOCK_WAIT_ENV, "").strip()
+    try:
+        return max(0.0, float(given)) if given else DEFAULT_WAIT_S
+    except ValueError:
+        return DEFAULT_WAIT_S
+
+
+@dataclass
+class _Held:
+    fd: int
+    mode: str          # "shared" or "exclusive"
+    count: int
+
+
+_held: dict[str, _Held] = {}
+_guard = threading.Lock()
+
+
+def _key(root: Path) -> str:
+    return os.path.realpath(root / LOCK_NAME)
+
+
+def _holder(path: str) -> str:
+    """What the lock file says holds the store exclusively ('' if nothing does)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read(300).strip().splitlines()
+    except OSError:
+        return ""
+    return lines[0] if lines else ""
+
+
+@contextlib.contextmanager
+def store_lock(root: Path, mode: str = "shared", *, what: str = "impact",
+               wait: float | None = None) -> Iterator[None]:
+    """Hold the lock of the store at `root` (`mode` "shared" or "exclusive") for the
+    block.  `what` names the holder in the lock file when exclusive ('impact store
+    restore').  `StoreError`, one line, if it is not free within `wait` seconds."""
+    key = _key(root)
+    limit = wait_seconds() if wait is None else wait
+    with _guard:
+        held = _held.get(key)
+        if held is not None and (held.mode == "exclusive" or mode == "shared"):
+            held.count += 1      # this process holds it already (in a mode at least as strong)
+            fresh = False
+        else:
+            fresh = True
+    if not fresh:
+        try:
+            yield
+        finally:
+            _release(key)
+        return
+    if held is not None:
+        raise StoreError(f"the store at {root} is in use by this process, so it cannot be "
+                         f"locked for {what}; close it first")
+    try:
+        fd = os.open(key, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
+    except OSError as e:
+        if mode == "shared" and e.errno in (errno.EROFS, errno.EACCES):
+            yield          # a store nobody may write (read-only media): nothing to keep apart
+            return
+        raise StoreError(f"cannot lock the store at {root}: {e.strerror or e}") from None
+    try:
+        _acquire(fd, key, root, mode, limit)
+        if mode == "exclusive":
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{what} (process {os.getpid()})\n".encode(), 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    with _guard:
+        _held[key] = _Held(fd, mode, 1)
+    try:
+        yield
+    finally:
+        _release(key)
+
+
+def _acquire(fd: int, key: str, root: Path, mode: str, limit: float) -> None:
+    flag = fcntl.LOCK_EX if mode == "exclusive" else fcntl.LOCK_SH
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            fcntl.flock(fd, flag | fcntl.LOCK_NB)
+            return
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise StoreError(f"cannot lock the store at {root}: {e.strerror or e}") \
+                    from None
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(_POLL_S)
+    holder = _holder(key) if mode == "shared" else ""
+    who = (f"{holder} holds it" if holder else
+           "other impact commands (uploads, monthly runs, the portal) are using it"
+           if mode == "exclusive" else "another impact command holds it alone")
+    raise StoreError(f"the store at {root} is busy: {who}; waited {limit:g} s "
+                     f"(${LOCK_WAIT_ENV}); try again when it has finished")
+
+
+def _release(key: str) -> None:
+    with _guard:
+        held = _held[key]
+        held.count -= 1
+        if held.count:
+            return
+        del _held[key]
+    if held.mode == "exclusive":
+        with contextlib.suppress(OSError):
+            os.ftruncate(held.fd, 0)
+    os.close(held.fd)          # closing the descriptor releases the flock
+
+
+def held_here(root: Path) -> str | None:
+    """The mode in which this process holds the store's lock, or None."""
+    with _guard:
+        held = _held.get(_key(root))
+        return None if held is None else held.mode
