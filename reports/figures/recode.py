@@ -18,8 +18,11 @@ passes the audit (`documents.briefing.make_briefing` climbs the levels):
    left to publish.  A file of fewer than `MIN_POSTS` posts in all that still has
    no safe pattern is refused, saying why and what can be published instead.
 
-(Merging relocated and created posts into "other changes" where they are small is not
-built yet.)  At each level the cells that remain small are suppressed; the first level
+Merging relocated and created posts into "other changes" where they are small is not
+done: every table that shows them also shows baseline, deleted, retained and future,
+and relocated = baseline - deleted - retained, created = future - retained, so a merged
+column would hide nothing; merging the groups themselves is what protects them.  At
+each level the cells that remain small are suppressed; the first level
 whose pattern passes the audit is published.  Every merge is stated in the
 briefing's method section and in the public summary's JSON (`recoded`).  A group
 counts posts; a file with no Posts column counts FTE instead.

@@ -9,7 +9,7 @@ dataset (`union`), as one linear program:
   their own relations; the ones it published are known and can never be hidden again
   (`Links.fixed`), the ones it hid stay hidden and are audited again (`sensitive`);
 - a figure of the new output with the same value as in an earlier release is taken as
-  unchanged (a reader may assume it): new = old is a relation; if the earlier release
+  unchanged (a reader may assume it): it is one variable in both; if the earlier release
   published it, the new output publishes it too (it stays published), and if it hid it,
   the new output hides it too (the room that protected it is kept, so an unchanged
   part of the schedule keeps its pattern from version to version);
@@ -96,50 +96,72 @@ def same_figures(a: Links, b: Links) -> bool:
 
 def union(links: Links, releases: Sequence[Release], threshold: int) -> Links:
     """`links` (the new output's figures) with every earlier release's, as one problem
-    (see the module)."""
+    (see the module).  A figure whose value is the same as in the new output (or in a
+    later release) is the same variable, not a copy tied to it by old = new: the same
+    problem, with as many variables as there are values that changed."""
     values: dict[Key, Any] = dict(links.values)
     units: dict[Key, str] = dict(links.units)
     shown = set(links.shown)
-    equations = [tuple(eq) for eq in links.equations]
-    signed = [list(eq) for eq in links.signed]
-    at_most = list(links.at_most)
+    seen: set[tuple[Any, ...]] = set()
+    equations: list[tuple[Key, ...]] = []
+    signed: list[list[tuple[Key, int]]] = []
+
+    def relate(eq: Sequence[Key]) -> None:
+        t = tuple(eq)
+        if t not in seen:
+            seen.add(t)
+            equations.append(t)
+
+    def relate_signed(eq: Sequence[tuple[Key, int]]) -> None:
+        t = ("signed", *eq)
+        if t not in seen:
+            seen.add(t)
+            signed.append(list(eq))
+
+    for eq in links.equations:
+        relate(eq)
+    for seq in links.signed:
+        relate_signed(seq)
+    at_most = set(links.at_most)
     follows = {k: list(v) for k, v in links.follows.items()}
     people = dict(links.people)
     sensitive, fixed, prior = set(links.sensitive), set(links.fixed), set(links.prior)
-    for n, r in enumerate(releases):
-        def p(key: Key, n: int = n) -> Key:
-            return (PREFIX, n, *key)
-
+    latest: dict[Key, tuple[Key, Any]] = {}       # a figure -> its variable, its value
+    for n, r in reversed(list(enumerate(releases))):    # newest first: aliases go forward
         old = r.links
+        var: dict[Key, Key] = {}
         for k, v in old.values.items():
-            values[p(k)] = v
-            units[p(k)] = old.units.get(k, measures.FTE)
-            prior.add(p(k))
-        for k, c in old.people.items():
-            people[p(k)] = c
-        shown |= {p(k) for k in old.shown if k in old.values}
-        equations += [tuple(p(k) for k in eq) for eq in old.equations]
-        signed += [[(p(k), c) for k, c in eq] for eq in old.signed]
-        at_most += [(p(f), p(q)) for f, q in old.at_most]
-        sensitive |= {p(k) for k in r.hidden if k in old.values}   # stays hidden, audited
+            if k in links.values and links.values[k] == v:
+                var[k] = k                        # unchanged since: the new figure itself
+            elif k in latest and latest[k][1] == v:
+                var[k] = latest[k][0]             # unchanged until a later release
+            else:
+                var[k] = (PREFIX, n, *k)
+                values[var[k]] = v
+                units[var[k]] = old.units.get(k, measures.FTE)
+                prior.add(var[k])
+                if k in old.people:
+                    people[var[k]] = old.people[k]
+            latest[k] = (var[k], v)
+        shown |= {var[k] for k in old.shown if k in old.values}
+        for eq in old.equations:
+            relate([var[k] for k in eq])
+        for seq in old.signed:
+            relate_signed([(var[k], c) for k, c in seq])
+        at_most |= {(var[f], var[q]) for f, q in old.at_most}
+        sensitive |= {var[k] for k in r.hidden if k in old.values}  # stays hidden, audited
         published = r.published
-        fixed |= {p(k) for k in published}
+        fixed |= {var[k] for k in published}                      # stays published
         for k in links.shown:
-            if k not in links.values or k not in old.values:
-                continue
-            new_v, old_v = links.values[k], old.values[k]
-            if new_v == old_v:
-                equations.append((k, p(k)))      # a reader may take it as unchanged
-                if k in published:
-                    fixed.add(k)                 # it stays published
-                elif k in r.hidden:
-                    sensitive.add(k)             # it stays hidden, as do those around it
-            elif k in published and sensitive_change(k, links, old, threshold):
+            if k in published and k in links.values and var[k] != k \
+                    and sensitive_change(k, links, old, threshold):
                 sensitive.add(k)
+    sensitive -= fixed                # published before with this value: known already
     return Links(values=values, units=units, shown=shown, equations=equations,
-                 signed=signed, at_most=at_most, follows=follows, keep=set(links.keep),
-                 dear=set(links.dear), sensitive=sensitive, people=people, fixed=fixed,
-                 prior=prior, max_hidden_share=links.max_hidden_share)
+                 signed=signed, at_most=sorted(at_most, key=repr), follows=follows,
+                 keep=set(links.keep), dear=set(links.dear), sensitive=sensitive,
+                 people=people, fixed=fixed, prior=prior,
+                 max_hidden_share=links.max_hidden_share)
 
 
 def sensitive_change(key: Key, new: Links, old: Links, threshold: int) -> bool:
