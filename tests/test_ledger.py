@@ -293,3 +293,23 @@ def test_a_release_recorded_meanwhile_is_seen_before_recording(tmp_path: Path) -
     publication.released(pub, template, make)
     assert seen == [1, 2]                   # chosen again, over both earlier releases
     assert [s.release.version for s in ledger.state("D").stored] == ["a", "c", "b"]
+
+
+def test_the_union_grows_only_by_what_changed(tmp_path: Path) -> None:
+    """A fast path: a figure unchanged since an earlier release is one variable with
+    it.  The union of a release with itself adds no variable; with the version before
+    it (one post deleted), only the figures that post changed."""
+    from reports.figures.releases import union
+
+    v1 = sample("derbyshire_early_help.xlsx")
+    same = _release(v1, "a")
+    links = same.links
+    assert union(links, [same, same], 5).prior == set()
+    tmp = tmp_path / "v2.xlsx"
+    make_version_2(v1, tmp, n=1)
+    other = _release(tmp, "b")
+    both = union(links, [other], 5)
+    changed = {k for k, v in other.links.values.items()
+               if k in links.values and links.values[k] != v}
+    added = {k[2:] for k in both.prior}
+    assert changed and added == changed | (set(other.links.values) - set(links.values))
