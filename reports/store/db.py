@@ -68,6 +68,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     func,
@@ -686,10 +687,10 @@ class Store:
             version = replace(version, file_missing=True)
         return version
 
-    def _rows(self, query: Any) -> list[Any]:
+    def _rows(self, query: Any, params: Mapping[str, Any] | None = None) -> list[Any]:
         try:
             with self._reading() as conn:
-                return list(conn.execute(query))
+                return list(conn.execute(query, params))
         except SQLAlchemyError as e:
             raise StoreError(f"cannot read the store database at {self.where}: "
                              f"{db_message(e)}") from None
@@ -721,8 +722,7 @@ class Store:
 
     def version_by_slug(self, slug: str, number: int) -> Version | None:
         """Version `number` of the dataset whose slug is `slug`, or None (one query)."""
-        rows = self._rows(self._select().where(datasets_t.c.slug == slug,
-                                               versions_t.c.number == number))
+        rows = self._rows(_VERSION_BY_SLUG, {"slug": slug, "number": number})
         return self._version(rows[0]) if rows else None
 
     def versions(self, dataset: str) -> list[Version]:
@@ -1043,6 +1043,9 @@ def _versions_select() -> Any:
 # Built once: a Select is immutable (each .where() makes a new one), so every thread may
 # start from it, and SQLAlchemy keeps its cache key instead of working it out per query.
 _VERSIONS_SELECT = _versions_select()
+# built once: the portal runs it on every download (see accounts._SESSION_USER)
+_VERSION_BY_SLUG = _VERSIONS_SELECT.where(datasets_t.c.slug == bindparam("slug"),
+                                          versions_t.c.number == bindparam("number"))
 
 
 class DamagedStore(StoreError):

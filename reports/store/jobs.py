@@ -35,6 +35,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     or_,
     select,
     update,
@@ -194,7 +195,7 @@ class Jobs:
 
     def of_version(self, dataset: str, version: int, sha256: str) -> dict[str, Job]:
         rows = self.store.read("read the build queue", lambda c: c.execute(
-            select(jobs_t).where(_version_is(dataset, version, sha256))).all())
+            _OF_VERSION, {"dataset": dataset, "version": version, "sha256": sha256}).all())
         return {r.output: Job(*r) for r in rows}
 
     def of_dataset(self, dataset: str) -> list[Job]:
@@ -207,6 +208,12 @@ class Jobs:
         rows = self.store.read("read the build queue", lambda c: c.execute(
             select(jobs_t.c.id).where(jobs_t.c.state.in_((QUEUED, RUNNING)))).all())
         return len(rows)
+
+
+# built once: a download of an output not built yet asks on every request
+_OF_VERSION = select(jobs_t).where(jobs_t.c.dataset == bindparam("dataset"),
+                                   jobs_t.c.version == bindparam("version"),
+                                   jobs_t.c.sha256 == bindparam("sha256"))
 
 
 def _version_is(dataset: str, version: int, sha256: str) -> Any:
