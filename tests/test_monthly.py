@@ -408,3 +408,34 @@ def test_a_complete_month_stays_complete_when_a_template_changes(fresh_store: Pa
         forced = run_monthly(store, out, Month(2024, 3), render=fake_render, force=True)
     assert forced.runs[0].status == "written"
     assert forced.runs[0].entry["templates"]["union"] == sha256(override)
+
+
+def test_a_full_disk_names_every_dataset_that_failed(fresh_store: Path, derbyshire_v1: Path,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write fails with ENOSPC: each dataset fails, then the month's manifest
+    cannot be written either; the one error says so and names both datasets (before,
+    it named only the manifest, and cron's mail did not say what was lost)."""
+    import errno
+
+    from reports.model.errors import CannotWrite
+    from reports.services import monthly
+
+    up(fresh_store, derbyshire_v1, "2024-03-01")
+    up(fresh_store, derbyshire_v1, "2024-03-01", dataset="Second dataset")
+
+    def full(folder: Path, path: Path, data: bytes, pause: float) -> None:
+        raise CannotWrite(path, OSError(errno.ENOSPC, "No space left on device"))
+
+    def full_manifest(folder: Path, *args: Any, **kw: Any) -> None:
+        raise CannotWrite(folder / "manifest.json",
+                          OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(monthly, "_write", full)
+    monkeypatch.setattr(monthly, "_write_manifest", full_manifest)
+    with Store(fresh_store) as store, pytest.raises(monthly.MonthNotWritten) as got:
+        run_monthly(store, tmp_path, Month(2024, 3), render=fake_render)
+    message = str(got.value)
+    assert "No space left on device" in message and "not complete" in message
+    assert f"'{DATASET}'" in message and "'Second dataset'" in message
+    assert "2 dataset(s) failed" in message and "0 written" in message

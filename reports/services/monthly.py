@@ -372,8 +372,32 @@ def run_monthly(store: Store, out: str | os.PathLike[str], month: Month, *,
                 with contextlib.suppress(CannotWrite):   # the final write below reports it
                     _write_manifest(folder, month, audiences, done + pending, complete=False,
                                     now=now)
-        _write_manifest(folder, month, audiences, done, complete=result.ok, now=now)
+        try:
+            _write_manifest(folder, month, audiences, done, complete=result.ok, now=now)
+        except CannotWrite as e:      # a full disk: say which datasets were not written
+            raise MonthNotWritten(e, result) from None
     return result
+
+
+class MonthNotWritten(CannotWrite):
+    """The month's manifest cannot be written (a full disk, say): the month is not
+    complete, and the message names every dataset that failed before it."""
+
+    def __init__(self, error: CannotWrite, result: MonthlyResult) -> None:
+        ImpactError.__init__(self, str(error) + _failed_names(result))
+        self.path, self.errno = error.path, error.errno
+        self.result = result
+
+
+def _failed_names(result: MonthlyResult) -> str:
+    failed = [r.dataset for r in result.failures]
+    written = result.count("written")
+    if not failed:
+        return f"; the month is not complete ({written} dataset(s) were written)"
+    names = ", ".join(f"'{n}'" for n in failed[:20]) + (
+        f" and {len(failed) - 20:,} more" if len(failed) > 20 else "")
+    return (f"; the month is not complete: {len(failed):,} dataset(s) failed ({names}), "
+            f"{written} written")
 
 
 def _one(store: Store, folder: Path, month: Month, plan: dict[str, Any],
