@@ -7,13 +7,13 @@ charts and money figures, the public summary and comparison files, and the
 **The promise.** With a threshold of N (the template's `small_number_threshold`,
 default 5), no hidden value can be narrowed to a range narrower than N, in the
 figure's own unit (posts, FTE or pounds), from everything that is published
-together, including an earlier version's public figures when "What changed" is
-shown.
+together, including every earlier release of the dataset (`releases.union`).
 
 **How.** Every hidden value is shown as one marker, `[c]`, whether it is small
 or hidden to protect another.
 
-1. *Primary*: every count of posts or FTE figure above 0 and under N is hidden.
+1. *Primary*: every figure of more than 0 and fewer than N posts is hidden (a count,
+   or the FTE of such a group; FTE stands in without posts: `Links.is_small`).
 2. *Money follows the counts*: a cost that belongs to a hidden count is hidden.
 3. *Audit*: for each hidden value, the smallest and largest value it could
    take is worked out by linear programming (HiGHS, through `highspy`), given
@@ -609,13 +609,6 @@ def _solver() -> Any:
 
 # --------------------------------------------------------------------------
 # "What changed": which changes a public output may state
-
-
-def is_small(key: str, value: Any, threshold: int) -> bool:
-    """Whether a whole-file figure (or a change in one) must not be stated: a count or FTE
-    above 0 and under the threshold, in size.  Money follows the counts."""
-    return bool(threshold) and value is not None and not measures.is_money(key) and \
-        0 < abs(value) < threshold
 
 
 def change_cells(key: str, old: Any, new: Any, change: Any, *, old_hidden: bool = False,

@@ -41,9 +41,9 @@ def changes(b: Builder) -> list[Block]:
                             threshold, old_hidden, new_hidden)
     if hidden & set(HEADLINE_FIGURES):
         blocks.append(Text(clean(f"Since {c.old_label}: small changes are not shown here, to "
-                                 f"protect the people in the posts concerned; a change in "
-                                 f"fewer than {threshold} posts or FTE is not stated.", 400),
-                           "lead"))
+                                 f"protect the people in the posts concerned; a figure is "
+                                 f"hidden where it, or its change, could identify someone "
+                                 f"(fewer than {threshold} posts).", 400), "lead"))
     else:
         blocks.append(Text(clean(c.headline + ".", 400), "lead"))
     rows = []
