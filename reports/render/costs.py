@@ -104,7 +104,8 @@ def _caps_words(caps: list[dict[str, Any]]) -> str:
     5 April 2026; the cap from 6 April 2025)", one after another."""
     if not caps:
         return "no one at risk, so no weekly cap applied"
-    parts = [f"£{c['weekly_cap']} for {c['people']:,} people on {c['rows']:,} row(s) "
+    parts = [f"£{c['weekly_cap']} for {c['people']:,} people on {c['rows']:,} "
+             f"row{'' if c['rows'] == 1 else 's'} "
              f"(dismissed {_days(c['dismissal_dates'])}; the cap from "
              f"{fmt_date(date.fromisoformat(c['in_force_from']))})" for c in caps]
     return ("weekly cap " if len(caps) == 1 else "weekly caps, each on its dismissal date: ") \
@@ -121,9 +122,10 @@ def _dates_words(facts: dict[str, Any]) -> str:
              if n["dismissal_date_column"] else "",
              f"{n['effective_date_column']:,} people on their row's Effective date"
              if n["effective_date_column"] else "",
-             f"{n['no_date']:,} people with no date on {on} ({how})" if n["no_date"] else ""]
+             f"{n['no_date']:,} people whose row gives no date, on {on} ({how})"
+             if n["no_date"] else ""]
     parts = [p for p in parts if p]
-    return ("dismissal dates: " + ", ".join(parts) if parts else
+    return ("each person's dismissal date: " + ", ".join(parts) if parts else
             f"dismissal date {on} ({how})")
 
 
