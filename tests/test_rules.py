@@ -503,3 +503,65 @@ def test_financial_year_runs_1_april_to_31_march() -> None:
     assert fc.year_fraction(dt.date(2026, 4, 2), year) == D(364) / D(365)
     assert fc.year_fraction(dt.date(2027, 3, 31), year) == D(1) / D(365)
     assert fc.year_fraction(dt.date(2027, 4, 1), year) == 0
+
+
+def test_only_occupied_single_post_rows_get_an_estimate_and_vacant_posts_get_nothing(
+        tmp_path: Path) -> None:
+    # 5 occupied single-post rows: 6 weeks x £751 each (the estimate); a vacant deleted
+    # post with the same details: nothing; a grouped row of 2 with age, service and pay:
+    # the bound, 2 x 30 x £751 (one row's details cannot be two people's)
+    c = file_costs(tmp_path, [cost_row()] * 5 + [cost_row(vacant="Y"),
+                                                 cost_row(posts=2)])
+    assert c.figures["redundancy_people"] == 5
+    assert c.figures["redundancy_pay_estimate"] == 5 * 6 * D(751)
+    assert c.figures["redundancy_pay_bound"] == 2 * 30 * D(751)
+    assert [(x["rows"], x["people"]) for x in c.facts["weekly_caps"]] == [(6, 5 + 2)]
+
+
+def test_one_off_costs_are_redundancy_pay_and_strain_and_strain_of_few_is_hidden(
+        tmp_path: Path) -> None:
+    # 5 people, 6 weeks x £751 = £4,506 each; strain costs £10,000 for 4 of them (fewer
+    # than 5: hidden, with the one-off total) then for all 5 (shown)
+    four = file_costs(tmp_path, [cost_row(strain=10000)] * 4 + [cost_row()])
+    assert four.figures["one_off_cost"] == 5 * 6 * D(751) + 4 * 10000
+    assert {"strain_cost_total", "one_off_cost", "payback_months"} <= four.hidden
+    five = file_costs(tmp_path, [cost_row(strain=10000)] * 5)
+    assert five.figures["one_off_cost"] == 5 * 6 * D(751) + 5 * 10000
+    assert not five.hidden
+
+
+def test_the_saving_this_year_counts_deletions_from_their_date_and_new_posts_against_it(
+        tmp_path: Path) -> None:
+    # today 7 December 2026: the year 1 April 2026 - 31 March 2027 (365 days).  A post of
+    # £36,500 deleted from 1 January 2027 saves 90 days (31 + 28 + 31): £9,000; a new
+    # post of £3,650 from the same day costs 90 days: £900.  9,000 - 900 = £8,100
+    c = file_costs(tmp_path, [cost_row(cost=36500, effective=dt.date(2027, 1, 1)),
+                              cost_row(status="Created", age=None, cost=3650,
+                                       effective=dt.date(2027, 1, 1))])
+    assert c.figures["part_year_saving"] == D(9000) - D(900)
+
+
+def test_s188_employed_counts_occupied_posts_only_and_first_dismissal_fills_undated(
+        tmp_path: Path) -> None:
+    # 20 occupied deleted (undated), 4 vacant retained, 6 occupied retained: employed is
+    # 20 + 6 = 26; --first-dismissal 1 June 2026 dates the 20: consult by 2 May
+    path = make_xlsx(tmp_path, [S188_COLS, s188_row(20, None),
+                                [*s188_row(4, None, status="Retained")[:6], "Y", "Hub",
+                                 "Hub", None],
+                                s188_row(6, None, status="Retained")])
+    pack = s188_json(path, "--first-dismissal", "2026-06-01")
+    emp = pack["employer"]
+    assert emp["descriptions"] == [{"title": "Support Worker", "grade": "Grade 6",
+                                    "proposed": 20, "employed": 26}]
+    assert (emp["first_dismissal"], emp["consultation_starts_by"]) == \
+        ("2026-06-01", "2026-05-02")
+
+
+def test_s188_a_deleted_post_with_vacant_blank_makes_the_count_an_upper_bound(
+        tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [S188_COLS, s188_row(19, dt.date(2026, 6, 1)),
+                                [*s188_row(1, dt.date(2026, 6, 1), title="Other")[:6], None,
+                                 "Hub", "Hub", dt.date(2026, 6, 1)]])
+    emp = s188_json(path)["employer"]
+    # the blank one counts as occupied: 20, and an upper bound
+    assert (emp["proposed_dismissals"], emp["upper_bound"]) == (20, True)
