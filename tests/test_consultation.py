@@ -212,15 +212,154 @@ def test_grade_matching_at_the_ends_of_the_grade_order(tmp_path: Path) -> None:
     assert p["grade_order"] == ["Grade 2", "Grade 9", "Grade 10"]
     cands = {x["title"]: [(c["grade"], c["match"], c["posts"]) for c in x["candidates"]]
              for x in p["pools"] if x["deleted"]}
+    # Grade 2 and Grade 9 are neighbours in this file's order, not on any pay scale: the
+    # file holds no Grade 3 to 8, so the step is only "the next grade" in this schedule
     assert cands == {
-        "Low": [("Grade 2", "same grade", 1), ("Grade 9", "one grade up", 1)],
+        "Low": [("Grade 2", "same grade", 1),
+                ("Grade 9", "the next grade above in this schedule", 1)],
         "Mid": [("Grade 9", "same grade", 1), ("Grade 10", "one grade up", 1),
-                ("Grade 2", "one grade down", 1)],
+                ("Grade 2", "the next grade below in this schedule", 1)],
         "Top": [("Grade 10", "same grade", 1), ("Grade 9", "one grade down", 1)],
     }
     assert [(a["title"], a["kind"]) for a in p["redeployment"]] == [
         ("New 2", "new post"), ("New 9", "new post"), ("Vacancy 10", "retained vacancy")]
     assert p["totals"]["redeployment_posts_available"] == 3
+
+
+@pytest.mark.parametrize("a, b, known", [
+    ("Grade 8", "Grade 9", True), ("Grade 9", "Grade 8", True),
+    ("grade 8", "GRADE  9", True),            # case and spaces aside
+    ("SCP 21", "SCP22", True), ("Grade 09", "Grade 10", True),
+    ("Grade 7", "Grade 9", False),            # Grade 8 lies between, whether held or not
+    ("Grade 9", "Grade 9", False),
+    ("Band A", "Band B", False),              # letters: nothing certain about the order
+    ("Grade 9", "Band 10", False),            # two schemes
+    ("Grade 9a", "Grade 10", False), ("Manager", "Grade 1", False),
+])
+def test_grades_are_known_adjacent_only_when_the_same_words_are_numbered_one_apart(
+        a: str, b: str, known: bool) -> None:
+    from reports.figures.pools import adjacent
+
+    assert adjacent(a, b) is known
+
+
+def test_a_step_over_a_grade_the_file_does_not_hold_is_the_next_grade_in_this_schedule(
+        tmp_path: Path) -> None:
+    # Grade 9 and Grade 7 at risk, no Grade 8 anywhere: from Grade 9 a Grade 7 post is the
+    # next grade below in this schedule, and from Grade 7 a Grade 9 post the next above
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Nine", grade="Grade 9"), row(title="Seven", grade="Grade 7"),
+        row(title="New 7", grade="Grade 7", status="Created", vacant="Y"),
+        row(title="New 9", grade="Grade 9", status="Created", vacant="Y", posts=2)])
+    p = pools(path)
+    cands = {x["title"]: [(c["grade"], c["match"], c["posts"]) for c in x["candidates"]]
+             for x in p["pools"]}
+    assert cands == {
+        "Nine": [("Grade 9", "same grade", 2),
+                 ("Grade 7", "the next grade below in this schedule", 1)],
+        "Seven": [("Grade 7", "same grade", 1),
+                  ("Grade 9", "the next grade above in this schedule", 2)]}
+    text = invoke("pools", path).stdout
+    assert "one grade" not in text
+    assert "the next grade below in this schedule" in text
+
+
+def test_a_step_between_grades_numbered_one_apart_is_one_grade(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Eight", grade="Grade 8"), row(title="Ten", grade="Grade 10"),
+        row(title="New 9", grade="Grade 9", status="Created", vacant="Y")])
+    cands = {x["title"]: [(c["grade"], c["match"]) for c in x["candidates"]]
+             for x in pools(path)["pools"]}
+    assert cands == {"Eight": [("Grade 9", "one grade up")],
+                     "Ten": [("Grade 9", "one grade down")]}
+
+
+def test_lettered_grades_are_never_one_grade_apart(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="A", grade="Band A"),
+        row(title="New B", grade="Band B", status="Created", vacant="Y")])
+    (pool,) = pools(path)["pools"]
+    assert pool["candidates"] == [{"grade": "Band B", "posts": 1,
+                                   "match": "the next grade above in this schedule"}]
+
+
+def test_a_post_two_places_away_in_the_grade_order_is_no_candidate(tmp_path: Path) -> None:
+    # order Grade 6 < Grade 7 < Grade 8: a Grade 6 post is two places below a Grade 8 pool
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Eight", grade="Grade 8"), row(title="Seven", grade="Grade 7",
+                                                      status="Retained"),
+        row(title="New 6", grade="Grade 6", status="Created", vacant="Y")])
+    p = pools(path)
+    (eight,) = [x for x in p["pools"] if x["title"] == "Eight"]
+    assert eight["candidates"] == []
+    assert p["totals"]["matched_posts_available"] == 0
+    assert p["totals"]["redeployment_posts_available"] == 1
+    assert p["redeployment"][0]["serves"] == []
+
+
+def test_relocated_posts_and_vacancies_are_in_no_pool_and_filled_retained_posts_not_available(
+        tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Worker", posts=2),
+        row(title="Worker", posts=3, status="Relocated", destination="Housing"),
+        row(title="Worker", posts=4, status="Retained", vacant="Y"),     # available
+        row(title="Clerk", posts=5, status="Retained")])                 # filled: not
+    p = pools(path)
+    assert {x["title"]: x["occupied"] for x in p["pools"]} == {"Worker": 2, "Clerk": 5}
+    assert [(a["title"], a["kind"], a["posts"]) for a in p["redeployment"]] == [
+        ("Worker", "retained vacancy", 4)]
+
+
+def test_each_vacancy_is_listed_once_with_every_pool_it_could_serve(tmp_path: Path) -> None:
+    """One Grade 9 vacancy, four at-risk pools within a step (two at Grade 9, one at Grade
+    8, one at Grade 10) and one two steps away (Grade 7): the union briefing lists the
+    vacancy once, naming the four pools and not the fifth, and gives no pool a count of
+    redeployment posts of its own."""
+    from reports import intake, summarise
+    from reports.documents.briefing import make_briefing
+    from reports.documents.template import load_builtin
+
+    path = make_xlsx(tmp_path, [
+        COLS, row(team="North", title="Practitioner", grade="Grade 9"),
+        row(team="South", title="Practitioner", grade="Grade 9"),
+        row(team="North", title="Family Worker", grade="Grade 8"),
+        row(team="South", title="Senior Practitioner", grade="Grade 10"),
+        row(team="East", title="Assistant", grade="Grade 7"),
+        row(team="North", title="Vacant Practitioner", grade="Grade 9", status="Retained",
+            vacant="Y")])
+    report = intake.check(path)
+    brief = make_briefing(report, summarise(report), load_builtin("union"))
+    (section,) = [s for s in brief.sections if s.id == "pools"]
+    tables = [bl for bl in section.blocks if hasattr(bl, "rows")]
+    pool_table, posts_table = tables
+    assert "Redeploy posts" not in pool_table.header
+    assert len(pool_table.rows) == 5
+    (only,) = posts_table.rows                       # the one vacancy, once
+    cells = [brief.figures.text(c) for c in only]
+    assert cells[:4] == ["North", "Vacant Practitioner", "Grade 9", "retained vacancy"]
+    assert cells[-1] == "1"
+    assert cells[4] == ("Grade 9 (same grade): North / Practitioner; South / Practitioner | "
+                        "Grade 8 (the post is one grade up): North / Family Worker | "
+                        "Grade 10 (the post is one grade down): South / Senior Practitioner")
+    # the same in the JSON: the vacancy once, the pools it serves counted by grade
+    (post,) = pools(path)["redeployment"]
+    assert post["serves"] == [{"grade": "Grade 9", "match": "same grade", "pools": 2},
+                              {"grade": "Grade 8", "match": "one grade up", "pools": 1},
+                              {"grade": "Grade 10", "match": "one grade down", "pools": 1}]
+
+
+def test_a_post_names_at_most_8_pools_of_a_grade_and_counts_the_rest(tmp_path: Path
+                                                                     ) -> None:
+    from reports import intake
+    from reports.documents.sections.pools import could_serve
+    from reports.figures.pools import pools as pools_of
+
+    path = make_xlsx(tmp_path, [COLS] + [row(team=f"Team {i}", grade="Grade 9")
+                                         for i in range(1, 11)]
+                     + [row(title="New", grade="Grade 9", status="Created", vacant="Y")])
+    p = pools_of(intake.check(path))
+    text = could_serve(p, p.available[0])
+    assert text.count("Team ") == 8 and text.endswith("; and 2 more")
 
 
 def test_pools_on_derbyshire() -> None:
