@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -472,6 +473,188 @@ def test_reconcile_text_on_derbyshire() -> None:
     assert result.exit_code == 1
     assert "vacant deleted posts as at risk" in result.stdout
     assert "Sites closing (10)" in result.stdout
+
+
+# reconcile: a claim equal to one team's or one site's figure
+TEAMS = [
+    COLS,
+    row(team="North", location="Oak", posts=3, fte=2.5),
+    row(team="North", location="Elm", posts=2, fte=1.2),
+    row(team="South", location="Elm", posts=1, fte=0.8),
+    row(team="South", location="Ash", posts=1, status="Retained"),
+]
+# by hand: deleted FTE 2.5 + 1.2 + 0.8 = 4.5; North 2.5 + 1.2 = 3.7, South 0.8;
+# sites Oak 2.5, Elm 1.2 + 0.8 = 2.0; deleted posts 6, North 5, South 1
+
+
+@pytest.mark.parametrize("claim, words", [
+    ("deleted_fte=3.7", "this is North's figure, not the whole schedule's: the team 'North' "
+                        "has 3.7, the whole schedule 4.5"),
+    ("deleted_fte=2", "this is Elm's figure, not the whole schedule's: the site 'Elm' has 2, "
+                      "the whole schedule 4.5"),
+    ("deleted_posts=5", "this is North's figure, not the whole schedule's: the team 'North' "
+                        "has 5, the whole schedule 6"),
+])
+def test_a_claim_equal_to_one_team_or_site_is_that_teams_or_sites_figure(
+        tmp_path: Path, claim: str, words: str) -> None:
+    code, out = reconcile(tmp_path, claim, rows=TEAMS)
+    assert code == 1
+    (c,) = out["claims"]
+    assert words in c["explanations"], c["explanations"]
+    assert NO_EXPLANATION not in c["explanations"]
+
+
+def test_a_site_not_given_is_never_named_as_the_claims_figure(tmp_path: Path
+                                                                      ) -> None:
+    # the rows with no site hold 1.5 of the 2.5 deleted FTE: a claim of 1.5 is theirs,
+    # but "(not given)" is no site to name
+    rows = [COLS, row(team="West", location="", posts=2, fte=1.5),
+            row(team="West", location="Oak", posts=1)]
+    code, out = reconcile(tmp_path, "deleted_fte=1.5", rows=rows)
+    (c,) = out["claims"]
+    assert not any("figure, not the whole schedule's" in e for e in c["explanations"])
+
+
+def test_a_claim_equal_to_the_whole_schedule_needs_no_team_named(tmp_path: Path) -> None:
+    code, out = reconcile(tmp_path, "deleted_fte=4.5", rows=TEAMS)
+    assert code == 0 and out["claims"][0]["explanations"] == []
+
+
+# reconcile: a claim equal to a number on a sheet that holds no posts
+NO_EXPLANATION = "no explanation found"
+NOTES = [["About this workbook"],
+         ["Ten centres close (Oak, Elm) and every post at them is deleted; twelve stay "
+          "open (Ash, Beech, Birch, Cedar, Fir, Hazel, Holly, Larch, Lime, Maple, Pine, "
+          "Yew)."]]
+
+
+def _with_notes(tmp_path: Path, **more: list[list[Any]]) -> Path:
+    return make_xlsx(tmp_path, sheets={"Posts": TEAMS, "Notes": NOTES, **more})
+
+
+def test_a_claim_equal_to_a_count_on_a_sheet_without_posts_is_named_by_sheet_and_cell(
+        tmp_path: Path) -> None:
+    path = _with_notes(tmp_path)
+    # the schedule: Oak closes (2.5 FTE, nothing kept); Elm loses all 2.0; Ash keeps 1
+    result = invoke("reconcile", path, "--claim", "closing_sites=12", "--format", "json")
+    assert result.exit_code == 1, result.output
+    (c,) = json.loads(result.stdout)["claims"]
+    assert c["computed"] == 2
+    assert c["explanations"] == [
+        "the claim equals a number on sheet 'Notes', which holds no posts: cell A2 reads "
+        "\"twelve stay open\"; that counts what those words say, not the schedule's sites "
+        "closing (future FTE 0)"]
+
+
+def test_a_numeric_cell_on_a_sheet_without_posts_is_named_with_its_label(tmp_path: Path
+                                                                          ) -> None:
+    path = _with_notes(tmp_path, Summary=[["Measure", "Count"],
+                                          ["Centres staying open", 12],
+                                          ["Staff consulted", 37.5]])
+    result = invoke("reconcile", path, "--claim", "closing_sites=12", "--claim",
+                    "deleted_fte=37.5", "--format", "json")
+    twelve, fte = json.loads(result.stdout)["claims"]
+    assert any("sheet 'Summary'" in e and "cell B2 reads \"Centres staying open\"" in e
+               for e in twelve["explanations"]), twelve["explanations"]
+    assert any("sheet 'Notes'" in e and "cell A2" in e for e in twelve["explanations"])
+    assert fte["explanations"] == [
+        "the claim equals a number on sheet 'Summary', which holds no posts: cell B3 reads "
+        "\"Staff consulted\"; that counts what those words say, not the schedule's deleted FTE"]
+
+
+def test_numbers_on_the_posts_sheet_or_a_sheet_naming_people_are_never_read(tmp_path: Path
+                                                                            ) -> None:
+    # a title line above the header on the posts sheet, and a staff list whose heading is
+    # a personal-data column: neither is a sheet that holds no posts to quote
+    path = make_xlsx(tmp_path, sheets={
+        "Posts": [["Twelve centres: the proposals"], *TEAMS],
+        "Staff": [["Employee name", "Years"], ["A. Person", 12]]})
+    result = invoke("reconcile", path, "--claim", "closing_sites=12", "--format", "json")
+    (c,) = json.loads(result.stdout)["claims"]
+    assert c["explanations"] == [NO_EXPLANATION]
+
+
+@pytest.mark.parametrize("text, found", [
+    ("twelve stay open (Heanor, Glossop)", [(12, "twelve stay open")]),
+    ("Ten centres close; twenty-one posts go", [(10, "Ten centres close"),
+                                               (21, "twenty-one posts go")]),
+    ("a saving of £5,242,253, about 59.8% of the budget",
+     [(5242253, "a saving of £5,242,253"), (Decimal("59.8"), "about 59.8% of the budget")]),
+    ("see cell A4 and 2026-04-06", []),              # a cell reference and a date
+    ("132.5 of 221.5 FTE. Then", [(Decimal("132.5"), "132.5 of 221.5 FTE"),
+                                  (Decimal("221.5"), "132.5 of 221.5 FTE")]),
+])
+def test_numbers_in_text_are_figures_or_words_with_their_clause(text: str, found: list
+                                                                ) -> None:
+    from reports.intake.figures import numbers_in
+
+    assert numbers_in(text) == [(Decimal(v), says) for v, says in found]
+
+
+@pytest.mark.parametrize("value, claim, rounds", [
+    ("4.45", "4.5", True),     # half up, to the nearest 0.1
+    ("4.44", "4.5", False),
+    ("4.45", "4", True),       # to the nearest 1
+    ("4.5", "5", True),        # half up, to the nearest 1
+])
+def test_rounding_is_half_up_to_a_step_of_the_measure(tmp_path: Path, value: str, claim: str,
+                                                      rounds: bool) -> None:
+    code, out = reconcile(tmp_path, f"deleted_fte={claim}",
+                          rows=[COLS, row(posts=9, fte=Decimal(value), location="Oak")])
+    (c,) = out["claims"]
+    assert any(e.startswith("rounding") for e in c["explanations"]) is rounds, \
+        c["explanations"]
+
+
+def test_a_claim_the_file_cannot_give_says_which_column_it_needs(tmp_path: Path) -> None:
+    code, out = reconcile(tmp_path, "net_saving=1000", rows=TEAMS)
+    (c,) = out["claims"]
+    assert c["computed"] is None
+    assert c["explanations"] == ["the file cannot give this figure: it needs an Annual cost "
+                                 "column"]
+
+
+def test_proposed_dismissals_claimed_as_fte_is_named(tmp_path: Path) -> None:
+    # 5 people in 3.7 FTE of occupied deleted posts: a claim of 3.7 dismissals is the FTE
+    rows = [COLS, row(posts=5, fte=3.7, location="Oak")]
+    code, out = reconcile(tmp_path, "proposed_dismissals=3.7", rows=rows)
+    (c,) = out["claims"]
+    assert c["computed"] == 5
+    assert any("FTE of the occupied deleted posts (3.7) instead of the people in them (5)"
+               in e for e in c["explanations"]), c["explanations"]
+
+
+def test_a_site_closes_only_when_it_keeps_no_fte(tmp_path: Path) -> None:
+    rows = [COLS, row(location="Oak", posts=2), row(location="Oak", posts=1, fte=0.5,
+                                                    status="Retained"),
+            row(location="Ash", posts=2), row(location="", posts=3)]
+    code, out = reconcile(tmp_path, "closing_sites=1", rows=rows)
+    # Oak keeps 0.5 FTE: it stays; Ash keeps none: it closes; a blank site is no site
+    assert code == 0
+    assert [s["location"] for s in out["sites"]["closing"]] == ["Ash"]
+    assert [s["location"] for s in out["sites"]["continuing"]] == ["Oak"]
+
+
+def test_a_site_type_explains_a_claim_only_when_it_is_part_of_the_closures(tmp_path: Path
+                                                                            ) -> None:
+    header = COLS + ["Site type"]
+    path = make_xlsx(tmp_path, [header, row(location="Oak", posts=1) + ["Centre"],
+                                row(location="Ash", posts=1) + ["Centre"]])
+    result = invoke("reconcile", path, "--claim", "closing_sites=1", "--format", "json")
+    (c,) = json.loads(result.stdout)["claims"]
+    # both closing sites are Centres: "only Centres" would explain nothing
+    assert not any("type 'Centre'" in e for e in c["explanations"]), c["explanations"]
+
+
+def test_reconcile_names_the_issue_25_claims_on_derbyshire() -> None:
+    """Early Help North deletes 37.7 FTE of the 132.5 (its rows added in the sample), and
+    the Notes sheet's A4 says twelve centres stay open, where ten close."""
+    result = invoke("reconcile", sample("derbyshire_early_help.xlsx"), "--claim",
+                    "deleted_fte=37.7", "--claim", "closing_sites=12")
+    assert result.exit_code == 1
+    assert "this is Early Help North's figure, not the whole schedule's" in result.stdout
+    assert ("sheet 'Notes', which holds no posts: cell A4 reads \"twelve stay open\""
+            in result.stdout)
 
 
 # --------------------------------------------------------------------------
