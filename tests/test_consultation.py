@@ -363,6 +363,54 @@ def test_a_post_names_at_most_8_pools_of_a_grade_and_counts_the_rest(tmp_path: P
     assert text.count("Team ") == 8 and text.endswith("; and 2 more")
 
 
+def test_the_grade_is_always_part_of_a_pool(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(title="Worker", grade="Grade 5"),
+                                row(title="Worker", grade="Grade 6", status="Retained")])
+    p = pools(path, "--pool-by", "title")
+    assert p["pool_by"] == ["title"]
+    assert [(x["title"], x["grade"], x["deleted"], x["kept"]) for x in p["pools"]] == [
+        ("Worker", "Grade 5", 1, 0), ("Worker", "Grade 6", 0, 1)]
+
+
+def test_a_pool_counts_people_from_the_people_column(tmp_path: Path) -> None:
+    # one job-shared post held by 2 people, deleted; 3 single posts kept: 5 people at risk
+    path = make_xlsx(tmp_path, [COLS + ["People"], row(posts=1, fte=1) + [2],
+                                row(posts=3, status="Retained") + [3]])
+    (pool,) = pools(path)["pools"]
+    assert (pool["occupied"], pool["deleted"], pool["kept"], pool["at_risk"]) == (5, 2, 3, 5)
+
+
+def test_a_deleted_vacancy_is_not_available_and_a_pool_not_affected_has_no_candidates(
+        tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Kept", status="Retained"),
+        row(title="Gone", vacant="Y"),                                 # deleted vacancy
+        row(title="New", status="Created", vacant="Y")])
+    p = pools(path)
+    assert [a["title"] for a in p["redeployment"]] == ["New"]
+    (kept,) = p["pools"]
+    assert (kept["title"], kept["kind"], kept["candidates"]) == ("Kept", "not affected", [])
+    assert p["redeployment"][0]["serves"] == []
+
+
+def test_a_post_that_could_serve_several_pools_is_counted_once(tmp_path: Path) -> None:
+    # one Grade 9 vacancy, three at-risk pools within a step of it: 1 post, not 3
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="A", grade="Grade 8"), row(title="B", grade="Grade 9"),
+        row(title="C", grade="Grade 10"),
+        row(title="Vacancy", grade="Grade 9", status="Retained", vacant="Y")])
+    t = pools(path)["totals"]
+    assert (t["redeployment_posts_available"], t["matched_posts_available"]) == (1, 1)
+
+
+def test_without_a_vacant_column_pools_are_an_upper_bound(tmp_path: Path) -> None:
+    cols = [c for c in COLS if c != "Vacant"]
+    path = make_xlsx(tmp_path, [cols, [r for c, r in zip(COLS, row(posts=2)) if c != "Vacant"]])
+    p = pools(path)
+    assert p["upper_bound"] is True and p["totals"]["people_in_affected_pools"] == 2
+    assert "upper bound" in invoke("pools", path).stdout
+
+
 def test_pools_on_derbyshire() -> None:
     p = pools(sample("derbyshire_early_help.xlsx"))
     assert p["totals"]["occupied_posts_deleted"] == 123
@@ -589,6 +637,19 @@ def test_numbers_in_text_are_figures_or_words_with_their_clause(text: str, found
     from reports.intake.figures import numbers_in
 
     assert numbers_in(text) == [(Decimal(v), says) for v, says in found]
+
+
+def test_a_numeric_cell_is_labelled_by_the_text_to_its_left_else_above_it() -> None:
+    from reports.intake.figures import sheet_figures
+
+    rows: list[list[Any]] = [["Centres staying open", None, "Sites"],
+                             ["12", "7", None],
+                             [None, None, "3"],
+                             ["2026-04-06 00:00:00", None, None]]        # a date: no number
+    got = [(f.cell, f.value, f.says) for f in sheet_figures("Counts", rows)]
+    assert got == [("A2", 12, "Centres staying open"),    # nothing to its left: above
+                   ("B2", 7, ""),          # to its left only a number, above it nothing
+                   ("C3", 3, "Sites")]
 
 
 @pytest.mark.parametrize("value, claim, rounds", [
