@@ -361,6 +361,8 @@ def test_a_post_names_at_most_8_pools_of_a_grade_and_counts_the_rest(tmp_path: P
     p = pools_of(intake.check(path))
     text = could_serve(p, p.available[0])
     assert text.count("Team ") == 8 and text.endswith("; and 2 more")
+    (line,) = [ln for ln in invoke("pools", path).stdout.splitlines() if ln.startswith("- ")]
+    assert line.count("Team ") == 8 and line.endswith("; and 2 more")
 
 
 def test_the_grade_is_always_part_of_a_pool(tmp_path: Path) -> None:

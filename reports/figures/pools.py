@@ -48,6 +48,7 @@ SAME = "same grade"
 ADJACENT = {1: "one grade up", -1: "one grade down"}
 NEXT_IN_SCHEDULE = {1: "the next grade above in this schedule",
                     -1: "the next grade below in this schedule"}
+SERVES_NAMED = 8       # pools a listing names per grade for one post; the rest are counted
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
 
 

@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from ..figures.pools import Pools
+from ..figures.pools import SERVES_NAMED, Pools
 from ..figures.reconcile import Reconciliation
 from ..figures.s188 import S188Pack, Unit
 from ..model import measures
@@ -118,9 +118,11 @@ def pools_text(p: Pools) -> str:
             if avail else "None: the proposals create no posts and keep no vacancy."]
     for a in p.available:
         for g, m, ps in p.serves(a):
-            names = "; ".join(" / ".join(x.key[c] for c in p.pool_by) or x.grade for x in ps)
+            names = "; ".join(" / ".join(x.key[c] for c in p.pool_by) or x.grade
+                              for x in ps[:SERVES_NAMED])
+            more = len(ps) - SERVES_NAMED
             out.append(f"- {a['team']} / {a['title']} / {a['grade']} ({m} for the "
-                       f"{g} pools): {names}")
+                       f"{g} pools): {names}" + (f"; and {more:,} more" if more > 0 else ""))
     return "\n".join(out) + "\n"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...figures.pools import SAME, Pools, pools
+from ...figures.pools import SAME, SERVES_NAMED, Pools, pools
 from ..blocks import Block, Cell, Table, Text, clean
 from ..builder import Builder
 from . import section
@@ -94,9 +94,6 @@ def pools_section(b: Builder) -> list[Block]:
                         "is \"the next grade above in this schedule\" (or below): the file may "
                         "not hold every grade.", "note"))
     return out
-
-
-SERVES_NAMED = 8      # pools named per grade in a post's row; the rest are counted
 
 
 def could_serve(p: Pools, post: dict[str, Any]) -> str:
