@@ -148,3 +148,185 @@ def test_part_time_comparison_from_fte_alone(tmp_path):
     assert by["Part-time"]["retention_ratio"] == Decimal("0.50")
     assert pt.flagged == ["Part-time"]
     assert any("2 occupied posts on grouped rows are left out" in n for n in pt.notes)
+
+
+# --------------------------------------------------------------------------
+# who may read what (issue 25, item 3): consultees read sex and working pattern in full;
+# special category data keeps small-count protection everywhere; public outputs keep it
+# for every characteristic
+
+def _team_of_20(tmp_path, column: str = "Sex", groups=("Women", "Men")):
+    """The issue's example: a team of 20, 3 of 10 women at risk against 1 of 10 men."""
+    header = HEADER[:7] + [column]
+    rows = [header] + [r[:7] + [groups[0]] for r in _rows("x", 7, 3)] + \
+        [r[:7] + [groups[1]] for r in _rows("x", 9, 1)]
+    return make_xlsx(tmp_path, rows)
+
+
+def _briefing(path, audience: str = "union", template=None):
+    from reports.documents.briefing import make_briefing
+    from reports.documents.template import load_builtin
+    from reports.figures.totals import summarise
+
+    report = intake.check(path)
+    assert report.valid
+    return make_briefing(report, summarise(report), template or load_builtin(audience))
+
+
+def _table_after(briefing, label: str) -> dict[str, list[str]]:
+    """The equality table under the subheading `label`: each group's cells as printed."""
+    from reports.documents.blocks import Table, Text
+
+    (section,) = [s for s in briefing.sections if s.id == "equality"]
+    blocks = section.blocks
+    at = next(i for i, b in enumerate(blocks) if isinstance(b, Text) and b.text == label
+              and b.style == "subheading")
+    table = next(b for b in blocks[at:] if isinstance(b, Table))
+    return {row[0]: [briefing.figures.text(c) for c in row[1:]] for row in table.rows}
+
+
+def _method(briefing) -> str:
+    from reports.documents.blocks import Text
+
+    (section,) = [s for s in briefing.sections if s.id == "method"]
+    return " ".join(b.text for b in section.blocks if isinstance(b, Text))
+
+
+@pytest.mark.parametrize("audience", ["union", "management"])
+def test_consultation_briefings_show_sex_counts_under_five_ratio_and_flag(tmp_path, audience):
+    from scipy.stats import fisher_exact
+
+    b = _briefing(_team_of_20(tmp_path), audience)
+    rows = _table_after(b, "Sex")
+    # by hand: women keep 7 of 10, men 9 of 10; 0.7 / 0.9 = 0.777..., under 0.8
+    p = Decimal(f"{fisher_exact([[3, 7], [1, 9]]).pvalue:.4g}")
+    assert rows["Women"] == ["10", "3", "7", "70.0%", "0.78", "FLAG", f"{p:f}"]
+    assert rows["Men"][:5] == ["10", "1", "9", "90.0%", "1.00"]
+    assert MARKER not in str(rows)
+    method = _method(b)
+    assert "Sex" in method and "shown in full" in method.lower()
+
+
+def _public_without_costs():
+    """The public template less its cost section: with 4 posts deleted in all, the cost
+    section's bound on posts can be worked out within 5 whatever is hidden, and the whole
+    public briefing is refused (rightly; that refusal is not the equality rule's)."""
+    import dataclasses
+
+    from reports.documents.template import load_builtin
+
+    t = load_builtin("public")
+    return dataclasses.replace(t, sections=tuple(s for s in t.sections if s != "costs"))
+
+
+def test_the_public_briefing_does_not_reveal_the_small_sex_counts(tmp_path):
+    b = _briefing(_team_of_20(tmp_path), template=_public_without_costs())
+    rows = _table_after(b, "Sex")
+    assert rows["Women"][1:3] == [MARKER, MARKER] and rows["Men"][1:3] == [MARKER, MARKER]
+    assert rows["Women"][3:] == [MARKER] * 4            # no rate, ratio, flag or p
+    assert "counts under 5" in _method(b).lower()
+
+
+@pytest.mark.parametrize("audience", ["union", "management", "public"])
+def test_special_category_counts_under_five_are_hidden_in_every_audience(tmp_path, audience):
+    b = _briefing(_team_of_20(tmp_path, "Ethnicity", ("Group A", "Group B")), audience,
+                  _public_without_costs() if audience == "public" else None)
+    rows = _table_after(b, "Ethnicity")
+    assert rows["Group A"][1:3] == [MARKER, MARKER]
+    assert rows["Group A"][3:] == [MARKER] * 4
+    assert "special category" in _method(b)
+
+
+# --------------------------------------------------------------------------
+# what "kept" means (issue 25, item 3): retained+relocated (the default) or retained
+
+KEPT_HEADER = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant", "Destination",
+               "Sex"]
+
+
+def _with_relocations(tmp_path):
+    """Group A: 10 occupied posts, 4 deleted, 3 retained, 3 relocated; group B: 10
+    occupied, 1 deleted, 9 retained."""
+    rows = [KEPT_HEADER,
+            ["T", "W", "G1", 4, 4, "Deleted", "N", "", "A"],
+            ["T", "W", "G1", 3, 3, "Retained", "N", "", "A"],
+            ["T", "W", "G1", 3, 3, "Relocated", "N", "Elsewhere", "A"],
+            ["T", "W", "G1", 1, 1, "Deleted", "N", "", "B"],
+            ["T", "W", "G1", 9, 9, "Retained", "N", "", "B"]]
+    return make_xlsx(tmp_path, rows)
+
+
+def _sex(e):
+    sex = next(c for c in e.characteristics if c.key == "sex")
+    return {r["group"]: r for r in sex.rows}
+
+
+@pytest.mark.parametrize(("kept", "a_counts", "table"), [
+    # by hand from the definition: relocated posts kept, or left out of the table
+    ("retained+relocated", (10, 4, 6), [[4, 6], [1, 9]]),
+    ("retained", (7, 4, 3), [[4, 3], [1, 9]]),
+])
+def test_kept_counts_relocated_posts_as_kept_or_leaves_them_out(tmp_path, kept, a_counts,
+                                                                 table):
+    from scipy.stats import fisher_exact
+
+    from reports.figures.equality import EqualityRule
+
+    rule = EqualityRule(in_full=frozenset({"sex"}), kept=kept)
+    e = equality(intake.check(_with_relocations(tmp_path)), rule)
+    a = _sex(e)["A"]
+    assert (a["eq_baseline_posts"], a["eq_at_risk_posts"], a["eq_retained_posts"]) == a_counts
+    assert a["fisher_p"] == Decimal(f"{fisher_exact(table).pvalue:.4g}")
+    assert e.to_dict()["kept"] == kept
+    left_out = [n for n in e.notes if "relocated to another service" in n]
+    assert left_out == (["Kept means retained: 3 occupied posts relocated to another "
+                         "service are left out of every table."] if kept == "retained" else [])
+
+
+def test_the_cli_says_which_kept_it_used_and_takes_kept(tmp_path):
+    import json
+
+    from .conftest import invoke
+
+    path = _with_relocations(tmp_path)
+    default = json.loads(invoke("equality", path, "--format", "json").stdout)
+    assert default["kept"] == "retained+relocated"
+    assert default["kept_means"].startswith("Kept means retained or relocated")
+    out = invoke("equality", path, "--audience", "union", "--kept", "retained")
+    assert out.exit_code == 0, out.stderr
+    assert "Kept means retained by this service" in out.stdout
+    sex = out.stdout[out.stdout.index("Sex: shown in full"):]
+    assert [line.split()[:4] for line in sex.splitlines()[3:5]] == [
+        ["A", "7", "4", "3"], ["B", "10", "1", "9"]]
+
+
+def test_a_public_output_keeps_one_definition_of_kept(tmp_path):
+    from .conftest import invoke
+
+    out = invoke("equality", _with_relocations(tmp_path), "--audience", "public",
+                 "--kept", "retained")
+    assert out.exit_code == 2
+    assert "cannot go with a public output" in out.stderr
+
+
+def test_brief_kept_is_said_in_the_method_section(tmp_path):
+    from reports.documents.template import load_builtin, with_kept
+
+    b = _briefing(_with_relocations(tmp_path),
+                  template=with_kept(load_builtin("union"), "retained"))
+    assert "Kept means retained by this service" in _method(b)
+    assert _table_after(b, "Sex")["A"][:3] == ["7", "4", "3"]
+    assert "Kept means retained or relocated" in _method(_briefing(_with_relocations(tmp_path)))
+
+
+def test_impact_brief_takes_kept(tmp_path):
+    from .conftest import invoke
+
+    out = tmp_path / "b.html"
+    result = invoke("brief", _with_relocations(tmp_path), "--kept", "retained", "--format",
+                    "html", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "Kept means retained by this service" in out.read_text("utf-8")
+    refused = invoke("brief", _with_relocations(tmp_path), "--audience", "public", "--kept",
+                     "retained", "-o", tmp_path / "p.pdf")
+    assert refused.exit_code == 2 and not (tmp_path / "p.pdf").exists()
