@@ -72,6 +72,14 @@ def test_part_time_split_by_brute_force():
 # --------------------------------------------------------------------------
 # the four-fifths test and Fisher's exact test
 
+def _characteristic(e, key: str):
+    return next(c for c in e.characteristics if c.key == key)
+
+
+def _sex(e):
+    return {r["group"]: r for r in _characteristic(e, "sex").rows}
+
+
 def _hypergeometric_two_sided(a: int, b: int, c: int, d: int) -> float:
     """P(tables at least as extreme) for fixed margins: the sum of P(x) over every x with
     P(x) <= P(a), P(x) = C(K, x) C(N - K, n - x) / C(N, n)."""
@@ -85,30 +93,80 @@ def _hypergeometric_two_sided(a: int, b: int, c: int, d: int) -> float:
     return sum(prob(x) for x in range(lo, hi + 1) if prob(x) <= observed * (1 + 1e-7))
 
 
-def test_ratios_of_0_79_and_0_81_fall_either_side_of_four_fifths(tmp_path):
-    rows = [HEADER] + _rows("A", 100, 0) + _rows("B", 79, 21) + _rows("C", 81, 19)
+@pytest.mark.parametrize(("kept_b", "ratio", "flagged"), [
+    (79, "0.79", True),      # 0.79 < 0.8
+    (80, "0.80", False),     # exactly four-fifths: not "below 80%" (DOMAIN.md), not flagged
+    (81, "0.81", False),
+])
+def test_four_fifths_rule_flags_retention_below_four_fifths_of_the_best(tmp_path, kept_b, ratio,
+                                                                        flagged):
+    # group A keeps all its 100 posts; group B keeps `kept_b` of 100: B's ratio is kept_b/100
+    rows = [HEADER] + _rows("A", 100, 0) + _rows("B", kept_b, 100 - kept_b)
     e = equality(intake.check(make_xlsx(tmp_path, rows)))
-    sex = next(c for c in e.characteristics if c.key == "sex")
-    by = {r["group"]: r for r in sex.rows}
+    by = _sex(e)
     assert by["A"]["retention_ratio"] == Decimal("1.00")
-    assert by["B"]["retention_ratio"] == Decimal("0.79")
+    assert by["B"]["retention_ratio"] == Decimal(ratio)
+    assert by["B"]["below_four_fifths"] is flagged
+    assert _characteristic(e, "sex").flagged == (["B"] if flagged else [])
+
+
+def test_four_fifths_rule_reads_the_exact_ratio_not_the_rounded_one(tmp_path):
+    # B keeps 399 of 500: 0.798, printed as 0.80 but below four-fifths
+    rows = [HEADER] + _rows("A", 100, 0) + _rows("B", 399, 101)
+    by = _sex(equality(intake.check(make_xlsx(tmp_path, rows))))
+    assert by["B"]["retention_ratio"] == Decimal("0.80")
     assert by["B"]["below_four_fifths"] is True
-    assert by["C"]["retention_ratio"] == Decimal("0.81")
-    assert by["C"]["below_four_fifths"] is False
-    assert sex.flagged == ["B"]
-    assert by["B"]["retention_rate"] == Decimal("79.0")
+
+
+def test_four_fifths_ratio_is_to_the_best_retained_group(tmp_path):
+    # A keeps 90 of 100 (the best), B 72 of 100: 0.72 / 0.9 = 0.8 exactly, not flagged;
+    # C 71 of 100: 0.788..., flagged
+    rows = [HEADER] + _rows("A", 90, 10) + _rows("B", 72, 28) + _rows("C", 71, 29)
+    by = _sex(equality(intake.check(make_xlsx(tmp_path, rows))))
+    assert (by["B"]["retention_ratio"], by["B"]["below_four_fifths"]) == (Decimal("0.80"), False)
+    assert (by["C"]["retention_ratio"], by["C"]["below_four_fifths"]) == (Decimal("0.79"), True)
+
+
+def test_fisher_p_is_the_hypergeometric_sum_through_the_tables(tmp_path):
+    rows = [HEADER] + _rows("A", 100, 0) + _rows("B", 79, 21) + _rows("C", 81, 19)
+    by = _sex(equality(intake.check(make_xlsx(tmp_path, rows))))
     # B against everyone else: at risk 21 / kept 79 against 19 / 181
-    expected = _hypergeometric_two_sided(21, 79, 19, 181)
-    assert float(by["B"]["fisher_p"]) == pytest.approx(expected, rel=1e-3)
+    assert float(by["B"]["fisher_p"]) == pytest.approx(
+        _hypergeometric_two_sided(21, 79, 19, 181), rel=1e-3)
     assert float(by["C"]["fisher_p"]) == pytest.approx(
         _hypergeometric_two_sided(19, 81, 21, 179), rel=1e-3)
 
 
-def test_a_ratio_of_exactly_four_fifths_is_not_flagged(tmp_path):
-    rows = [HEADER] + _rows("A", 100, 0) + _rows("B", 80, 20)
-    e = equality(intake.check(make_xlsx(tmp_path, rows)))
-    sex = next(c for c in e.characteristics if c.key == "sex")
-    assert sex.flagged == []
+@pytest.mark.parametrize(("x", "rest"), [
+    ((3, 7), (1, 9)),            # the issue's team of 20
+    ((21, 79), (19, 181)),
+    ((12, 3), (30, 55)),
+])
+def test_fisher_p_of_a_group_against_everyone_else_matches_scipy(tmp_path, x, rest):
+    """Each group's table is [[its at risk, its kept], [everyone else's at risk, kept]],
+    two-sided, to 4 significant figures: checked against scipy.stats.fisher_exact."""
+    from scipy.stats import fisher_exact
+
+    from reports.figures.equality import EqualityRule
+
+    rows = [HEADER] + _rows("X", x[1], x[0]) + _rows("Y", rest[1], rest[0])
+    e = equality(intake.check(make_xlsx(tmp_path, rows)), EqualityRule(in_full=frozenset({"sex"})))
+    expected = Decimal(f"{fisher_exact([list(x), list(rest)], alternative='two-sided').pvalue:.4g}")
+    assert _sex(e)["X"]["fisher_p"] == expected
+    assert _sex(e)["Y"]["fisher_p"] == expected         # the same table, turned over
+
+
+@pytest.mark.parametrize(("posts", "too_few"), [(9, True), (10, False)])
+def test_minimum_group_size_a_group_under_10_posts_is_said_to_be_too_small(tmp_path, posts,
+                                                                           too_few):
+    from reports.figures.equality import SMALL_GROUP, EqualityRule
+
+    assert SMALL_GROUP == 10
+    rows = [HEADER] + _rows("A", 40, 10) + _rows("B", posts - 4, 4)
+    e = equality(intake.check(make_xlsx(tmp_path, rows)), EqualityRule(in_full=frozenset({"sex"})))
+    notes = _characteristic(e, "sex").notes
+    assert ("B: too few posts for the ratio or the test to mean much." in notes) is too_few
+    assert not any(n.startswith("A: too few") for n in notes)
 
 
 @pytest.mark.parametrize("table", [(3, 7, 12, 8), (0, 10, 10, 0), (5, 5, 5, 5), (1, 30, 9, 2)])
@@ -256,9 +314,6 @@ def _with_relocations(tmp_path):
     return make_xlsx(tmp_path, rows)
 
 
-def _sex(e):
-    sex = next(c for c in e.characteristics if c.key == "sex")
-    return {r["group"]: r for r in sex.rows}
 
 
 @pytest.mark.parametrize(("kept", "a_counts", "table"), [
