@@ -384,3 +384,17 @@ def test_each_builtin_template_says_which_characteristics_are_shown_in_full(
     rule = load_builtin(audience).equality_rule
     assert set(rule.in_full) == in_full and rule.threshold == 5
     assert rule.kept == "retained+relocated"
+
+
+def test_a_template_that_suppresses_is_public_for_the_equality_rule() -> None:
+    """A union template given a small-number threshold makes public releases (recorded in
+    the ledger): it shows no characteristic in full, and another kept is refused."""
+    from reports.documents.template import parse_template, with_kept
+    from reports.model.errors import TemplateError, UsageProblem
+
+    t = parse_template({"audience": "union", "privacy": {"small_number_threshold": 5}})
+    assert t.equality_rule.in_full == frozenset()        # left out: nothing in full
+    with pytest.raises(TemplateError, match="cannot show an equality characteristic"):
+        _template_with("union", privacy={"small_number_threshold": 5})   # the copy lists 3
+    with pytest.raises(UsageProblem, match="public output"):
+        with_kept(t, "retained")

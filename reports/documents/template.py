@@ -212,7 +212,8 @@ def parse_template(data: dict[str, Any], name: str = "template") -> Template:
             raise fail("key 'privacy.small_number_threshold' must be a whole number from 0 "
                        "(show every figure) to 1000, e.g. 5")
         kw["small_number_threshold"] = threshold
-    kw["equality"] = _equality(_table(data, "equality", fail), kw.get("audience"), fail)
+    kw["equality"] = _equality(_table(data, "equality", fail), kw.get("audience"),
+                               kw.get("small_number_threshold", 0) > 0, fail)
     colours = _table(data, "colours", fail)
     _known(colours, tuple(DEFAULT_COLOURS), "colours.", fail)
     for key, value in colours.items():
@@ -232,14 +233,17 @@ def parse_template(data: dict[str, Any], name: str = "template") -> Template:
     return Template(name=name, **kw)
 
 
-def _equality(table: dict[str, Any], audience: str | None, fail: Any) -> EqualityRule:
+def _equality(table: dict[str, Any], audience: str | None, suppresses: bool,
+              fail: Any) -> EqualityRule:
     """The [equality] table: which characteristics are shown in full, the threshold of
-    the others and what "kept" means.  A public template protects every characteristic
-    at 5 or more and keeps the one definition of kept (two public releases that differ
-    only in it would give relocated posts by group by subtraction); no template may show
-    special category data in full."""
+    the others and what "kept" means.  A public template (audience public, or any that
+    suppresses small numbers: its outputs are public releases, recorded in the ledger)
+    protects every characteristic at 5 or more and keeps the one definition of kept (two
+    public releases that differ only in it would give relocated posts by group by
+    subtraction); no template may show special category data in full."""
     _known(table, _EQUALITY_KEYS, "equality.", fail)
-    default = CONSULTATION_IN_FULL if audience in CONSULTED else ()
+    public = audience == "public" or suppresses
+    default = CONSULTATION_IN_FULL if audience in CONSULTED and not public else ()
     shown = table.get("shown_in_full", list(default))
     if not isinstance(shown, list) or not all(isinstance(x, str) for x in shown):
         raise fail("key 'equality.shown_in_full' must be a list of characteristics, e.g. "
@@ -251,19 +255,21 @@ def _equality(table: dict[str, Any], audience: str | None, fail: Any) -> Equalit
         if x not in CHARACTERISTICS:
             raise fail(f"unknown characteristic '{x}' in 'equality.shown_in_full'; known: "
                        f"{', '.join(k for k in CHARACTERISTICS if k not in SPECIAL_CATEGORY)}")
-    least = EQUALITY_THRESHOLD if audience == "public" else LEAST_THRESHOLD
+    least = EQUALITY_THRESHOLD if public else LEAST_THRESHOLD
     threshold = table.get("threshold", EQUALITY_THRESHOLD)
     if isinstance(threshold, bool) or not isinstance(threshold, int) or \
             not least <= threshold <= 1000:
         raise fail(f"key 'equality.threshold' must be a whole number from {least} to 1000"
-                   + (" in a public template" if audience == "public" else ""))
+                   + (" in a public template" if public else ""))
     kept = table.get("kept", RETAINED_AND_RELOCATED)
     if kept not in KEPT:
         raise fail(f"key 'equality.kept' is {kept!r}; it must be one of {', '.join(KEPT)}")
-    if audience == "public":
+    if public:
         if shown:
-            raise fail("a public template cannot show an equality characteristic in full: "
-                       "'equality.shown_in_full' must be empty or left out")
+            raise fail("a public template (audience public, or one that sets "
+                       "'privacy.small_number_threshold') cannot show an equality "
+                       "characteristic in full: 'equality.shown_in_full' must be empty or "
+                       "left out")
         if kept != RETAINED_AND_RELOCATED:
             raise fail(f"a public template keeps 'equality.kept' = "
                        f"\"{RETAINED_AND_RELOCATED}\", so that two public releases cannot "
@@ -278,7 +284,7 @@ def with_kept(template: Template, kept: str | None) -> Template:
         return template
     if kept not in KEPT:
         raise UsageProblem(f"--kept must be one of {', '.join(KEPT)}, not '{kept}'")
-    if template.audience == "public":
+    if template.audience == "public" or template.suppresses:
         raise UsageProblem(f"--kept {kept} cannot go with a public output: public outputs "
                            f"keep one definition of kept ({template.equality.kept}), so that "
                            f"two of them cannot be subtracted to give relocated posts by group")

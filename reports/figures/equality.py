@@ -107,6 +107,10 @@ class EqualityRule:
             raise ValueError("special category data cannot be shown in full")
         if self.threshold < LEAST_THRESHOLD:
             raise ValueError(f"the equality threshold is at least {LEAST_THRESHOLD}")
+        if self.audience == "public" and (self.in_full or self.threshold < EQUALITY_THRESHOLD
+                                          or self.kept != RETAINED_AND_RELOCATED):
+            raise ValueError("a public output protects every characteristic, at "
+                             f"{EQUALITY_THRESHOLD} or more, and keeps one definition of kept")
 
     def protects(self, key: str) -> bool:
         return key not in self.in_full
