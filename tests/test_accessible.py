@@ -456,12 +456,28 @@ def assert_pdfua_clean(path: Path) -> None:
     assert len(report.outcomes) - len(skipped) >= 10
 
 
-def test_tagged_pdf_is_reproducible() -> None:
+@pytest.mark.parametrize("subsetter", ["harfbuzz if installed", "fontTools"])
+def test_tagged_pdf_is_reproducible(subsetter: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two builds at different times give the same bytes, whichever library subsets
+    the fonts: fontTools (used where libharfbuzz-subset is missing) stamps each subset
+    with the build's time, which the pikepdf pass sets back to the font's own date."""
+    from weasyprint.pdf import fonts
+
+    if subsetter == "fontTools":
+        monkeypatch.setattr(fonts, "harfbuzz_subset", None)
     b = briefing("coop_working.csv", "public")
     first, second = io.BytesIO(), io.BytesIO()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")   # fontTools' "now"
     render_tagged(b, first, reproducible=True)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
     render_tagged(b, second, reproducible=True)
     assert first.getvalue() == second.getvalue()
+    with pikepdf.open(io.BytesIO(first.getvalue())) as doc:
+        embedded = [o for o in doc.objects if isinstance(o, pikepdf.Dictionary)
+                    and o.get("/Type") == "/FontDescriptor" and "/FontFile2" in o]
+        assert embedded                          # the fonts are there, and subset
+        assert all(len(o.FontFile2.read_bytes()) == int(o.FontFile2.Length1)
+                   for o in embedded)
 
 
 # --------------------------------------------------------------------------

@@ -10,7 +10,12 @@ leaves out:
 - /Scope on every table header cell (TH): Column in a table's head, Row elsewhere;
 - /Alt on every Figure (each chart): the chart's title and description;
 - the document title in the Info dictionary, DisplayDocTitle true and /Lang en-GB
-  (WeasyPrint sets these too; the pass makes sure).
+  (WeasyPrint sets these too; the pass makes sure);
+- each embedded font's modification date set back to the font's own creation date.
+  WeasyPrint subsets fonts with HarfBuzz where libharfbuzz-subset is installed
+  (which keeps the shipped font's dates), else with fontTools, which stamps the
+  subset with the time of the build: two builds of one briefing a second apart would
+  then differ, and the portal's background builder would not make the CLI's bytes.
 
 This is "tagged, checked against the machine-checkable subset" of PDF/UA: no full
 validator (veraPDF) runs here, so full conformance is not claimed.
@@ -78,9 +83,37 @@ def fix_tags(pdf: bytes, *, title: str, alts: list[str]) -> bytes:
         for element in figures[len(alts):]:      # a figure that is not a chart
             if "/Alt" not in element:
                 element.Alt = pikepdf.String("Figure")
+        for descriptor in _font_descriptors(doc, pikepdf):
+            _undate(descriptor, pikepdf)
         buf = io.BytesIO()
         doc.save(buf, deterministic_id=True, compress_streams=True)
     return buf.getvalue()
+
+
+def _font_descriptors(doc: Any, pikepdf: Any) -> list[Any]:
+    """Every font descriptor with an embedded TrueType or OpenType font file."""
+    return [obj for obj in doc.objects
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor"
+            and any(k in obj for k in ("/FontFile2", "/FontFile3"))]
+
+
+def _undate(descriptor: Any, pikepdf: Any) -> None:
+    """Set an embedded font's 'head' modification date to its creation date (fontTools
+    reads and writes it; a font whose dates already agree is left byte for byte)."""
+    from fontTools.ttLib import TTFont  # lazy: with WeasyPrint, only for tagged PDFs
+
+    key = "/FontFile2" if "/FontFile2" in descriptor else "/FontFile3"
+    stream = descriptor[key]
+    font = TTFont(io.BytesIO(stream.read_bytes()), recalcTimestamp=False)
+    if "head" not in font or font["head"].modified == font["head"].created:
+        return
+    font["head"].modified = font["head"].created
+    buf = io.BytesIO()
+    font.save(buf)
+    data = buf.getvalue()
+    stream.write(data)
+    if key == "/FontFile2":
+        stream.Length1 = len(data)
 
 
 def _walk(node: Any, section: str | None, figures: list[Any], pikepdf: Any) -> None:

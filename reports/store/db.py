@@ -698,25 +698,16 @@ class Store:
     def names(self) -> list[str]:
         return [r[0] for r in self._rows(select(datasets_t.c.name).order_by(datasets_t.c.slug))]
 
-    def _latest(self) -> Any:
-        """Each dataset's latest version, with its count of versions."""
-        latest = (select(versions_t.c.dataset_id, func.max(versions_t.c.number).label("n"),
-                         func.count().label("count"))
-                  .group_by(versions_t.c.dataset_id).subquery())
-        return (self._select().add_columns(latest.c.count)
-                .join(latest, (latest.c.dataset_id == versions_t.c.dataset_id)
-                      & (latest.c.n == versions_t.c.number)))
-
     def datasets(self) -> list[Dataset]:
         """Every dataset with at least one version, by name, each with its latest version."""
-        query = self._latest().order_by(datasets_t.c.slug)
+        query = _latest().order_by(datasets_t.c.slug)
         return [Dataset(r.name, r.slug, r.count, self._version(r)) for r in self._rows(query)]
 
     def dataset_by_slug(self, slug: str) -> Dataset | None:
         """The dataset whose slug is `slug`, with its latest version, or None: the same
         as looking through `datasets()`, in one query of one dataset (the portal asks on
         every request)."""
-        rows = self._rows(self._latest().where(datasets_t.c.slug == slug))
+        rows = self._rows(_DATASET_BY_SLUG, {"slug": slug})
         return Dataset(rows[0].name, rows[0].slug, rows[0].count,
                        self._version(rows[0])) if rows else None
 
@@ -1046,6 +1037,23 @@ _VERSIONS_SELECT = _versions_select()
 # built once: the portal runs it on every download (see accounts._SESSION_USER)
 _VERSION_BY_SLUG = _VERSIONS_SELECT.where(datasets_t.c.slug == bindparam("slug"),
                                           versions_t.c.number == bindparam("number"))
+
+
+def _latest(*where: Any) -> Any:
+    """Each dataset's latest version (of the datasets matching `where`), with its count
+    of versions."""
+    latest = (select(versions_t.c.dataset_id, func.max(versions_t.c.number).label("n"),
+                     func.count().label("count"))
+              .join(datasets_t, datasets_t.c.id == versions_t.c.dataset_id).where(*where)
+              .group_by(versions_t.c.dataset_id).subquery())
+    return (_VERSIONS_SELECT.add_columns(latest.c.count)
+            .join(latest, (latest.c.dataset_id == versions_t.c.dataset_id)
+                  & (latest.c.n == versions_t.c.number)))
+
+
+# the portal asks on every request for a dataset's latest version: built once, and
+# grouping only that dataset's versions
+_DATASET_BY_SLUG = _latest(datasets_t.c.slug == bindparam("slug"))
 
 
 class DamagedStore(StoreError):
