@@ -329,7 +329,8 @@ class RestoreResult:
 
 
 KILL_ENV = "IMPACT_TEST_KILL_AT"     # test hooks: the restore kills itself at this step,
-PAUSE_ENV = "IMPACT_TEST_PAUSE_AT"   # or waits there ("STEP=SECONDS"), holding the lock
+PAUSE_ENV = "IMPACT_TEST_PAUSE_AT"   # or waits there ("STEP=SECONDS", or "STEP=@FILE": until
+                                     # FILE exists), holding the lock
 STAGE_SUFFIX = ".restore-part"
 STEPS = ("staged", "kept", "marked", "adding", "added", "swapped", "cleaning")
 # on PostgreSQL, inside the one transaction: after each table is loaded, before COMMIT
@@ -346,9 +347,12 @@ def _step(name: str) -> None:
     kill, _, nth = os.environ.get(KILL_ENV, "").partition(":")
     if kill == name and (not nth or int(nth) == _reached[name]):
         os.kill(os.getpid(), signal.SIGKILL)
-    step, _, seconds = os.environ.get(PAUSE_ENV, "").partition("=")
-    if step == name:
-        time.sleep(float(seconds or 1))
+    step, _, until = os.environ.get(PAUSE_ENV, "").partition("=")
+    if step == name and until.startswith("@"):    # until the test makes that file
+        while not os.path.exists(until[1:]):
+            time.sleep(0.02)
+    elif step == name:
+        time.sleep(float(until or 1))
 
 
 def restore_store(src: Path, target: Path, *, force: bool = False,
