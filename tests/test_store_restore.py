@@ -257,6 +257,12 @@ def test_a_postgresql_restore_killed_at_any_moment_leaves_the_old_or_the_new_sto
     assert total == PG_RESTORE_KILLS and set(upkeep.PG_STEPS) <= set(killed), killed
     # the store goes on: an upload after all that is numbered after the restored ones
     upload(live, csv_variant(tmp_path, 10), "old-a" if now == "old" else "new-c", db)
+    # a copy kept of a replaced store holds its tables as an SQLite file: restorable
+    kept = sorted(tmp_path.glob("live.replaced-*"))
+    assert kept and not (kept[-1] / "impact.db").is_symlink()
+    result = invoke("store", "restore", kept[-1], "--store", tmp_path / "from-kept")
+    assert result.exit_code == 0, result.output
+    assert listed(tmp_path / "from-kept") in (states["old"], states["new"])
     print(f"\n{total} of {PG_RESTORE_KILLS} PostgreSQL restores killed ({killed}); after "
           f"each the store was the old one (kills before the COMMIT) or the new one (after); "
           f"--resume finished {finished} and rolled back {rolled_back}; store check healthy "
