@@ -493,10 +493,11 @@ def resume_restore(target: Path, db: str | None = None) -> RestoreResult:
     if not marker_path.exists():
         raise StoreError(f"no interrupted restore was found at {target}; nothing to resume")
     given = resolve_db(db)
-    pg = database_url(given) if given else None
-    if (pending_restore(target) or {}).get("database") == "postgresql" and pg is None:
+    on_pg = (pending_restore(target) or {}).get("database") == "postgresql"
+    if on_pg and not given:
         raise StoreError(f"the interrupted restore of {target} was into a PostgreSQL "
                          f"database; give its URL with --db (or ${DB_ENV})")
+    pg = database_url(given) if on_pg and given else None    # the marker says which
     with store_lock(target, "exclusive", what="impact store restore --resume", db=pg):
         try:
             marker = json.loads(marker_path.read_text(encoding="utf-8"))
