@@ -442,7 +442,6 @@ def test_upkeep_check_counts(fresh_store: Path, tmp_path: Path) -> None:
         True, 1, 1, 1)
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("manifest", ['{"format": "impact-store-backup", "files": "x", '
                                       '"database": {"sha256": "0"}}',
                                       '{"format": "impact-store-backup", "database": "x"}',
