@@ -604,3 +604,27 @@ def test_threads_of_one_process_share_one_hold_of_the_store_lock(
     assert lock._held == {}                            # every use released
     with lock.store_lock(there, "exclusive", wait=0):  # so the flock was let go
         pass
+
+
+def test_the_portal_opens_and_migrates_a_store_only_under_its_lock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The portal opens its store without holding the store's lock (it takes it for each
+    upload and job), but making or migrating the schema happens under it: never while a
+    backup or restore holds it alone.  Held exclusively by another process, the portal's
+    open is refused in one line naming the holder, and nothing in the store changes."""
+    from reports.store.db import StoreError
+
+    live = tmp_path / "live"
+    upload(live, csv_variant(tmp_path, 1), "a", None)
+    before = (live / "impact.db").read_bytes()
+    monkeypatch.setenv("IMPACT_LOCK_WAIT", "0.3")
+    holder = hold(live, "exclusive")
+    try:
+        with pytest.raises(StoreError) as refused:
+            Store(live, lock=None)
+    finally:
+        holder.communicate("\n", timeout=60)
+    assert "is busy: impact store restore (process" in str(refused.value)
+    assert (live / "impact.db").read_bytes() == before
+    with Store(live, lock=None) as store:       # free again: it opens
+        assert [d.name for d in store.datasets()] == ["a"]

@@ -373,7 +373,14 @@ class Store:
             self._held.enter_context(store_lock(self.root, lock, db=self.pg_url))
         self.engine = _make_engine(self._url)
         try:
-            self.schema = self._open_schema()
+            # creating or migrating the schema happens under the store's lock (shared)
+            # even for the portal, which otherwise takes it per upload and job: so never
+            # while a backup or restore (exclusive) runs; two migrations are kept apart by
+            # the schema lock inside the database (`_lock_schema`)
+            with (contextlib.nullcontext() if lock is not None else
+                  store_lock(self.root, "shared", what="impact (opening the store)",
+                             db=self.pg_url)):
+                self.schema = self._open_schema()
         except StoreError:
             self.close()
             raise
