@@ -1,0 +1,348 @@
+"""Mutation score of the rule modules and reports/figures/ (issue 25), with mutmut.
+
+Each group of modules is mutated and run against its OWN test files only, never
+tests/test_golden.py: a golden file re-recorded after a regression would approve it, so a
+golden must never be what kills a rule's mutant.  Nothing is written into the checkout:
+each group runs in a temporary copy of the tree (the files git tracks, and new files it
+does not ignore), with the [tool.mutmut] section for that group written into the copy's
+pyproject.toml.
+
+    python bench/mutation.py                        # every group; the report on stdout
+    python bench/mutation.py --out bench/mutation-report.md
+    python bench/mutation.py --only costs           # one group: a group name, or a module
+    python bench/mutation.py --only reports/figures/loss.py   # (then only that module)
+    python bench/mutation.py --max-children 2 --keep   # keep the copies, to `mutmut show`
+
+The score of a module is (killed + timed out) / all its mutants.  A mutant with no test
+that reaches it ("no tests") counts against the score, as a survivor does.  The report
+has a markdown table per module, the total, and each surviving mutant's diff.
+
+Tests that run `impact` in a child process (tests/conftest.py `impact`) import the
+installed, unmutated code, so they kill nothing; the in-process ones (`invoke`, direct
+calls) do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# tests/test_mutants.py holds the edge tests written to kill survivors of every group,
+# each named after the rule it states, so it belongs to every group's own tests.
+SHARED_TESTS = ["tests/test_mutants.py"]
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    modules: tuple[str, ...]
+    tests: tuple[str, ...]   # paths or globs under the root; missing ones are skipped
+
+
+GROUPS: tuple[Group, ...] = (
+    Group("costs", ("reports/model/redundancy_rules.py", "reports/figures/costs.py"),
+          ("tests/test_costs.py", "tests/test_rules.py")),
+    Group("s188", ("reports/model/s188_rules.py", "reports/figures/s188.py"),
+          ("tests/test_consultation.py", "tests/test_rules.py")),
+    Group("equality", ("reports/figures/equality.py",),
+          ("tests/test_equality.py", "tests/test_rules.py")),
+    Group("privacy", ("reports/figures/privacy.py", "reports/figures/recode.py"),
+          ("tests/test_privacy.py", "tests/test_disclosure_rules.py", "tests/test_rules.py")),
+    Group("releases", ("reports/figures/releases.py",), ("tests/test_ledger.py",)),
+    Group("loss", ("reports/figures/loss.py",), ("tests/test_loss.py",)),
+    Group("totals", ("reports/figures/totals.py",), ("tests/test_totals.py",)),
+    Group("compare", ("reports/figures/compare.py",), ("tests/test_compare.py",)),
+    Group("pools", ("reports/figures/pools.py",),
+          ("tests/test_consultation.py", "tests/test_pools*.py")),
+    Group("reconcile", ("reports/figures/reconcile.py",),
+          ("tests/test_consultation.py", "tests/test_reconcile*.py")),
+)
+
+# Files outside reports/ that the tests import or read (mutmut copies reports/ itself).
+ALSO_COPY = ["data", "templates", "web", "cli.py", "cli_options.py", "cli_profile.py",
+             "cli_store.py", "cli_union.py", "cli_costs.py", "cli_users.py"]
+
+# mutmut's statuses (mutmut/stats.py `status_by_exit_code`), as `mutmut results` prints them
+DETECTED = {"killed", "timeout", "caught by type check"}
+COLUMNS = ("killed", "timeout", "survived", "no tests")
+
+RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>[a-z][a-z ]*)\s*$")
+
+
+# ---------------------------------------------------------------------------------------
+# parsing and aggregation (tests/test_bench.py checks these on a recorded sample)
+
+def parse_results(text: str) -> dict[str, str]:
+    """`mutmut results --all true` output: {mutant name: status}."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        m = RESULT_LINE.match(line)
+        if m:
+            out[m["name"]] = m["status"]
+    return out
+
+
+def module_of(mutant: str, modules: Iterable[str]) -> str | None:
+    """The module path a mutant belongs to: its name starts with the module's dotted name
+    (`reports.figures.costs.x_costs__mutmut_3`, `reports.figures.costs.xǁCls...`)."""
+    best = None
+    for path in modules:
+        dotted = path.removesuffix(".py").replace("/", ".")
+        if mutant.startswith(dotted + ".") and (best is None or len(path) > len(best)):
+            best = path
+    return best
+
+
+@dataclass
+class ModuleScore:
+    module: str
+    tests: tuple[str, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+    survivors: list[tuple[str, str, str]] = field(default_factory=list)  # name, status, diff
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def detected(self) -> int:
+        return sum(n for s, n in self.counts.items() if s in DETECTED)
+
+    def count(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+    @property
+    def other(self) -> int:
+        return self.total - sum(self.count(s) for s in COLUMNS)
+
+
+def aggregate(results: dict[str, str], modules: Iterable[str],
+              tests: tuple[str, ...] = ()) -> dict[str, ModuleScore]:
+    """Per-module counts of each status; every mutant not detected is listed as a survivor
+    (without its diff, which `attach_diffs` adds)."""
+    modules = list(modules)
+    scores = {m: ModuleScore(m, tests) for m in modules}
+    for name, status in sorted(results.items(), key=lambda kv: natural_key(kv[0])):
+        module = module_of(name, modules)
+        if module is None:
+            continue
+        s = scores[module]
+        s.counts[status] = s.counts.get(status, 0) + 1
+        if status not in DETECTED:
+            s.survivors.append((name, status, ""))
+    return scores
+
+
+def natural_key(name: str) -> tuple[str, int]:
+    head, _, n = name.rpartition("__mutmut_")
+    return (head, int(n) if n.isdigit() else 0)
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
+def report(scores: list[ModuleScore], *, when: str, command: str, version: str,
+           elapsed: float | None = None) -> str:
+    """The markdown report: a table per module, the total, then each survivor's diff."""
+    lines = [f"Mutation score, {when}: `{command}` (mutmut {version}"
+             + (f", {elapsed / 60:.0f} min" if elapsed is not None else "") + ").",
+             "Score = (killed + timeout) / mutants; \"no tests\" counts as surviving.", "",
+             "| module | own tests | mutants | killed | timeout | survived | no tests | other "
+             "| score |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for s in scores:
+        tests = ", ".join(Path(t).name for t in s.tests)
+        lines.append(f"| `{s.module}` | {tests} | {s.total} | {s.count('killed')} | "
+                     f"{s.count('timeout')} | {s.count('survived')} | {s.count('no tests')} | "
+                     f"{s.other} | {percent(s.detected, s.total)} |")
+    total = sum(s.total for s in scores)
+    detected = sum(s.detected for s in scores)
+    sums = {c: sum(s.count(c) for s in scores) for c in COLUMNS}
+    lines.append(f"| **total** | | {total} | {sums['killed']} | {sums['timeout']} | "
+                 f"{sums['survived']} | {sums['no tests']} | {sum(s.other for s in scores)} | "
+                 f"**{percent(detected, total)}** |")
+    lines += ["", "## Surviving mutants", ""]
+    any_survivor = False
+    for s in scores:
+        for name, status, diff in s.survivors:
+            any_survivor = True
+            lines += [f"### `{name}` ({status})", "", "```diff", diff.strip() or "(no diff)",
+                      "```", ""]
+    if not any_survivor:
+        lines.append("None.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# running mutmut in a copy of the tree
+
+def tracked_files(root: Path) -> list[str]:
+    """The files git tracks, and the untracked ones it does not ignore (new tests)."""
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=root,
+                         capture_output=True, check=True).stdout.decode()
+    return [p for p in out.split("\0") if p and (root / p).is_file()]
+
+
+def copy_tree(root: Path, dest: Path) -> None:
+    for rel in tracked_files(root):
+        if rel.startswith("mutants/"):
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, target)
+
+
+def own_tests(root: Path, group: Group) -> list[str]:
+    found: list[str] = []
+    for pattern in (*group.tests, *SHARED_TESTS):
+        for p in sorted(root.glob(pattern)):
+            rel = p.relative_to(root).as_posix()
+            if rel != "tests/test_golden.py" and rel not in found:
+                found.append(rel)
+    return found
+
+
+def toml_list(items: Iterable[str]) -> str:
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
+def mutmut_section(modules: Iterable[str], tests: Iterable[str]) -> str:
+    return ("\n[tool.mutmut]\n"
+            'source_paths = ["reports"]\n'
+            f"only_mutate = {toml_list(modules)}\n"
+            f"pytest_add_cli_args_test_selection = {toml_list(tests)}\n"
+            f"also_copy = {toml_list(ALSO_COPY)}\n")
+
+
+def mutmut_exe() -> list[str]:
+    exe = Path(sys.executable).with_name("mutmut")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "mutmut"]
+
+
+def stream(proc: subprocess.Popen[bytes], log: Path, label: str, every: float = 30.0) -> None:
+    """Copy mutmut's output to a log; every `every` s print its latest progress line."""
+    last = ""
+    shown = time.monotonic()
+    start = shown
+    assert proc.stdout is not None
+    with log.open("wb") as f:
+        buf = b""
+        while chunk := proc.stdout.read1(4096):  # type: ignore[attr-defined]
+            f.write(chunk)
+            buf += chunk
+            parts = re.split(rb"[\r\n]", buf)
+            buf = parts[-1]
+            for p in parts[:-1]:
+                text = p.decode("utf-8", "replace").strip()
+                if text:
+                    last = text
+            now = time.monotonic()
+            if now - shown >= every and last:
+                print(f"  [{label} {now - start:5.0f} s] {last}", file=sys.stderr, flush=True)
+                shown = now
+
+
+def run_group(group: Group, modules: tuple[str, ...], work: Path, max_children: int
+              ) -> list[ModuleScore]:
+    tests = own_tests(ROOT, group)
+    missing = [t for t in group.tests if not any(ROOT.glob(t))]
+    print(f"== {group.name}: {', '.join(modules)} against {', '.join(tests)}"
+          + (f" (not found, skipped: {', '.join(missing)})" if missing else ""),
+          file=sys.stderr, flush=True)
+    tree = work / group.name
+    copy_tree(ROOT, tree)
+    pyproject = tree / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    text = re.sub(r"\n\[tool\.mutmut\][^\[]*", "\n", text)  # a checkout's own section, if any
+    pyproject.write_text(text + mutmut_section(modules, tests), encoding="utf-8")
+
+    start = time.monotonic()
+    proc = subprocess.Popen([*mutmut_exe(), "run", "--max-children", str(max_children)],
+                            cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    reader = threading.Thread(target=stream, args=(proc, tree / "mutmut-run.log", group.name))
+    reader.start()
+    code = proc.wait()
+    reader.join()
+    if code != 0:
+        tail = (tree / "mutmut-run.log").read_text("utf-8", "replace")[-3000:]
+        print(f"mutmut run failed for {group.name} (exit {code}):\n{tail}", file=sys.stderr)
+
+    listing = subprocess.run([*mutmut_exe(), "results", "--all", "true"], cwd=tree,
+                             capture_output=True, text=True, check=False).stdout
+    (tree / "mutmut-results.txt").write_text(listing, encoding="utf-8")
+    scores = aggregate(parse_results(listing), modules, tuple(tests))
+    for s in scores.values():
+        s.survivors = [(name, status, show(tree, name)) for name, status, _ in s.survivors]
+        print(f"   {s.module}: {s.total} mutants, {s.detected} killed "
+              f"({percent(s.detected, s.total)}), {s.total - s.detected} not "
+              f"[{time.monotonic() - start:.0f} s]", file=sys.stderr, flush=True)
+    return list(scores.values())
+
+
+def show(tree: Path, name: str) -> str:
+    out = subprocess.run([*mutmut_exe(), "show", name], cwd=tree, capture_output=True,
+                         text=True, check=False).stdout
+    return "\n".join(line for line in out.splitlines() if not line.startswith("# "))
+
+
+def select(only: str | None) -> list[tuple[Group, tuple[str, ...]]]:
+    if only is None:
+        return [(g, g.modules) for g in GROUPS]
+    for g in GROUPS:
+        if only == g.name:
+            return [(g, g.modules)]
+    for g in GROUPS:
+        for m in g.modules:
+            if only in (m, Path(m).stem, Path(m).name):
+                return [(g, (m,))]
+    names = [g.name for g in GROUPS] + [m for g in GROUPS for m in g.modules]
+    raise SystemExit(f"--only {only}: not a group or module; one of {', '.join(names)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", help="one group (costs, s188, ...) or one module (path or stem)")
+    ap.add_argument("--out", type=Path, help="write the report here (default: stdout)")
+    ap.add_argument("--max-children", type=int, default=2)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary copies (to run `mutmut show NAME` in them)")
+    args = ap.parse_args(argv)
+
+    version = subprocess.run([*mutmut_exe(), "--version"], capture_output=True, text=True,
+                             check=False).stdout.strip().rsplit(" ", 1)[-1] or "?"
+    work = Path(tempfile.mkdtemp(prefix="impact-mutation-"))
+    start = time.monotonic()
+    scores: list[ModuleScore] = []
+    try:
+        for group, modules in select(args.only):
+            scores += run_group(group, modules, work, args.max_children)
+    finally:
+        if args.keep:
+            print(f"copies kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    command = "python bench/mutation.py" + (f" --only {args.only}" if args.only else "")
+    text = report(scores, when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                  command=command, version=version, elapsed=time.monotonic() - start)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
