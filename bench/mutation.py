@@ -25,6 +25,7 @@ calls) do.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -284,23 +285,47 @@ def run_group(group: Group, modules: tuple[str, ...], work: Path, max_children: 
                              capture_output=True, text=True, check=False).stdout
     (tree / "mutmut-results.txt").write_text(listing, encoding="utf-8")
     scores = aggregate(parse_results(listing), modules, tuple(tests))
+    diffs = show_all(tree, [name for s in scores.values() for name, _, _ in s.survivors])
     for s in scores.values():
-        s.survivors = [(name, status, show(tree, name)) for name, status, _ in s.survivors]
+        s.survivors = [(name, status, diffs.get(name, "")) for name, status, _ in s.survivors]
         print(f"   {s.module}: {s.total} mutants, {s.detected} killed "
               f"({percent(s.detected, s.total)}), {s.total - s.detected} not "
               f"[{time.monotonic() - start:.0f} s]", file=sys.stderr, flush=True)
     return list(scores.values())
 
 
-def show(tree: Path, name: str) -> str:
-    out = subprocess.run([*mutmut_exe(), "show", name], cwd=tree, capture_output=True,
-                         text=True, check=False).stdout
-    return "\n".join(line for line in out.splitlines() if not line.startswith("# "))
+SHOW_ALL = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+out = {}
+for name in json.load(sys.stdin):
+    try:
+        out[name] = get_diff_for_mutant(name)
+    except Exception as e:  # a mutant mutmut cannot show: say so in the report
+        out[name] = f"(no diff: {e!r})"
+json.dump(out, sys.stdout)
+"""
 
 
-def select(only: str | None) -> list[tuple[Group, tuple[str, ...]]]:
-    if only is None:
+def show_all(tree: Path, names: list[str]) -> dict[str, str]:
+    """Each mutant's diff, as `mutmut show NAME` gives it, in one process (not one each)."""
+    if not names:
+        return {}
+    out = subprocess.run([sys.executable, "-c", SHOW_ALL], cwd=tree, input=json.dumps(names),
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        print(f"diffs not read: {out.stderr[-2000:]}", file=sys.stderr)
+        return {}
+    return json.loads(out.stdout)
+
+
+def select_all(only: list[str] | None) -> list[tuple[Group, tuple[str, ...]]]:
+    if not only:
         return [(g, g.modules) for g in GROUPS]
+    return [pick for name in only for pick in select(name)]
+
+
+def select(only: str) -> list[tuple[Group, tuple[str, ...]]]:
     for g in GROUPS:
         if only == g.name:
             return [(g, g.modules)]
@@ -314,7 +339,8 @@ def select(only: str | None) -> list[tuple[Group, tuple[str, ...]]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", help="one group (costs, s188, ...) or one module (path or stem)")
+    ap.add_argument("--only", action="append",
+                    help="one group (costs, s188, ...) or one module (path or stem); repeatable")
     ap.add_argument("--out", type=Path, help="write the report here (default: stdout)")
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--keep", action="store_true",
@@ -327,14 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     scores: list[ModuleScore] = []
     try:
-        for group, modules in select(args.only):
+        for group, modules in select_all(args.only):
             scores += run_group(group, modules, work, args.max_children)
     finally:
         if args.keep:
             print(f"copies kept in {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    command = "python bench/mutation.py" + (f" --only {args.only}" if args.only else "")
+    command = "python bench/mutation.py" + "".join(f" --only {o}" for o in args.only or ())
     text = report(scores, when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   command=command, version=version, elapsed=time.monotonic() - start)
     if args.out:

@@ -1,0 +1,284 @@
+"""Edge tests written to kill the mutants that survived their modules' own tests (issue 25,
+`bench/mutation.py`).  Each test is named after the rule it states; the expected values are
+worked out here from that rule, never copied from an output.  The golden files play no
+part: a re-recorded golden would approve the regression a mutant stands for.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports import intake
+from reports.figures.costs import (
+    CostOptions,
+    costs,
+    person_totals_hidden,
+    redundancy_pay,
+    upper_bound,
+    year_fraction,
+)
+from reports.figures.loss import information_loss
+from reports.model import redundancy_rules as rules
+from reports.model.errors import InvalidData, PostsNotGiven, UsageProblem
+
+from .conftest import make_xlsx
+
+# ---------------------------------------------------------------------------------------
+# information loss (reports/figures/loss.py)
+
+D = Decimal
+
+
+def _loss_values(total: str | None, teams: dict[str, str], sites: dict[str, str]) -> dict:
+    values: dict = {("team", t, "deleted_fte"): D(v) for t, v in teams.items()}
+    values |= {("loc", s, "deleted_fte"): D(v) for s, v in sites.items()}
+    if total is not None:
+        values[("total", "deleted_fte")] = D(total)
+    return values
+
+
+def test_loss_line_states_each_kind_with_groups_in_exact_words() -> None:
+    # teams: 10.50 of 20.00 shown (one of two), sites: 20.00 of 20.00 (one of one)
+    values = _loss_values("20.00", {"A": "10.50", "B": "9.50"}, {"X": "20.00"})
+    hidden = {("team", "B", "deleted_fte")}
+    loss = information_loss(values, set(values), hidden)
+    assert loss.text() == (
+        "3 figures published, 1 hidden, 0 merged; "
+        "deleted FTE visible by team 52.5% (10.5 of 20 FTE; 1 of 2 teams shown); "
+        "deleted FTE visible by site 100.0% (20 of 20 FTE; 1 of 1 sites shown).")
+
+
+def test_loss_line_skips_a_kind_with_no_groups_but_goes_on_to_the_next() -> None:
+    # no team figures at all: the team part is left out, the site part still stated
+    values = _loss_values("1234.5", {}, {"X": "1234.50", "Y": "100"})
+    loss = information_loss(values, set(values), set())
+    assert loss.text() == (
+        "3 figures published, 0 hidden, 0 merged; "
+        "deleted FTE visible by site 108.1% (1,334.5 of 1,234.5 FTE; 2 of 2 sites shown).")
+
+
+def test_loss_share_is_not_applicable_when_nothing_is_deleted() -> None:
+    # a total of 0, or no total at all, has no share: "n/a", and None in JSON
+    for total in ("0", None):
+        values = _loss_values(total, {"A": "0"}, {})
+        loss = information_loss(values, set(values), set())
+        assert loss.by["team"].share is None
+        assert "deleted FTE visible by team n/a (0 of 0 FTE; 1 of 1 teams shown)" in loss.text()
+        assert loss.as_json()["deleted_fte_by_team"]["share"] is None
+
+
+def test_loss_sums_are_decimals_even_when_nothing_is_shown() -> None:
+    values = _loss_values("3", {"A": "3"}, {})
+    loss = information_loss(values, set(values), {("team", "A", "deleted_fte")})
+    team = loss.by["team"]
+    assert team.kind == "team" and loss.by["loc"].kind == "loc"
+    assert isinstance(team.visible_fte, Decimal) and team.visible_fte == 0
+    assert isinstance(team.merged_fte, Decimal) and team.merged_fte == 0
+
+
+def test_loss_json_names_each_figure_and_a_public_hidden_total_says_why() -> None:
+    values = _loss_values("5", {"A": "2", "other teams": "3"}, {})
+    recoded = {("team", "S", "deleted_fte"): ("team", "other teams", "deleted_fte")}
+    hidden = {("total", "deleted_fte")}
+    loss = information_loss(values, set(values), hidden, recoded)
+    out = loss.as_json(public=True)
+    assert (out["figures_published"], out["figures_hidden"], out["figures_merged"]) == (2, 1, 1)
+    assert out["deleted_fte_by_team"] == {
+        "groups": 1, "shown": 1, "hidden": 0, "visible_fte": "2", "merged_fte": "3",
+        "total_fte": None, "share": None}
+    assert out["note"] == ("the whole file's deleted FTE is hidden, so its share is not "
+                           "given: it would reveal the total")
+    assert "note" not in loss.as_json(public=False)
+
+
+# ---------------------------------------------------------------------------------------
+# redundancy pay and costs (reports/model/redundancy_rules.py, reports/figures/costs.py)
+
+COST_HEADER = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant",
+               "Annual cost", "Age", "Years of service", "Weekly pay", "Pension member",
+               "Strain cost", "Effective date"]
+JUNE_2026 = date(2026, 6, 1)    # cap £751; financial year 1 April 2026 - 31 March 2027
+
+
+def test_no_cap_before_the_first_order_names_its_date() -> None:
+    with pytest.raises(rules.NoCap) as e:
+        rules.weekly_cap(date(2023, 4, 5))
+    assert str(e.value) == "no weekly pay cap is known before 6 April 2023"
+
+
+def test_redundancy_pay_rounds_half_a_penny_up() -> None:
+    # age 22, 3 years: the years began at 21, 20, 19: 3 x 0.5 = 1.5 weeks;
+    # 1.5 x £100.03 = £150.045, to the penny half up: £150.05 (half-even would give .04)
+    assert redundancy_pay(22, D(3), D("100.03"), JUNE_2026) == D("150.05")
+
+
+def test_a_multiplier_of_2_doubles_the_weeks_under_104() -> None:
+    # age 62, 25 years: 20 x 1.5 = 30 weeks; x 2 = 60 weeks, under the 104-week limit
+    assert redundancy_pay(62, D(25), D(500), JUNE_2026, multiplier=D(2)) == 60 * D(500)
+    assert upper_bound(1, JUNE_2026, D(2)) == 60 * D(751)
+
+
+def test_a_change_on_the_last_day_of_the_year_saves_one_day() -> None:
+    year = (date(2026, 4, 1), date(2027, 3, 31))       # 365 days
+    assert year_fraction(date(2027, 3, 31), year) == D(1) / D(365)
+
+
+@pytest.mark.parametrize("people,hidden", [(0, False), (4, True), (5, False), (6, False)])
+def test_person_totals_of_fewer_than_5_people_are_hidden(people: int, hidden: bool) -> None:
+    figures = {"redundancy_people": people, "redundancy_pay_estimate": D(1),
+               "one_off_cost": D(2), "payback_months": D(3), "strain_flagged_posts": people}
+    expect = ({"redundancy_pay_estimate", "one_off_cost", "payback_months",
+               "strain_flagged_posts"} if hidden else set())
+    assert person_totals_hidden(figures, {}) == expect
+    # the strain cost on its own reveals one person's too, and takes the one-off cost along
+    figures = {"strain_cost_total": D(1), "one_off_cost": D(2)}
+    expect = {"strain_cost_total", "one_off_cost"} if hidden else set()
+    assert person_totals_hidden(figures, {"strain_cost_people": people}) == expect
+
+
+def test_costs_refuse_an_invalid_file_and_one_without_posts(tmp_path: Path) -> None:
+    bad = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Posts", "Status"],
+                               ["A", "W", "G1", "x", 1, "Deleted"]], name="bad.xlsx")
+    report = intake.check(bad)
+    with pytest.raises(InvalidData) as e:
+        costs(report, CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026))
+    assert e.value.report is report
+    n = len(report.findings.errors)
+    assert str(e.value) == f"bad.xlsx has {n} error(s); fix them first"
+    nopost = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Status"],
+                                  ["A", "W", "G1", 1, "Deleted"]], name="noposts.xlsx")
+    with pytest.raises(PostsNotGiven) as p:
+        costs(intake.check(nopost), CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026))
+    assert str(p.value) == ("noposts.xlsx has no Posts column, so the people in the posts on "
+                            "each row are not known; add a Posts column")
+
+
+def test_costs_take_the_first_cap_day_and_refuse_the_day_before(tmp_path: Path) -> None:
+    def run(day: str) -> Any:
+        path = make_xlsx(tmp_path, [COST_HEADER[:6] + ["Effective date"],
+                                    ["A", "W", "G1", 1, 1, "Deleted", day]], name=f"{day}.xlsx")
+        return costs(intake.check(path), CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026))
+    # 6 April 2023, the first cap's first day: 30 weeks x £643
+    assert run("2023-04-06").figures["redundancy_pay_bound"] == 30 * D(643)
+    with pytest.raises(UsageProblem) as e:
+        run("2023-04-05")
+    assert str(e.value) == ("1 at-risk row(s) take effect before 6 April 2023, the first weekly "
+                            "pay cap this version knows; correct the Effective date column")
+
+
+def test_costs_count_each_person_at_their_own_date_pay_and_discretions(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COST_HEADER,
+        # age 30, 1 year: under 2 years, no payment
+        ["A", "W", "G1", 1, 1, "Deleted", "N", 10000, 30, 1, 500, "N", None, None],
+        # age 56, no service given: not estimated, so at the bound (30 x 2 weeks x £751);
+        # a scheme member of 55+ whose membership is not known
+        ["A", "W", "G1", 1, 1, "Deleted", "N", 15000, 56, None, 600, "Y", None, None],
+        # age 42, 5 years: began at 41 (1.5), 40..37 (1 each) = 5.5 weeks, x 2 = 11 weeks at
+        # the actual £900 (--actual-pay): £9,900
+        ["A", "M", "G9", 1, 1, "Deleted", "N", 20000, 42, 5, 900, "Y", None, None],
+        # 2 people dismissed 5 April 2026 (cap £719): 2 x 60 weeks x £719 = £86,280
+        ["B", "W", "G1", 2, 2, "Deleted", "N", 40000, None, None, None, None, None,
+         "2026-04-05"],
+        # a new post from 1 October 2026: 182 of 365 days this year
+        ["B", "N", "G2", 1, 1, "Created", "N", 5000, None, None, None, None, None,
+         "2026-10-01"],
+    ])
+    report = intake.check(path)
+    assert report.valid, report.findings.items
+    c = costs(report, CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026,
+                                  saving_target=D(1000), actual_pay=True, multiplier=D(2)))
+    f, facts = c.figures, c.facts
+    bound = 60 * D(751) + 2 * 60 * D(719)
+    assert f["redundancy_people"] == 2
+    assert f["redundancy_pay_estimate"] == 11 * D(900)
+    assert f["redundancy_pay_bound"] == bound
+    assert f["strain_flagged_posts"] == 0
+    assert f["strain_cost_total"] == 0 and isinstance(f["strain_cost_total"], Decimal)
+    assert f["one_off_cost"] == 11 * D(900) + bound
+    saving = D(10000 + 15000 + 20000 + 40000 - 5000)
+    assert f["annual_saving"] == saving and f["saving_target_gap"] == saving - 1000
+    # the rows with no date count all year; the pair from 5 April (361 days), the new post
+    # from 1 October (182 days)
+    part = D(10000 + 15000 + 20000) + D(40000) * 361 / 365 - D(5000) * 182 / 365
+    assert f["part_year_saving"] == part.quantize(D("0.01"))
+    assert f["payback_months"] == (f["one_off_cost"] / saving * 12).quantize(D("0.1"))
+    assert facts["dismissal_date"] == "2026-06-01"
+    assert facts["dismissal_date_from"] == ("--dismissal-date; a row's Effective date where "
+                                            "it gives one")
+    assert facts["weekly_cap"] == 751 and facts["multiplier"] == 2
+    assert facts["actual_pay"] is True and facts["saving_target"] == 1000
+    assert facts["saving_split"]["deleted_cost"] == 85000
+    assert facts["saving_split"]["created_cost"] == 5000
+    assert facts["financial_year"] == "2026-27"
+    assert facts["financial_year_dates"] == ["2026-04-01", "2027-03-31"]
+    assert facts["people_under_two_years"] == 1
+    assert facts["posts_bounded"] == 3
+    assert facts["strain_cost_people"] == 0
+    assert c.notes == [
+        "3 deleted or new row(s) give no effective date; their saving counts from the start "
+        "of the financial year.",
+        "3 people at risk (on grouped rows, or without age, service or pay) are counted at "
+        "the upper bound of 30 weeks at the cap.",
+        "--actual-pay applies to the estimates only: the upper bound uses the cap, since it "
+        "needs no one's pay.",
+        "1 pension scheme member(s) aged 55 or over have no length of membership or service, "
+        "so cannot be flagged.",
+        "Totals of fewer than 5 people's age, pay or pension strain are hidden as [c] (they "
+        "would show one person's), with the figures they would reveal."]
+    out = c.to_dict()
+    assert out["source"] == report.source and out["notes"] == c.notes
+    assert out["facts"]["financial_year_dates"] == ["2026-04-01", "2027-03-31"]
+    assert out["facts"]["weekly_cap"] == 751 and out["figures"]["redundancy_pay_estimate"] \
+        == "[c]"
+    json.dumps(out)     # every Decimal made a JSON number
+
+
+def test_costs_without_pay_or_cost_columns_say_what_they_cannot_work_out(tmp_path: Path
+                                                                          ) -> None:
+    path = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Posts", "Status",
+                                 "Age", "Pension member"],
+                                # 60, a member for 3 years: flagged for strain
+                                ["A", "W", "G1", 1, 1, "Deleted", 60, 3]])
+    c = costs(intake.check(path), CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026,
+                                              dismissal_date_given=False))
+    assert c.facts["dismissal_date_from"] == "today's date; --dismissal-date sets it"
+    assert c.figures["strain_flagged_posts"] == 1
+    assert c.figures["one_off_cost"] == 30 * D(751)     # no strain column adds nothing
+    assert c.notes == [
+        "The file does not say which posts are vacant, so every deleted post is counted as "
+        "occupied: the redundancy figures are the most there could be.",
+        "The file has no Annual cost column, so the saving, the target and payback cannot "
+        "be worked out.",
+        "Redundancy pay is an upper bound only: 1 people at risk x 30 weeks x the weekly cap "
+        "(£751 on 1 June 2026). Age, Years of service and Weekly pay columns give an "
+        "estimate per person.",
+        "No Strain cost column: the pension strain cost of the people flagged is not "
+        "counted in the one-off costs (no actuarial factor is assumed).",
+        "Totals of fewer than 5 people's age, pay or pension strain are hidden as [c] (they "
+        "would show one person's), with the figures they would reveal."]
+
+
+@pytest.mark.parametrize("deleted,created,months", [
+    # one post at risk after 6 April 2026: one-off £22,530 (30 weeks x £751);
+    # 22,530 / 120,160 x 12 = 2.25 months exactly: 2.3 to one place, half up
+    (120160, 0, D("2.3")),
+    (1001, 1000, D(22530 * 12)),     # a saving of £1: 270,360 months
+    (1000, 1000, None),              # no saving: no payback
+])
+def test_payback_is_one_off_cost_over_the_monthly_saving(tmp_path: Path, deleted: int,
+                                                          created: int, months: Any) -> None:
+    path = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Posts", "Status",
+                                 "Vacant", "Annual cost", "Age"],
+                                ["A", "W", "G1", 1, 1, "Deleted", "N", deleted, None],
+                                ["A", "N", "G1", 1, 1, "Created", "N", created, None]])
+    c = costs(intake.check(path), CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026))
+    assert c.figures["payback_months"] == months
+    assert ("No Effective date column: the saving in the current financial year cannot be "
+            "worked out, only the full-year saving.") in c.notes
+    assert c.notes[0].startswith("No Effective date column")   # the vacant column is given
