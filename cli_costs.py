@@ -36,8 +36,9 @@ def _today() -> date:
               help="Multiply the statutory weeks by N, at most 104 weeks in all "
                    "(SI 2006/2914). Default: 1.")
 @click.option("--dismissal-date", type=DateParam(), metavar="YYYY-MM-DD",
-              help="When the dismissals take effect (a row's Effective date wins); picks the "
-                   "weekly pay cap. Default: today.")
+              help="When the dismissals take effect, for rows with no date of their own "
+                   "(a row's Dismissal date, else its Effective date, wins): the weekly pay "
+                   "cap is the one in force on each row's date. Default: today.")
 @format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
 @output_option
 @handle_errors
@@ -48,8 +49,10 @@ def costs(source: Source, how: HowToRead, debug: bool, saving_target: Decimal | 
     saving this financial year, redundancy pay, pension strain and payback.
 
     Redundancy pay is an estimate per person when the file has Age, Years of
-    service and Weekly pay columns, else an upper bound, labelled as one.
-    No one's age or pay is ever shown: only totals.
+    service and Weekly pay columns, else an upper bound, labelled as one (and
+    payback worked out from it says "at most"). Each person is paid at the
+    weekly cap in force on their own dismissal date; every cap that applied is
+    listed. No one's age or pay is ever shown: only totals.
 
     \b
     Examples:

@@ -164,6 +164,9 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
 @click.option("--build-workers", type=click.IntRange(0, 64), default=1, show_default=True,
               help="Background builders of each stored version's briefings and exports, "
                    "each in its own process (0: a download builds its file itself).")
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes accepting on the one port, so that requests use every "
+                   "core; this process starts another in place of one that ends.")
 @click.option("--max-upload-mb", default=20, show_default=True, type=click.IntRange(1, 1024),
               help="Refuse uploads larger than this, before reading them.")
 @click.option("--behind-proxy", is_flag=True,
@@ -173,7 +176,8 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
 @debug_option
 @handle_errors
 def serve(host: str, port: int, threads: int, check_workers: int | None, build_workers: int,
-          max_upload_mb: int, behind_proxy: bool, store_dir: Path | None, debug: bool) -> None:
+          processes: int, max_upload_mb: int, behind_proxy: bool, store_dir: Path | None,
+          debug: bool) -> None:
     """Run the web portal on waitress: HR upload schedules, union reps download
     briefings, each role sees only what it may.  Add users first with impact
     users add.  The secret key comes from IMPACT_SECRET_KEY, else a file made
@@ -185,30 +189,46 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, build_w
       impact serve --port 8080 --store /srv/impact
       impact serve --behind-proxy --threads 16
       impact serve --check-workers 4
+      impact serve --processes 2
     """
     from reports.services.checking import usable_cpus  # lazy: only this command serves
     from web.app import create_app  # lazy: Flask, only this command serves
     from web.server import serve as serve_portal  # lazy: waitress, only this command
+    from web.server import serve_processes
 
     workers = usable_cpus() if check_workers is None else check_workers
-    app: Any = create_app(store_dir, db=chosen_db(), config={"SESSION_COOKIE_SECURE": behind_proxy,
-                                             "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024},
-                          check_workers=workers, build_workers=build_workers)
-    if behind_proxy:
-        from werkzeug.middleware.proxy_fix import ProxyFix  # lazy: with --behind-proxy only
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    def make_app(slot: int) -> Any:
+        """One server process's application; the first process runs the builders."""
+        app: Any = create_app(store_dir, db=chosen_db(),
+                              config={"SESSION_COOKIE_SECURE": behind_proxy,
+                                      "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024},
+                              check_workers=workers, build_workers=build_workers)
+        if behind_proxy:
+            from werkzeug.middleware.proxy_fix import ProxyFix  # lazy: --behind-proxy only
+
+            app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.extensions["impact"].checker.start()
+        if slot == 0:
+            app.extensions["impact"].builder.start()
+        return app
+
+    def close_app(app: Any) -> None:
+        app.extensions["impact"].builder.close()
+        app.extensions["impact"].checker.close()
+
+    app = make_app(0) if processes == 1 else create_app(store_dir, db=chosen_db())
     announce_store(app.extensions["impact"].store)
     root = app.extensions["impact"].store.root
-    click.echo(f"impact portal on http://{host}:{port}/ (store {root}; uploads checked "
+    click.echo(f"impact portal on http://{host}:{port}/ (store {root}; "
+               f"{f'{processes} server processes; ' if processes > 1 else ''}uploads checked "
                f"{f'by {workers} worker process(es)' if workers else 'in the request threads'})",
                err=True)
-    checker = app.extensions["impact"].checker
-    checker.start()
-    builder = app.extensions["impact"].builder
-    builder.start()
+    if processes > 1:
+        app.extensions["impact"].store.close()    # each server process opens its own
+        sys.exit(serve_processes(make_app, close_app, host=host, port=port,
+                                 threads=threads, processes=processes))
     try:
         serve_portal(app, host=host, port=port, threads=threads)
     finally:
-        builder.close()
-        checker.close()
+        close_app(app)

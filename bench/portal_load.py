@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="impact serve --check-workers (default: its own, one per core)")
     ap.add_argument("--build-workers", type=int, default=None,
                     help="impact serve --build-workers (default: its own, 1)")
+    ap.add_argument("--processes", type=int, default=None,
+                    help="impact serve --processes (default: its own, 1)")
     ap.add_argument("--build-limit", type=float, default=3600, metavar="S",
                     help="give up waiting for the builders after S seconds (default 3600)")
     ap.add_argument("--sequential", action="store_true",
@@ -292,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
                                *([] if args.check_workers is None else
                                  ["--check-workers", str(args.check_workers)]),
                                *([] if args.build_workers is None else
-                                 ["--build-workers", str(args.build_workers)])], cwd=ROOT,
+                                 ["--build-workers", str(args.build_workers)]),
+                               *([] if args.processes is None else
+                                 ["--processes", str(args.processes)])], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -372,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = ("" if args.check_workers is None
                else f", --check-workers {args.check_workers}")
     workers += "" if args.build_workers is None else f", --build-workers {args.build_workers}"
+    workers += "" if args.processes is None else f", --processes {args.processes}"
     served = f"impact serve --threads {args.threads}{workers}, {store_kind}"
     kinds = f"{len(outputs)} outputs of {args.uploads} versions"
     verdicts = [
@@ -388,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({
             "threads": args.threads, "check_workers": args.check_workers, "db": args.db or "sqlite", "upload_rows": args.upload_rows,
+            "processes": args.processes or 1,
             "sequential": args.sequential, "cpus": os.cpu_count(), "phases": results,
             "verdicts": verdicts, "built_s": built_s, "ok": ok}, indent=2) + "\n")
     return 0 if ok else 1

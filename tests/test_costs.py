@@ -24,6 +24,7 @@ from reports.figures.costs import (
 )
 from reports.model import redundancy_rules as rules
 from reports.model.errors import UsageProblem
+from reports.render import costs as render_costs
 
 from .conftest import make_xlsx
 
@@ -325,3 +326,139 @@ def test_effective_dates_as_text_and_as_dates(tmp_path):
     # two from 1 October (182 of 365 days: £100 a day), one all year
     assert c.figures["part_year_saving"] == 2 * 182 * 100 + 36500
     assert any("1 deleted or new row(s) give no effective date" in n for n in c.notes)
+
+
+# --------------------------------------------------------------------------
+# each person's own dismissal date (issue 25, item 1) and payback from a bound (item 5)
+
+DATED_HEADER = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant",
+                "Annual cost", "Age", "Years of service", "Weekly pay", "Dismissal date"]
+TODAY = date(2026, 12, 7)          # cap £751: what the tool used for everyone before
+
+
+def _dated(tmp_path, rows):
+    report = intake.check(make_xlsx(tmp_path, [DATED_HEADER] + rows))
+    assert report.valid, report.findings.items
+    return report
+
+
+def _today_options(**kw):
+    return CostOptions(dismissal_date=TODAY, today=TODAY, dismissal_date_given=False, **kw)
+
+
+def test_five_people_dismissed_on_5_april_2026_are_paid_at_the_719_cap(tmp_path):
+    # The issue's example: age 50, 10 years: the years began at 49, 48 ... 41 (9 x 1.5
+    # weeks) and at 40 (1 week) = 14.5 weeks; £900 a week is over both caps.  The cap in
+    # force on 5 April 2026 is £719 (the 2025 Order), not today's £751.
+    weeks = 9 * D("1.5") + 1
+    assert weeks == D("14.5")
+    report = _dated(tmp_path, [["A", "Worker", "G5", 1, 1, "Deleted", "N", 30000, 50, 10, 900,
+                                "2026-04-05"]] * 5)
+    c = costs(report, _today_options())
+    assert c.figures["redundancy_pay_estimate"] == 5 * weeks * 719 == D("52127.50")
+    assert c.figures["redundancy_pay_estimate"] != D("54447.50")     # 5 x 14.5 x £751
+    caps = c.to_dict()["facts"]["weekly_caps"]
+    assert caps == [{"weekly_cap": 719, "in_force_from": "2025-04-06",
+                     "dismissal_dates": ["2026-04-05"], "rows": 5, "people": 5}]
+    text = render_costs.costs_text(c)
+    assert "£719" in text and "£751" not in text
+
+
+def test_every_cap_that_applied_is_listed_with_its_people_and_dates(tmp_path):
+    report = _dated(tmp_path, [
+        # 5 people on 5 April 2026 (£719), 5 on 6 April 2026 (£751): 14.5 weeks each
+        *[["A", "Worker", "G5", 1, 1, "Deleted", "N", 30000, 50, 10, 900, "2026-04-05"]] * 5,
+        *[["A", "Worker", "G5", 1, 1, "Deleted", "N", 30000, 50, 10, 900, "2026-04-06"]] * 5,
+        # a grouped row of 3 dismissed on 5 April 2025: upper bound at that day's £700
+        ["B", "Worker", "G5", 3, 3, "Deleted", "N", 90000, None, None, None, "2025-04-05"],
+        # a grouped row of 2 with no date: the --dismissal-date (5 April 2024, £643)
+        ["B", "Worker", "G5", 2, 2, "Deleted", "N", 60000, None, None, None, None],
+    ])
+    opts = CostOptions(dismissal_date=date(2024, 4, 5), today=TODAY)
+    c = costs(report, opts)
+    weeks = D("14.5")
+    assert c.figures["redundancy_pay_estimate"] == 5 * weeks * 719 + 5 * weeks * 751
+    assert c.figures["redundancy_pay_bound"] == 3 * 30 * D(700) + 2 * 30 * D(643)
+    caps = c.to_dict()["facts"]["weekly_caps"]
+    assert caps == [
+        {"weekly_cap": 643, "in_force_from": "2023-04-06", "dismissal_dates": ["2024-04-05"],
+         "rows": 1, "people": 2},
+        {"weekly_cap": 700, "in_force_from": "2024-04-06", "dismissal_dates": ["2025-04-05"],
+         "rows": 1, "people": 3},
+        {"weekly_cap": 719, "in_force_from": "2025-04-06", "dismissal_dates": ["2026-04-05"],
+         "rows": 5, "people": 5},
+        {"weekly_cap": 751, "in_force_from": "2026-04-06", "dismissal_dates": ["2026-04-06"],
+         "rows": 5, "people": 5},
+    ]
+    assert "weekly_cap" not in c.facts            # no single cap is claimed
+    text = render_costs.costs_text(c)
+    for cap, people in (("£643", "2 people"), ("£700", "3 people"), ("£719", "5 people"),
+                        ("£751", "5 people")):
+        assert f"{cap} for {people}" in text
+    assert "cap £751" not in text and "x £751)" not in text
+
+
+def test_a_dismissal_date_before_the_first_cap_names_the_dismissal_date_column(tmp_path):
+    report = _dated(tmp_path, [["A", "Worker", "G5", 1, 1, "Deleted", "N", 30000, 50, 10, 900,
+                                "2023-04-05"]])
+    with pytest.raises(UsageProblem, match="Dismissal date"):
+        costs(report, _today_options())
+
+
+def test_payback_from_an_upper_bound_is_at_most(tmp_path):
+    # 2 people at risk on a grouped row: only a bound is known, 2 x 30 x £751 = £45,060;
+    # saving £90,120 a year: 45,060 / 90,120 x 12 = 6 months, at most
+    report = _dated(tmp_path, [["A", "Worker", "G5", 2, 2, "Deleted", "N", 90120, None, None,
+                                None, "2026-06-01"]])
+    c = costs(report, _today_options())
+    assert c.figures["payback_months"] == 6
+    assert c.to_dict()["facts"]["payback_upper_bound"] is True
+    text = render_costs.costs_text(c)
+    assert "at most 6.0 months" in text
+
+
+def test_payback_from_estimates_only_is_not_a_bound(tmp_path):
+    # 5 people, 14.5 weeks at £751 (6 April 2026) = £10,889.50 each, £54,447.50 in all;
+    # saving 5 x £30,000: 54,447.50 / 150,000 x 12 = 4.35576 -> 4.4 months
+    report = _dated(tmp_path, [["A", "Worker", "G5", 1, 1, "Deleted", "N", 30000, 50, 10, 900,
+                                "2026-04-06"]] * 5)
+    c = costs(report, _today_options())
+    assert c.figures["payback_months"] == D("4.4")
+    assert c.to_dict()["facts"]["payback_upper_bound"] is False
+    text = render_costs.costs_text(c)
+    assert "4.4 months" in text and "at most" not in text
+
+
+def _briefing_html(path, audience):
+    import html
+    import re
+
+    import reports
+    from reports.documents.briefing import make_briefing
+    from reports.documents.template import load_builtin
+    from reports.render.html import render_html
+
+    report = reports.check(path)
+    b = make_briefing(report, reports.summarise(report), load_builtin(audience))
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", render_html(b))).split())
+
+
+@pytest.mark.parametrize("audience", ["union", "management", "public"])
+def test_briefing_payback_from_a_bound_is_at_most_and_names_each_cap(tmp_path, audience):
+    # 6 people at risk on a grouped row dismissed 5 April 2026 (£719), 6 on one dismissed
+    # 6 April 2026 (£751): bounds 6 x 30 x 719 + 6 x 30 x 751 = 129,420 + 135,180 = 264,600;
+    # saving 12 x £44,100 = £529,200: 264,600 / 529,200 x 12 = 6 months, at most
+    assert 6 * 30 * 719 + 6 * 30 * 751 == 264600
+    path = make_xlsx(tmp_path, [DATED_HEADER,
+                                ["A", "Worker", "G5", 6, 6, "Deleted", "N", 264600, None, None,
+                                 None, "2026-04-05"],
+                                ["B", "Worker", "G5", 6, 6, "Deleted", "N", 264600, None, None,
+                                 None, "2026-04-06"],
+                                ["C", "Lead", "G7", 6, 6, "Retained", "N", 300000, None, None,
+                                 None, None]])
+    text = _briefing_html(path, audience)
+    assert "repaid by the annual saving in at most 6.0 months" in text
+    assert "£719 (the cap from 6 April 2025)" in text
+    assert "£751 (the cap from 6 April 2026)" in text
+    assert "in force now" not in text
+    assert ("for dismissals on 5 April 2026" in text) == (audience != "public")

@@ -519,3 +519,29 @@ def test_a_public_comparison_passes_an_independent_audit_with_both_versions(
     # what is promised is that no hidden figure can be narrowed)
     ranges = solve_ranges(cells, eqs, pairs, extra_unknown=hidden_changes)
     assert_safe({k: v for k, v in ranges.items() if k not in hidden_changes})
+
+
+def test_the_audit_is_bounded_by_work_never_by_the_clock(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """The whole-number search of a range stops after MIP_NODES branch-and-bound nodes,
+    never after some seconds: a time limit would make what a public output hides depend
+    on how busy the machine is (the portal's builder and the CLI would disagree)."""
+    made: list[Any] = []
+    real = privacy._solver
+
+    def spy() -> Any:
+        made.append(real())
+        return made[-1]
+
+    monkeypatch.setattr(privacy, "_solver", spy)
+    v = {("dest", "CSC", "posts"): 5, ("dest", "PH", "posts"): 1, ("total", "posts"): 6,
+         ("total", "other"): 100, ("total", "all"): 106}
+    u = dict.fromkeys(v, POSTS)
+    eqs = [(("total", "posts"), ("dest", "CSC", "posts"), ("dest", "PH", "posts")),
+           (("total", "all"), ("total", "posts"), ("total", "other"))]
+    privacy.audit(links(v, u, eqs), {("dest", "PH", "posts"), ("dest", "CSC", "posts")},
+                  THRESHOLD)
+    assert made and all(h.getOptionValue("time_limit")[1] == float("inf") for h in made)
+    whole = [h for h in made if len(h.getLp().integrality_) > 0]
+    assert whole and all(h.getOptionValue("mip_max_nodes")[1] == privacy.MIP_NODES
+                         for h in whole)

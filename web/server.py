@@ -13,6 +13,13 @@ text.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -75,19 +82,113 @@ class StyledErrorTask(ErrorTask):
         self.write(body)
 
 
-def make_server(app: Flask, *, host: str, port: int, threads: int) -> Any:
-    """A waitress server for `app` with the portal's limits and error pages."""
+def make_server(app: Flask, *, threads: int, host: str = "127.0.0.1", port: int = 8000,
+                listener: socket.socket | None = None) -> Any:
+    """A waitress server for `app` with the portal's limits and error pages, listening
+    on `host`:`port`, or accepting on `listener` (a socket already listening)."""
     task = type("PortalErrorTask", (StyledErrorTask,), {"app": app})
     channel = type("PortalChannel", (HTTPChannel,), {"error_task_class": task})
     sockets: dict[int, Any] = {}
-    server = create_server(app, map=sockets, host=host, port=port, threads=threads,
-                           ident="impact", **waitress_limits(app))
-    for listener in [server, *sockets.values()]:
-        if isinstance(listener, BaseWSGIServer):
-            listener.channel_class = channel
+    where: dict[str, Any] = ({"sockets": [listener]} if listener is not None
+                             else {"host": host, "port": port})
+    server = create_server(app, map=sockets, threads=threads, ident="impact", **where,
+                           **waitress_limits(app))
+    for accepting in [server, *sockets.values()]:
+        if isinstance(accepting, BaseWSGIServer):
+            accepting.channel_class = channel
     return server
 
 
 def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
     logging.basicConfig()
     make_server(app, host=host, port=port, threads=threads).run()
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+RESTARTS = 5            # a process that ends this often within RESTART_WINDOW_S ...
+RESTART_WINDOW_S = 60.0  # ... is not started again: the whole server stops, exit 1
+
+
+def serve_processes(make_app: Callable[[int], Flask], close_app: Callable[[Flask], None],
+                    *, host: str, port: int, threads: int, processes: int) -> int:
+    """Serve the portal from `processes` server processes that accept on one listening
+    socket, so that requests use every core (one process's Python runs on one core at a
+    time).  `make_app(slot)` makes each process's application after it has started
+    (nothing made before the fork is shared: each has its own database connections,
+    threads and worker pools); everything they share lives in the store (sessions'
+    users, the login throttle, the build queue, the audit log).  On SIGTERM or SIGINT a
+    server process stops serving and `close_app` ends its worker pools.
+
+    This process only supervises: it binds the socket, starts the server processes,
+    starts another in place of one that ends (a crash, or a kill) and, on SIGTERM or
+    SIGINT, stops them all.  Returns the exit code: 0 after a requested stop, 1 when a
+    process kept ending (RESTARTS times within RESTART_WINDOW_S)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=1024)
+    children: dict[int, int] = {}                 # pid -> slot
+    ended: dict[int, list[float]] = {}            # slot -> when its processes ended
+    stopping = False
+
+    def start(slot: int) -> None:
+        pid = os.fork()
+        if pid:
+            children[pid] = slot
+            return
+        code = 1                                  # the server process
+        app: Flask | None = None
+        try:
+            signal.signal(signal.SIGTERM, _interrupt)
+            signal.signal(signal.SIGINT, _interrupt)
+            logging.basicConfig()
+            app = make_app(slot)
+            make_server(app, threads=threads, listener=listener).run()
+        except KeyboardInterrupt:
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            if app is not None:
+                close_app(app)
+            sys.stderr.flush()
+            os._exit(code)
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for slot in range(processes):
+        start(slot)
+    failed = False
+    while children:
+        pid, status = os.wait()
+        if pid not in children:
+            continue
+        slot = children.pop(pid)
+        if stopping:
+            continue
+        now = time.monotonic()
+        recent = [t for t in ended.get(slot, []) if now - t < RESTART_WINDOW_S] + [now]
+        ended[slot] = recent
+        how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"ended with exit code {os.waitstatus_to_exitcode(status)}")
+        if len(recent) >= RESTARTS:
+            print(f"impact: server process {slot + 1} {how}, {len(recent)} times in "
+                  f"{RESTART_WINDOW_S:.0f} s; stopping the portal", file=sys.stderr)
+            failed = True
+            stop(signal.SIGTERM, None)
+            continue
+        print(f"impact: server process {slot + 1} {how}; starting another",
+              file=sys.stderr)
+        start(slot)
+    listener.close()
+    return 1 if failed else 0

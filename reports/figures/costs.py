@@ -5,7 +5,11 @@ payback.  Pure functions over a validated `Report`; every amount is an exact Dec
 Redundancy pay is counted the GOV.UK way (`redundancy_rules.statutory_weeks`), per
 person, for single-post rows that give age, years of service and weekly pay.  Other
 people at risk get an upper bound only: 30 weeks (20 years at 1.5 weeks) at the weekly
-cap in force on the dismissal date, labelled as a bound.  The age, service and pay of
+cap in force on the dismissal date, labelled as a bound; payback worked out from a bound
+is one too ("at most").  Each row's dismissal date is its own Dismissal date (the column
+`impact s188` reads), else its Effective date, else --dismissal-date (today by default):
+the Age and Years of service columns are as at that day, and the cap is the one in force
+on it.  Every cap that applied is listed with its rows, people and dates.  The age, service and pay of
 one person never leave this module: only totals do.
 """
 
@@ -110,6 +114,46 @@ def upper_bound(posts: int, on: date, multiplier: Decimal = Decimal(1)) -> Decim
     return weeks * rules.weekly_cap(on) * posts
 
 
+# Where each row's dismissal date comes from, in the order they are tried: the row's
+# Dismissal date (the column `impact s188` reads), its Effective date, else the date of
+# --dismissal-date (today by default).
+DATE_SOURCES = ("dismissal_date_column", "effective_date_column", "no_date")
+
+
+def dismissal_dates(given: np.ndarray, effective: np.ndarray, default: date
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's dismissal date and where it came from (one of DATE_SOURCES): the age,
+    service and weekly cap of the people on the row are all taken on that day."""
+    days = np.empty(len(given), dtype=object)
+    source = np.empty(len(given), dtype=object)
+    for i, (d, e) in enumerate(zip(given.tolist(), effective.tolist())):
+        days[i], source[i] = ((d, DATE_SOURCES[0]) if d is not None else
+                              (e, DATE_SOURCES[1]) if e is not None else
+                              (default, DATE_SOURCES[2]))
+    return days, source
+
+
+def caps_applied(days: np.ndarray, people: np.ndarray) -> list[dict[str, Any]]:
+    """Each weekly cap that applied to a row of people at risk, oldest first: the cap, the
+    day it took effect, the dismissal dates it applied on, and how many rows and people
+    it applied to (dismissed on `days`, `people` on each row)."""
+    found: dict[date, dict[str, Any]] = {}
+    for day, n in zip(days.tolist(), people.tolist()):
+        start = rules.cap_start(day)
+        cap = found.setdefault(start, {"weekly_cap": rules.weekly_cap(day),
+                                       "in_force_from": start.isoformat(),
+                                       "dismissal_dates": set(), "rows": 0, "people": 0})
+        cap["dismissal_dates"].add(day)
+        cap["rows"] += 1
+        cap["people"] += int(n)
+    out = []
+    for start in sorted(found):
+        cap = found[start]
+        cap["dismissal_dates"] = [d.isoformat() for d in sorted(cap["dismissal_dates"])]
+        out.append(cap)
+    return out
+
+
 def check_options(options: CostOptions) -> None:
     """`UsageProblem` for a multiplier that is not above 0, or a date before the caps."""
     if options.multiplier <= 0:
@@ -148,19 +192,22 @@ def costs(report: Report, options: CostOptions) -> Costs:
                      "could be.")
     effective = (private["effective_date"].to_numpy(dtype=object) if private is not None
                  else np.full(n, None, dtype=object))
-    dismissal = np.array([d if d is not None else options.dismissal_date for d in effective],
-                         dtype=object)
+    given = posts["dismissal_date"].to_numpy(dtype=object)
+    dismissal, dated_from = dismissal_dates(given, effective, options.dismissal_date)
     early = [d for d in dismissal[at_risk] if d < rules.WEEKLY_PAY_CAPS[0][0]]
     if early:
-        raise UsageProblem(f"{len(early)} at-risk row(s) take effect before "
+        raise UsageProblem(f"{len(early)} at-risk row(s) are dismissed before "
                            f"{fmt_date(rules.WEEKLY_PAY_CAPS[0][0])}, the first weekly pay "
-                           f"cap this version knows; correct the Effective date column")
+                           f"cap this version knows; correct the Dismissal date (or Effective "
+                           f"date) column")
     facts["dismissal_date"] = options.dismissal_date.isoformat()
     facts["dismissal_date_from"] = ("--dismissal-date" if options.dismissal_date_given
                                     else "today's date; --dismissal-date sets it")
-    if "effective_date" in extra:
-        facts["dismissal_date_from"] += "; a row's Effective date where it gives one"
-    facts["weekly_cap"] = rules.weekly_cap(options.dismissal_date)
+    facts["dismissal_date_from"] += ("; a row's own Dismissal date (or else Effective date) "
+                                     "where it gives one")
+    facts["dismissal_dates_from"] = {k: int(count[at_risk & (dated_from == k)].sum())
+                                     for k in DATE_SOURCES}
+    facts["weekly_caps"] = caps_applied(dismissal[at_risk], count[at_risk])
     facts["multiplier"] = options.multiplier
     facts["actual_pay"] = options.actual_pay
 
@@ -228,10 +275,9 @@ def costs(report: Report, options: CostOptions) -> Costs:
     facts["posts_bounded"] = rest_posts
     if not has_people:
         notes.append(f"Redundancy pay is an upper bound only: {rest_posts:,} people at risk "
-                     f"x {rules.UPPER_BOUND_WEEKS} weeks x the weekly cap (£"
-                     f"{rules.weekly_cap(options.dismissal_date)} on "
-                     f"{fmt_date(options.dismissal_date)}). Age, Years of service and Weekly "
-                     f"pay columns give an estimate per person.")
+                     f"x {rules.UPPER_BOUND_WEEKS} weeks x the weekly cap in force on each "
+                     f"one's dismissal date. Age, Years of service and Weekly pay columns give "
+                     f"an estimate per person.")
     elif rest_posts:
         notes.append(f"{rest_posts:,} people at risk (on grouped rows, or without age, "
                      f"service or pay) are counted at the upper bound of "
@@ -274,8 +320,13 @@ def costs(report: Report, options: CostOptions) -> Costs:
     # ---- one-off costs and payback
     one_off = estimate + bound + strain
     figures["one_off_cost"] = one_off
+    # the one-off cost is at most this when any of it is a bound, or when every deleted
+    # post was counted as occupied (no Vacant column): so is payback
+    facts["one_off_cost_upper_bound"] = bool(bound) or (not report.has_vacant
+                                                         and bool(estimate))
     saving = figures.get("annual_saving")
     if saving is not None:
+        facts["payback_upper_bound"] = facts["one_off_cost_upper_bound"]
         figures["payback_months"] = (None if saving <= 0 else
                                      (one_off / saving * 12).quantize(Decimal("0.1"),
                                                                       rounding=ROUND_HALF_UP))

@@ -61,7 +61,9 @@ MAX_HIDDEN_SHARE = 0.85    # refuse when more than this share of the non-zero fi
 NEIGHBOURHOODS = (30, 150)  # variables in the first and second audit of one value
 WIDE_NEIGHBOURHOOD = 600   # variables in the audit of a value the repair cannot help
 PATTERN_CELLS = 250        # figures around a value that the repair may move
-MIP_SECONDS = 5.0          # the longest one whole-number search of one range may take
+MIP_NODES = 2_000          # the most branch-and-bound nodes one whole-number search of one
+                           # range may take: a count, not a time, so that the audit (and what
+                           # a public output hides) never depends on how busy the machine is
 LONG_RELATION = 12         # members of a long relation that a neighbourhood takes
 DEAR = 30.0                # how much dearer a headline figure (a team's deleted FTE) is to hide
 
@@ -365,8 +367,9 @@ class _Problem:
         if whole:
             h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
                                     np.full(n, highspy.HighsVarType.kInteger))
-        h.setOptionValue("time_limit", MIP_SECONDS if whole else inf)
+            h.setOptionValue("mip_max_nodes", MIP_NODES)
         model = highspy.HighsModelStatus
+        cut_short = (model.kSolutionLimit, model.kIterationLimit, model.kTimeLimit)
         out: list[float | None] = []
         for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
             h.changeObjectiveSense(sense)
@@ -377,7 +380,7 @@ class _Problem:
                 out.append(info.objective_function_value)
             elif status in (model.kUnbounded, model.kUnboundedOrInfeasible):
                 out.append(None)       # the truth is feasible, so this is unbounded
-            elif status == model.kTimeLimit and info.primal_solution_status == 2:
+            elif status in cut_short and info.primal_solution_status == 2:
                 out.append(info.objective_function_value)   # a figure it can take
             else:                      # infeasible or unknown: trust nothing but the truth
                 v = self.value[key]

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..intake.rules import Report
 from ..model.errors import PostsNotGiven, UsageProblem
-from ..model.formats import natural
+from ..model.formats import fmt_date, natural
 from ..model.s188_rules import S188Rules, rules_for
 
 if TYPE_CHECKING:
@@ -56,8 +56,10 @@ class Unit:
     window_to: dt.date | None
     consultation_starts_by: dt.date | None
     hr1_due_by: dt.date | None
-    protective_award_max_days: int
+    protective_award_max_days: int | None   # None: the dismissals span a change in it
     descriptions: list[dict[str, Any]] = field(default_factory=list)
+    # each maximum that applies, with the dismissals it applies to (`award_by_date`)
+    protective_award: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         iso = _iso
@@ -71,6 +73,7 @@ class Unit:
                 "consultation_starts_by": iso(self.consultation_starts_by),
                 "hr1_due_by": iso(self.hr1_due_by),
                 "protective_award_max_days": self.protective_award_max_days,
+                "protective_award": self.protective_award,
                 "descriptions": self.descriptions}
 
 
@@ -112,7 +115,8 @@ class S188Pack:
         return {"rules_as_of": self.rules.since.isoformat(),
                 "rules_for": self.rules_date.isoformat(),
                 "rules_source": self.rules.source,
-                "protective_award_max_days": self.rules.award_max_days,
+                "protective_award_max_days": self.employer.protective_award_max_days,
+                "protective_award": self.employer.protective_award,
                 "establishment_by": self.by,
                 "description_by": list(self.description),
                 "upper_bound": self.upper_bound,
@@ -198,12 +202,57 @@ def busiest_window(dates: list[dt.date | None], counts: list[int], days: int
     return best + undated, start, start + dt.timedelta(days=days - 1)
 
 
+def award_by_date(dates: list[dt.date | None], counts: list[int], undated_on: dt.date
+                  ) -> list[dict[str, Any]]:
+    """The protective award's maximum for each dismissal, by the law in force on its own
+    date (TULRCA s.189(4): 90 days' pay, 180 for dismissals from 6 April 2026): one entry
+    per maximum, lowest first, with how many dismissals it applies to, the first and last
+    of their dates, and how many of them have no date (taken as on `undated_on`)."""
+    found: dict[int, dict[str, Any]] = {}
+    for d, n in zip(dates, counts):
+        if not n:
+            continue
+        day = d or undated_on
+        most = rules_for(day).award_max_days
+        entry = found.setdefault(most, {"max_days": most, "dismissals": 0, "first": day,
+                                        "last": day, "undated": 0})
+        entry["dismissals"] += n
+        entry["undated"] += n if d is None else 0
+        if d is not None:
+            entry["first"], entry["last"] = min(entry["first"], d), max(entry["last"], d)
+    out = []
+    for most in sorted(found):
+        entry = found[most]
+        entry["first"], entry["last"] = entry["first"].isoformat(), entry["last"].isoformat()
+        out.append(entry)
+    return out
+
+
+def award_words(award: list[dict[str, Any]], most: int | None) -> str:
+    """The protective award's maximum: "up to 180 days' pay per employee", or, when the
+    dismissals span a change in the law, each maximum with its dismissals and dates."""
+    if most is not None:
+        return f"up to {most} days' pay per employee"
+    parts = []
+    for a in award:
+        first, last = fmt_date(dt.date.fromisoformat(a["first"])), \
+            fmt_date(dt.date.fromisoformat(a["last"]))
+        n = a["dismissals"]
+        when = first if first == last else f"{first} to {last}"
+        if a["undated"]:
+            when += f"; {a['undated']:,} of them with no date"
+        parts.append(f"up to {a['max_days']} days' pay for {n:,} dismissal"
+                     f"{'' if n == 1 else 's'} ({when})")
+    return "; ".join(parts)
+
+
 def _unit(name: str, idx: np.ndarray, rows: _Rows, upper: bool, today: dt.date,
           description: tuple[str, ...]) -> Unit:
     dates = [rows.dates[i] for i in idx]
     counts = [int(rows.dismissals[i]) for i in idx]
     first_any = min((d for d, n in zip(dates, counts) if d is not None and n), default=None)
     law = rules_for(first_any or today)
+    award = award_by_date(dates, counts, first_any or today)
     n, start, end = busiest_window(dates, counts, law.window_days)
     law = rules_for(start or today)
     days = law.consultation_days(n)
@@ -212,8 +261,10 @@ def _unit(name: str, idx: np.ndarray, rows: _Rows, upper: bool, today: dt.date,
     def back(period: int | None) -> dt.date | None:
         return None if period is None or start is None else start - dt.timedelta(days=period)
 
+    most = (award[0]["max_days"] if len(award) == 1 else
+            None if award else law.award_max_days)
     return Unit(name, n, sum(counts), upper, law.band(n), days, start, end, back(days),
-                back(hr1_days), law.award_max_days, _descriptions(idx, rows, description))
+                back(hr1_days), most, _descriptions(idx, rows, description), award)
 
 
 def _descriptions(idx: np.ndarray, rows: _Rows, cols: tuple[str, ...]) -> list[dict[str, Any]]:

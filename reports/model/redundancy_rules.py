@@ -57,6 +57,13 @@ def weekly_cap(on: date) -> Decimal:
     return found
 
 
+def cap_start(on: date) -> date:
+    """The day the weekly cap in force on `on` took effect.  Raises `NoCap` before the
+    table starts."""
+    weekly_cap(on)
+    return max(start for start, _ in WEEKLY_PAY_CAPS if start <= on)
+
+
 def rate_for_age(age_at_start: int) -> Decimal:
     """Weeks of pay for a complete year of service that began at this age."""
     if age_at_start < 22:

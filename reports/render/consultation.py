@@ -9,7 +9,7 @@ from typing import Any
 
 from ..figures.pools import Pools
 from ..figures.reconcile import Reconciliation
-from ..figures.s188 import S188Pack, Unit
+from ..figures.s188 import S188Pack, Unit, award_words
 from ..model import measures
 from ..model.formats import fmt_date, fmt_number
 from .data import csv_value
@@ -43,10 +43,12 @@ def s188_text(p: S188Pack) -> str:
            f"{fmt_date(p.rules.since)} ({p.rules.source}).",
            "",
            f"Whole employer, as one establishment: {_deadlines(p.employer)}.",
-           f"Protective award for failing to consult: up to {p.rules.award_max_days} days' "
-           f"pay per employee "
-           + (f"(first dismissal {fmt_date(p.rules_date)})." if p.dated else
-              f"(no dismissal date: the law in force on {fmt_date(p.rules_date)})."),
+           (f"Protective award for failing to consult: "
+            f"{award_words(p.employer.protective_award, p.employer.protective_award_max_days)}"
+            + (" (TULRCA s.189(4), by each dismissal's date: 180 days from 6 April 2026)."
+               if p.employer.protective_award_max_days is None else
+               f" (first dismissal {fmt_date(p.rules_date)})." if p.dated else
+               f" (no dismissal date: the law in force on {fmt_date(p.rules_date)}).")),
            ""]
     views = [[v.by, v.units, v.reaching_threshold, v.largest, v.largest_dismissals]
              for v in p.views]
@@ -62,6 +64,11 @@ def s188_text(p: S188Pack) -> str:
         out += [f"Establishments (by {p.by})",
                 _table(rows, headers=["Establishment", "Dismissals (90 days)", "Band",
                                       "Min. days", "Consult by", "HR1 by"]), ""]
+        spanning = [u for u in p.establishments if u.protective_award_max_days is None]
+        if spanning:
+            out += ["Establishments whose dismissals span a change in the protective award"]
+            out += [f"- {u.name}: {award_words(u.protective_award, None)}" for u in spanning]
+            out += [""]
     desc = [[*(d[c] for c in p.description), d["proposed"], d["employed"]]
             for d in p.employer.descriptions]
     out += ["s.188(4) descriptions (whole employer): proposed for dismissal, and employed",
@@ -78,7 +85,7 @@ def s188_csv(p: S188Pack) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["level", "name", "proposed_dismissals", "total_dismissals", "upper_bound",
                 "band", "consultation_days", "first_dismissal", "consultation_starts_by",
-                "hr1_due_by", "protective_award_max_days"])
+                "hr1_due_by", "protective_award_max_days", "protective_award"])
     units = [("employer", p.employer)] + ([("establishment", u) for u in p.establishments]
                                           if p.by != "employer" else [])
     for level, u in units:
@@ -87,7 +94,9 @@ def s188_csv(p: S188Pack) -> str:
                                         u.total_dismissals, str(u.upper_bound).lower(), u.band,
                                         u.consultation_days, d["first_dismissal"],
                                         d["consultation_starts_by"], d["hr1_due_by"],
-                                        u.protective_award_max_days)])
+                                        u.protective_award_max_days,
+                                        "; ".join(f"{a['max_days']} days: {a['dismissals']}"
+                                                  for a in u.protective_award))])
     return buf.getvalue()
 
 

@@ -52,14 +52,13 @@ def costs_text(c: Costs) -> str:
         start, end = facts["financial_year_dates"]
         rows.append([f"Saving in {facts['financial_year']} (to {end})",
                      _money(f.get("part_year_saving"))])
-    cap = facts["weekly_cap"]
-    on = fmt_date(date.fromisoformat(facts["dismissal_date"]))
+    caps = facts["weekly_caps"]
     if "redundancy_pay_estimate" in f:
         rows.append([f"Redundancy pay, estimated for {f['redundancy_people']:,} people",
                      _money(f["redundancy_pay_estimate"])])
     if f["redundancy_pay_bound"] or "redundancy_pay_estimate" not in f:
         rows.append([f"Redundancy pay, UPPER BOUND for {facts['posts_bounded']:,} people "
-                     f"(30 weeks x £{cap})", _money(f["redundancy_pay_bound"])])
+                     f"(30 weeks x {_cap_words(caps)})", _money(f["redundancy_pay_bound"])])
     if "strain_flagged_posts" in f:
         rows.append(["At risk, aged 55+ with 2+ years in the pension scheme (strain)",
                      measures.text("strain_flagged_posts", f["strain_flagged_posts"])])
@@ -70,10 +69,12 @@ def costs_text(c: Costs) -> str:
         months = f["payback_months"]
         rows.append(["Payback (one-off costs / annual saving x 12)",
                      "never" if months is None else
-                     months if isinstance(months, str) else f"{months} months"])
+                     months if isinstance(months, str) else
+                     f"at most {months} months" if facts.get("payback_upper_bound") else
+                     f"{months} months"])
     lines.append(_table(rows, tablefmt="plain", colalign=("left", "right")))
     lines.append("")
-    terms = [f"dismissal date {on} ({facts['dismissal_date_from']})", f"weekly cap £{cap}"]
+    terms = [_dates_words(facts), _caps_words(caps)]
     if facts["multiplier"] != 1:
         terms.append(f"statutory weeks x {facts['multiplier']} (at most 104 weeks, "
                      f"SI 2006/2914)")
@@ -83,6 +84,49 @@ def costs_text(c: Costs) -> str:
     for note in c.notes:
         lines.append(f"- {note}")
     return "\n".join(lines) + "\n"
+
+
+def _cap_words(caps: list[dict[str, Any]]) -> str:
+    """The cap in a short label: "£751", or "the cap on each dismissal date"."""
+    return f"£{caps[0]['weekly_cap']}" if len(caps) == 1 else "the cap on each dismissal date"
+
+
+def _days(days: list[str]) -> str:
+    found = [fmt_date(date.fromisoformat(d)) for d in days]
+    if len(found) <= 3:
+        return (" and ".join(found) if len(found) < 3 else
+                f"{found[0]}, {found[1]} and {found[2]}")
+    return f"{len(found)} dates from {found[0]} to {found[-1]}"
+
+
+def _caps_words(caps: list[dict[str, Any]]) -> str:
+    """Each weekly cap that applied: "weekly cap £719 for 5 people on 5 rows (dismissed
+    5 April 2026; the cap from 6 April 2025)", one after another."""
+    if not caps:
+        return "no one at risk, so no weekly cap applied"
+    parts = [f"£{c['weekly_cap']} for {c['people']:,} people on {c['rows']:,} "
+             f"row{'' if c['rows'] == 1 else 's'} "
+             f"(dismissed {_days(c['dismissal_dates'])}; the cap from "
+             f"{fmt_date(date.fromisoformat(c['in_force_from']))})" for c in caps]
+    return ("weekly cap " if len(caps) == 1 else "weekly caps, each on its dismissal date: ") \
+        + ", ".join(parts)
+
+
+def _dates_words(facts: dict[str, Any]) -> str:
+    """Where the dismissal dates came from, in people."""
+    on = fmt_date(date.fromisoformat(facts["dismissal_date"]))
+    n = facts["dismissal_dates_from"]
+    how = ("--dismissal-date" if facts["dismissal_date_from"].startswith("--")
+           else "today's date; --dismissal-date sets it")
+    parts = [f"{n['dismissal_date_column']:,} people on their row's Dismissal date"
+             if n["dismissal_date_column"] else "",
+             f"{n['effective_date_column']:,} people on their row's Effective date"
+             if n["effective_date_column"] else "",
+             f"{n['no_date']:,} people whose row gives no date, on {on} ({how})"
+             if n["no_date"] else ""]
+    parts = [p for p in parts if p]
+    return ("each person's dismissal date: " + ", ".join(parts) if parts else
+            f"dismissal date {on} ({how})")
 
 
 def costs_csv(c: Costs) -> str:
@@ -97,6 +141,11 @@ def costs_csv(c: Costs) -> str:
                 w.writerow([k, measures.get(k).label if measures.known(k) else k, _plain(v)])
         elif not isinstance(value, list):
             w.writerow([key, key.replace("_", " "), _plain(value)])
+    for cap in c.facts["weekly_caps"]:      # each cap that applied, with its people
+        since = cap["in_force_from"]
+        w.writerow(["weekly_cap", f"weekly cap in force from {since}", _plain(cap["weekly_cap"])])
+        w.writerow(["weekly_cap_people", f"people at risk at the cap from {since}, dismissed "
+                    f"on {', '.join(cap['dismissal_dates'])}", cap["people"]])
     return buf.getvalue()
 
 

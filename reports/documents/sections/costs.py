@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ...figures.costs import CostOptions, costs
 from ...figures.privacy import MARKER, Key
@@ -82,9 +83,10 @@ def cost_and_saving(b: Builder) -> list[Block]:
         pay.append(["Estimated per person (GOV.UK method)", people, est])
     else:
         fig.relate(at_risk, [bounded])
-    cap = rules.weekly_cap(today)
-    pay.append([f"UPPER BOUND: {rules.UPPER_BOUND_WEEKS} weeks each at the £{cap} cap",
-                bounded, bound])
+    caps = c.facts["weekly_caps"]
+    cap = (f"the £{caps[0]['weekly_cap']} cap" if len(caps) == 1 else
+           "the cap on each dismissal date")
+    pay.append([f"UPPER BOUND: {rules.UPPER_BOUND_WEEKS} weeks each at {cap}", bounded, bound])
     one_off_parts: list[Key] = list(counts)
     if "strain_cost_total" in f:
         n = fig.add(("costs", "strain_cost_people"), c.facts["strain_cost_people"], "posts")
@@ -108,19 +110,44 @@ def cost_and_saving(b: Builder) -> list[Block]:
         b.show([flagged])
     if "payback_months" in f:
         keys = [one_off, ("total", "net_saving")]
-        out.append(Text("Payback: the one-off costs are repaid by the annual saving in {m} "
-                        "months.", "body", {"m": _Payback(fig, f["payback_months"], keys)}))
+        most = "at most " if c.facts.get("payback_upper_bound") else ""
+        out.append(Text(f"Payback: the one-off costs are repaid by the annual saving in "
+                        f"{most}{{m}} months" + (", since they are an upper bound."
+                                                 if most else "."),
+                        "body", {"m": _Payback(fig, f["payback_months"], keys)}))
     notes = [n for n in c.notes if "dismissal" not in n]
     out.append(Text(f"Redundancy pay counts complete years of service back from the dismissal "
                     f"date, at most {rules.MAX_YEARS}, each at 0.5, 1 or 1.5 weeks for the "
                     f"age at its start, with no payment under {rules.MIN_YEARS} years, at the "
-                    f"weekly cap in force now (£{cap}, from "
-                    f"{fmt_date(_cap_start(today))}).", "note"))
+                    f"weekly cap in force on each person's dismissal date (Employment Rights "
+                    f"Act 1996 s.227): {_caps(c.facts, not b.t.suppresses, today)}.", "note"))
     for note in notes:
         if not note.startswith("Redundancy pay is an upper bound only"):
             out.append(Text(note, "note"))
     return out
 
 
-def _cap_start(on: date) -> date:
-    return max(start for start, _ in rules.WEEKLY_PAY_CAPS if start <= on)
+def _caps(facts: dict[str, Any], dates: bool, today: date) -> str:
+    """Each cap that applied and the day it took effect; with `dates`, the dismissal dates
+    it applied on too (never how many people: a count by date could be small).  Rows with
+    no date are dismissed today, and say so, not the day's date."""
+    caps = facts["weekly_caps"]
+    if not caps:
+        return (f"£{rules.weekly_cap(today)} (from "
+                f"{fmt_date(rules.cap_start(today))}); no one is at risk")
+    undated = facts["dismissal_dates_from"]["no_date"] > 0
+
+    def on(c: dict[str, Any]) -> str:
+        if not dates:
+            return ""
+        days = [d for d in c["dismissal_dates"] if not (undated and d == today.isoformat())]
+        named = [fmt_date(date.fromisoformat(d)) for d in days]
+        text = ("" if not named else f"on {', '.join(named)}" if len(named) <= 3 else
+                f"from {named[0]} to {named[-1]}")
+        if len(days) < len(c["dismissal_dates"]):
+            text += (" and " if text else "") + "with no date (taken as today)"
+        return f" for dismissals {text}"
+
+    return "; ".join(f"£{c['weekly_cap']} (the cap from "
+                     f"{fmt_date(date.fromisoformat(c['in_force_from']))}){on(c)}"
+                     for c in caps)

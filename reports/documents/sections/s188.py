@@ -5,7 +5,7 @@ The public briefing gets only the whole-employer count, through the privacy modu
 
 from __future__ import annotations
 
-from ...figures.s188 import S188Pack, s188_pack
+from ...figures.s188 import S188Pack, award_words, s188_pack
 from ...model.formats import fmt_date
 from ..blocks import Block, Cell, Table, Text, clean
 from ..builder import Builder
@@ -54,8 +54,18 @@ def s188(b: Builder) -> list[Block]:
                         f"if the employer is one establishment: at least {days} days' "
                         f"consultation before the first dismissal, and form HR1 (TULRCA "
                         f"s.188(1A), s.193).{when}", "body"))
-    out.append(Text(f"Failing to consult can cost a protective award of up to "
-                    f"{p.rules.award_max_days} days' pay per employee.", "body"))
+    most = emp.protective_award_max_days
+    out.append(Text(f"Failing to consult can cost a protective award of "
+                    f"{award_words(emp.protective_award, most)}"
+                    + ("." if most is not None else
+                       ": the maximum is the one in force on each dismissal's date (TULRCA "
+                       "s.189(4); 180 days from 6 April 2026, Employment Rights Act 2025)."),
+                    "body"))
+    spanning = [u for u in p.establishments
+                if u.protective_award_max_days is None and p.by != "employer"]
+    for u in spanning:
+        out.append(Text(f"At {clean(u.name)}, the dismissals span that change: "
+                        f"{award_words(u.protective_award, None)}.", "body"))
     out.append(Text("Who counts as one establishment decides whether s.188 applies: the "
                     "same dismissals drawn other ways", "subheading"))
     rows: list[list[Cell]] = []
