@@ -168,8 +168,9 @@ def test_costs_take_the_first_cap_day_and_refuse_the_day_before(tmp_path: Path) 
     assert run("2023-04-06").figures["redundancy_pay_bound"] == 30 * D(643)
     with pytest.raises(UsageProblem) as e:
         run("2023-04-05")
-    assert str(e.value) == ("1 at-risk row(s) take effect before 6 April 2023, the first weekly "
-                            "pay cap this version knows; correct the Effective date column")
+    assert str(e.value) == ("1 at-risk row(s) are dismissed before 6 April 2023, the first "
+                            "weekly pay cap this version knows; correct the Dismissal date (or "
+                            "Effective date) column")
 
 
 def test_costs_count_each_person_at_their_own_date_pay_and_discretions(tmp_path: Path) -> None:
@@ -209,9 +210,18 @@ def test_costs_count_each_person_at_their_own_date_pay_and_discretions(tmp_path:
     assert f["part_year_saving"] == part.quantize(D("0.01"))
     assert f["payback_months"] == (f["one_off_cost"] / saving * 12).quantize(D("0.1"))
     assert facts["dismissal_date"] == "2026-06-01"
-    assert facts["dismissal_date_from"] == ("--dismissal-date; a row's Effective date where "
-                                            "it gives one")
-    assert facts["weekly_cap"] == 751 and facts["multiplier"] == 2
+    assert facts["dismissal_date_from"] == ("--dismissal-date; a row's own Dismissal date (or "
+                                            "else Effective date) where it gives one")
+    # 3 people on no date of their own (--dismissal-date), 2 on their Effective date
+    assert facts["dismissal_dates_from"] == {"dismissal_date_column": 0,
+                                             "effective_date_column": 2, "no_date": 3}
+    assert facts["weekly_caps"] == [
+        {"weekly_cap": 719, "in_force_from": "2025-04-06", "dismissal_dates": ["2026-04-05"],
+         "rows": 1, "people": 2},
+        {"weekly_cap": 751, "in_force_from": "2026-04-06", "dismissal_dates": ["2026-06-01"],
+         "rows": 3, "people": 3}]
+    assert facts["one_off_cost_upper_bound"] is True and facts["payback_upper_bound"] is True
+    assert facts["multiplier"] == 2
     assert facts["actual_pay"] is True and facts["saving_target"] == 1000
     assert facts["saving_split"]["deleted_cost"] == 85000
     assert facts["saving_split"]["created_cost"] == 5000
@@ -234,8 +244,8 @@ def test_costs_count_each_person_at_their_own_date_pay_and_discretions(tmp_path:
     out = c.to_dict()
     assert out["source"] == report.source and out["notes"] == c.notes
     assert out["facts"]["financial_year_dates"] == ["2026-04-01", "2027-03-31"]
-    assert out["facts"]["weekly_cap"] == 751 and out["figures"]["redundancy_pay_estimate"] \
-        == "[c]"
+    assert out["facts"]["weekly_caps"][0]["weekly_cap"] == 719
+    assert out["figures"]["redundancy_pay_estimate"] == "[c]"
     json.dumps(out)     # every Decimal made a JSON number
 
 
@@ -247,7 +257,9 @@ def test_costs_without_pay_or_cost_columns_say_what_they_cannot_work_out(tmp_pat
                                 ["A", "W", "G1", 1, 1, "Deleted", 60, 3]])
     c = costs(intake.check(path), CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026,
                                               dismissal_date_given=False))
-    assert c.facts["dismissal_date_from"] == "today's date; --dismissal-date sets it"
+    assert c.facts["dismissal_date_from"] == ("today's date; --dismissal-date sets it; a row's "
+                                              "own Dismissal date (or else Effective date) "
+                                              "where it gives one")
     assert c.figures["strain_flagged_posts"] == 1
     assert c.figures["one_off_cost"] == 30 * D(751)     # no strain column adds nothing
     assert c.notes == [
@@ -256,8 +268,8 @@ def test_costs_without_pay_or_cost_columns_say_what_they_cannot_work_out(tmp_pat
         "The file has no Annual cost column, so the saving, the target and payback cannot "
         "be worked out.",
         "Redundancy pay is an upper bound only: 1 people at risk x 30 weeks x the weekly cap "
-        "(£751 on 1 June 2026). Age, Years of service and Weekly pay columns give an "
-        "estimate per person.",
+        "in force on each one's dismissal date. Age, Years of service and Weekly pay columns "
+        "give an estimate per person.",
         "No Strain cost column: the pension strain cost of the people flagged is not "
         "counted in the one-off costs (no actuarial factor is assumed).",
         "Totals of fewer than 5 people's age, pay or pension strain are hidden as [c] (they "
