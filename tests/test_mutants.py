@@ -183,6 +183,8 @@ def test_costs_count_each_person_at_their_own_date_pay_and_discretions(tmp_path:
         # age 42, 5 years: began at 41 (1.5), 40..37 (1 each) = 5.5 weeks, x 2 = 11 weeks at
         # the actual £900 (--actual-pay): £9,900
         ["A", "M", "G9", 1, 1, "Deleted", "N", 20000, 42, 5, 900, "Y", None, None],
+        # age 40, 2 years: began at 39 and 38, 2 weeks, x 2 = 4 weeks x £300 = £1,200
+        ["A", "W", "G1", 1, 1, "Deleted", "N", 0, 40, 2, 300, "N", None, None],
         # 2 people dismissed 5 April 2026 (cap £719): 2 x 60 weeks x £719 = £86,280
         ["B", "W", "G1", 2, 2, "Deleted", "N", 40000, None, None, None, None, None,
          "2026-04-05"],
@@ -196,12 +198,12 @@ def test_costs_count_each_person_at_their_own_date_pay_and_discretions(tmp_path:
                                   saving_target=D(1000), actual_pay=True, multiplier=D(2)))
     f, facts = c.figures, c.facts
     bound = 60 * D(751) + 2 * 60 * D(719)
-    assert f["redundancy_people"] == 2
-    assert f["redundancy_pay_estimate"] == 11 * D(900)
+    assert f["redundancy_people"] == 3
+    assert f["redundancy_pay_estimate"] == 11 * D(900) + 1200
     assert f["redundancy_pay_bound"] == bound
     assert f["strain_flagged_posts"] == 0
     assert f["strain_cost_total"] == 0 and isinstance(f["strain_cost_total"], Decimal)
-    assert f["one_off_cost"] == 11 * D(900) + bound
+    assert f["one_off_cost"] == 11 * D(900) + 1200 + bound
     saving = D(10000 + 15000 + 20000 + 40000 - 5000)
     assert f["annual_saving"] == saving and f["saving_target_gap"] == saving - 1000
     # the rows with no date count all year; the pair from 5 April (361 days), the new post
@@ -212,14 +214,14 @@ def test_costs_count_each_person_at_their_own_date_pay_and_discretions(tmp_path:
     assert facts["dismissal_date"] == "2026-06-01"
     assert facts["dismissal_date_from"] == ("--dismissal-date; a row's own Dismissal date (or "
                                             "else Effective date) where it gives one")
-    # 3 people on no date of their own (--dismissal-date), 2 on their Effective date
+    # 4 people on no date of their own (--dismissal-date), 2 on their Effective date
     assert facts["dismissal_dates_from"] == {"dismissal_date_column": 0,
-                                             "effective_date_column": 2, "no_date": 3}
+                                             "effective_date_column": 2, "no_date": 4}
     assert facts["weekly_caps"] == [
         {"weekly_cap": 719, "in_force_from": "2025-04-06", "dismissal_dates": ["2026-04-05"],
          "rows": 1, "people": 2},
         {"weekly_cap": 751, "in_force_from": "2026-04-06", "dismissal_dates": ["2026-06-01"],
-         "rows": 3, "people": 3}]
+         "rows": 4, "people": 4}]
     assert facts["one_off_cost_upper_bound"] is True and facts["payback_upper_bound"] is True
     assert facts["multiplier"] == 2
     assert facts["actual_pay"] is True and facts["saving_target"] == 1000
@@ -231,7 +233,7 @@ def test_costs_count_each_person_at_their_own_date_pay_and_discretions(tmp_path:
     assert facts["posts_bounded"] == 3
     assert facts["strain_cost_people"] == 0
     assert c.notes == [
-        "3 deleted or new row(s) give no effective date; their saving counts from the start "
+        "4 deleted or new row(s) give no effective date; their saving counts from the start "
         "of the financial year.",
         "3 people at risk (on grouped rows, or without age, service or pay) are counted at "
         "the upper bound of 30 weeks at the cap.",
@@ -291,6 +293,43 @@ def test_payback_is_one_off_cost_over_the_monthly_saving(tmp_path: Path, deleted
                                 ["A", "N", "G1", 1, 1, "Created", "N", created, None]])
     c = costs(intake.check(path), CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026))
     assert c.figures["payback_months"] == months
+    assert "strain_flagged_posts" not in c.figures      # an Age column alone flags no one
     assert ("No Effective date column: the saving in the current financial year cannot be "
             "worked out, only the full-year saving.") in c.notes
     assert c.notes[0].startswith("No Effective date column")   # the vacant column is given
+
+
+def test_costs_count_every_scheme_member_whose_membership_is_not_known(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COST_HEADER,
+        ["A", "W", "G1", 1, 1, "Deleted", "N", 1, 56, None, 600, "Y", None, None],
+        ["A", "W", "G1", 1, 1, "Deleted", "N", 1, 60, None, 600, "Y", None, None]])
+    c = costs(intake.check(path), CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026))
+    assert ("2 pension scheme member(s) aged 55 or over have no length of membership or "
+            "service, so cannot be flagged.") in c.notes
+
+
+def test_estimates_without_a_vacant_column_are_an_upper_bound_in_decimals(tmp_path: Path
+                                                                          ) -> None:
+    # no Vacant column: the one deleted post is counted as occupied, so its estimate (age
+    # 40, 5 years: 5 weeks x £300 = £1,500) is the most it could be; no bound is needed
+    path = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Posts", "Status",
+                                 "Age", "Years of service", "Weekly pay"],
+                                ["A", "W", "G1", 1, 1, "Deleted", 40, 5, 300]])
+    c = costs(intake.check(path), CostOptions(dismissal_date=JUNE_2026, today=JUNE_2026))
+    assert c.figures["redundancy_pay_estimate"] == 1500
+    assert c.figures["redundancy_pay_bound"] == 0
+    assert isinstance(c.figures["redundancy_pay_bound"], Decimal)
+    assert c.facts["one_off_cost_upper_bound"] is True
+
+
+def test_part_year_saving_rounds_half_a_penny_up(tmp_path: Path) -> None:
+    # 2027-28 has 366 days (29 February 2028); from 1 October 2027 to 31 March 2028 is
+    # 31+30+31+31+29+31 = 183 days, half the year: half of £10,000.01 is £5,000.005,
+    # to the penny half up £5,000.01 (half-even would give £5,000.00)
+    path = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Posts", "Status",
+                                 "Vacant", "Annual cost", "Effective date"],
+                                ["A", "W", "G1", 1, 1, "Deleted", "Y", "10000.01",
+                                 "2027-10-01"]])
+    c = costs(intake.check(path), CostOptions(dismissal_date=date(2027, 5, 1),
+                                              today=date(2027, 5, 1)))
+    assert c.figures["part_year_saving"] == D("5000.01")
