@@ -25,6 +25,7 @@ calls) do.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import re
 import shutil
@@ -79,6 +80,10 @@ ALSO_COPY = ["data", "templates", "web", "cli.py", "cli_options.py", "cli_profil
 DETECTED = {"killed", "timeout", "caught by type check"}
 COLUMNS = ("killed", "timeout", "survived", "no tests")
 
+# Survivors explained (equivalent mutants, wording): matched by module, function and the
+# mutated line(s), not by mutmut's number, which shifts when a function changes.
+EXPLAINED = ROOT / "bench" / "mutation-explained.toml"
+
 RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>[a-z][a-z ]*)\s*$")
 
 
@@ -111,7 +116,12 @@ class ModuleScore:
     module: str
     tests: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
-    survivors: list[tuple[str, str, str]] = field(default_factory=list)  # name, status, diff
+    # name, status, diff, and why it survives (from EXPLAINED; "" if not explained)
+    survivors: list[tuple[str, ...]] = field(default_factory=list)
+
+    @property
+    def explained(self) -> int:
+        return sum(1 for s in self.survivors if len(s) > 3 and s[3])
 
     @property
     def total(self) -> int:
@@ -142,8 +152,41 @@ def aggregate(results: dict[str, str], modules: Iterable[str],
         s = scores[module]
         s.counts[status] = s.counts.get(status, 0) + 1
         if status not in DETECTED:
-            s.survivors.append((name, status, ""))
+            s.survivors.append((name, status, "", ""))
     return scores
+
+
+def function_of(mutant: str, module: str) -> str:
+    """`reports.figures.costs.x_costs__mutmut_3` -> `x_costs` (`xǁCostsǁto_dict` for a
+    method): the mangled function, without the module or the mutant's number."""
+    dotted = module.removesuffix(".py").replace("/", ".") + "."
+    return mutant.removeprefix(dotted).rpartition("__mutmut_")[0]
+
+
+def mutated_lines(diff: str) -> str:
+    """The lines a mutant puts in (the diff's + lines), stripped and joined."""
+    return "\n".join(line[1:].strip() for line in diff.splitlines()
+                     if line.startswith("+") and not line.startswith("+++"))
+
+
+def load_explained(path: Path = EXPLAINED) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    import tomllib  # lazy: only the report reads it
+    return list(tomllib.loads(path.read_text(encoding="utf-8")).get("mutant", []))
+
+
+def explain(score: ModuleScore, explained: list[dict[str, str]]) -> None:
+    """Attach each survivor's explanation, where one matches its function and mutated
+    line(s); an entry without `mutated` covers every survivor of the function."""
+    out = []
+    for name, status, diff, *_ in score.survivors:
+        func, lines = function_of(name, score.module), mutated_lines(diff)
+        why = next((e["why"] for e in explained
+                    if e["module"] == score.module and e["function"] == func
+                    and e.get("mutated", lines).strip() == lines), "")
+        out.append((name, status, diff, why))
+    score.survivors = out
 
 
 def natural_key(name: str) -> tuple[str, int]:
@@ -157,31 +200,36 @@ def percent(part: int, whole: int) -> str:
 
 def report(scores: list[ModuleScore], *, when: str, command: str, version: str,
            elapsed: float | None = None) -> str:
-    """The markdown report: a table per module, the total, then each survivor's diff."""
+    """The markdown report: a table per module, the total, then each survivor's diff and,
+    where bench/mutation-explained.toml has one, why it survives."""
     lines = [f"Mutation score, {when}: `{command}` (mutmut {version}"
              + (f", {elapsed / 60:.0f} min" if elapsed is not None else "") + ").",
-             "Score = (killed + timeout) / mutants; \"no tests\" counts as surviving.", "",
+             "Score = (killed + timeout) / mutants; \"no tests\" counts as surviving; "
+             "\"explained\" = survivors with a reason below (equivalent mutants, wording).",
+             "",
              "| module | own tests | mutants | killed | timeout | survived | no tests | other "
-             "| score |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| score | explained |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for s in scores:
         tests = ", ".join(Path(t).name for t in s.tests)
         lines.append(f"| `{s.module}` | {tests} | {s.total} | {s.count('killed')} | "
                      f"{s.count('timeout')} | {s.count('survived')} | {s.count('no tests')} | "
-                     f"{s.other} | {percent(s.detected, s.total)} |")
+                     f"{s.other} | {percent(s.detected, s.total)} | {s.explained} |")
     total = sum(s.total for s in scores)
     detected = sum(s.detected for s in scores)
     sums = {c: sum(s.count(c) for s in scores) for c in COLUMNS}
     lines.append(f"| **total** | | {total} | {sums['killed']} | {sums['timeout']} | "
                  f"{sums['survived']} | {sums['no tests']} | {sum(s.other for s in scores)} | "
-                 f"**{percent(detected, total)}** |")
+                 f"**{percent(detected, total)}** | {sum(s.explained for s in scores)} |")
     lines += ["", "## Surviving mutants", ""]
     any_survivor = False
     for s in scores:
-        for name, status, diff in s.survivors:
+        for name, status, diff, *why in s.survivors:
             any_survivor = True
-            lines += [f"### `{name}` ({status})", "", "```diff", diff.strip() or "(no diff)",
-                      "```", ""]
+            lines += [f"### `{name}` ({status})", ""]
+            if why and why[0]:
+                lines += [f"Why it survives: {why[0]}", ""]
+            lines += ["```diff", diff.strip() or "(no diff)", "```", ""]
     if not any_survivor:
         lines.append("None.")
     return "\n".join(lines).rstrip() + "\n"
@@ -284,10 +332,21 @@ def run_group(group: Group, modules: tuple[str, ...], work: Path, max_children: 
     listing = subprocess.run([*mutmut_exe(), "results", "--all", "true"], cwd=tree,
                              capture_output=True, text=True, check=False).stdout
     (tree / "mutmut-results.txt").write_text(listing, encoding="utf-8")
+    (tree / "mutmut-tests.txt").write_text("\n".join(tests), encoding="utf-8")
+    return collect(tree, modules, start)
+
+
+def collect(tree: Path, modules: tuple[str, ...], start: float) -> list[ModuleScore]:
+    """The scores of a group's copy after its run (from its saved `mutmut results`)."""
+    listing = (tree / "mutmut-results.txt").read_text(encoding="utf-8")
+    tests = (tree / "mutmut-tests.txt").read_text(encoding="utf-8").split()
     scores = aggregate(parse_results(listing), modules, tuple(tests))
-    diffs = show_all(tree, [name for s in scores.values() for name, _, _ in s.survivors])
+    diffs = show_all(tree, [name for s in scores.values() for name, *_ in s.survivors])
+    explained = load_explained()
     for s in scores.values():
-        s.survivors = [(name, status, diffs.get(name, "")) for name, status, _ in s.survivors]
+        s.survivors = [(name, status, diffs.get(name, ""), "")
+                       for name, status, *_ in s.survivors]
+        explain(s, explained)
         print(f"   {s.module}: {s.total} mutants, {s.detected} killed "
               f"({percent(s.detected, s.total)}), {s.total - s.detected} not "
               f"[{time.monotonic() - start:.0f} s]", file=sys.stderr, flush=True)
@@ -345,13 +404,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary copies (to run `mutmut show NAME` in them)")
+    ap.add_argument("--from-kept", type=Path, metavar="DIR",
+                    help="no run: report again from the copies a --keep run left in DIR "
+                         "(after editing bench/mutation-explained.toml)")
     args = ap.parse_args(argv)
 
-    version = subprocess.run([*mutmut_exe(), "--version"], capture_output=True, text=True,
-                             check=False).stdout.strip().rsplit(" ", 1)[-1] or "?"
-    work = Path(tempfile.mkdtemp(prefix="impact-mutation-"))
+    try:
+        version = importlib.metadata.version("mutmut")
+    except importlib.metadata.PackageNotFoundError:
+        raise SystemExit("mutmut is not installed: pip install -e '.[bench]'") from None
     start = time.monotonic()
     scores: list[ModuleScore] = []
+    if args.from_kept:
+        for group, modules in select_all(args.only):
+            if (args.from_kept / group.name / "mutmut-results.txt").exists():
+                scores += collect(args.from_kept / group.name, modules, start)
+        text = report(scores, when=kept_when(args.from_kept), command="python bench/mutation.py",
+                      version=version)
+        write(text, args.out)
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="impact-mutation-"))
     try:
         for group, modules in select_all(args.only):
             scores += run_group(group, modules, work, args.max_children)
@@ -363,11 +435,21 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/mutation.py" + "".join(f" --only {o}" for o in args.only or ())
     text = report(scores, when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   command=command, version=version, elapsed=time.monotonic() - start)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+    write(text, args.out)
+    return 0
+
+
+def kept_when(work: Path) -> str:
+    """When the kept run finished: its newest results file's time."""
+    stamp = max(p.stat().st_mtime for p in work.glob("*/mutmut-results.txt"))
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def write(text: str, out: Path | None) -> None:
+    if out:
+        out.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
-    return 0
 
 
 if __name__ == "__main__":

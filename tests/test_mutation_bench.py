@@ -61,17 +61,33 @@ def test_each_module_is_scored_on_its_own_mutants_only() -> None:
 def test_report_table_and_total() -> None:
     m = load()
     scores = list(m.aggregate(m.parse_results(SAMPLE), MODULES).values())
-    scores[1].survivors = [(n, s, "-    a = 1\n+    a = 2") for n, s, _ in scores[1].survivors]
+    scores[1].survivors = [(n, s, "-    a = 1\n+    a = 2", "") for n, s, *_ in scores[1].survivors]
+    m.explain(scores[1], [{"module": MODULES[1], "function": "x_costs", "mutated": "a = 2",
+                           "why": "a is never read"}])
     text = m.report(scores, when="2026-12-07", command="python bench/mutation.py",
                     version="3.8.1")
     rows = [line for line in text.splitlines() if line.startswith("| `") or "total" in line]
-    assert rows[0].endswith("| 4 | 1 | 1 | 1 | 1 | 0 | 50.0% |")
-    assert rows[1].endswith("| 4 | 2 | 0 | 1 | 0 | 1 | 75.0% |")
+    assert rows[0].endswith("| 4 | 1 | 1 | 1 | 1 | 0 | 50.0% | 0 |")
+    assert rows[1].endswith("| 4 | 2 | 0 | 1 | 0 | 1 | 75.0% | 1 |")
     # 8 mutants, 5 detected
-    assert rows[2].endswith("| 8 | 3 | 1 | 2 | 1 | 1 | **62.5%** |")
+    assert rows[2].endswith("| 8 | 3 | 1 | 2 | 1 | 1 | **62.5%** | 1 |")
     assert "### `reports.figures.costs.x_costs__mutmut_4` (survived)" in text
-    assert "+    a = 2" in text
+    assert "+    a = 2" in text and "Why it survives: a is never read" in text
     assert text.count("### `") == 3
+
+
+def test_an_explanation_matches_its_function_and_mutated_line_only() -> None:
+    m = load()
+    score = m.ModuleScore(MODULES[1], survivors=[
+        ("reports.figures.costs.x_costs__mutmut_4", "survived", "-a = 1\n+a = 2", ""),
+        ("reports.figures.costs.x_costs__mutmut_5", "survived", "-a = 1\n+a = 3", ""),
+        ("reports.figures.costs.xǁCostsǁto_dict__mutmut_1", "survived", "-b\n+c", "")])
+    m.explain(score, [{"module": MODULES[1], "function": "x_costs", "mutated": "a = 2",
+                       "why": "two"},
+                      {"module": MODULES[1], "function": "xǁCostsǁto_dict", "why": "any"},
+                      {"module": MODULES[0], "function": "x_costs", "why": "other module"}])
+    assert [s[3] for s in score.survivors] == ["two", "", "any"]
+    assert score.explained == 2
 
 
 def test_only_picks_a_group_or_one_module() -> None:
