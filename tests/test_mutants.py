@@ -24,6 +24,7 @@ from reports.figures.costs import (
     year_fraction,
 )
 from reports.figures.loss import information_loss
+from reports.figures.s188 import QUESTIONS, award_by_date, award_words, s188_pack
 from reports.model import redundancy_rules as rules
 from reports.model.errors import InvalidData, PostsNotGiven, UsageProblem
 
@@ -333,3 +334,120 @@ def test_part_year_saving_rounds_half_a_penny_up(tmp_path: Path) -> None:
     c = costs(intake.check(path), CostOptions(dismissal_date=date(2027, 5, 1),
                                               today=date(2027, 5, 1)))
     assert c.figures["part_year_saving"] == D("5000.01")
+
+
+# ---------------------------------------------------------------------------------------
+# the s.188 pack (reports/figures/s188.py)
+
+S188_HEADER = ["Establishment", "Location", "Team", "Job title", "Grade", "FTE", "Posts",
+               "Status", "Dismissal date"]
+NEW_YEAR_2026 = date(2026, 1, 1)      # rules of 2013: a protective award of 90 days
+
+
+def _s188(tmp_path: Path, rows: list[list[Any]], header: list[str] = S188_HEADER,
+          **kw: Any) -> Any:
+    path = make_xlsx(tmp_path, [header, *rows])
+    report = intake.check(path)
+    assert report.valid, report.findings.items
+    return s188_pack(report, today=NEW_YEAR_2026, **kw)
+
+
+def test_s188_establishments_in_natural_order_each_with_its_own_descriptions(tmp_path: Path
+                                                                             ) -> None:
+    # no Vacant column (every deleted post counts: an upper bound), no dates
+    pack = _s188(tmp_path, [
+        ["Site 10", "North", "T", "Worker 10", "G1", 1, 1, "Deleted", None],
+        ["Site 9", "", "T", "Clerk", "G2", 2, 2, "Retained", None],   # no dismissals
+        ["Site 9", "", "T", "Worker 9", "G1", 1, 1, "Deleted", None],
+        ["Site 2", "", "T", "Worker 2", "G1", 3, 3, "Deleted", None],
+        ["Site 11", "", "T", "Clerk", "G2", 1, 1, "Retained", None],  # none at all
+    ], description=("title", "location"))
+    assert pack.by == "establishment" and pack.dated is False
+    units = {u.name: u for u in pack.establishments}
+    assert list(units) == ["Site 2", "Site 9", "Site 10", "Site 11"]
+    assert all(u.upper_bound is True for u in pack.establishments)
+    # Site 9: the retained clerks give no description line (0 proposed), the worker does
+    # (a blank location is "(not given)")
+    assert units["Site 9"].descriptions == [
+        {"title": "Worker 9", "location": "(not given)", "proposed": 1, "employed": 1}]
+    assert units["Site 10"].descriptions == [
+        {"title": "Worker 10", "location": "North", "proposed": 1, "employed": 1}]
+    # no dismissals at all: the award is still the law's maximum on the day
+    assert units["Site 11"].protective_award_max_days == 90
+    assert units["Site 11"].to_dict()["window"] is None
+    # the whole employer's descriptions, in natural order of title
+    assert [(d["title"], d["proposed"]) for d in pack.employer.descriptions] == [
+        ("Worker 2", 3), ("Worker 9", 1), ("Worker 10", 1)]
+    out = pack.to_dict()
+    assert out["employer"]["name"] == "Whole employer"
+    assert out["rules_as_of"] == "2013-04-06" and out["rules_for"] == "2026-01-01"
+    assert out["rules_source"] == "TULRCA 1992 s.188(1A), s.189(4), s.193; SI 2013/763"
+    assert out["description_by"] == ["title", "location"]
+    assert out["questions"] == list(QUESTIONS)
+    assert out["notes"] == [
+        "The file does not say which deleted posts are vacant, so every deleted post is "
+        "counted as a dismissal: the figures are an upper bound.",
+        "No dismissal dates are given (no Dismissal date column and no date of the first "
+        "dismissal), so all dismissals are counted as one 90-day window and no deadline "
+        "can be worked out."]
+
+
+def test_s188_notes_count_undated_dismissals_and_vacant_deleted_posts(tmp_path: Path) -> None:
+    header = [*S188_HEADER, "Vacant"]
+    pack = _s188(tmp_path, [
+        ["Hub", "", "T", "W", "G1", 2, 2, "Deleted", "2026-03-01", "N"],
+        ["Hub", "", "T", "W", "G1", 3, 3, "Deleted", None, "N"],
+        ["Hub", "", "T", "W", "G1", 1, 1, "Deleted", None, "Y"],      # vacant
+    ], header=header)
+    assert pack.dated is True and pack.upper_bound is False
+    assert pack.notes == [
+        "1 vacant deleted post(s) are not dismissals and are not counted.",
+        "3 dismissal(s) have no date; they are counted in every 90-day window."]
+
+
+def test_s188_with_no_establishment_values_is_the_whole_employer(tmp_path: Path) -> None:
+    pack = _s188(tmp_path, [["", "", "T", "W", "G1", 1, 1, "Deleted", None]])
+    assert pack.by == "employer"
+    with pytest.raises(UsageProblem) as e:
+        _s188(tmp_path, [["", "", "T", "W", "G1", 1, 1, "Deleted", None]],
+              establishment="location")
+    assert str(e.value) == ("--establishment location: the file gives no location for its "
+                            "posts; choose another, or 'employer'")
+
+
+@pytest.mark.parametrize("option,kw", [("--establishment", {"establishment": "salary"}),
+                                       ("--description", {"description": ("salary",)})])
+def test_s188_refuses_a_column_it_cannot_use_and_names_those_it_can(tmp_path: Path,
+                                                                    option: str,
+                                                                    kw: dict) -> None:
+    with pytest.raises(UsageProblem) as e:
+        _s188(tmp_path, [["Hub", "", "T", "W", "G1", 1, 1, "Deleted", None]], **kw)
+    assert str(e.value) == (f"{option} 'salary' is not a column it can use; choose from "
+                            "establishment, location, team, title, grade, site_type")
+
+
+def test_s188_pack_needs_a_posts_column(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Status"],
+                                ["T", "W", "G1", 1, "Deleted"]], name="noposts.xlsx")
+    with pytest.raises(PostsNotGiven) as e:
+        s188_pack(intake.check(path), today=NEW_YEAR_2026)
+    assert str(e.value) == ("noposts.xlsx has no Posts column, so the number of posts (and "
+                            "people) on each row is not known and dismissals cannot be "
+                            "counted; add a Posts column")
+
+
+def test_protective_award_counts_every_dismissal_and_every_undated_one() -> None:
+    # a row with no dismissals first is skipped, not the end of the count; the undated
+    # dismissals (2 + 3) are taken as on 1 January 2026: 90 days, with the dated 4
+    got = award_by_date([None, None, None, date(2026, 2, 1)], [0, 2, 3, 4], NEW_YEAR_2026)
+    assert [(a["max_days"], a["dismissals"], a["undated"]) for a in got] == [(90, 9, 5)]
+
+
+def test_protective_award_words_name_each_maximum_with_its_dismissals_and_dates() -> None:
+    award = [{"max_days": 90, "dismissals": 3, "first": "2026-04-01", "last": "2026-04-05",
+              "undated": 2},
+             {"max_days": 180, "dismissals": 1, "first": "2026-04-06", "last": "2026-04-06",
+              "undated": 0}]
+    assert award_words(award, None) == (
+        "up to 90 days' pay for 3 dismissals (1 April 2026 to 5 April 2026; 2 of them with "
+        "no date); up to 180 days' pay for 1 dismissal (6 April 2026)")
