@@ -404,9 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary copies (to run `mutmut show NAME` in them)")
-    ap.add_argument("--from-kept", type=Path, metavar="DIR",
+    ap.add_argument("--from-kept", type=Path, metavar="DIR", action="append",
                     help="no run: report again from the copies a --keep run left in DIR "
-                         "(after editing bench/mutation-explained.toml)")
+                         "(after editing bench/mutation-explained.toml); repeatable, a "
+                         "group's copy in a later DIR replacing an earlier one's")
     args = ap.parse_args(argv)
 
     try:
@@ -417,8 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     scores: list[ModuleScore] = []
     if args.from_kept:
         for group, modules in select_all(args.only):
-            if (args.from_kept / group.name / "mutmut-results.txt").exists():
-                scores += collect(args.from_kept / group.name, modules, start)
+            kept = [d / group.name for d in args.from_kept
+                    if (d / group.name / "mutmut-results.txt").exists()]
+            if kept:
+                scores += collect(kept[-1], modules, start)
         text = report(scores, when=kept_when(args.from_kept), command="python bench/mutation.py",
                       version=version)
         write(text, args.out)
@@ -439,9 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def kept_when(work: Path) -> str:
-    """When the kept run finished: its newest results file's time."""
-    stamp = max(p.stat().st_mtime for p in work.glob("*/mutmut-results.txt"))
+def kept_when(work: list[Path]) -> str:
+    """When the kept runs finished: their newest results file's time."""
+    stamp = max(p.stat().st_mtime for d in work for p in d.glob("*/mutmut-results.txt"))
     return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
