@@ -19,7 +19,7 @@ import click
 
 from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort: skip
                          _debugging, _emit, as_of_options, audience_option, brief_options,
-                         brief_render_options,
+                         brief_render_options, kept_option,
                          brief_written, check_text,
                          debug_option, format_option, handle_errors, input_options,
                          chosen_db, open_store, output_option, print_invalid, read_options,
@@ -142,6 +142,7 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str, output: Path 
 @cli.command()
 @input_options
 @brief_options
+@kept_option
 @ledger_option
 @show_audit_option
 @brief_render_options
@@ -149,8 +150,8 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str, output: Path 
 def brief(source: Source, how: HowToRead, debug: bool, audience: str,
           template_file: Path | None, title: str | None, organisation: str | None,
           output: Path | None, reproducible: bool, compare_with: Path | None = None,
-          since_version: int | None = None, ledger_file: Path | None = None,
-          show_audit: bool = False, **render: Any) -> None:
+          since_version: int | None = None, kept: str | None = None,
+          ledger_file: Path | None = None, show_audit: bool = False, **render: Any) -> None:
     """Write an impact briefing (PDF, tagged PDF or HTML): headline figures,
     tables by team, grade and site, charts, data notes and method, for a
     union, management or the public.
@@ -178,7 +179,7 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
                         title=title, organisation=organisation, output=output,
                         reproducible=reproducible, compare_with=compare_with,
                         since_version=since_version, status=_status,
-                        ledger_file=ledger_file, **render)
+                        ledger_file=ledger_file, kept=kept, **render)
     if result.invalid is not None:
         print_invalid(result.invalid, "text")
         sys.exit(1)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import click
 
 from cli_options import (DateParam, DecimalType, _emit, format_option,  # isort: skip
-                         handle_errors, input_options, output_option, print_invalid)
+                         handle_errors, input_options, kept_option, output_option,
+                         print_invalid)
 from reports.render import data
 
 if TYPE_CHECKING:
@@ -78,28 +79,38 @@ def costs(source: Source, how: HowToRead, debug: bool, saving_target: Decimal | 
 
 @click.command()
 @input_options
+@click.option("--audience", type=click.Choice(["union", "management", "public"]),
+              default=None, metavar="NAME",
+              help="union, management or public: apply this audience's briefing rule (union "
+                   "and management show sex and working pattern in full; public hides small "
+                   "counts of every characteristic). Default: every characteristic's small "
+                   "counts hidden.")
+@kept_option
 @format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
 @output_option
 @handle_errors
-def equality(source: Source, how: HowToRead, debug: bool, fmt: str,
-             output: Path | None) -> None:
+def equality(source: Source, how: HowToRead, debug: bool, audience: str | None,
+             kept: str | None, fmt: str, output: Path | None) -> None:
     """Who bears the cuts: for part-time working (from FTE) and any Sex, Age
     band, Ethnicity, Disability or Working pattern column, each group's
     retention rate, its ratio to the best-retained group (flagged under 0.8,
     the four-fifths test) and Fisher's exact test p-value.
 
-    Counts under 5, and any figure that would reveal one, are hidden as [c] in
-    every output: these are protected characteristics.
+    Counts under 5, and any figure that would reveal one, are hidden as [c];
+    with --audience union or management, sex and working pattern are shown in
+    full. Ethnicity and disability (special category data) are protected
+    whatever the audience.
 
     \b
     Examples:
       impact equality data/derbyshire_early_help.xlsx
+      impact equality posts.xlsx --audience union --kept retained
       impact equality posts.xlsx --format csv -o equality.csv
     """
     from reports.render import costs as render  # lazy: only `impact costs` and `equality`
     from reports.services import costs as service  # lazy: as above
 
-    result = service.equality_source(source, how)
+    result = service.equality_source(source, how, rule=service.equality_rule(audience, kept))
     if result.equality is None:
         print_invalid(result.report, "json" if fmt == "json" else "text")
         sys.exit(1)

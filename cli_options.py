@@ -306,6 +306,12 @@ audience_option = click.option(
     "--audience", type=click.Choice(["union", "management", "public"]), default=None,
     help="Only the figures this audience's briefing publishes; for public, hidden ones "
          "as [c]. Default: every figure.")
+kept_option = click.option(
+    "--kept", type=click.Choice(["retained", "retained+relocated"]), default=None,
+    metavar="DEFINITION",
+    help="What counts as kept in the equality impact: retained (occupied relocated posts "
+         "left out) or retained+relocated. Default: the template's; retained+relocated in "
+         "the built-in ones.")
 show_audit_option = click.option(
     "--show-audit", is_flag=True,
     help="Say on stderr how many figures were hidden, and that each keeps a range of at "

@@ -59,14 +59,16 @@ def check(fmt: str, store_dir: Path | None, debug: bool) -> None:
 @debug_option
 @handle_errors
 def backup(dest: Path, store_dir: Path | None, debug: bool) -> None:
-    """Copy the store to DEST, a new folder, consistently, even while uploads
-    are running: the database through SQLite's online backup API, then every
-    file it names, with a manifest of their sha256s.
+    """Copy the store to DEST, a new folder, consistently: the database (an
+    SQLite file, through SQLite's online backup API; a store on PostgreSQL
+    (--db) has its tables copied into one, from one snapshot), then every file
+    it names, with a manifest of their sha256s.
 
-    The copy is made under a temporary name beside DEST and renamed when
-    complete.  Exit code 1 if a stored file was missing or damaged (the
-    backup is still made, and says which).  SQLite stores only: back up a
-    store on PostgreSQL (--db) with pg_dump and a copy of its files/ folder.
+    A backup holds the store alone: it waits for running uploads and monthly
+    runs to finish, and new ones wait for it.  The copy is made under a
+    temporary name beside DEST and renamed when complete.  Exit code 1 if a
+    stored file was missing or damaged (the backup is still made, and says
+    which).
 
     \b
     Examples:
@@ -76,8 +78,8 @@ def backup(dest: Path, store_dir: Path | None, debug: bool) -> None:
     from reports.services.upkeep import backup_store  # lazy: SQLAlchemy
     from reports.store.db import Store
 
-    with Store.open(store_dir, db=chosen_db(), create=False) as opened:
-        result = backup_store(opened, dest)
+    with Store.open(store_dir, db=chosen_db(), create=False, lock=None) as opened:
+        result = backup_store(opened, dest)      # holds the store's lock exclusively
     for problem in result.problems:
         click.echo(f"Error: {problem}", err=True)
     click.echo(f"Backup written to {result.dest}: {result.versions} version(s), "
@@ -101,13 +103,13 @@ def restore(src: Path | None, store_dir: Path | None, force: bool, resume: bool,
     The store must be new or empty unless --force is given.  The backup is
     copied into a temporary folder inside the store, every file is checked
     against its sha256 and the result checked as `impact store check` does;
-    then its files are added and its database renamed into place: at every
+    then its files are added and its database renamed into place (on
+    PostgreSQL, --db: its tables replaced in one transaction): at every
     moment the store is the old one or the new one, whole.  A restore waits
     for running commands to finish (and they for it).  One that was killed is
     named by the next command, which changes nothing; --resume finishes it,
     or rolls it back if it had not yet replaced the database.  A store that is
-    a symbolic link is restored into the link's target.  SQLite stores only:
-    restore a store on PostgreSQL (--db) with pg_restore.
+    a symbolic link is restored into the link's target.
 
     \b
     Examples:
@@ -121,7 +123,7 @@ def restore(src: Path | None, store_dir: Path | None, force: bool, resume: bool,
     if resume == (src is not None):
         raise click.UsageError("give either SRC or --resume")
     if resume:
-        result = resume_restore(resolve_dir(store_dir))
+        result = resume_restore(resolve_dir(store_dir), chosen_db())
         c = result.check
         click.echo(f"The interrupted restore of {result.target} was {result.resumed}: "
                    f"{c.datasets} dataset(s), {c.versions} version(s); impact store check: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -212,15 +213,204 @@ def test_grade_matching_at_the_ends_of_the_grade_order(tmp_path: Path) -> None:
     assert p["grade_order"] == ["Grade 2", "Grade 9", "Grade 10"]
     cands = {x["title"]: [(c["grade"], c["match"], c["posts"]) for c in x["candidates"]]
              for x in p["pools"] if x["deleted"]}
+    # Grade 2 and Grade 9 are neighbours in this file's order, not on any pay scale: the
+    # file holds no Grade 3 to 8, so the step is only "the next grade" in this schedule
     assert cands == {
-        "Low": [("Grade 2", "same grade", 1), ("Grade 9", "one grade up", 1)],
+        "Low": [("Grade 2", "same grade", 1),
+                ("Grade 9", "the next grade above in this schedule", 1)],
         "Mid": [("Grade 9", "same grade", 1), ("Grade 10", "one grade up", 1),
-                ("Grade 2", "one grade down", 1)],
+                ("Grade 2", "the next grade below in this schedule", 1)],
         "Top": [("Grade 10", "same grade", 1), ("Grade 9", "one grade down", 1)],
     }
     assert [(a["title"], a["kind"]) for a in p["redeployment"]] == [
         ("New 2", "new post"), ("New 9", "new post"), ("Vacancy 10", "retained vacancy")]
     assert p["totals"]["redeployment_posts_available"] == 3
+
+
+@pytest.mark.parametrize("a, b, known", [
+    ("Grade 8", "Grade 9", True), ("Grade 9", "Grade 8", True),
+    ("grade 8", "GRADE  9", True),            # case and spaces aside
+    ("SCP 21", "SCP22", True), ("Grade 09", "Grade 10", True),
+    ("Grade 7", "Grade 9", False),            # Grade 8 lies between, whether held or not
+    ("Grade 9", "Grade 9", False),
+    ("Band A", "Band B", False),              # letters: nothing certain about the order
+    ("Grade 9", "Band 10", False),            # two schemes
+    ("Grade 9a", "Grade 10", False), ("Manager", "Grade 1", False),
+])
+def test_grades_are_known_adjacent_only_when_the_same_words_are_numbered_one_apart(
+        a: str, b: str, known: bool) -> None:
+    from reports.figures.pools import adjacent
+
+    assert adjacent(a, b) is known
+
+
+def test_a_step_over_a_grade_the_file_does_not_hold_is_the_next_grade_in_this_schedule(
+        tmp_path: Path) -> None:
+    # Grade 9 and Grade 7 at risk, no Grade 8 anywhere: from Grade 9 a Grade 7 post is the
+    # next grade below in this schedule, and from Grade 7 a Grade 9 post the next above
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Nine", grade="Grade 9"), row(title="Seven", grade="Grade 7"),
+        row(title="New 7", grade="Grade 7", status="Created", vacant="Y"),
+        row(title="New 9", grade="Grade 9", status="Created", vacant="Y", posts=2)])
+    p = pools(path)
+    cands = {x["title"]: [(c["grade"], c["match"], c["posts"]) for c in x["candidates"]]
+             for x in p["pools"]}
+    assert cands == {
+        "Nine": [("Grade 9", "same grade", 2),
+                 ("Grade 7", "the next grade below in this schedule", 1)],
+        "Seven": [("Grade 7", "same grade", 1),
+                  ("Grade 9", "the next grade above in this schedule", 2)]}
+    text = invoke("pools", path).stdout
+    assert "one grade" not in text
+    assert "the next grade below in this schedule" in text
+
+
+def test_a_step_between_grades_numbered_one_apart_is_one_grade(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Eight", grade="Grade 8"), row(title="Ten", grade="Grade 10"),
+        row(title="New 9", grade="Grade 9", status="Created", vacant="Y")])
+    cands = {x["title"]: [(c["grade"], c["match"]) for c in x["candidates"]]
+             for x in pools(path)["pools"]}
+    assert cands == {"Eight": [("Grade 9", "one grade up")],
+                     "Ten": [("Grade 9", "one grade down")]}
+
+
+def test_lettered_grades_are_never_one_grade_apart(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="A", grade="Band A"),
+        row(title="New B", grade="Band B", status="Created", vacant="Y")])
+    (pool,) = pools(path)["pools"]
+    assert pool["candidates"] == [{"grade": "Band B", "posts": 1,
+                                   "match": "the next grade above in this schedule"}]
+
+
+def test_a_post_two_places_away_in_the_grade_order_is_no_candidate(tmp_path: Path) -> None:
+    # order Grade 6 < Grade 7 < Grade 8: a Grade 6 post is two places below a Grade 8 pool
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Eight", grade="Grade 8"), row(title="Seven", grade="Grade 7",
+                                                      status="Retained"),
+        row(title="New 6", grade="Grade 6", status="Created", vacant="Y")])
+    p = pools(path)
+    (eight,) = [x for x in p["pools"] if x["title"] == "Eight"]
+    assert eight["candidates"] == []
+    assert p["totals"]["matched_posts_available"] == 0
+    assert p["totals"]["redeployment_posts_available"] == 1
+    assert p["redeployment"][0]["serves"] == []
+
+
+def test_relocated_posts_and_vacancies_are_in_no_pool_and_filled_retained_posts_not_available(
+        tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Worker", posts=2),
+        row(title="Worker", posts=3, status="Relocated", destination="Housing"),
+        row(title="Worker", posts=4, status="Retained", vacant="Y"),     # available
+        row(title="Clerk", posts=5, status="Retained")])                 # filled: not
+    p = pools(path)
+    assert {x["title"]: x["occupied"] for x in p["pools"]} == {"Worker": 2, "Clerk": 5}
+    assert [(a["title"], a["kind"], a["posts"]) for a in p["redeployment"]] == [
+        ("Worker", "retained vacancy", 4)]
+
+
+def test_each_vacancy_is_listed_once_with_every_pool_it_could_serve(tmp_path: Path) -> None:
+    """One Grade 9 vacancy, four at-risk pools within a step (two at Grade 9, one at Grade
+    8, one at Grade 10) and one two steps away (Grade 7): the union briefing lists the
+    vacancy once, naming the four pools and not the fifth, and gives no pool a count of
+    redeployment posts of its own."""
+    from reports import intake, summarise
+    from reports.documents.briefing import make_briefing
+    from reports.documents.template import load_builtin
+
+    path = make_xlsx(tmp_path, [
+        COLS, row(team="North", title="Practitioner", grade="Grade 9"),
+        row(team="South", title="Practitioner", grade="Grade 9"),
+        row(team="North", title="Family Worker", grade="Grade 8"),
+        row(team="South", title="Senior Practitioner", grade="Grade 10"),
+        row(team="East", title="Assistant", grade="Grade 7"),
+        row(team="North", title="Vacant Practitioner", grade="Grade 9", status="Retained",
+            vacant="Y")])
+    report = intake.check(path)
+    brief = make_briefing(report, summarise(report), load_builtin("union"))
+    (section,) = [s for s in brief.sections if s.id == "pools"]
+    tables = [bl for bl in section.blocks if hasattr(bl, "rows")]
+    pool_table, posts_table = tables
+    assert "Redeploy posts" not in pool_table.header
+    assert len(pool_table.rows) == 5
+    (only,) = posts_table.rows                       # the one vacancy, once
+    cells = [brief.figures.text(c) for c in only]
+    assert cells[:4] == ["North", "Vacant Practitioner", "Grade 9", "retained vacancy"]
+    assert cells[-1] == "1"
+    assert cells[4] == ("Grade 9 (same grade): North / Practitioner; South / Practitioner | "
+                        "Grade 8 (the post is one grade up): North / Family Worker | "
+                        "Grade 10 (the post is one grade down): South / Senior Practitioner")
+    # the same in the JSON: the vacancy once, the pools it serves counted by grade
+    (post,) = pools(path)["redeployment"]
+    assert post["serves"] == [{"grade": "Grade 9", "match": "same grade", "pools": 2},
+                              {"grade": "Grade 8", "match": "one grade up", "pools": 1},
+                              {"grade": "Grade 10", "match": "one grade down", "pools": 1}]
+
+
+def test_a_post_names_at_most_8_pools_of_a_grade_and_counts_the_rest(tmp_path: Path
+                                                                     ) -> None:
+    from reports import intake
+    from reports.documents.sections.pools import could_serve
+    from reports.figures.pools import pools as pools_of
+
+    path = make_xlsx(tmp_path, [COLS] + [row(team=f"Team {i}", grade="Grade 9")
+                                         for i in range(1, 11)]
+                     + [row(title="New", grade="Grade 9", status="Created", vacant="Y")])
+    p = pools_of(intake.check(path))
+    text = could_serve(p, p.available[0])
+    assert text.count("Team ") == 8 and text.endswith("; and 2 more")
+    (line,) = [ln for ln in invoke("pools", path).stdout.splitlines() if ln.startswith("- ")]
+    assert line.count("Team ") == 8 and line.endswith("; and 2 more")
+
+
+def test_the_grade_is_always_part_of_a_pool(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [COLS, row(title="Worker", grade="Grade 5"),
+                                row(title="Worker", grade="Grade 6", status="Retained")])
+    p = pools(path, "--pool-by", "title")
+    assert p["pool_by"] == ["title"]
+    assert [(x["title"], x["grade"], x["deleted"], x["kept"]) for x in p["pools"]] == [
+        ("Worker", "Grade 5", 1, 0), ("Worker", "Grade 6", 0, 1)]
+
+
+def test_a_pool_counts_people_from_the_people_column(tmp_path: Path) -> None:
+    # one job-shared post held by 2 people, deleted; 3 single posts kept: 5 people at risk
+    path = make_xlsx(tmp_path, [COLS + ["People"], row(posts=1, fte=1) + [2],
+                                row(posts=3, status="Retained") + [3]])
+    (pool,) = pools(path)["pools"]
+    assert (pool["occupied"], pool["deleted"], pool["kept"], pool["at_risk"]) == (5, 2, 3, 5)
+
+
+def test_a_deleted_vacancy_is_not_available_and_a_pool_not_affected_has_no_candidates(
+        tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="Kept", status="Retained"),
+        row(title="Gone", vacant="Y"),                                 # deleted vacancy
+        row(title="New", status="Created", vacant="Y")])
+    p = pools(path)
+    assert [a["title"] for a in p["redeployment"]] == ["New"]
+    (kept,) = p["pools"]
+    assert (kept["title"], kept["kind"], kept["candidates"]) == ("Kept", "not affected", [])
+    assert p["redeployment"][0]["serves"] == []
+
+
+def test_a_post_that_could_serve_several_pools_is_counted_once(tmp_path: Path) -> None:
+    # one Grade 9 vacancy, three at-risk pools within a step of it: 1 post, not 3
+    path = make_xlsx(tmp_path, [
+        COLS, row(title="A", grade="Grade 8"), row(title="B", grade="Grade 9"),
+        row(title="C", grade="Grade 10"),
+        row(title="Vacancy", grade="Grade 9", status="Retained", vacant="Y")])
+    t = pools(path)["totals"]
+    assert (t["redeployment_posts_available"], t["matched_posts_available"]) == (1, 1)
+
+
+def test_without_a_vacant_column_pools_are_an_upper_bound(tmp_path: Path) -> None:
+    cols = [c for c in COLS if c != "Vacant"]
+    path = make_xlsx(tmp_path, [cols, [r for c, r in zip(COLS, row(posts=2)) if c != "Vacant"]])
+    p = pools(path)
+    assert p["upper_bound"] is True and p["totals"]["people_in_affected_pools"] == 2
+    assert "upper bound" in invoke("pools", path).stdout
 
 
 def test_pools_on_derbyshire() -> None:
@@ -333,6 +523,201 @@ def test_reconcile_text_on_derbyshire() -> None:
     assert result.exit_code == 1
     assert "vacant deleted posts as at risk" in result.stdout
     assert "Sites closing (10)" in result.stdout
+
+
+# reconcile: a claim equal to one team's or one site's figure
+TEAMS = [
+    COLS,
+    row(team="North", location="Oak", posts=3, fte=2.5),
+    row(team="North", location="Elm", posts=2, fte=1.2),
+    row(team="South", location="Elm", posts=1, fte=0.8),
+    row(team="South", location="Ash", posts=1, status="Retained"),
+]
+# by hand: deleted FTE 2.5 + 1.2 + 0.8 = 4.5; North 2.5 + 1.2 = 3.7, South 0.8;
+# sites Oak 2.5, Elm 1.2 + 0.8 = 2.0; deleted posts 6, North 5, South 1
+
+
+@pytest.mark.parametrize("claim, words", [
+    ("deleted_fte=3.7", "this is North's figure, not the whole schedule's: the team 'North' "
+                        "has 3.7, the whole schedule 4.5"),
+    ("deleted_fte=2", "this is Elm's figure, not the whole schedule's: the site 'Elm' has 2, "
+                      "the whole schedule 4.5"),
+    ("deleted_posts=5", "this is North's figure, not the whole schedule's: the team 'North' "
+                        "has 5, the whole schedule 6"),
+])
+def test_a_claim_equal_to_one_team_or_site_is_that_teams_or_sites_figure(
+        tmp_path: Path, claim: str, words: str) -> None:
+    code, out = reconcile(tmp_path, claim, rows=TEAMS)
+    assert code == 1
+    (c,) = out["claims"]
+    assert words in c["explanations"], c["explanations"]
+    assert NO_EXPLANATION not in c["explanations"]
+
+
+def test_a_site_not_given_is_never_named_as_the_claims_figure(tmp_path: Path
+                                                                      ) -> None:
+    # the rows with no site hold 1.5 of the 2.5 deleted FTE: a claim of 1.5 is theirs,
+    # but "(not given)" is no site to name
+    rows = [COLS, row(team="West", location="", posts=2, fte=1.5),
+            row(team="West", location="Oak", posts=1)]
+    code, out = reconcile(tmp_path, "deleted_fte=1.5", rows=rows)
+    (c,) = out["claims"]
+    assert not any("figure, not the whole schedule's" in e for e in c["explanations"])
+
+
+def test_a_claim_equal_to_the_whole_schedule_needs_no_team_named(tmp_path: Path) -> None:
+    code, out = reconcile(tmp_path, "deleted_fte=4.5", rows=TEAMS)
+    assert code == 0 and out["claims"][0]["explanations"] == []
+
+
+# reconcile: a claim equal to a number on a sheet that holds no posts
+NO_EXPLANATION = "no explanation found"
+NOTES = [["About this workbook"],
+         ["Ten centres close (Oak, Elm) and every post at them is deleted; twelve stay "
+          "open (Ash, Beech, Birch, Cedar, Fir, Hazel, Holly, Larch, Lime, Maple, Pine, "
+          "Yew)."]]
+
+
+def _with_notes(tmp_path: Path, **more: list[list[Any]]) -> Path:
+    return make_xlsx(tmp_path, sheets={"Posts": TEAMS, "Notes": NOTES, **more})
+
+
+def test_a_claim_equal_to_a_count_on_a_sheet_without_posts_is_named_by_sheet_and_cell(
+        tmp_path: Path) -> None:
+    path = _with_notes(tmp_path)
+    # the schedule: Oak closes (2.5 FTE, nothing kept); Elm loses all 2.0; Ash keeps 1
+    result = invoke("reconcile", path, "--claim", "closing_sites=12", "--format", "json")
+    assert result.exit_code == 1, result.output
+    (c,) = json.loads(result.stdout)["claims"]
+    assert c["computed"] == 2
+    assert c["explanations"] == [
+        "the claim equals a number on sheet 'Notes', which holds no posts: cell A2 reads "
+        "\"twelve stay open\"; that counts what those words say, not the schedule's sites "
+        "closing (future FTE 0)"]
+
+
+def test_a_numeric_cell_on_a_sheet_without_posts_is_named_with_its_label(tmp_path: Path
+                                                                          ) -> None:
+    path = _with_notes(tmp_path, Summary=[["Measure", "Count"],
+                                          ["Centres staying open", 12],
+                                          ["Staff consulted", 37.5]])
+    result = invoke("reconcile", path, "--claim", "closing_sites=12", "--claim",
+                    "deleted_fte=37.5", "--format", "json")
+    twelve, fte = json.loads(result.stdout)["claims"]
+    assert any("sheet 'Summary'" in e and "cell B2 reads \"Centres staying open\"" in e
+               for e in twelve["explanations"]), twelve["explanations"]
+    assert any("sheet 'Notes'" in e and "cell A2" in e for e in twelve["explanations"])
+    assert fte["explanations"] == [
+        "the claim equals a number on sheet 'Summary', which holds no posts: cell B3 reads "
+        "\"Staff consulted\"; that counts what those words say, not the schedule's deleted FTE"]
+
+
+def test_numbers_on_the_posts_sheet_or_a_sheet_naming_people_are_never_read(tmp_path: Path
+                                                                            ) -> None:
+    # a title line above the header on the posts sheet, and a staff list whose heading is
+    # a personal-data column: neither is a sheet that holds no posts to quote
+    path = make_xlsx(tmp_path, sheets={
+        "Posts": [["Twelve centres: the proposals"], *TEAMS],
+        "Staff": [["Employee name", "Years"], ["A. Person", 12]]})
+    result = invoke("reconcile", path, "--claim", "closing_sites=12", "--format", "json")
+    (c,) = json.loads(result.stdout)["claims"]
+    assert c["explanations"] == [NO_EXPLANATION]
+
+
+@pytest.mark.parametrize("text, found", [
+    ("twelve stay open (Heanor, Glossop)", [(12, "twelve stay open")]),
+    ("Ten centres close; twenty-one posts go", [(10, "Ten centres close"),
+                                               (21, "twenty-one posts go")]),
+    ("a saving of £5,242,253, about 59.8% of the budget",
+     [(5242253, "a saving of £5,242,253"), (Decimal("59.8"), "about 59.8% of the budget")]),
+    ("see cell A4 and 2026-04-06", []),              # a cell reference and a date
+    ("132.5 of 221.5 FTE. Then", [(Decimal("132.5"), "132.5 of 221.5 FTE"),
+                                  (Decimal("221.5"), "132.5 of 221.5 FTE")]),
+])
+def test_numbers_in_text_are_figures_or_words_with_their_clause(text: str, found: list
+                                                                ) -> None:
+    from reports.intake.figures import numbers_in
+
+    assert numbers_in(text) == [(Decimal(v), says) for v, says in found]
+
+
+def test_a_numeric_cell_is_labelled_by_the_text_to_its_left_else_above_it() -> None:
+    from reports.intake.figures import sheet_figures
+
+    rows: list[list[Any]] = [["Centres staying open", None, "Sites"],
+                             ["12", "7", None],
+                             [None, None, "3"],
+                             ["2026-04-06 00:00:00", None, None]]        # a date: no number
+    got = [(f.cell, f.value, f.says) for f in sheet_figures("Counts", rows)]
+    assert got == [("A2", 12, "Centres staying open"),    # nothing to its left: above
+                   ("B2", 7, ""),          # to its left only a number, above it nothing
+                   ("C3", 3, "Sites")]
+
+
+@pytest.mark.parametrize("value, claim, rounds", [
+    ("4.45", "4.5", True),     # half up, to the nearest 0.1
+    ("4.44", "4.5", False),
+    ("4.45", "4", True),       # to the nearest 1
+    ("4.5", "5", True),        # half up, to the nearest 1
+])
+def test_rounding_is_half_up_to_a_step_of_the_measure(tmp_path: Path, value: str, claim: str,
+                                                      rounds: bool) -> None:
+    code, out = reconcile(tmp_path, f"deleted_fte={claim}",
+                          rows=[COLS, row(posts=9, fte=Decimal(value), location="Oak")])
+    (c,) = out["claims"]
+    assert any(e.startswith("rounding") for e in c["explanations"]) is rounds, \
+        c["explanations"]
+
+
+def test_a_claim_the_file_cannot_give_says_which_column_it_needs(tmp_path: Path) -> None:
+    code, out = reconcile(tmp_path, "net_saving=1000", rows=TEAMS)
+    (c,) = out["claims"]
+    assert c["computed"] is None
+    assert c["explanations"] == ["the file cannot give this figure: it needs an Annual cost "
+                                 "column"]
+
+
+def test_proposed_dismissals_claimed_as_fte_is_named(tmp_path: Path) -> None:
+    # 5 people in 3.7 FTE of occupied deleted posts: a claim of 3.7 dismissals is the FTE
+    rows = [COLS, row(posts=5, fte=3.7, location="Oak")]
+    code, out = reconcile(tmp_path, "proposed_dismissals=3.7", rows=rows)
+    (c,) = out["claims"]
+    assert c["computed"] == 5
+    assert any("FTE of the occupied deleted posts (3.7) instead of the people in them (5)"
+               in e for e in c["explanations"]), c["explanations"]
+
+
+def test_a_site_closes_only_when_it_keeps_no_fte(tmp_path: Path) -> None:
+    rows = [COLS, row(location="Oak", posts=2), row(location="Oak", posts=1, fte=0.5,
+                                                    status="Retained"),
+            row(location="Ash", posts=2), row(location="", posts=3)]
+    code, out = reconcile(tmp_path, "closing_sites=1", rows=rows)
+    # Oak keeps 0.5 FTE: it stays; Ash keeps none: it closes; a blank site is no site
+    assert code == 0
+    assert [s["location"] for s in out["sites"]["closing"]] == ["Ash"]
+    assert [s["location"] for s in out["sites"]["continuing"]] == ["Oak"]
+
+
+def test_a_site_type_explains_a_claim_only_when_it_is_part_of_the_closures(tmp_path: Path
+                                                                            ) -> None:
+    header = COLS + ["Site type"]
+    path = make_xlsx(tmp_path, [header, row(location="Oak", posts=1) + ["Centre"],
+                                row(location="Ash", posts=1) + ["Centre"]])
+    result = invoke("reconcile", path, "--claim", "closing_sites=1", "--format", "json")
+    (c,) = json.loads(result.stdout)["claims"]
+    # both closing sites are Centres: "only Centres" would explain nothing
+    assert not any("type 'Centre'" in e for e in c["explanations"]), c["explanations"]
+
+
+def test_reconcile_names_the_issue_25_claims_on_derbyshire() -> None:
+    """Early Help North deletes 37.7 FTE of the 132.5 (its rows added in the sample), and
+    the Notes sheet's A4 says twelve centres stay open, where ten close."""
+    result = invoke("reconcile", sample("derbyshire_early_help.xlsx"), "--claim",
+                    "deleted_fte=37.7", "--claim", "closing_sites=12")
+    assert result.exit_code == 1
+    assert "this is Early Help North's figure, not the whole schedule's" in result.stdout
+    assert ("sheet 'Notes', which holds no posts: cell A4 reads \"twelve stay open\""
+            in result.stdout)
 
 
 # --------------------------------------------------------------------------

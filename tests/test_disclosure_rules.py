@@ -260,3 +260,141 @@ def test_the_last_design_publishes_a_twelve_post_file_and_only_a_tiny_one_is_ref
     assert result.exit_code == 1
     assert "4 posts in all, fewer than 10" in result.stderr
     assert "union or management briefing" in result.stderr
+
+
+# --------------------------------------------------------------------------
+# issue 25: suppression at its edges, and a threshold set from a template
+
+
+def _template_with(audience: str = "public", **tables: dict[str, Any]) -> Any:
+    """A built-in template with the keys of `tables` (e.g. equality={"threshold": 3})
+    changed, as a user's edited copy would have them."""
+    import tomllib
+
+    from reports.documents.template import parse_template, template_path
+
+    data = tomllib.loads(template_path(f"{audience}.toml").read_text("utf-8"))
+    for table, keys in tables.items():
+        data.setdefault(table, {}).update(keys)
+    return parse_template(data, f"{audience}-edited.toml")
+
+
+def _equality_counts(tmp_path: Path, at_risk: int, rule: Any) -> dict[str, Any]:
+    """Group X: `at_risk` occupied posts deleted and 20 kept; group Y: 20 and 20.  Only X's
+    at-risk count can be small."""
+    from reports import intake
+    from reports.figures.equality import equality
+
+    rows: list[list[Any]] = [["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant",
+                              "Sex"]]
+    for group, deleted in (("X", at_risk), ("Y", 20)):
+        rows += [["T", "W", "G", deleted, deleted, "Deleted", "N", group],
+                 ["T", "W", "G", 20, 20, "Retained", "N", group]]
+    e = equality(intake.check(make_xlsx(tmp_path, rows)), rule)
+    (sex,) = [c for c in e.characteristics if c.key == "sex"]
+    return {r["group"]: r for r in sex.rows}
+
+
+@pytest.mark.parametrize(("at_risk", "hidden"), [(4, True), (5, False), (6, False)])
+def test_suppression_an_equality_count_under_five_is_hidden(tmp_path: Path, at_risk: int,
+                                                            hidden: bool) -> None:
+    from reports.figures.equality import PROTECT_ALL
+
+    x = _equality_counts(tmp_path, at_risk, PROTECT_ALL)["X"]
+    assert (x["eq_at_risk_posts"] == MARKER) is hidden
+    if not hidden:          # nothing else is small, so nothing at all is hidden
+        assert x["eq_at_risk_posts"] == at_risk and x["fisher_p"] != MARKER
+
+
+@pytest.mark.parametrize(("at_risk", "hidden"), [(2, True), (3, False)])
+def test_suppression_an_equality_threshold_of_3_set_from_a_template(tmp_path: Path,
+                                                                    at_risk: int,
+                                                                    hidden: bool) -> None:
+    # a management template that protects sex too, at 3
+    t = _template_with("management", equality={"shown_in_full": [], "threshold": 3})
+    assert t.equality_rule.threshold == 3 and t.equality_rule.protects("sex")
+    x = _equality_counts(tmp_path, at_risk, t.equality_rule)["X"]
+    assert (x["eq_at_risk_posts"] == MARKER) is hidden
+
+
+@pytest.mark.parametrize(("deleted", "hidden"), [(2, True), (3, False)])
+def test_suppression_a_briefing_threshold_of_3_set_from_a_template(tmp_path: Path,
+                                                                   deleted: int,
+                                                                   hidden: bool) -> None:
+    from reports import intake
+    from reports.documents.briefing import make_briefing
+    from reports.figures.totals import summarise
+
+    t = _template_with("public", privacy={"small_number_threshold": 3})
+    assert t.small_number_threshold == 3
+    rows: list[list[Any]] = [HEADER[:6]]
+    for team, lost in (("Alpha", deleted), ("Beta", 10)):
+        rows += [[team, "W", "G1", lost, lost, "Deleted"], [team, "W", "G1", 20, 20, "Retained"]]
+    report = intake.check(make_xlsx(tmp_path, rows))
+    b = make_briefing(report, summarise(report), t)
+    assert b.protection is not None and b.protection.threshold == 3
+    assert (("team", "Alpha", "deleted_fte") in b.figures.hidden) is hidden
+    method = " ".join(x.text for s in b.sections if s.id == "method" for x in s.blocks
+                      if hasattr(x, "text") and isinstance(x.text, str))
+    assert "above 0 and under 3 is hidden" in method
+    # the equality tables keep the public floor of 5 whatever the briefing's threshold
+    assert t.equality_rule.threshold == 5
+
+
+@pytest.mark.parametrize(("edit", "refusal"), [
+    ({"shown_in_full": ["sex"]}, "cannot show an equality characteristic in full"),
+    ({"threshold": 4}, "from 5 to 1000 in a public template"),
+    ({"kept": "retained"}, "keeps 'equality.kept'"),
+])
+def test_a_public_template_cannot_weaken_the_equality_protection(edit: dict[str, Any],
+                                                                 refusal: str) -> None:
+    from reports.model.errors import TemplateError
+
+    with pytest.raises(TemplateError, match=refusal):
+        _template_with("public", equality=edit)
+
+
+@pytest.mark.parametrize("audience", ["union", "management"])
+@pytest.mark.parametrize("characteristic", ["ethnicity", "disability", "religion_or_belief",
+                                            "sexual_orientation"])
+def test_no_template_can_show_special_category_data_in_full(audience: str,
+                                                            characteristic: str) -> None:
+    from reports.model.errors import TemplateError
+
+    with pytest.raises(TemplateError, match="special category data"):
+        _template_with(audience, equality={"shown_in_full": [characteristic]})
+
+
+def test_a_consultation_template_may_not_set_an_equality_threshold_under_2() -> None:
+    from reports.model.errors import TemplateError
+
+    with pytest.raises(TemplateError, match="from 2 to 1000"):
+        _template_with("union", equality={"threshold": 1})
+
+
+@pytest.mark.parametrize(("audience", "in_full"), [
+    ("union", {"part_time", "sex", "working_pattern"}),
+    ("management", {"part_time", "sex", "working_pattern"}),
+    ("public", set()),
+])
+def test_each_builtin_template_says_which_characteristics_are_shown_in_full(
+        audience: str, in_full: set[str]) -> None:
+    from reports.documents.template import load_builtin
+
+    rule = load_builtin(audience).equality_rule
+    assert set(rule.in_full) == in_full and rule.threshold == 5
+    assert rule.kept == "retained+relocated"
+
+
+def test_a_template_that_suppresses_is_public_for_the_equality_rule() -> None:
+    """A union template given a small-number threshold makes public releases (recorded in
+    the ledger): it shows no characteristic in full, and another kept is refused."""
+    from reports.documents.template import parse_template, with_kept
+    from reports.model.errors import TemplateError, UsageProblem
+
+    t = parse_template({"audience": "union", "privacy": {"small_number_threshold": 5}})
+    assert t.equality_rule.in_full == frozenset()        # left out: nothing in full
+    with pytest.raises(TemplateError, match="cannot show an equality characteristic"):
+        _template_with("union", privacy={"small_number_threshold": 5})   # the copy lists 3
+    with pytest.raises(UsageProblem, match="public output"):
+        with_kept(t, "retained")

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -49,27 +50,42 @@ def _until(what: str, done: object) -> None:
         time.sleep(0.1)
 
 
+def _serve(root: Path, port: int) -> tuple[subprocess.Popen[bytes], list[str]]:
+    """`impact serve --processes 2`, once both server processes are ready; and the lines
+    it prints, as they come."""
+    exe = Path(sys.executable).with_name("impact")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-c", "import cli; cli.main()"]
+    server = subprocess.Popen([*command, "serve", "--port", str(port), "--store", str(root),
+                               "--check-workers", "0", "--build-workers", "0",
+                               "--processes", "2"], cwd=ROOT,
+                              env={**os.environ, users.CHEAP_HASH_ENV: "1"},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    lines: list[str] = []
+
+    def read() -> None:
+        assert server.stdout is not None
+        for line in server.stdout:
+            lines.append(line.decode())
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def ready() -> bool:         # both made their app (so neither holds the store's locks)
+        assert server.poll() is None, "".join(lines)
+        return len([line for line in lines if " ready (pid " in line]) == 2
+
+    _until("ready with two server processes", ready)
+    assert len(_servers(server.pid)) == 2
+    return server, lines
+
+
 def test_two_server_processes_share_one_port_and_one_store_and_outlive_a_kill(
         tmp_path: Path) -> None:
     root = tmp_path / "store"
     slugs = make_store(root)
     port = free_port()
-    exe = Path(sys.executable).with_name("impact")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-c", "import cli; cli.main()"]
-    server = subprocess.Popen([*command, "serve", "--port", str(port), "--store", str(root),
-                               "--check-workers", "0", "--processes", "2"], cwd=ROOT,
-                              env={**os.environ, users.CHEAP_HASH_ENV: "1"},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server, lines = _serve(root, port)
     try:
-        def listening() -> bool:
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return len(_servers(server.pid)) == 2
-            except OSError:
-                return False
-
-        _until("listening with two server processes", listening)
         first = _servers(server.pid)
         a, b = sorted(first)
         union = Client(port)
@@ -89,14 +105,15 @@ def test_two_server_processes_share_one_port_and_one_store_and_outlive_a_kill(
             assert status == 200 and b"Derbyshire early help" in page
         killed = min(first)
         os.kill(killed, signal.SIGKILL)
-        _until("replaced", lambda: len(_servers(server.pid) - {killed}) == 2)
+        _until("replaced", lambda: len([line for line in lines if " ready (pid " in line]) == 3)
+        assert len(_servers(server.pid) - {killed}) == 2
         assert len(_servers(server.pid) & first) == 1
         status, _, page = union.get(f"/datasets/{slugs['Co-op working']}")
         assert status == 200 and b"Co-op working" in page
         running = _servers(server.pid)
         server.terminate()           # SIGTERM: every server process ends, then the parent
         assert server.wait(timeout=WAIT_S) == 0
-        out = server.stdout.read().decode() if server.stdout else ""
+        out = "".join(lines)
         assert "2 server processes" in out
         assert "server process 1 was killed by signal 9; starting another" in out \
             or "server process 2 was killed by signal 9; starting another" in out
@@ -109,3 +126,22 @@ def test_two_server_processes_share_one_port_and_one_store_and_outlive_a_kill(
         if server.poll() is None:
             server.kill()
             server.wait(timeout=WAIT_S)
+
+
+def test_a_killed_supervisor_leaves_no_server_process_behind(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    make_store(root)
+    port = free_port()
+    server, lines = _serve(root, port)
+    running = _servers(server.pid)
+    try:
+        server.kill()                # SIGKILL: no chance to stop them itself
+        server.wait(timeout=WAIT_S)
+        _until("ended", lambda: not [pid for pid in running if _alive(pid)])
+        with socket.socket() as s:   # nothing listens on the port any more
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+    finally:
+        for pid in running:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -167,7 +167,6 @@ def test_monthly_refuses_an_output_folder_of_another_store(fresh_store: Path,
     assert "another store" in one_line_error(result)
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])    # restore: SQLite stores only
 def test_monthly_last_month_is_found_by_id_and_sha256_not_by_number(
         fresh_store: Path, tmp_path: Path) -> None:
     """The issue's case: after a restore, a new upload reuses the number last month's

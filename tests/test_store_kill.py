@@ -123,6 +123,8 @@ def test_a_backup_during_parallel_uploads_restores_every_reported_version(
     running = PARALLEL - len(done_before)
     with Store(fresh_store) as store:
         before = {(v.number, v.sha256) for v in store.versions(DATASET)}
+    # the backup holds the store's lock exclusively: it waits for the running uploads
+    with Store(fresh_store, lock=None) as store:
         backup = upkeep.backup_store(store, tmp_path / "backup")
     outputs = [c.communicate(timeout=120) for c in children]
     assert all(c.returncode == 0 for c in children), outputs
@@ -141,7 +143,7 @@ def test_a_backup_during_parallel_uploads_restores_every_reported_version(
     assert before <= held
     with Store(fresh_store) as store:
         assert len(store.versions(DATASET)) == PARALLEL + 1
-    print(f"\nbackup taken with {running} of {PARALLEL} uploads still running; it holds "
+    print(f"\nbackup started with {running} of {PARALLEL} uploads still running; it holds "
           f"{len(held)} versions, every one reported before it began")
 
 

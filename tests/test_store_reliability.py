@@ -17,11 +17,13 @@ import openpyxl
 import pytest
 from sqlalchemy import inspect
 
-from reports.services import upkeep
+from reports.services import upkeep, users
 from reports.services.monthly import Month, run_monthly
+from reports.store.accounts import Accounts
 from reports.store.db import Store
 
 from . import store_helpers as helpers
+from .portal_helpers import PASSWORD
 from .store_helpers import DATASET, csv_variant, invoke, sample, sha256
 
 derbyshire_v1 = helpers.derbyshire_v1
@@ -143,7 +145,7 @@ def test_a_lost_database_is_refused_while_files_are_stored(fresh_store: Path, tm
         db.write_bytes(b"")
     elif damage == "no schema" and backend == "sqlite":
         sqlite3.connect(db).close()
-    fix = "impact store restore" if backend == "sqlite" else "pg_restore"
+    fix = "impact store restore"
     for args in (["datasets"], ["history", DATASET], ["upload", csv_variant(tmp_path, 2),
                                                      "--dataset", DATASET]):
         result = invoke(*args, "--store", fresh_store)
@@ -344,8 +346,17 @@ def test_store_check_names_every_problem(fresh_store: Path, tmp_path: Path) -> N
     assert [n["kind"] for n in report["notes"]] == ["orphan-file"]
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])   # see test_backup_and_restore_refuse_postgresql
-def test_backup_and_restore_round_trip(fresh_store: Path, tmp_path: Path) -> None:
+def another_database(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment for a second store: on PostgreSQL, IMPACT_DB naming a new database
+    (one database holds one store's tables)."""
+    if backend == "sqlite":
+        return {}
+    name, url = request.getfixturevalue("pg_server").new_database()
+    return {"IMPACT_DB": url}
+
+
+def test_backup_and_restore_round_trip(fresh_store: Path, tmp_path: Path, backend: str,
+                                       request: pytest.FixtureRequest) -> None:
     for i in range(3):
         upload(fresh_store, csv_variant(tmp_path, i), "Команда Δ" if i else DATASET)
     backup = tmp_path / "backup"
@@ -354,20 +365,29 @@ def test_backup_and_restore_round_trip(fresh_store: Path, tmp_path: Path) -> Non
     manifest = json.loads((backup / "manifest.json").read_text())
     assert len(manifest["files"]) == 3 and manifest["versions"] == 3
     target = tmp_path / "restored"
-    result = invoke("store", "restore", backup, "--store", target)
+    other = another_database(backend, request)
+    result = invoke("store", "restore", backup, "--store", target, env=other)
     assert result.exit_code == 0, result.output
-    assert names(target) == names(fresh_store)
-    assert invoke("store", "check", "--store", target).exit_code == 0
+    with Store(target, url=other.get("IMPACT_DB", "embedded")) as opened:
+        assert sorted((d.name, d.slug, d.versions) for d in opened.datasets()) == \
+            names(fresh_store)
+    assert invoke("store", "check", "--store", target, env=other).exit_code == 0
+    # the ids go on after the restored ones: an upload to the restored store is version 2
+    result = invoke("upload", csv_variant(tmp_path, 9), "--dataset", DATASET, "--store",
+                    target, env=other)
+    assert result.exit_code == 0 and "as version 2 of" in result.stdout, result.output
     # a store that is not empty is replaced only with --force
     refused = invoke("store", "restore", backup, "--store", fresh_store)
     assert refused.exit_code == 1 and "--force" in refused.stderr
+    expected = names(fresh_store)
+    upload(fresh_store, csv_variant(tmp_path, 7), "later")
     assert invoke("store", "restore", backup, "--store", fresh_store, "--force").exit_code == 0
-    assert names(fresh_store) == names(target)
+    assert names(fresh_store) == expected
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])   # see test_backup_and_restore_refuse_postgresql
-def test_a_damaged_backup_leaves_the_target_as_it_was(fresh_store: Path,
-                                                      tmp_path: Path) -> None:
+def test_a_damaged_backup_leaves_the_target_as_it_was(fresh_store: Path, tmp_path: Path,
+                                                      backend: str,
+                                                      request: pytest.FixtureRequest) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1))
     backup = tmp_path / "backup"
     invoke("store", "backup", backup, "--store", fresh_store)
@@ -375,16 +395,20 @@ def test_a_damaged_backup_leaves_the_target_as_it_was(fresh_store: Path,
     copy.chmod(0o644)
     copy.write_text("bit rot")
     target = tmp_path / "target"
-    upload(target, csv_variant(tmp_path, 2), "other")
+    other = another_database(backend, request)
+    invoke("upload", csv_variant(tmp_path, 2), "--dataset", "other", "--store", target,
+           env=other)
     before = helpers.snapshot(target)
-    result = invoke("store", "restore", backup, "--store", target, "--force")
+    result = invoke("store", "restore", backup, "--store", target, "--force", env=other)
     assert result.exit_code == 1
     assert "does not match the sha256" in result.stderr
     assert helpers.snapshot(target) == before
+    listed = invoke("datasets", "--store", target, "--format", "json", env=other)
+    assert [d["dataset"] for d in json.loads(listed.stdout)] == ["other"]
     assert [p.name for p in tmp_path.iterdir() if "restore" in p.name] == []
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])   # see test_backup_and_restore_refuse_postgresql
+@pytest.mark.parametrize("backend", ["sqlite"])   # PostgreSQL: see the round trip
 def test_restore_puts_back_a_lost_database(fresh_store: Path, tmp_path: Path) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1))
     backup = tmp_path / "backup"
@@ -396,7 +420,6 @@ def test_restore_puts_back_a_lost_database(fresh_store: Path, tmp_path: Path) ->
     assert names(fresh_store) == [(DATASET, DATASET, 1)]
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])   # see test_backup_and_restore_refuse_postgresql
 def test_backup_to_an_existing_folder_is_refused(fresh_store: Path, tmp_path: Path) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1))
     (tmp_path / "taken").mkdir()
@@ -419,7 +442,6 @@ def test_upkeep_check_counts(fresh_store: Path, tmp_path: Path) -> None:
         True, 1, 1, 1)
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("manifest", ['{"format": "impact-store-backup", "files": "x", '
                                       '"database": {"sha256": "0"}}',
                                       '{"format": "impact-store-backup", "database": "x"}',
@@ -436,18 +458,37 @@ def test_a_damaged_manifest_is_one_line(fresh_store: Path, tmp_path: Path,
     assert not (tmp_path / "target").exists()
 
 
-def test_backup_and_restore_refuse_postgresql(pg_url: str, tmp_path: Path) -> None:
+def test_a_postgresql_backup_restores_into_sqlite_and_back(pg_url: str, tmp_path: Path,
+                                                         pg_server) -> None:
+    """A backup's database is an SQLite file whichever the store uses: a PostgreSQL store's
+    backup restores into an SQLite store, and that store's backup into a new PostgreSQL
+    database, with every version, the portal's users and an id sequence that goes on."""
     store = tmp_path / "store"
-    assert invoke("upload", csv_variant(tmp_path, 1), "--dataset", DATASET, "--store", store,
+    for i in range(2):
+        assert invoke("upload", csv_variant(tmp_path, i), "--dataset", DATASET, "--store",
+                      store, "--db", pg_url).exit_code == 0
+    with Store(store, url=pg_url) as opened:
+        users.add_user(Accounts(opened), "ann", "hr", PASSWORD, by="a test")
+    assert invoke("store", "backup", tmp_path / "b1", "--store", store,
                   "--db", pg_url).exit_code == 0
-    backup = invoke("store", "backup", tmp_path / "backup", "--store", store, "--db", pg_url)
-    restore = invoke("store", "restore", tmp_path / "backup", "--store", store, "--db", pg_url)
-    for result in (backup, restore):
-        assert result.exit_code == 1
-        [line] = result.stderr.splitlines()
-        assert "SQLite stores only" in line and "pg_dump" in line
-    assert not (tmp_path / "backup").exists()
-    assert not (store / "impact.db").exists()
+    assert not (store / "impact.db").exists()           # nothing went to SQLite
+    lite = tmp_path / "lite"
+    assert invoke("store", "restore", tmp_path / "b1", "--store", lite).exit_code == 0
+    assert invoke("store", "backup", tmp_path / "b2", "--store", lite).exit_code == 0
+    _, url2 = pg_server.new_database()
+    back = tmp_path / "back"
+    result = invoke("store", "restore", tmp_path / "b2", "--store", back, "--db", url2)
+    assert result.exit_code == 0, result.output
+    seen = {}
+    for folder, db in ((store, pg_url), (lite, None), (back, url2)):
+        with Store(folder, url=db or "embedded") as opened:
+            seen[folder.name] = [(v.number, v.sha256, v.totals) for v in opened.versions(DATASET)]
+    assert seen["store"] == seen["lite"] == seen["back"] and len(seen["store"]) == 2
+    with Store(back, url=url2) as opened:
+        assert [u.name for u in Accounts(opened).users()] == ["ann"]
+    result = invoke("upload", csv_variant(tmp_path, 5), "--dataset", DATASET, "--store", back,
+                    "--db", url2)
+    assert result.exit_code == 0 and "as version 3 of" in result.stdout, result.output
 
 
 def test_backup_of_a_store_that_does_not_exist_is_refused(tmp_path: Path) -> None:

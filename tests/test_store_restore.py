@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from reports.services import upkeep
+from reports.store import transfer
 from reports.store.db import RESTORE_MARKER, Store
 
 from . import store_helpers as helpers
@@ -29,38 +30,47 @@ isolated_store_env = helpers.isolated_store_env
 RESTORE_KILLS = 40
 
 
-def upload(store: Path, path: Path, dataset: str) -> None:
+def on(db: str | None) -> list[str]:
+    """The --db option naming `db`, if the store's tables are on PostgreSQL."""
+    return ["--db", db] if db else []
+
+
+def upload(store: Path, path: Path, dataset: str, db: str | None = None) -> None:
     result = invoke("upload", path, "--dataset", dataset, "--store", store, "--as-of",
-                    "2024-03-01")
+                    "2024-03-01", *on(db))
     assert result.exit_code == 0, result.output
 
 
-def listed(store: Path) -> list[tuple[str, int]] | str:
+def listed(store: Path, db: str | None = None) -> list[tuple[str, int]] | str:
     """What `impact datasets` lists: (name, versions) of each, or its error line."""
-    result = invoke("datasets", "--store", store, "--format", "json")
+    result = invoke("datasets", "--store", store, "--format", "json", *on(db))
     if result.exit_code != 0:
         return result.stderr.strip()
     assert "Created a new store" not in result.stderr
     return sorted((d["dataset"], d["versions"]) for d in json.loads(result.stdout))
 
 
-def make_backups(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A live store (datasets 'old-a' and 'old-b'), and two backups: of the live store
-    ('old'), and of another store ('new', dataset 'new-c' with two versions)."""
+def make_backups(tmp_path: Path, db: str | None = None,
+                 other_db: str | None = None) -> tuple[Path, Path, Path]:
+    """A live store (datasets 'old-a' and 'old-b'; its tables in `db` if given), and two
+    backups: of the live store ('old'), and of another store ('new', dataset 'new-c'
+    with two versions; its tables in `other_db`)."""
     live, other = tmp_path / "live", tmp_path / "other"
-    upload(live, csv_variant(tmp_path, 1), "old-a")
-    upload(live, csv_variant(tmp_path, 2), "old-b")
-    upload(other, csv_variant(tmp_path, 3), "new-c")
-    upload(other, csv_variant(tmp_path, 4), "new-c")
-    for store, name in ((live, "old"), (other, "new")):
-        assert invoke("store", "backup", tmp_path / name, "--store", store).exit_code == 0
+    upload(live, csv_variant(tmp_path, 1), "old-a", db)
+    upload(live, csv_variant(tmp_path, 2), "old-b", db)
+    upload(other, csv_variant(tmp_path, 3), "new-c", other_db)
+    upload(other, csv_variant(tmp_path, 4), "new-c", other_db)
+    for store, name, where in ((live, "old", db), (other, "new", other_db)):
+        result = invoke("store", "backup", tmp_path / name, "--store", store, *on(where))
+        assert result.exit_code == 0, result.output
     return live, tmp_path / "old", tmp_path / "new"
 
 
-def restore_child(tmp_path: Path, src: Path, store: Path, **env: str) -> subprocess.Popen[str]:
+def restore_child(tmp_path: Path, src: Path, store: Path, db: str | None = None,
+                  **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen([impact_exe(), "store", "restore", str(src), "--store", str(store),
-                             "--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_env(tmp_path, **env))
+                             "--force", *on(db)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=child_env(tmp_path, **env))
 
 
 def test_a_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
@@ -188,60 +198,304 @@ def test_resume_without_an_interrupted_restore_is_one_line(tmp_path: Path) -> No
 
 
 # --------------------------------------------------------------------------
+# on PostgreSQL: the tables are replaced in one transaction
+
+PG_RESTORE_KILLS = 20
+BEFORE_COMMIT = ("staged", "kept", "marked", "adding", "added", "loading", "committing")
+
+
+def test_a_postgresql_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
+        tmp_path: Path, pg_server) -> None:
+    """20 restores of a store on PostgreSQL, each SIGKILLed at a point chosen by counting
+    what it has done: a named step of `upkeep.PG_STEPS`, and for 'adding' the Nth file
+    added, for 'loading' the Nth table loaded inside the one transaction (every step is
+    chosen at least once, then at random).  A kill before the COMMIT must leave the old
+    store, one after it the new; `impact datasets` lists exactly one of them after
+    every kill (never 'No datasets', never a new store); `--resume` rolls back or
+    finishes; `store check` is then healthy."""
+    rng = random.Random(2024)
+    db, other_db = pg_server.new_database()[1], pg_server.new_database()[1]
+    live, old, new = make_backups(tmp_path, db, other_db)
+    states = {"old": [("old-a", 1), ("old-b", 1)], "new": [("new-c", 2)]}
+    tables = len(transfer.all_tables().sorted_tables)
+    now = "old"
+    killed: dict[str, int] = {}
+    finished = rolled_back = 0
+    points = list(upkeep.PG_STEPS)
+    points += [rng.choice(upkeep.PG_STEPS) for _ in range(PG_RESTORE_KILLS - len(points))]
+    for i, step in enumerate(points):
+        nth = rng.randint(1, tables) if step == "loading" else rng.randint(1, 2) \
+            if step == "adding" else 1          # each backup adds 2 files
+        want = "new" if now == "old" else "old"
+        child = restore_child(tmp_path, new if want == "new" else old, live, db,
+                              **{upkeep.KILL_ENV: f"{step}:{nth}"})
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == -signal.SIGKILL, f"{step}:{nth} was not reached: {err}"
+        killed[step] = killed.get(step, 0) + 1
+        expect = now if step in BEFORE_COMMIT else want
+        seen = listed(live, db)
+        assert seen == states[expect], f"kill {i} at {step}:{nth}: {seen}"
+        if (live / RESTORE_MARKER).exists():
+            refused = invoke("upload", csv_variant(tmp_path, 9), "--dataset", "late",
+                             "--store", live, "--db", db)
+            assert refused.exit_code == 1 and "--resume" in refused.stderr
+            resumed = invoke("store", "restore", "--resume", "--store", live, "--db", db)
+            assert resumed.exit_code == 0, resumed.output
+            how = "rolled back" if step in BEFORE_COMMIT else "finished"
+            assert how in resumed.stdout, (step, resumed.stdout)
+            finished += how == "finished"
+            rolled_back += how == "rolled back"
+        assert not (live / RESTORE_MARKER).exists()
+        assert listed(live, db) == states[expect]
+        check = upkeep.check_store(live, db)
+        assert check.healthy, [p.message for p in check.problems]
+        assert not [n for n in check.notes if n.kind == "orphan-file"], check.text()
+        assert not [p for p in live.iterdir() if p.name.endswith(".restore-part")]
+        assert not (live / "impact.db").exists()         # nothing went to SQLite
+        now = expect
+    total = sum(killed.values())
+    assert total == PG_RESTORE_KILLS and set(upkeep.PG_STEPS) <= set(killed), killed
+    # the store goes on: an upload after all that is numbered after the restored ones
+    upload(live, csv_variant(tmp_path, 10), "old-a" if now == "old" else "new-c", db)
+    # a copy kept of a replaced store holds its tables as an SQLite file: restorable
+    kept = sorted(tmp_path.glob("live.replaced-*"))
+    assert kept and not (kept[-1] / "impact.db").is_symlink()
+    result = invoke("store", "restore", kept[-1], "--store", tmp_path / "from-kept")
+    assert result.exit_code == 0, result.output
+    assert listed(tmp_path / "from-kept") in (states["old"], states["new"])
+    print(f"\n{total} of {PG_RESTORE_KILLS} PostgreSQL restores killed ({killed}); after "
+          f"each the store was the old one (kills before the COMMIT) or the new one (after); "
+          f"--resume finished {finished} and rolled back {rolled_back}; store check healthy "
+          f"after each")
+
+
+def test_a_postgresql_restore_is_one_transaction_readers_see_the_old_store_until_commit(
+        tmp_path: Path, pg_server) -> None:
+    """The restore is held just before its COMMIT (every table already deleted and loaded
+    inside its transaction): a reader that does not take the store's lock (the portal's
+    pages) still sees the old store, whole; a command that does waits, and is told
+    what holds it; after the COMMIT the same reader sees the new store."""
+    db, other_db = pg_server.new_database()[1], pg_server.new_database()[1]
+    live, _, new = make_backups(tmp_path, db, other_db)
+    gate = tmp_path / "commit-now"
+    child = restore_child(tmp_path, new, live, db, **{upkeep.PAUSE_ENV: f"committing=@{gate}"})
+    with Store(live, url=db, create=False, lock=None) as portal:
+        deadline = time.monotonic() + 120
+        while not _restore_transaction_open(db):
+            assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+            time.sleep(0.02)
+        assert sorted((d.name, d.versions) for d in portal.datasets()) == [
+            ("old-a", 1), ("old-b", 1)]
+        waiting = subprocess.run([impact_exe(), "datasets", "--store", str(live), "--db", db],
+                                 capture_output=True, text=True, timeout=120,
+                                 env=child_env(tmp_path, IMPACT_LOCK_WAIT="0.2"))
+        assert waiting.returncode == 1 and "impact store restore (process" in waiting.stderr
+        gate.touch()
+        assert child.wait(timeout=120) == 0, child.communicate()
+        assert [(d.name, d.versions) for d in portal.datasets()] == [("new-c", 2)]
+
+
+def _restore_transaction_open(db: str) -> bool:
+    """Whether a restore's transaction holds its advisory lock on `db` (it takes it first)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objid = :key"), {"key": transfer.RESTORE_KEY}).scalar())
+    finally:
+        engine.dispose()
+
+
+def test_a_postgresql_restore_into_a_new_folder_killed_creates_nothing_by_accident(
+        tmp_path: Path, pg_server) -> None:
+    _, _, new = make_backups(tmp_path)
+    db = pg_server.new_database()[1]
+    target = tmp_path / "fresh"
+    child = restore_child(tmp_path, new, target, db, **{upkeep.KILL_ENV: "loading:3"})
+    assert child.wait(timeout=120) == -signal.SIGKILL
+    for args in (["datasets"], ["upload", csv_variant(tmp_path, 7), "--dataset", "x"]):
+        result = invoke(*args, "--store", target, "--db", db)
+        assert result.exit_code == 1, result.output
+        [line] = result.stderr.splitlines()
+        assert "--resume" in line
+    resumed = invoke("store", "restore", "--resume", "--store", target)
+    assert resumed.exit_code == 1 and "--db" in resumed.stderr      # which database?
+    resumed = invoke("store", "restore", "--resume", "--store", target, "--db", db)
+    assert resumed.exit_code == 0 and "finished" in resumed.stdout, resumed.output
+    assert listed(target, db) == [("new-c", 2)]
+    assert not (target / "impact.db").exists()
+
+
+# --------------------------------------------------------------------------
 # the store-wide lock
 
 
 UPLOADS = 10
+IMPATIENT = 5          # of them with IMPACT_LOCK_WAIT=0.2: refused while a restore holds it
 
 
-def test_uploads_during_restores_and_backups_are_stored_and_kept_or_refused(
-        tmp_path: Path) -> None:
-    """10 uploads while 3 restores and 3 backups run.  The first restore holds the lock
-    (it pauses inside it) when the uploads start, so they must wait for it.  Every upload
-    that says 'stored' is in the final store, or in the copy kept by a restore that came
-    after it (a restore replaces the store by design, and keeps the old one); every
-    other one was refused in one line.  None is 'internal error', none both stored and
-    lost."""
-    live, old, new = make_backups(tmp_path)
-    env = child_env(tmp_path)
-    first = restore_child(tmp_path, new, live, **{upkeep.PAUSE_ENV: "staged=3"})
-    lock = live / "impact.lock"
+def databases(backend: str, request: pytest.FixtureRequest) -> tuple[str | None, str | None]:
+    """The databases of the live store and of the other one: (None, None) on SQLite, two
+    new databases of the throwaway server on PostgreSQL."""
+    if backend == "sqlite":
+        return None, None
+    server = request.getfixturevalue("pg_server")
+    return server.new_database()[1], server.new_database()[1]
+
+
+def wait_for_holder(lock: Path, child: subprocess.Popen[str]) -> None:
+    """Until `child` (a restore) holds the store's lock, as its lock file says."""
     deadline = time.monotonic() + 120
     while "impact store restore" not in (lock.read_text() if lock.exists() else ""):
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
         time.sleep(0.01)
-    uploads = [subprocess.Popen([impact_exe(), "upload", str(csv_variant(tmp_path, 100 + i)),
-                                 "--dataset", "during", "--store", str(live), "--as-of",
-                                 "2024-03-01", "--format", "json"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env) for i in range(UPLOADS)]
-    others = [restore_child(tmp_path, (old, new)[i % 2], live) for i in range(2)]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_uploads_during_restores_and_backups_are_stored_and_kept_or_refused(
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    """10 uploads while 3 restores and 3 backups run.  The first restore holds the lock
+    (paused inside it until the test lets it go) when the uploads start.  Five uploads
+    may wait only 0.2 s ($IMPACT_LOCK_WAIT): the restore is let go only once all five
+    have ended, so each of them must have been refused, whatever the machine's speed;
+    the other five wait (120 s) and then race the other restores and backups.  Every
+    upload ends 'stored' or refused in one line naming what holds the lock; a refused
+    one is nowhere (not in the store's database, its files/ or any kept copy); one that
+    says 'stored' is in the final store, or in the copy kept by a restore that came
+    after it (a restore replaces the store by design, and keeps the old one).  None is
+    'internal error', none both stored and lost."""
+    db, other_db = databases(backend, request)
+    live, old, new = make_backups(tmp_path, db, other_db)
+    gate = tmp_path / "let-the-restore-go"
+    first = restore_child(tmp_path, new, live, db, **{upkeep.PAUSE_ENV: f"staged=@{gate}"})
+    wait_for_holder(live / "impact.lock", first)
+    files = [csv_variant(tmp_path, 100 + i) for i in range(UPLOADS)]
+
+    def start(path: Path, **env: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([impact_exe(), "upload", str(path), "--dataset", "during",
+                                 "--store", str(live), "--as-of", "2024-03-01", "--format",
+                                 "json", *on(db)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=child_env(tmp_path, **env))
+    uploads = [start(path, IMPACT_LOCK_WAIT="0.2") for path in files[:IMPATIENT]]
+    uploads += [start(path) for path in files[IMPATIENT:]]
+    for proc in uploads[:IMPATIENT]:
+        proc.wait(timeout=300)       # while the first restore still holds the lock
+    others = [restore_child(tmp_path, (old, new)[i % 2], live, db) for i in range(2)]
     backups = [subprocess.Popen([impact_exe(), "store", "backup", str(tmp_path / f"b{i}"),
-                                 "--store", str(live)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env) for i in range(3)]
+                                 "--store", str(live), *on(db)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=child_env(tmp_path))
+               for i in range(3)]
+    gate.touch()
     for proc in [first, *others, *backups]:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-    stored, refused = [], []
-    for proc in uploads:
+    stored: list[str] = []
+    refused: list[str] = []
+    for i, proc in enumerate(uploads):
         out, err = proc.communicate(timeout=300)
         assert "internal error" not in err
         if proc.returncode == 0:
             stored.append(json.loads(out)["version"]["sha256"])
         else:
-            assert proc.returncode == 1 and len(err.splitlines()) == 1, err
-            refused.append(err)
-    with Store(live, create=False) as store:
+            [line] = err.splitlines()
+            assert proc.returncode == 1 and "is busy" in line and "holds it" in line, err
+            refused.append(helpers.sha256(files[i]))
+        if i < IMPATIENT:            # it lived and died while the restore held the lock
+            assert proc.returncode == 1 and "impact store restore (process" in err, err
+    with Store(live, url=db or "embedded", create=False) as store:
         final = {v.sha256 for d in store.datasets() for v in store.versions(d.name)}
+    in_files = {p.name.split(".")[0] for p in (live / "files").iterdir()}
     kept: set[str] = set()
     for copy in tmp_path.glob("live.replaced-*"):
         kept |= {p.name.split(".")[0] for p in (copy / "files").iterdir()}
     lost = [sha for sha in stored if sha not in final and sha not in kept]
     assert not lost, f"{len(lost)} uploads said 'stored' and are nowhere"
-    assert upkeep.check_store(live).healthy
-    assert len(stored) + len(refused) == UPLOADS
-    print(f"\n{len(stored)} uploads stored ({len(set(stored) & final)} in the final store, "
-          f"the rest in copies kept by later restores), {len(refused)} refused")
+    assert not set(refused) & (final | in_files | kept), "a refused upload was stored"
+    assert upkeep.check_store(live, db).healthy
+    assert len(stored) + len(refused) == UPLOADS and len(refused) >= IMPATIENT
+    print(f"\n{backend}: {len(stored)} uploads stored ({len(set(stored) & final)} in the final "
+          f"store, the rest in copies kept by later restores), {len(refused)} refused "
+          f"({IMPATIENT} by design)")
+
+
+HOLD = ("import sys; from pathlib import Path; from reports.store.lock import store_lock\n"
+        "db = sys.argv[3] if len(sys.argv) > 3 else None\n"
+        "with store_lock(Path(sys.argv[1]), sys.argv[2], what='impact store restore', db=db):\n"
+        "    print('held', flush=True); sys.stdin.readline()\n")
+
+
+def hold(root: Path, mode: str, db: str | None = None) -> subprocess.Popen[str]:
+    """A process that holds the store's lock in `mode` until told (a line on its stdin),
+    naming itself as a restore would."""
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(root), mode, *([db] if db else [])],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_upload_refused_for_the_lock_is_not_stored(tmp_path: Path, backend: str,
+                                                      request: pytest.FixtureRequest) -> None:
+    """The refusal path, forced: the test holds the lock exclusively for the upload's whole
+    life, so the upload must be refused (whatever the machine's speed), in one line naming
+    the holder; afterwards the store holds nothing of it."""
+    db, _ = databases(backend, request)
+    live = tmp_path / "live"
+    upload(live, csv_variant(tmp_path, 1), "a", db)
+    holder = hold(live, "exclusive", db)
+    try:
+        result = subprocess.run([impact_exe(), "upload", str(csv_variant(tmp_path, 2)),
+                                 "--dataset", "a", "--store", str(live), *on(db)],
+                                capture_output=True, text=True, timeout=120,
+                                env=child_env(tmp_path, IMPACT_LOCK_WAIT="0.3"))
+    finally:
+        holder.communicate("\n", timeout=60)
+    assert result.returncode == 1, result.stdout
+    [line] = result.stderr.splitlines()
+    assert "is busy: impact store restore (process" in line and "waited 0.3 s" in line, line
+    assert listed(live, db) == [("a", 1)]
+    assert [p.name.split(".")[0] for p in (live / "files").iterdir()] == \
+        [helpers.sha256(csv_variant(tmp_path, 1))]
+    assert upkeep.check_store(live, db).healthy
+
+
+def test_the_postgresql_lock_is_an_advisory_lock_on_the_database(tmp_path: Path,
+                                                                 pg_url: str) -> None:
+    """Two folders (as two machines would have: each its own flock) on one database keep
+    apart all the same: the advisory lock, exclusive against shared and shared with
+    shared, named from the server when it is not free; a killed holder's goes with it."""
+    from reports.model.errors import StoreError
+    from reports.store.lock import store_lock
+
+    here, there = tmp_path / "machine-a", tmp_path / "machine-b"
+    here.mkdir()
+    there.mkdir()
+    holder = hold(here, "exclusive", pg_url)
+    with pytest.raises(StoreError, match=r"impact store restore \(process \d+\) holds it in "
+                                         r"its PostgreSQL database"):
+        with store_lock(there, "shared", wait=0.2, db=pg_url):
+            pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=60)
+    with store_lock(there, "exclusive", wait=60, db=pg_url):     # the server let it go
+        pass
+    holder = hold(here, "shared", pg_url)
+    try:
+        with store_lock(there, "shared", wait=5, db=pg_url):    # shared with shared
+            pass
+        with pytest.raises(StoreError, match=r"other impact commands are using it "
+                                             r"\(impact store restore \(process"):
+            with store_lock(there, "exclusive", wait=0.2, db=pg_url):
+                pass
+    finally:
+        holder.communicate("\n", timeout=60)
+    with store_lock(there, "exclusive", wait=60, db=pg_url):
+        pass
 
 
 def test_a_command_that_cannot_get_the_lock_waits_then_says_what_holds_it(

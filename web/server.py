@@ -27,6 +27,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
+from reports.services.checking import watch_server
+
 from .app import BAD_LENGTH, ERRORS, error_response
 from .limits import MAX_HEADER_BYTES
 from .security import HEADERS
@@ -124,13 +126,16 @@ def serve_processes(make_app: Callable[[int], Flask], close_app: Callable[[Flask
 
     This process only supervises: it binds the socket, starts the server processes,
     starts another in place of one that ends (a crash, or a kill) and, on SIGTERM or
-    SIGINT, stops them all.  Returns the exit code: 0 after a requested stop, 1 when a
+    SIGINT, stops them all; a server process ends by itself when the supervisor is
+    killed, so that none is left holding the port.  Returns the exit code: 0 after a requested stop, 1 when a
     process kept ending (RESTARTS times within RESTART_WINDOW_S)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.create_server((host, port), family=family, backlog=1024)
     children: dict[int, int] = {}                 # pid -> slot
     ended: dict[int, list[float]] = {}            # slot -> when its processes ended
     stopping = False
+
+    supervisor = os.getpid()
 
     def start(slot: int) -> None:
         pid = os.fork()
@@ -142,9 +147,13 @@ def serve_processes(make_app: Callable[[int], Flask], close_app: Callable[[Flask
         try:
             signal.signal(signal.SIGTERM, _interrupt)
             signal.signal(signal.SIGINT, _interrupt)
+            watch_server(supervisor)     # a killed supervisor leaves no server behind
             logging.basicConfig()
             app = make_app(slot)
-            make_server(app, threads=threads, listener=listener).run()
+            server = make_server(app, threads=threads, listener=listener)
+            print(f"impact: server process {slot + 1} ready (pid {os.getpid()})",
+                  file=sys.stderr, flush=True)
+            server.run()
         except KeyboardInterrupt:
             code = 0
         except BaseException:

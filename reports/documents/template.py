@@ -9,6 +9,7 @@ Keys a copy leaves out take the defaults below.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
@@ -18,7 +19,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..model.errors import TemplateError
+from ..figures.equality import (
+    CHARACTERISTICS,
+    CONSULTATION_IN_FULL,
+    EQUALITY_THRESHOLD,
+    KEPT,
+    LEAST_THRESHOLD,
+    RETAINED_AND_RELOCATED,
+    SPECIAL_CATEGORY,
+    EqualityRule,
+)
+from ..model.errors import TemplateError, UsageProblem
 from . import sections as registry
 from .wording import DEFAULT_WORDING, check_placeholders
 
@@ -42,11 +53,15 @@ DEFAULT_COLOURS = {
 }
 
 _TOP_KEYS = ("audience", "title", "subtitle", "organisation", "author", "marking", "sections",
-             "privacy", "colours", "wording", "headings", "renderer")
+             "privacy", "equality", "colours", "wording", "headings", "renderer")
 # How a PDF briefing is made: ReportLab (fast, untagged) or the tagged PDF/UA renderer
 # (reports.render.tagged: the HTML briefing through WeasyPrint).
 RENDERERS = ("reportlab", "tagged")
 _PRIVACY_KEYS = ("small_number_threshold",)
+_EQUALITY_KEYS = ("shown_in_full", "threshold", "kept")
+# Audiences consulted (marked for consultation, no per-person rows): by default they
+# read sex and working pattern in full (figures.equality).
+CONSULTED = ("union", "management")
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
@@ -67,10 +82,19 @@ class Template:
     wording: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_WORDING))
     headings: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HEADINGS))
     renderer: str = "reportlab"           # "tagged": an accessible PDF/UA briefing
+    equality: EqualityRule = EqualityRule()   # every characteristic protected
 
     @property
     def suppresses(self) -> bool:
         return self.small_number_threshold > 0
+
+    @property
+    def equality_rule(self) -> EqualityRule:
+        """The equality tables' rule: the template's, at the briefing's threshold when
+        that is higher."""
+        return dataclasses.replace(
+            self.equality, audience=self.audience,
+            threshold=max(self.equality.threshold, self.small_number_threshold))
 
 
 def template_path(name: str) -> Path:
@@ -188,6 +212,8 @@ def parse_template(data: dict[str, Any], name: str = "template") -> Template:
             raise fail("key 'privacy.small_number_threshold' must be a whole number from 0 "
                        "(show every figure) to 1000, e.g. 5")
         kw["small_number_threshold"] = threshold
+    kw["equality"] = _equality(_table(data, "equality", fail), kw.get("audience"),
+                               kw.get("small_number_threshold", 0) > 0, fail)
     colours = _table(data, "colours", fail)
     _known(colours, tuple(DEFAULT_COLOURS), "colours.", fail)
     for key, value in colours.items():
@@ -205,6 +231,65 @@ def parse_template(data: dict[str, Any], name: str = "template") -> Template:
         _text(value, f"headings.{key}", fail)
     kw["headings"] = {**DEFAULT_HEADINGS, **headings}
     return Template(name=name, **kw)
+
+
+def _equality(table: dict[str, Any], audience: str | None, suppresses: bool,
+              fail: Any) -> EqualityRule:
+    """The [equality] table: which characteristics are shown in full, the threshold of
+    the others and what "kept" means.  A public template (audience public, or any that
+    suppresses small numbers: its outputs are public releases, recorded in the ledger)
+    protects every characteristic at 5 or more and keeps the one definition of kept (two
+    public releases that differ only in it would give relocated posts by group by
+    subtraction); no template may show special category data in full."""
+    _known(table, _EQUALITY_KEYS, "equality.", fail)
+    public = audience == "public" or suppresses
+    default = CONSULTATION_IN_FULL if audience in CONSULTED and not public else ()
+    shown = table.get("shown_in_full", list(default))
+    if not isinstance(shown, list) or not all(isinstance(x, str) for x in shown):
+        raise fail("key 'equality.shown_in_full' must be a list of characteristics, e.g. "
+                   "[\"sex\", \"working_pattern\"]")
+    for x in shown:
+        if x in SPECIAL_CATEGORY:
+            raise fail(f"'{x}' in 'equality.shown_in_full' is special category data (UK GDPR "
+                       f"Article 9): its small counts are hidden in every audience")
+        if x not in CHARACTERISTICS:
+            raise fail(f"unknown characteristic '{x}' in 'equality.shown_in_full'; known: "
+                       f"{', '.join(k for k in CHARACTERISTICS if k not in SPECIAL_CATEGORY)}")
+    least = EQUALITY_THRESHOLD if public else LEAST_THRESHOLD
+    threshold = table.get("threshold", EQUALITY_THRESHOLD)
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or \
+            not least <= threshold <= 1000:
+        raise fail(f"key 'equality.threshold' must be a whole number from {least} to 1000"
+                   + (" in a public template" if public else ""))
+    kept = table.get("kept", RETAINED_AND_RELOCATED)
+    if kept not in KEPT:
+        raise fail(f"key 'equality.kept' is {kept!r}; it must be one of {', '.join(KEPT)}")
+    if public:
+        if shown:
+            raise fail("a public template (audience public, or one that sets "
+                       "'privacy.small_number_threshold') cannot show an equality "
+                       "characteristic in full: 'equality.shown_in_full' must be empty or "
+                       "left out")
+        if kept != RETAINED_AND_RELOCATED:
+            raise fail(f"a public template keeps 'equality.kept' = "
+                       f"\"{RETAINED_AND_RELOCATED}\", so that two public releases cannot "
+                       f"be subtracted to give relocated posts by group")
+    return EqualityRule(threshold=threshold, in_full=frozenset(shown), kept=kept)
+
+
+def with_kept(template: Template, kept: str | None) -> Template:
+    """`template` with "kept" in the equality impact as given (None: the template's own).
+    `UsageProblem` for a public template asked for another definition (see `_equality`)."""
+    if kept is None or kept == template.equality.kept:
+        return template
+    if kept not in KEPT:
+        raise UsageProblem(f"--kept must be one of {', '.join(KEPT)}, not '{kept}'")
+    if template.audience == "public" or template.suppresses:
+        raise UsageProblem(f"--kept {kept} cannot go with a public output: public outputs "
+                           f"keep one definition of kept ({template.equality.kept}), so that "
+                           f"two of them cannot be subtracted to give relocated posts by group")
+    return dataclasses.replace(template,
+                               equality=dataclasses.replace(template.equality, kept=kept))
 
 
 def _known(table: dict[str, Any], allowed: tuple[str, ...], prefix: str, fail: Any) -> None:

@@ -16,10 +16,32 @@ full-time); 3 posts at 1.01 FTE (all part-time); 2 posts at 1.99 FTE (one of eac
 Rows such as 45 posts at 33.69 FTE, which could be split many ways, are left out and
 counted in a note.
 
-**Privacy.**  These tables describe protected characteristics, so every one goes
-through `privacy.protect` in every audience, at a threshold of at least
-`EQUALITY_THRESHOLD`; rates, ratios and p-values of a group with a hidden count are
-hidden with it, and the ratio is to the best-retained group whose counts are shown.
+**Privacy: who may read what** (issue 25; shared/DOMAIN.md, "Equality data and
+consultation").  An `EqualityRule` says, per characteristic, whether its small counts
+are protected:
+
+- sex and working pattern (recorded, or part-time worked out from FTE) are personal
+  data but not special category data, and employers share equality analyses with the
+  recognised unions during consultation at an aggregate level.  So the union and
+  management briefings (marked for consultation, with no per-person rows) show them in
+  full, however small the counts;
+- ethnicity, disability (and religion or belief, sexual orientation, were they read)
+  are special category data (UK GDPR Article 9): their counts under the threshold
+  (at least 2; `EQUALITY_THRESHOLD`, 5, unless a template says otherwise) go through
+  `privacy.protect` in every audience;
+- age band is protected unless a template shows it in full;
+- a public output protects every characteristic at `EQUALITY_THRESHOLD` or more, and
+  an output whose audience is not known (`impact equality` without `--audience`) too.
+
+Rates, ratios and p-values of a group with a hidden count are hidden with it, and the
+ratio is to the best-retained group whose counts are shown.
+
+**Kept.**  `retained+relocated` (the default): an occupied post is kept unless it is
+deleted, so a relocated post counts as kept (its holder keeps a job, in another
+service) and every occupied post is in the comparison.  `retained`: only posts this
+service keeps count as kept, and occupied relocated posts are left out of every table
+(they are neither at risk nor kept here), so the test compares posts at risk with
+posts retained.
 """
 
 from __future__ import annotations
@@ -38,7 +60,8 @@ from ..model.errors import InvalidData, PostsNotGiven, Unpublishable
 from ..model.formats import natural, percent
 from .privacy import MARKER, Links, protect
 
-EQUALITY_THRESHOLD = 5     # the least threshold, in every audience (NHS: 1-7 hidden)
+EQUALITY_THRESHOLD = 5     # the protected characteristics' threshold (NHS: 1-7 hidden)
+LEAST_THRESHOLD = 2        # a template may lower it this far for a consultation audience
 FOUR_FIFTHS = Fraction(4, 5)
 SMALL_GROUP = 10           # occupied posts under this: too few for either test to mean much
 NOT_RECORDED = "Not recorded"
@@ -46,7 +69,84 @@ PART_TIME = "part_time"
 CHARACTERISTICS = {PART_TIME: "Full-time or part-time (from FTE)",
                    "sex": "Sex", "age_band": "Age band", "ethnicity": "Ethnicity",
                    "disability": "Disability", "working_pattern": "Working pattern (as recorded)"}
+# UK GDPR Article 9 data: protected in every audience, whatever a template says.  Religion
+# or belief and sexual orientation are not read from a file today; they are named so
+# that a template cannot list them as shown in full.
+SPECIAL_CATEGORY = ("ethnicity", "disability", "religion_or_belief", "sexual_orientation")
+# What a consultation briefing (union, management) shows in full by default.
+CONSULTATION_IN_FULL = (PART_TIME, "sex", "working_pattern")
+RETAINED_AND_RELOCATED = "retained+relocated"
+RETAINED = "retained"
+KEPT = (RETAINED_AND_RELOCATED, RETAINED)      # the first is the default
+KEPT_MEANING = {
+    RETAINED_AND_RELOCATED: "Kept means retained or relocated: an occupied post is kept "
+                            "unless it is deleted (a relocated post's holder keeps a job, "
+                            "in another service).",
+    RETAINED: "Kept means retained by this service: occupied posts relocated to another "
+              "service are left out of every table, so posts at risk are compared with "
+              "posts retained.",
+}
 COUNTS = ("eq_baseline_posts", "eq_at_risk_posts", "eq_retained_posts")
+
+
+@dataclass(frozen=True)
+class EqualityRule:
+    """Which characteristics' small counts are hidden, at what threshold, and what "kept"
+    means.  The default protects every characteristic: an output whose audience is not
+    known."""
+
+    threshold: int = EQUALITY_THRESHOLD
+    in_full: frozenset[str] = frozenset()     # characteristics shown in full
+    kept: str = RETAINED_AND_RELOCATED
+    audience: str | None = None               # for the method's wording only
+
+    def __post_init__(self) -> None:
+        if self.kept not in KEPT:
+            raise ValueError(f"kept must be one of {', '.join(KEPT)}, not {self.kept!r}")
+        if self.in_full & set(SPECIAL_CATEGORY):
+            raise ValueError("special category data cannot be shown in full")
+        if self.threshold < LEAST_THRESHOLD:
+            raise ValueError(f"the equality threshold is at least {LEAST_THRESHOLD}")
+        if self.audience == "public" and (self.in_full or self.threshold < EQUALITY_THRESHOLD
+                                          or self.kept != RETAINED_AND_RELOCATED):
+            raise ValueError("a public output protects every characteristic, at "
+                             f"{EQUALITY_THRESHOLD} or more, and keeps one definition of kept")
+
+    def protects(self, key: str) -> bool:
+        return key not in self.in_full
+
+    def said(self, key: str) -> str:
+        """The rule applied to one characteristic, in words."""
+        if not self.protects(key):
+            return "shown in full (not special category data; for consultation)"
+        why = ("special category data" if key in SPECIAL_CATEGORY
+               else "public output" if self.audience == "public"
+               else "protected by this template" if self.audience
+               else "audience not known")
+        return f"counts under {self.threshold} hidden ({why})"
+
+    def sentences(self, keys: list[str] | None = None) -> list[str]:
+        """The rule per characteristic (those in `keys`, else all), and what kept means."""
+        keys = keys if keys is not None else list(CHARACTERISTICS)
+        full = [CHARACTERISTICS[k] for k in keys if not self.protects(k)]
+        hidden = [CHARACTERISTICS[k] for k in keys if self.protects(k)]
+        special = [CHARACTERISTICS[k] for k in keys if k in SPECIAL_CATEGORY]
+        out = []
+        if full:
+            out.append(f"Shown in full, however small the counts: {', '.join(full)}. These "
+                       f"are personal data but not special category data, and equality "
+                       f"analyses are shared with those consulted at an aggregate level, "
+                       f"with no per-person rows.")
+        if hidden:
+            out.append(f"Counts under {self.threshold}, and any figure that would reveal "
+                       f"one, are hidden as {MARKER}: {', '.join(hidden)}."
+                       + (f" {', '.join(special)}: special category data (UK GDPR Article "
+                          f"9), protected in every audience." if special else ""))
+        out.append(KEPT_MEANING[self.kept])
+        return out
+
+
+PROTECT_ALL = EqualityRule()     # an output whose audience is not known
 
 
 def part_time_split(fte: np.ndarray, posts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,19 +188,34 @@ class Characteristic:
     flagged: list[str] = field(default_factory=list)
     hidden: set[tuple[str, str]] = field(default_factory=set)   # (group, "b"/"a"/"r")
     reference: str | None = None     # the best-retained group whose counts are shown
+    rule: str = ""                   # the privacy rule applied, in words
     left_out: int = 0                # occupied posts in no group (part-time: not certain)
 
 
 @dataclass
 class Equality:
     source: dict[str, Any]
-    threshold: int
+    rule: EqualityRule
     characteristics: list[Characteristic]
     notes: list[str]
 
+    @property
+    def threshold(self) -> int:
+        return self.rule.threshold
+
+    @property
+    def kept(self) -> str:
+        return self.rule.kept
+
+    def method(self) -> list[str]:
+        """Which rule applied, characteristic by characteristic, and what kept means."""
+        return self.rule.sentences([c.key for c in self.characteristics])
+
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "threshold": self.threshold,
+                "kept": self.kept, "kept_means": KEPT_MEANING[self.kept],
                 "characteristics": [{"characteristic": c.key, "label": c.label,
+                                     "rule": c.rule,
                                      "groups": [_json_row(r) for r in c.rows],
                                      "total": _json_row(c.total),
                                      "flagged": c.flagged, "notes": c.notes}
@@ -155,9 +270,17 @@ def equality_header() -> list[str]:
             "Under 0.8", "Fisher p"]
 
 
-def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
-    """The equality impact of a valid report, with small counts hidden at `threshold`
-    (at least `EQUALITY_THRESHOLD`).  Raises `InvalidData` if the report has errors."""
+def characteristics_of(report: Report) -> list[str]:
+    """The characteristics `equality` compares for this report: part-time working, and each
+    optional column the file has."""
+    return [PART_TIME] + [f for f in schema.EQUALITY_FIELDS
+                          if f in report.extra and report.private is not None]
+
+
+def equality(report: Report, rule: EqualityRule = PROTECT_ALL) -> Equality:
+    """The equality impact of a valid report, small counts hidden as `rule` says (by
+    default, of every characteristic at `EQUALITY_THRESHOLD`).  Raises `InvalidData` if
+    the report has errors."""
     if not report.valid:
         raise InvalidData(report, f"{report.workbook.name} has "
                                   f"{len(report.findings.errors)} error(s); fix them first")
@@ -165,7 +288,6 @@ def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
         raise PostsNotGiven(f"{report.workbook.name} has no Posts column, so the posts on each "
                             f"row are not known and no group can be counted; add a Posts "
                             f"column")
-    threshold = max(threshold, EQUALITY_THRESHOLD)
     posts = report.posts
     status = posts["status"].to_numpy()
     vacant = posts["vacant"].to_numpy(dtype=object).astype(bool)
@@ -174,6 +296,13 @@ def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
     occupied = np.isin(status, measures.BASELINE_STATUSES) & ~vacant
     deleted = status == "deleted"
     notes = []
+    if rule.kept == RETAINED:
+        relocated = occupied & (status == "relocated")
+        occupied = occupied & ~relocated
+        moved = int(count[relocated].sum())
+        notes.append(f"Kept means retained: {moved:,} occupied post"
+                     f"{'s' if moved != 1 else ''} relocated to another service "
+                     f"{'are' if moved != 1 else 'is'} left out of every table.")
     if not report.has_vacant:
         notes.append("The file does not say which posts are vacant, so every post is "
                      "counted as occupied.")
@@ -184,7 +313,7 @@ def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
     groups = [Group("Full-time", int(full[use].sum()), int(full[use & deleted].sum())),
               Group("Part-time", int((count - full)[use].sum()),
                     int((count - full)[use & deleted].sum()))]
-    pt = _characteristic(PART_TIME, groups, threshold)
+    pt = _characteristic(PART_TIME, groups, rule)
     left_out = pt.left_out = int(count[occupied & ~certain].sum())
     if left_out:
         pt.notes.append(f"{left_out:,} occupied posts on grouped rows are left out: their FTE "
@@ -192,9 +321,8 @@ def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
                         f"one way.")
     out.append(pt)
     private = report.private
-    for fld in schema.EQUALITY_FIELDS:
-        if fld not in report.extra or private is None:
-            continue
+    for fld in characteristics_of(report)[1:]:
+        assert private is not None           # characteristics_of: a file with the column
         values = private[fld].to_numpy(dtype=object)
         labels = np.where(values == "", NOT_RECORDED, values)
         groups = []
@@ -202,18 +330,20 @@ def equality(report: Report, threshold: int = EQUALITY_THRESHOLD) -> Equality:
             mine = occupied & (labels == label)
             groups.append(Group(str(label), int(count[mine].sum()),
                                 int(count[mine & deleted].sum())))
-        out.append(_characteristic(fld, groups, threshold))
+        out.append(_characteristic(fld, groups, rule))
     if len(out) == 1:
         notes.append("No Sex, Age band, Ethnicity, Disability or Working pattern column: "
                      "only full-time and part-time working, worked out from FTE, can be "
                      "compared. Most part-time workers are women, so a part-time flag is "
                      "also a sex-discrimination warning.")
-    return Equality(report.source, threshold, out, notes)
+    return Equality(report.source, rule, out, notes)
 
 
-def _characteristic(key: str, groups: list[Group], threshold: int) -> Characteristic:
-    c = Characteristic(key, CHARACTERISTICS[key], [g for g in groups if g.baseline > 0])
-    hidden = c.hidden = _hide(key, c.groups, threshold, c)
+def _characteristic(key: str, groups: list[Group], rule: EqualityRule) -> Characteristic:
+    c = Characteristic(key, CHARACTERISTICS[key], [g for g in groups if g.baseline > 0],
+                       rule=rule.said(key))
+    hidden = c.hidden = (_hide(key, c.groups, rule.threshold, c) if rule.protects(key)
+                         else set())
     total_b = sum(g.baseline for g in c.groups)
     total_a = sum(g.at_risk for g in c.groups)
     shown_rate = {g.label: _rate(g) for g in c.groups

@@ -8,13 +8,26 @@ Relocated posts move with their holders and are in no pool.
 The posts available for redeployment are the created posts and the retained
 vacant posts.  Each at-risk pool's candidates are those of the same grade, then
 those one step either side in the grade order the file uses (natural order:
-"Grade 9" before "Grade 10").  Counts are people: the People column where given,
-else the posts.
+"Grade 9" before "Grade 10"; later in that order is "up").  Counts are people: the
+People column where given, else the posts.
+
+A step is labelled by what is known of it.  Two grades are known to be next to each
+other only when their names are the same words ending in whole numbers that differ by
+one ("Grade 8" and "grade 9", "SCP 21" and "SCP22"): that step is "one grade up" or
+"one grade down".  Any other step ("Grade 9" to "Grade 7" when the file has no Grade 8,
+"Band A" to "Band B", "Grade 9" to "Band 10") is only the next grade in the file's
+order: "the next grade above (below) in this schedule".  The schedule lists only the
+grades it holds, so a gap in the numbers is a grade that exists but is not in the file,
+and letters or mixed names say nothing certain about what lies between them.
+
+Each available post is listed once, with every at-risk pool it could serve (`serves`),
+so one vacancy is never shown against several pools as if each could have it.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,7 +44,35 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_POOL = ("team", "title", "grade")
-MATCHES = {0: "same grade", 1: "one grade up", -1: "one grade down"}
+SAME = "same grade"
+ADJACENT = {1: "one grade up", -1: "one grade down"}
+NEXT_IN_SCHEDULE = {1: "the next grade above in this schedule",
+                    -1: "the next grade below in this schedule"}
+SERVES_NAMED = 8       # pools a listing names per grade for one post; the rest are counted
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def _numbered(grade: str) -> tuple[str, int] | None:
+    """A grade name as its words and its closing whole number ("Grade 9" -> ("grade", 9)),
+    spaces and case aside; None when it does not end in a number."""
+    m = _NUMBERED.match(" ".join(grade.split()).casefold())
+    return (m[1].strip(), int(m[2])) if m else None
+
+
+def adjacent(a: str, b: str) -> bool:
+    """Whether grades `a` and `b` are known to be next to each other: the same words
+    ending in whole numbers one apart.  A gap in the numbers is a grade this file does
+    not hold; letters and mixed names do not say what lies between them."""
+    x, y = _numbered(a), _numbered(b)
+    return x is not None and y is not None and x[0] == y[0] and abs(x[1] - y[1]) == 1
+
+
+def step_label(pool_grade: str, post_grade: str, step: int) -> str:
+    """How a post of `post_grade` stands to a pool of `pool_grade`, `step` places along
+    the file's grade order (-1, 0 or 1): by what is known of the step."""
+    if step == 0:
+        return SAME
+    return (ADJACENT if adjacent(pool_grade, post_grade) else NEXT_IN_SCHEDULE)[step]
 
 
 @dataclass
@@ -100,11 +141,35 @@ class Pools:
         wanted = {index[p.grade] + d for p in self.affected_pools for d in (-1, 0, 1)}
         return sum(a["posts"] for a in self.available if index[a["grade"]] in wanted)
 
+    @functools.cached_property
+    def _at_risk_by_grade(self) -> dict[str, list[Pool]]:
+        out: dict[str, list[Pool]] = {}
+        for p in self.affected_pools:
+            out.setdefault(p.grade, []).append(p)
+        return out
+
+    def serves(self, post: dict[str, Any]) -> list[tuple[str, str, list[Pool]]]:
+        """The at-risk pools an available post could serve, by their grade: (the pools'
+        grade, how the post stands to it, the pools), its own grade first, then the grade
+        above and below in the file's order."""
+        here = _position(self.grade_order)[post["grade"]]
+        by_grade = self._at_risk_by_grade
+        out = []
+        for step in (0, -1, 1):         # the pools' grade: the same, below, above
+            i = here + step
+            if 0 <= i < len(self.grade_order) and self.grade_order[i] in by_grade:
+                grade = self.grade_order[i]
+                out.append((grade, step_label(grade, post["grade"], -step), by_grade[grade]))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
+        redeployment = [{**a, "serves": [{"grade": g, "match": m, "pools": len(ps)}
+                                         for g, m, ps in self.serves(a)]}
+                        for a in self.available]
         return {"pool_by": list(self.pool_by), "upper_bound": self.upper_bound,
                 "totals": self.totals(), "grade_order": self.grade_order,
                 "pools": [p.to_dict() for p in self.pools],
-                "redeployment": self.available}
+                "redeployment": redeployment}
 
 
 def pools(report: Report, pool_by: tuple[str, ...] = DEFAULT_POOL) -> Pools:
@@ -198,6 +263,6 @@ def _candidates(grade: str, per_grade: dict[str, int], order: list[str]
     for step in (0, 1, -1):
         i = here + step
         if 0 <= i < len(order) and per_grade.get(order[i]):
-            out.append({"grade": order[i], "match": MATCHES[step],
+            out.append({"grade": order[i], "match": step_label(grade, order[i], step),
                         "posts": per_grade[order[i]]})
     return out

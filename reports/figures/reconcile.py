@@ -9,8 +9,12 @@ explanations are tried in order, and every one that fits is given:
 2. relocated posts counted as deleted;
 3. posts counted instead of FTE (or FTE instead of posts);
 4. a Total or Sub-total row in the file that disagrees with its rows;
-5. a single team's or site's figure that equals the gap;
-6. rounding;
+5. a single team's or site's figure: one that equals the claim ("this is Early Help
+   North's figure, not the whole schedule's"), or one that equals the gap;
+6. a number on a sheet that holds no posts (a Notes sheet) that equals the claim,
+   named by its sheet, its cell and the words that say what it counts ("twelve stay
+   open"; see `intake.figures`);
+7. rounding;
 
 else "no explanation found".  `closing_sites` is the number of locations whose
 future FTE is 0 (see `sites`).
@@ -239,17 +243,30 @@ def _explain(claim: Claim, value: Any, t: dict[str, Any], summary: Summary, repo
                    f"instead of the people in them ({fmt_number(value)})")
     # 4. a totals row that disagrees with its rows
     out.extend(_totals_rows(unit, c, report))
-    # 5. a single team's or site's figure equal to the gap
-    if gap and key in summary.totals:
-        for group, label in (("by_team", "team"), ("by_location", "site")):
+    # 5. a single team's or site's figure: equal to the claim, or to the gap
+    if key in summary.totals:
+        for group, label, col in (("by_team", "team", "team"), ("by_location", "site",
+                                                                 "location")):
             for g in summary.groups[group]:
-                figure = g.get(key)
-                if figure is not None and Decimal(figure) == abs(gap) and \
-                        g[label if label == "team" else "location"] != NOT_GIVEN:
-                    name = g["team"] if label == "team" else g["location"]
+                figure, name = g.get(key), g[col]
+                if figure is None or name == NOT_GIVEN:
+                    continue
+                if Decimal(figure) == c:
+                    out.append(f"this is {name}'s figure, not the whole schedule's: the "
+                               f"{label} '{name}' has {_txt(key, figure)}, the whole "
+                               f"schedule {_txt(key, value)}")
+                if gap and Decimal(figure) == abs(gap):
                     verb = "counts twice or adds" if gap > 0 else "leaves out"
                     out.append(f"the gap ({fmt_number(abs(gap))}) equals {label} '{name}''s "
                                f"figure: the claim {verb} that {label}")
+    # 6. a number on a sheet that holds no posts
+    what = measures.get(key).label
+    for fig in report.workbook.figures:
+        if fig.value == c:
+            says = f'reads "{fig.says}"' if fig.says else "has no words beside it"
+            out.append(f"the claim equals a number on sheet '{fig.sheet}', which holds no "
+                       f"posts: cell {fig.cell} {says}; that counts what those words say, "
+                       f"not the schedule's {what[:1].lower() + what[1:]}")
     if key == "closing_sites":
         kinds: dict[str, int] = {}
         for s in found.closing:
@@ -259,7 +276,7 @@ def _explain(claim: Claim, value: Any, t: dict[str, Any], summary: Summary, repo
             if n == c and n != len(found.closing):
                 out.append(f"the claim counts only sites of type '{kind}' ({n} of "
                            f"{len(found.closing)} closing)")
-    # 6. rounding
+    # 7. rounding
     for step in _ROUNDING.get(unit or "", ()):
         q = Decimal(step)
         rounded = (Decimal(value) / q).quantize(Decimal(1), rounding=ROUND_HALF_UP) * q

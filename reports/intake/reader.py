@@ -74,11 +74,11 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
     findings = Findings()
     if kind == "zip":
         digest = sha256_file(path)
-        tables, skipped, fmt = read_xlsx(path, options, findings)
+        tables, skipped, fmt, figures = read_xlsx(path, options, findings)
         encoding = delimiter = None
     else:
         tables, skipped, encoding, delimiter, digest = read_csv(path, options, findings)
-        fmt = "csv"
+        fmt, figures = "csv", []
     if not tables:
         reasons = "; ".join(f"'{s}': {why}" for s, why in skipped) or "no sheets"
         if skipped and all("empty" in why for _, why in skipped):
@@ -94,7 +94,7 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
     for sheet, why in skipped:
         findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet)
     return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter,
-                    options)
+                    options, figures)
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..model.findings import Findings, cell_ref
+from .figures import SheetFigure
 
 MiB = 1024 * 1024
 
@@ -295,6 +296,8 @@ class Workbook:
     encoding: str | None = None
     delimiter: str | None = None
     options: ReadOptions = field(default_factory=ReadOptions)
+    # the numbers on the sheets read that hold no posts (see `intake.figures`)
+    figures: list[SheetFigure] = field(default_factory=list)
 
     @property
     def sheets_read(self) -> list[str]:

@@ -23,6 +23,7 @@ import numpy as np
 from ..model.errors import CorruptFile, PasswordProtected, UsageProblem
 from ..model.findings import Findings, echo
 from . import guards
+from .figures import SheetFigure, sheet_figures
 from .tables import Grid, table_from_grid
 from .workbook import FormulaNoValue, ReadOptions, Table
 
@@ -34,8 +35,9 @@ def _local(tag: str) -> str:
 
 
 def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
-              ) -> tuple[list[Table], list[tuple[str, str]], str]:
-    """The tables of the chosen sheets, the sheets skipped (with why) and 'xlsx'/'xlsm'."""
+              ) -> tuple[list[Table], list[tuple[str, str]], str, list[SheetFigure]]:
+    """The tables of the chosen sheets, the sheets skipped (with why), 'xlsx'/'xlsm', and
+    the numbers on the sheets without a table (`figures`)."""
     limits = options.limits
     parts = guards.workbook_parts(path, limits)
     sheets = _workbook_sheets(path.name, parts)
@@ -80,6 +82,7 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
         loaded = loading.result()
 
     tables: list[Table] = []
+    numbers: list[SheetFigure] = []
     grids = _fast_grids(loaded, names, spans) or _calamine_grids(path, names)
     for name, grid in grids:
         scan = scans[name]
@@ -89,7 +92,9 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
         table = table_from_grid(name, grid, options, findings, skipped)
         if table is not None:
             tables.append(table)
-    return tables, skipped, fmt
+        elif grid.nrows:            # a sheet that holds no posts: its numbers, for reconcile
+            numbers += sheet_figures(name, grid.head)
+    return tables, skipped, fmt, numbers
 
 
 def _meanwhile() -> None:

@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from ..figures.pools import Pools
+from ..figures.pools import SERVES_NAMED, Pools
 from ..figures.reconcile import Reconciliation
 from ..figures.s188 import S188Pack, Unit, award_words
 from ..model import measures
@@ -112,18 +112,26 @@ def pools_text(p: Pools) -> str:
            f"affected; {t['pools_losing_some']} lose some posts (everyone in them is at risk "
            f"until selection), {t['pools_losing_all']} lose all.", ""]
     rows = [[*(x.key[c] for c in p.pool_by), x.grade, x.occupied, x.deleted,
-             x.kept, "some" if x.kept else "all",
-             "; ".join(f"{c['posts']:,} at {c['grade']} ({c['match']})"
-                       for c in x.candidates) or "–"]
+             x.kept, "some" if x.kept else "all"]
             for x in p.affected_pools]
     head = [c.replace("_", " ").title() for c in p.pool_by]
     out += ["At-risk pools",
-            _table(rows, headers=head + ["Grade", "Occupied", "Deleted", "Kept", "Loses",
-                                         "Redeployment candidates"]), ""]
-    avail = [[a["team"], a["title"], a["grade"], a["kind"], a["posts"]] for a in p.available]
-    out += ["Posts available for redeployment",
-            _table(avail, headers=["Team", "Job title", "Grade", "Kind", "Posts"])
+            _table(rows, headers=head + ["Grade", "Occupied", "Deleted", "Kept", "Loses"]), ""]
+    # each post once, with the pools it could serve (never one post against every pool)
+    avail = [[a["team"], a["title"], a["grade"], a["kind"], a["posts"],
+              "; ".join(f"{len(ps):,} at {g} ({m})" for g, m, ps in p.serves(a)) or "none"]
+             for a in p.available]
+    out += ["Posts available for redeployment, each with the at-risk pools it could serve",
+            _table(avail, headers=["Team", "Job title", "Grade", "Kind", "Posts",
+                                   "Could serve (pools)"])
             if avail else "None: the proposals create no posts and keep no vacancy."]
+    for a in p.available:
+        for g, m, ps in p.serves(a):
+            names = "; ".join(" / ".join(x.key[c] for c in p.pool_by) or x.grade
+                              for x in ps[:SERVES_NAMED])
+            more = len(ps) - SERVES_NAMED
+            out.append(f"- {a['team']} / {a['title']} / {a['grade']} ({m} for the "
+                       f"{g} pools): {names}" + (f"; and {more:,} more" if more > 0 else ""))
     return "\n".join(out) + "\n"
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from ..figures.costs import Costs
 from ..figures.equality import COLUMNS as _COLUMNS
 from ..figures.equality import Equality, cell_text, equality_header
-from ..figures.privacy import MARKER
 from ..model import measures
 from ..model.formats import fmt_date, fmt_money
 from .data import csv_text, csv_value
@@ -155,11 +154,9 @@ def _plain(value: Any) -> Any:
 
 @_printed
 def equality_text(e: Equality) -> str:
-    lines = [f"Equality impact: {e.source['file']}",
-             f"Counts under {e.threshold} are hidden as {MARKER}, with any figure that would "
-             f"reveal them (in every output: these are protected characteristics).", ""]
+    lines = [f"Equality impact: {e.source['file']}", *e.method(), ""]
     for c in e.characteristics:
-        lines.append(c.label)
+        lines.append(f"{c.label}: {c.rule}")
         rows = [[r["group"]] + [cell_text(k, r.get(k)) for k in _COLUMNS] for r in c.rows]
         t = c.total
         rows.append(["Total"] + [cell_text(k, t[k]) if k in t else "" for k in _COLUMNS])

@@ -18,7 +18,7 @@ from ..documents.blocks import Briefing, Figures
 from ..documents.briefing import make_briefing
 from ..documents.builder import FTE_MEASURES, Changes
 from ..documents.public import changes_since, public_summary
-from ..documents.template import Template, load_builtin, load_template
+from ..documents.template import Template, load_builtin, load_template, with_kept
 from ..figures.compare import compare
 from ..figures.loss import Loss, information_loss
 from ..figures.privacy import Protection
@@ -118,7 +118,7 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
           compare_with: Path | None = None, since_version: int | None = None,
           status: Status = no_status, fmt: str = "pdf",
           accessible: bool | None = None, ledger_file: Path | None = None,
-          release_as: str | None = None) -> Briefed:
+          release_as: str | None = None, kept: str | None = None) -> Briefed:
     """Write a briefing on a file or a stored version: a PDF, or (`fmt` "html") one
     accessible HTML page.
 
@@ -129,6 +129,7 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
     version of the same dataset) adds a "What changed" section after the headline.
     """
     template, audience = choose_template(audience, template_file, audience_given)
+    template = with_kept(template, kept)
     render = renderer_for(template, fmt, accessible)
     with opened(source) as src:
         suffix = ".html" if fmt == "html" else ".pdf"

@@ -4,10 +4,11 @@ exception: the result carries its report and no figures."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ..figures.costs import CostOptions, Costs, check_options, costs
-from ..figures.equality import EQUALITY_THRESHOLD, Equality, equality
+from ..figures.equality import PROTECT_ALL, Equality, EqualityRule, equality
 from ..intake.rules import Report
 from .source import DEFAULT_READ, HowToRead, Source, Status, check, no_status
 
@@ -33,9 +34,22 @@ def costs_source(source: Source, options: CostOptions, how: HowToRead = DEFAULT_
     return CostsResult(report, costs(report, options) if report.valid else None)
 
 
+def equality_rule(audience: str | None = None, kept: str | None = None) -> EqualityRule:
+    """The equality rule of `audience`'s built-in template (None: an audience not known,
+    every characteristic protected), with "kept" as given (None: the template's).
+    `UsageProblem` for a definition of kept a public output does not allow."""
+    if audience is None:
+        rule = PROTECT_ALL
+        return rule if kept is None else dataclasses.replace(rule, kept=kept)
+    from ..documents.template import load_builtin, with_kept  # lazy: the templates, only here
+
+    return with_kept(load_builtin(audience), kept).equality_rule
+
+
 def equality_source(source: Source, how: HowToRead = DEFAULT_READ, *,
-                    threshold: int = EQUALITY_THRESHOLD,
+                    rule: EqualityRule = PROTECT_ALL,
                     status: Status = no_status) -> EqualityResult:
-    """The equality impact of a file or stored version, small counts hidden."""
+    """The equality impact of a file or stored version, small counts hidden as `rule`
+    says."""
     report = check(source, how, status=status)
-    return EqualityResult(report, equality(report, threshold) if report.valid else None)
+    return EqualityResult(report, equality(report, rule) if report.valid else None)

@@ -17,8 +17,14 @@ checks every sha256 and then the restored store as `check_store` does, and only
 then renames it into place: a restore that fails or is killed leaves the target
 as it was.
 
-Backup and restore copy SQLite stores only: a store whose tables are on PostgreSQL
-is backed up with pg_dump and its files/ folder (`PG_BACKUP` says so in one line).
+A store whose tables are on PostgreSQL (--db) is backed up and restored the same way:
+its backup's database is an SQLite file too, copied from one snapshot of its tables
+(`reports.store.transfer`), and a restore replaces its tables in one PostgreSQL
+transaction (the instant at which the store turns from old to new is the COMMIT).
+
+Backup, restore and --resume hold the store's lock exclusively (`store_lock`; on
+PostgreSQL its advisory lock too): a backup waits for running uploads to finish, and
+they (and restores) for it.
 """
 
 from __future__ import annotations
@@ -44,16 +50,17 @@ from ..model.errors import ImpactError, StoreError
 from ..model.formats import jsonable
 from ..model.measures import exact_totals
 from ..model.version import __version__
+from ..store import transfer
 from ..store.db import (
     DB_NAME,
     EMBEDDED,
     FILES_DIR,
     ID_FILE,
-    PG_BACKUP,
     RESTORE_MARKER,
     DamagedStore,
     Store,
     Version,
+    database_url,
     pending_restore,
     read_store_id,
     write_store_id,
@@ -69,7 +76,7 @@ from ..store.files import (
     write_private,
 )
 from ..store.lock import LOCK_NAME, store_lock
-from ..store.paths import resolve_db
+from ..store.paths import DB_ENV, resolve_db
 from .source import load_report
 
 MANIFEST = "manifest.json"
@@ -239,24 +246,32 @@ class BackupResult:
 def backup_store(store: Store, dest: Path, *, now: datetime | None = None) -> BackupResult:
     """A consistent copy of `store` at `dest` (which must not exist yet, or be empty)."""
     dest = Path(dest)
-    if not store.embedded:
-        raise StoreError(PG_BACKUP)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise StoreError(f"{dest} already exists; give a new folder for the backup")
-    parent = dest.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = _mkdtemp(f".{dest.name}.", ".backup-part", parent)
-    except OSError as e:
-        raise StoreError(f"cannot create the backup at {dest}: {e.strerror or e}") from None
-    with _registered(store.root, tmp):
-        return _backup_into(store, dest, tmp, now)
+    with store_lock(store.root, "exclusive", what="impact store backup", db=store.pg_url):
+        parent = dest.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            tmp = _mkdtemp(f".{dest.name}.", ".backup-part", parent)
+        except OSError as e:
+            raise StoreError(f"cannot create the backup at {dest}: {e.strerror or e}") \
+                from None
+        with _registered(store.root, tmp):
+            return _backup_into(store, dest, tmp, now)
+
+
+def _copy_database(store: Store, dest: Path) -> None:
+    """The store's database, consistently, as the SQLite file `dest`."""
+    if store.embedded:
+        store.backup_database(dest)
+    else:
+        transfer.dump_to_sqlite(store.url, dest)
 
 
 def _backup_into(store: Store, dest: Path, tmp: Path, now: datetime | None) -> BackupResult:
     parent = dest.parent
     try:
-        store.backup_database(tmp / DB_NAME)
+        _copy_database(store, tmp / DB_NAME)
         os.chmod(tmp / DB_NAME, PRIVATE_FILE)
         with Store(tmp, url=EMBEDDED, lock=None) as snapshot:    # the database as it was at that moment
             _, versions, damaged = snapshot.scan()
@@ -314,27 +329,37 @@ class RestoreResult:
 
 
 KILL_ENV = "IMPACT_TEST_KILL_AT"     # test hooks: the restore kills itself at this step,
-PAUSE_ENV = "IMPACT_TEST_PAUSE_AT"   # or waits there ("STEP=SECONDS"), holding the lock
+PAUSE_ENV = "IMPACT_TEST_PAUSE_AT"   # or waits there ("STEP=SECONDS", or "STEP=@FILE": until
+                                     # FILE exists), holding the lock
 STAGE_SUFFIX = ".restore-part"
 STEPS = ("staged", "kept", "marked", "adding", "added", "swapped", "cleaning")
+# on PostgreSQL, inside the one transaction: after each table is loaded, before COMMIT
+PG_STEPS = (*STEPS[:5], "loading", "committing", *STEPS[5:])
+_reached: dict[str, int] = {}
 
 
 def _step(name: str) -> None:
-    """A named point of a restore (`STEPS`).  With $IMPACT_TEST_KILL_AT set to its name,
-    the process kills itself there (SIGKILL: no clean-up runs), so that tests interrupt a
-    restore at exactly that point, whatever the machine's speed."""
-    if os.environ.get(KILL_ENV) == name:
+    """A named point of a restore (`STEPS`, `PG_STEPS`).  With $IMPACT_TEST_KILL_AT set to
+    its name (or NAME:N, the Nth time this run reaches it), the process kills itself there
+    (SIGKILL: no clean-up runs), so that tests interrupt a restore at exactly that point,
+    whatever the machine's speed."""
+    _reached[name] = _reached.get(name, 0) + 1
+    kill, _, nth = os.environ.get(KILL_ENV, "").partition(":")
+    if kill == name and (not nth or int(nth) == _reached[name]):
         os.kill(os.getpid(), signal.SIGKILL)
-    step, _, seconds = os.environ.get(PAUSE_ENV, "").partition("=")
-    if step == name:
-        time.sleep(float(seconds or 1))
+    step, _, until = os.environ.get(PAUSE_ENV, "").partition("=")
+    if step == name and until.startswith("@"):    # until the test makes that file
+        while not os.path.exists(until[1:]):
+            time.sleep(0.02)
+    elif step == name:
+        time.sleep(float(until or 1))
 
 
 def restore_store(src: Path, target: Path, *, force: bool = False,
                   db: str | None = None) -> RestoreResult:
     """Restore the backup `src` (made by `backup_store`, or a copied store folder) into
     the store folder `target`, which must be new or an empty store unless `force`.
-    Refused when the target's database is `db` or $IMPACT_DB (PostgreSQL): `PG_BACKUP`.
+    `db` (else $IMPACT_DB): the store's PostgreSQL database, if its tables are there.
 
     The restore works inside the store folder (so a mount point or the target of a
     symbolic link is restored where it is), holding the store's lock exclusively:
@@ -345,15 +370,16 @@ def restore_store(src: Path, target: Path, *, force: bool = False,
     3. RESTORE_MARKER records what is being done (from here on, every command sees it);
     4. the backup's files are added to STORE/files (files are named by their content,
        so the old database still finds all of its own);
-    5. the database is renamed over STORE/impact.db: the one instant at which the store
+    5. the database is renamed over STORE/impact.db (PostgreSQL: its tables are replaced
+       in one transaction, `transfer.replace_tables`): the one instant at which the store
        changes from the old to the new, whole;
     6. files only the old database named are removed, and the marker.
 
     Killed anywhere, every reader sees the old store or the new one; the next command
     names the interrupted restore, changes nothing, and `resume_restore` finishes it
     (after step 5) or rolls it back (before)."""
-    if resolve_db(db):
-        raise StoreError(PG_BACKUP)
+    given = resolve_db(db)
+    pg = database_url(given) if given else None
     src, target = Path(src), _real(Path(target))
     if not (src / DB_NAME).is_file():
         raise StoreError(f"{src} is not a backup of a store: it has no {DB_NAME}")
@@ -367,18 +393,19 @@ def restore_store(src: Path, target: Path, *, force: bool = False,
         private_dir(target)
     except OSError as e:
         raise StoreError(f"cannot create the store at {target}: {e.strerror or e}") from None
-    with store_lock(target, "exclusive", what="impact store restore"):
+    with store_lock(target, "exclusive", what="impact store restore", db=pg):
         if (target / RESTORE_MARKER).exists():     # another restore was killed meanwhile
             raise StoreError(f"an earlier restore of the store at {target} was interrupted; "
                              f"finish it first with impact store restore --resume --store "
                              f"{target}")
-        replacing = not _empty_store(target)
+        replacing = not _empty_store(target, pg)
         if replacing and not force:
             raise StoreError(f"the store at {target} is not empty; restore into a new folder, "
                              f"or add --force to replace it (a copy of the store it replaces "
                              f"is kept beside it)")
         remove_stale_temporaries(target)
-        store_id = read_store_id(target) or secrets.token_hex(16)
+        store_id = (read_store_id(target) or (transfer.store_id_in(pg) if pg else None)
+                    or secrets.token_hex(16))
         stage = _mkdtemp(".", STAGE_SUFFIX, target)
         try:
             _copy_backup(src, stage, manifest)
@@ -394,8 +421,8 @@ def restore_store(src: Path, target: Path, *, force: bool = False,
                     (stage / leftover).unlink()
             fsync_dir(stage)
             _step("staged")
-            old_named = _named_files(target) if replacing else set()
-            kept = _keep(target) if replacing else None
+            old_named = _named_files(target, pg) if replacing else set()
+            kept = _keep(target, pg) if replacing else None
             _step("kept")
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
@@ -404,19 +431,22 @@ def restore_store(src: Path, target: Path, *, force: bool = False,
         marker = {"source": str(src), "stage": stage.name, "kept": str(kept or ""),
                   "database_sha256": sha256_file(stage / DB_NAME),
                   "old_files": sorted(old_named), "new_files": new_named,
+                  "database": "postgresql" if pg else "sqlite", "replacing": replacing,
+                  "restore_id": secrets.token_hex(16),
                   "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
         if not (target / ID_FILE).exists():
             write_store_id(target, store_id)
         with atomic_output(target / RESTORE_MARKER, "w", perms=PRIVATE_FILE) as fh:
             fh.write(json.dumps(marker, indent=2) + "\n")
         _step("marked")
-        _finish(target, marker)
+        _finish(target, marker, pg)
     checked.root = target
     return RestoreResult(target, checked, kept)
 
 
-def _finish(target: Path, marker: dict[str, Any]) -> None:
-    """Steps 4 to 6 of a restore (see `restore_store`), from wherever they were left."""
+def _finish(target: Path, marker: dict[str, Any], pg: str | None) -> None:
+    """Steps 4 to 6 of a restore (see `restore_store`), from wherever they were left;
+    `pg`: the store's PostgreSQL URL, if its tables are there."""
     stage = target / str(marker["stage"])
     files = target / FILES_DIR
     private_dir(files)
@@ -430,9 +460,12 @@ def _finish(target: Path, marker: dict[str, Any]) -> None:
         _step("adding")
     fsync_dir(files)
     _step("added")
-    _settle(target / DB_NAME)
-    os.replace(stage / DB_NAME, target / DB_NAME)
-    fsync_dir(target)
+    if pg:
+        transfer.replace_tables(pg, stage / DB_NAME, str(marker["restore_id"]), _step)
+    else:
+        _settle(target / DB_NAME)
+        os.replace(stage / DB_NAME, target / DB_NAME)
+        fsync_dir(target)
     _step("swapped")
     _clean_up(target, marker)
 
@@ -449,15 +482,23 @@ def _clean_up(target: Path, marker: dict[str, Any]) -> None:
     fsync_dir(target)
 
 
-def resume_restore(target: Path) -> RestoreResult:
+def resume_restore(target: Path, db: str | None = None) -> RestoreResult:
     """Finish a restore that was interrupted after its database was renamed into place
     (the stage no longer holds it), or roll back one interrupted before (the store is
-    then as it was: the files it had added are removed)."""
+    then as it was: the files it had added are removed).  A restore into a new folder is
+    finished.  On PostgreSQL (`db`, else $IMPACT_DB) the database itself says whether
+    the restore's transaction committed (`transfer.restore_committed`)."""
     target = _real(Path(target))
     marker_path = target / RESTORE_MARKER
     if not marker_path.exists():
         raise StoreError(f"no interrupted restore was found at {target}; nothing to resume")
-    with store_lock(target, "exclusive", what="impact store restore --resume"):
+    given = resolve_db(db)
+    on_pg = (pending_restore(target) or {}).get("database") == "postgresql"
+    if on_pg and not given:
+        raise StoreError(f"the interrupted restore of {target} was into a PostgreSQL "
+                         f"database; give its URL with --db (or ${DB_ENV})")
+    pg = database_url(given) if on_pg and given else None    # the marker says which
+    with store_lock(target, "exclusive", what="impact store restore --resume", db=pg):
         try:
             marker = json.loads(marker_path.read_text(encoding="utf-8"))
             for key in ("stage", "database_sha256", "old_files", "new_files"):
@@ -466,10 +507,15 @@ def resume_restore(target: Path) -> RestoreResult:
             raise StoreError(f"{marker_path} cannot be read; restore the backup again with "
                              f"impact store restore BACKUP --store {target} --force") from None
         staged = (target / str(marker["stage"]) / DB_NAME).exists()
-        if staged and not (target / DB_NAME).exists():
-            _finish(target, marker)        # a first restore into an empty folder
+        if pg is not None:
+            swapped = transfer.restore_committed(pg, str(marker.get("restore_id", "")))
+            first = not marker.get("replacing", True)
+        else:
+            swapped, first = not staged, not (target / DB_NAME).exists()
+        if staged and first and not swapped:
+            _finish(target, marker, pg)    # a first restore into an empty folder
             how = "finished"
-        elif not staged:                   # renamed into place: the new store is in
+        elif swapped:                      # renamed into place: the new store is in
             _clean_up(target, marker)
             how = "finished"
         else:
@@ -481,7 +527,7 @@ def resume_restore(target: Path) -> RestoreResult:
             marker_path.unlink(missing_ok=True)
             fsync_dir(target)
             how = "rolled back"
-        with Store(target, url=EMBEDDED, create=False) as store:
+        with Store(target, url=pg or EMBEDDED, create=False, lock=None) as store:
             checked = check_open(store)
     kept = Path(marker["kept"]) if marker.get("kept") else None
     return RestoreResult(target, checked, kept, how)
@@ -523,17 +569,17 @@ def _settle(db_file: Path) -> None:
             conn.close()
 
 
-def _named_files(target: Path) -> set[str]:
+def _named_files(target: Path, pg: str | None) -> set[str]:
     """The stored files the store's database names (none if it cannot be read)."""
     try:
-        with Store(target, url=EMBEDDED, create=False, lock=None) as store:
+        with Store(target, url=pg or EMBEDDED, create=False, lock=None) as store:
             _, versions, _ = store.scan()
     except StoreError:
         return set()
     return {v.stored_name for v in versions}
 
 
-def _keep(target: Path) -> Path:
+def _keep(target: Path, pg: str | None) -> Path:
     """A copy of the store about to be replaced (its database and files, as they are,
     damaged or not), beside it: TARGET.replaced-<UTC time>."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -548,12 +594,15 @@ def _keep(target: Path) -> Path:
         raise StoreError(f"cannot keep a copy of the store beside it in {target.parent}: "
                          f"{e.strerror or e}") from None
     with _registered(target, tmp):
-        return _keep_into(target, dest, tmp)
+        return _keep_into(target, dest, tmp, pg)
 
 
-def _keep_into(target: Path, dest: Path, tmp: Path) -> Path:
+def _keep_into(target: Path, dest: Path, tmp: Path, pg: str | None) -> Path:
     try:
-        if (target / DB_NAME).exists():
+        if pg is not None:                   # its tables, as a backup's database
+            transfer.dump_to_sqlite(pg, tmp / DB_NAME)
+            os.chmod(tmp / DB_NAME, PRIVATE_FILE)
+        elif (target / DB_NAME).exists():
             _settle(target / DB_NAME)
             shutil.copy2(target / DB_NAME, tmp / DB_NAME)
         if (target / FILES_DIR).is_dir():
@@ -650,10 +699,16 @@ def _mkdtemp(prefix: str, suffix: str, parent: Path) -> Path:
     return path
 
 
-def _empty_store(root: Path) -> bool:
-    """A folder with nothing in it, or a store with no file and no version."""
+def _empty_store(root: Path, pg: str | None = None) -> bool:
+    """A folder with nothing in it, or a store with no file and no version (`pg`: whose
+    tables are in that PostgreSQL database)."""
     if not root.is_dir():
         return False
+    if pg is not None:
+        files = root / FILES_DIR
+        if files.is_dir() and any(p for p in files.iterdir() if not p.name.startswith(".")):
+            return False
+        return transfer.versions_in(pg) == 0
     names = {p.name for p in root.iterdir()
              if p.name not in (LOCK_NAME, ID_FILE, TEMPORARY_DIR)
              and not p.name.endswith(STAGE_SUFFIX)}

@@ -370,7 +370,7 @@ class Store:
             raise StoreError(f"cannot create the store at {self.root}: {e.strerror or e}; "
                              f"choose another place with --store DIR or ${STORE_ENV}") from None
         if lock is not None:
-            self._held.enter_context(store_lock(self.root, lock))
+            self._held.enter_context(store_lock(self.root, lock, db=self.pg_url))
         self.engine = _make_engine(self._url)
         try:
             self.schema = self._open_schema()
@@ -388,6 +388,11 @@ class Store:
         except BaseException:
             self.close()
             raise
+
+    @property
+    def pg_url(self) -> str | None:
+        """The PostgreSQL URL whose advisory lock is the store's lock too (None: SQLite)."""
+        return None if self.embedded else str(self._url)
 
     def _reach(self) -> None:
         """Connect to the PostgreSQL database once: `StoreError` saying why it cannot be."""
@@ -513,6 +518,11 @@ class Store:
             self._lock_schema(conn)
             have = set(inspect(conn).get_table_names())
             if "meta" not in have:
+                if self.pending_restore() is not None:     # a restore into it was killed
+                    raise StoreError(f"there is no store at {self.root} (its database "
+                                     f"{self._db_name} holds no store tables); an interrupted "
+                                     f"restore was found: finish it with impact store restore "
+                                     f"--resume --store {self.root}")
                 if self.stored_files() or have & {"datasets", "versions"}:
                     raise self._lost(f"its database {self._db_name} is empty (it holds no "
                                      f"store tables)" if not have & {"datasets", "versions"}
@@ -586,8 +596,7 @@ class Store:
     def _damaged(self, what: str) -> DamagedStore:
         originals = self.stored_files()
         fix = (f"restore a backup with impact store restore BACKUP --store {self.root} "
-               f"--force" if self.embedded else "restore it with pg_restore from a pg_dump "
-               "backup")
+               f"--force" + ("" if self.embedded else " (and its --db)"))
         held = (f"; it holds {len(originals)} stored original(s) (see impact store check), "
                 f"which a restore or a new upload of each can bring back" if originals else "")
         return DamagedStore(f"the store at {self.root} is damaged: {what}; refusing to start "
@@ -601,8 +610,8 @@ class Store:
         n = len(self.stored_files())
         fix = (f"Restore a backup with impact store restore BACKUP --store {self.root} --force"
                if self.embedded else
-               "Give the --db URL of this store's database, or restore it with pg_restore "
-               "from a pg_dump backup")
+               f"Give the --db URL of this store's database, or restore a backup with impact "
+               f"store restore BACKUP --store {self.root} --force (and its --db)")
         return StoreError(f"the store at {self.root} holds {n} stored file(s) but {what}; "
                           f"refusing to start a new, empty history. {fix}")
 
@@ -862,7 +871,7 @@ class Store:
         earlier proposal is a change (`same_as` finds which version it repeats).
         `pause` sleeps that long at each step (a test hook, for killing an upload).
         Holds the store's lock, shared, while it writes (see `lock.py`)."""
-        with store_lock(self.root, "shared", what="an upload"):
+        with store_lock(self.root, "shared", what="impact upload", db=self.pg_url):
             self.refuse_while_restoring()
             return self._add(src, dataset, sha256=sha256, original_name=original_name,
                              as_of=as_of, uploaded_by=uploaded_by, note=note, sheets=sheets,
@@ -1017,9 +1026,8 @@ _TOTALS_NEEDED = ("baseline_fte", "baseline_posts", "deleted_fte", "deleted_post
 _AT_RISK = ("at_risk_posts", "vacant_deleted_fte")
 
 
-PG_BACKUP = ("impact store backup and restore copy SQLite stores only; this store's database "
-             "is on PostgreSQL: back it up with pg_dump (restore with pg_restore) and copy "
-             "the store's files/ folder beside it")
+PG_BACKUP = ("Store.backup_database copies an SQLite database only; a store on PostgreSQL is "
+             "backed up by reports.store.transfer")
 
 
 def _versions_select() -> Any:

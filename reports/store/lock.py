@@ -16,6 +16,17 @@ Why not the `filelock` package: it has exclusive locks only, and this lock must 
 any number of readers and uploads share the store while keeping a restore apart from
 all of them.  `flock` gives exactly that, and nothing else is needed on Linux.
 
+A store whose tables are on PostgreSQL (--db) is locked twice, in the same mode: the
+folder's flock as above (its files/ folder may be shared by several machines), and then
+a PostgreSQL advisory lock on its database (`pg_try_advisory_lock`, or
+`pg_try_advisory_lock_shared` for a shared one, on key `PG_LOCK_KEY`), held by a
+connection of its own for as long as the lock is held.  So commands on different
+machines that share one database keep apart as commands on one machine do.  The wait
+is the same bounded one (polled, so it can end); the holder is named from the
+server's own tables (its connection's application_name says what it is and its
+process id).  The server releases a session's advisory locks when its connection
+ends, so a killed command's lock goes with it here too.
+
 Within one process the lock is taken once per store and counted (the portal's
 threads share it; a restore that opens the store again for its own checks does
 not wait for itself).
@@ -32,6 +43,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..model.errors import StoreError
 from .files import PRIVATE_FILE
@@ -40,6 +52,7 @@ LOCK_NAME = "impact.lock"
 LOCK_WAIT_ENV = "IMPACT_LOCK_WAIT"
 DEFAULT_WAIT_S = 120.0
 _POLL_S = 0.05
+PG_LOCK_KEY = 0x1A7AC8       # the store-wide advisory lock (db.py's schema lock is 0x1A7AC7)
 
 
 def wait_seconds() -> float:
@@ -56,6 +69,7 @@ class _Held:
     fd: int
     mode: str          # "shared" or "exclusive"
     count: int
+    pg: Any = None     # PostgreSQL: the connection that holds the advisory lock
 
 
 _held: dict[str, _Held] = {}
@@ -78,12 +92,14 @@ def _holder(path: str) -> str:
 
 @contextlib.contextmanager
 def store_lock(root: Path, mode: str = "shared", *, what: str = "impact",
-               wait: float | None = None) -> Iterator[None]:
+               wait: float | None = None, db: str | None = None) -> Iterator[None]:
     """Hold the lock of the store at `root` (`mode` "shared" or "exclusive") for the
     block.  `what` names the holder in the lock file when exclusive ('impact store
-    restore').  `StoreError`, one line, if it is not free within `wait` seconds."""
+    restore').  `db`: the store's PostgreSQL URL, whose advisory lock is taken too.
+    `StoreError`, one line, if it is not free within `wait` seconds."""
     key = _key(root)
     limit = wait_seconds() if wait is None else wait
+    started = time.monotonic()
     with _guard:
         held = _held.get(key)
         if held is not None and (held.mode == "exclusive" or mode == "shared"):
@@ -107,16 +123,23 @@ def store_lock(root: Path, mode: str = "shared", *, what: str = "impact",
             yield          # a store nobody may write (read-only media): nothing to keep apart
             return
         raise StoreError(f"cannot lock the store at {root}: {e.strerror or e}") from None
+    pg, locked = None, False
     try:
         _acquire(fd, key, root, mode, limit)
+        locked = True
         if mode == "exclusive":
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{what} (process {os.getpid()})\n".encode(), 0)
+        if db is not None:
+            pg = _pg_acquire(db, root, mode, what, started + limit, limit)
     except BaseException:
+        if locked and mode == "exclusive":
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
         os.close(fd)
         raise
     with _guard:
-        _held[key] = _Held(fd, mode, 1)
+        _held[key] = _Held(fd, mode, 1, pg)
     try:
         yield
     finally:
@@ -141,8 +164,65 @@ def _acquire(fd: int, key: str, root: Path, mode: str, limit: float) -> None:
     who = (f"{holder} holds it" if holder else
            "other impact commands (uploads, monthly runs, the portal) are using it"
            if mode == "exclusive" else "another impact command holds it alone")
-    raise StoreError(f"the store at {root} is busy: {who}; waited {limit:g} s "
-                     f"(${LOCK_WAIT_ENV}); try again when it has finished")
+    raise _busy(root, who, limit)
+
+
+def _busy(root: Path, who: str, limit: float) -> StoreError:
+    return StoreError(f"the store at {root} is busy: {who}; waited {limit:g} s "
+                      f"(${LOCK_WAIT_ENV}); try again when it has finished")
+
+
+def _pg_acquire(db: str, root: Path, mode: str, what: str, deadline: float,
+                limit: float) -> Any:
+    """The advisory lock of the store's PostgreSQL database, on a connection of its own
+    (returned: closing it releases the lock), polled until `deadline`."""
+    from sqlalchemy import create_engine, text  # lazy: only stores on PostgreSQL need it
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    name = f"{what} (process {os.getpid()})"[:63]
+    engine = create_engine(db, poolclass=NullPool,
+                           connect_args={"connect_timeout": 10, "application_name": name})
+    try:
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    except SQLAlchemyError as e:
+        engine.dispose()
+        shown = make_url(db).render_as_string(hide_password=True)
+        detail = str(getattr(e, "orig", None) or e).splitlines()[0]
+        raise StoreError(f"cannot open the store database at {shown}: {detail}; check "
+                         f"the --db URL (or $IMPACT_DB) and that the database server is "
+                         f"running and lets you in") from None
+    take = "pg_try_advisory_lock" if mode == "exclusive" else "pg_try_advisory_lock_shared"
+    try:
+        while True:
+            if conn.execute(text(f"SELECT {take}(:key)"), {"key": PG_LOCK_KEY}).scalar():
+                return conn
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(_POLL_S)
+        holders = conn.execute(text(
+            "SELECT a.application_name, l.mode FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 "
+            "AND l.objid = :key AND l.objsubid = 1 AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY a.application_name"), {"key": PG_LOCK_KEY}).all()
+    except SQLAlchemyError as e:
+        conn.close()
+        engine.dispose()
+        detail = str(getattr(e, "orig", None) or e).splitlines()[0]
+        raise StoreError(f"cannot lock the store at {root} in its database: {detail}") \
+            from None
+    conn.close()
+    engine.dispose()
+    alone = [str(h[0] or "a PostgreSQL session") for h in holders if h[1] == "ExclusiveLock"]
+    shared = sorted({str(h[0] or "a PostgreSQL session") for h in holders
+                     if h[1] == "ShareLock"})
+    who = (f"{alone[0]} holds it" if alone else
+           f"other impact commands are using it ({', '.join(shared[:5])})" if shared else
+           "another impact command holds it")
+    raise _busy(root, f"{who} in its PostgreSQL database", limit)
 
 
 def _release(key: str) -> None:
@@ -152,6 +232,11 @@ def _release(key: str) -> None:
         if held.count:
             return
         del _held[key]
+    if held.pg is not None:
+        engine = held.pg.engine
+        with contextlib.suppress(Exception):
+            held.pg.close()          # the session ends: the advisory lock is released
+        engine.dispose()
     if held.mode == "exclusive":
         with contextlib.suppress(OSError):
             os.ftruncate(held.fd, 0)

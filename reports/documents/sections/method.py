@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...figures.equality import characteristics_of
 from ...figures.privacy import SECONDARY
 from ...model.fields import FIELD_BY_NAME, normalise
 from ..blocks import GENERATED_LABEL, Block, Cell, Table, Text, clean, without_commands
@@ -52,6 +53,9 @@ def method(b: Builder) -> list[Block]:
                     f"every other table here, a hidden one could be worked out to within "
                     f"{thr}. Each hidden figure was checked by linear programming against "
                     f"everything this briefing publishes.")
+    if "equality" in b.t.sections and b.s.has_posts:
+        defs += [f"Equality impact: {line}" if i == 0 else line for i, line in
+                 enumerate(b.t.equality_rule.sentences(characteristics_of(b.report)))]
     defs.append("No name, employee number or other personal identifier is ever printed: "
                 "columns holding them are dropped when the file is read.")
     out += [Text(d, "bullet") for d in defs]

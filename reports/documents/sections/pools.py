@@ -4,7 +4,9 @@ privacy module."""
 
 from __future__ import annotations
 
-from ...figures.pools import Pools, pools
+from typing import Any
+
+from ...figures.pools import SAME, SERVES_NAMED, Pools, pools
 from ..blocks import Block, Cell, Table, Text, clean
 from ..builder import Builder
 from . import section
@@ -56,18 +58,18 @@ def pools_section(b: Builder) -> list[Block]:
     rows: list[list[Cell]] = []
     for x in affected[:POOL_ROWS]:
         pkey: tuple[str, ...] = ("pool", *x.key.values(), x.grade)
-        for k, v in (("occupied", x.occupied), ("deleted", x.deleted), ("kept", x.kept),
-                     ("candidates", sum(c["posts"] for c in x.candidates))):
+        for k, v in (("occupied", x.occupied), ("deleted", x.deleted), ("kept", x.kept)):
             f.add(pkey + (k,), v, "posts")
         rows.append([*(clean(v) for v in x.key.values()), clean(x.grade),
-                     pkey + ("occupied",), pkey + ("deleted",), pkey + ("kept",),
-                     pkey + ("candidates",)])
+                     pkey + ("occupied",), pkey + ("deleted",), pkey + ("kept",)])
     if len(affected) > POOL_ROWS:
         out.append(Text(f"The first {POOL_ROWS} of {len(affected):,} pools.", "intro_note"))
     head = [c.replace("_", " ").title() for c in p.pool_by] + ["Grade"]
-    out.append(b.table(Table(head + ["Occupied", "Deleted", "Kept", "Redeploy posts"], rows,
+    # No column of redeployment posts per pool: one vacancy would show against every pool
+    # it could serve, as if each could have it.  The posts are listed once, below.
+    out.append(b.table(Table(head + ["Occupied", "Deleted", "Kept"], rows,
                              text_cols=len(head),
-                             widths=[2.2] * (len(head) - 1) + [1.1, 1, 1, 0.9, 1.1])))
+                             widths=[2.2] * (len(head) - 1) + [1.1, 1, 1, 0.9])))
     out.append(Text("Posts available for redeployment", "subheading"))
     if not p.available:
         out.append(Text("None: the proposals create no posts and keep no vacancy.", "body"))
@@ -80,9 +82,29 @@ def pools_section(b: Builder) -> list[Block]:
             rkey = ("redeploy", a["team"], a["title"], a["grade"], a["kind"], "posts")
             f.add(rkey, a["posts"], "posts")
             avail.append([clean(a["team"]), clean(a["title"]), clean(a["grade"]), a["kind"],
-                          rkey])
-        out.append(b.table(Table(["Team", "Job title", "Grade", "Kind", "Posts"], avail,
-                                 text_cols=4, widths=[2.2, 2.4, 1.1, 1.4, 0.8])))
-        out.append(Text("Each at-risk pool's candidates are the available posts of its grade, "
-                        "then one grade either side in the file's grade order.", "note"))
+                          could_serve(p, a), rkey])
+        out.append(b.table(Table(["Team", "Job title", "Grade", "Kind",
+                                  "At-risk pools it could serve", "Posts"], avail,
+                                 text_cols=5, widths=[1.6, 1.7, 0.9, 1.1, 3.4, 0.6])))
+        out.append(Text("Each post is listed once, with every at-risk pool it could serve: "
+                        "those of its own grade, then of the grade either side in the file's "
+                        "grade order. Several pools may want the same post; it is still one "
+                        "post. A grade is \"one grade up\" or \"one grade down\" only where the "
+                        "two grades are numbered one apart (Grade 8 and Grade 9); otherwise it "
+                        "is \"the next grade above in this schedule\" (or below): the file may "
+                        "not hold every grade.", "note"))
     return out
+
+
+def could_serve(p: Pools, post: dict[str, Any]) -> str:
+    """The at-risk pools an available post could serve, by grade: "Grade 8 (the post is
+    one grade up): Team / Title; ...", or "none"."""
+    parts = []
+    for grade, match, pools_ in p.serves(post):
+        names = [" / ".join(clean(v, 60) for v in x.key.values()) or clean(x.grade)
+                 for x in pools_[:SERVES_NAMED]]
+        more = len(pools_) - SERVES_NAMED
+        listed = "; ".join(names) + (f"; and {more:,} more" if more > 0 else "")
+        how = "same grade" if match == SAME else f"the post is {match}"
+        parts.append(f"{clean(grade)} ({how}): {listed}")
+    return " | ".join(parts) or "none"
