@@ -24,6 +24,7 @@ from reports.figures.costs import (
     year_fraction,
 )
 from reports.figures.loss import information_loss
+from reports.figures.pools import pools
 from reports.figures.s188 import QUESTIONS, award_by_date, award_words, s188_pack
 from reports.model import redundancy_rules as rules
 from reports.model.errors import InvalidData, PostsNotGiven, UsageProblem
@@ -451,3 +452,62 @@ def test_protective_award_words_name_each_maximum_with_its_dismissals_and_dates(
     assert award_words(award, None) == (
         "up to 90 days' pay for 3 dismissals (1 April 2026 to 5 April 2026; 2 of them with "
         "no date); up to 180 days' pay for 1 dismissal (6 April 2026)")
+
+
+# ---------------------------------------------------------------------------------------
+# selection pools (reports/figures/pools.py)
+
+POOL_HEADER = ["Team", "Location", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant"]
+
+
+def _pools(tmp_path: Path, rows: list[list[Any]], **kw: Any) -> Any:
+    path = make_xlsx(tmp_path, [POOL_HEADER, *rows])
+    report = intake.check(path)
+    assert report.valid, report.findings.items
+    return pools(report, **kw)
+
+
+def test_pools_losing_all_and_losing_some_are_counted_apart(tmp_path: Path) -> None:
+    p = _pools(tmp_path, [
+        ["A", "", "Clerk", "G1", 1, 1, "Deleted", "N"],       # A clerks: losing all
+        ["B", "", "Clerk", "G1", 2, 2, "Deleted", "N"],       # B clerks: losing all
+        ["C", "", "Clerk", "G1", 1, 1, "Deleted", "N"],       # C clerks: losing some
+        ["C", "", "Clerk", "G1", 1, 1, "Retained", "N"],
+        ["D", "", "Clerk", "G1", 1, 1, "Retained", "N"],      # not affected
+    ])
+    t = p.totals()
+    assert (t["pools"], t["affected_pools"], t["pools_losing_all"], t["pools_losing_some"]) \
+        == (4, 3, 2, 1)
+
+
+def test_pools_match_available_posts_of_the_same_grade_and_one_step_either_side(
+        tmp_path: Path) -> None:
+    # an at-risk pool at G3; new posts at G1 .. G5, 1, 2, 4, 8 and 16 of them
+    rows = [["A", "", "Clerk", "G3", 1, 1, "Deleted", "N"]]
+    rows += [["N", "", "New", f"G{g}", n, n, "Created", "N"]
+             for g, n in ((1, 1), (2, 2), (3, 4), (4, 8), (5, 16))]
+    p = _pools(tmp_path, rows)
+    # G2, G3 and G4: 2 + 4 + 8
+    assert p.totals()["matched_posts_available"] == 14
+    assert p.totals()["redeployment_posts_available"] == 31
+
+
+def test_pools_name_a_blank_pool_column_not_given(tmp_path: Path) -> None:
+    p = _pools(tmp_path, [["A", "", "Clerk", "G1", 1, 1, "Deleted", "N"],
+                          ["A", "North", "Clerk", "G1", 1, 1, "Deleted", "N"]],
+               pool_by=("location", "title", "grade"))
+    assert sorted(x.key["location"] for x in p.pools) == ["(not given)", "North"]
+
+
+def test_pools_refuse_a_column_they_cannot_use_and_a_file_without_posts(tmp_path: Path
+                                                                        ) -> None:
+    with pytest.raises(UsageProblem) as e:
+        _pools(tmp_path, [["A", "", "Clerk", "G1", 1, 1, "Deleted", "N"]], pool_by=("pay",))
+    assert str(e.value) == ("--pool-by 'pay' is not a column it can use; choose from "
+                            "establishment, location, team, title, grade, site_type")
+    path = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Status"],
+                                ["T", "W", "G1", 1, "Deleted"]], name="noposts.xlsx")
+    with pytest.raises(PostsNotGiven) as p:
+        pools(intake.check(path))
+    assert str(p.value) == ("noposts.xlsx has no Posts column, so the number of posts on each "
+                            "row is not known and pools cannot be counted; add a Posts column")
