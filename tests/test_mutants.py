@@ -23,6 +23,7 @@ from reports.figures.costs import (
     upper_bound,
     year_fraction,
 )
+from reports.figures.equality import EqualityRule, cell_text, equality, equality_header
 from reports.figures.loss import information_loss
 from reports.figures.pools import pools
 from reports.figures.s188 import QUESTIONS, award_by_date, award_words, s188_pack
@@ -511,3 +512,89 @@ def test_pools_refuse_a_column_they_cannot_use_and_a_file_without_posts(tmp_path
         pools(intake.check(path))
     assert str(p.value) == ("noposts.xlsx has no Posts column, so the number of posts on each "
                             "row is not known and pools cannot be counted; add a Posts column")
+
+
+# ---------------------------------------------------------------------------------------
+# equality (reports/figures/equality.py)
+
+EQ_HEADER = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant", "Sex"]
+KEPT_BOTH = ("Kept means retained or relocated: an occupied post is kept unless it is "
+             "deleted (a relocated post's holder keeps a job, in another service).")
+
+
+def test_equality_rule_says_why_each_characteristic_is_hidden_or_shown() -> None:
+    union = EqualityRule(in_full=frozenset({"sex"}), audience="union")
+    assert union.said("sex") == "shown in full (not special category data; for consultation)"
+    assert union.said("ethnicity") == "counts under 5 hidden (special category data)"
+    assert union.said("age_band") == "counts under 5 hidden (protected by this template)"
+    assert EqualityRule(audience="public").said("sex") == "counts under 5 hidden (public output)"
+    assert EqualityRule(threshold=3).said("sex") == "counts under 3 hidden (audience not known)"
+
+
+def test_equality_method_names_what_is_shown_hidden_and_special_in_that_order() -> None:
+    rule = EqualityRule(in_full=frozenset({"part_time", "sex"}), audience="union")
+    assert rule.sentences(["part_time", "sex", "ethnicity", "age_band"]) == [
+        "Shown in full, however small the counts: Full-time or part-time (from FTE), Sex. "
+        "These are personal data but not special category data, and equality analyses are "
+        "shared with those consulted at an aggregate level, with no per-person rows.",
+        "Counts under 5, and any figure that would reveal one, are hidden as [c]: Ethnicity, "
+        "Age band. Ethnicity: special category data (UK GDPR Article 9), protected in every "
+        "audience.",
+        KEPT_BOTH]
+    # nothing special among them: no sentence about Article 9
+    assert EqualityRule().sentences(["sex"]) == [
+        "Counts under 5, and any figure that would reveal one, are hidden as [c]: Sex.",
+        KEPT_BOTH]
+    # no keys given: every characteristic
+    assert EqualityRule().sentences()[0] == (
+        "Counts under 5, and any figure that would reveal one, are hidden as [c]: Full-time "
+        "or part-time (from FTE), Sex, Age band, Ethnicity, Disability, Working pattern (as "
+        "recorded). Ethnicity, Disability: special category data (UK GDPR Article 9), "
+        "protected in every audience.")
+
+
+def test_equality_cells_for_people() -> None:
+    assert cell_text("fisher_p", None) == "–"
+    assert cell_text("below_four_fifths", True) == "FLAG"
+    assert cell_text("below_four_fifths", False) == ""
+    assert cell_text("fisher_p", D("0.00009999")) == "<0.0001"
+    assert cell_text("fisher_p", D("0.0001")) == "0.0001"
+    assert equality_header() == ["Group", "Occupied", "At risk", "Kept", "Retention",
+                                 "Ratio to best", "Under 0.8", "Fisher p"]
+
+
+def test_equality_hides_a_small_group_and_the_counts_that_would_give_it_away(
+        tmp_path: Path) -> None:
+    # women: 3 posts, 1 at risk; men: 20, 5 at risk.  Every count of the women is under 5;
+    # with the totals shown, each of the men's counts would give the women's away.
+    rows = [EQ_HEADER]
+    rows += [["A", "W", "G1", 1, 1, "Deleted" if i < 1 else "Retained", "N", "Women"]
+             for i in range(3)]
+    rows += [["A", "W", "G1", 1, 1, "Deleted" if i < 5 else "Retained", "N", "Men"]
+             for i in range(20)]
+    e_report = intake.check(make_xlsx(tmp_path, rows))
+    e = equality(e_report)
+    sex = next(c for c in e.characteristics if c.key == "sex")
+    rows_by = {r["group"]: r for r in sex.rows}
+    names = ("eq_baseline_posts", "eq_at_risk_posts", "eq_retained_posts")
+    assert [rows_by["Women"][k] for k in names] == ["[c]"] * 3
+    # each of the women's counts is the total less the men's: one of the two is hidden
+    for k in names:
+        assert "[c]" in (rows_by["Men"][k], sex.total[k]), k
+    out = e.to_dict()
+    assert set(out) == {"source", "threshold", "kept", "kept_means", "characteristics",
+                        "notes"}
+    assert out["threshold"] == 5 and out["source"] == e.source and out["notes"] == e.notes
+    c = next(c for c in out["characteristics"] if c["characteristic"] == "sex")
+    assert set(c) == {"characteristic", "label", "rule", "groups", "total", "flagged",
+                      "notes"}
+    assert c["label"] == "Sex" and c["rule"] == "counts under 5 hidden (audience not known)"
+    assert c["groups"][0]["group"] == "Men" and c["flagged"] == []
+    assert c["total"]["group"] == "Total" and c["total"]["eq_baseline_posts"] == 23
+    assert e.method() == EqualityRule().sentences(["part_time", "sex"])
+    # shown in full (a union briefing's rule): a rate is a JSON number, 15 of 20 kept = 75%
+    full = equality(e_report, EqualityRule(in_full=frozenset({"sex"}), audience="union"))
+    men = next(g for c in full.to_dict()["characteristics"] if c["characteristic"] == "sex"
+               for g in c["groups"] if g["group"] == "Men")
+    assert men["retention_rate"] == 75 and isinstance(men["retention_rate"], float)
+    assert men["eq_retained_posts"] == 15
