@@ -598,3 +598,20 @@ def test_equality_hides_a_small_group_and_the_counts_that_would_give_it_away(
                for g in c["groups"] if g["group"] == "Men")
     assert men["retention_rate"] == 75 and isinstance(men["retention_rate"], float)
     assert men["eq_retained_posts"] == 15
+
+
+def test_pools_list_available_posts_by_grade_team_and_title_in_natural_order(
+        tmp_path: Path) -> None:
+    p = _pools(tmp_path, [
+        ["Team 10", "", "T1", "G10", 1, 1, "Created", "N"],
+        ["Team 9", "", "Title 10", "G9", 1, 1, "Created", "N"],
+        ["Team 9", "", "Title 9", "G9", 2, 2, "Created", "N"],
+        ["Team 10", "", "Title 1", "G9", 1, 1, "Created", "N"],
+        ["A", "", "Clerk", "G9", 1, 1, "Deleted", "N"],
+    ])
+    assert [(a["grade"], a["team"], a["title"]) for a in p.available] == [
+        ("G9", "Team 9", "Title 9"), ("G9", "Team 9", "Title 10"),
+        ("G9", "Team 10", "Title 1"), ("G10", "Team 10", "T1")]
+    # the at-risk pool's candidates add up every available post of a grade: 2 + 1 + 1 at G9
+    [pool] = p.affected_pools
+    assert pool.candidates[0] == {"grade": "G9", "match": "same grade", "posts": 4}
