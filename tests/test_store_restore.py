@@ -555,3 +555,52 @@ def test_a_long_lived_store_sees_the_restored_database(tmp_path: Path) -> None:
         child = restore_child(tmp_path, new, live)
         assert child.wait(timeout=120) == 0, child.communicate()
         assert [(d.name, d.versions) for d in portal.datasets()] == [("new-c", 2)]
+
+
+def test_threads_of_one_process_share_one_hold_of_the_store_lock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flock belongs to the process, so its threads share one hold, counted.  Two
+    threads taking the lock at once must not both find it unheld and each take and
+    register it: one registration was lost, and the second release raised KeyError
+    (seen in a portal test's build claimers on PostgreSQL).  Here the first taker waits
+    inside the flock call for a second one to arrive there too, which only happens if
+    both take it: with one taker at a time it waits 2 s and goes on alone."""
+    import threading
+
+    from reports.store import lock
+
+    there = tmp_path / "store"
+    there.mkdir()
+    both_inside = threading.Barrier(2)
+    calls: list[str] = []
+    real = lock._acquire
+
+    def acquire(*args: object) -> None:
+        calls.append(threading.current_thread().name)
+        real(*args)                                    # type: ignore[arg-type]
+        try:
+            both_inside.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass
+
+    monkeypatch.setattr(lock, "_acquire", acquire)
+    errors: list[BaseException] = []
+    held = threading.Barrier(4)
+
+    def use() -> None:
+        try:
+            with lock.store_lock(there, "shared", wait=30):
+                held.wait(timeout=60)                  # all four hold it at once
+        except BaseException as e:                     # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=use, name=f"taker-{i}") for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert len(calls) == 1                             # one flock for the process
+    assert lock._held == {}                            # every use released
+    with lock.store_lock(there, "exclusive", wait=0):  # so the flock was let go
+        pass

@@ -72,7 +72,13 @@ class _Held:
     pg: Any = None     # PostgreSQL: the connection that holds the advisory lock
 
 
+# What this process holds, by lock file: a flock belongs to the process (its open file),
+# so threads of one process share one hold, counted.  `_guard` protects both dicts;
+# `_taking[key]` lets one thread at a time take a store's lock, so that two threads
+# never both find it unheld and each take and register it (one registration lost, and
+# the second release failing).
 _held: dict[str, _Held] = {}
+_taking: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
 
@@ -99,20 +105,29 @@ def store_lock(root: Path, mode: str = "shared", *, what: str = "impact",
     `StoreError`, one line, if it is not free within `wait` seconds."""
     key = _key(root)
     limit = wait_seconds() if wait is None else wait
+    with _guard:
+        taking = _taking.setdefault(key, threading.Lock())
+    with taking:
+        registered = _take(key, root, mode, what, limit, db)
+    if not registered:             # read-only media: there is nothing to hold
+        yield
+        return
+    try:
+        yield
+    finally:
+        _release(key)
+
+
+def _take(key: str, root: Path, mode: str, what: str, limit: float,
+          db: str | None) -> bool:
+    """Take the lock (or count one more use of this process's hold) and register it;
+    False for a store nobody may write, whose lock file cannot be made."""
     started = time.monotonic()
     with _guard:
         held = _held.get(key)
         if held is not None and (held.mode == "exclusive" or mode == "shared"):
             held.count += 1      # this process holds it already (in a mode at least as strong)
-            fresh = False
-        else:
-            fresh = True
-    if not fresh:
-        try:
-            yield
-        finally:
-            _release(key)
-        return
+            return True
     if held is not None:
         raise StoreError(f"the store at {root} is in use by this process, so it cannot be "
                          f"locked for {what}; close it first")
@@ -120,8 +135,7 @@ def store_lock(root: Path, mode: str = "shared", *, what: str = "impact",
         fd = os.open(key, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
     except OSError as e:
         if mode == "shared" and e.errno in (errno.EROFS, errno.EACCES):
-            yield          # a store nobody may write (read-only media): nothing to keep apart
-            return
+            return False   # a store nobody may write (read-only media): nothing to keep apart
         raise StoreError(f"cannot lock the store at {root}: {e.strerror or e}") from None
     pg, locked = None, False
     try:
@@ -140,10 +154,7 @@ def store_lock(root: Path, mode: str = "shared", *, what: str = "impact",
         raise
     with _guard:
         _held[key] = _Held(fd, mode, 1, pg)
-    try:
-        yield
-    finally:
-        _release(key)
+    return True
 
 
 def _acquire(fd: int, key: str, root: Path, mode: str, limit: float) -> None:
