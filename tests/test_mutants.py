@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from reports import intake
+from reports.figures.compare import compare, post_lines
 from reports.figures.costs import (
     CostOptions,
     costs,
@@ -615,3 +616,44 @@ def test_pools_list_available_posts_by_grade_team_and_title_in_natural_order(
     # the at-risk pool's candidates add up every available post of a grade: 2 + 1 + 1 at G9
     [pool] = p.affected_pools
     assert pool.candidates[0] == {"grade": "G9", "match": "same grade", "posts": 4}
+
+
+# ---------------------------------------------------------------------------------------
+# comparing two versions (reports/figures/compare.py)
+
+CMP_HEADER = ["Post ID", "Team", "Job title", "Grade", "Location", "FTE", "Posts", "Status",
+              "Destination", "Vacant"]
+
+
+def test_compare_json_names_every_part_and_post_lines_give_grouped_posts(tmp_path: Path
+                                                                         ) -> None:
+    old = make_xlsx(tmp_path, [CMP_HEADER,
+                               ["P1", "Team A", "Clerk", "G1", "Hub", 1, 1, "Retained", "", "N"],
+                               ["P2", "Team A", "Clerk", "G1", "Hub", 1, 1, "Deleted", "", "N"]],
+                    name="old.xlsx")
+    new = make_xlsx(tmp_path, [CMP_HEADER,
+                               ["P1", "Team A", "Clerk", "G1", "Hub", 1, 1, "Deleted", "", "N"],
+                               ["P3", "Team A", "Clerk", "G1", "Hub", 2, 2, "Created", "", "N"]],
+                    name="new.xlsx")
+    c = compare(intake.check(old), intake.check(new), old_label="v1", new_label="v2")
+    out = c.to_dict()
+    assert set(out) == {"headline", "old", "new", "matched_on", "match_note", "counts",
+                        "added", "removed", "changed", "totals", "by_team", "by_grade",
+                        "notes"}
+    assert set(out["old"]) == {"label", "source"} and out["old"]["label"] == "v1"
+    assert set(out["new"]) == {"label", "source"} and out["new"]["label"] == "v2"
+    assert out["matched_on"] == c.match and out["match_note"] == c.match_note
+    assert (out["counts"]["added"], out["counts"]["removed"]) == (1, 1)
+    [changed] = out["changed"]
+    assert set(changed) == {"changes", "old", "new"} and changed["changes"] == ["status"]
+    assert (changed["old"]["post_id"], changed["old"]["status"], changed["new"]["status"]) \
+        == ("P1", "retained", "deleted")
+    total = next(t for t in out["totals"] if t["key"] == "deleted_posts")
+    assert total == {"key": "deleted_posts", "old": 1, "new": 1, "change": 0}
+    assert out["by_team"][0]["team"] == "Team A"
+    lines = {title: body for title, _, body in post_lines(c)}
+    [added] = [b for t, b in lines.items() if "dded" in t]
+    [removed] = [b for t, b in lines.items() if "emoved" in t]
+    # a row of 2 posts says so; a single post does not
+    assert added[0].endswith(": created, FTE 2, 2 posts")
+    assert removed[0].endswith(": deleted, FTE 1")
