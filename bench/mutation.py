@@ -78,7 +78,8 @@ ALSO_COPY = ["data", "templates", "web", "cli.py", "cli_options.py", "cli_profil
 
 # mutmut's statuses (mutmut/stats.py `status_by_exit_code`), as `mutmut results` prints them
 DETECTED = {"killed", "timeout", "caught by type check"}
-COLUMNS = ("killed", "timeout", "survived", "no tests")
+NOT_CHECKED = "not checked"      # a run stopped before it reached the mutant
+COLUMNS = ("killed", "timeout", "survived", "no tests", NOT_CHECKED)
 
 # Survivors explained (equivalent mutants, wording): matched by module, function and the
 # mutated line(s), not by mutmut's number, which shifts when a function changes.
@@ -131,6 +132,10 @@ class ModuleScore:
     def detected(self) -> int:
         return sum(n for s, n in self.counts.items() if s in DETECTED)
 
+    @property
+    def checked(self) -> int:
+        return self.total - self.count(NOT_CHECKED)
+
     def count(self, status: str) -> int:
         return self.counts.get(status, 0)
 
@@ -151,7 +156,7 @@ def aggregate(results: dict[str, str], modules: Iterable[str],
             continue
         s = scores[module]
         s.counts[status] = s.counts.get(status, 0) + 1
-        if status not in DETECTED:
+        if status not in DETECTED and status != NOT_CHECKED:
             s.survivors.append((name, status, "", ""))
     return scores
 
@@ -204,23 +209,28 @@ def report(scores: list[ModuleScore], *, when: str, command: str, version: str,
     where bench/mutation-explained.toml has one, why it survives."""
     lines = [f"Mutation score, {when}: `{command}` (mutmut {version}"
              + (f", {elapsed / 60:.0f} min" if elapsed is not None else "") + ").",
-             "Score = (killed + timeout) / mutants; \"no tests\" counts as surviving; "
-             "\"explained\" = survivors with a reason below (equivalent mutants, wording).",
+             "Score = (killed + timeout) / mutants checked; \"no tests\" counts as "
+             "surviving; \"not checked\" = mutants a stopped run did not reach (left out of "
+             "the score); \"explained\" = survivors with a reason below (equivalent "
+             "mutants, wording).",
              "",
-             "| module | own tests | mutants | killed | timeout | survived | no tests | other "
-             "| score | explained |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| module | own tests | mutants | killed | timeout | survived | no tests "
+             "| not checked | other | score | explained |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for s in scores:
         tests = ", ".join(Path(t).name for t in s.tests)
         lines.append(f"| `{s.module}` | {tests} | {s.total} | {s.count('killed')} | "
                      f"{s.count('timeout')} | {s.count('survived')} | {s.count('no tests')} | "
-                     f"{s.other} | {percent(s.detected, s.total)} | {s.explained} |")
+                     f"{s.count(NOT_CHECKED)} | {s.other} | {percent(s.detected, s.checked)} | "
+                     f"{s.explained} |")
     total = sum(s.total for s in scores)
+    checked = sum(s.checked for s in scores)
     detected = sum(s.detected for s in scores)
     sums = {c: sum(s.count(c) for s in scores) for c in COLUMNS}
     lines.append(f"| **total** | | {total} | {sums['killed']} | {sums['timeout']} | "
-                 f"{sums['survived']} | {sums['no tests']} | {sum(s.other for s in scores)} | "
-                 f"**{percent(detected, total)}** | {sum(s.explained for s in scores)} |")
+                 f"{sums['survived']} | {sums['no tests']} | {sums[NOT_CHECKED]} | "
+                 f"{sum(s.other for s in scores)} | **{percent(detected, checked)}** | "
+                 f"{sum(s.explained for s in scores)} |")
     lines += ["", "## Surviving mutants", ""]
     any_survivor = False
     for s in scores:

@@ -26,6 +26,7 @@ SAMPLE = """\
     reports.figures.costs.xǁCostRowǁweekly__mutmut_2: killed
     reports.figures.costs.x_costs__mutmut_4: survived
     reports.figures.costs.x_costs__mutmut_5: caught by type check
+    reports.figures.costs.x_costs__mutmut_6: not checked
     reports.figures.costs_extra.x_other__mutmut_1: survived
 """
 
@@ -38,7 +39,7 @@ def load():
 
 def test_results_lines_are_read_with_their_status() -> None:
     got = load().parse_results(SAMPLE)
-    assert len(got) == 9
+    assert len(got) == 10
     assert got["reports.model.redundancy_rules.x_cap_for__mutmut_3"] == "no tests"
     assert got["reports.figures.costs.xǁCostRowǁweekly__mutmut_2"] == "killed"
     assert got["reports.figures.costs.x_costs__mutmut_5"] == "caught by type check"
@@ -53,8 +54,8 @@ def test_each_module_is_scored_on_its_own_mutants_only() -> None:
         == (4, 2, 1, 1)
     assert [s[0].rsplit(".", 1)[1] for s in rules.survivors] \
         == ["x_cap_for__mutmut_3", "x_weeks_for_year__mutmut_2"]
-    # costs: 4 mutants (costs_extra is another module), 3 detected -> 75%
-    assert (costs.total, costs.detected, costs.other) == (4, 3, 1)
+    # costs: 5 mutants (costs_extra is another module), 1 not checked, 3 detected -> 75%
+    assert (costs.total, costs.checked, costs.detected, costs.other) == (5, 4, 3, 1)
     assert [s[1] for s in costs.survivors] == ["survived"]
 
 
@@ -67,10 +68,10 @@ def test_report_table_and_total() -> None:
     text = m.report(scores, when="2026-12-07", command="python bench/mutation.py",
                     version="3.8.1")
     rows = [line for line in text.splitlines() if line.startswith("| `") or "total" in line]
-    assert rows[0].endswith("| 4 | 1 | 1 | 1 | 1 | 0 | 50.0% | 0 |")
-    assert rows[1].endswith("| 4 | 2 | 0 | 1 | 0 | 1 | 75.0% | 1 |")
-    # 8 mutants, 5 detected
-    assert rows[2].endswith("| 8 | 3 | 1 | 2 | 1 | 1 | **62.5%** | 1 |")
+    assert rows[0].endswith("| 4 | 1 | 1 | 1 | 1 | 0 | 0 | 50.0% | 0 |")
+    assert rows[1].endswith("| 5 | 2 | 0 | 1 | 0 | 1 | 1 | 75.0% | 1 |")
+    # 9 mutants, 8 checked, 5 detected; the one not checked is not listed as a survivor
+    assert rows[2].endswith("| 9 | 3 | 1 | 2 | 1 | 1 | 1 | **62.5%** | 1 |")
     assert "### `reports.figures.costs.x_costs__mutmut_4` (survived)" in text
     assert "+    a = 2" in text and "Why it survives: a is never read" in text
     assert text.count("### `") == 3
