@@ -657,3 +657,88 @@ def test_compare_json_names_every_part_and_post_lines_give_grouped_posts(tmp_pat
     # a row of 2 posts says so; a single post does not
     assert added[0].endswith(": created, FTE 2, 2 posts")
     assert removed[0].endswith(": deleted, FTE 1")
+
+
+def _no_lone_hidden_cell(c: Any) -> None:
+    """The disclosure rule on a table of sums: no sum may have exactly one hidden term
+    (it would be the sum less the others).  The sums: each group's occupied = at risk +
+    kept, and each column's total = its groups'."""
+    names = ("eq_baseline_posts", "eq_at_risk_posts", "eq_retained_posts")
+    sums = [[r[k] for k in names] for r in c.rows]
+    sums += [[c.total[k]] + [r[k] for r in c.rows] for k in names]
+    for cells in sums:
+        assert sum(1 for v in cells if v == "[c]") != 1, cells
+
+
+def test_equality_hides_a_kept_count_with_the_occupied_count_that_reveals_it(
+        tmp_path: Path) -> None:
+    # women: 7 posts, 5 at risk, 2 kept (under 5); men: 30, 5 at risk, 25 kept
+    rows = [EQ_HEADER]
+    rows += [["A", "W", "G1", 1, 1, "Deleted" if i < 5 else "Retained", "N", "Women"]
+             for i in range(7)]
+    rows += [["A", "W", "G1", 1, 1, "Deleted" if i < 5 else "Retained", "N", "Men"]
+             for i in range(30)]
+    e = equality(intake.check(make_xlsx(tmp_path, rows)))
+    sex = next(c for c in e.characteristics if c.key == "sex")
+    women = next(r for r in sex.rows if r["group"] == "Women")
+    assert women["eq_retained_posts"] == "[c]"
+    _no_lone_hidden_cell(sex)
+
+
+def test_equality_refuses_an_invalid_file_and_one_without_posts(tmp_path: Path) -> None:
+    bad = make_xlsx(tmp_path, [EQ_HEADER, ["A", "W", "G1", "x", 1, "Deleted", "N", "Men"]],
+                    name="bad.xlsx")
+    report = intake.check(bad)
+    with pytest.raises(InvalidData) as e:
+        equality(report)
+    assert e.value.report is report
+    assert str(e.value) == f"bad.xlsx has {len(report.findings.errors)} error(s); fix them first"
+    nopost = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Status"],
+                                  ["A", "W", "G1", 1, "Deleted"]], name="noposts.xlsx")
+    with pytest.raises(PostsNotGiven) as p:
+        equality(intake.check(nopost))
+    assert str(p.value) == ("noposts.xlsx has no Posts column, so the posts on each row are "
+                            "not known and no group can be counted; add a Posts column")
+
+
+@pytest.mark.parametrize("moved,words", [(1, "1 occupied post relocated to another service "
+                                             "is left out"),
+                                         (2, "2 occupied posts relocated to another service "
+                                             "are left out")])
+def test_equality_kept_as_retained_leaves_relocated_posts_out(tmp_path: Path, moved: int,
+                                                              words: str) -> None:
+    rows = [EQ_HEADER, ["A", "W", "G1", 1, 1, "Deleted", "N", "Men"]]
+    rows += [["A", "W", "G1", 1, 1, "Relocated", "N", "Men"]] * moved
+    e = equality(intake.check(make_xlsx(tmp_path, rows)), EqualityRule(kept="retained"))
+    assert e.notes == [f"Kept means retained: {words} of every table."]
+
+
+def test_equality_counts_occupied_posts_only_and_names_blank_groups(tmp_path: Path) -> None:
+    header = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant", "Age band"]
+    rows = [header,
+            ["A", "W", "G1", 1, 1, "Deleted", "N", "9 to 19"],
+            ["A", "W", "G1", 1, 1, "Retained", "N", "20 to 29"],
+            ["A", "W", "G1", 1, 1, "Retained", "Y", "20 to 29"],      # vacant: in no group
+            ["A", "W", "G1", 1, 1, "Retained", "N", ""],
+            # 3 posts at 2.5 FTE: 0, 1 or 2 of them full-time; the vacant one is not counted
+            ["A", "W", "G1", "2.5", 3, "Retained", "N", "20 to 29"],
+            ["A", "W", "G1", "2.5", 3, "Retained", "Y", "20 to 29"]]
+    e = equality(intake.check(make_xlsx(tmp_path, rows)), EqualityRule(
+        in_full=frozenset({"age_band"}), audience="union"))
+    age = next(c for c in e.characteristics if c.key == "age_band")
+    # natural order of the bands; a blank band is "Not recorded"
+    assert [(g.label, g.baseline) for g in age.groups] == [("9 to 19", 1), ("20 to 29", 4),
+                                                            ("Not recorded", 1)]
+    pt = next(c for c in e.characteristics if c.key == "part_time")
+    assert pt.left_out == 3
+    assert e.notes == []       # a Vacant column and an equality column: nothing to say
+
+
+def test_equality_without_vacant_or_equality_columns_says_so(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Posts", "Status"],
+                                ["A", "W", "G1", 1, 1, "Deleted"]])
+    assert equality(intake.check(path)).notes == [
+        "The file does not say which posts are vacant, so every post is counted as occupied.",
+        "No Sex, Age band, Ethnicity, Disability or Working pattern column: only full-time "
+        "and part-time working, worked out from FTE, can be compared. Most part-time workers "
+        "are women, so a part-time flag is also a sex-discrimination warning."]
