@@ -32,6 +32,7 @@ from reports.model import redundancy_rules as rules
 from reports.model.errors import InvalidData, PostsNotGiven, UsageProblem
 
 from .conftest import make_xlsx
+from .test_consultation import reconcile as run_reconcile
 
 # ---------------------------------------------------------------------------------------
 # information loss (reports/figures/loss.py)
@@ -742,3 +743,55 @@ def test_equality_without_vacant_or_equality_columns_says_so(tmp_path: Path) -> 
         "No Sex, Age band, Ethnicity, Disability or Working pattern column: only full-time "
         "and part-time working, worked out from FTE, can be compared. Most part-time workers "
         "are women, so a part-time flag is also a sex-discrimination warning."]
+
+
+# ---------------------------------------------------------------------------------------
+# reconcile (reports/figures/reconcile.py), on tests/test_consultation.py's RECON schedule:
+# deleted posts 6 (1 vacant), FTE 5 (1 vacant); at risk 5 posts, 4 FTE; relocated 1 post;
+# team A and team B 2.5 deleted FTE each, as are the sites Oak Centre and Elm Office
+
+RELOCATED = "the claim counts the relocated posts (1) as deleted; they move to another service"
+
+
+def _gap(kind: str, name: str, verb: str) -> str:
+    return f"the gap (2.5) equals {kind} '{name}''s figure: the claim {verb} that {kind}"
+
+
+def _one_group(kind: str, name: str) -> str:
+    return (f"this is {name}'s figure, not the whole schedule's: the {kind} '{name}' has 2.5, "
+            f"the whole schedule 5")
+
+
+@pytest.mark.parametrize("claim,explanations", [
+    ("at_risk_posts=6", ["the claim counts vacant deleted posts as at risk: it equals all "
+                         "deleted posts (6), of which 1 are vacant", RELOCATED]),
+    ("vacant_deleted_posts=6", ["the claim counts occupied deleted posts as vacant: it equals "
+                                "all deleted posts (6)"]),
+    ("deleted_fte=4", ["the claim leaves out the vacant deleted posts: it equals the occupied "
+                       "ones only (4; 1 more are vacant)"]),
+    ("deleted_posts=7", [RELOCATED]),
+    ("deleted_fte=6", [RELOCATED, "the claim counts posts (6) instead of FTE (5)"]),
+    ("deleted_fte=2.5", [x for kind, name in (("team", "A"), ("team", "B"),
+                                              ("site", "Elm Office"), ("site", "Oak Centre"))
+                         for x in (_one_group(kind, name),
+                                   _gap(kind, name, "leaves out"))]),
+    ("deleted_fte=7.5", [_gap(kind, name, "counts twice or adds")
+                         for kind, name in (("team", "A"), ("team", "B"),
+                                            ("site", "Elm Office"), ("site", "Oak Centre"))]),
+    ("at_risk_posts=1", ["the claim gives the vacant deleted posts as at risk: the two "
+                         "figures are swapped"]),
+    ("vacant_deleted_posts=5", ["the claim gives the occupied (at-risk) posts as vacant: the "
+                                "two figures are swapped"]),
+    ("at_risk_posts=4", ["the claim counts FTE (4) instead of posts (5)"]),
+    ("at_risk_fte=4.4", ["no explanation found"]),
+    ("deleted_fte=10", ["rounding: 5 rounds to 10 (to the nearest 10)"]),
+])
+def test_reconcile_explains_each_claim_in_full(tmp_path: Path, claim: str,
+                                               explanations: list[str]) -> None:
+    code, out = run_reconcile(tmp_path, claim)
+    assert code == 1
+    (c,) = out["claims"]
+    assert c["explanations"] == explanations
+    assert set(c) >= {"measure", "claimed", "computed", "difference", "matches",
+                      "explanations"}
+    assert set(out) == {"claims", "sites"} and set(out["sites"]) == {"closing", "continuing"}
