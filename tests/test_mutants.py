@@ -30,6 +30,7 @@ from reports.figures.pools import pools
 from reports.figures.s188 import QUESTIONS, award_by_date, award_words, s188_pack
 from reports.model import redundancy_rules as rules
 from reports.model.errors import InvalidData, PostsNotGiven, UsageProblem
+from reports.model.formats import percent
 
 from .conftest import make_xlsx
 from .test_consultation import reconcile as run_reconcile
@@ -795,3 +796,91 @@ def test_reconcile_explains_each_claim_in_full(tmp_path: Path, claim: str,
     assert set(c) >= {"measure", "claimed", "computed", "difference", "matches",
                       "explanations"}
     assert set(out) == {"claims", "sites"} and set(out["sites"]) == {"closing", "continuing"}
+
+
+def _sex_table(tmp_path: Path, rows: list[list[Any]], rule: Any = None) -> Any:
+    e = equality(intake.check(make_xlsx(tmp_path, [EQ_HEADER, *rows])),
+                 rule or EqualityRule(in_full=frozenset({"sex"}), audience="union"))
+    return next(c for c in e.characteristics if c.key == "sex")
+
+
+def test_equality_rule_refuses_what_its_rules_forbid() -> None:
+    assert EqualityRule(threshold=2).threshold == 2            # a template may go this low
+    for kw, words in [
+        ({"threshold": 1}, "the equality threshold is at least 2"),
+        ({"kept": "all"}, "kept must be one of retained+relocated, retained, not 'all'"),
+        ({"in_full": frozenset({"ethnicity"})}, "special category data cannot be shown in full"),
+        ({"audience": "public", "in_full": frozenset({"sex"})}, "a public output protects"),
+        ({"audience": "public", "threshold": 4}, "a public output protects"),
+        ({"audience": "public", "kept": "retained"}, "a public output protects")]:
+        with pytest.raises(ValueError) as e:
+            EqualityRule(**kw)
+        assert str(e.value).startswith(words), kw
+    assert str(e.value) == ("a public output protects every characteristic, at 5 or more, "
+                            "and keeps one definition of kept")
+
+
+def test_equality_ratio_is_to_the_best_rounded_half_up_and_0_805_is_not_flagged(
+        tmp_path: Path) -> None:
+    # women: 200 posts, 39 at risk, 161 kept: 80.5% of the men's 100% -> 0.81, not under 0.8
+    sex = _sex_table(tmp_path, [["A", "W", "G1", 39, 39, "Deleted", "N", "Women"],
+                                ["A", "W", "G1", 161, 161, "Retained", "N", "Women"],
+                                ["A", "W", "G1", 10, 10, "Retained", "N", "Men"]])
+    women = next(r for r in sex.rows if r["group"] == "Women")
+    assert women["retention_ratio"] == D("0.81") and women["below_four_fifths"] is False
+    assert sex.reference == "Men"
+    assert sex.total == {"group": "Total", "eq_baseline_posts": 210, "eq_at_risk_posts": 39,
+                         "eq_retained_posts": 171, "retention_rate": percent(171, 210)}
+
+
+def test_equality_four_fifths_flag_says_when_it_could_be_chance(tmp_path: Path) -> None:
+    from scipy.stats import fisher_exact
+    # women: 3 of 10 at risk (70% kept); men: 1 of 10 (90%): 70/90 = 0.78, under 0.8
+    sex = _sex_table(tmp_path, [["A", "W", "G1", 3, 3, "Deleted", "N", "Women"],
+                                ["A", "W", "G1", 7, 7, "Retained", "N", "Women"],
+                                ["A", "W", "G1", 1, 1, "Deleted", "N", "Men"],
+                                ["A", "W", "G1", 9, 9, "Retained", "N", "Men"]])
+    assert fisher_exact([[3, 7], [1, 9]]).pvalue > 0.05
+    assert sex.flagged == ["Women"]
+    assert sex.notes == ["Women: retention is under four-fifths of the best-retained group's "
+                         "(ratio 0.78). The difference could well be chance (Fisher's p is "
+                         "0.05 or more)."]
+
+
+def test_equality_of_one_group_or_none_deleted_has_nothing_to_compare(tmp_path: Path) -> None:
+    # one group of one post: shown, with no test against anyone else
+    one = _sex_table(tmp_path, [["A", "W", "G1", 1, 1, "Retained", "N", "Women"]])
+    [row] = one.rows
+    assert row["eq_baseline_posts"] == 1 and row["fisher_p"] is None
+    assert one.notes == ["Women: too few posts for the ratio or the test to mean much.",
+                         "No occupied post is deleted, so there is nothing to compare."]
+    # everyone at risk: no group keeps anyone, so there is no best to compare with
+    none_kept = _sex_table(tmp_path, [["A", "W", "G1", 1, 1, "Deleted", "N", "Women"],
+                                      ["A", "W", "G1", 1, 1, "Deleted", "N", "Men"]])
+    assert {(r["retention_ratio"], r["below_four_fifths"]) for r in none_kept.rows} \
+        == {(None, False)}
+
+
+def test_equality_a_group_with_a_hidden_count_shows_no_rate(tmp_path: Path) -> None:
+    # women: 7 posts, 5 at risk, 2 kept; men: 30, 5 at risk, 25 kept (every count protected)
+    rows = [["A", "W", "G1", 5, 5, "Deleted", "N", "Women"],
+            ["A", "W", "G1", 2, 2, "Retained", "N", "Women"],
+            ["A", "W", "G1", 5, 5, "Deleted", "N", "Men"],
+            ["A", "W", "G1", 25, 25, "Retained", "N", "Men"]]
+    sex = _sex_table(tmp_path, rows, EqualityRule())
+    names = ("eq_baseline_posts", "eq_at_risk_posts", "eq_retained_posts")
+    for r in sex.rows:
+        if "[c]" in (r[k] for k in names):
+            assert [r[k] for k in ("retention_rate", "retention_ratio", "below_four_fifths",
+                                   "fisher_p")] == ["[c]"] * 4, r
+    if "[c]" in (sex.total[k] for k in names):
+        assert sex.total["retention_rate"] == "[c]"
+
+
+def test_part_time_from_fte_to_six_places(tmp_path: Path) -> None:
+    # a file giving FTE to 6 places: 1 post at 1 FTE is full-time, 1 at 0.123456 part-time
+    path = make_xlsx(tmp_path, [EQ_HEADER[:-1],
+                                ["A", "W", "G1", 1, 1, "Retained", "N"],
+                                ["A", "W", "G1", "0.123456", 1, "Deleted", "N"]])
+    pt = equality(intake.check(path)).characteristics[0]
+    assert [(g.label, g.baseline) for g in pt.groups] == [("Full-time", 1), ("Part-time", 1)]
