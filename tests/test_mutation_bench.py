@@ -1,0 +1,106 @@
+"""bench/mutation.py reads `mutmut results --all true` and scores each module (issue 25).
+
+No mutmut run here (a full run takes most of an hour): the parsing and the aggregation
+are checked on a recorded sample of mutmut 3.8's output, with the counts worked out by
+hand from the sample below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests import conftest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "bench" / "mutation.py"
+
+# Recorded from `mutmut results --all true` (mutmut 3.8.1) for the costs group, cut down,
+# with a progress line and a module outside the group added.
+SAMPLE = """\
+⠋ Generating mutants
+    reports.model.redundancy_rules.x_weeks_for_year__mutmut_1: killed
+    reports.model.redundancy_rules.x_weeks_for_year__mutmut_2: survived
+    reports.model.redundancy_rules.x_weeks_for_year__mutmut_10: timeout
+    reports.model.redundancy_rules.x_cap_for__mutmut_3: no tests
+    reports.figures.costs.xǁCostRowǁweekly__mutmut_1: killed
+    reports.figures.costs.xǁCostRowǁweekly__mutmut_2: killed
+    reports.figures.costs.x_costs__mutmut_4: survived
+    reports.figures.costs.x_costs__mutmut_5: caught by type check
+    reports.figures.costs.x_costs__mutmut_6: not checked
+    reports.figures.costs_extra.x_other__mutmut_1: survived
+"""
+
+MODULES = ("reports/model/redundancy_rules.py", "reports/figures/costs.py")
+
+
+def load():
+    return conftest.load_script(SCRIPT, "mutation_under_test")
+
+
+def test_results_lines_are_read_with_their_status() -> None:
+    got = load().parse_results(SAMPLE)
+    assert len(got) == 10
+    assert got["reports.model.redundancy_rules.x_cap_for__mutmut_3"] == "no tests"
+    assert got["reports.figures.costs.xǁCostRowǁweekly__mutmut_2"] == "killed"
+    assert got["reports.figures.costs.x_costs__mutmut_5"] == "caught by type check"
+
+
+def test_each_module_is_scored_on_its_own_mutants_only() -> None:
+    m = load()
+    scores = m.aggregate(m.parse_results(SAMPLE), MODULES)
+    rules, costs = scores[MODULES[0]], scores[MODULES[1]]
+    # redundancy_rules: 4 mutants, killed 1 + timeout 1 detected -> 50%
+    assert (rules.total, rules.detected, rules.count("survived"), rules.count("no tests")) \
+        == (4, 2, 1, 1)
+    assert [s[0].rsplit(".", 1)[1] for s in rules.survivors] \
+        == ["x_cap_for__mutmut_3", "x_weeks_for_year__mutmut_2"]
+    # costs: 5 mutants (costs_extra is another module), 1 not checked, 3 detected -> 75%
+    assert (costs.total, costs.checked, costs.detected, costs.other) == (5, 4, 3, 1)
+    assert [s[1] for s in costs.survivors] == ["survived"]
+
+
+def test_report_table_and_total() -> None:
+    m = load()
+    scores = list(m.aggregate(m.parse_results(SAMPLE), MODULES).values())
+    scores[1].survivors = [(n, s, "-    a = 1\n+    a = 2", "") for n, s, *_ in scores[1].survivors]
+    m.explain(scores[1], [{"module": MODULES[1], "function": "x_costs", "mutated": "a = 2",
+                           "why": "a is never read"}])
+    text = m.report(scores, when="2026-12-07", command="python bench/mutation.py",
+                    version="3.8.1")
+    rows = [line for line in text.splitlines() if line.startswith("| `") or "total" in line]
+    assert rows[0].endswith("| 4 | 1 | 1 | 1 | 1 | 0 | 0 | 50.0% | 0 |")
+    assert rows[1].endswith("| 5 | 2 | 0 | 1 | 0 | 1 | 1 | 75.0% | 1 |")
+    # 9 mutants, 8 checked, 5 detected; the one not checked is not listed as a survivor
+    assert rows[2].endswith("| 9 | 3 | 1 | 2 | 1 | 1 | 1 | **62.5%** | 1 |")
+    assert "### `reports.figures.costs.x_costs__mutmut_4` (survived)" in text
+    assert "+    a = 2" in text and "Why it survives: a is never read" in text
+    assert text.count("### `") == 3
+
+
+def test_an_explanation_matches_its_function_and_mutated_line_only() -> None:
+    m = load()
+    score = m.ModuleScore(MODULES[1], survivors=[
+        ("reports.figures.costs.x_costs__mutmut_4", "survived", "-a = 1\n+a = 2", ""),
+        ("reports.figures.costs.x_costs__mutmut_5", "survived", "-a = 1\n+a = 3", ""),
+        ("reports.figures.costs.xǁCostsǁto_dict__mutmut_1", "survived", "-b\n+c", "")])
+    m.explain(score, [{"module": MODULES[1], "function": "x_costs", "mutated": "a = 2",
+                       "why": "two"},
+                      {"module": MODULES[1], "function": "xǁCostsǁto_dict", "why": "any"},
+                      {"module": MODULES[0], "function": "x_costs", "why": "other module"}])
+    assert [s[3] for s in score.survivors] == ["two", "", "any"]
+    assert score.explained == 2
+
+
+def test_only_picks_a_group_or_one_module() -> None:
+    m = load()
+    [(group, modules)] = m.select("costs")
+    assert modules == MODULES
+    [(group, modules)] = m.select("recode")
+    assert group.name == "privacy" and modules == ("reports/figures/recode.py",)
+
+
+def test_no_group_runs_the_golden_files() -> None:
+    m = load()
+    for group in m.GROUPS:
+        assert "tests/test_golden.py" not in m.own_tests(ROOT, group)
+        assert all(Path(t).name.startswith("test_") for t in m.own_tests(ROOT, group))
