@@ -188,9 +188,10 @@ def _pg_acquire(db: str, root: Path, mode: str, what: str, deadline: float,
     """The advisory lock of the store's PostgreSQL database, on a connection of its own
     (returned: closing it releases the lock), polled until `deadline`."""
     from sqlalchemy import create_engine, text  # lazy: only stores on PostgreSQL need it
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.pool import NullPool
+
+    from .db import db_message, shown_url  # lazy: db imports this module
 
     name = f"{what} (process {os.getpid()})"[:63]
     engine = create_engine(db, poolclass=NullPool,
@@ -199,9 +200,8 @@ def _pg_acquire(db: str, root: Path, mode: str, what: str, deadline: float,
         conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     except SQLAlchemyError as e:
         engine.dispose()
-        shown = make_url(db).render_as_string(hide_password=True)
-        detail = str(getattr(e, "orig", None) or e).splitlines()[0]
-        raise StoreError(f"cannot open the store database at {shown}: {detail}; check "
+        raise StoreError(f"cannot open the store database at {shown_url(db)}: "
+                         f"{db_message(e)}; check "
                          f"the --db URL (or $IMPACT_DB) and that the database server is "
                          f"running and lets you in") from None
     take = "pg_try_advisory_lock" if mode == "exclusive" else "pg_try_advisory_lock_shared"
@@ -222,9 +222,8 @@ def _pg_acquire(db: str, root: Path, mode: str, what: str, deadline: float,
     except SQLAlchemyError as e:
         conn.close()
         engine.dispose()
-        detail = str(getattr(e, "orig", None) or e).splitlines()[0]
-        raise StoreError(f"cannot lock the store at {root} in its database: {detail}") \
-            from None
+        raise StoreError(f"cannot lock the store at {root} in its database: "
+                         f"{db_message(e)}") from None
     conn.close()
     engine.dispose()
     alone = [str(h[0] or "a PostgreSQL session") for h in holders if h[1] == "ExclusiveLock"]
