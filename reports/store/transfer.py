@@ -160,10 +160,7 @@ def restore_committed(url: str, restore_id: str) -> bool:
     way, by the time this reads."""
     def ask(conn: Connection) -> bool:
         conn.execute(select(func.pg_advisory_xact_lock(RESTORE_KEY)))
-        if "meta" not in inspect(conn).get_table_names():
-            return False
-        found = conn.execute(select(meta_t.c.value).where(meta_t.c.key == RESTORE_ID)).scalar()
-        return found == restore_id
+        return _meta_value(conn, RESTORE_ID) == restore_id
     return bool(_run(url, "read the restore's mark", ask))
 
 
@@ -179,12 +176,16 @@ def versions_in(url: str) -> int:
 
 def store_id_in(url: str) -> str | None:
     """The store id the PostgreSQL database `url` records (None: none, or no meta)."""
-    def ask(conn: Connection) -> str | None:
-        if "meta" not in inspect(conn).get_table_names():
-            return None
-        found = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "store_id")).scalar()
-        return None if found is None else str(found)
-    return _run(url, "read the store's id", ask)  # type: ignore[no-any-return]
+    return _run(url, "read the store's id",  # type: ignore[no-any-return]
+                lambda conn: _meta_value(conn, "store_id"))
+
+
+def _meta_value(conn: Connection, key: str) -> str | None:
+    """The value of `key` in the database's meta table (None: no such key, or no meta)."""
+    if "meta" not in inspect(conn).get_table_names():
+        return None
+    found = conn.execute(select(meta_t.c.value).where(meta_t.c.key == key)).scalar()
+    return None if found is None else str(found)
 
 
 def _run(url: str, what: str, work: Callable[[Connection], Any]) -> Any:
