@@ -127,8 +127,9 @@ def serve_processes(make_app: Callable[[int], Flask], close_app: Callable[[Flask
     This process only supervises: it binds the socket, starts the server processes,
     starts another in place of one that ends (a crash, or a kill) and, on SIGTERM or
     SIGINT, stops them all; a server process ends by itself when the supervisor is
-    killed, so that none is left holding the port.  Returns the exit code: 0 after a requested stop, 1 when a
-    process kept ending (RESTARTS times within RESTART_WINDOW_S)."""
+    killed, so that none is left holding the port.  Returns the exit code: 0 after a
+    requested stop, 1 when a process kept ending (RESTARTS times within
+    RESTART_WINDOW_S)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.create_server((host, port), family=family, backlog=1024)
     children: dict[int, int] = {}                 # pid -> slot
