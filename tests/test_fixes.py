@@ -446,3 +446,17 @@ def test_no_golden_briefing_names_an_option() -> None:
         # the pages of the briefing, not what the CLI said on stderr around it
         text = path.read_text("utf-8").split("--- page 1 ---", 1)[1]
         assert no_cli(text), (path.name, CLI_SYNTAX.search(text))
+
+
+def test_the_users_page_names_no_command(portal_store: Path) -> None:
+    """An admin adding a user who exists already is told so in words (the message once
+    told them to run `impact users passwd`)."""
+    client = create_app(portal_store).test_client()
+    assert log_in(client, "admin").status_code == 302
+    token = csrf(client.get("/users").get_data(as_text=True))
+    r = client.post("/users", data={"csrf_token": token, "name": "hr", "role": "hr",
+                                    "password": "a much longer passphrase 7"})
+    assert r.status_code == 400
+    text = visible(r.get_data(as_text=True))
+    assert "already a user named 'hr'" in text
+    assert no_cli(text), CLI_SYNTAX.search(text)
