@@ -544,7 +544,7 @@ class _TableCheck:
                      f"The words read without a map are: {STATUS_HELP}")
         return text
 
-    def _unknown_status_fix(self, v: Any) -> Any:
+    def _unknown_status_fix(self, v: Any) -> Fixes:
         """Read the word as a status: deleted or retained for a word such as 'At risk',
         the status of a close known word ('Deleteed'), else the user's choice."""
         key = schema.normalise(one_text(v))
