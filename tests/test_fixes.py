@@ -460,3 +460,16 @@ def test_the_users_page_names_no_command(portal_store: Path) -> None:
     text = visible(r.get_data(as_text=True))
     assert "already a user named 'hr'" in text
     assert no_cli(text), CLI_SYNTAX.search(text)
+
+
+def test_an_organogram_read_with_options_is_briefed_without_naming_them() -> None:
+    """A default status and a filter are disclosed in words, never as the options."""
+    organogram = Path(__file__).resolve().parents[1] / "data" / "real" / \
+        "organogram_ahrc_2013-09.csv"
+    report = reports.check(organogram, default_status="retained", where=["Unit=Resources"])
+    assert {"status-defaulted", "rows-selected"} <= {f.code for f in report.findings}
+    for audience in ("union", "management"):
+        text = visible(render_html(make_briefing(report, reports.summarise(report),
+                                                 load_builtin(audience), version="9.9.9")))
+        assert "counted as retained" in text
+        assert no_cli(text), (audience, CLI_SYNTAX.search(text))
