@@ -26,7 +26,7 @@ import click
 from reports.model.errors import ImpactError, UsageProblem
 from reports.model.fields import FIELD_BY_NAME, STATUS_TARGETS
 from reports.model.formats import show_controls
-from reports.render import data, text
+from reports.render import data, fixes, text
 from reports.services import outputs, profiles
 from reports.services.source import HowToRead, Source
 
@@ -170,7 +170,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except ImpactError as e:
             if _debugging():
                 raise
-            click.echo(text.printable(f"Error: {e}"), err=True)
+            click.echo(text.printable(f"Error: {fixes.with_options(str(e), e.fixes)}"),
+                       err=True)
             sys.exit(1)
 
     return wrapper

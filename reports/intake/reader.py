@@ -83,16 +83,18 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         reasons = "; ".join(f"'{s}': {why}" for s, why in skipped) or "no sheets"
         if skipped and all("empty" in why for _, why in skipped):
             raise EmptyFile(f"{path.name}: no data to read ({reasons})")
+        fixes = next((f for _, why in skipped if (f := getattr(why, "fixes", ()))), ())
         raise NoHeaderRow(
             f"{path.name}: no header row found ({reasons}). A header row needs at least 3 of "
             f"the headings Team, Job title, Grade, FTE, Status or their aliases (see the "
-            f"README), or name yours with --map \"Your heading=field\"")
+            f"README), or say which of your headings hold the fields", fixes=fixes)
     if sum(t.n_posts for t in tables) == 0:
         where = ", ".join(f"'{t.sheet}' (header at row {t.header_row})" for t in tables)
         raise EmptyFile(f"{path.name}: the header row was found on {where} but there are no "
                         f"posts below it")
     for sheet, why in skipped:
-        findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet)
+        findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet,
+                     fixes=getattr(why, "fixes", ()))
     return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter,
                     options, figures)
 

@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 from ..model import codes
 from ..model import fields as schema
 from ..model.codes import Code
-from ..model.findings import Findings, column_letter, echo
+from ..model.findings import Findings, cell_ref, column_letter, echo
+from ..model.fixes import DEFAULT_STATUS, MAP, STATUS_MAP, Fix, Fixes, either, one
 from ..model.formats import FTE_SCALE, fte_value, hundredths, plain_decimal
 from .extra import EXTRA, read_extra
 from .workbook import (
@@ -389,7 +390,8 @@ class _TableCheck:
 
     # each flagged row of `mask` becomes one finding
     def flag(self, fld: str, mask: np.ndarray, code: Code,
-             message: Callable[[Any], str]) -> None:
+             message: Callable[[Any], str],
+             fixes: Fixes | Callable[[Any], Fixes] = ()) -> None:
         t = self.t
         col = t.data[fld]
         for i in np.flatnonzero(mask).tolist():
@@ -398,7 +400,7 @@ class _TableCheck:
             text = message(raw if code is codes.VALUE_TOO_LONG else value)   # only its length
             self.findings.add(code, text, sheet=t.sheet,
                               cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
-                              value=value)
+                              value=value, fixes=fixes(value) if callable(fixes) else fixes)
 
     def blank(self, fld: str) -> np.ndarray:
         return self.t.data[fld].blank()
@@ -415,12 +417,17 @@ class _TableCheck:
                 continue
             if fld not in t.columns:
                 spec = schema.FIELD_BY_NAME[fld]
-                self.findings.add(
-                    codes.MISSING_COLUMN,
-                    f"No {spec.label} column: the header row (row {t.header_row}) needs one "
-                    f"headed {' / '.join(repr(a) for a in spec.aliases)}, or name yours with "
-                    f"--map \"Your heading={fld}\"",
-                    sheet=t.sheet, cell=f"{t.header_row}:{t.header_row}", column=None)
+                text = (f"No {spec.label} column: the header row (row {t.header_row}) needs "
+                        f"one headed {' / '.join(repr(a) for a in spec.aliases)}")
+                fixes = one(Fix(MAP, None, fld))
+                if fld == "status":
+                    # a file that proposes nothing (an organogram) is a baseline: every
+                    # post is kept
+                    text += "; a file that proposes no change (such as an organogram) has none"
+                    fixes = either(Fix(MAP, None, fld), Fix(DEFAULT_STATUS, None, "retained"))
+                self.findings.add(codes.MISSING_COLUMN, text, sheet=t.sheet,
+                                  cell=f"{t.header_row}:{t.header_row}", column=None,
+                                  fixes=fixes)
         for fld, mask in self.formula.items():
             self.flag(fld, mask, codes.FORMULA_NO_VALUE, lambda v: (
                 f"Formula {echo(v)} has no saved result (the file was saved by a program that "
@@ -507,34 +514,45 @@ class _TableCheck:
         if "status" not in self.t.columns:
             return status, implied
         self.flag("status", blank, codes.REQUIRED_BLANK, lambda v: (
-            f"Status is blank; say what the proposal does to the post ({STATUS_HELP}), or "
-            f"give every blank status one value with --default-status"))
+            f"Status is blank; say what the proposal does to the post ({STATUS_HELP})"),
+            fixes=one(Fix(DEFAULT_STATUS)))
         unknown = (status == "") & ~blank & self.is_post & ~self.formula["status"]
-        self.flag("status", unknown, codes.STATUS_UNKNOWN, self._unknown_status)
+        self.flag("status", unknown, codes.STATUS_UNKNOWN, self._unknown_status,
+                  fixes=self._unknown_status_fix)
         return status, implied
 
     def _first(self, mask: np.ndarray) -> tuple[str, str]:
         """(sheet, cell) of the first row `mask` holds: its Status cell, or the whole row
         when the sheet has no Status column (a note said once per run points there)."""
         row = int(self.t.rows[int(np.flatnonzero(mask)[0])])
-        cell = self.t.cell("status", row) if "status" in self.t.columns else f"{row}:{row}"
-        return self.t.sheet, cell
+        if "status" in self.t.columns:
+            return self.t.sheet, self.t.cell("status", row)
+        # no Status column: the row's first cell that was read
+        return self.t.sheet, cell_ref(min(self.t.columns.values(), default=0), row)
 
     def _unknown_status(self, v: Any) -> str:
         """The message for a status word that is not known: the accepted words once per
         run, and for a word such as 'At risk' that could mean more than one thing, why."""
         word = echo(v)
         if schema.normalise(one_text(v)) in schema.AMBIGUOUS_KEYS:
-            text = (f"Status '{word}' does not say whether the post is deleted or kept; say "
-                    f"which with --status-map \"{word}=STATUS\"")
+            text = f"Status '{word}' does not say whether the post is deleted or kept"
         else:
-            text = (f"Status '{word}' is not a known proposal; name it with "
-                    f"--status-map \"{word}=STATUS\"")
+            text = f"Status '{word}' is not a known proposal"
         if not self.state.words_listed:
             self.state.words_listed = True
-            text += (f". STATUS is one of {', '.join(schema.STATUS_TARGETS)}. The words read "
-                     f"without a map are: {STATUS_HELP}")
+            text += (f". A status word can be read as {', '.join(schema.STATUS_TARGETS)}. "
+                     f"The words read without a map are: {STATUS_HELP}")
         return text
+
+    def _unknown_status_fix(self, v: Any) -> Fixes:
+        """Read the word as a status: deleted or retained for a word such as 'At risk',
+        the status of a close known word ('Deleteed'), else the user's choice."""
+        key = schema.normalise(one_text(v))
+        word = one_text(v) or ""
+        if key in schema.AMBIGUOUS_KEYS:
+            return one(Fix(STATUS_MAP, word, ("deleted", "retained")))
+        close = schema.close_status(word)
+        return one(Fix(STATUS_MAP, word, close))
 
     # -- posts: (count, ok)
     def _posts(self) -> tuple[np.ndarray, np.ndarray]:
@@ -809,16 +827,16 @@ def _expectations(posts: pd.DataFrame, expect: Expectations, findings: Findings)
     fte = posts["fte"].astype(np.int64)
     baseline = int(fte[status.isin(("deleted", "retained", "relocated"))].sum())
     deleted = int(fte[status == "deleted"].sum())
-    checks = [(codes.EXPECT_FTE_MISMATCH, "--expect-fte", "baseline FTE (deleted + retained + "
-               "relocated)", expect.fte, baseline),
-              (codes.EXPECT_DELETED_FTE_MISMATCH, "--expect-deleted-fte", "deleted FTE",
+    checks = [(codes.EXPECT_FTE_MISMATCH, "The expected baseline FTE,", "baseline FTE (deleted "
+               "+ retained + relocated)", expect.fte, baseline),
+              (codes.EXPECT_DELETED_FTE_MISMATCH, "The expected deleted FTE,", "deleted FTE",
                expect.deleted_fte, deleted)]
     for code, option, what, given, actual in checks:
         if given is None:
             continue
         if Decimal(given) * FTE_SCALE != actual:
             findings.add(code,
-                         f"{option} {given} disagrees with the file: its {what} adds up to "
+                         f"{option} {given}, disagrees with the file: its {what} adds up to "
                          f"{fmt_fte(actual)} (a difference of "
                          f"{plain_decimal(fte_value(actual) - Decimal(given))}); check the "
                          f"schedule against the published figure",

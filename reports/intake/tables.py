@@ -21,6 +21,7 @@ from ..model import codes
 from ..model import fields as schema
 from ..model.errors import UsageProblem
 from ..model.findings import Findings, cell_ref, column_letter, echo
+from ..model.fixes import MAP, Fix, one
 from .workbook import (
     KIND_POST,
     KIND_SUBTOTAL,
@@ -28,6 +29,7 @@ from .workbook import (
     Column,
     FormulaNoValue,
     ReadOptions,
+    SkipReason,
     Table,
     as_dictionary,
     cell_text,
@@ -175,26 +177,57 @@ def near_miss(heading: str) -> str | None:
     return schema.ALIASES[max(inside, key=len)] if inside else None
 
 
-def _likeliest(grid: Grid, options: ReadOptions) -> str:
-    """'; the likeliest header row is ...', naming its near misses and the --map each needs."""
-    best, best_score, best_misses = None, 0, []
+def _reading_of(row: Sequence[Any], mapping: dict[str, str]) -> list[tuple[int, str, str, bool]]:
+    """How a candidate header row could be read: (column, heading, field, suggested) for
+    each heading that is read as a field (a required one, for its place in the mapping
+    the suggestion gives) and each that likely means one: a near miss ("Job Titel"), or
+    words that suggest a required field the row lacks ("Organisation name", "Staff
+    group" in an NHS extract)."""
+    known: dict[str, int] = {}
+    for j, c in enumerate(row):
+        fld = schema.field_for_header(c, mapping) if isinstance(c, str) else None
+        if fld and fld not in known:
+            known[fld] = j
+    out = [(j, str(row[j]).strip(), fld, False) for fld, j in known.items()
+           if fld in schema.REQUIRED]
+    taken = set(known)
+    for j, c in enumerate(row):
+        if not (isinstance(c, str) and len(c) <= 60 and len(c.split()) <= 8):  # a heading
+            continue
+        if schema.is_personal(c):
+            continue
+        read_as = schema.field_for_header(c, mapping)
+        if read_as in schema.REQUIRED:
+            continue
+        for fld in ((near_miss(c) if read_as is None else None), schema.hinted_field(c)):
+            if fld and fld not in taken and (read_as is None or fld in schema.REQUIRED):
+                taken.add(fld)
+                out.append((j, c.strip(), fld, True))
+                break
+    return sorted(out)
+
+
+def _likeliest(grid: Grid, options: ReadOptions) -> SkipReason:
+    """'; the likeliest is row ...', naming the headings it likely holds, with the
+    mappings that would read it (every required field the row holds, as `fixes`)."""
+    best, best_score, best_reading = None, 0, []
     for i in range(min(grid.nrows, options.limits.header_search_rows)):
         row = grid.row(i)
+        reading = _reading_of(row, options.mapping)
         known = header_score(row, options.mapping)
-        misses = [(str(c).strip(), fld) for c in row if isinstance(c, str)
-                  and len(c) <= 60 and len(c.split()) <= 8      # a heading, not a note
-                  and schema.field_for_header(c, options.mapping) is None
-                  and not schema.is_personal(c) and (fld := near_miss(c))]
-        score = known + len(misses)
+        score = known + sum(1 for *_, suggested in reading if suggested)
         if score > best_score and score >= 2:
-            best, best_score, best_misses = i, score, misses
+            best, best_score, best_reading = i, score, reading
     if best is None:
-        return ""
+        return SkipReason("")
     text = f"; the likeliest is row {best + 1}"
-    if best_misses:
-        text += ", whose near misses are " + ", ".join(
-            f"'{echo(h)}' (--map \"{echo(h)}={f}\")" for h, f in best_misses[:6])
-    return text
+    guesses = [(h, f) for _, h, f, suggested in best_reading if suggested]
+    if not guesses:
+        return SkipReason(text)
+    text += ", whose headings may be " + ", ".join(
+        f"'{echo(h)}' ({schema.FIELD_BY_NAME[f].label.lower() if f != 'fte' else 'FTE'})"
+        for h, f in guesses[:6])
+    return SkipReason(text, one(*(Fix(MAP, h, f) for _, h, f, _ in best_reading)))
 
 
 def _is_blank(value: Any) -> bool:
@@ -210,8 +243,10 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         return None
     h = _find_header(grid, options)
     if h is None:
-        skipped.append((sheet, f"no header row in its first {options.limits.header_search_rows} "
-                               f"rows{_likeliest(grid, options)}"))
+        likeliest = _likeliest(grid, options)
+        skipped.append((sheet, SkipReason(f"no header row in its first "
+                                          f"{options.limits.header_search_rows} rows"
+                                          f"{likeliest}", likeliest.fixes)))
         return None
     header = grid.row(h)
     header_row = h + 1
@@ -238,9 +273,9 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
             unused.append((j, text))
             findings.add(codes.UNKNOWN_COLUMN,
                          f"Column {column_letter(j)} '{echo(text)}' is not a known heading and "
-                         f"was ignored; if it holds one of the fields, use "
-                         f"--map \"{echo(text)}=FIELD\".",
-                         sheet=sheet, cell=ref, column=text)
+                         f"was ignored.",
+                         sheet=sheet, cell=ref, column=text,
+                         fixes=one(Fix(MAP, text, near_miss(text))))
         elif fld in columns:
             first = columns[fld]
             if explicit and schema.normalise(headers[fld]) not in options.mapping:
@@ -249,9 +284,9 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
             findings.add(codes.DUPLICATE_COLUMN,
                          f"Columns {column_letter(first)} '{echo(headers[fld])}' and "
                          f"{column_letter(j)} '{echo(text)}' both look like the "
-                         f"{schema.FIELD_BY_NAME[fld].label} field; rename one, or choose one "
-                         f"with --map \"{echo(text)}={fld}\"",
-                         sheet=sheet, cell=ref, column=text, value=text)
+                         f"{schema.FIELD_BY_NAME[fld].label} field; rename one of them",
+                         sheet=sheet, cell=ref, column=text, value=text,
+                         fixes=one(Fix(MAP, text, fld)))
         else:
             columns[fld], headers[fld] = j, text
 
@@ -317,8 +352,10 @@ def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
     chosen = np.ones(n, dtype=bool)
     for key, heading, value in where:
         if key not in keys:
-            raise UsageProblem(f"--where \"{heading}={value}\": sheet '{sheet}' has no "
-                               f"heading '{heading}'")
+            # said in words: a filter saved in a dataset's profile meets the portal too
+            raise UsageProblem(f"the filter \"{heading}={value}\" (read only the rows whose "
+                               f"'{heading}' is '{value}'): sheet '{sheet}' has no heading "
+                               f"'{heading}'")
         want = value.casefold()
         chosen &= grid.column(keys[key], start).map(lambda v, w=want: _cell_text(v) == w, bool)
     return chosen

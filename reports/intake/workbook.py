@@ -19,9 +19,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..model.findings import Findings, cell_ref
+from ..model.fixes import Fixes
 from .figures import SheetFigure
 
 MiB = 1024 * 1024
+
+
+class SkipReason(str):
+    """Why a sheet was not read, in plain words (a `str` wherever it is shown), with the
+    settings that would let it be read (`fixes`: the mappings its likeliest header row
+    needs), which the CLI shows as options and the portal in words."""
+
+    fixes: Fixes = ()
+
+    def __new__(cls, text: str, fixes: Fixes = ()) -> SkipReason:
+        made = super().__new__(cls, text)
+        made.fixes = fixes
+        return made
+
+    def __reduce__(self) -> Any:   # a copy keeps its fixes (a report crosses processes)
+        return (SkipReason, (str(self), self.fixes))
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,17 @@ that line and exit code 1.
 
 from __future__ import annotations
 
+from .fixes import Fixes
+
 
 class ImpactError(Exception):
-    "A problem that stops the whole file being read; the message says what to do."
+    """A problem that stops the whole file being read; the message says what to do, in
+    plain words, and `fixes` the reading options that would put it right, if any (the
+    CLI prints them as options, the portal in words: `reports.render.fixes`)."""
+
+    def __init__(self, *args: object, fixes: Fixes = ()) -> None:
+        super().__init__(*args)
+        self.fixes = fixes
 
 
 class NotASpreadsheet(ImpactError):

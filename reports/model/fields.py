@@ -7,6 +7,7 @@ punctuation and symbols, so "F.T.E.", "fte" and "FTE (£)" are one header.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -184,6 +185,37 @@ STATUS_TARGETS: dict[str, tuple[str, bool | None]] = {
     **{s: (s, None) for s in STATUSES},
     "deleted-vacant": ("deleted", True), "deleted-occupied": ("deleted", False),
 }
+
+
+def close_status(word: str) -> str | None:
+    """The status (a `STATUS_TARGETS` name) of the known status word closest to `word`,
+    when one is close (a typo: 'Deleteed', 'Retianed'); None otherwise."""
+    known = {**{k: s for k, s in STATUS_BY_KEY.items()},
+             **{k: "deleted-vacant" if vacant else "deleted-occupied"
+                for k, (_, vacant) in COMPOUND_BY_KEY.items()}}
+    close = difflib.get_close_matches(normalise(word), list(known), n=1, cutoff=0.8)
+    return known[close[0]] if close else None
+
+
+# Words inside a heading that is no alias which suggest a required field: an NHS
+# extract's "Organisation name" holds the team, its "Staff group" the grade.  Used only
+# to suggest a reading when no header row is found, never applied unasked.
+FIELD_HINTS: dict[str, tuple[str, ...]] = {
+    "team": ("organisation", "organization", "directorate", "department", "dept",
+             "service", "division", "section", "costcentre", "unit", "team", "branch"),
+    "title": ("jobtitle", "job", "role", "occupation", "position", "title"),
+    "grade": ("staffgroup", "grade", "band", "payscale", "paygroup", "level"),
+    "fte": ("fte", "wte", "fulltime", "wholetime", "equivalent"),
+    "status": ("status", "proposal", "proposed", "outcome"),
+}
+
+
+def hinted_field(heading: str) -> str | None:
+    """The required field a heading's words suggest (`FIELD_HINTS`; the longest word
+    found wins: "Job grade" is a grade), or None."""
+    key = normalise(heading)
+    found = [(len(w), fld) for fld, words in FIELD_HINTS.items() for w in words if w in key]
+    return max(found)[1] if found else None
 
 
 VACANT_WORDS: dict[str, bool] = {

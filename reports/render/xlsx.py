@@ -24,6 +24,7 @@ from ..model.errors import CorruptFile
 from ..model.findings import ERROR, WARNING, Finding, column_letter
 from ..model.formats import json_number, show_controls
 from .data import FORMULA_TRIGGERS, summary_tables
+from .fixes import in_words, with_words
 
 TEMPLATE_ROWS = 5000
 ERROR_FILL = "FFC7CE"     # Excel's own "bad" red
@@ -236,7 +237,8 @@ def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> 
         target = ws[ref]
         worst = ERROR if any(f.severity == ERROR for f in items) else WARNING
         target.fill = fills[worst]
-        text = "\n".join(f"{f.severity.upper()} {f.code}: {f.message}" for f in items)
+        text = "\n".join(f"{f.severity.upper()} {f.code}: {with_words(f.message, f.fixes)}"
+                         for f in items)
         target.comment = Comment(cell_text(text[:30000]), "impact", width=360, height=140)
     _empty_personal_columns(report, sheet_for)
     if "impact findings" not in book.sheetnames:
@@ -260,14 +262,15 @@ def _findings_sheet(book: Any, report: Report) -> None:
     from openpyxl.styles import Font
 
     ws = book.create_sheet("impact findings", 0)
-    ws.append(["Severity", "Code", "Sheet", "Cell", "Column", "Value", "Message"])
+    ws.append(["Severity", "Code", "Sheet", "Cell", "Column", "Value", "Message",
+               "How to fix it"])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for f in report.findings.errors + report.findings.warnings:
         ws.append([cell_text(v) for v in (f.severity, f.code, f.sheet, f.cell, f.column,
-                                          f.value, f.message)])
+                                          f.value, f.message, in_words(f.fixes))])
     _harden_all(ws)
-    for letter, width in zip("ABCDEFG", (9, 24, 18, 8, 18, 18, 100)):
+    for letter, width in zip("ABCDEFGH", (9, 24, 18, 8, 18, 18, 100, 60)):
         ws.column_dimensions[letter].width = width
 
 
