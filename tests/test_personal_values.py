@@ -23,6 +23,7 @@ import pytest
 
 import reports
 from reports.intake import contacts
+from reports.intake.figures import sheet_figures
 from reports.model import fields as schema
 
 from .conftest import invoke, make_csv, make_xlsx
@@ -178,6 +179,22 @@ def test_mapping_any_value_personal_column_to_any_field_is_refused(
     result = invoke("summary", contacts_xlsx, "--map", f"{heading}={field}")
     assert result.exit_code == 2, result.stdout
     assert f"'{heading}'" in result.stderr and "personal data" in result.stderr
+
+
+def test_rows_cannot_be_chosen_by_a_column_of_addresses(contacts_xlsx: Path) -> None:
+    result = invoke("summary", contacts_xlsx, "--where", f"Ref={EMAILS[0]}")
+    assert result.exit_code == 2
+    assert "'Ref'" in result.stderr and "personal data" in result.stderr
+    assert _leaks(result.stdout + result.stderr) == []
+
+
+def test_a_notes_sheet_number_is_never_labelled_with_a_phone_number() -> None:
+    """`reconcile` quotes the words around a number on a notes sheet."""
+    (figure,) = sheet_figures("About", [[f"Twelve posts: ring {NOTE_PHONE} first"]])
+    assert figure.value == 12
+    assert _leaks(figure.says) == []
+    (figure,) = sheet_figures("About", [[f"Ask {NOTE_EMAIL} about the", "12"]])
+    assert figure.value == 12 and "sam.taylor" not in figure.says
 
 
 def test_mapping_contact_details_by_heading_is_refused(tmp_path: Path) -> None:

@@ -315,6 +315,11 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         nonblank[candidates[hit]] = True
     dropped = 0
     if options.where:
+        dropped_keys = {schema.normalise(header[j]) for j in personal}
+        for key, heading, _ in options.where:
+            if key in dropped_keys:
+                raise UsageProblem(f"Column '{echo(heading)}' of sheet '{sheet}' holds personal "
+                                   f"data, so rows cannot be chosen by what it holds.")
         chosen = _where(sheet, header, grid, start, n, options.where)
         # a totals row totals the rows of the whole sheet, not the rows kept
         chosen &= kinds == KIND_POST
