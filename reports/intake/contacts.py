@@ -5,8 +5,9 @@ Two uses:
 
 - `personal_kind(values)`: whether a column's values are mostly such details (then
   the column is personal whatever its heading, and is dropped when the file is read);
-- `scrub(text)`: free text with each e-mail address, phone number or NI number in it
-  replaced by `REMOVED` (job titles, notes, any text that is kept or copied).
+- `scrub(text)`: free text with each e-mail address (found by its shape), phone number
+  or NI number in it replaced by `REMOVED` (job titles, notes, any text that is kept
+  or copied).
 
 The validators are well-kept libraries, not patterns of our own: `email-validator`
 for addresses (syntax only, no DNS look-up) and Google's `phonenumbers` for phone
