@@ -30,6 +30,7 @@ from ..model.errors import (
     UnsupportedFormat,
 )
 from ..model.findings import Findings
+from .contacts import REMOVED
 from .csvfile import csv_rows, read_csv
 from .digest import sha256_file
 from .workbook import (
@@ -95,6 +96,18 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
     for sheet, why in skipped:
         findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet,
                      fixes=getattr(why, "fixes", ()))
+    in_text = [(t.sheet, *t.in_text) for t in tables if t.in_text]
+    if in_text:
+        count = sum(n for _, n, _ in in_text)
+        sheet, _, cell = in_text[0]
+        findings.add(codes.CONTACT_DETAILS_IN_TEXT,
+                     f"{count:,} cell{'s' if count != 1 else ''} below the header "
+                     f"{'hold' if count != 1 else 'holds'} e-mail addresses, phone numbers or "
+                     f"National Insurance numbers written in text (the first is cell {cell} of "
+                     f"sheet '{sheet}'); each is shown as {REMOVED} in every output and in the "
+                     f"annotated copy. Names written in text cannot be found reliably, so read "
+                     f"the notes and other text columns for names before you share the file.",
+                     sheet=sheet, cell=cell)
     return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter,
                     options, figures)
 

@@ -22,6 +22,7 @@ from ..model import fields as schema
 from ..model.errors import UsageProblem
 from ..model.findings import Findings, cell_ref, column_letter, echo
 from ..model.fixes import MAP, Fix, one
+from . import contacts
 from .workbook import (
     KIND_POST,
     KIND_SUBTOTAL,
@@ -250,6 +251,14 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         return None
     header = grid.row(h)
     header_row = h + 1
+    start = h + 1
+    cells: dict[int, Column] = {}
+
+    def column(j: int) -> Column:
+        if j not in cells:
+            cells[j] = grid.column(j, start)
+        return cells[j]
+
     columns: dict[str, int] = {}
     headers: dict[str, str] = {}
     personal: set[int] = set()
@@ -260,14 +269,31 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         text = str(cell).strip()
         key = schema.normalise(text)
         explicit = options.mapping.get(key)
-        fld = explicit or (None if schema.is_personal(text) else schema.field_for_header(text))
+        by_heading = schema.is_personal(text)
+        fld = explicit or (None if by_heading else schema.field_for_header(text))
         ref = cell_ref(j, header_row)
-        if fld is None and schema.is_personal(text):
+        held = None if by_heading else contacts.personal_kind(column(j).used_values())
+        what = contacts.PLURAL[held] if held else ""
+        if held and explicit:
+            raise UsageProblem(
+                f"Column {column_letter(j)} '{echo(text)}' of sheet '{sheet}' holds personal "
+                f"data (its values are mostly {what}), so it cannot be read as the "
+                f"{schema.FIELD_BY_NAME[explicit].label} field or any other; take that "
+                f"column out of the mapping.")
+        if fld is None and by_heading:
             personal.add(j)
             findings.add(codes.PERSONAL_DATA,
                          f"Column {column_letter(j)} '{echo(text)}' holds personal data; it was "
                          f"dropped when the file was read and appears in no output. Remove it "
                          f"from copies of the file you share.",
+                         sheet=sheet, cell=ref, column=text)
+        elif held:
+            personal.add(j)
+            findings.add(codes.PERSONAL_DATA,
+                         f"Column {column_letter(j)} '{echo(text)}' holds personal data (its "
+                         f"values are mostly {what}), whatever its heading; it was dropped "
+                         f"when the file was read and appears in no output. Remove it from "
+                         f"copies of the file you share.",
                          sheet=sheet, cell=ref, column=text)
         elif fld is None:
             unused.append((j, text))
@@ -290,9 +316,9 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         else:
             columns[fld], headers[fld] = j, text
 
-    start = h + 1
     n = grid.nrows - start
-    data = {fld: grid.column(j, start) for fld, j in columns.items()}
+    scrubbed, in_text = _scrub_text(grid, start, personal, column)
+    data = {fld: scrubbed[j] if j in scrubbed else column(j) for fld, j in columns.items()}
     nonblank = np.zeros(n, dtype=bool)
     for col in data.values():
         nonblank |= ~col.blank()
@@ -324,6 +350,11 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         nonblank[candidates[hit]] = True
     dropped = 0
     if options.where:
+        dropped_keys = {schema.normalise(header[j]) for j in personal}
+        for key, heading, _ in options.where:
+            if key in dropped_keys:
+                raise UsageProblem(f"Column '{echo(heading)}' of sheet '{sheet}' holds personal "
+                                   f"data, so rows cannot be chosen by what it holds.")
         chosen = _where(sheet, header, grid, start, n, options.where)
         # a totals row totals the rows of the whole sheet, not the rows kept
         chosen &= kinds == KIND_POST
@@ -332,7 +363,33 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     keep = np.flatnonzero(nonblank)
     rows = keep.astype(np.int64) + start + 1
     return Table(sheet, header_row, columns, headers, rows, kinds[keep],
-                 {fld: col.take(keep) for fld, col in data.items()}, unused, dropped)
+                 {fld: col.take(keep) for fld, col in data.items()}, unused, dropped,
+                 in_text)
+
+
+def _scrub_text(grid: Grid, start: int, personal: set[int], column: Any,
+                ) -> tuple[dict[int, Column], tuple[int, str] | None]:
+    """Each column below the header (but the personal ones) with the e-mail addresses,
+    phone numbers and NI numbers in its text replaced (`contacts.scrub`): the columns
+    changed, by index, and how many cells were changed with the first of them (A1), or
+    None when there are none."""
+    out: dict[int, Column] = {}
+    count, first = 0, None
+    for j in range(len(grid.columns)):
+        if j in personal:
+            continue
+        col = column(j)
+        values, changed = contacts.scrub_values(col.dictionary)
+        if not len(changed):
+            continue
+        hit = np.isin(col.codes, changed)
+        count += int(hit.sum())
+        at = (int(np.argmax(hit)), j)
+        first = at if first is None or at < first else first
+        out[j] = col.replaced(values)
+    if first is None:
+        return out, None
+    return out, (count, cell_ref(first[1], start + first[0] + 1))
 
 
 def _cell_text(value: Any) -> str:

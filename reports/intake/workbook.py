@@ -160,6 +160,23 @@ class Column:
             return self
         return Column(self.codes[idx], self.dictionary, self.extras)
 
+    def used_values(self) -> pa.Array:
+        """The values of `dictionary` some row holds (a sliced grid column's dictionary
+        still holds its heading and the cells above it)."""
+        used = np.unique(self.codes)
+        return self.dictionary.take(pa.array(used[used < len(self.dictionary)]))
+
+    def replaced(self, values: pa.Array) -> Column:
+        """The same cells with `values` (as long as `dictionary`) in its place; values
+        that have become equal are merged."""
+        again = pc.dictionary_encode(values)
+        remap = again.indices.to_numpy(zero_copy_only=False)
+        codes = self.codes.copy()
+        inside = codes < len(self.dictionary)
+        codes[inside] = remap[codes[inside]]
+        codes[~inside] += len(again.dictionary) - len(self.dictionary)
+        return Column(codes, again.dictionary, self.extras)
+
     def map(self, func: Any, dtype: Any = object) -> np.ndarray:
         """func applied to each distinct value, spread to every row."""
         out = np.array([func(v) for v in self.uniques], dtype=dtype)
@@ -290,6 +307,9 @@ class Table:
     data: dict[str, Column]          # the cells of each mapped field, one per data row
     unused: list[tuple[int, str]] = field(default_factory=list)  # (column, heading) not used
     where_dropped: int = 0           # rows left out by --where
+    # e-mail addresses, phone numbers and NI numbers blanked in the text of the cells below
+    # the header: (cells changed, the first of them in A1), or None
+    in_text: tuple[int, str] | None = None
 
     def cell(self, fld: str, row: int) -> str:
         return cell_ref(self.columns[fld], row)

@@ -140,6 +140,11 @@ DESTINATION_UNEXPECTED = _code(
 PERSONAL_DATA = _code(
     "personal-data", WARNING, "A personal-data column was dropped",
     "Nothing from it is read or shown; remove it from copies of the file you share.")
+CONTACT_DETAILS_IN_TEXT = _code(
+    "contact-details-in-text", WARNING, "E-mail addresses or phone numbers are written in text",
+    "Nothing for the outputs: each is shown as [removed] in every output and in the annotated "
+    "copy. Names written in text cannot be found reliably, so read the notes and other text "
+    "columns for names before you share the file.")
 VACANT_BLANK = _code(
     "vacant-blank", WARNING, "Vacant is blank",
     "Fill in Y or N; a blank counts as occupied, so the post is at risk.")

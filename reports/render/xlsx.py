@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from ..figures.totals import Summary
+from ..intake.contacts import scrub
 from ..intake.reader import csv_rows
 from ..intake.rules import Report
 from ..model import fields as schema
@@ -222,6 +223,8 @@ def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> 
             raise CorruptFile(f"{wb_in.name}: cannot make an annotated copy ({e})") from None
         sheet_for = {ws.title: ws for ws in book.worksheets}
 
+    for ws in sheet_for.values():
+        _scrub_sheet(ws)
     fills = {ERROR: PatternFill("solid", fgColor=ERROR_FILL),
              WARNING: PatternFill("solid", fgColor=WARNING_FILL)}
     notes: dict[tuple[str, str], list[Finding]] = defaultdict(list)
@@ -246,6 +249,25 @@ def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> 
     book.save(out)
 
 
+def _scrub_sheet(ws: Any) -> None:
+    """Each e-mail address, phone number and NI number written in a cell's text, in its
+    link or in its comment, replaced by `contacts.REMOVED` (a link to one is dropped)."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                text, found = scrub(cell.value)
+                if found:
+                    formula = cell.data_type == "f"
+                    cell.value = text
+                    if not formula:          # text stays text, never becomes a formula
+                        harden(cell)
+            link = cell.hyperlink
+            if link is not None and scrub(f"{link.target or ''} {link.display or ''}")[1]:
+                cell.hyperlink = None
+            if cell.comment is not None and scrub(cell.comment.text)[1]:
+                cell.comment.text = scrub(cell.comment.text)[0]
+
+
 def _empty_personal_columns(report: Report, sheet_for: dict[str, Any]) -> None:
     for f in report.findings.items:
         if f.code not in ("personal-data", "sensitive-columns") or f.sheet not in sheet_for \
@@ -256,6 +278,8 @@ def _empty_personal_columns(report: Report, sheet_for: dict[str, Any]) -> None:
         for row in ws.iter_rows(min_row=head.row + 1, min_col=head.column, max_col=head.column):
             for cell in row:
                 cell.value = None
+                cell.hyperlink = None
+                cell.comment = None
 
 
 def _findings_sheet(book: Any, report: Report) -> None:
