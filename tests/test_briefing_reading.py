@@ -44,7 +44,7 @@ OPTIONS = ["--map", "Share of a full week=fte", "--status-map", "At risk=deleted
            "--default-status", "retained", "--where", "Month=2024-03"]
 BUILT_IN = "a word the tool reads on its own"
 GIVEN = "the reading options given"
-DEFAULT = "the default given for a blank status"
+DEFAULT = "the default given for rows without a status"
 READ_AS = {"deleted": "deleted", "atrisk": "deleted", "deletedvacant": "deleted (vacant)",
            "remain": "retained", "retained": "retained", "": "retained",
            "transfer": "relocated"}
@@ -68,7 +68,7 @@ def expected() -> list[tuple[str, str, str, int, Decimal]]:
         fte[key] += Decimal(str(row[3]))
     out = []
     for key, n in rows.items():
-        shown = "(blank)" if key == "" else f"\u201c{first[key]}\u201d"
+        shown = "(none given)" if key == "" else f"\u201c{first[key]}\u201d"
         because = DEFAULT if key == "" else GIVEN if key == "atrisk" else BUILT_IN
         out.append((shown, READ_AS[key], because, n, fte[key]))
     return out
@@ -185,3 +185,17 @@ def test_the_readings_are_carried_from_the_intake(hr_file: Path) -> None:
     assert sum(r.fte for r in report.status_readings) == \
         sum((Decimal(str(r[3])) for r in MARCH), Decimal(0))
     assert {normalise(r.word): r.posts for r in report.status_readings} == dict(posts)
+
+
+def test_a_file_with_no_status_column_states_the_default_and_its_rows(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [["Unit", "Generic Job Title", "Grade", "FTE"],
+                             ["Policy", "Adviser", "SCS1", 1], ["Policy", "Analyst", "G7", 0.6],
+                             ["Data", "Analyst", "G7", 2.25]]
+    path = make_xlsx(tmp_path, rows, name="organogram.xlsx")
+    out = tmp_path / "b.html"
+    r = invoke("brief", path, "--default-status", "retained", "--format", "html",
+               "--reproducible", "-o", out)
+    assert r.exit_code == 0, r.output + r.stderr
+    method = method_of(read_back(out, "html"))
+    fte = sum((Decimal(str(row[3])) for row in rows[1:]), Decimal(0))
+    assert f"(none given) retained {DEFAULT} {len(rows) - 1} {number(fte)}" in method

@@ -26,10 +26,11 @@ from .builder import Builder
 Reading = Callable[[Builder], "list[Block]"]
 READINGS: list[Reading] = []
 
+NONE_GIVEN = "(none given)"      # rows with a blank status, or no Status column
 NOT_SPLIT = "in the total"      # a public briefing's cell for one of several words
 _BECAUSE = {BUILT_IN: "a word the tool reads on its own",
             STATUS_MAP: "the reading options given",
-            DEFAULT_STATUS: "the default given for a blank status"}
+            DEFAULT_STATUS: "the default given for rows without a status"}
 
 
 def reading(func: Reading) -> Reading:
@@ -68,7 +69,7 @@ def status_words(b: Builder) -> list[Block]:
     rows: list[list[Cell]] = []
     split = False
     for r in readings:
-        word = "(blank)" if r.source == DEFAULT_STATUS else f"\u201c{clean(r.word, 60)}\u201d"
+        word = NONE_GIVEN if r.source == DEFAULT_STATUS else f"\u201c{clean(r.word, 60)}\u201d"
         row: list[Cell] = [word, read_as(r), _BECAUSE[r.source]]
         if not public:
             key = ("read", r.key)
@@ -84,8 +85,8 @@ def status_words(b: Builder) -> list[Block]:
                                                              ["Rows", "FTE"])
     widths = [1.6, 1.2, 2.0] + ([0.8] if public else [0.7, 0.7])
     out: list[Block] = [
-        Text("Each status in the file was read as follows; the figures above rest on "
-             "these readings.", "body"),
+        Text("Each status in the file was read as follows; every figure in this briefing "
+             "rests on these readings.", "body"),
         b.table(Table(header, rows, text_cols=3, widths=widths,
                       caption="How each status in the file was read"))]
     if split:
