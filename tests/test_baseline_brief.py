@@ -161,3 +161,12 @@ def test_pdf_of_a_pure_baseline(baseline: Path, tmp_path: Path, audience: str,
     for detail in ("s.188(4)", "Fisher", "UPPER BOUND", "selection pools that lose posts",
                    "Per team"):
         assert detail not in flat
+
+
+@pytest.mark.parametrize("audience", ["union", "management", "public"])
+def test_axe_finds_no_violation_in_a_pure_baseline(browser: Any, baseline: Path,
+                                                    tmp_path: Path, audience: str) -> None:
+    """Its tables named by their section's heading (no caption) are still named."""
+    from .test_axe import run_axe  # the axe-core runner, in Chromium
+
+    assert run_axe(browser, render(baseline, tmp_path, audience, "html")) == []
