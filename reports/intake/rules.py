@@ -53,6 +53,31 @@ class Expectations:
     deleted_fte: Decimal | None = None
 
 
+# Where a status reading came from (`StatusReading.source`).
+BUILT_IN = "built-in"              # a word the tool reads on its own ("Deleted", "Remain")
+STATUS_MAP = "status-map"          # a word named in the reading options (--status-map)
+DEFAULT_STATUS = "default-status"  # a blank status, given the default (--default-status)
+
+
+@dataclass(frozen=True)
+class StatusReading:
+    """How one status word of the file (or a blank, under --default-status) was read,
+    and how many post rows, posts and FTE it decided: the briefing's method states each."""
+
+    word: str                      # as written (its first spelling met); "" for blanks
+    status: str
+    vacant: bool | None            # the vacancy the word says too, or None
+    source: str                    # BUILT_IN, STATUS_MAP or DEFAULT_STATUS
+    rows: int
+    posts: int
+    fte: Decimal
+
+    @property
+    def key(self) -> str:
+        """The same word however it is spelt, from the same source: stable between versions."""
+        return f"{self.source}:{schema.normalise(self.word)}"
+
+
 @dataclass
 class Report:
     """The outcome of reading and validating one file."""
@@ -71,6 +96,8 @@ class Report:
     # The grouping columns as codes into their labels, for the totals' one grouped pass;
     # kept with the frame they describe, so a report whose posts are replaced has none.
     label_codes: tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]] | None = None
+    # how each status word was read, with the rows and FTE it decided (see StatusReading)
+    status_readings: tuple[StatusReading, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -148,7 +175,8 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     labels = _label_codes(checks) if checks else None
     pa.default_memory_pool().release_unused()
     return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted,
-                  private, extra, None if labels is None else (posts, labels))
+                  private, extra, None if labels is None else (posts, labels),
+                  status_readings=state.status_readings())
 
 
 LABELS = ("team", "grade", "location", "destination")
@@ -187,6 +215,27 @@ class _RunState:
     first_defaulted: tuple[str, str] | None = None     # (sheet, cell)
     relocated_without_destination: int = 0
     first_relocated: tuple[str, str] | None = None
+    # StatusReading.key -> [word, status, vacant, source, rows, posts, FTE millionths]
+    readings: dict[str, list[Any]] | None = None
+
+    def count(self, word: str, status: str, vacant: bool | None, source: str, rows: int,
+              posts: int, fte: int) -> None:
+        """Add the rows one status word (or the default) decided on one sheet."""
+        if self.readings is None:
+            self.readings = {}
+        key = f"{source}:{schema.normalise(word)}"
+        entry = self.readings.setdefault(key, [word, status, vacant, source, 0, 0, 0])
+        entry[4] += rows
+        entry[5] += posts
+        entry[6] += fte
+
+    def status_readings(self) -> tuple[StatusReading, ...]:
+        """Every reading, by status (deleted first), then the most FTE first."""
+        out = [StatusReading(w, st, v, src, rows, posts, fte_value(fte))
+               for w, st, v, src, rows, posts, fte in (self.readings or {}).values()]
+        order = {s: i for i, s in enumerate(schema.STATUSES)}
+        return tuple(sorted(out, key=lambda r: (order.get(r.status, len(order)), -r.fte,
+                                                r.source, r.word)))
 
 
 def _run_notes(wb: Workbook, findings: Findings, state: _RunState, has_posts: bool) -> None:
@@ -450,6 +499,7 @@ class _TableCheck:
         status, implied = self._status()
         posts = self._posts()
         fte = self._fte(posts)
+        self._count_readings(status, posts[0], fte[0])
         destination = self.text("destination")
         self._destination(status, destination)
         vacant = self._vacant(implied)
@@ -493,6 +543,8 @@ class _TableCheck:
     # -- status
     def _status(self) -> tuple[np.ndarray, np.ndarray]:
         """Each row's status, and the vacancy its status word implies (or None)."""
+        self._defaulted = np.zeros(self.n, dtype=bool)
+        self._read: list[tuple[str, Any]] = []
         implied = np.full(self.n, None, dtype=object)
         if "status" not in self.t.columns:
             status = filled(self.n, "")
@@ -500,12 +552,14 @@ class _TableCheck:
         else:
             col = self.t.data["status"]
             read = [_status_of(v, self.status_map) for v in col.uniques]   # once a value
+            self._read = read
             status = col.spread(np.array([r[0] for r in read] or [""], dtype=object))
             implied = col.spread(np.array([r[1] for r in read] or [None], dtype=object))
             blank = self.blank("status") & self.is_post
         if self.default is not None:
             fill = blank & self.is_post
             if fill.any():
+                self._defaulted = fill
                 status = np.where(fill, self.default[0], status)
                 implied = np.where(fill, self.default[1], implied)
                 self.state.defaulted += int(fill.sum())
@@ -520,6 +574,33 @@ class _TableCheck:
         self.flag("status", unknown, codes.STATUS_UNKNOWN, self._unknown_status,
                   fixes=self._unknown_status_fix)
         return status, implied
+
+    def _count_readings(self, status: np.ndarray, posts: np.ndarray, fte: np.ndarray) -> None:
+        """How many post rows, posts and FTE (whole millionths: exact) each status word
+        decided, and the default status; added up per distinct word, not per row."""
+        state = self.state
+        fill = self._defaulted
+        if fill.any() and self.default is not None:
+            default, vacant = self.default
+            state.count("", default, vacant, DEFAULT_STATUS, int(fill.sum()),
+                        int(posts[fill].sum()), int(fte[fill].sum()))
+        if not self._read:
+            return
+        col = self.t.data["status"]
+        live = self.is_post & ~fill & (status != "")
+        codes_ = col.codes[live]
+        n = len(self._read)
+        rows = np.bincount(codes_, minlength=n)
+        post_sums = np.zeros(n, dtype=np.int64)
+        fte_sums = np.zeros(n, dtype=np.int64)
+        np.add.at(post_sums, codes_, posts[live].astype(np.int64))
+        np.add.at(fte_sums, codes_, fte[live].astype(np.int64))
+        for i in np.flatnonzero(rows).tolist():
+            word = one_text(col.uniques[i])
+            read_as, vacant = self._read[i]
+            source = STATUS_MAP if schema.normalise(word) in self.status_map else BUILT_IN
+            state.count(word, read_as, vacant, source, int(rows[i]), int(post_sums[i]),
+                        int(fte_sums[i]))
 
     def _first(self, mask: np.ndarray) -> tuple[str, str]:
         """(sheet, cell) of the first row `mask` holds: its Status cell, or the whole row
