@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..intake.rules import BUILT_IN, DEFAULT_STATUS, STATUS_MAP, StatusReading
+from ..intake.rules import READ_BUILT_IN, READ_DEFAULT, READ_GIVEN, StatusReading
 from ..model import measures
 from ..model.fields import FIELD_BY_NAME, STATUSES, normalise
 from .blocks import Block, Cell, Table, Text, clean
@@ -28,9 +28,9 @@ READINGS: list[Reading] = []
 
 NONE_GIVEN = "(none given)"      # rows with a blank status, or no Status column
 NOT_SPLIT = "in the total"      # a public briefing's cell for one of several words
-_BECAUSE = {BUILT_IN: "a word the tool reads on its own",
-            STATUS_MAP: "the reading options given",
-            DEFAULT_STATUS: "the default given for rows without a status"}
+_BECAUSE = {READ_BUILT_IN: "a word the tool reads on its own",
+            READ_GIVEN: "the reading options given",
+            READ_DEFAULT: "the default given for rows without a status"}
 
 
 def reading(func: Reading) -> Reading:
@@ -69,7 +69,7 @@ def status_words(b: Builder) -> list[Block]:
     rows: list[list[Cell]] = []
     split = False
     for r in readings:
-        word = NONE_GIVEN if r.source == DEFAULT_STATUS else f"\u201c{clean(r.word, 60)}\u201d"
+        word = NONE_GIVEN if r.source == READ_DEFAULT else f"\u201c{clean(r.word, 60)}\u201d"
         row: list[Cell] = [word, read_as(r), _BECAUSE[r.source]]
         if not public:
             key = ("read", r.key)

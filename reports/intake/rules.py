@@ -54,9 +54,9 @@ class Expectations:
 
 
 # Where a status reading came from (`StatusReading.source`).
-BUILT_IN = "built-in"              # a word the tool reads on its own ("Deleted", "Remain")
-STATUS_MAP = "status-map"          # a word named in the reading options (--status-map)
-DEFAULT_STATUS = "default-status"  # a blank status, given the default (--default-status)
+READ_BUILT_IN = "built-in"          # a word the tool reads on its own ("Deleted", "Remain")
+READ_GIVEN = "status-map"           # a word named in the reading options (--status-map)
+READ_DEFAULT = "default-status"     # a blank status, given the default (--default-status)
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class StatusReading:
     word: str                      # as written (its first spelling met); "" for blanks
     status: str
     vacant: bool | None            # the vacancy the word says too, or None
-    source: str                    # BUILT_IN, STATUS_MAP or DEFAULT_STATUS
+    source: str                    # READ_BUILT_IN, READ_GIVEN or READ_DEFAULT
     rows: int
     posts: int
     fte: Decimal
@@ -582,7 +582,7 @@ class _TableCheck:
         fill = self._defaulted
         if fill.any() and self.default is not None:
             default, vacant = self.default
-            state.count("", default, vacant, DEFAULT_STATUS, int(fill.sum()),
+            state.count("", default, vacant, READ_DEFAULT, int(fill.sum()),
                         int(posts[fill].sum()), int(fte[fill].sum()))
         if not self._read:
             return
@@ -598,7 +598,7 @@ class _TableCheck:
         for i in np.flatnonzero(rows).tolist():
             word = one_text(col.uniques[i])
             read_as, vacant = self._read[i]
-            source = STATUS_MAP if schema.normalise(word) in self.status_map else BUILT_IN
+            source = READ_GIVEN if schema.normalise(word) in self.status_map else READ_BUILT_IN
             state.count(word, read_as, vacant, source, int(rows[i]), int(post_sums[i]),
                         int(fte_sums[i]))
 
