@@ -258,6 +258,8 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     start = h + 1
     n = grid.nrows - start
     data = {fld: grid.column(j, start) for fld, j in columns.items()}
+    for fld in schema.NA_BLANK_FIELDS & data.keys():    # "N/A" where a blank is allowed
+        data[fld] = data[fld].with_blanks(schema.NA_WORDS)
     nonblank = np.zeros(n, dtype=bool)
     for col in data.values():
         nonblank |= ~col.blank()

@@ -122,6 +122,14 @@ class Column:
                 extras.append(stand_in)
         return cls(codes, cleaned, tuple(extras))
 
+    def with_blanks(self, words: frozenset[str]) -> Column:
+        """This column with every value in `words` (compared case-folded) read as a blank:
+        "N/A" in a Vacant column says no more than an empty cell."""
+        na = pc.is_in(pc.utf8_lower(self.dictionary), value_set=pa.array(sorted(words)))
+        if not pc.any(na).as_py():
+            return self
+        return Column(self.codes, pc.if_else(na, "", self.dictionary), self.extras)
+
     @functools.cached_property
     def uniques(self) -> np.ndarray:
         """The distinct values as Python objects (text, and any formula stand-ins)."""

@@ -186,6 +186,12 @@ STATUS_TARGETS: dict[str, tuple[str, bool | None]] = {
 }
 
 
+# Cells that mean "nothing to say" where a blank is allowed: read as blank in these fields.
+NA_WORDS = frozenset({"na", "n/a", "-", "\u2014", "\u2013"})    # hyphen, em dash, en dash
+NA_BLANK_FIELDS = frozenset({"post_id", "posts", "destination", "location", "vacant",
+                             "annual_cost", "establishment", "dismissal_date", "headcount",
+                             "site_type"})
+
 VACANT_WORDS: dict[str, bool] = {
     "y": True, "yes": True, "true": True, "vacant": True, "1": True,
     "n": False, "no": False, "false": False, "occupied": False, "filled": False, "0": False,
