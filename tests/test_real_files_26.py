@@ -9,10 +9,15 @@ copied from impact's output.
 
 from __future__ import annotations
 
-import pytest
+from decimal import Decimal
 
+import pytest
+from click.testing import CliRunner
+
+import cli
 import reports
-from tests.conftest import make_xlsx
+from reports.model.errors import UsageProblem
+from tests.conftest import make_csv, make_xlsx
 
 # --------------------------------------------------------------------------
 # item 4: "NA", "N/A", "n/a", "-" and "—" are blank wherever a blank is allowed
@@ -32,3 +37,47 @@ def test_na_words_are_blank_where_a_blank_is_allowed(tmp_path, word):
     posts = report.posts
     assert list(posts["destination"]) == ["", "", "Leisure Trust"]
     assert list(posts["vacant"]) == [None, False, True]
+
+
+# --------------------------------------------------------------------------
+# an NHS-style workforce extract: two months stacked in one file, FTE to 5 places
+
+NHS_HEADER = ["Month", "Org code", "Org name", "Staff group", "AfC band", "FTE"]
+NHS_MAP = ["Org name=team", "Staff group=title"]
+MONTHS = ("2017-SEP", "2018-JUN")
+
+
+def nhs_rows() -> list[list[object]]:
+    rows: list[list[object]] = [NHS_HEADER]
+    orgs = [("RX1", "Northern Care Trust"), ("RX2", "Southern Care Trust"),
+            ("RX3", "Eastern Community Trust")]
+    groups = ["Nurses & health visitors", "Support to clinical staff", "Managers"]
+    k = 0
+    for month in MONTHS:
+        for code, org in orgs:
+            for group in groups:
+                for band in ("Band 3", "Band 5", "Band 7"):
+                    k += 1
+                    fte = Decimal(k * 7919 % 400000 + 1000) / Decimal(100000)  # 5 places
+                    rows.append([month, code, org, group, band, f"{fte + k:.5f}"])
+    return rows
+
+
+def nhs_fte(rows: list[list[object]], month: str) -> Decimal:
+    return sum((Decimal(str(r[5])) for r in rows[1:] if r[0] == month), Decimal(0))
+
+
+def test_a_where_that_keeps_no_rows_says_what_the_column_holds(tmp_path):
+    rows = nhs_rows()
+    path = make_csv(tmp_path, rows, name="nhs.csv")
+    with pytest.raises(UsageProblem) as caught:
+        reports.check(path, mapping=NHS_MAP, default_status="retained",
+                      where=["Month=2019-JAN"])
+    assert str(caught.value) == (f"--where kept 0 of {len(rows) - 1:,} rows; "
+                                 f"Month holds {', '.join(MONTHS)}")
+    result = CliRunner().invoke(cli.cli, ["summary", str(path), "--default-status",
+                                          "retained", "--where", "Month=2019-JAN",
+                                          *(a for m in NHS_MAP for a in ("--map", m))])
+    assert result.exit_code == 2, result.output
+    assert "--where kept 0 of 54 rows; Month holds 2017-SEP, 2018-JUN" in result.output
+    assert "no posts below" not in result.output

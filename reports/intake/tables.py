@@ -290,8 +290,9 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         kinds[candidates[hit]] = found[hit]
         nonblank[candidates[hit]] = True
     dropped = 0
+    where_values: dict[str, list[str]] = {}
     if options.where:
-        chosen = _where(sheet, header, grid, start, n, options.where)
+        chosen, where_values = _where(sheet, header, grid, start, n, options.where)
         # a totals row totals the rows of the whole sheet, not the rows kept
         chosen &= kinds == KIND_POST
         dropped = int((nonblank & (kinds == KIND_POST) & ~chosen).sum())
@@ -299,7 +300,8 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     keep = np.flatnonzero(nonblank)
     rows = keep.astype(np.int64) + start + 1
     return Table(sheet, header_row, columns, headers, rows, kinds[keep],
-                 {fld: col.take(keep) for fld, col in data.items()}, unused, dropped)
+                 {fld: col.take(keep) for fld, col in data.items()}, unused, dropped,
+                 where_values)
 
 
 def _cell_text(value: Any) -> str:
@@ -312,18 +314,24 @@ def _cell_text(value: Any) -> str:
 
 
 def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
-           where: tuple[tuple[str, str, str], ...]) -> np.ndarray:
-    """The data rows for which every --where "Heading=value" holds."""
+           where: tuple[tuple[str, str, str], ...]) -> tuple[np.ndarray, dict[str, list[str]]]:
+    """The data rows for which every --where "Heading=value" holds, and the distinct values
+    each of those columns holds (to say what it does hold when no row is kept)."""
     keys = {schema.normalise(c): j for j, c in enumerate(header)
             if isinstance(c, str) and schema.normalise(c)}
     chosen = np.ones(n, dtype=bool)
+    values: dict[str, list[str]] = {}
     for key, heading, value in where:
         if key not in keys:
             raise UsageProblem(f"--where \"{heading}={value}\": sheet '{sheet}' has no "
                                f"heading '{heading}'")
         want = value.casefold()
-        chosen &= grid.column(keys[key], start).map(lambda v, w=want: _cell_text(v) == w, bool)
-    return chosen
+        col = grid.column(keys[key], start)
+        chosen &= col.map(lambda v, w=want: _cell_text(v) == w, bool)
+        present, first = np.unique(col.codes, return_index=True)     # in row order
+        texts = col.text_values()[present[np.argsort(first)]]
+        values[str(header[keys[key]]).strip()] = [v for v in dict.fromkeys(texts) if v]
+    return chosen, values
 
 
 def _label_kind(value: Any) -> str:

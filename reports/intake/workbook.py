@@ -281,6 +281,8 @@ class Table:
     data: dict[str, Column]          # the cells of each mapped field, one per data row
     unused: list[tuple[int, str]] = field(default_factory=list)  # (column, heading) not used
     where_dropped: int = 0           # rows left out by --where
+    # each --where column's heading and the distinct values it holds (in the rows read)
+    where_values: dict[str, list[str]] = field(default_factory=dict)
 
     def cell(self, fld: str, row: int) -> str:
         return cell_ref(self.columns[fld], row)
