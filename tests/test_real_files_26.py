@@ -81,3 +81,70 @@ def test_a_where_that_keeps_no_rows_says_what_the_column_holds(tmp_path):
     assert result.exit_code == 2, result.output
     assert "--where kept 0 of 54 rows; Month holds 2017-SEP, 2018-JUN" in result.output
     assert "no posts below" not in result.output
+
+
+def briefing_text(tmp_path, *args: object) -> str:
+    """The words of an HTML briefing made by `impact brief`, tags dropped."""
+    import html
+    import re
+    out = tmp_path / "briefing.html"
+    result = CliRunner().invoke(cli.cli, ["brief", *(str(a) for a in args), "--audience",
+                                          "management", "--format", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", out.read_text())).split())
+
+
+# --------------------------------------------------------------------------
+# item 3: a council's published structure chart: one row per post, no FTE column
+
+
+def structure_chart() -> list[list[object]]:
+    rows: list[list[object]] = [["Directorate", "Service", "Job title", "Grade", "Vacant",
+                                 "Notes"]]
+    for i in range(23):
+        service = ("Highways", "Waste", "Libraries")[i % 3]
+        rows.append(["Place", service, f"Officer {i % 4}", f"Grade {5 + i % 3}",
+                     "Y" if i % 5 == 0 else "NA", "NA"])
+    return rows
+
+
+def test_one_post_per_row_counts_a_post_and_1_fte_a_row(tmp_path):
+    rows = structure_chart()
+    path = make_xlsx(tmp_path, rows, name="structure.xlsx")
+    without = reports.check(path, default_status="retained")
+    assert [(f.code, f.column) for f in without.findings.errors] == [("missing-column", None)]
+    report = reports.check(path, default_status="retained", one_post_per_row=True)
+    assert report.valid, [(f.code, f.cell, f.message) for f in report.findings.errors]
+    assert not [f for f in report.findings if f.code in ("posts-not-given", "vacant-invalid")]
+    totals = reports.summarise(report).totals
+    n = len(rows) - 1
+    assert (totals["baseline_posts"], totals["baseline_fte"]) == (n, Decimal(n))
+    by_team = {g["team"]: (g["baseline_posts"], g["baseline_fte"])
+               for g in reports.summarise(report).groups["by_team"]}
+    for service in ("Highways", "Waste", "Libraries"):
+        k = sum(r[1] == service for r in rows[1:])
+        assert by_team[service] == (k, Decimal(k))
+    text = briefing_text(tmp_path, path, "--default-status", "retained",
+                         "--one-post-per-row")
+    assert "Each row of the file is counted as one post, of 1.0 FTE" in text
+
+
+def test_one_post_per_row_is_kept_in_a_profile(tmp_path):
+    from reports.services import profiles
+    from reports.services.source import HowToRead
+    how = profiles.parse("one_post_per_row = true\ndefault_status = \"retained\"\n")
+    assert how == HowToRead(default_status="retained", one_post_per_row=True)
+    assert how.read_options["one_post_per_row"] is True
+    assert HowToRead.from_options(how.read_options) == how
+    assert profiles.parse(profiles.to_toml(how)) == how
+    assert HowToRead().over(how).one_post_per_row
+    with pytest.raises(UsageProblem, match="true or false"):
+        profiles.parse('one_post_per_row = "yes"\n')
+    path = make_xlsx(tmp_path, structure_chart(), name="structure.xlsx")
+    toml = tmp_path / "chart.toml"
+    toml.write_text(profiles.to_toml(how))
+    result = CliRunner().invoke(cli.cli, ["summary", str(path), "--profile", str(toml),
+                                          "--format", "json"])
+    assert result.exit_code == 0, result.output
+    import json
+    assert json.loads(result.output)["totals"]["baseline_posts"] == 23

@@ -117,7 +117,7 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     findings = Findings()
     findings.extend(wb.findings)
-    has_posts = all("posts" in t.columns for t in wb.tables)
+    has_posts = wb.options.one_post_per_row or all("posts" in t.columns for t in wb.tables)
     state = _RunState()
     with_extra = any(f in t.columns for t in wb.tables for f in EXTRA)
     checks = [_TableCheck(t, findings, wb.options, has_posts, state, with_extra)
@@ -381,6 +381,7 @@ class _TableCheck:
         self.findings = findings
         self.status_map = getattr(options, "status_map", None) or {}
         self.default = getattr(options, "default_status", None)
+        self.one_per_row = bool(getattr(options, "one_post_per_row", False))
         self.has_posts = has_posts
         self.state = state or _RunState()
         self.is_post = (table.kinds == KIND_POST)
@@ -412,6 +413,8 @@ class _TableCheck:
         t = self.t
         for fld in schema.REQUIRED:
             if fld == "status" and self.default is not None:
+                continue
+            if fld == "fte" and self.one_per_row:     # 1.0 FTE a row stands in
                 continue
             if fld not in t.columns:
                 spec = schema.FIELD_BY_NAME[fld]
@@ -538,9 +541,11 @@ class _TableCheck:
 
     # -- posts: (count, ok)
     def _posts(self) -> tuple[np.ndarray, np.ndarray]:
-        if "posts" not in self.t.columns:
-            # not given: one per row stands in, and no figure reports it (has_posts)
-            return np.ones(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool)
+        if "posts" not in self.t.columns or self.one_per_row:
+            # one per row: as the user said (--one-post-per-row), so checked and reported;
+            # else not given: it stands in, and no figure reports it (has_posts)
+            return (np.ones(self.n, dtype=np.int64),
+                    np.full(self.n, self.one_per_row, dtype=bool))
         blank = self.blank("posts")
         x = _to_number(self.t.data["posts"])
         safe = np.nan_to_num(x)
@@ -555,6 +560,8 @@ class _TableCheck:
     # -- fte: (hundredths, ok)
     def _fte(self, posts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if "fte" not in self.t.columns:
+            if self.one_per_row:          # each row is one full-time post
+                return np.full(self.n, FTE_SCALE, dtype=np.int64), np.ones(self.n, dtype=bool)
             return np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool)
         live = self.is_post & ~self.formula["fte"]
         blank = self.blank("fte")

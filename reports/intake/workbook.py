@@ -49,6 +49,7 @@ class ReadOptions:
     status_map: dict[str, tuple[str, bool | None]] = field(default_factory=dict)
     default_status: tuple[str, bool | None] | None = None     # --default-status
     where: tuple[tuple[str, str, str], ...] = ()  # --where: (normalised heading, heading, value)
+    one_post_per_row: bool = False  # --one-post-per-row: each row is 1 post (and 1.0 FTE)
 
 
 class FormulaNoValue:

@@ -26,6 +26,11 @@ def method(b: Builder) -> list[Block]:
     if not b.s.has_posts:
         defs.append("The file has no column giving the number of posts on each row, so FTE "
                     "is added up but counts of posts are not given; none is assumed.")
+    if b.report.workbook.options.one_post_per_row:
+        defs.append("Each row of the file is counted as one post" + (
+            "" if all("fte" in t.columns for t in b.report.workbook.tables) else
+            ", of 1.0 FTE where the file gives no FTE") + ", as the person who ran this "
+            "briefing said the file lists one post a row.")
     if b.report.defaulted:
         defs.append(f"{b.report.defaulted:,} rows had no proposal in the file and are "
                     f"counted as {b.context()['default_status']}, as the person who ran this "
