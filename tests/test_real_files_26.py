@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import cli
 import reports
+from reports.model import codes
 from reports.model.errors import UsageProblem
 from tests.conftest import make_csv, make_xlsx
 
@@ -148,3 +149,88 @@ def test_one_post_per_row_is_kept_in_a_profile(tmp_path):
     assert result.exit_code == 0, result.output
     import json
     assert json.loads(result.output)["totals"]["baseline_posts"] == 23
+
+
+# --------------------------------------------------------------------------
+# item 1: posts from post IDs (a senior organogram: no Status, no Posts column)
+
+SENIOR = ["Post Unique Reference", "Name", "Grade (or equivalent)", "Job Title",
+          "Job/Team Function", "Parent Department", "Organisation", "Unit",
+          "Contact Phone", "Contact E-mail", "Reports to Senior Post", "FTE", "Notes"]
+
+
+def senior(ref: object, name: str, grade: str, title: str, unit: str, fte: object,
+           reports_to: object = "XX") -> list[object]:
+    return [ref, name, grade, title, "Policy", "Cabinet Office", "Cabinet Office", unit,
+            "020 7276 1234", "someone@cabinetoffice.gov.uk", reports_to, fte, ""]
+
+
+def senior_rows() -> list[list[object]]:
+    return [SENIOR,
+            senior("100", "A Person", "SCS4", "Permanent Secretary", "Private Office", 1),
+            senior("101", "B Person", "SCS3", "Director General", "Strategy", 1, "100"),
+            senior("103", "C Person", "SCS2", "Deputy Director", "Strategy", 0.5, "101"),
+            senior("103", "D Person", "SCS2", "Deputy Director", "Strategy", 0.5, "101"),
+            senior("104", "E Person", "SCS1", "Head of Analysis", "Strategy", 0.8, "101")]
+
+
+def test_a_job_share_is_one_post_with_one_warning(tmp_path):
+    rows = senior_rows()
+    path = make_csv(tmp_path, rows, name="senior.csv")
+    report = reports.check(path, default_status="retained")
+    assert report.valid, [(f.code, f.cell, f.message) for f in report.findings.errors]
+    shares = [f for f in report.findings if f.code == "job-share"]
+    assert [(f.severity, f.cell, f.value) for f in shares] == [("warning", "A4", "103")]
+    assert "A4" in shares[0].message and "A5" in shares[0].message
+    assert not [f for f in report.findings if f.code == "posts-not-given"]
+    totals = reports.summarise(report).totals
+    ids = {r[0] for r in rows[1:]}
+    assert totals["baseline_posts"] == len(ids) == 4
+    assert totals["baseline_fte"] == sum((Decimal(str(r[11])) for r in rows[1:]), Decimal(0))
+    strategy = [g for g in reports.summarise(report).groups["by_team"]
+                if g["team"] == "Strategy"]
+    assert strategy[0]["baseline_posts"] == len({r[0] for r in rows[1:] if r[7] == "Strategy"})
+    text = briefing_text(tmp_path, path, "--default-status", "retained")
+    assert "each distinct post ID is counted as one post" in text
+
+
+def test_other_repeated_ids_stay_errors_whose_fix_is_to_ignore_the_id_column(tmp_path):
+    rows = senior_rows() + [
+        # UKSA: '0' on the "not in post" rows of two different posts
+        senior("0", "Not in post", "SCS1", "Head of Methods", "Methods", 1, "101"),
+        senior("0", "Not in post", "SCS1", "Head of Data", "Data", 1, "101"),
+        # MOJ: one reference on two different posts
+        senior("CSG3001", "F Person", "SCS1", "Head of Courts", "Courts", 1, "101"),
+        senior("CSG3001", "G Person", "SCS2", "Director of Courts", "Courts", 1, "101"),
+        # the same team, title and grade, but 1.5 FTE between them: not one post
+        senior("105", "H Person", "SCS1", "Head of Policy", "Policy", 1, "101"),
+        senior("105", "I Person", "SCS1", "Head of Policy", "Policy", 0.5, "101")]
+    path = make_csv(tmp_path, rows, name="senior.csv")
+    report = reports.check(path, default_status="retained")
+    errors = [(f.code, f.cell, f.value) for f in report.findings.errors]
+    assert errors == [("duplicate-post-id", "A8", "0"), ("duplicate-post-id", "A10", "CSG3001"),
+                      ("duplicate-post-id", "A12", "105")]
+    for f in report.findings.errors:
+        assert "ignore the ID column" in f.message
+        assert "--" not in f.message               # the fix in plain words, no flag syntax
+    assert "ignore the ID column" in codes.DUPLICATE_POST_ID.fix
+    assert [(f.code, f.cell) for f in report.findings if f.code == "job-share"] == [
+        ("job-share", "A4")]
+
+
+def test_a_post_level_schedule_with_ids_and_no_posts_column_counts_a_post_a_row(tmp_path):
+    rows = [["Post ID", "Team", "Job title", "Grade", "FTE", "Status"]]
+    for i in range(12):
+        rows.append([f"P{i:03}", ("Parks", "Waste")[i % 2], "Officer", "Grade 5",
+                     ("1", "0.6", "0.81")[i % 3], ("Deleted", "Retained")[i % 4 == 0]])
+    path = make_csv(tmp_path, rows, name="schedule.csv")
+    result = CliRunner().invoke(cli.cli, ["summary", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    import json
+    totals = json.loads(result.output)["totals"]
+    assert totals["baseline_posts"] == len(rows) - 1
+    assert totals["deleted_posts"] == sum(r[5] == "Deleted" for r in rows[1:])
+    # an ID'd row is one post, so more than 1.0 FTE on it is an error
+    rows[1][4] = "1.5"
+    report = reports.check(make_csv(tmp_path, rows, name="over.csv"))
+    assert [(f.code, f.cell) for f in report.findings.errors] == [("fte-exceeds-posts", "E2")]

@@ -117,7 +117,10 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     findings = Findings()
     findings.extend(wb.findings)
-    has_posts = wb.options.one_post_per_row or all("posts" in t.columns for t in wb.tables)
+    # posts are counted from a Posts column, or from the Post IDs (each distinct ID is one
+    # post), or one a row when the user says so (--one-post-per-row)
+    has_posts = wb.options.one_post_per_row or all(
+        "posts" in t.columns or "post_id" in t.columns for t in wb.tables)
     state = _RunState()
     with_extra = any(f in t.columns for t in wb.tables for f in EXTRA)
     checks = [_TableCheck(t, findings, wb.options, has_posts, state, with_extra)
@@ -137,7 +140,7 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
                     "vacancy is not reported: at-risk figures need a Vacant column on every sheet")
     _partial_column(wb, findings, "annual_cost", codes.ANNUAL_COST_PARTIAL, has_cost,
                     "costs are not reported: they need an Annual cost column on every sheet")
-    _report_duplicates(wb, posts, findings, duplicates)
+    _report_duplicates(wb, posts, findings, duplicates, has_posts)
     if expect is not None:
         _expectations(posts, expect, findings)
     private = (posts[list(EXTRA)].reset_index(drop=True)
@@ -542,10 +545,11 @@ class _TableCheck:
     # -- posts: (count, ok)
     def _posts(self) -> tuple[np.ndarray, np.ndarray]:
         if "posts" not in self.t.columns or self.one_per_row:
-            # one per row: as the user said (--one-post-per-row), so checked and reported;
-            # else not given: it stands in, and no figure reports it (has_posts)
+            # one per row: as the user said (--one-post-per-row), or one per Post ID (job
+            # shares are merged by _report_duplicates), so checked and reported; else not
+            # given: it stands in, and no figure reports it (has_posts)
             return (np.ones(self.n, dtype=np.int64),
-                    np.full(self.n, self.one_per_row, dtype=bool))
+                    np.full(self.n, self.has_posts, dtype=bool))
         blank = self.blank("posts")
         x = _to_number(self.t.data["posts"])
         safe = np.nan_to_num(x)
@@ -794,9 +798,26 @@ def _duplicate_ids(keys: list[tuple[pa.Array, np.ndarray]]) -> list[tuple[int, i
 
 
 def _report_duplicates(wb: Workbook, posts: pd.DataFrame, findings: Findings,
-                       pairs: list[tuple[int, int]]) -> None:
+                       pairs: list[tuple[int, int]], has_posts: bool = False) -> None:
+    """A finding for each Post ID used before.  Where the posts are counted from the IDs
+    (no Posts column), rows sharing an ID with one team, title and grade and at most 1.0
+    FTE between them are a job share: one post (the later rows count 0), one warning."""
     tables = {t.sheet: t for t in wb.tables}
+    runs: dict[int, list[int]] = {}
     for i, j in pairs:
+        runs.setdefault(j, [j]).append(i)
+    shared = [rows for rows in runs.values()
+              if has_posts and _job_share(wb, tables, posts, rows)]
+    if shared:
+        count = posts["posts"].to_numpy(dtype=np.int64).copy()
+        for rows in shared:
+            count[rows[1:]] = 0
+            _report_job_share(tables, posts, findings, rows)
+        posts["posts"] = count
+    merged = {i for rows in shared for i in rows}
+    for i, j in pairs:
+        if i in merged:
+            continue
         sheet, row = posts["sheet"].iat[i], int(posts["row"].iat[i])
         table = tables[sheet]
         here = f"'{sheet}'!{table.cell('post_id', row)}"
@@ -804,9 +825,44 @@ def _report_duplicates(wb: Workbook, posts: pd.DataFrame, findings: Findings,
         there = f"'{posts['sheet'].iat[j]}'!{other.cell('post_id', int(posts['row'].iat[j]))}"
         findings.add(codes.DUPLICATE_POST_ID,
                      f"Post ID '{echo(posts['post_id'].iat[i])}' at {here} is also used at "
-                     f"{there}; each post needs its own ID",
+                     f"{there}; each post needs its own ID. If the file's IDs do not name "
+                     f"one post each, ignore the ID column",
                      sheet=sheet, cell=table.cell("post_id", row),
                      column=table.headers["post_id"], value=posts["post_id"].iat[i])
+
+
+def _job_share(wb: Workbook, tables: dict[str, Table], posts: pd.DataFrame,
+               rows: list[int]) -> bool:
+    """Whether post rows `rows` (sharing an ID) are one post held by several people: posts
+    counted a row each on their sheets, one team, title and grade, and FTE above 0 adding
+    to at most 1.0."""
+    if not all(wb.options.one_post_per_row or "posts" not in tables[posts["sheet"].iat[i]]
+               .columns for i in rows):
+        return False
+    for fld in ("team", "title", "grade"):
+        if len({str(posts[fld].iat[i]).casefold() for i in rows}) != 1:
+            return False
+    fte = [int(posts["fte"].iat[i]) for i in rows]
+    return all(f > 0 for f in fte) and sum(fte) <= FTE_SCALE
+
+
+def _report_job_share(tables: dict[str, Table], posts: pd.DataFrame, findings: Findings,
+                      rows: list[int]) -> None:
+    first = rows[0]
+    sheet = posts["sheet"].iat[first]
+    table = tables[sheet]
+    cells = [f"'{posts['sheet'].iat[i]}'!"
+             f"{tables[posts['sheet'].iat[i]].cell('post_id', int(posts['row'].iat[i]))}"
+             for i in rows]
+    value = posts["post_id"].iat[first]
+    total = fmt_fte(sum(int(posts["fte"].iat[i]) for i in rows))
+    findings.add(codes.JOB_SHARE,
+                 f"Post ID '{echo(value)}' is on {len(rows)} rows ({', '.join(cells)}) with the "
+                 f"same team, job title and grade and {total} FTE between them: read as one "
+                 f"post shared by {len(rows)} people (a job share). If they are different "
+                 f"posts, give each its own ID",
+                 sheet=sheet, cell=table.cell("post_id", int(posts["row"].iat[first])),
+                 column=table.headers["post_id"], value=value)
 
 
 def _expectations(posts: pd.DataFrame, expect: Expectations, findings: Findings) -> None:

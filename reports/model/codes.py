@@ -96,7 +96,8 @@ FORMULA_NO_VALUE = _code(
     "Open the file in Excel or LibreOffice, let it recalculate, and save it again.")
 DUPLICATE_POST_ID = _code(
     "duplicate-post-id", ERROR, "A post ID is used twice",
-    "Give each post its own ID.")
+    "Give each post its own ID; or, if the file's IDs do not name one post each, ignore "
+    "the ID column (it is optional).")
 TOTAL_MISMATCH = _code(
     "total-mismatch", ERROR, "A Total row disagrees with the rows above it",
     "Correct the total or the rows it totals.")
@@ -159,6 +160,10 @@ ANNUAL_COST_PARTIAL = _code(
 STATUS_DEFAULTED = _code(
     "status-defaulted", WARNING, "Rows without a status were given the default status",
     "Check that --default-status is what the proposal does to those posts.")
+JOB_SHARE = _code(
+    "job-share", WARNING, "Rows that share a post ID were read as one job-share post",
+    "Nothing, if they are one post shared between people; otherwise give each post its "
+    "own ID.")
 DESTINATION_NOT_GIVEN = _code(
     "destination-not-given", WARNING, "Relocated posts, but no Destination column",
     "Add a Destination column naming the service each relocated post moves to; until then "
