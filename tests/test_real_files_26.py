@@ -234,3 +234,36 @@ def test_a_post_level_schedule_with_ids_and_no_posts_column_counts_a_post_a_row(
     rows[1][4] = "1.5"
     report = reports.check(make_csv(tmp_path, rows, name="over.csv"))
     assert [(f.code, f.cell) for f in report.findings.errors] == [("fte-exceeds-posts", "E2")]
+
+
+# --------------------------------------------------------------------------
+# item 9: vacancy from status words, with no Vacant column (an HR file in its own words)
+
+
+def test_vacancy_from_status_words_is_kept_and_the_briefing_says_for_how_many_rows(tmp_path):
+    rows = [["Post ID", "Team", "Job title", "Grade", "FTE", "Posts", "Status"]]
+    words = ["Deleted - vacant", "Deleted - occupied", "Deletion", "Retained",
+             "Vacant - delete", "Remains unchanged", "Delete (occupied post)"]
+    for i in range(21):
+        rows.append([f"HR{i:02}", ("Finance", "Payroll", "Audit")[i % 3], "Officer",
+                     "Grade 6", ("1", "0.5", "0.8")[i % 3], 1, words[i % len(words)]])
+    path = make_xlsx(tmp_path, rows, name="hr.xlsx")
+    report = reports.check(path)
+    assert report.valid and report.has_vacant
+    vacant_words = {"Deleted - vacant", "Vacant - delete"}
+    occupied_words = {"Deleted - occupied", "Delete (occupied post)"}
+    said = [r for r in rows[1:] if r[6] in vacant_words | occupied_words]
+    assert report.vacancy_known == len(said)
+    totals = reports.summarise(report).totals
+
+    def fte(keep) -> Decimal:
+        return sum((Decimal(r[4]) for r in rows[1:] if keep(r[6])), Decimal(0))
+
+    assert totals["vacant_deleted_fte"] == fte(lambda w: w in vacant_words)
+    # a plain "Deletion" says nothing of vacancy: counted as occupied, as a blank Vacant is
+    assert totals["at_risk_fte"] == fte(lambda w: w in occupied_words or w == "Deletion")
+    assert totals["vacant_deleted_posts"] == sum(r[6] in vacant_words for r in rows[1:])
+    text = briefing_text(tmp_path, path)
+    assert (f"The file says whether the post is vacant for {len(said)} of the "
+            f"{len(rows) - 1} post rows") in text
+    assert "does not say which posts are vacant" not in text

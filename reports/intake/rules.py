@@ -70,6 +70,9 @@ class Report:
     # The grouping columns as codes into their labels, for the totals' one grouped pass;
     # kept with the frame they describe, so a report whose posts are replaced has none.
     label_codes: tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]] | None = None
+    # post rows whose vacancy the file states (a Vacant cell, or a status word such as
+    # "Deleted - vacant"); the rest count as occupied
+    vacancy_known: int = 0
 
     @property
     def valid(self) -> bool:
@@ -133,7 +136,11 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
         pa.default_memory_pool().release_unused()  # the rules' Arrow temporaries: see read_csv
     posts = (frames[0] if len(frames) == 1 else          # one sheet: not copied again
              pd.concat(frames, ignore_index=True) if frames else _empty_posts())
-    has_vacant = all("vacant" in t.columns for t in wb.tables)
+    # vacancy is reported when every sheet has a Vacant column, or when no sheet has one
+    # but status words ("Deleted - vacant") state it for some rows (the rest: occupied)
+    vacancy_known = int(posts["vacant"].notna().sum()) if len(posts) else 0
+    columns = [("vacant" in t.columns) for t in wb.tables]
+    has_vacant = all(columns) or (not any(columns) and vacancy_known > 0)
     has_cost = all("annual_cost" in t.columns for t in wb.tables)
     _run_notes(wb, findings, state, has_posts)
     _partial_column(wb, findings, "vacant", codes.VACANT_PARTIAL, has_vacant,
@@ -150,7 +157,7 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     labels = _label_codes(checks) if checks else None
     pa.default_memory_pool().release_unused()
     return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted,
-                  private, extra, None if labels is None else (posts, labels))
+                  private, extra, None if labels is None else (posts, labels), vacancy_known)
 
 
 LABELS = ("team", "grade", "location", "destination")

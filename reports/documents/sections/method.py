@@ -44,6 +44,9 @@ def method(b: Builder) -> list[Block]:
         defs.append("Occupied posts deleted (people at risk) = deleted posts that are "
                     "occupied today (Vacant is N, or blank); deleted vacant posts make no "
                     "one redundant.")
+        known = b.vacancy_known()
+        if known:
+            defs.append(known)
     else:
         defs.append("The file does not say which posts are vacant, so the number of people "
                     "at risk cannot be told from it.")
