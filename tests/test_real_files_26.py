@@ -267,3 +267,63 @@ def test_vacancy_from_status_words_is_kept_and_the_briefing_says_for_how_many_ro
     assert (f"The file says whether the post is vacant for {len(said)} of the "
             f"{len(rows) - 1} post rows") in text
     assert "does not say which posts are vacant" not in text
+
+
+# --------------------------------------------------------------------------
+# item 6: stacked snapshots are flagged
+
+
+def test_stacked_months_are_flagged_and_the_filter_gives_one_months_totals(tmp_path):
+    rows = nhs_rows()
+    path = make_csv(tmp_path, rows, name="nhs.csv")
+    report = reports.check(path, mapping=NHS_MAP, default_status="retained")
+    assert report.valid, [(f.code, f.cell, f.message) for f in report.findings.errors]
+    stacked = [f for f in report.findings if f.code == "stacked-snapshots"]
+    assert [(f.severity, f.cell, f.column) for f in stacked] == [("warning", "A1", "Month")]
+    assert "2017-SEP, 2018-JUN" in stacked[0].message
+    assert "--" not in stacked[0].message            # the fix in plain words
+    # the unfiltered total is both months added up: what the warning is about
+    both = reports.summarise(report).totals["baseline_fte"]
+    assert both == nhs_fte(rows, MONTHS[0]) + nhs_fte(rows, MONTHS[1])
+    for month in MONTHS:
+        one = reports.check(path, mapping=NHS_MAP, default_status="retained",
+                            where=[f"Month={month}"])
+        assert one.valid
+        assert not [f for f in one.findings if f.code == "stacked-snapshots"]
+        totals = reports.summarise(one).totals
+        assert totals["baseline_fte"] == nhs_fte(rows, month)
+
+
+@pytest.mark.parametrize("values", [
+    ("31/03/2024", "30/06/2024", "30/09/2024"),
+    ("March 2024", "June 2024", "Sept 2024"),
+    ("2024-03-31", "2024-06-30", "2024-09-30"),
+    ("2023/24", "2024/25", "2025/26"),
+    ("Q1 2024", "Q2 2024", "Q3 2024"),
+])
+def test_stacked_periods_in_other_forms_are_flagged(tmp_path, values):
+    rows = [["Snapshot", "Team", "Job title", "Grade", "FTE", "Status"]]
+    for v in values:
+        for team in ("Parks", "Waste", "Roads"):
+            rows.append([v, team, "Officer", "Grade 5", 1, "Retained"])
+    report = reports.check(make_xlsx(tmp_path, rows))
+    assert [f.code for f in report.findings if f.code == "stacked-snapshots"] == \
+        ["stacked-snapshots"]
+
+
+@pytest.mark.parametrize("column,values", [
+    # each team its own date: dates, but no snapshots
+    ("Restructure date", ("2024-04-01", "2024-05-01", "2024-06-01")),
+    # not periods
+    ("Cost centre", ("CC100", "CC200", "CC300")),
+    # one period only
+    ("Snapshot", ("March 2024", "March 2024", "March 2024")),
+])
+def test_other_columns_are_not_taken_for_snapshots(tmp_path, column, values):
+    rows = [[column, "Team", "Job title", "Grade", "FTE", "Status"]]
+    for v, team in zip(values, ("Parks", "Waste", "Roads")):
+        for title in ("Officer", "Manager"):
+            rows.append([v, team, title, "Grade 5", 1, "Retained"])
+    report = reports.check(make_xlsx(tmp_path, rows))
+    assert report.valid
+    assert not [f for f in report.findings if f.code == "stacked-snapshots"]

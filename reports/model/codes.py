@@ -160,6 +160,10 @@ ANNUAL_COST_PARTIAL = _code(
 STATUS_DEFAULTED = _code(
     "status-defaulted", WARNING, "Rows without a status were given the default status",
     "Check that --default-status is what the proposal does to those posts.")
+STACKED_SNAPSHOTS = _code(
+    "stacked-snapshots", WARNING, "The file looks like several snapshots stacked in one",
+    "Keep only the rows of one period, by filtering the rows on the column the warning "
+    "names; unless the periods' rows are meant to be added up.")
 JOB_SHARE = _code(
     "job-share", WARNING, "Rows that share a post ID were read as one job-share post",
     "Nothing, if they are one post shared between people; otherwise give each post its "
