@@ -88,7 +88,7 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
             f"{path.name}: no header row found ({reasons}). A header row needs at least 3 of "
             f"the headings Team, Job title, Grade, FTE, Status or their aliases (see the "
             f"README), or name yours with --map \"Your heading=field\"")
-    if sum(t.n_posts for t in tables) == 0 and sum(t.where_dropped for t in tables):
+    if sum(t.n_posts for t in tables) == 0 and any(t.where_dropped > 0 for t in tables):
         raise UsageProblem(_kept_none(tables))
     if sum(t.n_posts for t in tables) == 0:
         where = ", ".join(f"'{t.sheet}' (header at row {t.header_row})" for t in tables)
