@@ -217,9 +217,10 @@ def _run_notes(wb: Workbook, findings: Findings, state: _RunState, has_posts: bo
                      cell=cell)
     if not has_posts and wb.tables:
         findings.add(codes.POSTS_NOT_GIVEN,
-                     "The file has no Posts column, so each row's number of posts is not "
-                     "known: FTE is totalled, post counts are not given, and no row is "
-                     "checked against one post per 1.0 FTE")
+                     "The file has no Posts column and no Post ID column, so each row's "
+                     "number of posts is not known: FTE is totalled, post counts are not "
+                     "given, and no row is checked against one post per 1.0 FTE. If each "
+                     "row is one post, say so and each row counts as one")
     dropped = sum(t.where_dropped for t in wb.tables)
     if options.where:
         kept = wb.rows_read

@@ -184,7 +184,8 @@ SHEET_SKIPPED = _code(
     "sheets with --sheet.")
 POSTS_NOT_GIVEN = _code(
     "posts-not-given", INFO, "No Posts column: post counts are not given",
-    "Add a Posts column (how many posts each row stands for) to have post counts reported.")
+    "Add a Posts column (how many posts each row stands for) or a Post ID column (one post "
+    "per ID), or say that each row is one post, to have post counts reported.")
 ROWS_SELECTED = _code(
     "rows-selected", INFO, "--where kept only some rows",
     "Nothing, if those are the rows you meant.")
