@@ -9,6 +9,9 @@ copied from impact's output.
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -84,13 +87,11 @@ def test_a_where_that_keeps_no_rows_says_what_the_column_holds(tmp_path):
     assert "no posts below" not in result.output
 
 
-def briefing_text(tmp_path, *args: object) -> str:
+def briefing_text(tmp_path, *args: object, audience: str = "management") -> str:
     """The words of an HTML briefing made by `impact brief`, tags dropped."""
-    import html
-    import re
     out = tmp_path / "briefing.html"
     result = CliRunner().invoke(cli.cli, ["brief", *(str(a) for a in args), "--audience",
-                                          "management", "--format", "html", "-o", str(out)])
+                                          audience, "--format", "html", "-o", str(out)])
     assert result.exit_code == 0, result.output
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", out.read_text())).split())
 
@@ -147,7 +148,6 @@ def test_one_post_per_row_is_kept_in_a_profile(tmp_path):
     result = CliRunner().invoke(cli.cli, ["summary", str(path), "--profile", str(toml),
                                           "--format", "json"])
     assert result.exit_code == 0, result.output
-    import json
     assert json.loads(result.output)["totals"]["baseline_posts"] == 23
 
 
@@ -226,7 +226,6 @@ def test_a_post_level_schedule_with_ids_and_no_posts_column_counts_a_post_a_row(
     path = make_csv(tmp_path, rows, name="schedule.csv")
     result = CliRunner().invoke(cli.cli, ["summary", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
-    import json
     totals = json.loads(result.output)["totals"]
     assert totals["baseline_posts"] == len(rows) - 1
     assert totals["deleted_posts"] == sum(r[5] == "Deleted" for r in rows[1:])
@@ -327,3 +326,16 @@ def test_other_columns_are_not_taken_for_snapshots(tmp_path, column, values):
     report = reports.check(make_xlsx(tmp_path, rows))
     assert report.valid
     assert not [f for f in report.findings if f.code == "stacked-snapshots"]
+
+
+def test_a_public_briefing_says_only_that_vacancy_is_known_for_some_rows(tmp_path):
+    rows = [["Team", "Job title", "Grade", "FTE", "Posts", "Status"]]
+    words = ["Deleted - vacant", "Deleted", "Retained", "Retained", "Deleted - occupied"]
+    for i in range(150):
+        rows.append([("Finance", "Payroll", "Audit")[i % 3], "Officer", "Grade 6", 1, 1,
+                     words[i % len(words)]])
+    text = briefing_text(tmp_path, make_xlsx(tmp_path, rows, name="hr.xlsx"),
+                         audience="public")
+    assert "The file says whether the post is vacant for some of the 150 post rows" in text
+    known = sum(r[5] in ("Deleted - vacant", "Deleted - occupied") for r in rows[1:])
+    assert f"for {known} of the" not in text
