@@ -268,9 +268,10 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
     def collected(*args: Any, sheets: tuple[str, ...], mapping: tuple[str, ...],
                   encoding: str | None, status_map: tuple[str, ...],
                   default_status: str | None, where: tuple[str, ...],
-                  profile: Path | None, **kwargs: Any) -> Any:
+                  one_post_per_row: bool, profile: Path | None, **kwargs: Any) -> Any:
         how = HowToRead(sheets=sheets, mapping=mapping, encoding=encoding,
-                        status_map=status_map, default_status=default_status, where=where)
+                        status_map=status_map, default_status=default_status, where=where,
+                        one_post_per_row=one_post_per_row)
         handle_errors(profiles.validate)(how)
         if profile is not None:
             how = how.over(handle_errors(profiles.load)(profile))
@@ -293,6 +294,9 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--where", "where", multiple=True, metavar='"HEADING=VALUE"',
                      help="Keep only the rows whose HEADING column reads VALUE (repeatable; "
                           "all must hold)."),
+        click.option("--one-post-per-row", "one_post_per_row", is_flag=True, default=False,
+                     help="Each row is one post: count 1 post per row, and 1.0 FTE per row "
+                          "when the file has no FTE column (a published structure chart)."),
         click.option("--encoding", metavar="NAME",
                      help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."),
         click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),

@@ -23,14 +23,16 @@ def check(path: str | os.PathLike[str], *, sheets: Iterable[str] = (),
           expect_fte: Decimal | str | None = None,
           expect_deleted_fte: Decimal | str | None = None,
           limits: Limits | None = None, status_map: Iterable[str] = (),
-          default_status: str | None = None, where: Iterable[str] = ()) -> Report:
+          default_status: str | None = None, where: Iterable[str] = (),
+          one_post_per_row: bool = False) -> Report:
     """Read and validate one file.  Raises `ImpactError` only for whole-file problems
     (and `UsageProblem` for options that cannot be applied)."""
     options = ReadOptions(sheets=tuple(sheets), mapping=parse_mapping(list(mapping)),
                           encoding=encoding, limits=limits or Limits(),
                           status_map=parse_status_map(tuple(status_map)),
                           default_status=parse_status(default_status),
-                          where=parse_where(tuple(where)))
+                          where=parse_where(tuple(where)),
+                          one_post_per_row=one_post_per_row)
     workbook = read(path, options)
     expect = None
     if expect_fte is not None or expect_deleted_fte is not None:

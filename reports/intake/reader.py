@@ -28,8 +28,9 @@ from ..model.errors import (
     PasswordProtected,
     TooLarge,
     UnsupportedFormat,
+    UsageProblem,
 )
-from ..model.findings import Findings
+from ..model.findings import Findings, echo
 from .contacts import REMOVED
 from .csvfile import csv_rows, read_csv
 from .digest import sha256_file
@@ -89,6 +90,8 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
             f"{path.name}: no header row found ({reasons}). A header row needs at least 3 of "
             f"the headings Team, Job title, Grade, FTE, Status or their aliases (see the "
             f"README), or say which of your headings hold the fields", fixes=fixes)
+    if sum(t.n_posts for t in tables) == 0 and any(t.where_dropped > 0 for t in tables):
+        raise UsageProblem(_kept_none(tables))
     if sum(t.n_posts for t in tables) == 0:
         where = ", ".join(f"'{t.sheet}' (header at row {t.header_row})" for t in tables)
         raise EmptyFile(f"{path.name}: the header row was found on {where} but there are no "
@@ -112,6 +115,23 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
                     options, figures)
 
 
+def _kept_none(tables: list[Table]) -> str:
+    """'--where kept 0 of 81,603 rows; Month holds 2017-SEP, 2018-JUN'."""
+    rows = sum(t.where_dropped for t in tables)
+    held: dict[str, list[str]] = {}
+    for t in tables:
+        for heading, values in t.where_values.items():
+            held.setdefault(heading, [])
+            held[heading] += [v for v in values if v not in held[heading]]
+    said = "; ".join(
+        f"{echo(h)} holds " + (", ".join(echo(v) for v in vs[:_SHOWN]) +
+                               (f" and {len(vs) - _SHOWN:,} more" if len(vs) > _SHOWN else "")
+                               if vs else "only blanks")
+        for h, vs in held.items())
+    return f"--where kept 0 of {rows:,} rows" + (f"; {said}" if said else "")
+
+
+_SHOWN = 12         # values of a --where column named when it keeps no row
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 

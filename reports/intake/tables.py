@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -319,6 +320,8 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     n = grid.nrows - start
     scrubbed, in_text = _scrub_text(grid, start, personal, column)
     data = {fld: scrubbed[j] if j in scrubbed else column(j) for fld, j in columns.items()}
+    for fld in schema.NA_BLANK_FIELDS & data.keys():    # "N/A" where a blank is allowed
+        data[fld] = data[fld].with_blanks(schema.NA_WORDS)
     nonblank = np.zeros(n, dtype=bool)
     for col in data.values():
         nonblank |= ~col.blank()
@@ -349,22 +352,28 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         kinds[candidates[hit]] = found[hit]
         nonblank[candidates[hit]] = True
     dropped = 0
+    where_values: dict[str, list[str]] = {}
     if options.where:
         dropped_keys = {schema.normalise(header[j]) for j in personal}
         for key, heading, _ in options.where:
             if key in dropped_keys:
                 raise UsageProblem(f"Column '{echo(heading)}' of sheet '{sheet}' holds personal "
                                    f"data, so rows cannot be chosen by what it holds.")
-        chosen = _where(sheet, header, grid, start, n, options.where)
+        chosen, where_values = _where(sheet, header, grid, start, n, options.where)
         # a totals row totals the rows of the whole sheet, not the rows kept
         chosen &= kinds == KIND_POST
         dropped = int((nonblank & (kinds == KIND_POST) & ~chosen).sum())
         nonblank &= chosen
     keep = np.flatnonzero(nonblank)
     rows = keep.astype(np.int64) + start + 1
+    if "team" in data:
+        where_keys = {key for key, _, _ in options.where}
+        _stacked(sheet, grid, start, header_row, keep[kinds[keep] == KIND_POST], data["team"],
+                 [(j, h) for j, h in unused if schema.normalise(h) not in where_keys],
+                 findings)
     return Table(sheet, header_row, columns, headers, rows, kinds[keep],
                  {fld: col.take(keep) for fld, col in data.items()}, unused, dropped,
-                 in_text)
+                 in_text, where_values)
 
 
 def _scrub_text(grid: Grid, start: int, personal: set[int], column: Any,
@@ -392,6 +401,56 @@ def _scrub_text(grid: Grid, start: int, personal: set[int], column: Any,
     return out, (count, cell_ref(first[1], start + first[0] + 1))
 
 
+# what a period looks like: a date, a month ("March 2024", "Mar-24", "2017-SEP", "2024-03"),
+# a quarter, a financial year or a year
+_MONTH = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?"
+          r"|sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)\.?")
+PERIOD = re.compile("|".join((
+    r"^\d{4}-\d{2}-\d{2}([t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$",
+    r"^\d{1,2}[/.-]\d{1,2}[/.-](\d{2}|\d{4})$",
+    rf"^(\d{{4}}[\s/-]*)?{_MONTH}([\s/,-]*(\d{{2}}|\d{{4}}))?$",
+    r"^\d{4}[/-]\d{1,2}$", r"^\d{1,2}[/-]\d{4}$",
+    r"^(q[1-4][\s/-]*(\d{2}|\d{4})|\d{4}[\s/-]*q[1-4])$",
+    r"^(fy\s*)?\d{4}[/-]\d{2}(\d{2})?$", r"^(19|20)\d{2}$")), re.IGNORECASE)
+MAX_PERIODS = 24          # more distinct values than this is not a few stacked snapshots
+SAME_TEAMS = 0.5          # each period holds at least this share of all the periods' teams
+
+
+def _stacked(sheet: str, grid: Grid, start: int, header_row: int, posts: np.ndarray,
+             team: Column, unused: list[tuple[int, str]], findings: Findings) -> None:
+    """A warning for an unused column holding 2 to 24 periods (months, dates, "2017-SEP"),
+    each with much the same teams: snapshots stacked one after another, which every
+    total would count once for each period."""
+    teams = team.take(posts).codes
+    for j, heading in unused:
+        # a column of all-different values, or of more values than the header search
+        # and 24 periods could hold, is no list of periods: skip it before reading it
+        if j in grid.dense or len(grid.columns[j].dictionary) > MAX_PERIODS + start + 1:
+            continue
+        col = grid.column(j, start, posts)
+        present, first = np.unique(col.codes, return_index=True)
+        order = present[np.argsort(first)]                      # in row order
+        values = col.text_values()
+        periods = [int(c) for c in order if values[c] != ""]
+        if not 2 <= len(periods) <= MAX_PERIODS or not all(
+                PERIOD.match(str(values[c])) for c in periods):
+            continue
+        sets = [set(np.unique(teams[col.codes == c]).tolist()) for c in periods]
+        every = set().union(*sets)
+        if not all(len(s) >= SAME_TEAMS * len(every) for s in sets):
+            continue
+        shown = ", ".join(echo(values[c]) for c in periods[:12]) + (
+            f" and {len(periods) - 12} more" if len(periods) > 12 else "")
+        findings.add(codes.STACKED_SNAPSHOTS,
+                     f"Column {column_letter(j)} '{echo(heading)}' holds {len(periods)} "
+                     f"periods ({shown}), each with much the same teams: the file looks like "
+                     f"{len(periods)} snapshots stacked one after another, so every total "
+                     f"counts each post once for each period. Keep only the rows of one "
+                     f"period by filtering on '{echo(heading)}', unless they are meant to be "
+                     f"added up",
+                     sheet=sheet, cell=cell_ref(j, header_row), column=heading)
+
+
 def _cell_text(value: Any) -> str:
     """A cell as --where compares it: 2024.0 as '2024', text stripped and case-folded."""
     if value is None:
@@ -402,11 +461,13 @@ def _cell_text(value: Any) -> str:
 
 
 def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
-           where: tuple[tuple[str, str, str], ...]) -> np.ndarray:
-    """The data rows for which every --where "Heading=value" holds."""
+           where: tuple[tuple[str, str, str], ...]) -> tuple[np.ndarray, dict[str, list[str]]]:
+    """The data rows for which every --where "Heading=value" holds, and the distinct values
+    each of those columns holds (to say what it does hold when no row is kept)."""
     keys = {schema.normalise(c): j for j, c in enumerate(header)
             if isinstance(c, str) and schema.normalise(c)}
     chosen = np.ones(n, dtype=bool)
+    values: dict[str, list[str]] = {}
     for key, heading, value in where:
         if key not in keys:
             # said in words: a filter saved in a dataset's profile meets the portal too
@@ -414,8 +475,12 @@ def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
                                f"'{heading}' is '{value}'): sheet '{sheet}' has no heading "
                                f"'{heading}'")
         want = value.casefold()
-        chosen &= grid.column(keys[key], start).map(lambda v, w=want: _cell_text(v) == w, bool)
-    return chosen
+        col = grid.column(keys[key], start)
+        chosen &= col.map(lambda v, w=want: _cell_text(v) == w, bool)
+        present, first = np.unique(col.codes, return_index=True)     # in row order
+        texts = col.text_values()[present[np.argsort(first)]]
+        values[str(header[keys[key]]).strip()] = [v for v in dict.fromkeys(texts) if v]
+    return chosen, values
 
 
 def _label_kind(value: Any) -> str:

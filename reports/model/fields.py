@@ -217,6 +217,11 @@ def hinted_field(heading: str) -> str | None:
     found = [(len(w), fld) for fld, words in FIELD_HINTS.items() for w in words if w in key]
     return max(found)[1] if found else None
 
+# Cells that mean "nothing to say" where a blank is allowed: read as blank in these fields.
+NA_WORDS = frozenset({"na", "n/a", "-", "\u2014", "\u2013"})    # hyphen, em dash, en dash
+NA_BLANK_FIELDS = frozenset({"post_id", "posts", "destination", "location", "vacant",
+                             "annual_cost", "establishment", "dismissal_date", "headcount",
+                             "site_type"})
 
 VACANT_WORDS: dict[str, bool] = {
     "y": True, "yes": True, "true": True, "vacant": True, "1": True,

@@ -8,6 +8,7 @@ A profile is a small TOML file holding any of the reading options::
     default_status = "retained"
     where = ["Snapshot=March 2024"]
     encoding = "cp1252"
+    one_post_per_row = true
 
 `impact --profile FILE.toml` reads one; `impact upload` keeps the options a
 version was read with as its dataset's profile (``STORE/profiles/<slug>.toml``),
@@ -35,6 +36,7 @@ PROFILES_DIR = "profiles"
 # TOML key -> HowToRead field; lists of strings, or one string
 _LISTS = {"sheets": "sheets", "map": "mapping", "status_map": "status_map", "where": "where"}
 _TEXTS = {"default_status": "default_status", "encoding": "encoding"}
+_FLAGS = {"one_post_per_row": "one_post_per_row"}    # true or false
 MAX_PROFILE_BYTES = 256 * 1024
 
 
@@ -46,10 +48,10 @@ def parse(text: str, origin: str = "the profile") -> HowToRead:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UsageProblem(f"{origin} is not valid TOML: {e}") from None
-    unknown = sorted(set(data) - set(_LISTS) - set(_TEXTS))
+    unknown = sorted(set(data) - set(_LISTS) - set(_TEXTS) - set(_FLAGS))
     if unknown:
         raise UsageProblem(f"{origin}: unknown key(s) {', '.join(unknown)}; a profile may "
-                           f"hold {', '.join([*_LISTS, *_TEXTS])}")
+                           f"hold {', '.join([*_LISTS, *_TEXTS, *_FLAGS])}")
     values: dict[str, Any] = {}
     for key, name in _LISTS.items():
         items = data.get(key, [])
@@ -63,6 +65,11 @@ def parse(text: str, origin: str = "the profile") -> HowToRead:
         if value is not None and not isinstance(value, str):
             raise UsageProblem(f"{origin}: {key} must be a string")
         values[name] = value or None
+    for key, name in _FLAGS.items():
+        flag = data.get(key, False)
+        if not isinstance(flag, bool):
+            raise UsageProblem(f"{origin}: {key} must be true or false")
+        values[name] = flag
     how = HowToRead(**values)
     validate(how)
     return how
@@ -98,6 +105,9 @@ def to_toml(how: HowToRead) -> str:
     for key, name in _TEXTS.items():
         if getattr(how, name):
             data[key] = getattr(how, name)
+    for key, name in _FLAGS.items():
+        if getattr(how, name):
+            data[key] = True
     import tomli_w  # lazy: only saving a profile writes TOML
 
     return tomli_w.dumps(data)

@@ -46,13 +46,15 @@ class HowToRead:
     status_map: tuple[str, ...] = ()
     default_status: str | None = None
     where: tuple[str, ...] = ()
+    one_post_per_row: bool = False
 
     @property
     def read_options(self) -> dict[str, Any]:
         """How to read the file: what an upload keeps with its version (its profile)."""
         return {"sheets": list(self.sheets), "mapping": list(self.mapping),
                 "encoding": self.encoding, "status_map": list(self.status_map),
-                "default_status": self.default_status, "where": list(self.where)}
+                "default_status": self.default_status, "where": list(self.where),
+                "one_post_per_row": self.one_post_per_row}
 
     @property
     def given(self) -> bool:
@@ -67,7 +69,8 @@ class HowToRead:
                    encoding=options.get("encoding") or None,
                    status_map=tuple(options.get("status_map") or ()),
                    default_status=options.get("default_status") or None,
-                   where=tuple(options.get("where") or ()))
+                   where=tuple(options.get("where") or ()),
+                   one_post_per_row=bool(options.get("one_post_per_row")))
 
     def over(self, base: HowToRead | None) -> HowToRead:
         """These options, with `base`'s (a profile's) wherever these give none."""
@@ -78,14 +81,15 @@ class HowToRead:
                          expect_fte=self.expect_fte, expect_deleted_fte=self.expect_deleted_fte,
                          status_map=self.status_map or base.status_map,
                          default_status=self.default_status or base.default_status,
-                         where=self.where or base.where)
+                         where=self.where or base.where,
+                         one_post_per_row=self.one_post_per_row or base.one_post_per_row)
 
     def check_options(self) -> dict[str, Any]:
         """Keyword arguments for `intake.check`."""
         return {"sheets": self.sheets, "mapping": self.mapping, "encoding": self.encoding,
                 "expect_fte": self.expect_fte, "expect_deleted_fte": self.expect_deleted_fte,
                 "status_map": self.status_map, "default_status": self.default_status,
-                "where": self.where}
+                "where": self.where, "one_post_per_row": self.one_post_per_row}
 
 
 DEFAULT_READ = HowToRead()
