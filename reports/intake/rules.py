@@ -935,7 +935,8 @@ def _report_duplicates(wb: Workbook, posts: pd.DataFrame, findings: Findings,
                      f"{there}; each post needs its own ID. If the file's IDs do not name "
                      f"one post each, ignore the ID column",
                      sheet=sheet, cell=table.cell("post_id", row),
-                     column=table.headers["post_id"], value=posts["post_id"].iat[i])
+                     column=table.headers["post_id"], value=posts["post_id"].iat[i],
+                     fixes=one(Fix(MAP, table.headers["post_id"], "ignore")))
 
 
 def _job_share(wb: Workbook, tables: dict[str, Table], posts: pd.DataFrame,

@@ -22,7 +22,7 @@ from ..model import codes
 from ..model import fields as schema
 from ..model.errors import UsageProblem
 from ..model.findings import Findings, cell_ref, column_letter, echo
-from ..model.fixes import MAP, Fix, one
+from ..model.fixes import MAP, WHERE, Fix, one
 from . import contacts
 from .workbook import (
     KIND_POST,
@@ -448,7 +448,8 @@ def _stacked(sheet: str, grid: Grid, start: int, header_row: int, posts: np.ndar
                      f"counts each post once for each period. Keep only the rows of one "
                      f"period by filtering on '{echo(heading)}', unless they are meant to be "
                      f"added up",
-                     sheet=sheet, cell=cell_ref(j, header_row), column=heading)
+                     sheet=sheet, cell=cell_ref(j, header_row), column=heading,
+                     fixes=one(Fix(WHERE, heading, tuple(str(values[c]) for c in periods))))
 
 
 def _cell_text(value: Any) -> str:
