@@ -49,6 +49,7 @@ class ReadOptions:
     status_map: dict[str, tuple[str, bool | None]] = field(default_factory=dict)
     default_status: tuple[str, bool | None] | None = None     # --default-status
     where: tuple[tuple[str, str, str], ...] = ()  # --where: (normalised heading, heading, value)
+    header_row: int | None = None     # --header-row: the header's sheet row (1-based), not sought
 
 
 class FormulaNoValue:
@@ -298,6 +299,8 @@ class Workbook:
     options: ReadOptions = field(default_factory=ReadOptions)
     # the numbers on the sheets read that hold no posts (see `intake.figures`)
     figures: list[SheetFigure] = field(default_factory=list)
+    # each sheet's header row, the rows that may be one, and its columns (`tables.Layout`)
+    layouts: list[Any] = field(default_factory=list)
 
     @property
     def sheets_read(self) -> list[str]:

@@ -9,9 +9,16 @@ that line and exit code 1.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ImpactError(Exception):
     "A problem that stops the whole file being read; the message says what to do."
+
+    # how far the file was read: each sheet's rows that may be its header row and its
+    # columns (`intake.tables.Layout`), when a file was read but not as it stands, so
+    # that a front end can ask which row is the header (NoHeaderRow, EmptyFile)
+    layouts: tuple[Any, ...] = ()
 
 
 class NotASpreadsheet(ImpactError):
