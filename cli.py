@@ -240,12 +240,14 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
       impact upload posts.xlsx --dataset early-help --store /srv/impact
     """
     from reports.services import datasets as stored  # lazy: SQLAlchemy
+    from reports.services import uploads  # lazy: SQLAlchemy
 
     with open_store(store_dir, create=True) as store:
-        result = stored.upload(store, file, dataset, as_of=as_of or _today(), by=by, note=note,
-                               how=how)
-    if result.version is None:
-        print_invalid(result.report, fmt)
+        outcome = uploads.upload_file(store, file, dataset, as_of=as_of or _today(), by=by,
+                                      note=note, how=how)
+    result = outcome.stored
+    if result is None or result.version is None:       # invalid, or needs a mapping
+        print_invalid(outcome.report, fmt)
         sys.exit(1)
     v = result.version
     if fmt == "json":
