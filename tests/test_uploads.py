@@ -230,3 +230,25 @@ def test_the_cli_upload_gives_the_same_outcomes(store, tmp_path):
                                how=HowToRead())
     assert asks.outcome == uploads.NEEDS_MAPPING
     assert asks.step is not None and [w.word for w in asks.step.statuses] == ["Maybe"]
+
+
+def test_a_choice_keeps_the_profile_s_earlier_choices(store, tmp_path):
+    header = ["Team", "Job title", "Grade", "Share of a week", "Status"]
+    first = make_csv(tmp_path, [header, ["A", "Clerk", "G4", "1", "Deleted"]])
+    result = uploads.upload_file(store, first, "Kept", as_of=AS_OF, by="me", note="",
+                                 how=HowToRead(mapping=("Share of a week=fte",)))
+    assert result.outcome == uploads.STORED
+    second = make_csv(tmp_path, [[*header, "Remarks"], ["A", "Clerk", "G4", "1", "Deleted", ""],
+                                 ["A", "Officer", "G5", "0.5", "Maybe", "x"]], name="two.csv")
+    held = hold(store, second, "Kept")
+    asked = uploads.check_and_store(store, held, by="hr")
+    assert asked.outcome == uploads.NEEDS_MAPPING
+    assert asked.step is not None and not asked.step.missing     # FTE read, as saved
+    done = uploads.choose(store, held, uploads.Choices(
+        statuses={"Maybe": "deleted"}, columns={"Remarks": "ignore"}), by="hr")
+    assert done.outcome == uploads.STORED
+    assert fte_of(done) == Decimal("1.5")
+    saved = profile_of(store, "Kept")
+    assert saved is not None
+    assert saved.mapping == ("Share of a week=fte", "Remarks=ignore")
+    assert saved.status_map == ("Maybe=deleted",)

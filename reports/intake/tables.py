@@ -252,11 +252,13 @@ def _heading_like(cell: Any) -> bool:
             and not _NUMBER_LIKE.fullmatch(text))
 
 
-def header_candidates(grid: Grid, options: ReadOptions, most: int = CANDIDATES
-                      ) -> list[HeaderCandidate]:
+def header_candidates(grid: Grid, options: ReadOptions, most: int = CANDIDATES, *,
+                      near: bool = True) -> list[HeaderCandidate]:
     """The rows most like a header, likeliest first: the most cells naming a field or
     nearly naming one, then the most heading-like cells (short text, not numbers) less
-    the cells holding numbers, then the earliest.  A row needs two heading-like cells."""
+    the cells holding numbers, then the earliest.  A row needs two heading-like cells.
+    `near=False` leaves near misses uncounted (difflib on every cell: only worth it
+    when no header row was found)."""
     scored = []
     for i in range(min(grid.nrows, options.limits.header_search_rows)):
         row = grid.row(i)
@@ -264,11 +266,11 @@ def header_candidates(grid: Grid, options: ReadOptions, most: int = CANDIDATES
         if len(cells) < 2:
             continue
         known = header_score(row, options.mapping)
-        near = sum(1 for c in cells if schema.field_for_header(c, options.mapping) is None
-                   and not schema.is_personal(c) and near_miss(c))
+        close = sum(1 for c in cells if schema.field_for_header(c, options.mapping) is None
+                    and not schema.is_personal(c) and near_miss(c)) if near else 0
         numbers = sum(1 for c in row if not _is_blank(c) and not _heading_like(c))
-        scored.append(((-(known + near), -(len(cells) - numbers), i),
-                       HeaderCandidate(i + 1, tuple(cells), known, near)))
+        scored.append(((-(known + close), -(len(cells) - numbers), i),
+                       HeaderCandidate(i + 1, tuple(cells), known, close)))
     scored.sort(key=lambda s: s[0])
     return [c for _, c in scored[:most]]
 
@@ -293,18 +295,19 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     if grid.is_empty():
         skipped.append((sheet, "it is empty"))
         return None
-    layout = Layout(sheet, None, header_candidates(grid, options))
-    if layouts is not None:
-        layouts.append(layout)
     if options.header_row is not None:       # --header-row: the row given, not sought
         h: int | None = options.header_row - 1
-        assert h is not None
-        if h >= grid.nrows or all(_is_blank(c) for c in grid.row(h)):
-            skipped.append((sheet, f"its row {options.header_row}, given as the header row, "
-                                   f"is blank"))
-            return None
     else:
         h = _find_header(grid, options)
+    layout = Layout(sheet, None, header_candidates(grid, options, near=h is None
+                                                   or options.header_row is not None))
+    if layouts is not None:
+        layouts.append(layout)
+    if h is not None and options.header_row is not None and (
+            h >= grid.nrows or all(_is_blank(c) for c in grid.row(h))):
+        skipped.append((sheet, f"its row {options.header_row}, given as the header row, "
+                               f"is blank"))
+        return None
     if h is None:
         skipped.append((sheet, f"no header row in its first {options.limits.header_search_rows} "
                                f"rows{_likeliest(grid, options)}"))

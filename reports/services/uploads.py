@@ -180,6 +180,7 @@ def hold(store: Store, body: IO[bytes], name: str, dataset: str, *, as_of: date,
     `name` must be an xlsx, xlsm or csv file's."""
     dataset = check_name(dataset)
     original = allowed_name(name)
+    saved = profile_of(store, dataset)
     suffix = Path(original).suffix.lower()
     safe = _UNSAFE.sub("_", original).strip("._") or "upload"
     if Path(safe).suffix.lower() != suffix:
@@ -190,7 +191,9 @@ def hold(store: Store, body: IO[bytes], name: str, dataset: str, *, as_of: date,
     with os.fdopen(fd, "wb") as out:
         os.fchmod(out.fileno(), PRIVATE_FILE)
         shutil.copyfileobj(body, out)
-    held = Held(folder, user, dataset, as_of, note, safe, original, HowToRead())
+    # the dataset's profile, if any: the choices made start from it
+    held = Held(folder, user, dataset, as_of, note, safe, original,
+                saved or HowToRead())
     held.save()
     return held
 
