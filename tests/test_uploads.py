@@ -252,3 +252,26 @@ def test_a_choice_keeps_the_profile_s_earlier_choices(store, tmp_path):
     assert saved is not None
     assert saved.mapping == ("Share of a week=fte", "Remarks=ignore")
     assert saved.status_map == ("Maybe=deleted",)
+
+
+def test_a_saved_filter_that_keeps_no_row_is_asked_again(store, tmp_path):
+    header = ["Team", "Job title", "Grade", "FTE", "Status", "Month"]
+    jan = make_csv(tmp_path, [header, ["A", "Clerk", "G4", "1", "Deleted", "Jan"],
+                              ["A", "Clerk", "G4", "1", "Deleted", "Feb"]])
+    first = uploads.upload_file(store, jan, "Months", as_of=AS_OF, by="me", note="",
+                                how=HowToRead(where=("Month=Jan",)))
+    assert first.outcome == uploads.STORED and fte_of(first) == 1
+    later = make_csv(tmp_path, [header, ["A", "Clerk", "G4", "1", "Deleted", "Mar"],
+                                ["A", "Officer", "G5", "0.5", "Retained", "Apr"]],
+                     name="later.csv")
+    held = hold(store, later, "Months")
+    asked = uploads.check_and_store(store, held, by="hr")
+    assert asked.outcome == uploads.NEEDS_MAPPING and asked.problem
+    assert asked.step is not None and asked.step.header_found
+    assert asked.step.where == "Month=Jan"
+    assert ("Month", "Apr") in asked.step.filters
+    done = uploads.choose(store, held, uploads.Choices(where=""), by="hr")
+    assert done.outcome == uploads.STORED
+    assert fte_of(done) == Decimal("1.5")
+    saved = profile_of(store, "Months")
+    assert saved is not None and saved.where == ()

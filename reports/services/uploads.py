@@ -287,7 +287,8 @@ def mapping_step(report: Report | None, layouts: tuple[Layout, ...] | list[Layou
                  how: HowToRead) -> MappingStep:
     """The mapping step for a file read with `how` (`report`), or not read (None) with
     the `layouts` its reading found."""
-    step = MappingStep(header_found=report is not None, default_status=how.default_status or "",
+    found = report is not None or any(layout.header_row for layout in layouts)
+    step = MappingStep(header_found=found, default_status=how.default_status or "",
                        one_post_per_row=how.one_post_per_row,
                        where=how.where[0] if how.where else "")
     if report is not None:
@@ -500,23 +501,27 @@ def choose(store: Store, held: Held, choices: Choices, *, by: str, check: Check 
 def check_and_store(store: Store, held: Held, *, by: str, check: Check = _check,
                     record: Record = _no_record) -> UploadResult:
     """Check a held upload with its choices over the dataset's profile, and store it if
-    it is valid.  It stays held while the mapping step may still help."""
-    saved = profile_of(store, held.dataset)
-    how = held.how.over(saved)
+    it is valid.  It stays held while the mapping step may still help.  `held.how` is
+    the whole reading: it began as the dataset's profile when the file was held, and a
+    choice may clear one of the profile's options (a filter, a default status)."""
+    how = held.how
     path = held.path
     try:
         report = check(path, how)
     except ImpactError as e:
         if e.layouts and any(layout.candidates for layout in e.layouts):
             step = mapping_step(None, e.layouts, how)
-            preview = _preview(held, how, step, check)
+            found = step.header_found        # a header, but no rows under it (a filter)
+            preview = None if found else _preview(held, how, step, check)
             if preview is not None:
                 step = preview
-            held.shown, held.header_found = step.shown, False
+            held.shown, held.header_found = step.shown, found
             held.sheets = len({h.sheet for h in step.headers})
             held.save()
             record("upload-needs-mapping", f"{held.named}: {e}")
-            return UploadResult(NEEDS_MAPPING, held, step=step, problem=str(e))
+            # why, when a header row was read: "no header row" is what the step asks
+            return UploadResult(NEEDS_MAPPING, held, step=step,
+                                problem=str(e) if found else None)
         discard(held)
         record("upload-refused", f"{held.named}: {e}")
         return UploadResult(REFUSED, problem=str(e))
@@ -547,8 +552,8 @@ def check_and_store(store: Store, held: Held, *, by: str, check: Check = _check,
                             annotated=annotated)
     try:
         stored = datasets.upload(store, path, held.dataset, as_of=held.as_of, by=by,
-                                 note=held.note, how=held.how, checked=report,
-                                 original_name=held.original)
+                                 note=held.note, how=how, checked=report,
+                                 original_name=held.original, over_profile=False)
     except ImpactError as e:
         discard(held)
         record("upload-refused", f"{held.named}: {e}")
