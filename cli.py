@@ -229,7 +229,7 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
     `impact validate` prints them (on stderr) and the exit code is 1.  The same bytes as
     the latest version make no new version (an earlier version's do, naming it).  The
     options used to read FILE (--sheet, --map, --status-map, --default-status,
-    --where, --encoding) are kept as the dataset's profile, and the next upload
+    --where, --header-row, --encoding) are kept as the dataset's profile, and the next upload
     to it uses them unless others are given (see `impact profile`).
 
     \b

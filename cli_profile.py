@@ -15,7 +15,7 @@ from reports.services import profiles
 @click.group()
 def profile() -> None:
     """Show or replace a dataset's profile: the reading options (--sheet, --map,
-    --status-map, --default-status, --where, --encoding) that `impact upload`
+    --status-map, --default-status, --where, --header-row, --encoding) that `impact upload`
     saved, and uses again for the next upload to that dataset.
 
     \b

@@ -123,3 +123,18 @@ def test_header_row_and_one_post_per_row_are_kept_in_a_profile():
 def test_a_version_read_before_the_new_options_keeps_its_read_options():
     assert "header_row" not in HowToRead().read_options
     assert "one_post_per_row" not in HowToRead().read_options
+
+
+def test_upload_keeps_the_header_row_and_ignored_columns_as_the_profile(tmp_path):
+    path = make_csv(tmp_path, odd_rows())
+    store = tmp_path / "store"
+    args = ["--header-row", "3", "--status-map", "stays=retained", "--status-map",
+            "goes=deleted"] + [a for m in ODD_MAP for a in ("--map", m)]
+    result = invoke("upload", path, "--dataset", "Chart", "--as-of", "2024-03-01",
+                    "--store", store, *args)
+    assert result.exit_code == 0, result.output
+    shown = invoke("profile", "show", "Chart", "--store", store)
+    assert "header_row = 3" in shown.output and "Month=ignore" in shown.output
+    again = invoke("upload", path, "--dataset", "Chart", "--as-of", "2024-03-02",
+                   "--store", store)
+    assert again.exit_code == 0, again.output          # the profile reads it unaided
