@@ -230,7 +230,7 @@ class ColumnLayout:
     suggested: str | None         # a near miss's field, for an unused column
     personal: bool
     ignored: bool                 # --map "Heading=ignore"
-    values: tuple[str, ...]       # its distinct values, if at most FEW_VALUES
+    values: tuple[str, ...]       # an unused column's distinct values, if at most FEW_VALUES
 
 
 @dataclass
@@ -381,7 +381,7 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         layout.columns.append(ColumnLayout(
             column_letter(j), text, by_column.get(j),
             None if j in by_column or secret else near_miss(text), secret, j in ignored,
-            () if secret else _few_values(grid, j, start)))
+            () if secret or j in by_column else _few_values(grid, j, start)))
 
     # Control-total rows: no status, and some text cell (in any column) reads "Total"...
     kinds = filled(n, KIND_POST)
