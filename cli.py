@@ -152,7 +152,7 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
           output: Path | None, reproducible: bool, compare_with: Path | None = None,
           since_version: int | None = None, kept: str | None = None,
           ledger_file: Path | None = None, show_audit: bool = False, **render: Any) -> None:
-    """Write an impact briefing (PDF, tagged PDF or HTML): headline figures,
+    """Write an impact briefing (PDF, tagged PDF, HTML or Word): headline figures,
     tables by team, grade and site, charts, data notes and method, for a
     union, management or the public.
 
@@ -169,6 +169,7 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
       impact brief --dataset derbyshire-early-help --since-version 1
       impact brief posts.xlsx --audience public --show-audit
       impact brief posts.xlsx --format html -o briefing.html
+      impact brief posts.xlsx --format docx -o briefing.docx
       impact brief posts.xlsx --accessible -o briefing-tagged.pdf
     """
     from reports.services import briefs  # lazy: the documents layer, only for briefings
@@ -229,8 +230,9 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
     `impact validate` prints them (on stderr) and the exit code is 1.  The same bytes as
     the latest version make no new version (an earlier version's do, naming it).  The
     options used to read FILE (--sheet, --map, --status-map, --default-status,
-    --where, --header-row, --encoding) are kept as the dataset's profile, and the next upload
-    to it uses them unless others are given (see `impact profile`).
+    --where, --header-row, --encoding) are kept as the dataset's profile, and the next
+    upload to it uses them unless others are given (see `impact profile`); an upload
+    that stores nothing leaves the profile as it was.
 
     \b
     Examples:

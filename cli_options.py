@@ -26,7 +26,7 @@ import click
 from reports.model.errors import ImpactError, UsageProblem
 from reports.model.fields import FIELD_BY_NAME, MAX_HEADER_ROW, STATUS_TARGETS
 from reports.model.formats import show_controls
-from reports.render import data, text
+from reports.render import data, fixes, text
 from reports.services import outputs, profiles
 from reports.services.source import HowToRead, Source
 
@@ -170,7 +170,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except ImpactError as e:
             if _debugging():
                 raise
-            click.echo(text.printable(f"Error: {e}"), err=True)
+            click.echo(text.printable(f"Error: {fixes.with_options(str(e), e.fixes)}"),
+                       err=True)
             sys.exit(1)
 
     return wrapper
@@ -424,10 +425,12 @@ brief_options = _options(
 
 
 brief_render_options = _options(
-    click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf",
-                 show_default=True,
-                 help="pdf, or html: one accessible, self-contained web page (headings, "
-                      "tables with headers, each chart with its figures as a table)."),
+    click.option("--format", "fmt", type=click.Choice(["pdf", "html", "docx"]),
+                 default="pdf", show_default=True,
+                 help="pdf; html: one accessible, self-contained web page (headings, "
+                      "tables with headers, each chart with its figures as a table); or "
+                      "docx: a Word document to edit, with a marked place for your own "
+                      "commentary."),
     click.option("--accessible/--no-accessible", default=None,
                  help="A tagged PDF (PDF/UA: structure, reading order, table headers, "
                       "alt text), made from the HTML briefing; slower. Default: the "
@@ -436,8 +439,8 @@ brief_render_options = _options(
 
 def brief_written(result: Any) -> str:
     """The line `impact brief` prints when it has written a briefing."""
-    if result.kind == "HTML":
-        return f"Briefing written to {result.path} (HTML)"
+    if result.kind in ("HTML", "Word"):
+        return f"Briefing written to {result.path} ({result.kind})"
     pages = f"{result.pages} page{'s' if result.pages != 1 else ''}"
     kind = "" if result.kind == "PDF" else f"{result.kind}, "
     return f"Briefing written to {result.path} ({kind}{pages})"

@@ -10,6 +10,7 @@ child process, median of --repeat runs):
     python bench/brief_wide.py                 # both cases
     python bench/brief_wide.py --case wide --keep out/   # keep the files and PDFs
     python bench/brief_wide.py --case public   # the 500-team public briefing and its audit
+    python bench/brief_wide.py --case docx     # the 100,000-row union briefing: DOCX and PDF
 
 `make_wide()` and `make_long()` write the workbooks; `time_pair()` times the two
 commands on one file, so bench/bench.py can import and call them.
@@ -122,6 +123,20 @@ def time_public(path: Path, repeat: int = 3, out_dir: Path | None = None) -> dic
     return {"public_s": public, "union_s": union, "audit": audit}
 
 
+def time_docx(path: Path, repeat: int = 3, out_dir: Path | None = None) -> dict[str, float]:
+    """Median seconds of the union briefing as DOCX (python-docx) and as PDF (ReportLab),
+    the same file and command but for --format."""
+    path = path.resolve()
+    out_dir = (out_dir or path.parent).resolve()
+    docx = statistics.median(
+        _run(["brief", str(path), "--format", "docx", "-o", str(out_dir / "u.docx")], out_dir)
+        for _ in range(repeat))
+    pdf = statistics.median(
+        _run(["brief", str(path), "-o", str(out_dir / "u.pdf")], out_dir)
+        for _ in range(repeat))
+    return {"docx_s": docx, "pdf_s": pdf, "ratio": docx / pdf}
+
+
 def _pages(pdf: Path) -> float:
     try:
         from pypdf import PdfReader
@@ -132,9 +147,11 @@ def _pages(pdf: Path) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--case", choices=["wide", "long", "both", "public"], default="both",
+    ap.add_argument("--case", choices=["wide", "long", "both", "public", "docx"],
+                    default="both",
                     help="public: the 500-team file's public briefing, whose disclosure "
-                         "audit must take under 10 s")
+                         "audit must take under 10 s; docx: the 100,000-row union briefing "
+                         "as DOCX, next to the PDF")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, metavar="DIR", help="write the files here and keep them")
     args = ap.parse_args()
@@ -149,6 +166,14 @@ def main() -> None:
             verdict = "ok" if r["public_s"] < 10 else "OVER BUDGET (10 s)"
             print(f"public 500 teams: brief --audience public {r['public_s']:.2f}s "
                   f"(union {r['union_s']:.2f}s)  {r['audit']}  {verdict}")
+            return
+        if args.case == "docx":
+            path = work / "bench_long.xlsx"
+            if not path.exists():
+                make_long(path)
+            r = time_docx(path, args.repeat, work)
+            print(f"long   union briefing: docx {r['docx_s']:.2f}s  pdf {r['pdf_s']:.2f}s  "
+                  f"ratio {r['ratio']:.2f}")
             return
         cases = ["wide", "long"] if args.case == "both" else [args.case]
         for case in cases:

@@ -43,6 +43,7 @@ import io
 import json
 import os
 import re
+import selectors
 import socket
 import statistics
 import subprocess
@@ -57,7 +58,7 @@ import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import generate_posts, write_xlsx  # noqa: E402
@@ -109,6 +110,73 @@ class Client:
                                                   "application/x-www-form-urlencoded"})
         if status != 302:
             raise SystemExit(f"could not log in as {name} (status {status})")
+
+
+class Burst:
+    """A lean client for "at the same moment": one thread and one selector send every
+    request of a phase at once on its own connection (`Connection: close`) and time each
+    from the common start to the end of its answer.
+
+    The threaded client (`--client threads`: one Python thread per request, urllib)
+    spends about a millisecond of Python per request in this same process, on the same
+    two cores as the server, and so measures itself as well as the server; this one
+    spends a few microseconds per request (`--client` chooses; the README gives both)."""
+
+    def __init__(self, base: str, jar: http.cookiejar.CookieJar) -> None:
+        parts = urllib.parse.urlsplit(base)
+        self.address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.host = parts.netloc
+        self.cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+
+    def message(self, path: str, data: bytes | None = None,
+                headers: dict[str, str] | None = None) -> bytes:
+        lines = [f"{'POST' if data is not None else 'GET'} {path} HTTP/1.1",
+                 f"Host: {self.host}", f"Cookie: {self.cookie}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if data is not None:
+            lines.append(f"Content-Length: {len(data)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (data or b"")
+
+    def send_all(self, messages: list[bytes]) -> tuple[list[float], list[tuple[int, bytes]], float]:
+        """Each message's latency (s) and (status, body), and the phase's wall time."""
+        n = len(messages)
+        latencies = [0.0] * n
+        answers: list[tuple[int, bytes]] = [(0, b"")] * n
+        sel = selectors.DefaultSelector()
+        t0 = time.perf_counter()
+        for i, msg in enumerate(messages):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.connect_ex(self.address)
+            sel.register(sock, selectors.EVENT_WRITE, [i, memoryview(msg), bytearray()])
+        left = n
+        while left:
+            events = sel.select(timeout=600)
+            if not events:
+                raise SystemExit("no answer from the server within 600 s")
+            for key, mask in events:
+                sock, (i, out, got) = cast(socket.socket, key.fileobj), key.data
+                try:
+                    if mask & selectors.EVENT_WRITE:
+                        sent = sock.send(out)
+                        key.data[1] = out = out[sent:]
+                        if not out:
+                            sel.modify(sock, selectors.EVENT_READ, key.data)
+                        continue
+                    chunk = sock.recv(1 << 20)
+                except OSError as e:
+                    chunk, got[:] = b"", f"HTTP/1.1 0 {e}\r\n\r\n".encode()
+                if chunk:
+                    got += chunk
+                    continue
+                latencies[i] = time.perf_counter() - t0
+                sel.unregister(sock)
+                sock.close()
+                head, _, body = bytes(got).partition(b"\r\n\r\n")
+                status_line = head.split(b"\r\n", 1)[0].split()
+                answers[i] = (int(status_line[1]) if len(status_line) > 1 else 0, body)
+                left -= 1
+        return latencies, answers, time.perf_counter() - t0
 
 
 def multipart(fields: dict[str, str], file_field: str, file_name: str,
@@ -166,15 +234,18 @@ def nearest_rank(values: list[float], p: int) -> float:
     return ordered[max(1, -(-p * len(ordered) // 100)) - 1]
 
 
-def phase(name: str, jobs: list[Any], work: Any, sequential: bool = False) -> dict[str, Any]:
-    """Run every job at the same moment (one thread each, released together), or with
-    `sequential` one after another from this thread."""
+def phase(name: str, jobs: list[Any], asked: Any, judge: Any, client: Client,
+          burst: Burst | None = None, sequential: bool = False) -> dict[str, Any]:
+    """Run every job at the same moment, or with `sequential` one after another from this
+    thread.  `asked(job)` is its request (path, body, headers), `judge(job, status, body)`
+    its result; at the same moment means from `burst` (one thread, every connection at
+    once) when given, else one thread per request, released together."""
     latencies: list[float] = [0.0] * len(jobs)
     results: list[Any] = [None] * len(jobs)
 
     def one(i: int) -> None:
         t0 = time.perf_counter()
-        results[i] = work(jobs[i])
+        results[i] = judge(jobs[i], *client.request(*asked(jobs[i])))
         latencies[i] = time.perf_counter() - t0
 
     if sequential:
@@ -182,6 +253,9 @@ def phase(name: str, jobs: list[Any], work: Any, sequential: bool = False) -> di
         for i in range(len(jobs)):
             one(i)
         wall = time.perf_counter() - t0
+    elif burst is not None:
+        latencies, answers, wall = burst.send_all([burst.message(*asked(j)) for j in jobs])
+        results = [judge(j, status, body) for j, (status, body) in zip(jobs, answers)]
     else:
         start = threading.Barrier(len(jobs) + 1)
 
@@ -267,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="give up waiting for the builders after S seconds (default 3600)")
     ap.add_argument("--sequential", action="store_true",
                     help="send each phase's requests one after another, not all at once")
+    ap.add_argument("--client", choices=("burst", "threads"), default="burst",
+                    help="how requests are sent at the same moment: burst (default: one "
+                         "thread, every connection at once) or threads (one urllib thread "
+                         "per request, the client of runs 1-7)")
     ap.add_argument("--store", type=Path, help="store folder (default: a new temp folder)")
     ap.add_argument("--db", help="a database URL for the store (impact serve --db)")
     ap.add_argument("--json", type=Path, help="write the results here")
@@ -314,34 +392,41 @@ def main(argv: list[str] | None = None) -> int:
         union.log_in("union")
         token = hr.token("/upload")
 
-        def upload(item: tuple[int, bytes]) -> Any:
+        def upload(item: tuple[int, bytes]) -> tuple[str, bytes, dict[str, str]]:
             i, content = item
             body, ctype = multipart({"csrf_token": token, "new_dataset": "load",
                                      "as_of": "2024-03-01", "note": f"load {i}"},
                                     "file", f"posts-{i:04d}.xlsx", content, XLSX_TYPE)
-            status, page = hr.request("/upload", body, {"Content-Type": ctype})
-            return True if status == 200 and b"Uploaded: load" in page else f"{i}: {status}"
+            return "/upload", body, {"Content-Type": ctype}
+
+        def uploaded(item: tuple[int, bytes], status: int, page: bytes) -> Any:
+            return True if status == 200 and b"Uploaded: load" in page else f"{item[0]}: {status}"
 
         outputs = [(v, o) for o in catalogue() for v in range(1, args.uploads + 1)
                    if v > 1 or not o.startswith("changes-")]
 
-        def download(i: int) -> Any:
+        def download(i: int) -> tuple[str, None, None]:
             v, o = outputs[i % len(outputs)]
-            status, body = hr.request(f"/datasets/load/v{v}/{o}")
+            return f"/datasets/load/v{v}/{o}", None, None
+
+        def downloaded(i: int, status: int, body: bytes) -> Any:
             if status == 202 and b"Being prepared" in body:
                 return "preparing"
             if status == 409 and b"Not publishable" in body:
                 return "refused"     # the disclosure audit refused it: a right answer
+            v, o = outputs[i % len(outputs)]
             return "finished" if status == 200 and body else f"v{v}/{o}: {status}"
 
-        results = [phase("uploads", list(enumerate(files, 1)), upload, args.sequential)]
+        burst = Burst(base, hr.jar) if args.client == "burst" else None
+        results = [phase("uploads", list(enumerate(files, 1)), upload, uploaded, hr, burst,
+                         args.sequential)]
         t_cold = time.perf_counter()
         results.append(phase("cold mixed downloads", list(range(args.downloads)), download,
-                             args.sequential))
+                             downloaded, hr, burst, args.sequential))
         waited = wait_built(store, args.db, args.build_limit)
         built_s = None if waited is None else time.perf_counter() - t_cold
         results.append(phase("finished mixed downloads", list(range(args.downloads)),
-                             download, args.sequential))
+                             download, downloaded, hr, burst, args.sequential))
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -352,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
           and results[2]["answers"]["preparing"] == 0
           and numbers == list(range(1, args.uploads + 1)) and check.returncode == 0)
     store_kind = "PostgreSQL" if args.db else "SQLite"
-    how = "one after another" if args.sequential else "at the same moment"
+    how = ("one after another" if args.sequential else
+           f"at the same moment ({args.client} client)")
     print(f"impact serve --threads {args.threads}, store {'at ' + args.db if args.db else 'SQLite'}"
           f", {os.cpu_count()} CPUs, requests sent {how}")
     print("| phase | requests | succeeded | wall s | throughput /s | p50 ms | p95 ms | max ms |")
@@ -392,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         print(v["line"])
     if args.json:
         args.json.write_text(json.dumps({
-            "threads": args.threads, "check_workers": args.check_workers, "db": args.db or "sqlite", "upload_rows": args.upload_rows,
+            "threads": args.threads, "client": args.client, "check_workers": args.check_workers, "db": args.db or "sqlite", "upload_rows": args.upload_rows,
             "processes": args.processes or 1,
             "sequential": args.sequential, "cpus": os.cpu_count(), "phases": results,
             "verdicts": verdicts, "built_s": built_s, "ok": ok}, indent=2) + "\n")

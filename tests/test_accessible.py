@@ -233,7 +233,13 @@ def test_html_page_structure(audience: str) -> None:
     levels = [int(t[1]) for t in names if re.fullmatch(r"h[1-6]", t)]
     assert levels.count(1) == 1 and levels[0] == 1
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
-    assert names.count("table") == names.count("caption") == names.count("thead") > 0
+    # every table is named: by its caption, or (the section's only table) by the section's
+    # heading, which a caption would only repeat
+    labelled = [a["aria-labelledby"] for t, a in tags if t == "table" and a.get("aria-labelledby")]
+    assert all(f'<h2 id="{i}">' in html for i in labelled)
+    assert names.count("table") == names.count("caption") + len(labelled) == \
+        names.count("thead") > 0
+    assert names.count("caption") > 0 and labelled
     ths = [a for t, a in tags if t == "th"]
     assert ths and all(a.get("scope") in ("col", "row") for a in ths)
     assert "dl" in names and names.count("dt") == names.count("dd") >= 3

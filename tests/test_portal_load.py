@@ -9,6 +9,8 @@ latencies in its JSON (p95 worked out here) and the limits (upload to verdict < 
 
 from __future__ import annotations
 
+import http.cookiejar
+import http.server
 import io
 import json
 import re
@@ -17,6 +19,7 @@ import sys
 import threading
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -142,6 +145,24 @@ def test_variants_differ_only_in_the_first_post_id(tmp_path) -> None:
         assert rows[1][1:] == sheets[0][1][1:] and rows[2:] == sheets[0][2:]
 
 
+class _Client:
+    """Stands in for the load test's Client: `request` runs `work` on the job."""
+
+    def __init__(self, work: Any) -> None:
+        self.work = work
+
+    def request(self, job: Any, data: Any, headers: Any) -> tuple[int, Any]:
+        return 200, self.work(job)
+
+
+def _asked(job: int) -> tuple[int, None, None]:
+    return job, None, None
+
+
+def _judged(job: int, status: int, result: Any) -> Any:
+    return result
+
+
 def test_sequential_sends_one_request_at_a_time_in_order() -> None:
     module = load_script()
     seen: list[tuple[int, int]] = []
@@ -150,7 +171,8 @@ def test_sequential_sends_one_request_at_a_time_in_order() -> None:
         seen.append((job, threading.get_ident()))
         return True
 
-    result = module.phase("jobs", list(range(5)), work, sequential=True)
+    result = module.phase("jobs", list(range(5)), _asked, _judged, _Client(work),
+                          sequential=True)
     assert seen == [(job, threading.get_ident()) for job in range(5)]
     assert result["requests"] == result["succeeded"] == 5
     assert len(result["latencies_s"]) == 5
@@ -167,5 +189,45 @@ def test_by_default_every_request_is_in_flight_at_once() -> None:
             return f"{job}: not concurrent"
         return True
 
-    result = module.phase("jobs", list(range(4)), work)
+    result = module.phase("jobs", list(range(4)), _asked, _judged, _Client(work))
     assert result["succeeded"] == 4, result["failures"]
+
+
+def test_the_burst_client_has_every_request_in_flight_at_once() -> None:
+    """A real HTTP server whose handlers each wait until all four requests have arrived:
+    it answers only if the burst client sent them together."""
+    module = load_script()
+    together = threading.Barrier(4)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            try:
+                together.wait(timeout=60)
+                body = f"ok {self.path} {self.headers.get('Cookie')}".encode()
+                self.send_response(200)
+            except threading.BrokenBarrierError:
+                body = b"not concurrent"
+                self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        jar = http.cookiejar.CookieJar()
+        jar.set_cookie(http.cookiejar.Cookie(
+            0, "session", "abc", None, False, "127.0.0.1", False, False, "/", True, False,
+            None, True, None, None, {}))
+        burst = module.Burst(f"http://127.0.0.1:{server.server_port}", jar)
+        result = module.phase("jobs", [f"/{i}" for i in range(4)], lambda j: (j, None, None),
+                              lambda j, status, body: body == f"ok {j} session=abc".encode()
+                              if status == 200 else f"{j}: {status} {body!r}",
+                              _Client(None), burst)
+    finally:
+        server.shutdown()
+    assert result["succeeded"] == 4, result["failures"]
+    assert all(t > 0 for t in result["latencies_s"])

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 import cli
 import reports
 from reports.model.errors import NoHeaderRow, UnsupportedFormat, UsageProblem
+from reports.model.fixes import Fix
 from reports.model.formats import fmt_number
 from tests.conftest import located
 
@@ -156,7 +157,11 @@ def test_ambiguous_words_stay_errors_and_the_words_are_listed_once(tmp_path):
     report = reports.check(path)
     errors = [f for f in report.findings.errors if f.code == "status-unknown"]
     assert len(errors) == 5
-    assert all("--status-map" in f.message for f in errors)
+    # each asks which status the word means: deleted or retained, as a setting
+    assert all("--" not in f.message for f in errors)
+    assert [f.fixes for f in errors] == [((Fix("status_map", w, ("deleted", "retained")),),)
+                                         for w in ["At risk", "Ring-fenced", "Slotted in",
+                                                   "Reduced hours", "Regraded"]]
     assert sum("The words read without a map are" in f.message for f in errors) == 1
     assert "does not say whether the post is deleted or kept" in errors[0].message
     mapped = reports.check(path, status_map=["At risk=deleted", "Ring-fenced=deleted",
@@ -217,7 +222,12 @@ def test_no_header_row_names_the_likeliest_row_and_its_near_misses(tmp_path):
         reports.check(path)
     message = str(e.value)
     assert "the likeliest is row 2" in message
-    assert '--map "Job Titel=title"' in message and '--map "Staus=status"' in message
+    assert "'Job Titel' (job title)" in message and "'Staus' (status)" in message
+    assert "--map" not in message            # the portal shows it: no command-line text
+    assert e.value.fixes == ((Fix("map", "Job Titel", "title"), Fix("map", "Staus", "status"),
+                              Fix("map", "Teams", "team")),)
+    said = invoke("validate", path).output       # the CLI names the options to type
+    assert '--map "Job Titel=title" --map "Staus=status" --map "Teams=team"' in said
 
 
 @pytest.mark.parametrize("heading", ["Name", "Contact E-mail", "Contact Phone",

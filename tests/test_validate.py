@@ -9,6 +9,7 @@ import pytest
 
 import reports
 from reports.model import fields as schema
+from reports.model.fixes import Fix
 from tests.conftest import HEADER, located, make_csv, make_xlsx, post
 
 
@@ -35,7 +36,9 @@ def test_missing_column_names_the_field_and_its_headers(tmp_path):
     message = report.findings.errors[0].message
     assert "FTE" in message
     assert "'Full time equivalent'" in message
-    assert "--map" in message
+    # the fix is a setting, not command-line text: say which column holds the FTE
+    assert "--map" not in message
+    assert report.findings.errors[0].fixes == ((Fix("map", None, "fte"),),)
 
 
 @pytest.mark.parametrize("dropped", ["Team", "Job title", "Grade", "Status"])

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from reports.model.errors import Unpublishable
 from reports.model.formats import show_controls
+from reports.render import fixes
 from reports.services import users
 from reports.services.builds import Builder
 from reports.services.checking import Checker
@@ -93,6 +94,9 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
     # templates/ is ever served
     app = Flask(__name__, template_folder=str(templates), static_folder=None)
     app.jinja_env.finalize = shown
+    # a finding's fix in plain words ("Read the status 'Maybe' as deleted"), never as the
+    # CLI's options: the portal's people do not type commands
+    app.jinja_env.filters["with_fix"] = lambda f: fixes.with_words(f.message, f.fixes)
     # the portal may make its store (impact serve says so); it holds the store's lock only
     # for each upload and build, so that a restore can wait for it between them
     store = Store.open(store_dir, db=db, create=True, lock=None)

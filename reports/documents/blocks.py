@@ -54,6 +54,7 @@ class Table:
     widths: list[float] | None = None   # relative widths of the columns
     zero: str = "0"               # how a zero figure prints ("–" in the sparse matrix)
     width_of: float = 1.0         # the share of the page's width the table takes
+    caption: str = ""             # its own caption; "": the section's heading (HTML, tagged)
 
 
 @dataclass

@@ -96,9 +96,15 @@ def _make(report: Report, summary: Summary, recoding: Recoding, template: Templa
     src = summary.source
     org = b.organisation
     audience = template.audience or "union"
+    subtitle = template.subtitle
+    if title is None:
+        title = template.title
+        if b.nothing_deleted:        # a pure baseline: no title speaks of cuts
+            title = template.baseline_title or title
+            subtitle = template.baseline_subtitle or subtitle
     return Briefing(
-        title=clean(title if title is not None else template.title, 300),
-        subtitle=clean(template.subtitle, 300),
+        title=clean(title, 300),
+        subtitle=clean(subtitle, 300),
         organisation=org,
         marking=clean(template.marking, 120),
         author=clean(template.author or org or "impact", 200),
@@ -123,6 +129,8 @@ def _section(b: Builder, sid: str) -> Section:
     heading = b.t.headings.get(sid, spec.heading)
     if sid == CHANGES and b.changes is not None and b.changes.heading:
         heading = b.changes.heading
+    if spec.idle and b.nothing_deleted:
+        return Section(sid, clean(heading, 120), [Text(spec.idle, "body")])
     return Section(sid, clean(heading, 120), spec.build(b))
 
 

@@ -68,6 +68,11 @@ class Builder:
     def threshold(self) -> int:
         return self.t.small_number_threshold
 
+    @property
+    def nothing_deleted(self) -> bool:
+        """No post is proposed for deletion: the file is a baseline (and any new posts)."""
+        return not self.s.totals["deleted_fte"]
+
     # ---- the figures and the relations between them
 
     def _load(self) -> None:

@@ -52,8 +52,9 @@ DEFAULT_COLOURS = {
     "created": "#3BA55C",
 }
 
-_TOP_KEYS = ("audience", "title", "subtitle", "organisation", "author", "marking", "sections",
-             "privacy", "equality", "colours", "wording", "headings", "renderer")
+_TOP_KEYS = ("audience", "title", "subtitle", "baseline_title", "baseline_subtitle",
+             "organisation", "author", "marking", "sections", "privacy", "equality", "colours",
+             "wording", "headings", "renderer")
 # How a PDF briefing is made: ReportLab (fast, untagged) or the tagged PDF/UA renderer
 # (reports.render.tagged: the HTML briefing through WeasyPrint).
 RENDERERS = ("reportlab", "tagged")
@@ -73,6 +74,10 @@ class Template:
     audience: str | None = None
     title: str = "Impact briefing"
     subtitle: str = ""
+    # the title and subtitle of a briefing of a file in which no post is deleted (a pure
+    # baseline); "": the title and subtitle above
+    baseline_title: str = ""
+    baseline_subtitle: str = ""
     organisation: str = ""
     author: str = ""
     marking: str = "OFFICIAL"
@@ -173,7 +178,8 @@ def parse_template(data: dict[str, Any], name: str = "template") -> Template:
 
     _known(data, _TOP_KEYS, "", fail)
     kw: dict[str, Any] = {}
-    for key in ("title", "subtitle", "organisation", "author", "marking"):
+    for key in ("title", "subtitle", "baseline_title", "baseline_subtitle", "organisation",
+                "author", "marking"):
         if key in data:
             kw[key] = _text(data[key], key, fail)
     if "audience" in data:

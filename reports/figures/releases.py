@@ -43,8 +43,8 @@ from .privacy import Key, Links, Protection
 PREFIX = "@"          # an earlier release's figure: ("@", n, *key)
 NOT_CHECKED = ("This public output was made from a file that is not stored, so what was "
                "published before from other versions of it is not known and it was not "
-               "checked against them (keep a ledger with --ledger FILE, or upload the file "
-               "to the store).")
+               "checked against them (keep a ledger file of what is published, or upload "
+               "the file to the store).")
 
 
 @dataclass(frozen=True)

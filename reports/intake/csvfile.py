@@ -19,6 +19,7 @@ from ..model.errors import (
     UsageProblem,
 )
 from ..model.findings import Findings
+from ..model.fixes import ENCODING, Fix, one
 from .digest import sha256_bytes
 from .tables import Grid, Layout, header_score, table_from_grid
 from .workbook import ReadOptions, Table
@@ -47,8 +48,9 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
     del raw
     if encoding == "cp1252" and not options.encoding:   # a guess, not the user's choice
         findings.add(codes.ENCODING,
-                     f"{path.name} is not UTF-8; it was read as Windows-1252. If accented "
-                     f"letters look wrong, give the right --encoding.")
+                     f"{path.name} is not UTF-8; it was read as Windows-1252, so accented "
+                     f"letters may look wrong.",
+                     fixes=one(Fix(ENCODING)))
     skipped: list[tuple[str, str]] = []
     table = table_from_grid(path.name, grid, options, findings, skipped, layouts)
     del grid
@@ -184,8 +186,10 @@ def _decode(name: str, raw: bytes, encoding: str | None) -> tuple[str, str]:
             raise UsageProblem(f"--encoding {encoding!r} is not an encoding Python knows; try "
                                f"utf-8, cp1252 or latin-1") from None
         except UnicodeDecodeError as e:
+            others = tuple(x for x in ("cp1252", "utf-8") if x != encoding.lower())
             raise BadEncoding(f"{name}: byte {e.start} cannot be read as {encoding} "
-                              f"({e.reason}); try --encoding cp1252 or utf-8") from None
+                              f"({e.reason}); say which character encoding the file uses",
+                              fixes=one(Fix(ENCODING, None, others))) from None
         return text.removeprefix("\ufeff"), encoding
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), "utf-16"
@@ -194,7 +198,8 @@ def _decode(name: str, raw: bytes, encoding: str | None) -> tuple[str, str]:
             return raw[3:].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as e:
             raise BadEncoding(f"{name}: starts with a UTF-8 marker but byte {e.start + 3} is "
-                              f"not UTF-8; give the right --encoding") from None
+                              f"not UTF-8; say which character encoding the file uses",
+                              fixes=one(Fix(ENCODING))) from None
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -203,7 +208,8 @@ def _decode(name: str, raw: bytes, encoding: str | None) -> tuple[str, str]:
         return raw.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as e:
         raise BadEncoding(f"{name}: the file is neither UTF-8 nor Windows-1252 (byte "
-                          f"{e.start}); give its --encoding") from None
+                          f"{e.start}); say which character encoding it uses",
+                          fixes=one(Fix(ENCODING))) from None
 
 
 def _sniff_delimiter(text: str, options: ReadOptions,

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..model import fields as schema
 from ..model.findings import cell_ref
+from .contacts import scrub
 
 MAX_FIGURES = 500        # numbers kept from one sheet
 MAX_TEXT = 2_000         # characters of one cell read for numbers
@@ -60,7 +61,8 @@ class SheetFigure:
 def sheet_figures(sheet: str, rows: list[list[Any]]) -> list[SheetFigure]:
     """The numbers of one sheet that holds no posts, given its first rows of cells (text,
     None for a blank, or a formula stand-in, which is skipped)."""
-    texts = [[c.strip() if isinstance(c, str) else "" for c in r] for r in rows]
+    # an e-mail address or phone number in a note is never quoted as what a number counts
+    texts = [[scrub(c.strip())[0] if isinstance(c, str) else "" for c in r] for r in rows]
     if any(schema.is_personal(c) for r in texts for c in r if c and len(c) <= 60):
         return []
     out: list[SheetFigure] = []

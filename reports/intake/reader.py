@@ -31,6 +31,7 @@ from ..model.errors import (
     UnsupportedFormat,
 )
 from ..model.findings import Findings
+from .contacts import REMOVED
 from .csvfile import csv_rows, read_csv
 from .digest import sha256_file
 from .tables import Layout
@@ -87,13 +88,15 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         reasons = "; ".join(f"'{s}': {why}" for s, why in skipped) or "no sheets"
         if skipped and all("empty" in why for _, why in skipped):
             raise EmptyFile(f"{path.name}: no data to read ({reasons})")
+        fixes = next((f for _, why in skipped if (f := getattr(why, "fixes", ()))), ())
         if options.header_row is not None:
-            problem: ImpactError = NoHeaderRow(f"{path.name}: no table read ({reasons})")
+            problem: ImpactError = NoHeaderRow(f"{path.name}: no table read ({reasons})",
+                                               fixes=fixes)
         else:
             problem = NoHeaderRow(
                 f"{path.name}: no header row found ({reasons}). A header row needs at least 3 "
                 f"of the headings Team, Job title, Grade, FTE, Status or their aliases (see "
-                f"the README), or name yours with --map \"Your heading=field\"")
+                f"the README), or say which of your headings hold the fields", fixes=fixes)
         problem.layouts = tuple(layouts)
         raise problem
     if sum(t.n_posts for t in tables) == 0:
@@ -103,7 +106,20 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         empty.layouts = tuple(layouts)
         raise empty
     for sheet, why in skipped:
-        findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet)
+        findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet,
+                     fixes=getattr(why, "fixes", ()))
+    in_text = [(t.sheet, *t.in_text) for t in tables if t.in_text]
+    if in_text:
+        count = sum(n for _, n, _ in in_text)
+        sheet, _, cell = in_text[0]
+        findings.add(codes.CONTACT_DETAILS_IN_TEXT,
+                     f"{count:,} cell{'s' if count != 1 else ''} below the header "
+                     f"{'hold' if count != 1 else 'holds'} e-mail addresses, phone numbers or "
+                     f"National Insurance numbers written in text (the first is cell {cell} of "
+                     f"sheet '{sheet}'); each is shown as {REMOVED} in every output and in the "
+                     f"annotated copy. Names written in text cannot be found reliably, so read "
+                     f"the notes and other text columns for names before you share the file.",
+                     sheet=sheet, cell=cell)
     return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter,
                     options, figures, layouts)
 

@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 from ..model import codes
 from ..model import fields as schema
 from ..model.codes import Code
-from ..model.findings import Findings, column_letter, echo
+from ..model.findings import Findings, cell_ref, column_letter, echo
+from ..model.fixes import DEFAULT_STATUS, MAP, STATUS_MAP, Fix, Fixes, either, one
 from ..model.formats import FTE_SCALE, fte_value, hundredths, plain_decimal
 from .extra import EXTRA, read_extra
 from .workbook import (
@@ -52,6 +53,31 @@ class Expectations:
     deleted_fte: Decimal | None = None
 
 
+# Where a status reading came from (`StatusReading.source`).
+READ_BUILT_IN = "built-in"          # a word the tool reads on its own ("Deleted", "Remain")
+READ_GIVEN = "status-map"           # a word named in the reading options (--status-map)
+READ_DEFAULT = "default-status"     # a blank status, given the default (--default-status)
+
+
+@dataclass(frozen=True)
+class StatusReading:
+    """How one status word of the file (or a blank, under --default-status) was read,
+    and how many post rows, posts and FTE it decided: the briefing's method states each."""
+
+    word: str                      # as written (its first spelling met); "" for blanks
+    status: str
+    vacant: bool | None            # the vacancy the word says too, or None
+    source: str                    # READ_BUILT_IN, READ_GIVEN or READ_DEFAULT
+    rows: int
+    posts: int
+    fte: Decimal
+
+    @property
+    def key(self) -> str:
+        """The same word however it is spelt, from the same source: stable between versions."""
+        return f"{self.source}:{schema.normalise(self.word)}"
+
+
 @dataclass
 class Report:
     """The outcome of reading and validating one file."""
@@ -70,6 +96,8 @@ class Report:
     # The grouping columns as codes into their labels, for the totals' one grouped pass;
     # kept with the frame they describe, so a report whose posts are replaced has none.
     label_codes: tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]] | None = None
+    # how each status word was read, with the rows and FTE it decided (see StatusReading)
+    status_readings: tuple[StatusReading, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -147,7 +175,8 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     labels = _label_codes(checks) if checks else None
     pa.default_memory_pool().release_unused()
     return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted,
-                  private, extra, None if labels is None else (posts, labels))
+                  private, extra, None if labels is None else (posts, labels),
+                  status_readings=state.status_readings())
 
 
 LABELS = ("team", "grade", "location", "destination")
@@ -186,6 +215,27 @@ class _RunState:
     first_defaulted: tuple[str, str] | None = None     # (sheet, cell)
     relocated_without_destination: int = 0
     first_relocated: tuple[str, str] | None = None
+    # StatusReading.key -> [word, status, vacant, source, rows, posts, FTE millionths]
+    readings: dict[str, list[Any]] | None = None
+
+    def count(self, word: str, status: str, vacant: bool | None, source: str, rows: int,
+              posts: int, fte: int) -> None:
+        """Add the rows one status word (or the default) decided on one sheet."""
+        if self.readings is None:
+            self.readings = {}
+        key = f"{source}:{schema.normalise(word)}"
+        entry = self.readings.setdefault(key, [word, status, vacant, source, 0, 0, 0])
+        entry[4] += rows
+        entry[5] += posts
+        entry[6] += fte
+
+    def status_readings(self) -> tuple[StatusReading, ...]:
+        """Every reading, by status (deleted first), then the most FTE first."""
+        out = [StatusReading(w, st, v, src, rows, posts, fte_value(fte))
+               for w, st, v, src, rows, posts, fte in (self.readings or {}).values()]
+        order = {s: i for i, s in enumerate(schema.STATUSES)}
+        return tuple(sorted(out, key=lambda r: (order.get(r.status, len(order)), -r.fte,
+                                                r.source, r.word)))
 
 
 def _run_notes(wb: Workbook, findings: Findings, state: _RunState, has_posts: bool) -> None:
@@ -389,7 +439,8 @@ class _TableCheck:
 
     # each flagged row of `mask` becomes one finding
     def flag(self, fld: str, mask: np.ndarray, code: Code,
-             message: Callable[[Any], str]) -> None:
+             message: Callable[[Any], str],
+             fixes: Fixes | Callable[[Any], Fixes] = ()) -> None:
         t = self.t
         col = t.data[fld]
         for i in np.flatnonzero(mask).tolist():
@@ -398,7 +449,7 @@ class _TableCheck:
             text = message(raw if code is codes.VALUE_TOO_LONG else value)   # only its length
             self.findings.add(code, text, sheet=t.sheet,
                               cell=t.cell(fld, int(t.rows[i])), column=t.headers[fld],
-                              value=value)
+                              value=value, fixes=fixes(value) if callable(fixes) else fixes)
 
     def blank(self, fld: str) -> np.ndarray:
         return self.t.data[fld].blank()
@@ -415,12 +466,17 @@ class _TableCheck:
                 continue
             if fld not in t.columns:
                 spec = schema.FIELD_BY_NAME[fld]
-                self.findings.add(
-                    codes.MISSING_COLUMN,
-                    f"No {spec.label} column: the header row (row {t.header_row}) needs one "
-                    f"headed {' / '.join(repr(a) for a in spec.aliases)}, or name yours with "
-                    f"--map \"Your heading={fld}\"",
-                    sheet=t.sheet, cell=f"{t.header_row}:{t.header_row}", column=None)
+                text = (f"No {spec.label} column: the header row (row {t.header_row}) needs "
+                        f"one headed {' / '.join(repr(a) for a in spec.aliases)}")
+                fixes = one(Fix(MAP, None, fld))
+                if fld == "status":
+                    # a file that proposes nothing (an organogram) is a baseline: every
+                    # post is kept
+                    text += "; a file that proposes no change (such as an organogram) has none"
+                    fixes = either(Fix(MAP, None, fld), Fix(DEFAULT_STATUS, None, "retained"))
+                self.findings.add(codes.MISSING_COLUMN, text, sheet=t.sheet,
+                                  cell=f"{t.header_row}:{t.header_row}", column=None,
+                                  fixes=fixes)
         for fld, mask in self.formula.items():
             self.flag(fld, mask, codes.FORMULA_NO_VALUE, lambda v: (
                 f"Formula {echo(v)} has no saved result (the file was saved by a program that "
@@ -443,6 +499,7 @@ class _TableCheck:
         status, implied = self._status()
         posts = self._posts()
         fte = self._fte(posts)
+        self._count_readings(status, posts[0], fte[0])
         destination = self.text("destination")
         self._destination(status, destination)
         vacant = self._vacant(implied)
@@ -486,6 +543,8 @@ class _TableCheck:
     # -- status
     def _status(self) -> tuple[np.ndarray, np.ndarray]:
         """Each row's status, and the vacancy its status word implies (or None)."""
+        self._defaulted = np.zeros(self.n, dtype=bool)
+        self._read: list[tuple[str, Any]] = []
         implied = np.full(self.n, None, dtype=object)
         if "status" not in self.t.columns:
             status = filled(self.n, "")
@@ -493,12 +552,14 @@ class _TableCheck:
         else:
             col = self.t.data["status"]
             read = [_status_of(v, self.status_map) for v in col.uniques]   # once a value
+            self._read = read
             status = col.spread(np.array([r[0] for r in read] or [""], dtype=object))
             implied = col.spread(np.array([r[1] for r in read] or [None], dtype=object))
             blank = self.blank("status") & self.is_post
         if self.default is not None:
             fill = blank & self.is_post
             if fill.any():
+                self._defaulted = fill
                 status = np.where(fill, self.default[0], status)
                 implied = np.where(fill, self.default[1], implied)
                 self.state.defaulted += int(fill.sum())
@@ -507,34 +568,72 @@ class _TableCheck:
         if "status" not in self.t.columns:
             return status, implied
         self.flag("status", blank, codes.REQUIRED_BLANK, lambda v: (
-            f"Status is blank; say what the proposal does to the post ({STATUS_HELP}), or "
-            f"give every blank status one value with --default-status"))
+            f"Status is blank; say what the proposal does to the post ({STATUS_HELP})"),
+            fixes=one(Fix(DEFAULT_STATUS)))
         unknown = (status == "") & ~blank & self.is_post & ~self.formula["status"]
-        self.flag("status", unknown, codes.STATUS_UNKNOWN, self._unknown_status)
+        self.flag("status", unknown, codes.STATUS_UNKNOWN, self._unknown_status,
+                  fixes=self._unknown_status_fix)
         return status, implied
+
+    def _count_readings(self, status: np.ndarray, posts: np.ndarray, fte: np.ndarray) -> None:
+        """How many post rows, posts and FTE (whole millionths: exact) each status word
+        decided, and the default status; added up per distinct word, not per row."""
+        state = self.state
+        fill = self._defaulted
+        if fill.any() and self.default is not None:
+            default, vacant = self.default
+            state.count("", default, vacant, READ_DEFAULT, int(fill.sum()),
+                        int(posts[fill].sum()), int(fte[fill].sum()))
+        if not self._read:
+            return
+        col = self.t.data["status"]
+        live = self.is_post & ~fill & (status != "")
+        codes_ = col.codes[live]
+        n = len(self._read)
+        rows = np.bincount(codes_, minlength=n)
+        post_sums = np.zeros(n, dtype=np.int64)
+        fte_sums = np.zeros(n, dtype=np.int64)
+        np.add.at(post_sums, codes_, posts[live].astype(np.int64))
+        np.add.at(fte_sums, codes_, fte[live].astype(np.int64))
+        for i in np.flatnonzero(rows).tolist():
+            word = one_text(col.uniques[i])
+            read_as, vacant = self._read[i]
+            source = READ_GIVEN if schema.normalise(word) in self.status_map else READ_BUILT_IN
+            state.count(word, read_as, vacant, source, int(rows[i]), int(post_sums[i]),
+                        int(fte_sums[i]))
 
     def _first(self, mask: np.ndarray) -> tuple[str, str]:
         """(sheet, cell) of the first row `mask` holds: its Status cell, or the whole row
         when the sheet has no Status column (a note said once per run points there)."""
         row = int(self.t.rows[int(np.flatnonzero(mask)[0])])
-        cell = self.t.cell("status", row) if "status" in self.t.columns else f"{row}:{row}"
-        return self.t.sheet, cell
+        if "status" in self.t.columns:
+            return self.t.sheet, self.t.cell("status", row)
+        # no Status column: the row's first cell that was read
+        return self.t.sheet, cell_ref(min(self.t.columns.values(), default=0), row)
 
     def _unknown_status(self, v: Any) -> str:
         """The message for a status word that is not known: the accepted words once per
         run, and for a word such as 'At risk' that could mean more than one thing, why."""
         word = echo(v)
         if schema.normalise(one_text(v)) in schema.AMBIGUOUS_KEYS:
-            text = (f"Status '{word}' does not say whether the post is deleted or kept; say "
-                    f"which with --status-map \"{word}=STATUS\"")
+            text = f"Status '{word}' does not say whether the post is deleted or kept"
         else:
-            text = (f"Status '{word}' is not a known proposal; name it with "
-                    f"--status-map \"{word}=STATUS\"")
+            text = f"Status '{word}' is not a known proposal"
         if not self.state.words_listed:
             self.state.words_listed = True
-            text += (f". STATUS is one of {', '.join(schema.STATUS_TARGETS)}. The words read "
-                     f"without a map are: {STATUS_HELP}")
+            text += (f". A status word can be read as {', '.join(schema.STATUS_TARGETS)}. "
+                     f"The words read without a map are: {STATUS_HELP}")
         return text
+
+    def _unknown_status_fix(self, v: Any) -> Fixes:
+        """Read the word as a status: deleted or retained for a word such as 'At risk',
+        the status of a close known word ('Deleteed'), else the user's choice."""
+        key = schema.normalise(one_text(v))
+        word = one_text(v) or ""
+        if key in schema.AMBIGUOUS_KEYS:
+            return one(Fix(STATUS_MAP, word, ("deleted", "retained")))
+        close = schema.close_status(word)
+        return one(Fix(STATUS_MAP, word, close))
 
     # -- posts: (count, ok)
     def _posts(self) -> tuple[np.ndarray, np.ndarray]:
@@ -809,16 +908,16 @@ def _expectations(posts: pd.DataFrame, expect: Expectations, findings: Findings)
     fte = posts["fte"].astype(np.int64)
     baseline = int(fte[status.isin(("deleted", "retained", "relocated"))].sum())
     deleted = int(fte[status == "deleted"].sum())
-    checks = [(codes.EXPECT_FTE_MISMATCH, "--expect-fte", "baseline FTE (deleted + retained + "
-               "relocated)", expect.fte, baseline),
-              (codes.EXPECT_DELETED_FTE_MISMATCH, "--expect-deleted-fte", "deleted FTE",
+    checks = [(codes.EXPECT_FTE_MISMATCH, "The expected baseline FTE,", "baseline FTE (deleted "
+               "+ retained + relocated)", expect.fte, baseline),
+              (codes.EXPECT_DELETED_FTE_MISMATCH, "The expected deleted FTE,", "deleted FTE",
                expect.deleted_fte, deleted)]
     for code, option, what, given, actual in checks:
         if given is None:
             continue
         if Decimal(given) * FTE_SCALE != actual:
             findings.add(code,
-                         f"{option} {given} disagrees with the file: its {what} adds up to "
+                         f"{option} {given}, disagrees with the file: its {what} adds up to "
                          f"{fmt_fte(actual)} (a difference of "
                          f"{plain_decimal(fte_value(actual) - Decimal(given))}); check the "
                          f"schedule against the published figure",

@@ -22,6 +22,8 @@ from ..model import codes
 from ..model import fields as schema
 from ..model.errors import UsageProblem
 from ..model.findings import Findings, cell_ref, column_letter, echo
+from ..model.fixes import MAP, Fix, one
+from . import contacts
 from .workbook import (
     KIND_POST,
     KIND_SUBTOTAL,
@@ -29,6 +31,7 @@ from .workbook import (
     Column,
     FormulaNoValue,
     ReadOptions,
+    SkipReason,
     Table,
     as_dictionary,
     cell_text,
@@ -176,26 +179,57 @@ def near_miss(heading: str) -> str | None:
     return schema.ALIASES[max(inside, key=len)] if inside else None
 
 
-def _likeliest(grid: Grid, options: ReadOptions) -> str:
-    """'; the likeliest header row is ...', naming its near misses and the --map each needs."""
-    best, best_score, best_misses = None, 0, []
+def _reading_of(row: Sequence[Any], mapping: dict[str, str]) -> list[tuple[int, str, str, bool]]:
+    """How a candidate header row could be read: (column, heading, field, suggested) for
+    each heading that is read as a field (a required one, for its place in the mapping
+    the suggestion gives) and each that likely means one: a near miss ("Job Titel"), or
+    words that suggest a required field the row lacks ("Organisation name", "Staff
+    group" in an NHS extract)."""
+    known: dict[str, int] = {}
+    for j, c in enumerate(row):
+        fld = schema.field_for_header(c, mapping) if isinstance(c, str) else None
+        if fld and fld not in known:
+            known[fld] = j
+    out = [(j, str(row[j]).strip(), fld, False) for fld, j in known.items()
+           if fld in schema.REQUIRED]
+    taken = set(known)
+    for j, c in enumerate(row):
+        if not (isinstance(c, str) and len(c) <= 60 and len(c.split()) <= 8):  # a heading
+            continue
+        if schema.is_personal(c):
+            continue
+        read_as = schema.field_for_header(c, mapping)
+        if read_as in schema.REQUIRED:
+            continue
+        for fld in ((near_miss(c) if read_as is None else None), schema.hinted_field(c)):
+            if fld and fld not in taken and (read_as is None or fld in schema.REQUIRED):
+                taken.add(fld)
+                out.append((j, c.strip(), fld, True))
+                break
+    return sorted(out)
+
+
+def _likeliest(grid: Grid, options: ReadOptions) -> SkipReason:
+    """'; the likeliest is row ...', naming the headings it likely holds, with the
+    mappings that would read it (every required field the row holds, as `fixes`)."""
+    best, best_score, best_reading = None, 0, []
     for i in range(min(grid.nrows, options.limits.header_search_rows)):
         row = grid.row(i)
+        reading = _reading_of(row, options.mapping)
         known = header_score(row, options.mapping)
-        misses = [(str(c).strip(), fld) for c in row if isinstance(c, str)
-                  and len(c) <= 60 and len(c.split()) <= 8      # a heading, not a note
-                  and schema.field_for_header(c, options.mapping) is None
-                  and not schema.is_personal(c) and (fld := near_miss(c))]
-        score = known + len(misses)
+        score = known + sum(1 for *_, suggested in reading if suggested)
         if score > best_score and score >= 2:
-            best, best_score, best_misses = i, score, misses
+            best, best_score, best_reading = i, score, reading
     if best is None:
-        return ""
+        return SkipReason("")
     text = f"; the likeliest is row {best + 1}"
-    if best_misses:
-        text += ", whose near misses are " + ", ".join(
-            f"'{echo(h)}' (--map \"{echo(h)}={f}\")" for h, f in best_misses[:6])
-    return text
+    guesses = [(h, f) for _, h, f, suggested in best_reading if suggested]
+    if not guesses:
+        return SkipReason(text)
+    text += ", whose headings may be " + ", ".join(
+        f"'{echo(h)}' ({schema.FIELD_BY_NAME[f].label.lower() if f != 'fte' else 'FTE'})"
+        for h, f in guesses[:6])
+    return SkipReason(text, one(*(Fix(MAP, h, f) for _, h, f, _ in best_reading)))
 
 
 def _is_blank(value: Any) -> bool:
@@ -309,8 +343,10 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
                                f"is blank"))
         return None
     if h is None:
-        skipped.append((sheet, f"no header row in its first {options.limits.header_search_rows} "
-                               f"rows{_likeliest(grid, options)}"))
+        likeliest = _likeliest(grid, options)
+        skipped.append((sheet, SkipReason(f"no header row in its first "
+                                          f"{options.limits.header_search_rows} rows"
+                                          f"{likeliest}", likeliest.fixes)))
         return None
     header = grid.row(h)
     header_row = h + 1
@@ -319,6 +355,14 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         known = header_score(header, options.mapping)
         layout.candidates.insert(0, HeaderCandidate(
             header_row, tuple(str(c).strip() for c in header if _heading_like(c)), known, 0))
+    start = h + 1
+    cells: dict[int, Column] = {}
+
+    def column(j: int) -> Column:
+        if j not in cells:
+            cells[j] = grid.column(j, start)
+        return cells[j]
+
     columns: dict[str, int] = {}
     headers: dict[str, str] = {}
     personal: set[int] = set()
@@ -330,25 +374,45 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         text = str(cell).strip()
         key = schema.normalise(text)
         if key in options.mapping and options.mapping[key] == schema.IGNORE:
-            ignored.add(j)               # --map "Heading=ignore": unused, and no finding
+            ignored.add(j)               # --map "Heading=ignore": unused, and no finding;
+            if schema.is_personal(text) or contacts.personal_kind(  # personal data stays
+                    column(j).used_values()):                       # out of its layout
+                personal.add(j)
             continue
         explicit = options.mapping.get(key)
-        fld = explicit or (None if schema.is_personal(text) else schema.field_for_header(text))
+        by_heading = schema.is_personal(text)
+        fld = explicit or (None if by_heading else schema.field_for_header(text))
         ref = cell_ref(j, header_row)
-        if fld is None and schema.is_personal(text):
+        held = None if by_heading else contacts.personal_kind(column(j).used_values())
+        what = contacts.PLURAL[held] if held else ""
+        if held and explicit:
+            raise UsageProblem(
+                f"Column {column_letter(j)} '{echo(text)}' of sheet '{sheet}' holds personal "
+                f"data (its values are mostly {what}), so it cannot be read as the "
+                f"{schema.FIELD_BY_NAME[explicit].label} field or any other; take that "
+                f"column out of the mapping.")
+        if fld is None and by_heading:
             personal.add(j)
             findings.add(codes.PERSONAL_DATA,
                          f"Column {column_letter(j)} '{echo(text)}' holds personal data; it was "
                          f"dropped when the file was read and appears in no output. Remove it "
                          f"from copies of the file you share.",
                          sheet=sheet, cell=ref, column=text)
+        elif held:
+            personal.add(j)
+            findings.add(codes.PERSONAL_DATA,
+                         f"Column {column_letter(j)} '{echo(text)}' holds personal data (its "
+                         f"values are mostly {what}), whatever its heading; it was dropped "
+                         f"when the file was read and appears in no output. Remove it from "
+                         f"copies of the file you share.",
+                         sheet=sheet, cell=ref, column=text)
         elif fld is None:
             unused.append((j, text))
             findings.add(codes.UNKNOWN_COLUMN,
                          f"Column {column_letter(j)} '{echo(text)}' is not a known heading and "
-                         f"was ignored; if it holds one of the fields, use "
-                         f"--map \"{echo(text)}=FIELD\".",
-                         sheet=sheet, cell=ref, column=text)
+                         f"was ignored.",
+                         sheet=sheet, cell=ref, column=text,
+                         fixes=one(Fix(MAP, text, near_miss(text))))
         elif fld in columns:
             first = columns[fld]
             if explicit and schema.normalise(headers[fld]) not in options.mapping:
@@ -357,15 +421,15 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
             findings.add(codes.DUPLICATE_COLUMN,
                          f"Columns {column_letter(first)} '{echo(headers[fld])}' and "
                          f"{column_letter(j)} '{echo(text)}' both look like the "
-                         f"{schema.FIELD_BY_NAME[fld].label} field; rename one, or choose one "
-                         f"with --map \"{echo(text)}={fld}\"",
-                         sheet=sheet, cell=ref, column=text, value=text)
+                         f"{schema.FIELD_BY_NAME[fld].label} field; rename one of them",
+                         sheet=sheet, cell=ref, column=text, value=text,
+                         fixes=one(Fix(MAP, text, fld)))
         else:
             columns[fld], headers[fld] = j, text
 
-    start = h + 1
     n = grid.nrows - start
-    data = {fld: grid.column(j, start) for fld, j in columns.items()}
+    scrubbed, in_text = _scrub_text(grid, start, personal, column)
+    data = {fld: scrubbed[j] if j in scrubbed else column(j) for fld, j in columns.items()}
     nonblank = np.zeros(n, dtype=bool)
     for col in data.values():
         nonblank |= ~col.blank()
@@ -381,7 +445,8 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         layout.columns.append(ColumnLayout(
             column_letter(j), text, by_column.get(j),
             None if j in by_column or secret else near_miss(text), secret, j in ignored,
-            () if secret or j in by_column else _few_values(grid, j, start)))
+            # no values of a column read, or of one holding contact details in its text
+            () if secret or j in by_column or j in scrubbed else _few_values(grid, j, start)))
 
     # Control-total rows: no status, and some text cell (in any column) reads "Total"...
     kinds = filled(n, KIND_POST)
@@ -410,6 +475,11 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         nonblank[candidates[hit]] = True
     dropped = 0
     if options.where:
+        dropped_keys = {schema.normalise(header[j]) for j in personal}
+        for key, heading, _ in options.where:
+            if key in dropped_keys:
+                raise UsageProblem(f"Column '{echo(heading)}' of sheet '{sheet}' holds personal "
+                                   f"data, so rows cannot be chosen by what it holds.")
         chosen = _where(sheet, header, grid, start, n, options.where)
         # a totals row totals the rows of the whole sheet, not the rows kept
         chosen &= kinds == KIND_POST
@@ -418,7 +488,33 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     keep = np.flatnonzero(nonblank)
     rows = keep.astype(np.int64) + start + 1
     return Table(sheet, header_row, columns, headers, rows, kinds[keep],
-                 {fld: col.take(keep) for fld, col in data.items()}, unused, dropped)
+                 {fld: col.take(keep) for fld, col in data.items()}, unused, dropped,
+                 in_text)
+
+
+def _scrub_text(grid: Grid, start: int, personal: set[int], column: Any,
+                ) -> tuple[dict[int, Column], tuple[int, str] | None]:
+    """Each column below the header (but the personal ones) with the e-mail addresses,
+    phone numbers and NI numbers in its text replaced (`contacts.scrub`): the columns
+    changed, by index, and how many cells were changed with the first of them (A1), or
+    None when there are none."""
+    out: dict[int, Column] = {}
+    count, first = 0, None
+    for j in range(len(grid.columns)):
+        if j in personal:
+            continue
+        col = column(j)
+        values, changed = contacts.scrub_values(col.dictionary)
+        if not len(changed):
+            continue
+        hit = np.isin(col.codes, changed)
+        count += int(hit.sum())
+        at = (int(np.argmax(hit)), j)
+        first = at if first is None or at < first else first
+        out[j] = col.replaced(values)
+    if first is None:
+        return out, None
+    return out, (count, cell_ref(first[1], start + first[0] + 1))
 
 
 def _cell_text(value: Any) -> str:
@@ -438,8 +534,10 @@ def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
     chosen = np.ones(n, dtype=bool)
     for key, heading, value in where:
         if key not in keys:
-            raise UsageProblem(f"--where \"{heading}={value}\": sheet '{sheet}' has no "
-                               f"heading '{heading}'")
+            # said in words: a filter saved in a dataset's profile meets the portal too
+            raise UsageProblem(f"the filter \"{heading}={value}\" (read only the rows whose "
+                               f"'{heading}' is '{value}'): sheet '{sheet}' has no heading "
+                               f"'{heading}'")
         want = value.casefold()
         chosen &= grid.column(keys[key], start).map(lambda v, w=want: _cell_text(v) == w, bool)
     return chosen

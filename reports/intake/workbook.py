@@ -19,9 +19,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..model.findings import Findings, cell_ref
+from ..model.fixes import Fixes
 from .figures import SheetFigure
 
 MiB = 1024 * 1024
+
+
+class SkipReason(str):
+    """Why a sheet was not read, in plain words (a `str` wherever it is shown), with the
+    settings that would let it be read (`fixes`: the mappings its likeliest header row
+    needs), which the CLI shows as options and the portal in words."""
+
+    fixes: Fixes = ()
+
+    def __new__(cls, text: str, fixes: Fixes = ()) -> SkipReason:
+        made = super().__new__(cls, text)
+        made.fixes = fixes
+        return made
+
+    def __reduce__(self) -> Any:   # a copy keeps its fixes (a report crosses processes)
+        return (SkipReason, (str(self), self.fixes))
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,23 @@ class Column:
         if len(idx) == len(self.codes):     # every row (idx is ascending and distinct)
             return self
         return Column(self.codes[idx], self.dictionary, self.extras)
+
+    def used_values(self) -> pa.Array:
+        """The values of `dictionary` some row holds (a sliced grid column's dictionary
+        still holds its heading and the cells above it)."""
+        used = np.unique(self.codes)
+        return self.dictionary.take(pa.array(used[used < len(self.dictionary)]))
+
+    def replaced(self, values: pa.Array) -> Column:
+        """The same cells with `values` (as long as `dictionary`) in its place; values
+        that have become equal are merged."""
+        again = pc.dictionary_encode(values)
+        remap = again.indices.to_numpy(zero_copy_only=False)
+        codes = self.codes.copy()
+        inside = codes < len(self.dictionary)
+        codes[inside] = remap[codes[inside]]
+        codes[~inside] += len(again.dictionary) - len(self.dictionary)
+        return Column(codes, again.dictionary, self.extras)
 
     def map(self, func: Any, dtype: Any = object) -> np.ndarray:
         """func applied to each distinct value, spread to every row."""
@@ -274,6 +308,9 @@ class Table:
     data: dict[str, Column]          # the cells of each mapped field, one per data row
     unused: list[tuple[int, str]] = field(default_factory=list)  # (column, heading) not used
     where_dropped: int = 0           # rows left out by --where
+    # e-mail addresses, phone numbers and NI numbers blanked in the text of the cells below
+    # the header: (cells changed, the first of them in A1), or None
+    in_text: tuple[int, str] | None = None
 
     def cell(self, fld: str, row: int) -> str:
         return cell_ref(self.columns[fld], row)

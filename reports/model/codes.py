@@ -57,11 +57,11 @@ def is_code(code: object) -> bool:
 
 MISSING_COLUMN = _code(
     "missing-column", ERROR, "A required column is missing",
-    "Add a column with one of the field's headings, or name yours with "
-    "--map \"Your heading=field\".")
+    "Add a column with one of the field's headings, or say which of your columns holds "
+    "the field.")
 DUPLICATE_COLUMN = _code(
     "duplicate-column", ERROR, "Two columns look like the same field",
-    "Rename one of them, or choose one with --map \"Your heading=field\".")
+    "Rename one of them, or say which one holds the field.")
 REQUIRED_BLANK = _code(
     "required-blank", ERROR, "A required cell is blank",
     "Fill in the team, job title, grade, FTE and status of every post; move notes and "
@@ -104,10 +104,10 @@ SUBTOTAL_MISMATCH = _code(
     "subtotal-mismatch", ERROR, "A Sub-total row disagrees with its rows",
     "Correct the sub-total or the rows since the previous sub-total.")
 EXPECT_FTE_MISMATCH = _code(
-    "expect-fte-mismatch", ERROR, "--expect-fte disagrees with the file",
+    "expect-fte-mismatch", ERROR, "The expected baseline FTE disagrees with the file",
     "Check the schedule's baseline FTE against the published figure.")
 EXPECT_DELETED_FTE_MISMATCH = _code(
-    "expect-deleted-fte-mismatch", ERROR, "--expect-deleted-fte disagrees with the file",
+    "expect-deleted-fte-mismatch", ERROR, "The expected deleted FTE disagrees with the file",
     "Check the schedule's deleted FTE against the published figure.")
 VACANT_INVALID = _code(
     "vacant-invalid", ERROR, "Vacant is not Y or N",
@@ -140,6 +140,11 @@ DESTINATION_UNEXPECTED = _code(
 PERSONAL_DATA = _code(
     "personal-data", WARNING, "A personal-data column was dropped",
     "Nothing from it is read or shown; remove it from copies of the file you share.")
+CONTACT_DETAILS_IN_TEXT = _code(
+    "contact-details-in-text", WARNING, "E-mail addresses or phone numbers are written in text",
+    "Nothing for the outputs: each is shown as [removed] in every output and in the annotated "
+    "copy. Names written in text cannot be found reliably, so read the notes and other text "
+    "columns for names before you share the file.")
 VACANT_BLANK = _code(
     "vacant-blank", WARNING, "Vacant is blank",
     "Fill in Y or N; a blank counts as occupied, so the post is at risk.")
@@ -158,7 +163,7 @@ ANNUAL_COST_PARTIAL = _code(
 
 STATUS_DEFAULTED = _code(
     "status-defaulted", WARNING, "Rows without a status were given the default status",
-    "Check that --default-status is what the proposal does to those posts.")
+    "Check that the default status is what the proposal does to those posts.")
 DESTINATION_NOT_GIVEN = _code(
     "destination-not-given", WARNING, "Relocated posts, but no Destination column",
     "Add a Destination column naming the service each relocated post moves to; until then "
@@ -168,22 +173,22 @@ DESTINATION_NOT_GIVEN = _code(
 
 UNKNOWN_COLUMN = _code(
     "unknown-column", INFO, "A column with an unknown heading was ignored",
-    "If it holds one of the fields, name it with --map \"Your heading=field\".")
+    "If it holds one of the fields, say which field it holds.")
 SHEET_SKIPPED = _code(
     "sheet-skipped", INFO, "A sheet was not read",
-    "Nothing, if the sheet holds no posts; otherwise give it a header row, or choose the "
-    "sheets with --sheet.")
+    "Nothing, if the sheet holds no posts; otherwise give it a header row, or say which "
+    "of its headings hold the fields.")
 POSTS_NOT_GIVEN = _code(
     "posts-not-given", INFO, "No Posts column: post counts are not given",
     "Add a Posts column (how many posts each row stands for) to have post counts reported.")
 ROWS_SELECTED = _code(
-    "rows-selected", INFO, "--where kept only some rows",
+    "rows-selected", INFO, "A filter kept only some rows",
     "Nothing, if those are the rows you meant.")
 ENCODING = _code(
     "encoding", INFO, "A CSV file was read as Windows-1252",
-    "If accented letters look wrong, give the right --encoding.")
+    "If accented letters look wrong, say which character encoding the file uses.")
 
-# -- the optional cost and equality columns (`impact costs`, `impact equality`)
+# -- the optional cost and equality columns (read by the cost and equality figures)
 
 EFFECTIVE_DATE_INVALID = _code(
     "effective-date-invalid", WARNING, "The effective date is not a date",

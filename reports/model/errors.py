@@ -11,9 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from .fixes import Fixes
+
 
 class ImpactError(Exception):
-    "A problem that stops the whole file being read; the message says what to do."
+    """A problem that stops the whole file being read; the message says what to do, in
+    plain words, and `fixes` the reading options that would put it right, if any (the
+    CLI prints them as options, the portal in words: `reports.render.fixes`)."""
+
+    def __init__(self, *args: object, fixes: Fixes = ()) -> None:
+        super().__init__(*args)
+        self.fixes = fixes
 
     # how far the file was read: each sheet's rows that may be its header row and its
     # columns (`intake.tables.Layout`), when a file was read but not as it stands, so

@@ -7,6 +7,7 @@ punctuation and symbols, so "F.T.E.", "fte" and "FTE (£)" are one header.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -186,6 +187,37 @@ STATUS_TARGETS: dict[str, tuple[str, bool | None]] = {
 }
 
 
+def close_status(word: str) -> str | None:
+    """The status (a `STATUS_TARGETS` name) of the known status word closest to `word`,
+    when one is close (a typo: 'Deleteed', 'Retianed'); None otherwise."""
+    known = {**{k: s for k, s in STATUS_BY_KEY.items()},
+             **{k: "deleted-vacant" if vacant else "deleted-occupied"
+                for k, (_, vacant) in COMPOUND_BY_KEY.items()}}
+    close = difflib.get_close_matches(normalise(word), list(known), n=1, cutoff=0.8)
+    return known[close[0]] if close else None
+
+
+# Words inside a heading that is no alias which suggest a required field: an NHS
+# extract's "Organisation name" holds the team, its "Staff group" the grade.  Used only
+# to suggest a reading when no header row is found, never applied unasked.
+FIELD_HINTS: dict[str, tuple[str, ...]] = {
+    "team": ("organisation", "organization", "directorate", "department", "dept",
+             "service", "division", "section", "costcentre", "unit", "team", "branch"),
+    "title": ("jobtitle", "job", "role", "occupation", "position", "title"),
+    "grade": ("staffgroup", "grade", "band", "payscale", "paygroup", "level"),
+    "fte": ("fte", "wte", "fulltime", "wholetime", "equivalent"),
+    "status": ("status", "proposal", "proposed", "outcome"),
+}
+
+
+def hinted_field(heading: str) -> str | None:
+    """The required field a heading's words suggest (`FIELD_HINTS`; the longest word
+    found wins: "Job grade" is a grade), or None."""
+    key = normalise(heading)
+    found = [(len(w), fld) for fld, words in FIELD_HINTS.items() for w in words if w in key]
+    return max(found)[1] if found else None
+
+
 VACANT_WORDS: dict[str, bool] = {
     "y": True, "yes": True, "true": True, "vacant": True, "1": True,
     "n": False, "no": False, "false": False, "occupied": False, "filled": False, "0": False,
@@ -195,33 +227,46 @@ VACANT_WORDS: dict[str, bool] = {
 TOTAL_LABEL = re.compile(r"^\s*(grand[\s_-]*total|sub[\s_-]*total|total)\b", re.IGNORECASE)
 
 # Headers that hold personal data.  Their columns are dropped when the file is
-# read, so no value from them can reach any output.
+# read, so no value from them can reach any output.  They are matched after `normalise`,
+# so "ContactDetails", "Contact details" and "Contact-Details" are one heading.  A heading
+# that is also a field's alias must never match (tests/test_personal_values.py checks).
 _PERSON = r"(employee|staff|worker|person|personnel|post ?holder|postholder|holder|incumbent|emp)"
+# Who holds or runs a post, by a heading that names them: "Manager name", "Occupant".
+_NAMED = (r"(occupant|incumbent|postholder|jobholder|holder|(line)?manager|officer|supervisor"
+          r"|contact|appointee|(staff|team)member|memberofstaff)")
 PERSONAL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r"^(full|first|last|fore|sur|given|family|middle|maiden|preferred|known)?names?$",
     r"^(fore|sur)names?$",
+    # a heading that spells out a person's name: "Name (Surname, Forename)"
+    r"(surname|forename|firstname|lastname|givenname|familyname|middlename|maidenname"
+    r"|christianname)",
     rf"^{_PERSON}s?(full)?names?$",
     rf"^{_PERSON}$",
     rf"^{_PERSON}(number|no|num|id|ref|reference|code)$",
+    rf"^{_NAMED}s?(full)?names?$",                         # "Manager name", "Officer name"
+    rf"^{_NAMED}$",                                        # "Occupant", "Post holder"
+    rf"^(full)?names?of(the)?({_NAMED}|{_PERSON})$",       # "Name of post holder"
     r"^(payroll|pay)(number|no|num|id|ref|reference)?$",
     r"^(ni|nationalinsurance)(number|no|num)?$",
     r"^nino$",
     r"^(dateofbirth|dob|birthdate|birthday)$",   # "Age" is a field: totals only
-    r"^(contact|personal|home|work|business|office|staff|employee)?e?mail(address)?$",
-    r"^(contact|personal|home|work|business|office|staff|employee)?"
-    r"(mobile|phone|telephone|tel|landline)(number|no|num)?$",
+    r"^(contact|personal|home|work|business|office|staff|employee)?e?mails?(address(es)?)?$",
+    r"^(contact|personal|home|work|business|office|staff|employee|direct|desk)?"
+    r"(mobile|phone|telephone|tel|landline)(phone)?(number|no|num|ext|extension)?$",
     r"^(home|personal|contact)?(address|postcode|postalcode|zipcode)(line\d?)?$",
     r"^(assignment|ess|esr)(number|no|num|id)$",
     r"^(contactname|contact|nextofkin|spouse|partner)$",
+    r"^(contact|personal)(details?|info|information|data|number|no|num)$",  # "ContactDetails"
 ))
-PERSONAL_HINT = ("employee name, forename, surname, employee or staff number, payroll number, "
-                 "National Insurance number, date of birth, email, phone, home address")
+PERSONAL_HINT = ("employee name, forename, surname, post holder, occupant, manager or officer "
+                 "name, employee or staff number, payroll number, National Insurance number, "
+                 "date of birth, email, phone, contact details, home address")
 
 
 def is_personal(header: str) -> bool:
     """True when a header names a column of personal data."""
     key = normalise(header)
-    return bool(key) and any(p.match(key) for p in PERSONAL_PATTERNS)
+    return bool(key) and any(p.search(key) for p in PERSONAL_PATTERNS)
 
 
 def field_for_header(header: str, extra: dict[str, str] | None = None) -> str | None:

@@ -6,13 +6,16 @@ the code's id and severity as plain strings, as the output shows them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .codes import ERROR, INFO, WARNING, Code, is_code
+from .fixes import Fixes
 
 MAX_ECHO = 80  # characters of an offending value repeated in a message
+_A1 = re.compile(r"^([A-Za-z]*)(\d+)")
 
 
 def echo(value: Any) -> str:
@@ -61,10 +64,21 @@ class Finding:
     cell: str | None
     column: str | None
     value: str | None
-    message: str
+    message: str                # what is wrong, in plain words (no command-line option)
+    fixes: Fixes = ()           # how to put it right (`reports.model.fixes`), if a setting can
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """(row, column) of the cell, for reading order (row by row, left to right): a
+        whole row ("2:2") comes before its cells, a finding with no cell before all."""
+        m = _A1.match(self.cell or "")
+        if not m:
+            return (0, -1)
+        letters, row = m.groups()
+        return (int(row), column_index(letters) if letters else -1)
 
     @property
     def where(self) -> str:
@@ -83,12 +97,14 @@ class Findings:
     items: list[Finding] = field(default_factory=list)
 
     def add(self, code: Code, message: str, *, sheet: str | None = None,
-            cell: str | None = None, column: str | None = None, value: Any = None) -> None:
-        """A finding of `code` (a record of the catalogue in `codes`, never a string)."""
+            cell: str | None = None, column: str | None = None, value: Any = None,
+            fixes: Fixes = ()) -> None:
+        """A finding of `code` (a record of the catalogue in `codes`, never a string),
+        with the settings that would put it right, if any (`reports.model.fixes`)."""
         if not is_code(code):
             raise ValueError(f"{code!r} is not a finding code of reports.model.codes")
         self.items.append(Finding(code.id, code.severity, sheet, cell, column,
-                                  None if value is None else echo(value), message))
+                                  None if value is None else echo(value), message, fixes))
 
     def extend(self, more: Iterable[Finding]) -> None:
         self.items.extend(more)

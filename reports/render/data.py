@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..figures.totals import GROUPINGS, Summary
 from ..model import measures
 from ..model.formats import json_number, plain_decimal, show_controls
+from .fixes import in_words
 
 if TYPE_CHECKING:
     from ..figures.compare import Comparison, Post
@@ -57,12 +58,14 @@ FINDINGS_CSV_FIELDS = ("severity", "code", "sheet", "cell", "column", "value", "
 
 def findings_csv(findings: Iterable[Finding]) -> str:
     """Every finding, one a row, in the order given: what the portal offers to download
-    when a file has too many problems to show on one page."""
+    when a file has too many problems to show on one page.  The last column says how to
+    fix it, in words."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(FINDINGS_CSV_FIELDS)
+    writer.writerow(FINDINGS_CSV_FIELDS + ("fix",))
     for f in findings:
-        writer.writerow([csv_value(getattr(f, k)) for k in FINDINGS_CSV_FIELDS])
+        writer.writerow([csv_value(getattr(f, k)) for k in FINDINGS_CSV_FIELDS]
+                        + [csv_value(in_words(f.fixes))])
     return buf.getvalue()
 
 

@@ -92,7 +92,9 @@ def page_model(b: Briefing, *, version: str = "") -> Page:
     ids = _Ids()
     for section in b.sections:
         items: list[dict[str, Any]] = []
-        tables = sum(1 for x in section.blocks if isinstance(x, Table))
+        # a table's caption is its own, else the section's heading ("part one of two"
+        # when the section holds more than one such table)
+        tables = sum(1 for x in section.blocks if isinstance(x, Table) and not x.caption)
         n_table = 0
         for block in section.blocks:
             if isinstance(block, Text):
@@ -106,11 +108,17 @@ def page_model(b: Briefing, *, version: str = "") -> Page:
                 else:
                     items.append({"kind": "p", "text": text, "style": block.style})
             elif isinstance(block, Table):
-                n_table += 1
-                caption = section.heading
-                if tables > 1:
-                    caption += f", part {_words(n_table)} of {_words(tables)}"
-                items.append(_table(block, b.figures, caption, ids.next("table")))
+                caption, repeat = block.caption, False
+                if not caption:
+                    n_table += 1
+                    caption = section.heading
+                    if tables > 1:
+                        caption += f", part {_words(n_table)} of {_words(tables)}"
+                    else:        # no caption repeating the heading: it names the table
+                        repeat = True
+                item = _table(block, b.figures, caption, ids.next("table"))
+                item["caption_hidden"] = repeat
+                items.append(item)
             elif isinstance(block, Tiles):
                 items.append({"kind": "tiles",
                               "tiles": [{"label": t.label,

@@ -21,6 +21,7 @@ from ..intake.rules import Report
 from ..model import measures
 from ..model.findings import Finding, column_letter
 from ..model.formats import MARKER, fmt_date, fmt_money, fmt_number, show_controls
+from .fixes import with_options
 
 if TYPE_CHECKING:
     from ..figures.compare import Comparison
@@ -90,7 +91,7 @@ def findings_text(report: Report, *, limit_per_code: int = 50) -> str:
                 hidden[f.code] += 1
                 continue
             cell = f"{f.cell:>7}" if f.cell else " " * 7
-            out.append(f"  {cell}  {f.severity:<7}  {f.code}: {f.message}")
+            out.append(f"  {cell}  {f.severity:<7}  {f.code}: {with_options(f.message, f.fixes)}")
         for code, n in hidden.items():
             out.append(f"           … and {n:,} more {code} (see --format json for all)")
     out += column_report(report)
@@ -99,7 +100,7 @@ def findings_text(report: Report, *, limit_per_code: int = 50) -> str:
         out.append("")
         out.append("Notes")
         for f in notes:
-            out.append(f"  {f.message}")
+            out.append(f"  {with_options(f.message, f.fixes)}")
     return "\n".join(out) + "\n"
 
 
@@ -191,7 +192,7 @@ def summary_text(summary: Summary) -> str:
                             colalign=("left",) * len(keys) + ("right",) * len(cols)))
     if summary.warnings:
         out += ["", f"Warnings ({len(summary.warnings)}):"]
-        out += [f"  {w.where}: {w.message}" for w in summary.warnings[:50]]
+        out += [f"  {w.where}: {with_options(w.message, w.fixes)}" for w in summary.warnings[:50]]
         if len(summary.warnings) > 50:
             out.append(f"  … and {len(summary.warnings) - 50:,} more (see --format json)")
     return "\n".join(out) + "\n"

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from ..figures.totals import Summary
+from ..intake.contacts import scrub
 from ..intake.reader import csv_rows
 from ..intake.rules import Report
 from ..model import fields as schema
@@ -24,6 +25,7 @@ from ..model.errors import CorruptFile
 from ..model.findings import ERROR, WARNING, Finding, column_letter
 from ..model.formats import json_number, show_controls
 from .data import FORMULA_TRIGGERS, summary_tables
+from .fixes import in_words, with_words
 
 TEMPLATE_ROWS = 5000
 ERROR_FILL = "FFC7CE"     # Excel's own "bad" red
@@ -221,6 +223,8 @@ def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> 
             raise CorruptFile(f"{wb_in.name}: cannot make an annotated copy ({e})") from None
         sheet_for = {ws.title: ws for ws in book.worksheets}
 
+    for ws in sheet_for.values():
+        _scrub_sheet(ws)
     fills = {ERROR: PatternFill("solid", fgColor=ERROR_FILL),
              WARNING: PatternFill("solid", fgColor=WARNING_FILL)}
     notes: dict[tuple[str, str], list[Finding]] = defaultdict(list)
@@ -236,12 +240,32 @@ def annotate_copy(report: Report, out: IO[bytes], *, keep_vba: bool = False) -> 
         target = ws[ref]
         worst = ERROR if any(f.severity == ERROR for f in items) else WARNING
         target.fill = fills[worst]
-        text = "\n".join(f"{f.severity.upper()} {f.code}: {f.message}" for f in items)
+        text = "\n".join(f"{f.severity.upper()} {f.code}: {with_words(f.message, f.fixes)}"
+                         for f in items)
         target.comment = Comment(cell_text(text[:30000]), "impact", width=360, height=140)
     _empty_personal_columns(report, sheet_for)
     if "impact findings" not in book.sheetnames:
         _findings_sheet(book, report)
     book.save(out)
+
+
+def _scrub_sheet(ws: Any) -> None:
+    """Each e-mail address, phone number and NI number written in a cell's text, in its
+    link or in its comment, replaced by `contacts.REMOVED` (a link to one is dropped)."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                text, found = scrub(cell.value)
+                if found:
+                    formula = cell.data_type == "f"
+                    cell.value = text
+                    if not formula:          # text stays text, never becomes a formula
+                        harden(cell)
+            link = cell.hyperlink
+            if link is not None and scrub(f"{link.target or ''} {link.display or ''}")[1]:
+                cell.hyperlink = None
+            if cell.comment is not None and scrub(cell.comment.text)[1]:
+                cell.comment.text = scrub(cell.comment.text)[0]
 
 
 def _empty_personal_columns(report: Report, sheet_for: dict[str, Any]) -> None:
@@ -254,20 +278,23 @@ def _empty_personal_columns(report: Report, sheet_for: dict[str, Any]) -> None:
         for row in ws.iter_rows(min_row=head.row + 1, min_col=head.column, max_col=head.column):
             for cell in row:
                 cell.value = None
+                cell.hyperlink = None
+                cell.comment = None
 
 
 def _findings_sheet(book: Any, report: Report) -> None:
     from openpyxl.styles import Font
 
     ws = book.create_sheet("impact findings", 0)
-    ws.append(["Severity", "Code", "Sheet", "Cell", "Column", "Value", "Message"])
+    ws.append(["Severity", "Code", "Sheet", "Cell", "Column", "Value", "Message",
+               "How to fix it"])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for f in report.findings.errors + report.findings.warnings:
         ws.append([cell_text(v) for v in (f.severity, f.code, f.sheet, f.cell, f.column,
-                                          f.value, f.message)])
+                                          f.value, f.message, in_words(f.fixes))])
     _harden_all(ws)
-    for letter, width in zip("ABCDEFG", (9, 24, 18, 8, 18, 18, 100)):
+    for letter, width in zip("ABCDEFGH", (9, 24, 18, 8, 18, 18, 100, 60)):
         ws.column_dimensions[letter].width = width
 
 

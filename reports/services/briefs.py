@@ -95,7 +95,7 @@ class Briefed:
     pages: int = 0
     invalid: Report | None = None
     protection: Protection | None = None
-    kind: str = "PDF"              # "PDF", "tagged PDF" or "HTML"
+    kind: str = "PDF"              # "PDF", "tagged PDF", "HTML" or "Word"
     loss: Loss | None = None       # with `protection`: what the suppression costs
     unchecked: bool = False        # public, of a file with no ledger: see publication
 
@@ -120,11 +120,11 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
           accessible: bool | None = None, ledger_file: Path | None = None,
           release_as: str | None = None, kept: str | None = None) -> Briefed:
     """Write a briefing on a file or a stored version: a PDF, or (`fmt` "html") one
-    accessible HTML page.
+    accessible HTML page, or (`fmt` "docx") a Word document to edit.
 
     A PDF is tagged (PDF/UA, `reports.render.tagged`) when `accessible` is True, or
     when it is None and the template says `renderer = "tagged"`; else ReportLab makes
-    it.  `output` defaults to FILE-AUDIENCE.pdf (.html) in the current folder; it may
+    it.  `output` defaults to FILE-AUDIENCE.pdf (.html, .docx) in the current folder; it may
     not be the input.  `compare_with` (an earlier file) or `since_version` (an earlier
     version of the same dataset) adds a "What changed" section after the headline.
     """
@@ -132,7 +132,7 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
     template = with_kept(template, kept)
     render = renderer_for(template, fmt, accessible)
     with opened(source) as src:
-        suffix = ".html" if fmt == "html" else ".pdf"
+        suffix = SUFFIXES.get(fmt, ".pdf")
         out = output if output is not None else Path(f"{src.name.stem}-{audience}{suffix}")
         refuse_input(out, src.name, compare_with)
         with status(f"Reading and checking {src.name.name} ..."):
@@ -162,7 +162,8 @@ Render = Callable[..., int]
 
 def renderer_for(template: Template, fmt: str = "pdf", accessible: bool | None = None
                  ) -> Render:
-    """The renderer for a briefing: HTML for `fmt` "html"; for a PDF, the tagged one
+    """The renderer for a briefing: HTML for `fmt` "html", Word for "docx"; for a PDF,
+    the tagged one
     when `accessible` (None: when the template says `renderer = "tagged"`), else
     ReportLab.  Each renderer's module is imported here, when it is needed."""
     if fmt == "html":
@@ -170,8 +171,14 @@ def renderer_for(template: Template, fmt: str = "pdf", accessible: bool | None =
             raise UsageProblem("--accessible makes a tagged PDF; the HTML briefing is "
                                "accessible as it is: drop one of --accessible and --format html")
         return _html
+    if fmt == "docx":
+        if accessible:
+            raise UsageProblem("--accessible makes a tagged PDF; the Word briefing has its "
+                               "headings, alt text and table headers as it is: drop one of "
+                               "--accessible and --format docx")
+        return _docx
     if fmt != "pdf":
-        raise UsageProblem(f"unknown briefing format '{fmt}'; give pdf or html")
+        raise UsageProblem(f"unknown briefing format '{fmt}'; give pdf, html or docx")
     tagged = template.renderer == "tagged" if accessible is None else accessible
     return _tagged if tagged else _reportlab
 
@@ -195,7 +202,15 @@ def _html(briefing: Briefing, fh: IO[bytes], *, version: str = "", **_: Any) -> 
     return 1
 
 
-KINDS: dict[Render, str] = {_reportlab: "PDF", _tagged: "tagged PDF", _html: "HTML"}
+def _docx(briefing: Briefing, fh: IO[bytes], *, version: str = "", **_: Any) -> int:
+    from ..render.docx import render_docx  # python-docx and Pillow: only for a DOCX
+
+    return render_docx(briefing, fh, version=version)
+
+
+KINDS: dict[Render, str] = {_reportlab: "PDF", _tagged: "tagged PDF", _html: "HTML",
+                            _docx: "Word"}
+SUFFIXES = {"pdf": ".pdf", "html": ".html", "docx": ".docx"}
 
 
 def public_figures(report: Report, template: Template, pub: Publishing) -> Figures:

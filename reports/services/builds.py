@@ -58,6 +58,7 @@ class Output:
 
 
 PDF, HTML = "application/pdf", "text/html"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -71,6 +72,8 @@ def _catalogue() -> dict[str, Output]:
                               f"{a.capitalize()} briefing (tagged PDF, for screen readers)"))
         out.append(Output(f"briefing-{a}.html", f"brief:{a}", HTML,
                           f"{a.capitalize()} briefing (web page)"))
+        out.append(Output(f"briefing-{a}.docx", f"brief:{a}", DOCX,
+                          f"{a.capitalize()} briefing (Word, to edit)"))
     out += [Output("summary-full.xlsx", "summary:full", XLSX, "Summary, every figure (xlsx)"),
             Output("summary-public.xlsx", "summary:public", XLSX, "Public summary (xlsx)"),
             Output("public-audit.json", "summary:public", "application/json",
@@ -162,7 +165,7 @@ def _briefing(source: Any, version: Version, output: str) -> bytes:
 
     from . import briefs  # lazy: the documents layer, only in the process that builds
 
-    m = re.fullmatch(r"briefing-(\w+?)(-tagged)?\.(pdf|html)", output)
+    m = re.fullmatch(r"briefing-(\w+?)(-tagged)?\.(pdf|html|docx)", output)
     assert m, output
     audience, tagged, ext = m.group(1), bool(m.group(2)), m.group(3)
     with tempfile.TemporaryDirectory(prefix="impact-build-") as tmp:

@@ -37,7 +37,8 @@ def os_user() -> str:
 @dataclass
 class UploadResult:
     """What `upload` did: `created` is False when the same bytes were already the latest
-    version; `same_as` names the earlier version a new one repeats byte for byte."""
+    version (nothing is stored and the dataset's profile is left as it was); `same_as`
+    names the earlier version a new one repeats byte for byte."""
 
     report: Report
     version: Version | None = None
@@ -99,7 +100,9 @@ def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
             builds.queue_version(store, version)
         except ImpactError:          # stored all the same; a download queues them again
             pass
-    if used.given or (not over_profile and saved is not None and used != saved):
+    # a refused duplicate (the latest version's bytes) stores nothing, so its options
+    # change nothing either
+    if created and (used.given or (not over_profile and saved is not None and used != saved)):
         save_profile(store, name, used)      # the next upload to `name` reads the same way
     same = same_as(store.versions(name), version) if created else None
     return UploadResult(report, version, created, repaired, profile_used=used != how,

@@ -22,6 +22,7 @@ from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
 from ..model.codes import all_codes
 from ..model.errors import UnknownDataset
+from ..model.findings import Finding
 from ..render import data
 from ..store.accounts import Accounts
 from ..store.db import Dataset, Store, Version
@@ -264,12 +265,22 @@ FINDINGS_SHOWN = 200      # a page lists this many; the CSV and the annotated co
 @dataclass
 class FindingsView:
     """What the page of an invalid upload shows: how many findings of each kind, and the
-    first few (errors first); the rest are in the findings CSV and the annotated copy."""
+    first few (errors first), in the order of the sheets and cells, so that HR can work
+    down the sheet; the rest are in the findings CSV and the annotated copy."""
 
     total: int
     errors: int
     kinds: list[tuple[str, str, str, int]]   # (code, severity, title, count), most first
-    shown: list[Any]                          # the first `FINDINGS_SHOWN` findings
+    shown: list[Any]                          # the first `FINDINGS_SHOWN`, by sheet and cell
+
+
+def in_sheet_order(report: Report, items: list[Finding]) -> list[Finding]:
+    """`items` by sheet (whole-file findings first, then the sheets in the file's order),
+    then by cell: row by row, left to right."""
+    sheets = {t.sheet: i for i, t in enumerate(report.workbook.tables)}
+    return sorted(items, key=lambda f: (f.sheet is not None,
+                                        sheets.get(f.sheet, len(sheets)) if f.sheet else 0,
+                                        f.sheet or "", f.position))
 
 
 def findings_view(report: Report, first: int = FINDINGS_SHOWN) -> FindingsView:
@@ -281,7 +292,8 @@ def findings_view(report: Report, first: int = FINDINGS_SHOWN) -> FindingsView:
     titles = {c.id: c.title for c in all_codes()}
     kinds = [(code, severity[code], titles.get(code, code), n) for code, n in counts.items()]
     kinds.sort(key=lambda k: (k[1] != "error", -k[3], k[0]))
-    return FindingsView(len(ordered), len(report.findings.errors), kinds, ordered[:first])
+    return FindingsView(len(ordered), len(report.findings.errors), kinds,
+                        in_sheet_order(report, ordered[:first]))
 
 
 def findings_csv(report: Report) -> bytes:

@@ -49,6 +49,7 @@ from ..model.fields import (
     STATUS_WORDS,
     normalise,
 )
+from ..model.fixes import MAP, Fixes
 from ..store.db import MAX_FILE_NAME, Store
 from ..store.files import PRIVATE_FILE, private_dir, write_private
 from ..store.paths import check_name, fit_name
@@ -283,10 +284,27 @@ class MappingStep:
         return not self.header_found or bool(self.missing) or bool(self.statuses)
 
 
+def suggested_maps(fixes: Fixes) -> dict[str, str]:
+    """The fields the fixes suggest for headings (normalised heading -> field), the
+    likeliest of each; the first suggestion for a heading wins."""
+    out: dict[str, str] = {}
+    for way in fixes:
+        for fix in way:
+            if fix.option == MAP and fix.subject and fix.values:
+                out.setdefault(normalise(fix.subject), fix.values[0])
+    return out
+
+
 def mapping_step(report: Report | None, layouts: tuple[Layout, ...] | list[Layout],
-                 how: HowToRead) -> MappingStep:
+                 how: HowToRead, suggested: dict[str, str] | None = None) -> MappingStep:
     """The mapping step for a file read with `how` (`report`), or not read (None) with
-    the `layouts` its reading found."""
+    the `layouts` its reading found.  `suggested`: fields the reader suggests for some
+    headings (`suggested_maps`), pre-selected; else each unused column's near miss."""
+    suggested = dict(suggested or {})
+    if report is not None:
+        for f in report.findings:
+            for heading, fld in suggested_maps(f.fixes).items():
+                suggested.setdefault(heading, fld)
     found = report is not None or any(layout.header_row for layout in layouts)
     step = MappingStep(header_found=found, default_status=how.default_status or "",
                        one_post_per_row=how.one_post_per_row,
@@ -319,15 +337,17 @@ def mapping_step(report: Report | None, layouts: tuple[Layout, ...] | list[Layou
         for c in layout.columns:
             if c.personal:
                 continue
+            hint = suggested.get(normalise(c.heading))
+            hint = hint if hint in FIELD_BY_NAME or hint == IGNORE else None
             if c.field:
                 step.known.append(ColumnChoice(layout.sheet, c.letter, c.heading, c.field,
-                                               c.field, _field_choices(c.heading, [])))
+                                               hint or c.field, _field_choices(c.heading, [])))
                 continue
             was = IGNORE if c.ignored or mapped.get(normalise(c.heading)) in ("", "none",
                                                                               IGNORE) else ""
-            suggested = c.suggested if c.suggested and c.suggested not in taken else None
+            near = c.suggested if c.suggested and c.suggested not in taken else None
             step.unknown.append(ColumnChoice(layout.sheet, c.letter, c.heading, was,
-                                             suggested or was or IGNORE,
+                                             hint or near or was or IGNORE,
                                              _field_choices(c.heading, step.missing)))
             if 2 <= len(c.values):
                 step.filters += [(c.heading, v) for v in c.values]
@@ -512,7 +532,8 @@ def check_and_store(store: Store, held: Held, *, by: str, check: Check = _check,
         if e.layouts and any(layout.candidates for layout in e.layouts):
             step = mapping_step(None, e.layouts, how)
             found = step.header_found        # a header, but no rows under it (a filter)
-            preview = None if found else _preview(held, how, step, check)
+            preview = None if found else _preview(held, how, step, check,
+                                                  suggested_maps(e.fixes))
             if preview is not None:
                 step = preview
             held.shown, held.header_found = step.shown, found
@@ -566,8 +587,8 @@ def check_and_store(store: Store, held: Held, *, by: str, check: Check = _check,
     return UploadResult(STORED if stored.created else DUPLICATE, report=report, stored=stored)
 
 
-def _preview(held: Held, how: HowToRead, step: MappingStep, check: Check
-             ) -> MappingStep | None:
+def _preview(held: Held, how: HowToRead, step: MappingStep, check: Check,
+             suggested: dict[str, str]) -> MappingStep | None:
     """When no header row was found: the step as it would be with the likeliest row as
     the header, so that the same page asks what its columns hold."""
     chosen = next((h for h in step.headers if h.chosen), None)
@@ -579,7 +600,7 @@ def _preview(held: Held, how: HowToRead, step: MappingStep, check: Check
         report = check(held.path, trial)
     except ImpactError:
         return None
-    preview = mapping_step(report, (), trial)
+    preview = mapping_step(report, (), trial, suggested)
     preview.headers = step.headers
     preview.header_found = False
     return preview

@@ -206,7 +206,7 @@ def add_user(accounts: Accounts, name: str, role: str, password: str, *, by: str
         accounts.add_user(name, role, hasher().hash(password))
     except IntegrityError:
         raise UserProblem(f"there is already a user named '{name}'; remove it first, or "
-                          f"change its password with impact users passwd") from None
+                          f"change its password") from None
     accounts.log(by, "user-add", f"added user '{name}' with role {role}", address)
     user = accounts.user(name)
     assert user is not None
@@ -217,7 +217,7 @@ def remove_user(accounts: Accounts, name: str, *, by: str,
                 address: str = "command line") -> None:
     name = check_user_name(name)
     if not accounts.remove_user(name):
-        raise UserProblem(f"there is no user named '{name}' (see impact users list)")
+        raise UserProblem(f"there is no user named '{name}'")
     accounts.log(by, "user-remove", f"removed user '{name}'", address)
 
 
@@ -226,7 +226,7 @@ def change_password(accounts: Accounts, name: str, password: str, *, by: str,
     name = check_user_name(name)
     check_password(password, name)
     if not accounts.set_password(name, hasher().hash(password)):
-        raise UserProblem(f"there is no user named '{name}' (see impact users list)")
+        raise UserProblem(f"there is no user named '{name}'")
     accounts.clear_throttle(name)
     accounts.log(by, "user-passwd", f"changed the password of '{name}'", address)
 

@@ -13,8 +13,9 @@ Nothing here knows about HTTP: the use cases are in `reports.services.users` and
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -175,6 +176,59 @@ _SESSION_USER = (select(users_t, sessions_t.c.last_seen)
 _AUDIT_INSERT = audit_t.insert()
 
 
+@dataclass(eq=False)
+class _Ticket:
+    """One entry waiting for its batch: done once its batch is written (or failed)."""
+
+    entry: dict[str, Any]
+    done: bool = False
+    error: BaseException | None = field(default=None, repr=False)
+
+
+class GroupCommit:
+    """Entries from many threads written to the database in shared transactions: each
+    caller returns only once its own entry is committed, but the entries that arrive while
+    one transaction is being written go together in the next one (one `BEGIN`, one insert
+    of many rows, one commit and so one fsync for all of them).
+
+    There is no writer thread: the first caller that finds no write under way writes
+    every entry waiting at that moment, its own among them; the callers that arrive
+    meanwhile wait, and one of them writes the next batch.  The queue is the only state
+    the threads share, and it is touched only under the condition's lock.  A batch that
+    fails fails for every caller in it, as each would have failed alone."""
+
+    def __init__(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
+        self._write = write
+        self._cond = threading.Condition()
+        self._waiting: list[_Ticket] = []
+        self._writing = False
+
+    def add(self, entry: dict[str, Any]) -> None:
+        ticket = _Ticket(entry)
+        with self._cond:
+            self._waiting.append(ticket)
+            while not ticket.done:
+                if self._writing:
+                    self._cond.wait()
+                    continue
+                self._writing = True
+                batch, self._waiting = self._waiting, []
+                error: BaseException | None = None
+                self._cond.release()
+                try:
+                    self._write([t.entry for t in batch])
+                except BaseException as e:      # passed to every caller of the batch
+                    error = e
+                finally:
+                    self._cond.acquire()
+                    for t in batch:
+                        t.done, t.error = True, error
+                    self._writing = False
+                    self._cond.notify_all()
+        if ticket.error is not None:
+            raise ticket.error
+
+
 class Accounts:
     """The portal's tables in a store's database (made on first use)."""
 
@@ -187,6 +241,7 @@ class Accounts:
         except SQLAlchemyError as e:
             raise StoreError(f"cannot open the portal's tables in {store.url}: "
                              f"{db_message(e)}") from None
+        self._entries = GroupCommit(self._write_entries)
 
     def _run(self, what: str, work: Any) -> Any:
         return self.store.run(what, work)
@@ -362,6 +417,10 @@ class Accounts:
         at = now or now_utc()
         who, action, address = who[:MAX_USER_NAME], action[:40], (address or "")[:64]
         a = audit_t
+        if collapse_since is None:     # most entries: written with whichever come at once
+            self._entries.add({"at": at, "who": who, "action": action, "what": what,
+                               "address": address})
+            return
 
         def work(conn: Any) -> None:
             if collapse_since is not None:
@@ -374,6 +433,9 @@ class Accounts:
             conn.execute(_AUDIT_INSERT, {"at": at, "who": who, "action": action,
                                          "what": what, "address": address})
         self._run("write the audit log", work)
+
+    def _write_entries(self, entries: list[dict[str, Any]]) -> None:
+        self._run("write the audit log", lambda c: c.execute(_AUDIT_INSERT, entries))
 
     def audit(self, limit: int | None = None, offset: int = 0) -> list[AuditEntry]:
         """The newest entries first (an entry is as new as its first time)."""

@@ -11,6 +11,9 @@ with a message that names them.
 A section registered with `default=False` ("What changed") is not in a template
 that lists no sections; it is placed after the headline when a comparison is
 given, unless the template lists it somewhere itself.
+
+A section registered with `idle="…"` has nothing to say when no post is deleted (a
+pure baseline): it is then that one line, not a page of zeros.
 """
 
 from __future__ import annotations
@@ -32,18 +35,20 @@ class Spec:
     heading: str                   # the default heading; a template can change it
     build: Build
     default: bool = True           # in a template that lists no sections
+    idle: str = ""                 # its one line when no post is deleted ("": built as usual)
 
 
 _SECTIONS: dict[str, Spec] = {}
 
 
-def section(sid: str, heading: str, *, default: bool = True) -> Callable[[Build], Build]:
+def section(sid: str, heading: str, *, default: bool = True,
+            idle: str = "") -> Callable[[Build], Build]:
     """Register the decorated function as the section `sid`."""
 
     def register(build: Build) -> Build:
         if sid in _SECTIONS:
             raise ValueError(f"section {sid!r} is registered twice")
-        _SECTIONS[sid] = Spec(sid, heading, build, default)
+        _SECTIONS[sid] = Spec(sid, heading, build, default, idle)
         return build
 
     return register

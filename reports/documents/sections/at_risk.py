@@ -14,7 +14,8 @@ _GROUPS = (("team", "by_team", "team", "Team"), ("grade", "by_grade", "grade", "
            ("loc", "by_location", "location", "Site"))
 
 
-@section("at_risk", "Occupied posts, vacancies and cost")
+@section("at_risk", "Occupied posts, vacancies and cost",
+         idle="No posts are deleted, so no one is at risk and no vacancy is lost.")
 def at_risk(b: Builder) -> list[Block]:
     s = b.s
     keys = ["deleted_posts"]

@@ -31,10 +31,15 @@ def charts(b: Builder) -> list[Block]:
 def _chart(b: Builder, title: str, axis: str, kind: str, rows: list[dict[str, Any]], col: str,
            limit: int, by_size: bool) -> Chart:
     """The `limit` - 1 groups losing most FTE get a bar each (largest first for teams, in
-    natural order for grades); the rest share one bar that shows their total."""
+    natural order for grades); the rest share one bar that shows their total.  When no
+    post is deleted the groups are ranked by their baseline FTE instead, and every team
+    chart is in that order, largest first."""
+    rank = "baseline_fte" if b.nothing_deleted else "deleted_fte"
     chosen, folded = rows, []
+    if by_size and b.nothing_deleted:
+        chosen = sorted(rows, key=lambda g: (-g[rank], natural(g[col])))
     if len(rows) > limit:
-        order = sorted(rows, key=lambda g: (-g["deleted_fte"], natural(g[col])))
+        order = sorted(rows, key=lambda g: (-g[rank], natural(g[col])))
         keep, folded = order[:limit - 1], order[limit - 1:]
         if by_size:
             chosen = keep
@@ -54,14 +59,20 @@ def _chart(b: Builder, title: str, axis: str, kind: str, rows: list[dict[str, An
             f.relate(key, parts)
             other[s] = key
         keys.append(other)
-        deleted = sum((g["deleted_fte"] for g in folded), Decimal(0))
-        labels.append(f"Other {len(folded):,} {plural}: {fmt_number(deleted)} FTE deleted")
+        amount = sum((g[rank] for g in folded), Decimal(0))
+        labels.append(f"Other {len(folded):,} {plural}: {fmt_number(amount)} FTE"
+                      f"{'' if b.nothing_deleted else ' deleted'}")
     b.show(k for d in keys for k in d.values())
     chart = Chart(title, axis, labels, keys)
+    most = "with the most FTE today" if b.nothing_deleted else "losing the most FTE"
     if folded:
-        chart.note = (f"The {len(chosen)} {plural} losing the most FTE"
+        chart.note = (f"The {len(chosen)} {plural} {most}"
                       f"{', largest first' if by_size else ''}. The last bar adds up the "
                       f"other {len(folded):,} {plural}; the tables give each one.")
+    elif by_size and b.nothing_deleted:
+        chart.note = f"No posts are deleted: the {plural} by FTE today, largest first."
+    if b.nothing_deleted and folded:
+        chart.note += " No posts are deleted."
     if b.t.suppresses:
         chart.note = (chart.note + " " if chart.note else "") + \
             "A hatched mark stands for figures hidden to protect individuals; it is not " \

@@ -34,7 +34,8 @@ class _Payback:
         return "never (there is no saving)" if self.months is None else f"{self.months}"
 
 
-@section("costs", "Cost and saving")
+@section("costs", "Cost and saving",
+         idle="No posts are deleted, so there is no redundancy pay and nothing is saved.")
 def cost_and_saving(b: Builder) -> list[Block]:
     if not b.s.has_posts:
         return [Text("The file does not give the number of posts on each row, so the people "

@@ -24,7 +24,9 @@ from ..builder import Builder
 from . import section
 
 
-@section("equality", "Equality impact")
+@section("equality", "Equality impact",
+         idle="No posts are deleted, so every group keeps all its posts: there is no "
+              "difference between groups to compare.")
 def equality(b: Builder) -> list[Block]:
     if not b.s.has_posts:
         return [Text("The file does not give the number of posts on each row, so the posts "

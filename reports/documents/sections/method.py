@@ -7,12 +7,16 @@ from ...figures.privacy import SECONDARY
 from ...model.fields import FIELD_BY_NAME, normalise
 from ..blocks import GENERATED_LABEL, Block, Cell, Table, Text, clean, without_commands
 from ..builder import Builder
+from ..reading import how_read
 from . import section
 
 
 @section("method", "Method and source")
 def method(b: Builder) -> list[Block]:
     out: list[Block] = [_source_table(b)]
+    read = how_read(b)
+    if read:
+        out += [Text("How the file was read", "subheading"), *read]
     out.append(Text("How each figure is defined", "subheading"))
     defs = [
         ("FTE (full-time equivalent) and posts are added up exactly from the post rows "
@@ -26,10 +30,6 @@ def method(b: Builder) -> list[Block]:
     if not b.s.has_posts:
         defs.append("The file has no column giving the number of posts on each row, so FTE "
                     "is added up but counts of posts are not given; none is assumed.")
-    if b.report.defaulted:
-        defs.append(f"{b.report.defaulted:,} rows had no proposal in the file and are "
-                    f"counted as {b.context()['default_status']}, as the person who ran this "
-                    f"briefing asked.")
     if b.s.has_vacant:
         defs.append("Occupied posts deleted (people at risk) = deleted posts that are "
                     "occupied today (Vacant is N, or blank); deleted vacant posts make no "
@@ -53,7 +53,7 @@ def method(b: Builder) -> list[Block]:
                     f"every other table here, a hidden one could be worked out to within "
                     f"{thr}. Each hidden figure was checked by linear programming against "
                     f"everything this briefing publishes.")
-    if "equality" in b.t.sections and b.s.has_posts:
+    if "equality" in b.t.sections and b.s.has_posts and not b.nothing_deleted:
         defs += [f"Equality impact: {line}" if i == 0 else line for i, line in
                  enumerate(b.t.equality_rule.sentences(characteristics_of(b.report)))]
     defs.append("No name, employee number or other personal identifier is ever printed: "

@@ -14,7 +14,9 @@ from . import section
 POOL_ROWS = 60        # rows of the at-risk pools table
 
 
-@section("pools", "Pools and redeployment")
+@section("pools", "Pools and redeployment",
+         idle="No posts are deleted, so no selection pool loses posts and no one needs "
+              "redeploying.")
 def pools_section(b: Builder) -> list[Block]:
     if not b.s.has_posts:
         return [Text("The file does not give the number of posts on each row, so selection "

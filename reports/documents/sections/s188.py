@@ -14,7 +14,9 @@ from . import section
 KEY = ("s188", "proposed_dismissals")
 
 
-@section("s188", "s.188 and consultation")
+@section("s188", "s.188 and consultation",
+         idle="No posts are deleted, so no dismissals are proposed: s.188 sets no "
+              "consultation.")
 def s188(b: Builder) -> list[Block]:
     if not b.s.has_posts:
         return [Text("The file does not give the number of posts on each row, so the "
