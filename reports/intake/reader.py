@@ -23,6 +23,7 @@ from ..model import codes
 from ..model.errors import (
     CorruptFile,
     EmptyFile,
+    ImpactError,
     NoHeaderRow,
     NotASpreadsheet,
     PasswordProtected,
@@ -34,6 +35,7 @@ from ..model.findings import Findings, echo
 from .contacts import REMOVED
 from .csvfile import csv_rows, read_csv
 from .digest import sha256_file
+from .tables import Layout
 from .workbook import (
     KIND_POST,
     KIND_SUBTOTAL,
@@ -74,28 +76,38 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         head = fh.read(8)
     kind = _sniff(path, head)
     findings = Findings()
+    layouts: list[Layout] = []
     if kind == "zip":
         digest = sha256_file(path)
-        tables, skipped, fmt, figures = read_xlsx(path, options, findings)
+        tables, skipped, fmt, figures = read_xlsx(path, options, findings, layouts)
         encoding = delimiter = None
     else:
-        tables, skipped, encoding, delimiter, digest = read_csv(path, options, findings)
+        tables, skipped, encoding, delimiter, digest = read_csv(path, options, findings,
+                                                                layouts)
         fmt, figures = "csv", []
     if not tables:
         reasons = "; ".join(f"'{s}': {why}" for s, why in skipped) or "no sheets"
         if skipped and all("empty" in why for _, why in skipped):
             raise EmptyFile(f"{path.name}: no data to read ({reasons})")
         fixes = next((f for _, why in skipped if (f := getattr(why, "fixes", ()))), ())
-        raise NoHeaderRow(
-            f"{path.name}: no header row found ({reasons}). A header row needs at least 3 of "
-            f"the headings Team, Job title, Grade, FTE, Status or their aliases (see the "
-            f"README), or say which of your headings hold the fields", fixes=fixes)
+        if options.header_row is not None:
+            problem: ImpactError = NoHeaderRow(f"{path.name}: no table read ({reasons})",
+                                               fixes=fixes)
+        else:
+            problem = NoHeaderRow(
+                f"{path.name}: no header row found ({reasons}). A header row needs at least 3 "
+                f"of the headings Team, Job title, Grade, FTE, Status or their aliases (see "
+                f"the README), or say which of your headings hold the fields", fixes=fixes)
+        problem.layouts = tuple(layouts)
+        raise problem
     if sum(t.n_posts for t in tables) == 0 and any(t.where_dropped > 0 for t in tables):
         raise UsageProblem(_kept_none(tables))
     if sum(t.n_posts for t in tables) == 0:
         where = ", ".join(f"'{t.sheet}' (header at row {t.header_row})" for t in tables)
-        raise EmptyFile(f"{path.name}: the header row was found on {where} but there are no "
-                        f"posts below it")
+        empty = EmptyFile(f"{path.name}: the header row was found on {where} but there are "
+                          f"no posts below it")
+        empty.layouts = tuple(layouts)
+        raise empty
     for sheet, why in skipped:
         findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet,
                      fixes=getattr(why, "fixes", ()))
@@ -112,7 +124,7 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
                      f"the notes and other text columns for names before you share the file.",
                      sheet=sheet, cell=cell)
     return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter,
-                    options, figures)
+                    options, figures, layouts)
 
 
 def _kept_none(tables: list[Table]) -> str:

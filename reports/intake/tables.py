@@ -236,14 +236,112 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# -- the layout: what a front end asks about when a file cannot be read as it stands ----
+
+CANDIDATES = 5          # header rows offered
+FEW_VALUES = 24         # a column with at most this many distinct values lists them
+_NUMBER_LIKE = re.compile(r"[\d\s.,:/%£$€+-]+")
+
+
+@dataclass(frozen=True)
+class HeaderCandidate:
+    """A row that may be the header: its heading-like cells, and how many of them name a
+    field (`known`) or nearly do (`near`, see `near_miss`)."""
+
+    row: int                      # 1-based sheet row
+    cells: tuple[str, ...]
+    known: int
+    near: int
+
+
+@dataclass(frozen=True)
+class ColumnLayout:
+    """One column under the header row: what it was read as, and its values if few."""
+
+    letter: str
+    heading: str
+    field: str | None             # None: unused (unknown, ignored or personal data)
+    suggested: str | None         # a near miss's field, for an unused column
+    personal: bool
+    ignored: bool                 # --map "Heading=ignore"
+    values: tuple[str, ...]       # an unused column's distinct values, if at most FEW_VALUES
+
+
+@dataclass
+class Layout:
+    """A sheet as read: its header row (None: none found), the rows that may be it (the
+    likeliest first) and the columns under it."""
+
+    sheet: str
+    header_row: int | None
+    candidates: list[HeaderCandidate] = field(default_factory=list)
+    columns: list[ColumnLayout] = field(default_factory=list)
+
+
+def _heading_like(cell: Any) -> bool:
+    if not isinstance(cell, str):
+        return False
+    text = cell.strip()
+    return (bool(text) and len(text) <= 60 and len(text.split()) <= 8
+            and not _NUMBER_LIKE.fullmatch(text))
+
+
+def header_candidates(grid: Grid, options: ReadOptions, most: int = CANDIDATES, *,
+                      near: bool = True) -> list[HeaderCandidate]:
+    """The rows most like a header, likeliest first: the most cells naming a field or
+    nearly naming one, then the most heading-like cells (short text, not numbers) less
+    the cells holding numbers, then the earliest.  A row needs two heading-like cells.
+    `near=False` leaves near misses uncounted (difflib on every cell: only worth it
+    when no header row was found)."""
+    scored = []
+    for i in range(min(grid.nrows, options.limits.header_search_rows)):
+        row = grid.row(i)
+        cells = [str(c).strip() for c in row if _heading_like(c)]
+        if len(cells) < 2:
+            continue
+        known = header_score(row, options.mapping)
+        close = sum(1 for c in cells if schema.field_for_header(c, options.mapping) is None
+                    and not schema.is_personal(c) and near_miss(c)) if near else 0
+        numbers = sum(1 for c in row if not _is_blank(c) and not _heading_like(c))
+        scored.append(((-(known + close), -(len(cells) - numbers), i),
+                       HeaderCandidate(i + 1, tuple(cells), known, close)))
+    scored.sort(key=lambda s: s[0])
+    return [c for _, c in scored[:most]]
+
+
+def _few_values(grid: Grid, j: int, start: int) -> tuple[str, ...]:
+    """Column `j`'s distinct values from row `start`, if at most FEW_VALUES."""
+    if j in grid.dense or start >= grid.nrows:
+        return ()
+    col = grid.columns[j].slice(start)
+    used = pc.unique(col.indices.drop_null())
+    if len(used) > FEW_VALUES:
+        return ()
+    values = {str(v).strip() for v in col.dictionary.take(used).to_pylist() if v is not None}
+    return tuple(sorted(v for v in values if v))
+
+
 def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
-                    findings: Findings, skipped: list[tuple[str, str]]) -> Table | None:
+                    findings: Findings, skipped: list[tuple[str, str]],
+                    layouts: list[Layout] | None = None) -> Table | None:
     """The table under the grid's header row; None (and a reason in `skipped`) when the
-    sheet is empty or has no header row."""
+    sheet is empty or has no header row.  The sheet's `Layout` is added to `layouts`."""
     if grid.is_empty():
         skipped.append((sheet, "it is empty"))
         return None
-    h = _find_header(grid, options)
+    if options.header_row is not None:       # --header-row: the row given, not sought
+        h: int | None = options.header_row - 1
+    else:
+        h = _find_header(grid, options)
+    layout = Layout(sheet, None, header_candidates(grid, options, near=h is None
+                                                   or options.header_row is not None))
+    if layouts is not None:
+        layouts.append(layout)
+    if h is not None and options.header_row is not None and (
+            h >= grid.nrows or all(_is_blank(c) for c in grid.row(h))):
+        skipped.append((sheet, f"its row {options.header_row}, given as the header row, "
+                               f"is blank"))
+        return None
     if h is None:
         likeliest = _likeliest(grid, options)
         skipped.append((sheet, SkipReason(f"no header row in its first "
@@ -252,6 +350,11 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         return None
     header = grid.row(h)
     header_row = h + 1
+    layout.header_row = header_row
+    if not any(c.row == header_row for c in layout.candidates):
+        known = header_score(header, options.mapping)
+        layout.candidates.insert(0, HeaderCandidate(
+            header_row, tuple(str(c).strip() for c in header if _heading_like(c)), known, 0))
     start = h + 1
     cells: dict[int, Column] = {}
 
@@ -264,11 +367,18 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     headers: dict[str, str] = {}
     personal: set[int] = set()
     unused: list[tuple[int, str]] = []
+    ignored: set[int] = set()
     for j, cell in enumerate(header):
         if _is_blank(cell) or isinstance(cell, FormulaNoValue):
             continue
         text = str(cell).strip()
         key = schema.normalise(text)
+        if key in options.mapping and options.mapping[key] == schema.IGNORE:
+            ignored.add(j)               # --map "Heading=ignore": unused, and no finding;
+            if schema.is_personal(text) or contacts.personal_kind(  # personal data stays
+                    column(j).used_values()):                       # out of its layout
+                personal.add(j)
+            continue
         explicit = options.mapping.get(key)
         by_heading = schema.is_personal(text)
         fld = explicit or (None if by_heading else schema.field_for_header(text))
@@ -325,6 +435,20 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     nonblank = np.zeros(n, dtype=bool)
     for col in data.values():
         nonblank |= ~col.blank()
+    if not data:      # a header row given, none of whose headings is known yet: every row
+        for j, _ in unused:                               # with a value is one to read
+            nonblank |= ~grid.column(j, start).blank()
+    by_column = {j: fld for fld, j in columns.items()}
+    for j, cell in enumerate(header):
+        if _is_blank(cell) or isinstance(cell, FormulaNoValue):
+            continue
+        text = str(cell).strip()
+        secret = j in personal
+        layout.columns.append(ColumnLayout(
+            column_letter(j), text, by_column.get(j),
+            None if j in by_column or secret else near_miss(text), secret, j in ignored,
+            # no values of a column read, or of one holding contact details in its text
+            () if secret or j in by_column or j in scrubbed else _few_values(grid, j, start)))
 
     # Control-total rows: no status, and some text cell (in any column) reads "Total"...
     kinds = filled(n, KIND_POST)

@@ -67,6 +67,7 @@ class ReadOptions:
     default_status: tuple[str, bool | None] | None = None     # --default-status
     where: tuple[tuple[str, str, str], ...] = ()  # --where: (normalised heading, heading, value)
     one_post_per_row: bool = False  # --one-post-per-row: each row is 1 post (and 1.0 FTE)
+    header_row: int | None = None     # --header-row: the header's sheet row (1-based), not sought
 
 
 class FormulaNoValue:
@@ -346,6 +347,8 @@ class Workbook:
     options: ReadOptions = field(default_factory=ReadOptions)
     # the numbers on the sheets read that hold no posts (see `intake.figures`)
     figures: list[SheetFigure] = field(default_factory=list)
+    # each sheet's header row, the rows that may be one, and its columns (`tables.Layout`)
+    layouts: list[Any] = field(default_factory=list)
 
     @property
     def sheets_read(self) -> list[str]:
