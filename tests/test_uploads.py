@@ -267,6 +267,9 @@ def test_a_saved_filter_that_keeps_no_row_is_asked_again(store, tmp_path):
     held = hold(store, later, "Months")
     asked = uploads.check_and_store(store, held, by="hr")
     assert asked.outcome == uploads.NEEDS_MAPPING and asked.problem
+    # said in words, with what the column holds, never as the command line's option
+    assert asked.problem.startswith("The filter on rows keeps none of this file's 2 rows")
+    assert "Month holds Mar, Apr" in asked.problem and "--" not in asked.problem
     assert asked.step is not None and asked.step.header_found
     assert asked.step.where == "Month=Jan"
     assert ("Month", "Apr") in asked.step.filters

@@ -101,7 +101,11 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         problem.layouts = tuple(layouts)
         raise problem
     if sum(t.n_posts for t in tables) == 0 and any(t.where_dropped > 0 for t in tables):
-        raise UsageProblem(_kept_none(tables))
+        # the option given keeps nothing: a usage problem on the command line; with the
+        # layouts, the portal's mapping step asks again which rows to read
+        kept_none = UsageProblem(_kept_none(tables))
+        kept_none.layouts = tuple(layouts)
+        raise kept_none
     if sum(t.n_posts for t in tables) == 0:
         where = ", ".join(f"'{t.sheet}' (header at row {t.header_row})" for t in tables)
         empty = EmptyFile(f"{path.name}: the header row was found on {where} but there are "

@@ -39,7 +39,7 @@ from .. import intake
 from ..intake.rules import Report
 from ..intake.tables import Layout
 from ..model import codes
-from ..model.errors import ImpactError
+from ..model.errors import ImpactError, UsageProblem
 from ..model.fields import (
     COMPOUND_WORDS,
     FIELD_BY_NAME,
@@ -518,6 +518,19 @@ def choose(store: Store, held: Held, choices: Choices, *, by: str, check: Check 
     return check_and_store(store, held, by=by, check=check, record=record)
 
 
+_KEPT_NONE = re.compile(r"--where kept 0 of ([\d,]+) rows(.*)", re.S)
+
+
+def _in_words(e: ImpactError) -> str:
+    """Why a header row was read but no row kept, for the portal: a filter that keeps no
+    row ("--where kept 0 of 54 rows; Month holds ...") is said without the option."""
+    m = _KEPT_NONE.fullmatch(str(e)) if isinstance(e, UsageProblem) else None
+    if m is None:
+        return str(e)
+    return (f"The filter on rows keeps none of this file's {m.group(1)} rows{m.group(2)}. "
+            f"Choose another value, or read every row.")
+
+
 def check_and_store(store: Store, held: Held, *, by: str, check: Check = _check,
                     record: Record = _no_record) -> UploadResult:
     """Check a held upload with its choices over the dataset's profile, and store it if
@@ -542,7 +555,7 @@ def check_and_store(store: Store, held: Held, *, by: str, check: Check = _check,
             record("upload-needs-mapping", f"{held.named}: {e}")
             # why, when a header row was read: "no header row" is what the step asks
             return UploadResult(NEEDS_MAPPING, held, step=step,
-                                problem=str(e) if found else None)
+                                problem=_in_words(e) if found else None)
         discard(held)
         record("upload-refused", f"{held.named}: {e}")
         return UploadResult(REFUSED, problem=str(e))
