@@ -278,3 +278,27 @@ def test_a_saved_filter_that_keeps_no_row_is_asked_again(store, tmp_path):
     assert fte_of(done) == Decimal("1.5")
     saved = profile_of(store, "Months")
     assert saved is not None and saved.where == ()
+
+
+def test_no_column_is_pre_selected_as_a_field_another_column_holds(store, tmp_path):
+    """A senior organogram: 'Unit' is read as the team, so 'Job/Team Function' (whose
+    words suggest a team too) is not pre-selected as the team; choosing only the default
+    status the page asks for stores the file, the job share as one post."""
+    from tests.test_real_files_26 import senior_rows
+
+    rows = senior_rows()
+    held = hold(store, make_csv(tmp_path, rows, name="senior.csv"), "Senior")
+    asked = uploads.check_and_store(store, held, by="hr")
+    assert asked.outcome == uploads.NEEDS_MAPPING and asked.step is not None
+    holds = {c.read_as for c in asked.step.known}
+    assert "team" in holds
+    for c in asked.step.unknown:
+        assert c.chosen not in holds, (c.heading, c.chosen)
+    # what a browser posts: every select as pre-selected, and the default status chosen
+    done = uploads.choose(store, held, uploads.Choices(
+        default_status="retained", columns={c.heading: c.chosen for c in asked.step.unknown},
+        read_as={c.heading: c.read_as for c in asked.step.unknown}), by="hr")
+    assert done.outcome == uploads.STORED, done.report and [
+        (f.code, f.message) for f in done.report.findings.errors]
+    assert done.version is not None
+    assert done.version.totals["baseline_posts"] == len({r[0] for r in rows[1:]})

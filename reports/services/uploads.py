@@ -345,9 +345,13 @@ def mapping_step(report: Report | None, layouts: tuple[Layout, ...] | list[Layou
                 continue
             was = IGNORE if c.ignored or mapped.get(normalise(c.heading)) in ("", "none",
                                                                               IGNORE) else ""
+            # never pre-select a field another column holds already (or is pre-selected
+            # for): two columns of one field is an error the user did not ask for
+            hint = hint if hint == IGNORE or hint not in taken else None
             near = c.suggested if c.suggested and c.suggested not in taken else None
-            step.unknown.append(ColumnChoice(layout.sheet, c.letter, c.heading, was,
-                                             hint or near or was or IGNORE,
+            chosen = hint or near or was or IGNORE
+            taken.add(chosen)
+            step.unknown.append(ColumnChoice(layout.sheet, c.letter, c.heading, was, chosen,
                                              _field_choices(c.heading, step.missing)))
             if 2 <= len(c.values):
                 step.filters += [(c.heading, v) for v in c.values]
