@@ -268,3 +268,93 @@ def test_a_file_with_no_known_header_row_is_mapped_by_choosing_only(
     assert page.get_by_role("heading", name="Uploaded: Structure chart", exact=False) \
         .is_visible()
     pages.check("mapped-uploaded")
+
+
+def test_a_job_share_organogram_is_stored_by_choosing_only(
+        server: str, page: Any, tmp_path: Path) -> None:
+    """Issue 26: a senior organogram (no Status column, a job share on post '103',
+    names, phone numbers and e-mail addresses) is stored from the browser: the mapping
+    step asks only what a row without a status is, and the job share is one post."""
+    from decimal import Decimal
+
+    from tests.conftest import make_csv
+    from tests.test_real_files_26 import senior_rows
+
+    rows = senior_rows()
+    pages = Pages(page, tmp_path)
+    _log_in(page, server, "hr")
+    _upload(page, server, make_csv(tmp_path, rows, name="senior.csv"), "Senior posts")
+    assert page.get_by_role("heading", name="Rows without a status").is_visible()
+    assert "--" not in page.inner_text("main")
+    pages.check("mapping-organogram")
+    page.get_by_label("The status of a row that has none").select_option("retained")
+    page.get_by_role("button", name="Check again with these choices").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Uploaded: Senior posts", exact=False).is_visible()
+    text = page.inner_text("main")
+    assert "job-share" in text                      # the one warning, shown to check
+    fte = sum(Decimal(str(r[11])) for r in rows[1:])
+    assert f"{fte} FTE in the baseline" in text, text
+    for r in rows[1:]:
+        assert str(r[9]) not in page.content()                # no e-mail address shown
+    pages.check("uploaded-organogram")
+    # stored with the job share as one post: one post per distinct ID
+    with Store(tmp_path / "store") as store:
+        version = store.version("Senior posts", 1)
+    assert version.totals["baseline_posts"] == len({r[0] for r in rows[1:]})
+
+
+def test_an_nhs_extract_of_two_stacked_months_is_stored_by_choosing_one_month(
+        server: str, page: Any, tmp_path: Path) -> None:
+    """Issue 26: an NHS-style extract (two months stacked, FTE to 5 places, headings the
+    tool does not know) is mapped, given a default status and filtered to one month,
+    all by choosing; the stored total is that month's, worked out here with Decimal."""
+    from decimal import Decimal
+
+    from tests.conftest import make_csv
+    from tests.test_real_files_26 import MONTHS, nhs_fte, nhs_rows
+
+    rows = nhs_rows()
+    pages = Pages(page, tmp_path)
+    _log_in(page, server, "hr")
+    _upload(page, server, make_csv(tmp_path, rows, name="nhs.csv"), "NHS extract")
+    for heading, field in (("Org name", "team"), ("Staff group", "title"),
+                           ("AfC band", "grade"), ("FTE", "fte"), ("Org code", "ignore"),
+                           ("Month", "ignore")):
+        select = page.get_by_label(f"Field held by the column “{heading}”")
+        if select.count():
+            select.select_option(field)
+    if page.get_by_role("heading", name="Rows without a status").count():
+        page.get_by_label("The status of a row that has none").select_option("retained")
+    pages.check("mapping-nhs")
+    page.get_by_role("button", name="Check again with these choices").click()
+    page.wait_for_load_state()
+    if not page.get_by_role("heading", name="Uploaded: NHS extract", exact=False).count():
+        raise AssertionError(page.inner_text("main"))
+    # the stacked months are flagged, with the fix in words
+    assert "stacked-snapshots" in page.inner_text("main")
+    assert "--" not in page.inner_text("main")
+    pages.check("uploaded-stacked")
+    # read again with one month: the upload's "More choices" filter
+    _upload(page, server, make_csv(tmp_path, rows, name="nhs.csv"), "NHS extract one month")
+    for heading, field in (("Org name", "team"), ("Staff group", "title"),
+                           ("AfC band", "grade"), ("FTE", "fte"), ("Org code", "ignore"),
+                           ("Month", "ignore")):
+        select = page.get_by_label(f"Field held by the column “{heading}”")
+        if select.count():
+            select.select_option(field)
+    if page.get_by_role("heading", name="Rows without a status").count():
+        page.get_by_label("The status of a row that has none").select_option("retained")
+    page.get_by_text("More choices", exact=False).click()
+    page.get_by_label("Read only some rows", exact=False).select_option(f"Month={MONTHS[1]}")
+    pages.check("mapping-nhs-filter")
+    page.get_by_role("button", name="Check again with these choices").click()
+    page.wait_for_load_state()
+    text = page.inner_text("main")
+    assert page.get_by_role("heading", name="Uploaded: NHS extract one month",
+                            exact=False).is_visible(), text
+    with Store(tmp_path / "store") as store:
+        both = store.version("NHS extract", 1).totals["baseline_fte"]
+        one = store.version("NHS extract one month", 1).totals["baseline_fte"]
+    assert Decimal(str(both)) == nhs_fte(rows, MONTHS[0]) + nhs_fte(rows, MONTHS[1])
+    assert Decimal(str(one)) == nhs_fte(rows, MONTHS[1])

@@ -339,3 +339,12 @@ def test_a_public_briefing_says_only_that_vacancy_is_known_for_some_rows(tmp_pat
     assert "The file says whether the post is vacant for some of the 150 post rows" in text
     known = sum(r[5] in ("Deleted - vacant", "Deleted - occupied") for r in rows[1:])
     assert f"for {known} of the" not in text
+
+
+def test_stacked_months_are_flagged_in_a_column_the_user_ignored_too(tmp_path):
+    """Ignoring the Month column (as the portal's mapping step offers) says the column is
+    not a field; the rows are still two months stacked, so the warning stays."""
+    path = make_csv(tmp_path, nhs_rows(), name="nhs.csv")
+    report = reports.check(path, mapping=[*NHS_MAP, "Month=ignore"], default_status="retained")
+    assert [(f.code, f.column) for f in report.findings if f.code == "stacked-snapshots"] == [
+        ("stacked-snapshots", "Month")]

@@ -400,7 +400,7 @@ def _answer(result: uploads.UploadResult) -> Any:
     v = result.version
     return render_template("upload_result.html", result=result.stored, version=v,
                            changed=uploads.version_changes(portal().store, result),
-                           original=original, slug=v.slug)
+                           original=original, slug=v.slug, findings=result.findings)
 
 
 @bp.route("/upload/<token>/annotated.xlsx")

@@ -368,6 +368,7 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     personal: set[int] = set()
     unused: list[tuple[int, str]] = []
     ignored: set[int] = set()
+    ignored_named: list[tuple[int, str]] = []   # stacked snapshots are looked for in these too
     for j, cell in enumerate(header):
         if _is_blank(cell) or isinstance(cell, FormulaNoValue):
             continue
@@ -378,6 +379,8 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
             if schema.is_personal(text) or contacts.personal_kind(  # personal data stays
                     column(j).used_values()):                       # out of its layout
                 personal.add(j)
+            else:
+                ignored_named.append((j, text))
             continue
         explicit = options.mapping.get(key)
         by_heading = schema.is_personal(text)
@@ -493,7 +496,8 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     if "team" in data:
         where_keys = {key for key, _, _ in options.where}
         _stacked(sheet, grid, start, header_row, keep[kinds[keep] == KIND_POST], data["team"],
-                 [(j, h) for j, h in unused if schema.normalise(h) not in where_keys],
+                 [(j, h) for j, h in [*unused, *ignored_named]
+                  if schema.normalise(h) not in where_keys],
                  findings)
     return Table(sheet, header_row, columns, headers, rows, kinds[keep],
                  {fld: col.take(keep) for fld, col in data.items()}, unused, dropped,

@@ -601,7 +601,8 @@ def check_and_store(store: Store, held: Held, *, by: str, check: Check = _check,
     assert v is not None
     record("upload", f"{held.named}: version {v.number}"
                      + ("" if stored.created else " (the same file as before)"))
-    return UploadResult(STORED if stored.created else DUPLICATE, report=report, stored=stored)
+    return UploadResult(STORED if stored.created else DUPLICATE, report=report, stored=stored,
+                        findings=findings_view(report) if report.findings.warnings else None)
 
 
 def _preview(held: Held, how: HowToRead, step: MappingStep, check: Check,
