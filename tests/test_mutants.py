@@ -1364,9 +1364,11 @@ def test_totals_a_location_only_on_a_totals_row_is_no_location(tmp_path: Path) -
 
 
 def test_totals_summary_says_which_columns_the_file_has(tmp_path: Path) -> None:
-    report, s = _summary(tmp_path, [TOT_HEADER + ["Annual cost"],
-                                    ["A", "W", "G1", 1, 1, "Deleted", "N", "Oak", "", 100]])
+    # a column with a heading no field has ("Notes") is ignored, and the summary says so
+    report, s = _summary(tmp_path, [TOT_HEADER + ["Annual cost", "Notes"],
+                                    ["A", "W", "G1", 1, 1, "Deleted", "N", "Oak", "", 100, "x"]])
     assert (s.has_vacant, s.has_cost, s.has_location, s.has_posts) == (True, True, True, True)
+    assert [f.code for f in s.info] == ["unknown-column"]
     assert s.info == list(report.findings.infos)
     _, bare = _summary(tmp_path, [TOT_HEADER[:6], ["A", "W", "G1", 1, 1, "Deleted"]])
     assert (bare.has_vacant, bare.has_cost, bare.has_location) == (False, False, False)
