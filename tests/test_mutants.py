@@ -1447,11 +1447,14 @@ def test_compare_a_post_is_described_by_its_id_title_and_where_it_is() -> None:
 
 def test_compare_json_groups_give_each_side_without_its_label_and_the_changes(
         tmp_path: Path) -> None:
-    # team A: 1 post deleted in both; team B only in the new version, 1 post created
-    c = _cmp(tmp_path, [_p("P1", "Deleted")],
+    # team A: 1 post deleted in both; team B only in the new version, 1 post created;
+    # team C only in the old one, 1 post kept
+    c = _cmp(tmp_path, [_p("P1", "Deleted"), _p("P3", team="C")],
              [_p("P1", "Deleted"), _p("P2", "Created", team="B", grade="G2", vacant="Y")])
     out = c.to_dict()
-    a, b = out["by_team"]
+    a, b, gone = out["by_team"]
+    assert gone["team"] == "C" and gone["new"] is None and gone["old"]["retained_posts"] == 1
+    assert gone["change"]["baseline_fte"] == -1
     assert a["team"] == "A" and "team" not in a["old"] and "team" not in a["new"]
     assert a["old"]["deleted_posts"] == a["new"]["deleted_posts"] == 1
     # A: nothing changed, so every change is 0
