@@ -12,6 +12,8 @@ pyproject.toml.
     python bench/mutation.py --only costs           # one group: a group name, or a module
     python bench/mutation.py --only reports/figures/loss.py   # (then only that module)
     python bench/mutation.py --max-children 2 --keep   # keep the copies, to `mutmut show`
+    python bench/mutation.py --from-kept DIR --merge bench/mutation-survivors.md
+                                    # DIR's groups, and the other modules of the earlier report
 
 The score of a module is (killed + timed out) / all its mutants.  A mutant with no test
 that reaches it ("no tests") counts against the score, as a survivor does.  The report
@@ -245,6 +247,49 @@ def report(scores: list[ModuleScore], *, when: str, command: str, version: str,
     return "\n".join(lines).rstrip() + "\n"
 
 
+TABLE_ROW = re.compile(r"^\| `(?P<module>[^`]+)` \| (?P<tests>[^|]*) \| (?P<cells>.*) \|\s*$")
+SECTION = re.compile(r"^### `(?P<name>[^`]+)` \((?P<status>[a-z ]+)\)\s*$", re.M)
+
+
+def read_report(text: str) -> list[ModuleScore]:
+    """The scores in an earlier report (this script's markdown): each module's counts from
+    its table row, its survivors and their diffs from the sections below, without their
+    explanations (`explain` gives them again from bench/mutation-explained.toml)."""
+    scores: dict[str, ModuleScore] = {}
+    for line in text.splitlines():
+        m = TABLE_ROW.match(line)
+        if not m:
+            continue
+        cells = [c.strip() for c in m["cells"].split("|")]
+        total, *counts = (int(c) for c in cells[:7])
+        tests = tuple(t.strip() for t in m["tests"].split(",") if t.strip())
+        if counts[-1]:
+            raise ValueError(f"{m['module']}: {counts[-1]} mutant(s) under 'other', whose "
+                             f"statuses the report does not give; run that group again")
+        score = ModuleScore(m["module"], tests, {c: n for c, n in zip(COLUMNS, counts) if n})
+        assert score.total == total, (m["module"], total, score.counts)
+        scores[score.module] = score
+    parts = SECTION.split(text)
+    for name, status, body in zip(parts[1::3], parts[2::3], parts[3::3]):
+        module = module_of(name, scores)
+        diff = body.split("```diff", 1)[-1].split("```", 1)[0].strip("\n")
+        diff = "" if diff == "(no diff)" else diff
+        if module is not None:
+            scores[module].survivors.append((name, status, diff, ""))
+    return list(scores.values())
+
+
+def merge(earlier: list[ModuleScore], scores: list[ModuleScore]) -> list[ModuleScore]:
+    """An earlier report's modules, each replaced by this run's where it has one, in the
+    order of the groups; the earlier survivors explained again."""
+    mine = {s.module: s for s in scores}
+    out = [mine.pop(s.module, s) for s in earlier] + list(mine.values())
+    explained = load_explained()
+    for s in out:
+        explain(s, explained)
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # running mutmut in a copy of the tree
 
@@ -418,6 +463,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="no run: report again from the copies a --keep run left in DIR "
                          "(after editing bench/mutation-explained.toml); repeatable, a "
                          "group's copy in a later DIR replacing an earlier one's")
+    ap.add_argument("--merge", type=Path, metavar="REPORT",
+                    help="an earlier report (as --out writes it): its modules that this run "
+                         "or --from-kept does not cover are kept, their survivors explained "
+                         "again from bench/mutation-explained.toml")
     args = ap.parse_args(argv)
 
     try:
@@ -432,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
                     if (d / group.name / "mutmut-results.txt").exists()]
             if kept:
                 scores += collect(kept[-1], modules, start)
+        if args.merge:
+            scores = merge(read_report(args.merge.read_text(encoding="utf-8")), scores)
         text = report(scores, when=kept_when(args.from_kept), command="python bench/mutation.py",
                       version=version)
         write(text, args.out)
@@ -445,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"copies kept in {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+    if args.merge:
+        scores = merge(read_report(args.merge.read_text(encoding="utf-8")), scores)
     command = "python bench/mutation.py" + "".join(f" --only {o}" for o in args.only or ())
     text = report(scores, when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   command=command, version=version, elapsed=time.monotonic() - start)

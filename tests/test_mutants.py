@@ -7,6 +7,7 @@ part: a re-recorded golden would approve the regression a mutant stands for.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,17 @@ from typing import Any
 import pytest
 
 from reports import intake
-from reports.figures.compare import compare, post_lines
+from reports.figures import equality as equality_module
+from reports.figures.compare import (
+    GROUP_KEYS,
+    Change,
+    GroupChange,
+    Post,
+    compare,
+    figure_text,
+    group_keys,
+    post_lines,
+)
 from reports.figures.costs import (
     CostOptions,
     costs,
@@ -27,12 +38,19 @@ from reports.figures.costs import (
 from reports.figures.equality import EqualityRule, cell_text, equality, equality_header
 from reports.figures.loss import information_loss
 from reports.figures.pools import pools
+from reports.figures.reconcile import claim_key, parse_value
 from reports.figures.s188 import QUESTIONS, award_by_date, award_words, s188_pack
+from reports.figures.totals import headline, summarise, totals_of
+from reports.intake.rules import validate
+from reports.intake.workbook import Workbook
+from reports.model import measures
 from reports.model import redundancy_rules as rules
 from reports.model.errors import InvalidData, PostsNotGiven, UsageProblem
+from reports.model.findings import Findings
 from reports.model.formats import percent
 
-from .conftest import make_xlsx
+from .conftest import invoke, make_csv, make_xlsx
+from .test_consultation import COLS, RECON, TEAMS, row
 from .test_consultation import reconcile as run_reconcile
 
 # ---------------------------------------------------------------------------------------
@@ -884,3 +902,618 @@ def test_part_time_from_fte_to_six_places(tmp_path: Path) -> None:
                                 ["A", "W", "G1", "0.123456", 1, "Deleted", "N"]])
     pt = equality(intake.check(path)).characteristics[0]
     assert [(g.label, g.baseline) for g in pt.groups] == [("Full-time", 1), ("Part-time", 1)]
+
+
+# ---------------------------------------------------------------------------------------
+# reconcile (reports/figures/reconcile.py): the money form of its explanations, the claims
+# on pools figures, its refusals, and the edges of each explanation.
+
+def _recon_rows(*rows: list[Any]) -> list[list[Any]]:
+    return [COLS, *rows]
+
+
+def _row(**kw: Any) -> list[Any]:
+    return row(**kw)
+
+
+# By hand: North deletes 2 occupied posts (£60,000) at Oak; South deletes 1 vacant post
+# (£20,040) and relocates 1 (£25,000) at Elm, where 1 is kept (£30,000); nothing is created.
+# deleted £80,040 (occupied £60,000, vacant £20,040); net saving £80,040; relocated £25,000.
+def _money_rows() -> list[list[Any]]:
+    return [COLS + ["Annual cost"],
+            _row(team="North", location="Oak", posts=2) + [60000],
+            _row(team="South", location="Elm", posts=1, vacant="Y") + [20040],
+            _row(team="South", location="Elm", posts=1, status="Relocated",
+                 destination="Housing") + [25000],
+            _row(team="South", location="Elm", posts=1, status="Retained") + [30000]]
+
+
+@pytest.mark.parametrize("claim,explanations", [
+    ("at_risk_cost=80040", ["the claim counts vacant deleted posts as at risk: it equals all "
+                            "deleted posts (£80,040), of which £20,040 are vacant"]),
+    ("vacant_deleted_cost=80040", ["the claim counts occupied deleted posts as vacant: it "
+                                   "equals all deleted posts (£80,040)"]),
+    # £60,000 is also North's and Oak's figure; the gap, £20,040, is South's and Elm's
+    ("deleted_cost=60000", [
+        "the claim leaves out the vacant deleted posts: it equals the occupied ones only "
+        "(£60,000; £20,040 more are vacant)",
+        "this is North's figure, not the whole schedule's: the team 'North' has £60,000, the "
+        "whole schedule £80,040",
+        "the gap (20,040) equals team 'South''s figure: the claim leaves out that team",
+        "the gap (20,040) equals site 'Elm''s figure: the claim leaves out that site",
+        "this is Oak's figure, not the whole schedule's: the site 'Oak' has £60,000, the "
+        "whole schedule £80,040"]),
+    # £80,040 + £25,000: the relocated posts counted as deleted (not "as saved": that is
+    # the net saving's wording)
+    ("deleted_cost=105040", ["the claim counts the relocated posts (£25,000) as deleted; "
+                             "they move to another service"]),
+    ("net_saving=105040", ["the claim counts the cost of relocated posts (£25,000) as saved; "
+                           "it moves to another service with them"]),
+    # a gap that is not the relocated cost: the relocated posts explain nothing
+    ("net_saving=80100", ["no explanation found"]),
+    # £80,040 to the nearest £1 is itself; to the nearest £100 it is £80,000
+    ("net_saving=80000", ["rounding: £80,040 rounds to £80,000 (to the nearest £100)"]),
+])
+def test_reconcile_money_claims_are_explained_in_pounds(tmp_path: Path, claim: str,
+                                                       explanations: list[str]) -> None:
+    code, out = run_reconcile(tmp_path, claim, rows=_money_rows())
+    assert code == 1
+    (c,) = out["claims"]
+    assert c["explanations"] == explanations
+
+
+def test_reconcile_proposed_dismissals_are_explained_as_the_at_risk_posts(tmp_path: Path
+                                                                          ) -> None:
+    # RECON: 5 people in occupied deleted posts; 6 deleted posts of which 1 vacant; 1 post
+    # relocated. A claim of 6 dismissals counts the vacant post, or the relocated one.
+    code, out = run_reconcile(tmp_path, "proposed_dismissals=6")
+    (c,) = out["claims"]
+    assert c["computed"] == 5
+    assert c["explanations"] == [
+        "the claim counts vacant deleted posts as at risk: it equals all deleted posts (6), "
+        "of which 1 are vacant",
+        "the claim counts the relocated posts (1) as deleted; they move to another service"]
+
+
+def test_reconcile_relocated_posts_explain_only_a_deleted_or_at_risk_claim(tmp_path: Path
+                                                                           ) -> None:
+    # RECON's baseline: 5 deleted + 1 relocated + 4 retained = 10 FTE, in 11 posts. A
+    # baseline claim 1 over is not "relocated counted as deleted": the baseline holds them.
+    code, out = run_reconcile(tmp_path, "baseline_fte=11")
+    (c,) = out["claims"]
+    assert c["explanations"] == ["the claim counts posts (11) instead of FTE (10)"]
+
+
+def test_reconcile_a_site_not_given_does_not_stop_the_named_sites_being_read(tmp_path: Path
+                                                                            ) -> None:
+    # 1.5 FTE with no site (listed first, as "(not given)"), 1 FTE at Oak: a claim of 1
+    rows = _recon_rows(_row(team="West", location="", posts=2, fte=1.5),
+                       _row(team="West", location="Oak", posts=1))
+    code, out = run_reconcile(tmp_path, "deleted_fte=1", rows=rows)
+    (c,) = out["claims"]
+    assert c["explanations"] == ["this is Oak's figure, not the whole schedule's: the site "
+                                 "'Oak' has 1, the whole schedule 2.5"]
+
+
+def test_reconcile_a_gap_under_one_equal_to_a_team_is_that_team_counted_twice(tmp_path: Path
+                                                                             ) -> None:
+    # TEAMS: 4.5 deleted FTE, South 0.8: a claim of 5.3 is 0.8 over, South's figure
+    code, out = run_reconcile(tmp_path, "deleted_fte=5.3", rows=TEAMS)
+    (c,) = out["claims"]
+    assert c["explanations"] == ["the gap (0.8) equals team 'South''s figure: the claim "
+                                 "counts twice or adds that team"]
+
+
+def test_reconcile_a_number_with_no_words_beside_it_says_so(tmp_path: Path) -> None:
+    # a sheet holding only the number 12, in A1: no label to its left or above it
+    path = make_xlsx(tmp_path, sheets={"Posts": TEAMS, "Counts": [[12]]})
+    result = invoke("reconcile", path, "--claim", "closing_sites=12", "--format", "json")
+    (c,) = json.loads(result.stdout)["claims"]
+    assert c["explanations"] == [
+        "the claim equals a number on sheet 'Counts', which holds no posts: cell A1 has no "
+        "words beside it to say what it counts; it is not the schedule's sites closing "
+        "(future FTE 0)"]
+
+
+def _closing(tmp_path: Path, claim: str, *located: tuple[str, str]) -> list[str]:
+    path = make_xlsx(tmp_path, [COLS + ["Site type"],
+                                *(_row(location=loc, posts=1) + [kind] for loc, kind in located)])
+    result = invoke("reconcile", path, "--claim", claim, "--format", "json")
+    (c,) = json.loads(result.stdout)["claims"]
+    return c["explanations"]
+
+
+def test_reconcile_site_types_are_named_in_natural_order(tmp_path: Path) -> None:
+    # Ash (Type 10) and Oak (Type 9) both close: each type alone is 1 of the 2 closing;
+    # natural order puts Type 9 before Type 10, as the file's order and plain sorting do not
+    assert _closing(tmp_path, "closing_sites=1", ("Ash", "Type 10"), ("Oak", "Type 9")) == [
+        "the claim counts only sites of type 'Type 9' (1 of 2 closing)",
+        "the claim counts only sites of type 'Type 10' (1 of 2 closing)"]
+
+
+def test_reconcile_names_only_a_site_type_whose_count_is_the_claim(tmp_path: Path) -> None:
+    # 3 sites close: 1 Centre, 2 Offices; a claim of 1 is the Centres only
+    assert _closing(tmp_path, "closing_sites=1", ("Ash", "Centre"), ("Elm", "Office"),
+                    ("Oak", "Office")) == [
+        "the claim counts only sites of type 'Centre' (1 of 3 closing)"]
+
+
+def test_reconcile_sites_give_each_sites_fte_and_its_first_site_type(tmp_path: Path) -> None:
+    # Oak: 1.5 + 1 FTE deleted, nothing kept (closing), its rows say Centre then Office;
+    # Elm: 1 FTE kept, no type given
+    path = make_xlsx(tmp_path, [COLS + ["Site type"],
+                                _row(location="Oak", posts=2, fte=1.5) + ["Centre"],
+                                _row(location="Oak", posts=1) + ["Office"],
+                                _row(location="Elm", posts=1, status="Retained") + [None]])
+    result = invoke("reconcile", path, "--claim", "closing_sites=1", "--format", "json")
+    assert json.loads(result.stdout)["sites"] == {
+        "closing": [{"location": "Oak", "site_type": "Centre", "baseline_fte": 2.5,
+                     "future_fte": 0}],
+        "continuing": [{"location": "Elm", "site_type": None, "baseline_fte": 1,
+                        "future_fte": 1}]}
+
+
+@pytest.mark.parametrize("claim,header,needs", [
+    ("at_risk_posts=1", 6, "the file cannot give this figure: it needs a Vacant column"),
+    ("deleted_cost=1", 6, "the file cannot give this figure: it needs an Annual cost column"),
+    ("at_risk_cost=1", 6, "the file cannot give this figure: it needs a Vacant column and an "
+                          "Annual cost column"),
+    ("payback_months=1", 7, "the file cannot give this figure: it needs the figures of impact "
+                            "costs and an Annual cost column"),
+    ("redundancy_people=1", 7, "the file cannot give this figure: it needs the figures of "
+                               "impact costs"),
+])
+def test_reconcile_a_claim_the_file_cannot_give_names_all_it_needs(
+        tmp_path: Path, claim: str, header: int, needs: str) -> None:
+    # the first 6 columns: no Vacant column, no Annual cost; 7: with Vacant
+    rows = [COLS[:header], ["A", "W", "G1", 1, 1, "Deleted", "N"][:header]]
+    code, out = run_reconcile(tmp_path, claim, rows=rows)
+    (c,) = out["claims"]
+    assert c["computed"] is None and c["explanations"] == [needs]
+
+
+def test_reconcile_a_percentage_of_no_baseline_is_a_figure_the_file_cannot_give(
+        tmp_path: Path) -> None:
+    # only a new post: the baseline is 0 FTE, so no % of it is deleted; no column is missing
+    rows = _recon_rows(_row(status="Created", vacant="Y"))
+    code, out = run_reconcile(tmp_path, "pct_deleted=5", rows=rows)
+    (c,) = out["claims"]
+    assert c["computed"] is None
+    assert c["explanations"] == ["the file cannot give this figure"]
+
+
+def _total(fte: Any, posts: Any = None, label: str = "Total") -> list[Any]:
+    return [label, None, None, fte, posts, None, None, None, None, None, None]
+
+
+def test_reconcile_a_warning_on_a_cost_is_no_totals_row(tmp_path: Path) -> None:
+    # £30,000.125 has a fraction of a penny (a warning on its cell, with that value): the
+    # claim equals the cell, but the cell is a post's, not a Total row's
+    rows = [COLS + ["Annual cost"], _row(posts=2) + ["30000.125"],
+            _row(posts=1, status="Retained") + [10000]]
+    code, out = run_reconcile(tmp_path, "deleted_cost=30000.125", rows=rows)
+    (c,) = out["claims"]
+    assert c["explanations"] == ["no explanation found"]
+
+
+def test_reconcile_reads_a_totals_row_after_a_warning(tmp_path: Path) -> None:
+    # a cost warning on row 2, then a Total row saying 9 FTE where the rows add up to 3
+    rows = [COLS + ["Annual cost"], _row(posts=2) + ["30000.125"],
+            _row(posts=1, status="Retained") + [10000], _total(9) + [None]]
+    code, out = run_reconcile(tmp_path, "baseline_fte=9", rows=rows)
+    (c,) = out["claims"]
+    assert c["computed"] == 3
+    assert c["explanations"] == ["the claim equals the Total row at 'Posts'!D4 (9), which "
+                                 "disagrees with the rows it totals"]
+
+
+def test_reconcile_reads_a_totals_row_of_the_claims_unit_after_one_of_another(tmp_path: Path
+                                                                               ) -> None:
+    # RECON: 10 FTE and 11 posts; a Total row saying 9 FTE (D7) and 9 posts (E7)
+    code, out = run_reconcile(tmp_path, "baseline_posts=9", rows=RECON + [_total(9, 9)])
+    (c,) = out["claims"]
+    assert c["explanations"] == ["the claim equals the Total row at 'Posts'!E7 (9), which "
+                                 "disagrees with the rows it totals"]
+
+
+def test_reconcile_reads_a_totals_row_after_one_that_is_not_a_number(tmp_path: Path) -> None:
+    # a Sub-total row saying "lots" at D2, then RECON's rows and a Total of 9 FTE at D8
+    rows = [RECON[0], _total("lots", label="Sub-total"), *RECON[1:], _total(9)]
+    code, out = run_reconcile(tmp_path, "baseline_fte=9", rows=rows)
+    (c,) = out["claims"]
+    assert c["explanations"] == ["the claim equals the Total row at 'Posts'!D8 (9), which "
+                                 "disagrees with the rows it totals"]
+
+
+def test_reconcile_claims_on_pools_figures_each_alone_or_together(tmp_path: Path) -> None:
+    # RECON's pool (Support Worker, Grade 6): 2 + 3 occupied deleted and 4 kept = 9 people;
+    # with one new post, 1 post is available for redeployment
+    rows = RECON + [_row(team="B", status="Created", vacant="Y")]
+    code, out = run_reconcile(tmp_path, "people_in_affected_pools=9",
+                              "redeployment_posts_available=1", rows=rows)
+    assert code == 0
+    assert [(c["measure"], c["computed"]) for c in out["claims"]] == [
+        ("people_in_affected_pools", 9), ("redeployment_posts_available", 1)]
+    for claim, computed in (("people_in_affected_pools=8", 9),
+                            ("redeployment_posts_available=2", 1)):
+        code, out = run_reconcile(tmp_path, claim, rows=rows)
+        (c,) = out["claims"]
+        assert (code, c["computed"]) == (1, computed), claim
+
+
+def test_reconcile_a_file_without_a_posts_column_without_pools_claims(tmp_path: Path) -> None:
+    # no Posts column: pools cannot be counted, but a claim on deleted FTE can be checked
+    rows = [COLS[:4] + COLS[5:6], ["A", "W", "G1", 1, "Deleted"]]
+    code, out = run_reconcile(tmp_path, "deleted_fte=1", rows=rows)
+    assert code == 0 and out["claims"][0]["computed"] == 1
+
+
+def test_reconcile_reads_claims_as_numbers_and_says_what_is_wrong() -> None:
+    assert parse_value(" £5,242,253 ") == D("5242253")
+    assert parse_value("59.8%") == D("59.8")
+    for text, words in (("lots", "'lots' is not a number"),
+                        ("NaN", "'NaN' is not a finite number"),
+                        ("Infinity", "'Infinity' is not a finite number")):
+        with pytest.raises(ValueError) as e:
+            parse_value(text)
+        assert str(e.value) == words
+    assert claim_key("annual_saving") == "net_saving"
+    with pytest.raises(ValueError) as e:
+        claim_key("nonsense")
+    assert str(e.value) == ("unknown measure 'nonsense'; the measures are: "
+                            + ", ".join(measures.keys()))
+
+
+# ---------------------------------------------------------------------------------------
+# equality (reports/figures/equality.py): hidden counts (issue 25: "counts under 5 are
+# hidden along with any ratio or p-value that would reveal them"), and Fisher's p at 0.05
+
+def _protected_sex(tmp_path: Path, groups: dict[str, tuple[int, int]]) -> Any:
+    """The Sex table under the default rule (every count under 5 protected), from groups of
+    (posts, at risk): one row of occupied deleted posts and one of retained posts each."""
+    rows = [r for label, (b, a) in groups.items()
+            for r in (["A", "W", "G1", a, a, "Deleted", "N", label],
+                      ["A", "W", "G1", b - a, b - a, "Retained", "N", label]) if r[4]]
+    return _sex_table(tmp_path, rows, EqualityRule())
+
+
+COUNTS = ("eq_baseline_posts", "eq_at_risk_posts", "eq_retained_posts")
+WHAT_REVEALS = ("retention_rate", "retention_ratio", "below_four_fifths", "fisher_p")
+EVERY_GROUP_HIDDEN = "Every group is hidden: no safe pattern of hidden counts exists."
+
+
+def test_equality_one_small_group_is_hidden_whole_and_the_totals_row_kept(tmp_path: Path
+                                                                          ) -> None:
+    # one group of 3 posts (1 at risk): its counts are the totals', which are kept, so no
+    # pattern can hide them: every group's counts are hidden, the totals row is shown
+    sex = _protected_sex(tmp_path, {"Women": (3, 1)})
+    [women] = sex.rows
+    assert [women[k] for k in COUNTS + WHAT_REVEALS] == ["[c]"] * 7
+    assert sex.total == {"group": "Total", "eq_baseline_posts": 3, "eq_at_risk_posts": 1,
+                         "eq_retained_posts": 2, "retention_rate": percent(2, 3)}
+    assert sex.notes == [EVERY_GROUP_HIDDEN]
+    assert sex.reference is None and sex.flagged == []
+
+
+def test_equality_hides_every_group_rather_than_the_totals_row(tmp_path: Path) -> None:
+    # women 5 posts, none at risk; men 5, 1 at risk. Men's 1 is under 5; with the totals
+    # (10, 1, 9) shown, women's counts would reveal men's (10 - 5, 1 - 0, 9 - 5): the totals
+    # are hidden only as a last resort, so every group is hidden instead
+    sex = _protected_sex(tmp_path, {"Women": (5, 0), "Men": (5, 1)})
+    assert all(r[k] == "[c]" for r in sex.rows for k in COUNTS + WHAT_REVEALS)
+    assert sex.total == {"group": "Total", "eq_baseline_posts": 10, "eq_at_risk_posts": 1,
+                         "eq_retained_posts": 9, "retention_rate": percent(9, 10)}
+    assert sex.notes == [EVERY_GROUP_HIDDEN]
+
+
+def test_equality_a_hidden_count_in_the_totals_row_hides_its_rate(tmp_path: Path) -> None:
+    # 10 women and 10 men, 1 at risk in each: 2 at risk in all, under 5, so the totals row's
+    # at-risk count is hidden, and with it the kept count (20 - 2) and the rate (18 / 20)
+    sex = _protected_sex(tmp_path, {"Women": (10, 1), "Men": (10, 1)})
+    assert sex.total["eq_at_risk_posts"] == "[c]"
+    assert sex.total["retention_rate"] == "[c]"
+    assert sex.total["eq_retained_posts"] == "[c]"
+    assert set(sex.total) == {"group", *COUNTS, "retention_rate"}
+
+
+@pytest.mark.parametrize("short,name", [("b", "eq_baseline_posts"), ("a", "eq_at_risk_posts"),
+                                        ("r", "eq_retained_posts")])
+def test_equality_each_hidden_total_count_and_the_total_rate_show_c(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short: str, name: str) -> None:
+    # whichever count of the totals row the audit hides, that count and the rate show [c]
+    # and the others stay (20 posts, 3 at risk, 17 kept)
+    monkeypatch.setattr(equality_module, "_hide", lambda *a: {("\0total", short)})
+    sex = _protected_sex(tmp_path, {"Women": (10, 2), "Men": (10, 1)})
+    shown = {"eq_baseline_posts": 20, "eq_at_risk_posts": 3, "eq_retained_posts": 17}
+    assert sex.total == {"group": "Total", **shown, name: "[c]", "retention_rate": "[c]"}
+
+
+def test_equality_groups_with_a_hidden_count_are_named_in_a_note(tmp_path: Path) -> None:
+    # women: 2 of 20 at risk (under 5: hidden, and another group's at-risk count with it,
+    # or the total would give it away); men 10 of 30; other 12 of 30
+    sex = _protected_sex(tmp_path, {"Women": (20, 2), "Men": (30, 10), "Other": (30, 12)})
+    women = next(r for r in sex.rows if r["group"] == "Women")
+    assert women["eq_at_risk_posts"] == "[c]"
+    assert [women[k] for k in WHAT_REVEALS] == ["[c]"] * 4
+    shown = [r for r in sex.rows if r["retention_rate"] != "[c]"]
+    assert shown and all(r["retention_ratio"] != "[c]" for r in shown)
+    assert sex.notes == ["Groups with a hidden count have no rate or ratio shown; the ratio is "
+                         "to the best-retained group whose counts are shown."]
+
+
+def test_equality_a_flag_with_p_under_0_05_says_nothing_of_chance(tmp_path: Path) -> None:
+    from scipy.stats import fisher_exact  # scipy: only these equality tests
+    # women: 30 of 50 at risk (40% kept); men: 5 of 50 (90%): 40 / 90 = 0.44, under 0.8
+    sex = _sex_table(tmp_path, [["A", "W", "G1", 30, 30, "Deleted", "N", "Women"],
+                                ["A", "W", "G1", 20, 20, "Retained", "N", "Women"],
+                                ["A", "W", "G1", 5, 5, "Deleted", "N", "Men"],
+                                ["A", "W", "G1", 45, 45, "Retained", "N", "Men"]])
+    assert fisher_exact([[30, 20], [5, 45]]).pvalue < 0.05
+    assert sex.flagged == ["Women"]
+    assert sex.notes == ["Women: retention is under four-fifths of the best-retained group's "
+                         "(ratio 0.44)."]
+
+
+def test_equality_a_flag_with_p_of_exactly_0_05_could_be_chance(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "0.05 or more": at p = 0.05 exactly the difference could be chance
+    monkeypatch.setattr(equality_module, "fisher_p", lambda *counts: D("0.05"))
+    sex = _sex_table(tmp_path, [["A", "W", "G1", 3, 3, "Deleted", "N", "Women"],
+                                ["A", "W", "G1", 7, 7, "Retained", "N", "Women"],
+                                ["A", "W", "G1", 1, 1, "Deleted", "N", "Men"],
+                                ["A", "W", "G1", 9, 9, "Retained", "N", "Men"]])
+    assert sex.flagged == ["Women"]
+    assert sex.notes == ["Women: retention is under four-fifths of the best-retained group's "
+                         "(ratio 0.78). The difference could well be chance (Fisher's p is "
+                         "0.05 or more)."]
+
+
+# ---------------------------------------------------------------------------------------
+# totals (reports/figures/totals.py)
+
+def _summary(tmp_path: Path, rows: list[list[Any]], csv: bool = False) -> Any:
+    path = make_csv(tmp_path, rows) if csv else make_xlsx(tmp_path, rows)
+    report = intake.check(path)
+    return report, summarise(report)
+
+
+TOT_HEADER = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant", "Location",
+              "Destination"]
+POST_COUNTS = ("deleted_posts", "retained_posts", "relocated_posts", "created_posts",
+               "baseline_posts", "future_posts")
+
+
+def test_totals_without_a_posts_column_give_no_post_count_anywhere(tmp_path: Path) -> None:
+    # no Posts column: one row is not one post, so no count of posts is given (None), in
+    # the totals, in every group, and in the totals a stored version keeps
+    report, s = _summary(tmp_path, [["Team", "Job title", "Grade", "FTE", "Status"],
+                                    ["A", "W", "G1", 1, "Deleted"],
+                                    ["B", "W", "G1", 0.5, "Retained"]])
+    assert s.has_posts is False
+    assert all(s.totals[k] is None for k in POST_COUNTS)
+    assert (s.totals["deleted_fte"], s.totals["baseline_fte"]) == (D(1), D("1.5"))
+    for name, rows in s.groups.items():
+        for g in rows:
+            assert all(g[k] is None for k in POST_COUNTS), (name, g)
+    assert [g["deleted_fte"] for g in s.groups["by_team"]] == [D(1), D(0)]
+    assert totals_of(report) == s.totals
+
+
+def test_totals_of_no_posts_are_zero_with_no_groups() -> None:
+    # a workbook with no table of posts (the library's own case; the reader refuses such a
+    # file): every figure is 0 and no grouping has a group
+    report = validate(Workbook(path=Path("none.xlsx"), name="none.xlsx", sha256="",
+                               fmt="xlsx", tables=[], skipped=[], findings=Findings()))
+    s = summarise(report)
+    assert s.totals["deleted_fte"] == 0 and s.totals["baseline_posts"] == 0
+    assert s.totals["pct_deleted"] is None
+    assert s.groups == {"by_team": [], "by_grade": [], "by_team_grade": [],
+                        "by_destination": [], "by_location": []}
+
+
+def test_totals_of_fte_past_two_to_the_53_are_exact(tmp_path: Path) -> None:
+    # 1,001 rows of 9,999,999.000001 FTE: 10,009,998,999,001,001 millionths in all, odd and
+    # over 2**53, so a float64 could not hold it; the sum must still be exact
+    rows = [["Team", "Job title", "Grade", "FTE", "Posts", "Status"]] + \
+        [["A", "W", "G1", "9999999.000001", 10_000_000, "Deleted"]] * 1001
+    report, s = _summary(tmp_path, rows, csv=True)
+    exact = 1001 * D("9999999.000001")
+    assert 10 ** 6 * exact > 2 ** 53
+    assert s.totals["deleted_fte"] == exact
+    assert s.groups["by_team"][0]["deleted_fte"] == exact
+    assert totals_of(report)["deleted_fte"] == exact
+
+
+def test_totals_by_destination_list_every_destination_of_a_relocated_post(tmp_path: Path
+                                                                          ) -> None:
+    # the first row moves to Housing, the second to Parks; the deleted row has none
+    _, s = _summary(tmp_path, [TOT_HEADER,
+                               ["A", "W", "G1", 1, 1, "Relocated", "N", "", "Housing"],
+                               ["A", "W", "G1", 1, 1, "Relocated", "N", "", "Parks"],
+                               ["A", "W", "G1", 1, 1, "Deleted", "N", "", ""]])
+    assert [(g["destination"], g["relocated_posts"]) for g in s.groups["by_destination"]] \
+        == [("Housing", 1), ("Parks", 1)]
+
+
+def test_totals_a_relocated_post_with_no_destination_is_not_given(tmp_path: Path) -> None:
+    # no Destination column: the relocated post's destination is "(not given)"
+    _, s = _summary(tmp_path, [TOT_HEADER[:-1],
+                               ["A", "W", "G1", 1, 1, "Relocated", "N", ""]])
+    assert [(g["destination"], g["relocated_posts"]) for g in s.groups["by_destination"]] \
+        == [("(not given)", 1)]
+
+
+def test_totals_one_post_with_a_location_makes_the_by_location_grouping(tmp_path: Path
+                                                                       ) -> None:
+    # one row at Oak, one with no location: a location is given, so both are listed
+    _, s = _summary(tmp_path, [TOT_HEADER,
+                               ["A", "W", "G1", 1, 1, "Deleted", "N", "Oak", ""],
+                               ["A", "W", "G1", 1, 1, "Deleted", "N", "", ""]])
+    assert s.has_location is True
+    assert [(g["location"], g["deleted_posts"]) for g in s.groups["by_location"]] \
+        == [("(not given)", 1), ("Oak", 1)]
+
+
+def test_totals_a_location_only_on_a_totals_row_is_no_location(tmp_path: Path) -> None:
+    # no post has a location; the Total row's "All sites" is not a post's location
+    _, s = _summary(tmp_path, [TOT_HEADER,
+                               ["A", "W", "G1", 1, 1, "Deleted", "N", "", ""],
+                               ["A", "W", "G1", 1, 1, "Retained", "N", "", ""],
+                               ["Total", None, None, 2, 2, None, None, "All sites", None]])
+    assert s.has_location is False and s.groups["by_location"] == []
+
+
+def test_totals_summary_says_which_columns_the_file_has(tmp_path: Path) -> None:
+    # a column with a heading no field has ("Notes") is ignored, and the summary says so
+    report, s = _summary(tmp_path, [TOT_HEADER + ["Annual cost", "Notes"],
+                                    ["A", "W", "G1", 1, 1, "Deleted", "N", "Oak", "", 100, "x"]])
+    assert (s.has_vacant, s.has_cost, s.has_location, s.has_posts) == (True, True, True, True)
+    assert [f.code for f in s.info] == ["unknown-column"]
+    assert s.info == list(report.findings.infos)
+    _, bare = _summary(tmp_path, [TOT_HEADER[:6], ["A", "W", "G1", 1, 1, "Deleted"]])
+    assert (bare.has_vacant, bare.has_cost, bare.has_location) == (False, False, False)
+
+
+def test_totals_to_dict_has_recoded_only_when_groups_were_merged(tmp_path: Path) -> None:
+    _, s = _summary(tmp_path, [TOT_HEADER[:6], ["A", "W", "G1", 1, 1, "Deleted"]])
+    assert "recoded" not in s.to_dict()
+    s.recoded = {"team": {"Other teams": ["A"]}}
+    assert s.to_dict()["recoded"] == {"team": {"Other teams": ["A"]}}
+
+
+def test_totals_headline_gives_a_percentage_it_cannot_work_out_as_n_a() -> None:
+    t = {"deleted_fte": D(5), "baseline_fte": D(10)}
+    assert headline({**t, "pct_deleted": D("50.0")}) == \
+        "5 of 10 FTE (50.0%) proposed for deletion"
+    assert headline({**t, "pct_deleted": None}) == "5 of 10 FTE (n/a) proposed for deletion"
+    # a hidden percentage (a marker) is shown as it is, with no % after it
+    assert headline({**t, "pct_deleted": "[c]"}) == "5 of 10 FTE ([c]) proposed for deletion"
+
+
+# ---------------------------------------------------------------------------------------
+# compare (reports/figures/compare.py): each kind of post change in words, the JSON of
+# the groups, and the figures in words
+
+def _cmp(tmp_path: Path, old_rows: list[list[Any]], new_rows: list[list[Any]],
+         header: list[str] = CMP_HEADER) -> Any:
+    old = make_xlsx(tmp_path, [header, *old_rows], name="old.xlsx")
+    new = make_xlsx(tmp_path, [header, *new_rows], name="new.xlsx")
+    return compare(intake.check(old), intake.check(new), old_label="v1", new_label="v2")
+
+
+def _p(pid: str, status: str = "Retained", fte: Any = 1, posts: int = 1, dest: str = "",
+       vacant: str = "N", team: str = "A", grade: str = "G1") -> list[Any]:
+    return [pid, team, "Clerk", grade, "Hub", fte, posts, status, dest, vacant]
+
+
+def test_compare_says_each_change_of_a_post_in_words_once(tmp_path: Path) -> None:
+    old = [_p("P1"), _p("P2"), _p("P3", "Relocated", dest="Housing"),
+           _p("P4", "Relocated", dest="Housing"), _p("P5"), _p("P6"), _p("P7"),
+           _p("P8", vacant="Y")]
+    new = [_p("P1", "Deleted"), _p("P2", fte=0.5), _p("P3", "Relocated", dest="Parks"),
+           _p("P4"), _p("P5", "Relocated", dest="Parks"), _p("P6", fte=2, posts=2),
+           _p("P7", vacant="Y"), _p("P8")]
+    c = _cmp(tmp_path, old, new)
+    where = "Clerk (A, G1, Hub)"
+    # each post once, under its first kind of change (status, FTE, destination, posts,
+    # vacancy); a destination is a relocated post's only, else "(none)"
+    assert post_lines(c) == [
+        ("Status changed", 3, [f"P1 {where}: retained → deleted",
+                               f"P4 {where}: relocated → retained; "
+                               f"destination Housing → (none)",
+                               f"P5 {where}: retained → relocated; "
+                               f"destination (none) → Parks"]),
+        ("FTE changed", 2, [f"P2 {where}: FTE 1 → 0.5",
+                            f"P6 {where}: FTE 1 → 2; posts 1 → 2"]),
+        ("Destination changed", 1, [f"P3 {where}: destination Housing → Parks"]),
+        ("Vacancy changed", 2, [f"P7 {where}: now vacant", f"P8 {where}: now occupied"])]
+    # at most `limit` lines a section, then how many more; a section of exactly `limit`
+    # lines is shown whole
+    assert post_lines(c, limit=2) == [
+        ("Status changed", 3, [f"P1 {where}: retained → deleted",
+                               f"P4 {where}: relocated → retained; "
+                               f"destination Housing → (none)", "… and 1 more"]),
+        *post_lines(c)[1:]]
+
+
+def test_compare_a_post_is_described_by_its_id_title_and_where_it_is() -> None:
+    post = Post(sheet="Posts", row=2, post_id="EH-0012", team="Family Support",
+                title="Family Support Worker", grade="Grade 6", location="Buxton",
+                status="deleted", fte=1_000_000, posts=1, destination="", vacant=False)
+    assert post.describe() == "EH-0012 Family Support Worker (Family Support, Grade 6, Buxton)"
+    assert replace(post, post_id="", location="").describe() == \
+        "Family Support Worker (Family Support, Grade 6)"
+
+
+def test_compare_json_groups_give_each_side_without_its_label_and_the_changes(
+        tmp_path: Path) -> None:
+    # team A: 1 post deleted in both; team B only in the new version, 1 post created;
+    # team C only in the old one, 1 post kept
+    c = _cmp(tmp_path, [_p("P1", "Deleted"), _p("P3", team="C")],
+             [_p("P1", "Deleted"), _p("P2", "Created", team="B", grade="G2", vacant="Y")])
+    out = c.to_dict()
+    a, b, gone = out["by_team"]
+    assert gone["team"] == "C" and gone["new"] is None and gone["old"]["retained_posts"] == 1
+    assert gone["change"]["baseline_fte"] == -1
+    assert a["team"] == "A" and "team" not in a["old"] and "team" not in a["new"]
+    assert a["old"]["deleted_posts"] == a["new"]["deleted_posts"] == 1
+    # A: nothing changed, so every change is 0
+    assert set(a["change"].values()) == {0}
+    assert b["team"] == "B" and b["old"] is None and "team" not in b["new"]
+    assert b["new"]["created_posts"] == 1
+    # B is new: its figures rise from 0 (its baseline stays 0; its future FTE is 1)
+    assert b["change"]["future_fte"] == 1 and b["change"]["baseline_fte"] == 0
+    assert None not in b["change"].values()
+    assert [g["grade"] for g in out["by_grade"]] == ["G1", "G2"]
+    assert "grade" not in out["by_grade"][0]["old"]
+
+
+def test_compare_a_group_absent_from_one_version_counts_from_zero() -> None:
+    new = {"team": "B", "deleted_fte": D("1.5"), "deleted_posts": 2, "retained_posts": 3,
+           "deleted_cost": D(100)}
+    g = GroupChange("B", None, new)
+    # absent: 0 posts and 0 FTE; a figure the other side has but not counted (a cost) has
+    # no old value, and so no change
+    assert g.changes(["deleted_fte", "deleted_posts", "retained_posts", "deleted_cost"]) == [
+        Change("deleted_fte", D(0), D("1.5")), Change("deleted_posts", 0, 2),
+        Change("retained_posts", 0, 3), Change("deleted_cost", None, D(100))]
+    # a figure neither side has is left out, and the ones after it kept
+    both = GroupChange("B", {"team": "B", "deleted_fte": D(1)}, {"team": "B"})
+    assert both.changes(["at_risk_fte", "deleted_fte"]) == [Change("deleted_fte", D(1), None)]
+
+
+def test_compare_reports_vacancy_and_cost_only_when_both_versions_have_them(tmp_path: Path
+                                                                            ) -> None:
+    both = _cmp(tmp_path, [_p("P1", "Deleted")], [_p("P1", "Deleted")])
+    assert (both.has_vacant, both.has_cost) == (True, False)
+    assert group_keys(both) == list(GROUP_KEYS)
+    header = CMP_HEADER[:-1]                 # the new version has no Vacant column
+    old = make_xlsx(tmp_path, [CMP_HEADER, _p("P1", "Deleted")], name="old.xlsx")
+    new = make_xlsx(tmp_path, [header, _p("P1", "Deleted")[:-1]], name="new.xlsx")
+    one = compare(intake.check(old), intake.check(new))
+    assert one.has_vacant is False
+    assert group_keys(one) == [k for k in GROUP_KEYS if not k.startswith("at_risk")]
+    cost = make_xlsx(tmp_path, [CMP_HEADER + ["Annual cost"], _p("P1", "Deleted") + [100]],
+                     name="cost.xlsx")
+    assert compare(intake.check(old), intake.check(cost)).has_cost is False
+    assert compare(intake.check(cost), intake.check(cost)).has_cost is True
+
+
+@pytest.mark.parametrize("key,value,signed,text", [
+    ("deleted_fte", None, True, "–"),
+    ("deleted_fte", D("1.5"), False, "1.5"),
+    ("deleted_fte", D("1.5"), True, "+1.5"),
+    ("deleted_fte", D("0.5"), True, "+0.5"),
+    ("deleted_fte", D(0), True, "0"),
+    ("deleted_fte", D("-1.5"), True, "-1.5"),
+    ("pct_deleted", D("59.8"), False, "59.8%"),
+    ("pct_deleted", D("1.4"), True, "+1.4 pts"),
+    ("deleted_cost", D("-19507.50"), True, "-£19,507.50"),
+    ("deleted_cost", D("19507.50"), False, "£19,507.50"),
+    ("deleted_posts", "[c]", True, "[c]"),
+])
+def test_compare_figure_text_signs_a_change_and_gives_its_unit(key: str, value: Any,
+                                                               signed: bool, text: str) -> None:
+    assert figure_text(key, value, signed=signed) == text
+    if not signed:
+        assert figure_text(key, value) == text          # unsigned unless asked

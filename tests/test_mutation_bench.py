@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests import conftest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,3 +106,37 @@ def test_no_group_runs_the_golden_files() -> None:
     for group in m.GROUPS:
         assert "tests/test_golden.py" not in m.own_tests(ROOT, group)
         assert all(Path(t).name.startswith("test_") for t in m.own_tests(ROOT, group))
+
+
+def test_an_earlier_report_is_read_back_and_merged_with_a_new_run() -> None:
+    m = load()
+    sample = SAMPLE.replace("caught by type check", "killed")
+    scores = list(m.aggregate(m.parse_results(sample), MODULES, ("tests/test_costs.py",))
+                  .values())
+    scores[1].survivors = [(n, s, "-    a = 1\n+    a = 2", "") for n, s, *_ in
+                           scores[1].survivors]
+    text = m.report(scores, when="2026-12-07", command="python bench/mutation.py",
+                    version="3.8.1")
+    earlier = m.read_report(text)
+    assert [(s.module, s.counts, s.tests) for s in earlier] == [
+        (MODULES[0], {"killed": 1, "timeout": 1, "survived": 1, "no tests": 1},
+         ("test_costs.py",)),
+        (MODULES[1], {"killed": 3, "survived": 1, "not checked": 1}, ("test_costs.py",))]
+    # in the report's (natural) order; a survivor with no diff reads back with none
+    assert [s.survivors for s in earlier] == [
+        [("reports.model.redundancy_rules.x_cap_for__mutmut_3", "no tests", "", ""),
+         ("reports.model.redundancy_rules.x_weeks_for_year__mutmut_2", "survived", "", "")],
+        [("reports.figures.costs.x_costs__mutmut_4", "survived", "-    a = 1\n+    a = 2",
+          "")]]
+    # a new run of one module replaces it; the other is kept as it was
+    new = m.ModuleScore(MODULES[1], ("tests/test_costs.py",), {"killed": 5})
+    merged = m.merge(earlier, [new])
+    assert [s.module for s in merged] == list(MODULES)
+    assert merged[0].counts == earlier[0].counts and merged[1] is new
+    again = m.report(merged, when="2026-12-07", command="c", version="3.8.1")
+    assert "| 5 | 5 | 0 | 0 | 0 | 0 | 0 | 100.0% | 0 |" in again
+    assert "x_costs__mutmut_4" not in again and "x_cap_for__mutmut_3" in again
+    # statuses lumped under "other" cannot be read back
+    with pytest.raises(ValueError, match="under 'other'"):
+        m.read_report(m.report(list(m.aggregate(m.parse_results(SAMPLE), MODULES).values()),
+                               when="x", command="c", version="3.8.1"))

@@ -263,10 +263,11 @@ def _explain(claim: Claim, value: Any, t: dict[str, Any], summary: Summary, repo
     what = measures.get(key).label
     for fig in report.workbook.figures:
         if fig.value == c:
-            says = f'reads "{fig.says}"' if fig.says else "has no words beside it"
+            says = (f'reads "{fig.says}"; that counts what those words say, not'
+                    if fig.says else "has no words beside it to say what it counts; it is not")
             out.append(f"the claim equals a number on sheet '{fig.sheet}', which holds no "
-                       f"posts: cell {fig.cell} {says}; that counts what those words say, "
-                       f"not the schedule's {what[:1].lower() + what[1:]}")
+                       f"posts: cell {fig.cell} {says} the schedule's "
+                       f"{what[:1].lower() + what[1:]}")
     if key == "closing_sites":
         kinds: dict[str, int] = {}
         for s in found.closing:
