@@ -278,6 +278,7 @@ def test_the_public_briefing_has_no_trend_section(three_versions: Path,
     management only (README, "The trend across versions")."""
     text = _brief(three_versions, tmp_path, "html", "--audience", "public").read_text("utf-8")
     assert 'id="section-trend"' not in text
+    assert "The public briefing has no trend across versions" in " ".join(text.split())
     management = _brief(three_versions, tmp_path, "html", "--audience", "management")
     assert 'id="section-trend"' in management.read_text("utf-8")
 

@@ -30,6 +30,11 @@ LABELS = {"baseline_fte": "Baseline FTE", "deleted_fte": "Deleted FTE",
           "at_risk_fte": "At risk FTE", "vacant_deleted_fte": "Vacancies deleted FTE",
           "relocated_fte": "Relocated FTE", "created_fte": "Created FTE",
           "net_saving": "Saving (deleted less new)"}
+# Why a public briefing has none (its method section, and the trend section's note).
+NOT_PUBLIC = ("The public briefing has no trend across versions: its figures are audited "
+              "one version at a time through the publication ledger, and a series of "
+              "versions is not yet audited as one release, so the trend is in the union "
+              "and management briefings only.")
 # The chart's stacked bars: FTE by status (baseline = deleted + retained + relocated).
 CHART_MEASURES = ("deleted_fte", "retained_fte", "relocated_fte", "created_fte")
 

@@ -149,7 +149,7 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
             briefing = released(pub, template, lambda prior: make_briefing(
                 report, summary, template, title=title, organisation=organisation,
                 generated=default_date(reproducible), version=__version__, changes=changes,
-                prior=prior, trend=trend_for(src, template)))
+                prior=prior, trend=trend_for(src)))
         with atomic_output(out, "wb") as fh:
             pages = render(briefing, fh, reproducible=reproducible, version=__version__)
     suppresses = template.suppresses
@@ -214,11 +214,11 @@ KINDS: dict[Render, str] = {_reportlab: "PDF", _tagged: "tagged PDF", _html: "HT
 SUFFIXES = {"pdf": ".pdf", "html": ".html", "docx": ".docx"}
 
 
-def trend_for(src: Opened, template: Template) -> Trend | None:
-    """A stored version's trend section: every version of its dataset up to it, when
-    there is more than one and the template shows every figure (a public briefing has
-    no trend: see `reports.documents.sections.trend`)."""
-    if template.suppresses or src.store is None or src.version is None:
+def trend_for(src: Opened) -> Trend | None:
+    """A stored version's trend: every version of its dataset up to it, when there is
+    more than one.  A briefing that suppresses small numbers shows no trend section; its
+    method section says why (`reports.documents.sections.trend`)."""
+    if src.store is None or src.version is None:
         return None
     versions = src.store.versions(src.version.dataset)
     trend = trend_of(versions, upto=src.version.number)

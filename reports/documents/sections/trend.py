@@ -9,7 +9,8 @@ the template lists "trend" itself.  Every figure is a key into the briefing's on
 
 A briefing that suppresses small numbers (public) has no trend section: its figures are
 audited one version at a time through the publication ledger, and a series of versions
-is not yet audited as one release.  The section then says nothing and is left out.
+is not yet audited as one release.  The section then says nothing and is left out, and
+the method section says why (`figures.trend.NOT_PUBLIC`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ from ..builder import Builder
 from . import section
 
 TREND = "trend"
-NOT_PUBLIC = ("The public briefing has no trend: its figures are audited one version at a "
-              "time, so the trend across versions is for the union and management "
-              "briefings only.")
 
 
 def key(i: int, m: str) -> tuple[str, int, str]:
@@ -89,7 +87,7 @@ def trend(b: Builder) -> list[Block]:
     b.charts.append(chart)
     out.append(chart)
     out.append(Text("Each row gives the whole-file totals of the version as it was stored. "
-                    + NOT_PUBLIC, "note"))
+                    + tr.NOT_PUBLIC, "note"))
     return out
 
 
