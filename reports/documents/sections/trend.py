@@ -46,7 +46,8 @@ def trend(b: Builder) -> list[Block]:
     what = "month" if monthly else "version"
     out: list[Block] = [Text(clean(
         f"The proposals across {len(t)} {what}s, from {tr.as_of_text(first)} to "
-        f"{tr.as_of_text(last)}: {_changed_words(t, steps, what)}", 600), "lead")]
+        f"{tr.as_of_text(last)}: {_changed_words(t, steps, what)}", 600))]
+    widths = [1.1, 1.3] + [1.7 if m == "net_saving" else 1.3 for m in shown]
     rows: list[list[Cell]] = []
     for i, p in enumerate(t.points):
         row: list[Cell] = [p.label, tr.as_of_text(p)]
@@ -54,7 +55,7 @@ def trend(b: Builder) -> list[Block]:
                            for m in shown])
     out.append(b.table(Table(["Version" if not monthly else "Month", "As of"] +
                              [tr.LABELS[m] for m in shown], rows, text_cols=2,
-                             widths=[1.6, 1.4] + [1] * len(shown),
+                             widths=widths,
                              caption=f"The main figures, {what} by {what}")))
     change_rows: list[list[Cell]] = []
     for i in range(1, len(t)):
@@ -71,7 +72,7 @@ def trend(b: Builder) -> list[Block]:
     b.show(c for r in change_rows for c in r)
     out.append(Table(["Version" if not monthly else "Month", "As of"] +
                      [tr.LABELS[m] for m in shown], change_rows, text_cols=2,
-                     widths=[1.6, 1.4] + [1] * len(shown),
+                     widths=widths,
                      caption=f"The change from the {what} before"))
     for i in steps:
         said = "; ".join(f"{tr.LABELS[m]} {tr.fmt_change(m, d)}"
