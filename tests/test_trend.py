@@ -338,3 +338,13 @@ def test_the_portal_dataset_page_passes_axe(browser: Any, three_versions: Path) 
         page.close()
     assert [(v["id"], [n["target"] for n in v["nodes"]][:3])
             for v in result["violations"]] == []
+
+
+def test_the_html_briefing_with_its_trend_passes_axe(browser: Any, three_versions: Path,
+                                                     tmp_path: Path) -> None:
+    from .test_axe import run_axe
+
+    path = _brief(three_versions, tmp_path, "html")
+    assert 'id="section-trend"' in path.read_text("utf-8")
+    assert run_axe(browser, path) == []
+    assert run_axe(browser, path, width=375) == []
