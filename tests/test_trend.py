@@ -155,10 +155,11 @@ def test_history_csv_carries_the_same_series_as_json(three_versions: Path) -> No
 
 
 def test_by_month_picks_each_months_version_as_monthly_does(tmp_path: Path) -> None:
-    """January has two versions (the later wins), February none (January's repeats),
-    March the third; the choice is the store's own `version_as_of`, as monthly's."""
+    """January has two versions, the second backdated before the first (the one dated
+    later wins), February none (January's repeats), March the third; the choice is the
+    store's own `version_as_of`, as monthly's."""
     store = tmp_path / "store"
-    for i, (rows, as_of) in enumerate(zip(versions_rows(), ("2024-01-10", "2024-01-25",
+    for i, (rows, as_of) in enumerate(zip(versions_rows(), ("2024-01-25", "2024-01-10",
                                                             "2024-03-02")), 1):
         path = make_xlsx(tmp_path, [HEADER, *rows], name=f"m{i}.xlsx")
         assert invoke("upload", path, "--dataset", NAME, "--as-of", as_of,
@@ -168,11 +169,12 @@ def test_by_month_picks_each_months_version_as_monthly_does(tmp_path: Path) -> N
     with Store(store) as s:
         chosen = [s.version_as_of(NAME, date(2024, m, d)) for m, d in ((1, 31), (2, 29),
                                                                        (3, 31))]
-    assert [m["version"] for m in months] == [v.number for v in chosen if v is not None]
+    assert [m["version"] for m in months] == [v.number for v in chosen if v is not None] \
+        == [1, 1, 3]
     assert months[1]["changed"] == [] and months[1]["change"]["deleted_fte"] == 0
     sums = [expected(rows) for rows in versions_rows()]
     assert Decimal(str(months[2]["change"]["deleted_fte"])) == \
-        sums[2]["deleted_fte"] - sums[1]["deleted_fte"]
+        sums[2]["deleted_fte"] - sums[0]["deleted_fte"]
 
 
 # --------------------------------------------------------------------------
@@ -348,3 +350,33 @@ def test_the_html_briefing_with_its_trend_passes_axe(browser: Any, three_version
     assert 'id="section-trend"' in path.read_text("utf-8")
     assert run_axe(browser, path) == []
     assert run_axe(browser, path, width=375) == []
+
+
+def test_the_monthly_briefing_trends_month_by_month(three_versions: Path,
+                                                    tmp_path: Path) -> None:
+    """April's monthly briefing: one row per month from January, each month's version
+    as monthly chooses it (March repeats February's), the figures of
+    `impact history --by-month`; January's, one month alone, has no trend."""
+    from reports.services.monthly import Month, audiences_from, run_monthly
+
+    made: list[Any] = []
+
+    def keep(*_: Any, briefing: Any = None, **__: Any) -> None:
+        made.append(briefing)
+
+    months = history_json(three_versions, "--by-month")
+    with Store(three_versions) as store:
+        run_monthly(store, tmp_path / "out", Month(2024, 4), render=keep,
+                    audiences=audiences_from(["union"]))
+        run_monthly(store, tmp_path / "out", Month(2024, 1), render=keep,
+                    audiences=audiences_from(["union"]))
+    april, january = made
+    assert january is None or all(s.id != "trend" for s in january.sections)
+    section = next(s for s in april.sections if s.id == "trend")
+    table = section.blocks[1]
+    assert [r[0] for r in table.rows] == ["2024-01: version 1", "2024-02: version 2",
+                                         "2024-03: version 2", "2024-04: version 3"]
+    assert [m["month"] for m in months] == ["2024-01", "2024-02", "2024-03", "2024-04"]
+    for row, month in zip(table.rows, months):
+        assert [number(april.figures.text(c)) for c in row[2:]] == \
+            [Decimal(str(month["figures"][m])) for m in MEASURES]

@@ -3,9 +3,9 @@ proposals changed and by how much (issue 28, part 2).
 
 The figures are the whole-file totals each stored version keeps (`Version.totals`, as
 `summarise` makes them), so the trend needs no file read again.  `trend_of` takes any
-objects with a version's `number`, `as_of`, `original_name` and `totals`; `by_month`
-picks each month's version as `impact monthly` does (the highest-numbered version whose
-as-of date is on or before the month's last day).
+objects with a version's `number`, `as_of`, `uploaded_at`, `original_name` and `totals`;
+`by_month` picks each month's version as `impact monthly` does (`Store.version_as_of`:
+the version in force on the month's last day).
 
 The same `Trend` feeds the briefing's trend section, `impact history --format json|csv`
 and the portal's dataset page, so the three always agree.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -50,6 +50,8 @@ class Stored(Protocol):
     def original_name(self) -> str: ...
     @property
     def totals(self) -> dict[str, Any]: ...
+    @property
+    def uploaded_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -140,9 +142,10 @@ def trend_of(versions: Iterable[Stored], upto: int | None = None) -> Trend:
 
 def by_month(versions: Sequence[Stored], upto: date | None = None) -> Trend:
     """Each month's chosen version, from the month of the earliest as-of date to the month
-    of the latest (or of `upto`): the highest-numbered version dated on or before the
-    month's last day, as `impact monthly` chooses it.  A month with no new version repeats
-    the one before (no change)."""
+    of the latest (or of `upto`): the version in force at the month's last day, as
+    `impact monthly` chooses it (`Store.version_as_of`: the latest as-of date on or before
+    it; of several with that date, the one uploaded last).  A month with no new version
+    repeats the one before (no change)."""
     if not versions:
         return Trend(())
     first = min(v.as_of for v in versions)
@@ -153,7 +156,7 @@ def by_month(versions: Sequence[Stored], upto: date | None = None) -> Trend:
         end = date(year, month, calendar.monthrange(year, month)[1])
         dated = [v for v in versions if v.as_of <= end]
         if dated:
-            chosen = max(dated, key=lambda v: v.number)
+            chosen = max(dated, key=lambda v: (v.as_of, v.uploaded_at, v.number))
             points.append(point_of(chosen, f"{year:04d}-{month:02d}"))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return Trend(tuple(points))
@@ -178,3 +181,12 @@ def fmt_change(m: str, diff: Decimal | None) -> str:
 
 def as_of_text(p: Point) -> str:
     return fmt_date(p.as_of)
+
+
+def when_text(p: Point) -> str:
+    """A row's time in words: its month ("April 2024") for a monthly series, else its
+    version's as-of date."""
+    if not p.month:
+        return as_of_text(p)
+    year, month = p.month.split("-")
+    return f"{calendar.month_name[int(month)]} {year}"

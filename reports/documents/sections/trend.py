@@ -45,8 +45,8 @@ def trend(b: Builder) -> list[Block]:
     steps = [i for i in range(1, len(t)) if t.changed(i)]
     what = "month" if monthly else "version"
     out: list[Block] = [Text(clean(
-        f"The proposals across {len(t)} {what}s, from {tr.as_of_text(first)} to "
-        f"{tr.as_of_text(last)}: {_changed_words(t, steps, what)}", 600))]
+        f"The proposals across {len(t)} {what}s, from {tr.when_text(first)} to "
+        f"{tr.when_text(last)}: {_changed_words(t, steps, what)}", 600))]
     widths = [1.1, 1.3] + [1.7 if m == "net_saving" else 1.3 for m in shown]
     rows: list[list[Cell]] = []
     for i, p in enumerate(t.points):
