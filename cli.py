@@ -288,26 +288,30 @@ def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
 
 @cli.command()
 @click.argument("name", callback=check_text)
-@format_option(type=click.Choice(["text", "json"]), help="Output format.")
+@format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
+@click.option("--by-month", is_flag=True, help="One row per month, with the version "
+              "impact monthly uses for it (the latest dated on or before the month's end).")
 @store_option
 @debug_option
 @handle_errors
-def history(name: str, fmt: str, store_dir: Path | None, debug: bool) -> None:
+def history(name: str, fmt: str, by_month: bool, store_dir: Path | None,
+            debug: bool) -> None:
     """List every version of a dataset (newest first) with its totals and
-    what changed from the version before.
+    what changed from the version before.  JSON and CSV carry the trend the
+    briefing shows: baseline, deleted, at risk, vacancies deleted, relocated,
+    created and the saving, each version's change and which figures changed.
 
     \b
     Examples:
       impact history derbyshire-early-help
-      impact history derbyshire-early-help --format json
+      impact history derbyshire-early-help --format csv
+      impact history derbyshire-early-help --by-month --format json
     """
-    from reports.services.datasets import history_dict, history_text  # lazy: SQLAlchemy
+    from reports.services.datasets import history_output  # lazy: SQLAlchemy
 
     with open_store(store_dir) as store:
         versions = store.versions(name)
-    items = history_dict(versions)
-    click.echo(data.to_json(items) if fmt == "json"
-               else text.printable(history_text(versions, items)), nl=fmt == "json")
+    click.echo(history_output(versions, fmt, by_month), nl=False)
 
 
 @cli.command()

@@ -13,6 +13,7 @@ import datetime as dt
 from ..figures.recode import LEVELS, MIN_POSTS, Recoding, recode
 from ..figures.releases import NOT_CHECKED, Prior
 from ..figures.totals import Summary, summarise
+from ..figures.trend import Trend
 from ..intake.rules import Report
 from ..model.errors import TemplateError, Unpublishable
 from ..model.formats import fmt_date
@@ -22,22 +23,26 @@ from .builder import Builder, Changes
 from .template import Template
 
 CHANGES = "changes"
+TREND = "trend"
 
 
 def make_briefing(report: Report, summary: Summary, template: Template, *,
                   title: str | None = None, organisation: str | None = None,
                   generated: dt.date | str | None = None, version: str = "",
-                  changes: Changes | None = None, prior: Prior | None = None) -> Briefing:
+                  changes: Changes | None = None, prior: Prior | None = None,
+                  trend: Trend | None = None) -> Briefing:
     """Work out every section of a briefing.
 
     `generated` is printed as the date of the briefing: a date, or words such as
     "for March 2024"; None: no date is printed (a reproducible build).  With
     `changes`, a "What changed" section goes right after the headline (or where the
-    template lists "changes").
+    template lists "changes").  With a `trend` of more than one version, a trend
+    section goes after the headline and "What changed" (or where the template lists
+    "trend"); a briefing that suppresses small numbers leaves it out.
     """
     if isinstance(generated, dt.date):
         generated = fmt_date(generated)
-    args = (template, title, organisation, generated, version, changes, prior)
+    args = (template, title, organisation, generated, version, changes, prior, trend)
     if not template.suppresses:
         return _make(report, summary, Recoding(), *args)
     for level in LEVELS:          # redesign before suppressing: see figures.recode
@@ -69,23 +74,21 @@ def _refusal(report: Report, e: Unpublishable) -> Unpublishable:
 
 def _make(report: Report, summary: Summary, recoding: Recoding, template: Template,
           title: str | None, organisation: str | None, generated: str | None,
-          version: str, changes: Changes | None, prior: Prior | None, *,
-          last: bool = False) -> Briefing:
+          version: str, changes: Changes | None, prior: Prior | None,
+          trend: Trend | None, *, last: bool = False) -> Briefing:
     date_text = generated or NOT_RECORDED
-    b = Builder(report, summary, template, organisation, date_text, version, changes, prior)
+    b = Builder(report, summary, template, organisation, date_text, version, changes, prior,
+                trend)
     b.last_design = last
-    ids = [s for s in template.sections if s != CHANGES]
+    ids = [s for s in template.sections if s not in (CHANGES, TREND)]
     built = [_section(b, sid) for sid in ids]
+    trend_section = _section(b, TREND) if trend is not None else None
     b.finish()
     shown = [s for s in built if s.blocks]
+    if trend_section is not None and trend_section.blocks:
+        shown.insert(_place(template, shown, TREND), trend_section)
     if changes is not None:           # built last: it states what the others' figures allow
-        section = _section(b, CHANGES)
-        if CHANGES in template.sections:
-            before = template.sections[:template.sections.index(CHANGES)]
-            at = sum(1 for s in shown if s.id in before)
-        else:
-            at = next((i + 1 for i, s in enumerate(shown) if s.id == "headline"), 0)
-        shown.insert(at, section)
+        shown.insert(_place(template, shown, CHANGES), _section(b, CHANGES))
     if b.protection is not None and template.suppresses:
         for sec in shown:
             if sec.id == "method":
@@ -118,6 +121,15 @@ def _make(report: Report, summary: Summary, recoding: Recoding, template: Templa
         protection=b.protection,
         summary=summary,
         recoding=recoding)
+
+
+def _place(template: Template, shown: list[Section], sid: str) -> int:
+    """Where a section built apart goes: where the template lists it, else right after
+    the headline."""
+    if sid in template.sections:
+        before = template.sections[:template.sections.index(sid)]
+        return sum(1 for s in shown if s.id in before)
+    return next((i + 1 for i, s in enumerate(shown) if s.id == "headline"), 0)
 
 
 def _section(b: Builder, sid: str) -> Section:

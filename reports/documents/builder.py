@@ -20,6 +20,7 @@ from ..figures.compare import Comparison
 from ..figures.privacy import MARKER, Key, Links, Protection, protect
 from ..figures.releases import Prior
 from ..figures.totals import NOT_GIVEN, Summary
+from ..figures.trend import Trend
 from ..intake.rules import Report
 from ..model import measures
 from ..model.formats import Number
@@ -48,7 +49,8 @@ class Changes:
 class Builder:
     def __init__(self, report: Report, summary: Summary, template: Template,
                  organisation: str | None, date_text: str, version: str,
-                 changes: Changes | None = None, prior: Prior | None = None) -> None:
+                 changes: Changes | None = None, prior: Prior | None = None,
+                 trend: Trend | None = None) -> None:
         self.report = report
         self.date_text = date_text
         self.version = version
@@ -56,6 +58,7 @@ class Builder:
         self.t = template
         self.changes = changes
         self.prior = prior
+        self.trend = trend            # the dataset's versions, for the trend section
         self.last_design = False      # set for recoding's last level (figures.recode)
         self.organisation = clean(organisation if organisation is not None
                                   else template.organisation, 200)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..figures.totals import GROUPINGS, Summary
+from ..figures.trend import MEASURES, Trend
 from ..model import measures
 from ..model.formats import json_number, plain_decimal, show_controls
 from .fixes import in_words
@@ -188,3 +189,26 @@ def public_comparison_csv(d: dict[str, Any]) -> str:
 
 def _plain_post_value(value: Any) -> Any:
     return csv_value(value, ("Y", "N"))
+
+
+# --------------------------------------------------------------------------
+# the trend across versions
+
+
+def trend_csv(trend: Trend) -> str:
+    """`impact history --format csv`: one row per version (or month), oldest first: its
+    figures, then each one's change since the row before (blank for the first row, and
+    for a figure a file does not give), then the measures that changed."""
+    monthly = any(p.month for p in trend.points)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow((["month"] if monthly else []) + ["version", "as_of", "file", *MEASURES,
+               *(f"{m}_change" for m in MEASURES), "changed"])
+    for i, p in enumerate(trend.points):
+        change = trend.change(i)
+        w.writerow(([p.month] if monthly else []) +
+                   [p.number, p.as_of.isoformat(), csv_text(p.file)] +
+                   [csv_value(p.values.get(m)) for m in MEASURES] +
+                   [csv_value(change.get(m)) for m in MEASURES] +
+                   [" ".join(trend.changed(i))])
+    return buf.getvalue()

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..documents.blocks import Briefing, Chart, Figures, Pct, Table, Text, Tiles
 from ..figures.privacy import MARKER
+from ..figures.trend import Trend
 from ..model import measures
 from ..model.measures import STATUSES
 
@@ -248,6 +249,27 @@ def _chart(c: Chart, fig: Figures, colours: dict[str, str], cid: str,
             "statuses": [{"id": s, "label": labels[s], "colour": colours[s],
                           "pattern": PATTERNS[s]} for s in STATUSES],
             "marker": MARKER}
+
+
+def trend_chart(trend: Trend, colours: dict[str, str], cid: str = "trend-chart",
+                tid: str = "trend-chart-table") -> dict[str, Any]:
+    """The trend's chart, FTE by status per version, as the HTML briefing draws it (the
+    same model for the same SVG markup), for a page of its own: the portal's dataset
+    page.  `colours`: a template's, made readable here."""
+    fig = Figures()
+    keys: list[dict[str, Any]] = []
+    for i, p in enumerate(trend.points):
+        row = {}
+        for s in STATUSES:
+            key = ("trend", i, f"{s}_fte")
+            fig.add(key, p.values.get(f"{s}_fte") or Decimal(0))
+            row[s] = key
+        keys.append(row)
+    what = "month" if any(p.month for p in trend.points) else "version"
+    chart = Chart(f"FTE by status, per {what}", what.capitalize(),
+                  [p.label for p in trend.points], keys)
+    chart.series = {s: [fig.number(k[s]) for k in keys] for s in STATUSES}
+    return _chart(chart, fig, readable_colours(colours), cid, tid)
 
 
 def _r(x: float) -> float:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..figures.totals import GROUPINGS, Summary
+from ..figures.trend import LABELS, MEASURES, Trend, fmt_change, fmt_value
 from ..intake.rules import Report
 from ..model import measures
 from ..model.findings import Finding, column_letter
@@ -352,3 +353,24 @@ def personal_data_note(columns: Sequence[str]) -> str:
     return (f"Note: column(s) {names} hold personal data. No report shows them per post, but "
             f"the stored copy of the file still contains them, as uploaded; remove those "
             f"columns and upload the file again to keep them out of the store.")
+
+
+def trend_text(name: str, trend: Trend) -> str:
+    """`impact history NAME --by-month`: each month's version (as `impact monthly`
+    chooses it) and what changed since the month before."""
+    out = [f"{name}: {len(trend)} month(s), each with the version impact monthly uses"]
+    for i, p in enumerate(trend.points):
+        out.append("")
+        out.append(f"{p.month}: version {p.number}, as of {fmt_date(p.as_of)} "
+                   f"({file_name(p.file)})")
+        out.append("  " + "; ".join(f"{LABELS[m]} {fmt_value(m, p.values.get(m))}"
+                                    for m in MEASURES if p.values.get(m) is not None))
+        changed = trend.changed(i)
+        if i == 0:
+            out.append("  First month.")
+        elif not changed:
+            out.append("  No change since the month before.")
+        else:
+            out.append("  Changed: " + "; ".join(f"{LABELS[m]} {fmt_change(m, d)}"
+                                                 for m, d in changed.items()))
+    return "\n".join(out) + "\n"

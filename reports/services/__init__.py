@@ -8,7 +8,7 @@ these, and shows the result.
 - `source`: `Source`, `HowToRead`, `check()`, `load_report()`
 - `summaries`: `summarise_source()`, without the documents layer
 - `briefs`: `brief()`, `choose_template()`
-- `datasets`: `upload()`, `history_dict()`, `datasets_dict()`
+- `datasets`: `upload()`, `history_output()`, `history_dict()`, `datasets_dict()`
 - `comparisons`: `compare_sources()`, the store only for a stored dataset's versions
 - `outputs`: files written atomically (text, summary workbook, annotated copy, template)
 - `monthly`: `run_monthly()`, the scheduled job

@@ -23,6 +23,7 @@ from ..figures.compare import compare
 from ..figures.loss import Loss, information_loss
 from ..figures.privacy import Protection
 from ..figures.totals import Summary, summarise
+from ..figures.trend import Trend, trend_of
 from ..intake.rules import Report
 from ..model.errors import UsageProblem
 from ..model.version import __version__
@@ -148,7 +149,7 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
             briefing = released(pub, template, lambda prior: make_briefing(
                 report, summary, template, title=title, organisation=organisation,
                 generated=default_date(reproducible), version=__version__, changes=changes,
-                prior=prior))
+                prior=prior, trend=trend_for(src)))
         with atomic_output(out, "wb") as fh:
             pages = render(briefing, fh, reproducible=reproducible, version=__version__)
     suppresses = template.suppresses
@@ -211,6 +212,17 @@ def _docx(briefing: Briefing, fh: IO[bytes], *, version: str = "", **_: Any) -> 
 KINDS: dict[Render, str] = {_reportlab: "PDF", _tagged: "tagged PDF", _html: "HTML",
                             _docx: "Word"}
 SUFFIXES = {"pdf": ".pdf", "html": ".html", "docx": ".docx"}
+
+
+def trend_for(src: Opened) -> Trend | None:
+    """A stored version's trend: every version of its dataset up to it, when there is
+    more than one.  A briefing that suppresses small numbers shows no trend section; its
+    method section says why (`reports.documents.sections.trend`)."""
+    if src.store is None or src.version is None:
+        return None
+    versions = src.store.versions(src.version.dataset)
+    trend = trend_of(versions, upto=src.version.number)
+    return trend if len(trend) > 1 else None
 
 
 def public_figures(report: Report, template: Template, pub: Publishing) -> Figures:

@@ -13,10 +13,11 @@ from typing import Any
 from .. import intake
 from ..figures.compare import headline as change_headline
 from ..figures.totals import totals_of
+from ..figures.trend import by_month, trend_of
 from ..intake.rules import Report
 from ..model.errors import ImpactError
 from ..model.formats import jsonable
-from ..render import text
+from ..render import data, text
 from ..store.db import Dataset, Store, Version, same_as
 from ..store.paths import check_name
 from . import builds
@@ -150,11 +151,31 @@ def datasets_dict(items: list[Dataset]) -> list[dict[str, Any]]:
              "latest": d.latest.to_dict()} for d in items]
 
 
+def history_output(versions: list[Version], fmt: str = "text", monthly: bool = False) -> str:
+    """`impact history`: every version (`monthly`: each month's, as `impact monthly`
+    chooses it) as text, JSON or CSV.  The JSON and CSV carry the trend series the
+    briefing's trend section shows (`reports.figures.trend`)."""
+    if monthly:
+        trend = by_month(versions)
+        if fmt == "json":
+            return data.to_json(trend.to_list()) + "\n"
+        if fmt == "csv":
+            return data.trend_csv(trend)
+        return text.printable(text.trend_text(versions[0].dataset, trend))
+    if fmt == "json":
+        return data.to_json(history_dict(versions)) + "\n"
+    if fmt == "csv":
+        return data.trend_csv(trend_of(versions))
+    return text.printable(history_text(versions, history_dict(versions)))
+
+
 def history_dict(versions: list[Version]) -> list[dict[str, Any]]:
-    """Every version, oldest first, each with the change in every total since the one before
-    and whether its stored file is missing."""
+    """Every version, oldest first, each with the change in every total since the one before,
+    whether its stored file is missing, and its row of the trend series ("trend": the
+    briefing's trend figures, their change and which changed)."""
     out = []
     before: Version | None = None
+    series = {row["version"]: row for row in trend_of(versions).to_list()}
     for v in versions:
         item = v.to_dict()
         item["file_missing"] = v.file_missing
@@ -168,6 +189,7 @@ def history_dict(versions: list[Version]) -> list[dict[str, Any]]:
                 "totals": jsonable({k: v.totals[k] - before.totals[k] for k in v.totals
                                     if k in before.totals and v.totals[k] is not None
                                     and before.totals[k] is not None})}
+        item["trend"] = {k: series[v.number][k] for k in ("figures", "change", "changed")}
         out.append(item)
         before = v
     return out

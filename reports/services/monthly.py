@@ -70,6 +70,7 @@ from ..documents.template import (
 from ..figures.compare import compare
 from ..figures.releases import Prior
 from ..figures.totals import Summary, summarise
+from ..figures.trend import Trend, by_month
 from ..intake.rules import Report
 from ..model.errors import (
     CannotWrite,
@@ -264,12 +265,12 @@ def _with_prior(report: Report, summary: Summary, template: Template, changes: C
 
 def monthly_briefing(report: Report, summary: Summary, template: Template, *,
                      changes: Changes, month: Month, version: Version,
-                     prior: Prior | None = None) -> Briefing:
-    """The template's briefing plus the "What changed" section, dated by the month it
-    reports (no timestamps)."""
+                     prior: Prior | None = None, trend: Trend | None = None) -> Briefing:
+    """The template's briefing plus the "What changed" section (and, with `trend`, the
+    trend across months), dated by the month it reports (no timestamps)."""
     return make_briefing(report, summary, template, version=__version__,
                          generated=f"for {month.label} from {version.label}",
-                         changes=changes, prior=prior)
+                         changes=changes, prior=prior, trend=trend)
 
 
 def render_pdf(report: Report, summary: Summary, template: Template, out: IO[bytes], *,
@@ -619,7 +620,11 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
             if not template.suppresses:
                 full = True
                 changes = Changes(comparison, note, SECTION_HEADING)
-                made: Briefing | None = None      # the renderer makes it
+                # with a trend across months, made here (a renderer is given no store)
+                trend = by_month(store.versions(name), month.last_day)
+                made: Briefing | None = monthly_briefing(
+                    report, summary, template, changes=changes, month=month,
+                    version=version, trend=trend) if len(trend) > 1 else None
                 out = target / f"briefing-{audience.name}.pdf"
             else:
                 # both versions' figures go through the dataset's publication ledger

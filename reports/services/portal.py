@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..documents.template import load_builtin
+from ..figures import trend as tr
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
 from ..model.codes import all_codes
 from ..model.errors import UnknownDataset
 from ..model.findings import Finding
 from ..render import data
+from ..render.html import FONT_STACK, readable_colours, trend_chart
 from ..store.accounts import Accounts
 from ..store.db import Dataset, Store, Version
 from ..store.jobs import Jobs
@@ -68,6 +71,7 @@ class DatasetView:
     monthly: list[MonthlyFile]
     published: bool
     outputs: dict[int, list[OutputState]] = field(default_factory=dict)   # by version
+    trend: dict[str, Any] | None = None   # the trend across versions (more than one)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,28 @@ def summary_tables(summary: Summary) -> list[tuple[str, list[str], list[list[Any
     return out
 
 
+def trend_view(versions: list[Version]) -> dict[str, Any] | None:
+    """The dataset page's trend (issue 28): a row per version with each figure and its
+    change since the version before, as the briefing's trend section prints them, and
+    the briefing's chart of FTE by status per version; None for one version."""
+    trend = tr.trend_of(versions)
+    if len(trend) < 2:
+        return None
+    shown = [m for m in tr.MEASURES if trend.given(m)]
+    rows = []
+    for i, p in enumerate(trend.points):
+        change = trend.change(i)
+        rows.append({"label": p.label, "as_of": tr.as_of_text(p),
+                     "changed": bool(trend.changed(i)),
+                     "cells": [{"value": tr.fmt_value(m, p.values.get(m)),
+                                "change": tr.fmt_change(m, change[m])
+                                if change.get(m) else ""} for m in shown]})
+    colours = load_builtin("union").colours
+    return {"header": [tr.LABELS[m] for m in shown], "rows": rows,
+            "chart": trend_chart(trend, colours), "colours": readable_colours(colours),
+            "font_stack": FONT_STACK}
+
+
 def dataset_view(store: Store, accounts: Accounts, slug: str, *, roles_monthly: set[str],
                  may: Any = lambda permission: True) -> DatasetView:
     """A dataset's page: its versions, each with the outputs `may` allow (a function of an
@@ -112,7 +138,8 @@ def dataset_view(store: Store, accounts: Accounts, slug: str, *, roles_monthly: 
     return DatasetView(d, list(reversed(versions)), list(reversed(history)), summary,
                        summary_tables(summary) if summary else [],
                        [f for f in monthly_files(store, d) if f.kind in roles_monthly],
-                       d.name in accounts.published(), _output_states(store, versions, may))
+                       d.name in accounts.published(), _output_states(store, versions, may),
+                       trend_view(versions))
 
 
 def _output_states(store: Store, versions: list[Version], may: Any

@@ -10,7 +10,8 @@ with a message that names them.
 
 A section registered with `default=False` ("What changed") is not in a template
 that lists no sections; it is placed after the headline when a comparison is
-given, unless the template lists it somewhere itself.
+given, unless the template lists it somewhere itself; so is "trend" (the trend across a
+stored dataset's versions), when a trend is given.
 
 A section registered with `idle="…"` has nothing to say when no post is deleted (a
 pure baseline): it is then that one line, not a page of zeros.
@@ -90,9 +91,10 @@ from . import charts  # noqa: E402
 from . import data_notes  # noqa: E402
 from . import method  # noqa: E402
 from . import changes  # noqa: E402
+from . import trend  # noqa: E402
 # isort: on
 
 __all__ = ["Spec", "at_risk", "by_grade", "by_team", "changes", "charts", "costs", "data_notes",
            "defaults", "equality", "get",
            "headings", "headline", "known", "locations", "method", "new_posts",
-           "pools", "relocations", "s188", "section", "team_grade"]
+           "pools", "relocations", "s188", "section", "team_grade", "trend"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...figures.equality import characteristics_of
 from ...figures.privacy import SECONDARY
+from ...figures.trend import NOT_PUBLIC
 from ...model.fields import FIELD_BY_NAME, normalise
 from ..blocks import GENERATED_LABEL, Block, Cell, Table, Text, clean, without_commands
 from ..builder import Builder
@@ -69,6 +70,8 @@ def method(b: Builder) -> list[Block]:
     if "equality" in b.t.sections and b.s.has_posts and not b.nothing_deleted:
         defs += [f"Equality impact: {line}" if i == 0 else line for i, line in
                  enumerate(b.t.equality_rule.sentences(characteristics_of(b.report)))]
+    if b.t.suppresses and b.trend is not None and len(b.trend) > 1:
+        defs.append(NOT_PUBLIC)
     defs.append("No name, employee number or other personal identifier is ever printed: "
                 "columns holding them are dropped when the file is read.")
     out += [Text(d, "bullet") for d in defs]
