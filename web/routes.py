@@ -613,7 +613,8 @@ def delivery_page() -> Any:
         status = 400
     return render_template("delivery.html", form=form, items=delivery.recipients(store),
                            receives=delivery.RECEIVES,
-                           sends=delivery.sends(store, limit=RECENT_SENDS)), status
+                           sends=delivery.sends(store, limit=RECENT_SENDS),
+                           limit=RECENT_SENDS), status
 
 
 @bp.route("/delivery/<int:entry_id>/remove", methods=["POST"])
