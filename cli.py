@@ -400,6 +400,7 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
       impact monthly --out /srv/impact/reports --quiet
       impact monthly --month 2024-04 --out reports
       impact monthly --month 2024-04 --audience public --audience union --force
+      impact monthly --out /srv/impact/reports --quiet --send
     """
     # lazy: SQLAlchemy, only the commands with a store need it
     from reports.services.monthly import Month, audiences_from, pause_for_tests, run_monthly
@@ -411,13 +412,13 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
         result = run_monthly(store, out_dir or store.root / "reports",
                              month or Month.before(_today()), audiences=chosen, force=force,
                              progress=progress, pause=pause_for_tests(), debug=_debugging())
-        sent = cli_deliver.send_month(store, result, mail, quiet) if send else True
+        sent = cli_deliver.send_month(store, result, mail) if send else None
     for run in result.failures:
         click.echo(text.printable(f"Error: {result.month}: dataset '{run.dataset}' failed: "
                                   f"{run.message}"), err=True)
     if not quiet:
         click.echo(result.summary_line())
-    sys.exit(0 if result.ok and sent else 1)
+    sys.exit(0 if cli_deliver.report(sent, quiet) and result.ok else 1)
 for _group in (store_group, profile_group, cli_costs.costs, cli_costs.equality, users, serve,
                cli_deliver.deliver):
     cli.add_command(_group)

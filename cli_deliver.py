@@ -187,13 +187,19 @@ def mail_settings(send: bool) -> Any:
     return SmtpSettings.from_env() if send else None
 
 
-def send_month(store: Any, result: Any, settings: Any, quiet: bool) -> bool:
-    """E-mail the month's briefings to their lists, print what happened; False if a
-    message was refused for good or the server refused the settings (exit 1)."""
+def send_month(store: Any, result: Any, settings: Any) -> Any:
+    """E-mail the month's briefings to their lists: what was done (see `report`)."""
     from reports.services.delivery import send_month as send  # lazy: smtplib
 
-    done = send(store, str(result.month), result.folder, [r.entry for r in result.runs],
+    return send(store, str(result.month), result.folder, [r.entry for r in result.runs],
                 settings)
+
+
+def report(done: Any, quiet: bool) -> bool:
+    """Print what a send did (nothing for None: no --send); False if a message was refused
+    for good or the server refused the settings (exit 1)."""
+    if done is None:
+        return True
     for line in done.errors:
         click.echo(text.printable(f"Error: {line}"), err=True)
     for line in done.notes:

@@ -396,8 +396,8 @@ def test_monthly_send_exits_1_on_a_permanent_failure(smtp: Server, fresh_store: 
 
 
 def test_monthly_send_twice_sends_each_message_once(
-        smtp: Server, fresh_store: Path, derbyshire_v1: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        smtp: Server, fresh_store: Path, derbyshire_v1: Path, tmp_path: Path, backend: str,
+        request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     inbox, port = smtp()
     set_env(monkeypatch, env_for(port))
     out = tmp_path / "out"
@@ -444,6 +444,21 @@ def test_monthly_send_twice_sends_each_message_once(
         assert item["answer"].startswith("250 2.0.0 Ok: queued as Q")
         assert item["sent_at"] and item["dataset"] == DATASET
     assert len({i["message_id"] for i in log}) == 3
+    # a backup restored as a new store carries the lists and the record of what was sent
+    # (on PostgreSQL too, whose tables a backup copies one by one, into a new database)
+    backup, target = tmp_path / "backup", tmp_path / "restored"
+    assert invoke("store", "backup", backup, "--store", fresh_store).exit_code == 0
+    if backend == "postgresql":
+        monkeypatch.setenv("IMPACT_DB", request.getfixturevalue("pg_server").new_database()[1])
+    restored = invoke("store", "restore", backup, "--store", target)
+    assert restored.exit_code == 0, restored.output
+    # (a restored store has an id of its own, so its months go to another folder: the
+    # month is written again there, and still each message was sent once)
+    swap = {fresh_store: target, out: tmp_path / "out-restored"}
+    third = invoke(*[swap.get(a, a) if isinstance(a, Path) else a for a in args])
+    assert third.exit_code == 0, third.output
+    assert "Delivery: 0 message(s) sent, 3 sent before" in third.stdout
+    assert len(inbox.messages) == 3
 
 
 def test_two_runs_never_claim_one_message(month: Month) -> None:
