@@ -80,9 +80,10 @@ class Inbox:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         login = session.auth_data.login.decode() if isinstance(session.auth_data,
                                                                LoginPassword) else None
+        tls = server.transport.get_extra_info("ssl_object") is not None
         with self.cond:
             self.messages.append(Received(msg, list(envelope.rcpt_tos),  # type: ignore[arg-type]
-                                          session.ssl is not None, login))
+                                          tls, login))
             n = len(self.messages)
             self.cond.notify_all()
         return f"250 2.0.0 Ok: queued as Q{n:04d}"
@@ -147,16 +148,20 @@ Server = Callable[..., tuple[Inbox, int]]
 @pytest.fixture
 def smtp(certificate: tuple[Path, Path]) -> Iterator[Server]:
     """Start an aiosmtpd server on a free loopback port: `smtp()` plain, `smtp(tls=True)`
-    with STARTTLS required, `smtp(tls=True, auth=True)` also requiring a login."""
+    with STARTTLS required, `smtp(tls=True, auth=True)` also requiring a login,
+    `smtp(implicit=True)` TLS from the first byte."""
     started: list[Controller] = []
 
-    def start(*, tls: bool = False, auth: bool = False) -> tuple[Inbox, int]:
+    def start(*, tls: bool = False, auth: bool = False,
+              implicit: bool = False) -> tuple[Inbox, int]:
         inbox = Inbox()
         kwargs: dict[str, Any] = {}
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*certificate)
         if tls:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(*certificate)
             kwargs.update(tls_context=context, require_starttls=True)
+        if implicit:             # TLS from the first byte (IMPACT_SMTP_TLS=ssl)
+            kwargs.update(ssl_context=context, server_hostname="127.0.0.1")
         if auth:
             def check(server: Any, session: Any, envelope: Any, mechanism: str,
                       data: Any) -> AuthResult:
@@ -260,7 +265,7 @@ def test_a_recipient_gets_only_their_audiences_briefings(month: Month, smtp: Ser
     want = {f"{slug}-2024-04-{a}.pdf": hashlib.sha256(on_disk[a].read_bytes()).hexdigest()
             for a in RULE[audience]}
     assert attachments(got.message) == want
-    assert got.rcpt == ["reader@example.org"]
+    assert got.rcpt == ["reader@example.org"] and not got.tls     # IMPACT_SMTP_TLS=none
 
 
 def test_the_rule_as_the_service_states_it() -> None:
@@ -302,6 +307,16 @@ def test_starttls_with_a_throwaway_certificate(month: Month, smtp: Server, certi
     assert (done.sent, done.errors) == (1, [])
     got = inbox.wait_for(1)
     assert len(got) == 1 and got[0].tls
+
+
+def test_tls_from_the_first_byte(month: Month, smtp: Server, certificate: Any,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    inbox, port = smtp(implicit=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    add(month, "public", "press@example.org")
+    done = send(month, port, "ssl")
+    assert (done.sent, done.errors) == (1, [])
+    assert inbox.wait_for(1)[0].tls
 
 
 def test_authentication(month: Month, smtp: Server, certificate: Any, tmp_path: Path,
