@@ -28,6 +28,11 @@ def _who() -> str:
     return f"{os_user()} (command line)"
 
 
+def _row(*fields: Any) -> None:
+    """One line of tab-separated fields, each with its control characters shown escaped."""
+    click.echo("\t".join(text.printable(str(f)) for f in fields))
+
+
 def _accounts(store: Any) -> Any:
     from reports.store.accounts import Accounts  # lazy: SQLAlchemy
 
@@ -143,7 +148,7 @@ def list_(name: str | None, fmt: str, store_dir: Path | None, debug: bool) -> No
         click.echo("No one is on a delivery list; add one with impact deliver add NAME "
                    "--audience union --to ADDRESS", err=True)
     for i in items:
-        click.echo(text.printable(f"{i['dataset']}\t{i['audience']}\t{i['to']}"))
+        _row(i["dataset"], i["audience"], i["to"])
 
 
 @deliver.command()
@@ -171,9 +176,8 @@ def sent(month: Any, fmt: str, store_dir: Path | None, debug: bool) -> None:
         return
     for i in items:
         when = i["sent_at"] or i["tried_at"] or i["created_at"]
-        click.echo(text.printable(f"{i['month']}\t{i['dataset']}\t{i['audience']}\t{i['to']}\t"
-                                  f"{i['state']}\t{i['attempts']}\t{when}\t"
-                                  f"{i['answer'] or ''}"))
+        _row(i["month"], i["dataset"], i["audience"], i["to"], i["state"], i["attempts"], when,
+             i["answer"] or "")
 
 
 # -- impact monthly --send -----------------------------------------------------------

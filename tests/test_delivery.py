@@ -301,7 +301,9 @@ def test_starttls_with_a_throwaway_certificate(month: Month, smtp: Server, certi
     monkeypatch.setenv("SSL_CERT_FILE", str(month.folder / "no-such-ca.pem"))
     done = send(month, port, "starttls")
     assert done.sent == 0 and not done.ok and "does not verify" in done.errors[0]
-    assert [s.state for s in recorded(month)] == ["queued"]
+    [waiting] = recorded(month)
+    assert (waiting.state, waiting.attempts) == (RETRY, 1)
+    assert "does not verify" in (waiting.answer or "")
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     done = send(month, port, "starttls")
     assert (done.sent, done.errors) == (1, [])
@@ -329,7 +331,8 @@ def test_authentication(month: Month, smtp: Server, certificate: Any, tmp_path: 
     done = send(month, port, "starttls", IMPACT_SMTP_USER=USER,
                 IMPACT_SMTP_PASSWORD_FILE=str(secret))
     assert not done.ok and "535" in done.errors[0] and inbox.messages == []
-    assert [s.state for s in recorded(month)] == ["queued"]       # kept for the next run
+    [waiting] = recorded(month)                                    # kept for the next run
+    assert waiting.state == RETRY and "535" in (waiting.answer or "")
     secret.write_text(PASSWORD + "\n")                             # the file's line, no \n
     done = send(month, port, "starttls", IMPACT_SMTP_USER=USER,
                 IMPACT_SMTP_PASSWORD_FILE=str(secret))
@@ -365,6 +368,8 @@ def test_a_server_that_cannot_be_reached_is_tried_again(month: Month, smtp: Serv
     first = send(month, closed)
     assert (first.sent, first.retry, first.ok) == (0, 1, True)
     assert "cannot reach the mail server" in first.notes[0]
+    [waiting] = recorded(month)
+    assert waiting.state == RETRY and "cannot reach the mail server" in (waiting.answer or "")
     inbox, port = smtp()
     assert send(month, port).sent == 1
     assert len(inbox.wait_for(1)) == 1
@@ -540,6 +545,8 @@ def test_deliver_add_list_remove(month: Month) -> None:
                                month.store).stdout)
     assert [(i["dataset"], i["audience"], i["to"], i["receives"]) for i in listed] == [
         (month.name, "union", "Branch@example.org", ["union", "public"])]
+    assert invoke("deliver", "list", month.name, "--store", month.store).stdout == \
+        f"{month.name}\tunion\tBranch@example.org\n"
     bad = invoke("deliver", "add", month.name, "--audience", "union", "--to", "not an address",
                  "--store", month.store)
     assert bad.exit_code == 2 and "is not an e-mail address" in bad.stderr

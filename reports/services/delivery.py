@@ -383,7 +383,11 @@ def send_month(store: Store, month: str, folder: Path, entries: Sequence[Mapping
     try:
         smtp = connector(settings)
     except (smtplib.SMTPException, OSError) as e:
-        _cannot_connect(result, settings, e, len(waiting))
+        said = _cannot_connect(result, settings, e, len(waiting))
+        for candidate in waiting:        # each message records the try, and waits
+            send = deliveries.claim(candidate)
+            if send is not None:
+                deliveries.finish(send, RETRY, said)
         return result
     try:
         for i, candidate in enumerate(waiting):
@@ -451,24 +455,27 @@ def _send_one(deliveries: Deliveries, smtp: Any, send: Send, settings: SmtpSetti
 
 
 def _cannot_connect(result: Delivery, settings: SmtpSettings, e: Exception,
-                    waiting: int) -> None:
+                    waiting: int) -> str:
     """No connection: every message waits for the next run.  A refused login, a
     certificate that does not verify or a server that lacks STARTTLS needs a person
-    (exit 1); a server that cannot be reached or answers 4xx is tried again."""
+    (exit 1); a server that cannot be reached or answers 4xx is tried again.  What to
+    record as each message's answer."""
     refused = _refusal(e)
     where = f"{settings.host}:{settings.port}"
     later = f"{waiting} message(s) will be tried on the next run"
+    result.retry += waiting
     if isinstance(e, ssl.SSLCertVerificationError):
-        result.errors.append(f"cannot send: the certificate of {where} does not verify "
-                             f"({e.verify_message}); {later}")
+        said = f"the certificate of {where} does not verify ({e.verify_message})"
+        result.errors.append(f"cannot send: {said}; {later}")
     elif refused is not None and refused[0] >= 500 or isinstance(
             e, smtplib.SMTPNotSupportedError):
-        said = refused[1] if refused is not None else str(e)
-        result.errors.append(f"cannot send: the mail server {where} refused the "
-                             f"connection's settings ({said}); check {ENV_TLS}, {ENV_USER} "
-                             f"and its password; {later}")
+        said = (f"the mail server {where} refused the connection's settings "
+                f"({refused[1] if refused is not None else e})")
+        result.errors.append(f"cannot send: {said}; check {ENV_TLS}, {ENV_USER} and its "
+                             f"password; {later}")
     else:
-        said = refused[1] if refused is not None else (
+        why = refused[1] if refused is not None else (
             getattr(e, "strerror", None) or str(e) or type(e).__name__)
-        result.notes.append(f"cannot reach the mail server {where} ({said}); {later}")
-    result.retry += waiting
+        said = f"cannot reach the mail server {where} ({why})"
+        result.notes.append(f"{said}; {later}")
+    return said
