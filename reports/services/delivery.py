@@ -42,6 +42,7 @@ from ..store.db import Store
 from ..store.delivery import FAILED, RETRY, SENT, Deliveries, Entry, Send
 from ..store.paths import normalise_name
 from . import audit
+from .monthly import Month
 
 # The audience rule: a recipient on a list for the key gets the briefings of the value.
 RECEIVES: dict[str, tuple[str, ...]] = {
@@ -325,13 +326,14 @@ def _message(send: Send, settings: SmtpSettings, files: list[tuple[dict[str, Any
              ) -> EmailMessage:
     shown = [f["audience"] for f, _ in files]
     msg = EmailMessage()
-    msg["Subject"] = f"{send.dataset}: {_label(shown)} for {send.month}"
+    month = Month.parse(send.month).label
+    msg["Subject"] = f"{send.dataset}: {_label(shown)} for {month}"
     msg["From"] = settings.sender
     msg["To"] = send.address
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = send.message_id
-    lines = [f"Attached: the {_label(shown)} of '{send.dataset}' for {send.month}, as "
-             f"impact monthly wrote them.", "",
+    lines = [f"Attached: the {_label(shown)} of '{send.dataset}' for {month}, as impact "
+             f"monthly wrote them.", "",
              *(f"- {f['name']} (sha256 {f['sha256']})" for f, _ in files), "",
              f"You receive this because {send.address} is on the {send.audience} delivery "
              f"list of '{send.dataset}'. To be taken off it, write to {settings.sender}."]
