@@ -231,9 +231,9 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
     `impact validate` prints them (on stderr) and the exit code is 1.  The same bytes as
     the latest version make no new version (an earlier version's do, naming it).  The
     options used to read FILE (--sheet, --map, --status-map, --default-status,
-    --where, --encoding) are kept as the dataset's profile, and the next upload
-    to it uses them unless others are given (see `impact profile`); an upload that
-    stores nothing leaves the profile as it was.
+    --where, --header-row, --one-post-per-row, --encoding) are kept as the dataset's
+    profile, and the next upload to it uses them unless others are given (see `impact
+    profile`); an upload that stores nothing leaves the profile as it was.
 
     \b
     Examples:
@@ -243,12 +243,14 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
       impact upload posts.xlsx --dataset early-help --store /srv/impact
     """
     from reports.services import datasets as stored  # lazy: SQLAlchemy
+    from reports.services import uploads  # lazy: SQLAlchemy
 
     with open_store(store_dir, create=True) as store:
-        result = stored.upload(store, file, dataset, as_of=as_of or _today(), by=by, note=note,
-                               how=how)
-    if result.version is None:
-        print_invalid(result.report, fmt)
+        outcome = uploads.upload_file(store, file, dataset, as_of=as_of or _today(), by=by,
+                                      note=note, how=how)
+    result = outcome.stored
+    if result is None or result.version is None:       # invalid, or needs a mapping
+        print_invalid(outcome.report, fmt)
         sys.exit(1)
     v = result.version
     if fmt == "json":

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import click
 
 from reports.model.errors import ImpactError, UsageProblem
-from reports.model.fields import FIELD_BY_NAME, STATUS_TARGETS
+from reports.model.fields import FIELD_BY_NAME, MAX_HEADER_ROW, STATUS_TARGETS
 from reports.model.formats import show_controls
 from reports.render import data, fixes, text
 from reports.services import outputs, profiles
@@ -268,9 +268,11 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
     def collected(*args: Any, sheets: tuple[str, ...], mapping: tuple[str, ...],
                   encoding: str | None, status_map: tuple[str, ...],
                   default_status: str | None, where: tuple[str, ...],
-                  profile: Path | None, **kwargs: Any) -> Any:
+                  one_post_per_row: bool, header_row: int | None, profile: Path | None,
+                  **kwargs: Any) -> Any:
         how = HowToRead(sheets=sheets, mapping=mapping, encoding=encoding,
-                        status_map=status_map, default_status=default_status, where=where)
+                        status_map=status_map, default_status=default_status, where=where,
+                        one_post_per_row=one_post_per_row, header_row=header_row)
         handle_errors(profiles.validate)(how)
         if profile is not None:
             how = how.over(handle_errors(profiles.load)(profile))
@@ -282,7 +284,11 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
                           "header row."),
         click.option("--map", "mapping", multiple=True, metavar='"HEADER=FIELD"',
                      help="Treat a column heading as a field, e.g. --map \"Current FTE=fte\" "
-                          "(repeatable). Fields: " + ", ".join(FIELD_BY_NAME)),
+                          "(repeatable), or leave it unused: --map \"Notes=ignore\". Fields: "
+                          + ", ".join(FIELD_BY_NAME)),
+        click.option("--header-row", type=click.IntRange(1, MAX_HEADER_ROW), metavar="N",
+                     help="The sheet row that holds the headings (default: the first row "
+                          "naming 3 fields)."),
         click.option("--status-map", "status_map", multiple=True, metavar='"WORDS=STATUS"',
                      help="Read a status word of the file's as a status, e.g. --status-map "
                           "\"At risk=deleted\" (repeatable). STATUS: "
@@ -293,6 +299,9 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--where", "where", multiple=True, metavar='"HEADING=VALUE"',
                      help="Keep only the rows whose HEADING column reads VALUE (repeatable; "
                           "all must hold)."),
+        click.option("--one-post-per-row", "one_post_per_row", is_flag=True, default=False,
+                     help="Each row is one post: count 1 post per row, and 1.0 FTE per row "
+                          "when the file has no FTE column (a published structure chart)."),
         click.option("--encoding", metavar="NAME",
                      help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."),
         click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),

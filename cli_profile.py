@@ -15,8 +15,9 @@ from reports.services import profiles
 @click.group()
 def profile() -> None:
     """Show or replace a dataset's profile: the reading options (--sheet, --map,
-    --status-map, --default-status, --where, --encoding) that `impact upload`
-    saved, and uses again for the next upload to that dataset.
+    --status-map, --default-status, --where, --header-row, --one-post-per-row,
+    --encoding) that `impact upload` saved, and uses again for the next upload to that
+    dataset.
 
     \b
     Examples:

@@ -81,12 +81,15 @@ def test_the_builder_makes_the_clis_bytes(built: tuple[Path, dict[str, str]],
         folder = builds.folder_of(root, v)
         states = {j.state for j in Jobs(store).of_dataset("Co-op working")}
     assert states == {DONE}
-    for audience, extra in (("union", []), ("public", []), ("union", ["--accessible"])):
-        out = tmp_path / f"cli-{audience}{len(extra)}.pdf"
+    for audience, extra, name in (
+            ("union", [], "briefing-union.pdf"), ("public", [], "briefing-public.pdf"),
+            ("union", ["--accessible"], "briefing-union-tagged.pdf"),
+            ("management", ["--format", "docx"], "briefing-management.docx"),
+            ("public", ["--format", "docx"], "briefing-public.docx")):
+        out = tmp_path / f"cli-{name}"
         r = _cli("brief", "--dataset", "Co-op working", "--version", "2", "--audience",
                  audience, "--reproducible", "-o", str(out), "--store", str(root), *extra)
         assert r.returncode == 0, r.stderr
-        name = f"briefing-{audience}{'-tagged' if extra else ''}.pdf"
         assert (folder / name).read_bytes() == out.read_bytes(), name
     r = _cli("summary", "--dataset", "Co-op working", "--version", "2", "--audience",
              "public", "--format", "json", "--store", str(root))

@@ -415,9 +415,15 @@ def test_an_unreadable_upload_is_told_in_words(portal_store: Path, tmp_path: Pat
     path = make_csv(tmp_path, [["Organisation name", "Staff group", "FTE"],
                                ["Trust A", "Nursing", "1.5"]], name="nhs.csv")
     r = _upload(_client(portal_store), path, "NHS")
-    assert r.status_code == 422
-    text = visible(r.get_data(as_text=True))
-    assert "no header row" in text and "'Organisation name' (team)" in text
+    # the mapping step (issue 26): the header row and its columns asked as choices, the
+    # suggested mappings (item 8: team, grade and FTE) chosen already
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    text = visible(html)
+    assert "no row of headings it knows" in text and "Row 1: Organisation name" in text
+    chosen = dict(re.findall(r'Field held by the column “([^”]+)”</label>\s*<select[^>]*>'
+                             r'(?:(?!</select>).)*?<option value="(\w+)" selected', html, re.S))
+    assert chosen == {"Organisation name": "team", "Staff group": "grade", "FTE": "fte"}
     assert no_cli(text), CLI_SYNTAX.search(text)
 
 

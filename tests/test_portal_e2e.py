@@ -228,3 +228,43 @@ def test_the_accessibility_check_can_fail(page: Any) -> None:
     with pytest.raises(AssertionError) as failed:
         Pages(page, Path("/nonexistent")).check("bad")
     assert "label" in str(failed.value) and "color-contrast" in str(failed.value)
+
+
+def test_a_file_with_no_known_header_row_is_mapped_by_choosing_only(
+        server: str, page: Any, tmp_path: Path) -> None:
+    """Issue 26: unfamiliar headings under a title, so no header row is recognised; HR
+    chooses the header row, each column and each status word in the page (no typing
+    past the upload form) and the file is stored.  axe finds nothing on either step."""
+    from tests.conftest import make_xlsx
+    from tests.test_read_choices import ODD_ROWS, odd_rows
+
+    pages = Pages(page, tmp_path)
+    _log_in(page, server, "hr")
+    chart = make_xlsx(tmp_path, odd_rows(), name="structure-chart.xlsx")
+    _upload(page, server, chart, "Structure chart")
+    assert page.get_by_role("heading", name="Find the header row").is_visible()
+    assert "--map" not in page.content()
+    header = page.get_by_role("radio", name="Row 3: Section | Role name", exact=False)
+    assert header.is_checked()
+    pages.check("mapping-header")
+    page.get_by_text("More choices", exact=False).click()      # open: checked by axe too
+    assert page.get_by_label("Each row is one post", exact=False).is_visible()
+    pages.check("mapping-more")
+    for heading, field in (("Section", "team"), ("Pay level", "grade"),
+                           ("Hours share", "fte"), ("Plan", "status"),
+                           ("Month", "ignore")):
+        page.get_by_label(f"Field held by the column “{heading}”").select_option(field)
+    assert page.get_by_label("Field held by the column “Role name”").input_value() == "title"
+    page.get_by_role("button", name="Check again with these choices").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Match the status words").is_visible()
+    pages.check("mapping-words")
+    page.get_by_label("Status meant by the word “stays”").select_option("retained")
+    page.get_by_label("Status meant by the word “goes”").select_option("deleted")
+    page.get_by_role("button", name="Check again with these choices").click()
+    page.wait_for_load_state()
+    total = sum(float(r[3]) for r in ODD_ROWS)
+    assert f"0.5 of {total:g} FTE" in page.content()      # 'goes' is the 0.5 FTE clerk
+    assert page.get_by_role("heading", name="Uploaded: Structure chart", exact=False) \
+        .is_visible()
+    pages.check("mapped-uploaded")

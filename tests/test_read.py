@@ -156,7 +156,7 @@ def test_map_beats_an_alias(tmp_path):
     assert list(report.posts["fte"]) == [500_000]      # millionths
 
 
-@pytest.mark.parametrize("bad", ["Current FTE", "Current FTE=salary", "=fte", "Current FTE="])
+@pytest.mark.parametrize("bad", ["Current FTE", "Current FTE=salary", "=fte", "=ignore"])
 def test_bad_map_is_a_usage_problem(tmp_path, bad):
     path = make_xlsx(tmp_path, [MAPPED_HEADER, ["A", "B", "C", 0.5, "Deleted"]])
     with pytest.raises(UsageProblem):

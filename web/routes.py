@@ -4,14 +4,8 @@ service function (reports.services) and renders or sends the result."""
 from __future__ import annotations
 
 import io
-import json
 import math
-import os
-import re
-import secrets
-import shutil
-import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,29 +24,19 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from werkzeug.utils import secure_filename
 
 from reports.model.errors import ImpactError, UnknownDataset
-from reports.model.fields import FIELD_BY_NAME, FIELDS, STATUS_TARGETS
-from reports.services import audit, datasets, delivery, outputs, users
+from reports.model.fields import FIELD_BY_NAME, STATUS_TARGETS
+from reports.services import audit, delivery, uploads, users
 from reports.services import portal as views
 from reports.services.builds import CATALOGUE, NOT_PUBLISHABLE
-from reports.services.source import HowToRead
-from reports.store.db import MAX_FILE_NAME
-from reports.store.files import PRIVATE_FILE, private_dir, write_private
-from reports.store.paths import check_name, fit_name
+from reports.store.paths import fit_name
 
 from .app import TEMPLATES, PortalUser, address, portal
 from .forms import ActionForm, DeliveryForm, LoginForm, UploadForm, UserForm
 from .security import BRIEFING_CSP, allowed, needs
 
 bp = Blueprint("portal", __name__)
-PENDING = "portal-pending"
-PENDING_KEEP_S = 3600
-SUFFIXES = (".xlsx", ".xlsm", ".csv")
-EARLIEST = date(1990, 1, 1)     # as `impact upload --as-of`: no schedule is older
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
-FINDINGS_CSV = "findings.csv"       # a held invalid upload's findings, every one
 
 
 @bp.app_context_processor
@@ -317,34 +301,8 @@ def public_briefing(slug: str) -> Any:
 # -- uploading -------------------------------------------------------------------
 
 
-def _pending_root() -> Path:
-    root = private_dir(portal().store.root / PENDING)
-    cutoff = time.time() - PENDING_KEEP_S
-    for old in root.iterdir():
-        try:
-            if old.is_dir() and not old.is_symlink() and old.stat().st_mtime < cutoff:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            continue
-    return root
-
-
-def _pending(token: str | None) -> tuple[Path, dict[str, Any]] | None:
-    """A held upload of this user: its folder and what it says (None if gone)."""
-    if not token or not _TOKEN.fullmatch(token):
-        return None
-    folder = portal().store.root / PENDING / token
-    try:
-        meta = json.loads((folder / "upload.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    if meta.get("user") != current_user.name:
-        return None
-    return folder, meta
-
-
-def _drop(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+def _held() -> uploads.Held | None:
+    return uploads.find(portal().store, session.get("pending_upload"), current_user.name)
 
 
 def _dataset_choices() -> list[tuple[str, str]]:
@@ -361,148 +319,99 @@ def upload() -> Any:
         return render_template("upload.html", form=form), status
     name = (form.new_dataset.data or "").strip() or (form.dataset.data or "")
     try:
-        name = check_name(name)
+        name = uploads.dataset_name(name)
     except ImpactError as e:
-        # a blank name, or one check_name refuses (too long, a control character...)
-        form.new_dataset.errors = [f"{str(e)[:1].upper()}{str(e)[1:]}." if name else
-                                   "Choose an existing dataset or give a new name."]
+        form.new_dataset.errors = [str(e)]
         return render_template("upload.html", form=form), 400
-    as_of = form.as_of.data
-    if not EARLIEST <= as_of <= date.today() + timedelta(days=366):
-        form.as_of.errors = ["The as-of date is before 1990 or more than a year ahead; "
-                             "check it."]
+    try:
+        uploads.check_as_of(form.as_of.data)
+    except ImpactError as e:
+        form.as_of.errors = [str(e)]
         return render_template("upload.html", form=form), 400
-    # the name as given, kept whole for the version's history (cut only past the store's
-    # 500 characters, which no file system allows); the held copy's name fits 255 bytes
-    original = fit_name(Path(form.file.data.filename or "upload").name, MAX_FILE_NAME,
-                        chars=True)
-    suffix = Path(original).suffix.lower()
-    if suffix not in SUFFIXES:
-        form.file.errors = [f"{original} is not an xlsx, xlsm or csv file."]
+    try:
+        held = uploads.hold(portal().store, form.file.data.stream,
+                            form.file.data.filename or "", name, as_of=form.as_of.data,
+                            note=form.note.data or "", user=current_user.name)
+    except ImpactError as e:
+        form.file.errors = [str(e)]
         return render_template("upload.html", form=form), 400
-    saved = views.saved_reading(portal().store, name)    # the dataset's profile, if any
-    token = secrets.token_urlsafe(24)
-    folder = private_dir(_pending_root() / token)
-    safe = secure_filename(original) or f"upload{suffix}"
-    if Path(safe).suffix.lower() != suffix:
-        safe += suffix
-    safe = fit_name(safe)
-    fd = os.open(folder / safe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-    with os.fdopen(fd, "wb") as held:      # owner-only, whatever the umask
-        os.fchmod(held.fileno(), PRIVATE_FILE)
-        form.file.data.save(held)
-    meta = {"user": current_user.name, "dataset": name, "as_of": form.as_of.data.isoformat(),
-            "note": form.note.data or "", "file": safe, "original": original,
-            "mapping": list(saved.mapping) if saved else [],
-            "status_map": list(saved.status_map) if saved else []}
-    write_private(folder / "upload.json", json.dumps(meta).encode("utf-8"))
-    session["pending_upload"] = token
-    return _check_and_store(folder, meta)
+    session["pending_upload"] = held.token
+    return _answer(uploads.check_and_store(portal().store, held, by=current_user.name,
+                                           check=portal().checker.check, record=_log))
 
 
 @bp.route("/upload/map", methods=["POST"])
 @needs("map")
 def upload_map() -> Any:
-    held = _pending(session.get("pending_upload"))
+    held = _held()
     if not ActionForm().validate_on_submit() or held is None:
         flash("That upload is no longer held; upload the file again.")
         return redirect(url_for("portal.upload"))
-    folder, meta = held
-    fields = _chosen("heading", "field", FIELD_BY_NAME)
-    statuses = _chosen("word", "status", STATUS_TARGETS)
-    meta["mapping"] = list(views.mapping_from(fields, tuple(meta.get("mapping", []))))
-    meta["status_map"] = list(views.mapping_from(statuses, tuple(meta.get("status_map", []))))
-    write_private(folder / "upload.json", json.dumps(meta).encode("utf-8"))
-    _log("mapping", f"reading {meta['original']} for '{meta['dataset']}': columns "
-                    f"{'; '.join(meta['mapping']) or '(none)'}; status words "
-                    f"{'; '.join(meta['status_map']) or '(none)'}")
-    return _check_and_store(folder, meta)
+    try:
+        result = uploads.choose(portal().store, held, _choices(), by=current_user.name,
+                                check=portal().checker.check, record=_log)
+    except uploads.BadChoice:
+        abort(400)
+    return _answer(result)
 
 
-def _chosen(name: str, value: str, allowed_values: Any) -> dict[str, str]:
-    """The mapping form's choices: NAME-i (a heading or word) -> VALUE-i ("" for none);
-    400 for a value that is not one of `allowed_values`."""
+def _pairs(name: str, value: str) -> dict[str, str]:
+    """The form's NAME-i -> VALUE-i pairs (i from 0 until one is missing)."""
     out: dict[str, str] = {}
     for i in range(len(request.form)):
         key = request.form.get(f"{name}-{i}")
         if key is None:
             break
-        chosen = request.form.get(f"{value}-{i}", "")
-        if chosen and chosen not in allowed_values:
-            abort(400)
-        out[key] = chosen
+        out[key] = request.form.get(f"{value}-{i}", "")
     return out
 
 
-def _check_and_store(folder: Path, meta: dict[str, Any]) -> Any:
-    path = folder / meta["file"]
-    saved = views.saved_reading(portal().store, meta["dataset"])
-    how = HowToRead(mapping=tuple(meta.get("mapping", [])),
-                    status_map=tuple(meta.get("status_map", []))).over(saved)
-    named = f"{meta['original']} for '{meta['dataset']}'"
-    try:
-        report = portal().checker.check(path, how)
-    except ImpactError as e:
-        _drop(folder)
-        _log("upload-refused", f"{named}: {e}")
-        return render_template("upload_result.html", problem=str(e), meta=meta), 422
-    needs_map = views.mapping_needs(report)
-    if needs_map.needed and views.only_mapping_errors(report):
-        _log("upload-needs-mapping", f"{named}: {len(needs_map.headings)} unknown heading(s)")
-        return render_template("mapping.html", needs=needs_map, meta=meta, fields=FIELDS,
-                               report=report), 200
-    if not report.valid:
-        annotated = None
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
-            annotated = folder / f"annotated{path.suffix.lower()}"
-            try:
-                outputs.save_annotated(report, annotated, perms=PRIVATE_FILE)
-            except (ImpactError, OSError):
-                annotated = None
-        if not needs_map.needed:      # kept only while the mapping may still be changed
-            path.unlink(missing_ok=True)
-        # every finding, for download: the page shows the counts and the first few
-        write_private(folder / FINDINGS_CSV, views.findings_csv(report))
-        _log("upload-invalid", f"{named}: {len(report.findings.errors)} error(s); nothing "
-                               f"stored")
-        return render_template("upload_result.html", findings=views.findings_view(report),
-                               meta=meta, needs=needs_map, fields=FIELDS, token=folder.name,
-                               annotated=annotated is not None), 422
-    store = portal().store
-    try:
-        result = datasets.upload(store, path, meta["dataset"],
-                                 as_of=date.fromisoformat(meta["as_of"]),
-                                 by=current_user.name, note=meta["note"], how=how,
-                                 checked=report, original_name=meta["original"])
-    except ImpactError as e:
-        _drop(folder)
-        _log("upload-refused", f"{named}: {e}")
-        return render_template("upload_result.html", problem=str(e), meta=meta), 422
-    finally:
+def _choices() -> uploads.Choices:
+    """The mapping form's answers; a question the page did not ask is None."""
+    form = request.form
+    return uploads.Choices(
+        header=form.get("header", ""), shown=form.get("shown", ""),
+        columns=_pairs("heading", "field"), read_as=_pairs("heading", "was"),
+        statuses=_pairs("word", "status"), default_status=form.get("default_status"),
+        one_post_per_row=("one_post_per_row" in form) if "asked_one_post" in form else None,
+        where=form.get("where"))
+
+
+def _answer(result: uploads.UploadResult) -> Any:
+    """The page for an upload's outcome."""
+    held = result.held
+    if held is None:
         session.pop("pending_upload", None)
-    _drop(folder)
+    original = held.original if held else (
+        result.version.original_name if result.version else "The file")
+    if result.outcome == uploads.NEEDS_MAPPING:
+        return render_template("mapping.html", step=result.step, original=original,
+                               problem=result.problem,
+                               statuses=STATUS_TARGETS), 200
+    if result.outcome == uploads.REFUSED:
+        return render_template("upload_result.html", problem=result.problem,
+                               original=original), 422
+    if result.outcome == uploads.INVALID:
+        assert held is not None
+        return render_template("upload_result.html", findings=result.findings,
+                               original=original, step=result.step,
+                               statuses=STATUS_TARGETS, token=held.token,
+                               annotated=result.annotated), 422
     v = result.version
-    assert v is not None
-    _log("upload", f"{named}: version {v.number}" + ("" if result.created else
-                                                      " (the same file as before)"))
-    items = datasets.history_dict(store.versions(v.dataset))
-    changed = next((i["changes"] for i in items if i["version"] == v.number), None)
-    return render_template("upload_result.html", result=result, version=v, changed=changed,
-                           meta=meta, slug=v.slug)
+    return render_template("upload_result.html", result=result.stored, version=v,
+                           changed=uploads.version_changes(portal().store, result),
+                           original=original, slug=v.slug)
 
 
 @bp.route("/upload/<token>/annotated.xlsx")
 @needs("upload")
 def annotated(token: str) -> Any:
-    held = _pending(token)
-    if held is None:
+    held = uploads.find(portal().store, token, current_user.name)
+    found = held.annotated() if held else None
+    if held is None or found is None:
         abort(404)
-    folder, meta = held
-    found = [p for p in (folder / "annotated.xlsx", folder / "annotated.xlsm") if p.is_file()]
-    if not found:
-        abort(404)
-    _log("download", f"annotated copy of {meta['original']}")
-    return _send(found[0], fit_name(f"{Path(meta['original']).stem}-checked{found[0].suffix}"),
+    _log("download", f"annotated copy of {held.original}")
+    return _send(found, fit_name(f"{Path(held.original).stem}-checked{found.suffix}"),
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -510,13 +419,12 @@ def annotated(token: str) -> Any:
 @needs("upload")
 def findings(token: str) -> Any:
     """Every finding of a held invalid upload (the page shows only the first few)."""
-    held = _pending(token)
-    if held is None or not (held[0] / FINDINGS_CSV).is_file():
+    held = uploads.find(portal().store, token, current_user.name)
+    found = held.findings_file() if held else None
+    if held is None or found is None:
         abort(404)
-    folder, meta = held
-    _log("download", f"the findings of {meta['original']}")
-    return _send(folder / FINDINGS_CSV, fit_name(f"{Path(meta['original']).stem}-findings.csv"),
-                 "text/csv")
+    _log("download", f"the findings of {held.original}")
+    return _send(found, fit_name(f"{Path(held.original).stem}-findings.csv"), "text/csv")
 
 
 # -- users and the audit log (admin) ------------------------------------------

@@ -270,6 +270,22 @@ class Builder:
                 values[name] = ctx[name]
         return Text(text, style, values)
 
+    def vacancy_known(self) -> str | None:
+        """For how many post rows the file states the vacancy, when it does for some but
+        not all of them (a briefing that hides small numbers says only "some")."""
+        r = self.report
+        rows = len(r.posts)
+        if not self.s.has_vacant or r.vacancy_known >= rows:
+            return None
+        column = all("vacant" in t.columns for t in r.workbook.tables)
+        source = ("the Vacant column" if column else
+                  "status words such as \u201cDeleted - vacant\u201d")
+        said = (f"for some of the {rows:,} post rows" if self.t.suppresses else
+                f"for {r.vacancy_known:,} of the {rows:,} post rows")
+        return (f"The file says whether the post is vacant {said} (from {source}); the "
+                f"others are counted as occupied, so the number of people at risk is an "
+                f"upper bound.")
+
     def context(self) -> dict[str, str]:
         """The facts a wording line may name besides figures."""
         locs = self.s.groups["by_location"]

@@ -12,7 +12,13 @@ import os
 from collections.abc import Iterable
 from decimal import Decimal
 
-from ..model.fields import parse_mapping, parse_status, parse_status_map, parse_where
+from ..model.fields import (
+    parse_header_row,
+    parse_mapping,
+    parse_status,
+    parse_status_map,
+    parse_where,
+)
 from .reader import read
 from .rules import Expectations, Report, validate
 from .workbook import Limits, ReadOptions
@@ -23,14 +29,17 @@ def check(path: str | os.PathLike[str], *, sheets: Iterable[str] = (),
           expect_fte: Decimal | str | None = None,
           expect_deleted_fte: Decimal | str | None = None,
           limits: Limits | None = None, status_map: Iterable[str] = (),
-          default_status: str | None = None, where: Iterable[str] = ()) -> Report:
+          default_status: str | None = None, where: Iterable[str] = (),
+          one_post_per_row: bool = False, header_row: int | None = None) -> Report:
     """Read and validate one file.  Raises `ImpactError` only for whole-file problems
     (and `UsageProblem` for options that cannot be applied)."""
     options = ReadOptions(sheets=tuple(sheets), mapping=parse_mapping(list(mapping)),
                           encoding=encoding, limits=limits or Limits(),
                           status_map=parse_status_map(tuple(status_map)),
                           default_status=parse_status(default_status),
-                          where=parse_where(tuple(where)))
+                          where=parse_where(tuple(where)),
+                          one_post_per_row=one_post_per_row,
+                          header_row=parse_header_row(header_row))
     workbook = read(path, options)
     expect = None
     if expect_fte is not None or expect_deleted_fte is not None:

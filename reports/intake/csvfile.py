@@ -21,13 +21,14 @@ from ..model.errors import (
 from ..model.findings import Findings
 from ..model.fixes import ENCODING, Fix, one
 from .digest import sha256_bytes
-from .tables import Grid, header_score, table_from_grid
+from .tables import Grid, Layout, header_score, table_from_grid
 from .workbook import ReadOptions, Table
 
 MAX_COLUMNS = 16_384   # Excel's own limit (column XFD), as the xlsx guards assume
 
 
 def read_csv(path: Path, options: ReadOptions, findings: Findings,
+             layouts: list[Layout] | None = None,
              ) -> tuple[list[Table], list[tuple[str, str]], str, str, str]:
     """The file's table (none if it has no header row), the skipped "sheet", the
     encoding and the delimiter it was read with, and the sha256 of its bytes (read once,
@@ -51,7 +52,7 @@ def read_csv(path: Path, options: ReadOptions, findings: Findings,
                      f"letters may look wrong.",
                      fixes=one(Fix(ENCODING)))
     skipped: list[tuple[str, str]] = []
-    table = table_from_grid(path.name, grid, options, findings, skipped)
+    table = table_from_grid(path.name, grid, options, findings, skipped, layouts)
     del grid
     # Arrow's allocator keeps the parser's freed blocks for reuse; give them back, so the
     # rest of the run does not sit on top of them (a million rows: about 150 MB)

@@ -23,16 +23,19 @@ from ..model import codes
 from ..model.errors import (
     CorruptFile,
     EmptyFile,
+    ImpactError,
     NoHeaderRow,
     NotASpreadsheet,
     PasswordProtected,
     TooLarge,
     UnsupportedFormat,
+    UsageProblem,
 )
-from ..model.findings import Findings
+from ..model.findings import Findings, echo
 from .contacts import REMOVED
 from .csvfile import csv_rows, read_csv
 from .digest import sha256_file
+from .tables import Layout
 from .workbook import (
     KIND_POST,
     KIND_SUBTOTAL,
@@ -73,26 +76,42 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
         head = fh.read(8)
     kind = _sniff(path, head)
     findings = Findings()
+    layouts: list[Layout] = []
     if kind == "zip":
         digest = sha256_file(path)
-        tables, skipped, fmt, figures = read_xlsx(path, options, findings)
+        tables, skipped, fmt, figures = read_xlsx(path, options, findings, layouts)
         encoding = delimiter = None
     else:
-        tables, skipped, encoding, delimiter, digest = read_csv(path, options, findings)
+        tables, skipped, encoding, delimiter, digest = read_csv(path, options, findings,
+                                                                layouts)
         fmt, figures = "csv", []
     if not tables:
         reasons = "; ".join(f"'{s}': {why}" for s, why in skipped) or "no sheets"
         if skipped and all("empty" in why for _, why in skipped):
             raise EmptyFile(f"{path.name}: no data to read ({reasons})")
         fixes = next((f for _, why in skipped if (f := getattr(why, "fixes", ()))), ())
-        raise NoHeaderRow(
-            f"{path.name}: no header row found ({reasons}). A header row needs at least 3 of "
-            f"the headings Team, Job title, Grade, FTE, Status or their aliases (see the "
-            f"README), or say which of your headings hold the fields", fixes=fixes)
+        if options.header_row is not None:
+            problem: ImpactError = NoHeaderRow(f"{path.name}: no table read ({reasons})",
+                                               fixes=fixes)
+        else:
+            problem = NoHeaderRow(
+                f"{path.name}: no header row found ({reasons}). A header row needs at least 3 "
+                f"of the headings Team, Job title, Grade, FTE, Status or their aliases (see "
+                f"the README), or say which of your headings hold the fields", fixes=fixes)
+        problem.layouts = tuple(layouts)
+        raise problem
+    if sum(t.n_posts for t in tables) == 0 and any(t.where_dropped > 0 for t in tables):
+        # the option given keeps nothing: a usage problem on the command line; with the
+        # layouts, the portal's mapping step asks again which rows to read
+        kept_none = UsageProblem(_kept_none(tables))
+        kept_none.layouts = tuple(layouts)
+        raise kept_none
     if sum(t.n_posts for t in tables) == 0:
         where = ", ".join(f"'{t.sheet}' (header at row {t.header_row})" for t in tables)
-        raise EmptyFile(f"{path.name}: the header row was found on {where} but there are no "
-                        f"posts below it")
+        empty = EmptyFile(f"{path.name}: the header row was found on {where} but there are "
+                          f"no posts below it")
+        empty.layouts = tuple(layouts)
+        raise empty
     for sheet, why in skipped:
         findings.add(codes.SHEET_SKIPPED, f"Sheet '{sheet}' was not read: {why}.", sheet=sheet,
                      fixes=getattr(why, "fixes", ()))
@@ -109,9 +128,26 @@ def read(path: str | os.PathLike[str], options: ReadOptions | None = None) -> Wo
                      f"the notes and other text columns for names before you share the file.",
                      sheet=sheet, cell=cell)
     return Workbook(path, path.name, digest, fmt, tables, skipped, findings, encoding, delimiter,
-                    options, figures)
+                    options, figures, layouts)
 
 
+def _kept_none(tables: list[Table]) -> str:
+    """'--where kept 0 of 81,603 rows; Month holds 2017-SEP, 2018-JUN'."""
+    rows = sum(t.where_dropped for t in tables)
+    held: dict[str, list[str]] = {}
+    for t in tables:
+        for heading, values in t.where_values.items():
+            held.setdefault(heading, [])
+            held[heading] += [v for v in values if v not in held[heading]]
+    said = "; ".join(
+        f"{echo(h)} holds " + (", ".join(echo(v) for v in vs[:_SHOWN]) +
+                               (f" and {len(vs) - _SHOWN:,} more" if len(vs) > _SHOWN else "")
+                               if vs else "only blanks")
+        for h, vs in held.items())
+    return f"--where kept 0 of {rows:,} rows" + (f"; {said}" if said else "")
+
+
+_SHOWN = 12         # values of a --where column named when it keeps no row
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 

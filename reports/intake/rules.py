@@ -98,6 +98,9 @@ class Report:
     label_codes: tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]] | None = None
     # how each status word was read, with the rows and FTE it decided (see StatusReading)
     status_readings: tuple[StatusReading, ...] = ()
+    # post rows whose vacancy the file states (a Vacant cell, or a status word such as
+    # "Deleted - vacant"); the rest count as occupied
+    vacancy_known: int = 0
 
     @property
     def valid(self) -> bool:
@@ -145,7 +148,10 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     findings = Findings()
     findings.extend(wb.findings)
-    has_posts = all("posts" in t.columns for t in wb.tables)
+    # posts are counted from a Posts column, or from the Post IDs (each distinct ID is one
+    # post), or one a row when the user says so (--one-post-per-row)
+    has_posts = wb.options.one_post_per_row or all(
+        "posts" in t.columns or "post_id" in t.columns for t in wb.tables)
     state = _RunState()
     with_extra = any(f in t.columns for t in wb.tables for f in EXTRA)
     checks = [_TableCheck(t, findings, wb.options, has_posts, state, with_extra)
@@ -158,14 +164,18 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
         pa.default_memory_pool().release_unused()  # the rules' Arrow temporaries: see read_csv
     posts = (frames[0] if len(frames) == 1 else          # one sheet: not copied again
              pd.concat(frames, ignore_index=True) if frames else _empty_posts())
-    has_vacant = all("vacant" in t.columns for t in wb.tables)
+    # vacancy is reported when every sheet has a Vacant column, or when no sheet has one
+    # but status words ("Deleted - vacant") state it for some rows (the rest: occupied)
+    vacancy_known = int(posts["vacant"].notna().sum()) if len(posts) else 0
+    columns = [("vacant" in t.columns) for t in wb.tables]
+    has_vacant = all(columns) or (not any(columns) and vacancy_known > 0)
     has_cost = all("annual_cost" in t.columns for t in wb.tables)
     _run_notes(wb, findings, state, has_posts)
     _partial_column(wb, findings, "vacant", codes.VACANT_PARTIAL, has_vacant,
                     "vacancy is not reported: at-risk figures need a Vacant column on every sheet")
     _partial_column(wb, findings, "annual_cost", codes.ANNUAL_COST_PARTIAL, has_cost,
                     "costs are not reported: they need an Annual cost column on every sheet")
-    _report_duplicates(wb, posts, findings, duplicates)
+    _report_duplicates(wb, posts, findings, duplicates, has_posts)
     if expect is not None:
         _expectations(posts, expect, findings)
     private = (posts[list(EXTRA)].reset_index(drop=True)
@@ -176,7 +186,7 @@ def validate(wb: Workbook, expect: Expectations | None = None) -> Report:
     pa.default_memory_pool().release_unused()
     return Report(wb, findings, posts, has_vacant, has_cost, has_posts, state.defaulted,
                   private, extra, None if labels is None else (posts, labels),
-                  status_readings=state.status_readings())
+                  status_readings=state.status_readings(), vacancy_known=vacancy_known)
 
 
 LABELS = ("team", "grade", "location", "destination")
@@ -257,9 +267,10 @@ def _run_notes(wb: Workbook, findings: Findings, state: _RunState, has_posts: bo
                      cell=cell)
     if not has_posts and wb.tables:
         findings.add(codes.POSTS_NOT_GIVEN,
-                     "The file has no Posts column, so each row's number of posts is not "
-                     "known: FTE is totalled, post counts are not given, and no row is "
-                     "checked against one post per 1.0 FTE")
+                     "The file has no Posts column and no Post ID column, so each row's "
+                     "number of posts is not known: FTE is totalled, post counts are not "
+                     "given, and no row is checked against one post per 1.0 FTE. If each "
+                     "row is one post, say so and each row counts as one")
     dropped = sum(t.where_dropped for t in wb.tables)
     if options.where:
         kept = wb.rows_read
@@ -431,6 +442,7 @@ class _TableCheck:
         self.findings = findings
         self.status_map = getattr(options, "status_map", None) or {}
         self.default = getattr(options, "default_status", None)
+        self.one_per_row = bool(getattr(options, "one_post_per_row", False))
         self.has_posts = has_posts
         self.state = state or _RunState()
         self.is_post = (table.kinds == KIND_POST)
@@ -463,6 +475,8 @@ class _TableCheck:
         t = self.t
         for fld in schema.REQUIRED:
             if fld == "status" and self.default is not None:
+                continue
+            if fld == "fte" and self.one_per_row:     # 1.0 FTE a row stands in
                 continue
             if fld not in t.columns:
                 spec = schema.FIELD_BY_NAME[fld]
@@ -637,9 +651,12 @@ class _TableCheck:
 
     # -- posts: (count, ok)
     def _posts(self) -> tuple[np.ndarray, np.ndarray]:
-        if "posts" not in self.t.columns:
-            # not given: one per row stands in, and no figure reports it (has_posts)
-            return np.ones(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool)
+        if "posts" not in self.t.columns or self.one_per_row:
+            # one per row: as the user said (--one-post-per-row), or one per Post ID (job
+            # shares are merged by _report_duplicates), so checked and reported; else not
+            # given: it stands in, and no figure reports it (has_posts)
+            return (np.ones(self.n, dtype=np.int64),
+                    np.full(self.n, self.has_posts, dtype=bool))
         blank = self.blank("posts")
         x = _to_number(self.t.data["posts"])
         safe = np.nan_to_num(x)
@@ -654,6 +671,8 @@ class _TableCheck:
     # -- fte: (hundredths, ok)
     def _fte(self, posts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if "fte" not in self.t.columns:
+            if self.one_per_row:          # each row is one full-time post
+                return np.full(self.n, FTE_SCALE, dtype=np.int64), np.ones(self.n, dtype=bool)
             return np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=bool)
         live = self.is_post & ~self.formula["fte"]
         blank = self.blank("fte")
@@ -886,9 +905,26 @@ def _duplicate_ids(keys: list[tuple[pa.Array, np.ndarray]]) -> list[tuple[int, i
 
 
 def _report_duplicates(wb: Workbook, posts: pd.DataFrame, findings: Findings,
-                       pairs: list[tuple[int, int]]) -> None:
+                       pairs: list[tuple[int, int]], has_posts: bool = False) -> None:
+    """A finding for each Post ID used before.  Where the posts are counted from the IDs
+    (no Posts column), rows sharing an ID with one team, title and grade and at most 1.0
+    FTE between them are a job share: one post (the later rows count 0), one warning."""
     tables = {t.sheet: t for t in wb.tables}
+    runs: dict[int, list[int]] = {}
     for i, j in pairs:
+        runs.setdefault(j, [j]).append(i)
+    shared = [rows for rows in runs.values()
+              if has_posts and _job_share(wb, tables, posts, rows)]
+    if shared:
+        count = posts["posts"].to_numpy(dtype=np.int64).copy()
+        for rows in shared:
+            count[rows[1:]] = 0
+            _report_job_share(tables, posts, findings, rows)
+        posts["posts"] = count
+    merged = {i for rows in shared for i in rows}
+    for i, j in pairs:
+        if i in merged:
+            continue
         sheet, row = posts["sheet"].iat[i], int(posts["row"].iat[i])
         table = tables[sheet]
         here = f"'{sheet}'!{table.cell('post_id', row)}"
@@ -896,9 +932,45 @@ def _report_duplicates(wb: Workbook, posts: pd.DataFrame, findings: Findings,
         there = f"'{posts['sheet'].iat[j]}'!{other.cell('post_id', int(posts['row'].iat[j]))}"
         findings.add(codes.DUPLICATE_POST_ID,
                      f"Post ID '{echo(posts['post_id'].iat[i])}' at {here} is also used at "
-                     f"{there}; each post needs its own ID",
+                     f"{there}; each post needs its own ID. If the file's IDs do not name "
+                     f"one post each, ignore the ID column",
                      sheet=sheet, cell=table.cell("post_id", row),
-                     column=table.headers["post_id"], value=posts["post_id"].iat[i])
+                     column=table.headers["post_id"], value=posts["post_id"].iat[i],
+                     fixes=one(Fix(MAP, table.headers["post_id"], "ignore")))
+
+
+def _job_share(wb: Workbook, tables: dict[str, Table], posts: pd.DataFrame,
+               rows: list[int]) -> bool:
+    """Whether post rows `rows` (sharing an ID) are one post held by several people: posts
+    counted a row each on their sheets, one team, title and grade, and FTE above 0 adding
+    to at most 1.0."""
+    if not all(wb.options.one_post_per_row or "posts" not in tables[posts["sheet"].iat[i]]
+               .columns for i in rows):
+        return False
+    for fld in ("team", "title", "grade"):
+        if len({str(posts[fld].iat[i]).casefold() for i in rows}) != 1:
+            return False
+    fte = [int(posts["fte"].iat[i]) for i in rows]
+    return all(f > 0 for f in fte) and sum(fte) <= FTE_SCALE
+
+
+def _report_job_share(tables: dict[str, Table], posts: pd.DataFrame, findings: Findings,
+                      rows: list[int]) -> None:
+    first = rows[0]
+    sheet = posts["sheet"].iat[first]
+    table = tables[sheet]
+    cells = [f"'{posts['sheet'].iat[i]}'!"
+             f"{tables[posts['sheet'].iat[i]].cell('post_id', int(posts['row'].iat[i]))}"
+             for i in rows]
+    value = posts["post_id"].iat[first]
+    total = fmt_fte(sum(int(posts["fte"].iat[i]) for i in rows))
+    findings.add(codes.JOB_SHARE,
+                 f"Post ID '{echo(value)}' is on {len(rows)} rows ({', '.join(cells)}) with the "
+                 f"same team, job title and grade and {total} FTE between them: read as one "
+                 f"post shared by {len(rows)} people (a job share). If they are different "
+                 f"posts, give each its own ID",
+                 sheet=sheet, cell=table.cell("post_id", int(posts["row"].iat[first])),
+                 column=table.headers["post_id"], value=value)
 
 
 def _expectations(posts: pd.DataFrame, expect: Expectations, findings: Findings) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from ..model import codes
 from ..model import fields as schema
 from ..model.errors import UsageProblem
 from ..model.findings import Findings, cell_ref, column_letter, echo
-from ..model.fixes import MAP, Fix, one
+from ..model.fixes import MAP, WHERE, Fix, one
 from . import contacts
 from .workbook import (
     KIND_POST,
@@ -235,14 +236,112 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# -- the layout: what a front end asks about when a file cannot be read as it stands ----
+
+CANDIDATES = 5          # header rows offered
+FEW_VALUES = 24         # a column with at most this many distinct values lists them
+_NUMBER_LIKE = re.compile(r"[\d\s.,:/%£$€+-]+")
+
+
+@dataclass(frozen=True)
+class HeaderCandidate:
+    """A row that may be the header: its heading-like cells, and how many of them name a
+    field (`known`) or nearly do (`near`, see `near_miss`)."""
+
+    row: int                      # 1-based sheet row
+    cells: tuple[str, ...]
+    known: int
+    near: int
+
+
+@dataclass(frozen=True)
+class ColumnLayout:
+    """One column under the header row: what it was read as, and its values if few."""
+
+    letter: str
+    heading: str
+    field: str | None             # None: unused (unknown, ignored or personal data)
+    suggested: str | None         # a near miss's field, for an unused column
+    personal: bool
+    ignored: bool                 # --map "Heading=ignore"
+    values: tuple[str, ...]       # an unused column's distinct values, if at most FEW_VALUES
+
+
+@dataclass
+class Layout:
+    """A sheet as read: its header row (None: none found), the rows that may be it (the
+    likeliest first) and the columns under it."""
+
+    sheet: str
+    header_row: int | None
+    candidates: list[HeaderCandidate] = field(default_factory=list)
+    columns: list[ColumnLayout] = field(default_factory=list)
+
+
+def _heading_like(cell: Any) -> bool:
+    if not isinstance(cell, str):
+        return False
+    text = cell.strip()
+    return (bool(text) and len(text) <= 60 and len(text.split()) <= 8
+            and not _NUMBER_LIKE.fullmatch(text))
+
+
+def header_candidates(grid: Grid, options: ReadOptions, most: int = CANDIDATES, *,
+                      near: bool = True) -> list[HeaderCandidate]:
+    """The rows most like a header, likeliest first: the most cells naming a field or
+    nearly naming one, then the most heading-like cells (short text, not numbers) less
+    the cells holding numbers, then the earliest.  A row needs two heading-like cells.
+    `near=False` leaves near misses uncounted (difflib on every cell: only worth it
+    when no header row was found)."""
+    scored = []
+    for i in range(min(grid.nrows, options.limits.header_search_rows)):
+        row = grid.row(i)
+        cells = [str(c).strip() for c in row if _heading_like(c)]
+        if len(cells) < 2:
+            continue
+        known = header_score(row, options.mapping)
+        close = sum(1 for c in cells if schema.field_for_header(c, options.mapping) is None
+                    and not schema.is_personal(c) and near_miss(c)) if near else 0
+        numbers = sum(1 for c in row if not _is_blank(c) and not _heading_like(c))
+        scored.append(((-(known + close), -(len(cells) - numbers), i),
+                       HeaderCandidate(i + 1, tuple(cells), known, close)))
+    scored.sort(key=lambda s: s[0])
+    return [c for _, c in scored[:most]]
+
+
+def _few_values(grid: Grid, j: int, start: int) -> tuple[str, ...]:
+    """Column `j`'s distinct values from row `start`, if at most FEW_VALUES."""
+    if j in grid.dense or start >= grid.nrows:
+        return ()
+    col = grid.columns[j].slice(start)
+    used = pc.unique(col.indices.drop_null())
+    if len(used) > FEW_VALUES:
+        return ()
+    values = {str(v).strip() for v in col.dictionary.take(used).to_pylist() if v is not None}
+    return tuple(sorted(v for v in values if v))
+
+
 def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
-                    findings: Findings, skipped: list[tuple[str, str]]) -> Table | None:
+                    findings: Findings, skipped: list[tuple[str, str]],
+                    layouts: list[Layout] | None = None) -> Table | None:
     """The table under the grid's header row; None (and a reason in `skipped`) when the
-    sheet is empty or has no header row."""
+    sheet is empty or has no header row.  The sheet's `Layout` is added to `layouts`."""
     if grid.is_empty():
         skipped.append((sheet, "it is empty"))
         return None
-    h = _find_header(grid, options)
+    if options.header_row is not None:       # --header-row: the row given, not sought
+        h: int | None = options.header_row - 1
+    else:
+        h = _find_header(grid, options)
+    layout = Layout(sheet, None, header_candidates(grid, options, near=h is None
+                                                   or options.header_row is not None))
+    if layouts is not None:
+        layouts.append(layout)
+    if h is not None and options.header_row is not None and (
+            h >= grid.nrows or all(_is_blank(c) for c in grid.row(h))):
+        skipped.append((sheet, f"its row {options.header_row}, given as the header row, "
+                               f"is blank"))
+        return None
     if h is None:
         likeliest = _likeliest(grid, options)
         skipped.append((sheet, SkipReason(f"no header row in its first "
@@ -251,6 +350,11 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         return None
     header = grid.row(h)
     header_row = h + 1
+    layout.header_row = header_row
+    if not any(c.row == header_row for c in layout.candidates):
+        known = header_score(header, options.mapping)
+        layout.candidates.insert(0, HeaderCandidate(
+            header_row, tuple(str(c).strip() for c in header if _heading_like(c)), known, 0))
     start = h + 1
     cells: dict[int, Column] = {}
 
@@ -263,11 +367,18 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     headers: dict[str, str] = {}
     personal: set[int] = set()
     unused: list[tuple[int, str]] = []
+    ignored: set[int] = set()
     for j, cell in enumerate(header):
         if _is_blank(cell) or isinstance(cell, FormulaNoValue):
             continue
         text = str(cell).strip()
         key = schema.normalise(text)
+        if key in options.mapping and options.mapping[key] == schema.IGNORE:
+            ignored.add(j)               # --map "Heading=ignore": unused, and no finding;
+            if schema.is_personal(text) or contacts.personal_kind(  # personal data stays
+                    column(j).used_values()):                       # out of its layout
+                personal.add(j)
+            continue
         explicit = options.mapping.get(key)
         by_heading = schema.is_personal(text)
         fld = explicit or (None if by_heading else schema.field_for_header(text))
@@ -319,9 +430,25 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
     n = grid.nrows - start
     scrubbed, in_text = _scrub_text(grid, start, personal, column)
     data = {fld: scrubbed[j] if j in scrubbed else column(j) for fld, j in columns.items()}
+    for fld in schema.NA_BLANK_FIELDS & data.keys():    # "N/A" where a blank is allowed
+        data[fld] = data[fld].with_blanks(schema.NA_WORDS)
     nonblank = np.zeros(n, dtype=bool)
     for col in data.values():
         nonblank |= ~col.blank()
+    if not data:      # a header row given, none of whose headings is known yet: every row
+        for j, _ in unused:                               # with a value is one to read
+            nonblank |= ~grid.column(j, start).blank()
+    by_column = {j: fld for fld, j in columns.items()}
+    for j, cell in enumerate(header):
+        if _is_blank(cell) or isinstance(cell, FormulaNoValue):
+            continue
+        text = str(cell).strip()
+        secret = j in personal
+        layout.columns.append(ColumnLayout(
+            column_letter(j), text, by_column.get(j),
+            None if j in by_column or secret else near_miss(text), secret, j in ignored,
+            # no values of a column read, or of one holding contact details in its text
+            () if secret or j in by_column or j in scrubbed else _few_values(grid, j, start)))
 
     # Control-total rows: no status, and some text cell (in any column) reads "Total"...
     kinds = filled(n, KIND_POST)
@@ -349,22 +476,28 @@ def table_from_grid(sheet: str, grid: Grid, options: ReadOptions,
         kinds[candidates[hit]] = found[hit]
         nonblank[candidates[hit]] = True
     dropped = 0
+    where_values: dict[str, list[str]] = {}
     if options.where:
         dropped_keys = {schema.normalise(header[j]) for j in personal}
         for key, heading, _ in options.where:
             if key in dropped_keys:
                 raise UsageProblem(f"Column '{echo(heading)}' of sheet '{sheet}' holds personal "
                                    f"data, so rows cannot be chosen by what it holds.")
-        chosen = _where(sheet, header, grid, start, n, options.where)
+        chosen, where_values = _where(sheet, header, grid, start, n, options.where)
         # a totals row totals the rows of the whole sheet, not the rows kept
         chosen &= kinds == KIND_POST
         dropped = int((nonblank & (kinds == KIND_POST) & ~chosen).sum())
         nonblank &= chosen
     keep = np.flatnonzero(nonblank)
     rows = keep.astype(np.int64) + start + 1
+    if "team" in data:
+        where_keys = {key for key, _, _ in options.where}
+        _stacked(sheet, grid, start, header_row, keep[kinds[keep] == KIND_POST], data["team"],
+                 [(j, h) for j, h in unused if schema.normalise(h) not in where_keys],
+                 findings)
     return Table(sheet, header_row, columns, headers, rows, kinds[keep],
                  {fld: col.take(keep) for fld, col in data.items()}, unused, dropped,
-                 in_text)
+                 in_text, where_values)
 
 
 def _scrub_text(grid: Grid, start: int, personal: set[int], column: Any,
@@ -392,6 +525,57 @@ def _scrub_text(grid: Grid, start: int, personal: set[int], column: Any,
     return out, (count, cell_ref(first[1], start + first[0] + 1))
 
 
+# what a period looks like: a date, a month ("March 2024", "Mar-24", "2017-SEP", "2024-03"),
+# a quarter, a financial year or a year
+_MONTH = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?"
+          r"|sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)\.?")
+PERIOD = re.compile("|".join((
+    r"^\d{4}-\d{2}-\d{2}([t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$",
+    r"^\d{1,2}[/.-]\d{1,2}[/.-](\d{2}|\d{4})$",
+    rf"^(\d{{4}}[\s/-]*)?{_MONTH}([\s/,-]*(\d{{2}}|\d{{4}}))?$",
+    r"^\d{4}[/-]\d{1,2}$", r"^\d{1,2}[/-]\d{4}$",
+    r"^(q[1-4][\s/-]*(\d{2}|\d{4})|\d{4}[\s/-]*q[1-4])$",
+    r"^(fy\s*)?\d{4}[/-]\d{2}(\d{2})?$", r"^(19|20)\d{2}$")), re.IGNORECASE)
+MAX_PERIODS = 24          # more distinct values than this is not a few stacked snapshots
+SAME_TEAMS = 0.5          # each period holds at least this share of all the periods' teams
+
+
+def _stacked(sheet: str, grid: Grid, start: int, header_row: int, posts: np.ndarray,
+             team: Column, unused: list[tuple[int, str]], findings: Findings) -> None:
+    """A warning for an unused column holding 2 to 24 periods (months, dates, "2017-SEP"),
+    each with much the same teams: snapshots stacked one after another, which every
+    total would count once for each period."""
+    teams = team.take(posts).codes
+    for j, heading in unused:
+        # a column of all-different values, or of more values than the header search
+        # and 24 periods could hold, is no list of periods: skip it before reading it
+        if j in grid.dense or len(grid.columns[j].dictionary) > MAX_PERIODS + start + 1:
+            continue
+        col = grid.column(j, start, posts)
+        present, first = np.unique(col.codes, return_index=True)
+        order = present[np.argsort(first)]                      # in row order
+        values = col.text_values()
+        periods = [int(c) for c in order if values[c] != ""]
+        if not 2 <= len(periods) <= MAX_PERIODS or not all(
+                PERIOD.match(str(values[c])) for c in periods):
+            continue
+        sets = [set(np.unique(teams[col.codes == c]).tolist()) for c in periods]
+        every = set().union(*sets)
+        if not all(len(s) >= SAME_TEAMS * len(every) for s in sets):
+            continue
+        shown = ", ".join(echo(values[c]) for c in periods[:12]) + (
+            f" and {len(periods) - 12} more" if len(periods) > 12 else "")
+        findings.add(codes.STACKED_SNAPSHOTS,
+                     f"Column {column_letter(j)} '{echo(heading)}' holds {len(periods)} "
+                     f"periods ({shown}), each with much the same teams: the file looks like "
+                     f"{len(periods)} snapshots stacked one after another, so every total "
+                     f"counts each post once for each period. Keep only the rows of one "
+                     f"period by filtering on '{echo(heading)}', unless they are meant to be "
+                     f"added up",
+                     sheet=sheet, cell=cell_ref(j, header_row), column=heading,
+                     fixes=one(Fix(WHERE, heading, tuple(str(values[c]) for c in periods))))
+
+
 def _cell_text(value: Any) -> str:
     """A cell as --where compares it: 2024.0 as '2024', text stripped and case-folded."""
     if value is None:
@@ -402,11 +586,13 @@ def _cell_text(value: Any) -> str:
 
 
 def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
-           where: tuple[tuple[str, str, str], ...]) -> np.ndarray:
-    """The data rows for which every --where "Heading=value" holds."""
+           where: tuple[tuple[str, str, str], ...]) -> tuple[np.ndarray, dict[str, list[str]]]:
+    """The data rows for which every --where "Heading=value" holds, and the distinct values
+    each of those columns holds (to say what it does hold when no row is kept)."""
     keys = {schema.normalise(c): j for j, c in enumerate(header)
             if isinstance(c, str) and schema.normalise(c)}
     chosen = np.ones(n, dtype=bool)
+    values: dict[str, list[str]] = {}
     for key, heading, value in where:
         if key not in keys:
             # said in words: a filter saved in a dataset's profile meets the portal too
@@ -414,8 +600,12 @@ def _where(sheet: str, header: list[Any], grid: Grid, start: int, n: int,
                                f"'{heading}' is '{value}'): sheet '{sheet}' has no heading "
                                f"'{heading}'")
         want = value.casefold()
-        chosen &= grid.column(keys[key], start).map(lambda v, w=want: _cell_text(v) == w, bool)
-    return chosen
+        col = grid.column(keys[key], start)
+        chosen &= col.map(lambda v, w=want: _cell_text(v) == w, bool)
+        present, first = np.unique(col.codes, return_index=True)     # in row order
+        texts = col.text_values()[present[np.argsort(first)]]
+        values[str(header[keys[key]]).strip()] = [v for v in dict.fromkeys(texts) if v]
+    return chosen, values
 
 
 def _label_kind(value: Any) -> str:

@@ -66,6 +66,8 @@ class ReadOptions:
     status_map: dict[str, tuple[str, bool | None]] = field(default_factory=dict)
     default_status: tuple[str, bool | None] | None = None     # --default-status
     where: tuple[tuple[str, str, str], ...] = ()  # --where: (normalised heading, heading, value)
+    one_post_per_row: bool = False  # --one-post-per-row: each row is 1 post (and 1.0 FTE)
+    header_row: int | None = None     # --header-row: the header's sheet row (1-based), not sought
 
 
 class FormulaNoValue:
@@ -138,6 +140,14 @@ class Column:
                 codes[i] = len(cleaned) + k
                 extras.append(stand_in)
         return cls(codes, cleaned, tuple(extras))
+
+    def with_blanks(self, words: frozenset[str]) -> Column:
+        """This column with every value in `words` (compared case-folded) read as a blank:
+        "N/A" in a Vacant column says no more than an empty cell."""
+        na = pc.is_in(pc.utf8_lower(self.dictionary), value_set=pa.array(sorted(words)))
+        if not pc.any(na).as_py():
+            return self
+        return Column(self.codes, pc.if_else(na, "", self.dictionary), self.extras)
 
     @functools.cached_property
     def uniques(self) -> np.ndarray:
@@ -310,6 +320,8 @@ class Table:
     # e-mail addresses, phone numbers and NI numbers blanked in the text of the cells below
     # the header: (cells changed, the first of them in A1), or None
     in_text: tuple[int, str] | None = None
+    # each --where column's heading and the distinct values it holds (in the rows read)
+    where_values: dict[str, list[str]] = field(default_factory=dict)
 
     def cell(self, fld: str, row: int) -> str:
         return cell_ref(self.columns[fld], row)
@@ -335,6 +347,8 @@ class Workbook:
     options: ReadOptions = field(default_factory=ReadOptions)
     # the numbers on the sheets read that hold no posts (see `intake.figures`)
     figures: list[SheetFigure] = field(default_factory=list)
+    # each sheet's header row, the rows that may be one, and its columns (`tables.Layout`)
+    layouts: list[Any] = field(default_factory=list)
 
     @property
     def sheets_read(self) -> list[str]:

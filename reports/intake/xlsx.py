@@ -24,7 +24,7 @@ from ..model.errors import CorruptFile, PasswordProtected, UsageProblem
 from ..model.findings import Findings, echo
 from . import guards
 from .figures import SheetFigure, sheet_figures
-from .tables import Grid, table_from_grid
+from .tables import Grid, Layout, table_from_grid
 from .workbook import FormulaNoValue, ReadOptions, Table
 
 _NS_RE = re.compile(r"^\{[^}]*\}")
@@ -35,9 +35,11 @@ def _local(tag: str) -> str:
 
 
 def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
+              layouts: list[Layout] | None = None,
               ) -> tuple[list[Table], list[tuple[str, str]], str, list[SheetFigure]]:
     """The tables of the chosen sheets, the sheets skipped (with why), 'xlsx'/'xlsm', and
-    the numbers on the sheets without a table (`figures`)."""
+    the numbers on the sheets without a table (`figures`); each sheet's `Layout` is added
+    to `layouts`."""
     limits = options.limits
     parts = guards.workbook_parts(path, limits)
     sheets = _workbook_sheets(path.name, parts)
@@ -89,7 +91,7 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
         grid.formulas = {(row - 1, col): FormulaNoValue(formula)
                          for (row, col), formula in scan.formulas.items()
                          if row <= grid.nrows and col < len(grid.columns)}
-        table = table_from_grid(name, grid, options, findings, skipped)
+        table = table_from_grid(name, grid, options, findings, skipped, layouts)
         if table is not None:
             tables.append(table)
         elif grid.nrows:            # a sheet that holds no posts: its numbers, for reconcile

@@ -96,7 +96,8 @@ FORMULA_NO_VALUE = _code(
     "Open the file in Excel or LibreOffice, let it recalculate, and save it again.")
 DUPLICATE_POST_ID = _code(
     "duplicate-post-id", ERROR, "A post ID is used twice",
-    "Give each post its own ID.")
+    "Give each post its own ID; or, if the file's IDs do not name one post each, ignore "
+    "the ID column (it is optional).")
 TOTAL_MISMATCH = _code(
     "total-mismatch", ERROR, "A Total row disagrees with the rows above it",
     "Correct the total or the rows it totals.")
@@ -164,6 +165,14 @@ ANNUAL_COST_PARTIAL = _code(
 STATUS_DEFAULTED = _code(
     "status-defaulted", WARNING, "Rows without a status were given the default status",
     "Check that the default status is what the proposal does to those posts.")
+STACKED_SNAPSHOTS = _code(
+    "stacked-snapshots", WARNING, "The file looks like several snapshots stacked in one",
+    "Keep only the rows of one period, by filtering the rows on the column the warning "
+    "names; unless the periods' rows are meant to be added up.")
+JOB_SHARE = _code(
+    "job-share", WARNING, "Rows that share a post ID were read as one job-share post",
+    "Nothing, if they are one post shared between people; otherwise give each post its "
+    "own ID.")
 DESTINATION_NOT_GIVEN = _code(
     "destination-not-given", WARNING, "Relocated posts, but no Destination column",
     "Add a Destination column naming the service each relocated post moves to; until then "
@@ -180,7 +189,8 @@ SHEET_SKIPPED = _code(
     "of its headings hold the fields.")
 POSTS_NOT_GIVEN = _code(
     "posts-not-given", INFO, "No Posts column: post counts are not given",
-    "Add a Posts column (how many posts each row stands for) to have post counts reported.")
+    "Add a Posts column (how many posts each row stands for) or a Post ID column (one post "
+    "per ID), or say that each row is one post, to have post counts reported.")
 ROWS_SELECTED = _code(
     "rows-selected", INFO, "A filter kept only some rows",
     "Nothing, if those are the rows you meant.")

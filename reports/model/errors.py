@@ -9,6 +9,8 @@ that line and exit code 1.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .fixes import Fixes
 
 
@@ -20,6 +22,11 @@ class ImpactError(Exception):
     def __init__(self, *args: object, fixes: Fixes = ()) -> None:
         super().__init__(*args)
         self.fixes = fixes
+
+    # how far the file was read: each sheet's rows that may be its header row and its
+    # columns (`intake.tables.Layout`), when a file was read but not as it stands, so
+    # that a front end can ask which row is the header (NoHeaderRow, EmptyFile)
+    layouts: tuple[Any, ...] = ()
 
 
 class NotASpreadsheet(ImpactError):

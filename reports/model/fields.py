@@ -217,6 +217,11 @@ def hinted_field(heading: str) -> str | None:
     found = [(len(w), fld) for fld, words in FIELD_HINTS.items() for w in words if w in key]
     return max(found)[1] if found else None
 
+# Cells that mean "nothing to say" where a blank is allowed: read as blank in these fields.
+NA_WORDS = frozenset({"na", "n/a", "-", "\u2014", "\u2013"})    # hyphen, em dash, en dash
+NA_BLANK_FIELDS = frozenset({"post_id", "posts", "destination", "location", "vacant",
+                             "annual_cost", "establishment", "dismissal_date", "headcount",
+                             "site_type"})
 
 VACANT_WORDS: dict[str, bool] = {
     "y": True, "yes": True, "true": True, "vacant": True, "1": True,
@@ -275,16 +280,23 @@ def field_for_header(header: str, extra: dict[str, str] | None = None) -> str | 
     if not key:
         return None
     if extra and key in extra:
-        return extra[key]
+        return extra[key] or None        # IGNORE (""): the column is left unused
     return ALIASES.get(key)
+
+
+# --map "Heading=ignore" (or "Heading=" or "Heading=none"): the column is left unused, with
+# no finding; parse_mapping maps its heading to IGNORE
+IGNORE = ""
+IGNORE_WORDS = ("ignore", "none", "")
 
 
 def parse_mapping(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     """Turn ["Header text=field", ...] into {normalised header: field}.
 
-    A heading of personal data cannot be mapped to any field, and a heading cannot be
-    mapped twice: both are usage errors, so no option can carry personal data into an
-    output.
+    "Header text=ignore" ("=none", or nothing after "=") leaves the column unused: its
+    heading maps to `IGNORE`.  A heading of personal data cannot be mapped to any field,
+    and a heading cannot be mapped twice: both are usage errors, so no option can carry
+    personal data into an output.
     """
     mapping: dict[str, str] = {}
     for pair in pairs:
@@ -294,11 +306,13 @@ def parse_mapping(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
             raise UsageProblem(
                 f"--map {pair!r} is not of the form \"Header text=field\", "
                 f"e.g. --map \"Current FTE=fte\"")
-        if field not in FIELD_BY_NAME:
+        if field in IGNORE_WORDS:
+            field = IGNORE
+        elif field not in FIELD_BY_NAME:
             raise UsageProblem(
                 f"--map {pair!r} names an unknown field {field!r}; "
-                f"the fields are: {', '.join(FIELD_BY_NAME)}")
-        if is_personal(header):
+                f"the fields are: {', '.join(FIELD_BY_NAME)}, or ignore")
+        if field and is_personal(header):
             raise UsageProblem(
                 f"--map {pair!r}: '{header.strip()}' holds personal data, which is dropped "
                 f"when a file is read and cannot be mapped to any field")
@@ -343,6 +357,22 @@ def parse_status(value: str | None, option: str = "--default-status"
         raise UsageProblem(f"{option} {value!r} is not a status; use one of: "
                            f"{', '.join(STATUS_TARGETS)}")
     return STATUS_TARGETS[targets[key]]
+
+
+MAX_HEADER_ROW = 1_048_576      # Excel's last row
+
+
+def parse_header_row(row: int | str | None) -> int | None:
+    """--header-row N: the header's sheet row, 1 or more (None: sought as usual)."""
+    if row is None or row == "":
+        return None
+    try:
+        n = int(row)
+    except (TypeError, ValueError):
+        raise UsageProblem(f"--header-row {row!r} is not a row number") from None
+    if not 1 <= n <= MAX_HEADER_ROW:
+        raise UsageProblem(f"--header-row {n}: a row number is 1 to {MAX_HEADER_ROW:,}")
+    return n
 
 
 def parse_where(pairs: list[str] | tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:

@@ -62,6 +62,9 @@ def _q(text: str | None) -> str:
     return f"'{echo(text)}'"
 
 
+IGNORE = "ignore"        # a mapping that leaves the column unused (--map "Heading=ignore")
+
+
 def _field(name: str) -> str:
     fld = FIELD_BY_NAME.get(name)
     label = fld.label if fld else name
@@ -82,6 +85,8 @@ def _setting_words(fix: Fix) -> str:
                     if values else "say which column holds each field")
         if not values:
             return f"say which field the column {_q(fix.subject)} holds"
+        if values == (IGNORE,):
+            return f"ignore the column {_q(fix.subject)}"
         return f"read the column {_q(fix.subject)} as {_or([_field(v) for v in values])}"
     if fix.option == STATUS_MAP:
         if not values:

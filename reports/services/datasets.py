@@ -69,7 +69,8 @@ class UploadResult:
 def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
            as_of: date, by: str | None = None, note: str = "",
            how: HowToRead = DEFAULT_READ, now: datetime | None = None,
-           checked: Report | None = None, original_name: str | None = None) -> UploadResult:
+           checked: Report | None = None, original_name: str | None = None,
+           over_profile: bool = True) -> UploadResult:
     """Validate `path` and, if it is valid, store it as the next version of `dataset`.
 
     An invalid file stores nothing: the result holds its report and no version.
@@ -77,11 +78,13 @@ def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
     report of this very file read with `how` over the saved profile, when the caller
     has just made it (the portal, which shows it first), so it is not read twice.
     `original_name`: the file's name as its uploader gave it, when `path` is a copy under
-    another name (the portal's held upload); else `path`'s own name.
+    another name (the portal's held upload); else `path`'s own name.  `over_profile=False`:
+    `how` is the whole reading (the portal's, begun from the profile, whose choices may
+    clear one of its options), not options over the saved profile.
     """
     name = check_name(dataset)
     saved = profile_of(store, name)
-    used = how.over(saved)           # options given win; the saved profile fills the rest
+    used = how.over(saved) if over_profile else how  # options given win; the profile fills the rest
     report = checked if checked is not None else intake.check(path, **used.check_options())
     if not report.valid:
         return UploadResult(report, profile_used=used != how)
@@ -97,8 +100,10 @@ def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
             builds.queue_version(store, version)
         except ImpactError:          # stored all the same; a download queues them again
             pass
-    if used.given and created:   # a refused duplicate (the latest version's bytes) stores
-        save_profile(store, name, used)      # nothing, so its options change nothing either
+    # a refused duplicate (the latest version's bytes) stores nothing, so its options
+    # change nothing either
+    if created and (used.given or (not over_profile and saved is not None and used != saved)):
+        save_profile(store, name, used)      # the next upload to `name` reads the same way
     same = same_as(store.versions(name), version) if created else None
     return UploadResult(report, version, created, repaired, profile_used=used != how,
                         same_as=same)

@@ -1,6 +1,7 @@
 """What the web portal shows and serves, built from the other services: a dataset's page,
-its downloads (briefings, summaries, comparisons, the monthly files), the mapping step
-of an upload, and the published public briefings.  No HTTP here: the portal (web/)
+its downloads (briefings, summaries, comparisons, the monthly files), an invalid
+upload's findings, and the published public briefings (the upload workflow itself is
+`uploads`).  No HTTP here: the portal (web/)
 checks the role, calls one of these and returns the result.
 
 Downloads are found by a dataset's store slug, a version number and an output's name
@@ -11,7 +12,6 @@ month's manifest lists them.  Each version's outputs are built once, in the back
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -20,20 +20,16 @@ from typing import Any
 
 from ..figures.totals import Summary, summarise
 from ..intake.rules import Report
-from ..model import codes
 from ..model.codes import all_codes
 from ..model.errors import UnknownDataset
-from ..model.fields import COMPOUND_WORDS, FIELDS, STATUS_TARGETS, STATUS_WORDS, normalise
 from ..model.findings import Finding
-from ..model.fixes import MAP
 from ..render import data
 from ..store.accounts import Accounts
 from ..store.db import Dataset, Store, Version
 from ..store.jobs import Jobs
 from . import builds, datasets
 from .monthly import read_manifest
-from .profiles import profile_of
-from .source import HowToRead, load_report
+from .source import load_report
 
 AUDIENCES = builds.AUDIENCES
 PUBLIC_BRIEFING = "briefing-public.pdf"
@@ -303,115 +299,3 @@ def findings_view(report: Report, first: int = FINDINGS_SHOWN) -> FindingsView:
 def findings_csv(report: Report) -> bytes:
     """Every error and warning of an invalid upload, as CSV."""
     return data.findings_csv(report.findings.errors + report.findings.warnings).encode("utf-8")
-
-
-# -- the mapping step ---------------------------------------------------------------
-
-
-@dataclass
-class Unmapped:
-    """A heading the reader did not recognise, and the fields to offer for it."""
-
-    sheet: str
-    heading: str
-    choices: list[str]           # field names, suggestions first
-
-
-@dataclass
-class UnknownStatus:
-    """A status word the reader did not recognise, and the statuses to offer for it."""
-
-    word: str
-    cells: list[str]             # where it is, e.g. "Posts!E3" (the first few)
-    choices: list[str]           # --status-map targets, suggestions first
-
-
-@dataclass
-class MappingNeeds:
-    headings: list[Unmapped] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)     # required fields not found
-    statuses: list[UnknownStatus] = field(default_factory=list)
-
-    @property
-    def needed(self) -> bool:
-        return (bool(self.missing) and bool(self.headings)) or bool(self.statuses)
-
-
-def mapping_needs(report: Report) -> MappingNeeds:
-    """What the mapping step asks: when a required column is missing, every unrecognised
-    heading with the fields to choose from (the missing ones first, then the closest by
-    name); and every status word that is not known, with the statuses to choose from."""
-    needs = MappingNeeds()
-    for f in report.findings:
-        if f.code == codes.MISSING_COLUMN.id:
-            wanted = [v for way in f.fixes for fix in way if fix.option == MAP
-                      and fix.subject is None for v in fix.values]
-            needs.missing += [v for v in wanted if v not in needs.missing]
-    seen: set[str] = set()
-    for u in report.unused:
-        key = normalise(u["header"])
-        if key and key not in seen:
-            seen.add(key)
-            needs.headings.append(Unmapped(u["sheet"], u["header"],
-                                           _choices(u["header"], needs.missing)))
-    words: dict[str, UnknownStatus] = {}
-    for f in report.findings:
-        if f.code != codes.STATUS_UNKNOWN.id or not f.value:
-            continue
-        key = normalise(f.value)
-        if key not in words:
-            words[key] = UnknownStatus(f.value, [], _status_choices(f.value))
-        if len(words[key].cells) < 3:
-            words[key].cells.append(f"{f.sheet}!{f.cell}")
-    needs.statuses = list(words.values())
-    return needs
-
-
-def only_mapping_errors(report: Report) -> bool:
-    """Whether every error is one the mapping step can answer (a missing column, an
-    unknown status word), so that it is asked before the findings are shown."""
-    answerable = {codes.MISSING_COLUMN.id, codes.STATUS_UNKNOWN.id}
-    return all(f.code in answerable for f in report.findings.errors)
-
-
-def _choices(heading: str, missing: list[str]) -> list[str]:
-    key = normalise(heading)
-
-    def score(fld: Any) -> float:
-        return max(difflib.SequenceMatcher(None, key, normalise(a)).ratio()
-                   for a in fld.aliases + (fld.name, fld.label))
-
-    ranked = sorted(FIELDS, key=lambda f: (f.name not in missing, -score(f)))
-    return [f.name for f in ranked]
-
-
-def _status_choices(word: str) -> list[str]:
-    """Every status a word can be mapped to, the closest to the word first (by the
-    status words the reader knows for each)."""
-    key = normalise(word)
-    known: dict[str, list[str]] = {t: [t] for t in STATUS_TARGETS}
-    for status, words in STATUS_WORDS.items():
-        known[status] += list(words)
-    for compound, (_, vacant) in COMPOUND_WORDS.items():
-        known["deleted-vacant" if vacant else "deleted-occupied"].append(compound)
-
-    def score(target: str) -> float:
-        return max(difflib.SequenceMatcher(None, key, normalise(a)).ratio()
-                   for a in known[target])
-
-    return sorted(STATUS_TARGETS, key=lambda t: -score(t))
-
-
-def mapping_from(choices: dict[str, str], earlier: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """"Heading=field" (or "Words=status") strings for the choices made; "" leaves one
-    unmapped.  Earlier choices for other headings or words are kept."""
-    chosen = {h: f for h, f in choices.items() if f}
-    kept = [m for m in earlier if normalise(m.rpartition("=")[0])
-            not in {normalise(h) for h in chosen}]
-    return tuple(kept + [f"{h}={f}" for h, f in chosen.items()])
-
-
-def saved_reading(store: Store, dataset: str) -> HowToRead | None:
-    """The dataset's profile: how its last upload was read (None for a new dataset), so
-    that the next upload of the same layout needs no mapping step."""
-    return profile_of(store, dataset)

@@ -8,6 +8,8 @@ A profile is a small TOML file holding any of the reading options::
     default_status = "retained"
     where = ["Snapshot=March 2024"]
     encoding = "cp1252"
+    header_row = 4
+    one_post_per_row = true
 
 `impact --profile FILE.toml` reads one; `impact upload` keeps the options a
 version was read with as its dataset's profile (``STORE/profiles/<slug>.toml``),
@@ -23,7 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..model.errors import UnknownDataset, UsageProblem
-from ..model.fields import parse_mapping, parse_status, parse_status_map, parse_where
+from ..model.fields import (
+    parse_header_row,
+    parse_mapping,
+    parse_status,
+    parse_status_map,
+    parse_where,
+)
 from ..store.files import PRIVATE_FILE, atomic_output, private_dir
 from ..store.paths import check_name
 from .source import HowToRead
@@ -35,6 +43,9 @@ PROFILES_DIR = "profiles"
 # TOML key -> HowToRead field; lists of strings, or one string
 _LISTS = {"sheets": "sheets", "map": "mapping", "status_map": "status_map", "where": "where"}
 _TEXTS = {"default_status": "default_status", "encoding": "encoding"}
+_INTS = {"header_row": "header_row"}
+_BOOLS = {"one_post_per_row": "one_post_per_row"}
+_KEYS = [*_LISTS, *_TEXTS, *_INTS, *_BOOLS]
 MAX_PROFILE_BYTES = 256 * 1024
 
 
@@ -46,10 +57,10 @@ def parse(text: str, origin: str = "the profile") -> HowToRead:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UsageProblem(f"{origin} is not valid TOML: {e}") from None
-    unknown = sorted(set(data) - set(_LISTS) - set(_TEXTS))
+    unknown = sorted(set(data) - set(_KEYS))
     if unknown:
         raise UsageProblem(f"{origin}: unknown key(s) {', '.join(unknown)}; a profile may "
-                           f"hold {', '.join([*_LISTS, *_TEXTS])}")
+                           f"hold {', '.join(_KEYS)}")
     values: dict[str, Any] = {}
     for key, name in _LISTS.items():
         items = data.get(key, [])
@@ -63,6 +74,16 @@ def parse(text: str, origin: str = "the profile") -> HowToRead:
         if value is not None and not isinstance(value, str):
             raise UsageProblem(f"{origin}: {key} must be a string")
         values[name] = value or None
+    for key, name in _INTS.items():
+        number = data.get(key)
+        if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+            raise UsageProblem(f"{origin}: {key} must be a whole number")
+        values[name] = number
+    for key, name in _BOOLS.items():
+        flag = data.get(key, False)
+        if not isinstance(flag, bool):
+            raise UsageProblem(f"{origin}: {key} must be true or false")
+        values[name] = flag
     how = HowToRead(**values)
     validate(how)
     return how
@@ -74,6 +95,7 @@ def validate(how: HowToRead) -> None:
     parse_status_map(how.status_map)
     parse_status(how.default_status)
     parse_where(how.where)
+    parse_header_row(how.header_row)
 
 
 def load(path: str | Path) -> HowToRead:
@@ -95,7 +117,7 @@ def to_toml(how: HowToRead) -> str:
     for key, name in _LISTS.items():
         if getattr(how, name):
             data[key] = list(getattr(how, name))
-    for key, name in _TEXTS.items():
+    for key, name in {**_TEXTS, **_INTS, **_BOOLS}.items():
         if getattr(how, name):
             data[key] = getattr(how, name)
     import tomli_w  # lazy: only saving a profile writes TOML

@@ -46,13 +46,23 @@ class HowToRead:
     status_map: tuple[str, ...] = ()
     default_status: str | None = None
     where: tuple[str, ...] = ()
+    header_row: int | None = None          # the header's sheet row (None: sought)
+    one_post_per_row: bool = False         # each row is one post (1 post, 1.0 FTE)
 
     @property
     def read_options(self) -> dict[str, Any]:
-        """How to read the file: what an upload keeps with its version (its profile)."""
-        return {"sheets": list(self.sheets), "mapping": list(self.mapping),
-                "encoding": self.encoding, "status_map": list(self.status_map),
-                "default_status": self.default_status, "where": list(self.where)}
+        """How to read the file: what an upload keeps with its version (its profile).
+        The later options appear only when given, so that a version stored before them
+        keeps the same options."""
+        out: dict[str, Any] = {
+            "sheets": list(self.sheets), "mapping": list(self.mapping),
+            "encoding": self.encoding, "status_map": list(self.status_map),
+            "default_status": self.default_status, "where": list(self.where)}
+        if self.header_row is not None:
+            out["header_row"] = self.header_row
+        if self.one_post_per_row:
+            out["one_post_per_row"] = True
+        return out
 
     @property
     def given(self) -> bool:
@@ -67,7 +77,9 @@ class HowToRead:
                    encoding=options.get("encoding") or None,
                    status_map=tuple(options.get("status_map") or ()),
                    default_status=options.get("default_status") or None,
-                   where=tuple(options.get("where") or ()))
+                   where=tuple(options.get("where") or ()),
+                   header_row=options.get("header_row") or None,
+                   one_post_per_row=bool(options.get("one_post_per_row")))
 
     def over(self, base: HowToRead | None) -> HowToRead:
         """These options, with `base`'s (a profile's) wherever these give none."""
@@ -78,14 +90,17 @@ class HowToRead:
                          expect_fte=self.expect_fte, expect_deleted_fte=self.expect_deleted_fte,
                          status_map=self.status_map or base.status_map,
                          default_status=self.default_status or base.default_status,
-                         where=self.where or base.where)
+                         where=self.where or base.where,
+                         header_row=self.header_row or base.header_row,
+                         one_post_per_row=self.one_post_per_row or base.one_post_per_row)
 
     def check_options(self) -> dict[str, Any]:
         """Keyword arguments for `intake.check`."""
         return {"sheets": self.sheets, "mapping": self.mapping, "encoding": self.encoding,
                 "expect_fte": self.expect_fte, "expect_deleted_fte": self.expect_deleted_fte,
                 "status_map": self.status_map, "default_status": self.default_status,
-                "where": self.where}
+                "where": self.where, "header_row": self.header_row,
+                "one_post_per_row": self.one_post_per_row}
 
 
 DEFAULT_READ = HowToRead()

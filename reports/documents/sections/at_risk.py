@@ -30,6 +30,9 @@ def at_risk(b: Builder) -> list[Block]:
     if not s.has_vacant:
         out.append(Text("The file does not say which posts are vacant, so the number of "
                         "people at risk cannot be told from it.", "note"))
+    known = b.vacancy_known()
+    if known:
+        out.append(Text(known, "note"))
     for kind, group, col, label in _GROUPS:
         rows = s.groups[group]
         if not rows or (kind == "loc" and not s.has_location):

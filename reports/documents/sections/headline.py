@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model import measures
-from ..blocks import Block, Cell, Pct, Table, Tile, Tiles
+from ..blocks import Block, Cell, Pct, Table, Text, Tile, Tiles
 from ..builder import Builder
 from . import section
 
@@ -27,6 +27,9 @@ def headline(b: Builder) -> list[Block]:
         out.append(b.sentence("vacancy" if s.has_vacant and s.has_posts else
                               "no_vacancy" if s.has_posts else
                               "vacancy_fte" if s.has_vacant else "no_vacancy_fte"))
+        known = b.vacancy_known()
+        if known:
+            out.append(Text(known, "body"))
     if b.report.defaulted:
         out.append(b.sentence("defaulted"))
     if s.has_cost:

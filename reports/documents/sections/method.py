@@ -30,10 +30,23 @@ def method(b: Builder) -> list[Block]:
     if not b.s.has_posts:
         defs.append("The file has no column giving the number of posts on each row, so FTE "
                     "is added up but counts of posts are not given; none is assumed.")
+    tables = b.report.workbook.tables
+    if b.report.workbook.options.one_post_per_row:
+        defs.append("Each row of the file is counted as one post" + (
+            "" if all("fte" in t.columns for t in tables) else
+            ", of 1.0 FTE where the file gives no FTE") + ", as the person who ran this "
+            "briefing said the file lists one post a row.")
+    elif b.s.has_posts and any("posts" not in t.columns for t in tables):
+        defs.append("The file has no column giving the number of posts on each row, so each "
+                    "distinct post ID is counted as one post; rows sharing an ID with one "
+                    "team, job title and grade are one post shared by several people.")
     if b.s.has_vacant:
         defs.append("Occupied posts deleted (people at risk) = deleted posts that are "
                     "occupied today (Vacant is N, or blank); deleted vacant posts make no "
                     "one redundant.")
+        known = b.vacancy_known()
+        if known:
+            defs.append(known)
     else:
         defs.append("The file does not say which posts are vacant, so the number of people "
                     "at risk cannot be told from it.")

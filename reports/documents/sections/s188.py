@@ -34,8 +34,10 @@ def s188(b: Builder) -> list[Block]:
         return [Text("The number of proposed dismissals is not published here: the file "
                      "counts people in a way the other figures do not show.", "body")]
     b.show([KEY])
-    bound = " (an upper bound: the file does not say which posts are vacant)" \
-        if p.upper_bound else ""
+    bound = "" if not p.upper_bound else \
+        " (an upper bound: the file does not say which posts are vacant)" \
+        if not b.s.has_vacant else \
+        " (an upper bound: the file does not say for every deleted post whether it is vacant)"
     out: list[Block] = [Text("{n} proposed dismissals (people in occupied deleted posts) "
                              "across the whole employer" + bound + ".", "lead", {"n": KEY})]
     if b.t.suppresses:
