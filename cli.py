@@ -26,6 +26,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          leave, ledger_option, owner_only_in, show_audit_option,
                          store_option, tell_public)
 import cli_costs
+import cli_deliver
 from cli_profile import profile as profile_group
 from cli_store import store as store_group
 from cli_union import register as register_union
@@ -382,11 +383,13 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
 @click.option("--force", is_flag=True, help="Rebuild the month even if it is complete.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--create", is_flag=True, help="Make the store if there is none (else: exit 1).")
+@click.option("--send", is_flag=True, help="Then e-mail each audience's briefings to its list "
+              "(impact deliver), through the server $IMPACT_SMTP_HOST names.")
 @store_option
 @debug_option
 @handle_errors
 def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force: bool,
-            quiet: bool, create: bool, store_dir: Path | None, debug: bool) -> None:
+            quiet: bool, create: bool, send: bool, store_dir: Path | None, debug: bool) -> None:
     """Write every dataset's briefings for a month, for a scheduled job.
 
     For each dataset, the latest version dated on or before the month's last
@@ -403,24 +406,27 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
       impact monthly --out /srv/impact/reports --quiet
       impact monthly --month 2024-04 --out reports
       impact monthly --month 2024-04 --audience public --audience union --force
+      impact monthly --out /srv/impact/reports --quiet --send
     """
     # lazy: SQLAlchemy, only the commands with a store need it
     from reports.services.monthly import Month, audiences_from, pause_for_tests, run_monthly
 
-    chosen = audiences_from(audiences)
+    chosen, mail = audiences_from(audiences), cli_deliver.mail_settings(send)
     progress = None if quiet or not _on_terminal() else lambda line: click.echo(line, err=True)
     with open_store(store_dir, create=create, writes=True) as store, \
             owner_only_in(store.root, out_dir):
         result = run_monthly(store, out_dir or store.root / "reports",
                              month or Month.before(_today()), audiences=chosen, force=force,
                              progress=progress, pause=pause_for_tests(), debug=_debugging())
+        sent = cli_deliver.send_month(store, result, mail) if send else None
     for run in result.failures:
         click.echo(text.printable(f"Error: {result.month}: dataset '{run.dataset}' failed: "
                                   f"{run.message}"), err=True)
     if not quiet:
         click.echo(result.summary_line())
-    sys.exit(0 if result.ok else 1)
-for _group in (store_group, profile_group, cli_costs.costs, cli_costs.equality, users, serve):
+    sys.exit(0 if cli_deliver.report(sent, quiet) and result.ok else 1)
+for _group in (store_group, profile_group, cli_costs.costs, cli_costs.equality, users, serve,
+               cli_deliver.deliver):
     cli.add_command(_group)
 register_union(cli)
 

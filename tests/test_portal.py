@@ -94,6 +94,7 @@ GET_MATRIX: list[tuple[str, tuple[int, int, int, int]]] = [
     ("/users/hr/remove", (302, 403, 403, 200)),         # the confirmation page
     ("/audit", (302, 403, 403, 200)),
     ("/audit.csv", (302, 403, 403, 200)),
+    ("/delivery", (302, 403, 403, 200)),
     ("/", (302, 302, 302, 302)),
     ("/login", (200, 200, 200, 200)),
     ("/static/portal.css", (200, 200, 200, 200)),
@@ -129,6 +130,8 @@ POST_MATRIX: list[tuple[str, tuple[int, int, int, int]]] = [
     (f"/datasets/{DER}/unpublish", (302, 403, 403, 302)),
     ("/users", (302, 403, 403, 400)),              # allowed, form empty: 400
     ("/users/hr/remove", (302, 403, 403, 302)),
+    ("/delivery", (302, 403, 403, 400)),           # allowed, form empty: 400
+    ("/delivery/1/remove", (302, 403, 403, 302)),  # allowed, no such entry: back to the page
 ]
 
 

@@ -9,6 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from reports.services.delivery import LIST_AUDIENCES
 from reports.services.users import MIN_PASSWORD
 from reports.store.accounts import ROLES
 
@@ -38,3 +39,10 @@ class UserForm(FlaskForm):
     password = PasswordField(f"Password (at least {MIN_PASSWORD} characters; not a common "
                              f"password, a repetition or sequence, or the user name)",
                              validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1024)])
+
+
+class DeliveryForm(FlaskForm):
+    dataset = SelectField("Dataset", choices=[], validate_choice=False)
+    audience = SelectField("Audience (union recipients also get the public briefing)",
+                           choices=list(LIST_AUDIENCES))
+    address = StringField("E-mail address", validators=[DataRequired(), Length(max=320)])

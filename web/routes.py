@@ -27,13 +27,13 @@ from flask_login import current_user, login_user, logout_user
 
 from reports.model.errors import ImpactError, UnknownDataset
 from reports.model.fields import FIELD_BY_NAME, STATUS_TARGETS
-from reports.services import audit, uploads, users
+from reports.services import audit, delivery, uploads, users
 from reports.services import portal as views
 from reports.services.builds import CATALOGUE, NOT_PUBLISHABLE
 from reports.store.paths import fit_name
 
 from .app import TEMPLATES, PortalUser, address, portal
-from .forms import ActionForm, LoginForm, UploadForm, UserForm
+from .forms import ActionForm, DeliveryForm, LoginForm, UploadForm, UserForm
 from .security import BRIEFING_CSP, allowed, needs
 
 bp = Blueprint("portal", __name__)
@@ -491,3 +491,46 @@ def audit_export() -> Any:
     body = audit.audit_csv(audit.entries(portal().accounts))
     _log("download", "the audit log as CSV")
     return _send(body.encode("utf-8"), "impact-audit.csv", "text/csv")
+
+
+# -- delivery lists (admin) ------------------------------------------------------
+
+RECENT_SENDS = 50
+
+
+@bp.route("/delivery", methods=["GET", "POST"])
+@needs("delivery")
+def delivery_page() -> Any:
+    """Who receives each dataset's monthly briefings by e-mail, and the last messages."""
+    store = portal().store
+    form = DeliveryForm()
+    form.dataset.choices = [(n, n) for n in store.names()]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            entry, kept = delivery.add_recipient(
+                store, portal().accounts, form.dataset.data or "", form.audience.data or "",
+                form.address.data or "", by=current_user.name, where=address())
+            flash(f"{kept} {'added to' if entry else 'was already on'} the "
+                  f"{form.audience.data} list of '{form.dataset.data}'.")
+            return redirect(url_for("portal.delivery_page"))
+        except ImpactError as e:
+            form.address.errors = [str(e).replace("--to ", "")]
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("delivery.html", form=form, items=delivery.recipients(store),
+                           receives=delivery.RECEIVES,
+                           sends=delivery.sends(store, limit=RECENT_SENDS),
+                           limit=RECENT_SENDS), status
+
+
+@bp.route("/delivery/<int:entry_id>/remove", methods=["POST"])
+@needs("delivery")
+def remove_delivery(entry_id: int) -> Any:
+    if ActionForm().validate_on_submit():
+        gone = delivery.remove_entry(portal().store, portal().accounts, entry_id,
+                                     by=current_user.name, where=address())
+        flash(f"{gone.address} removed from the {gone.audience} list of '{gone.dataset}'."
+              if gone else "That address was no longer on the list.")
+    return redirect(url_for("portal.delivery_page"))

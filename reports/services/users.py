@@ -75,7 +75,7 @@ _HR = _READ | {"upload", "map", "brief:management", "summary:full", "changes:ful
 PERMISSIONS: dict[str, frozenset[str]] = {
     "union": frozenset(_READ),
     "hr": frozenset(_HR),
-    "admin": frozenset(_HR | {"users", "audit", "publish"}),
+    "admin": frozenset(_HR | {"users", "audit", "publish", "delivery"}),
 }
 
 

@@ -3,7 +3,7 @@
 A backup is always an SQLite file (STORE/impact.db of the backup folder), whichever
 database the store uses: a store on PostgreSQL is backed up by copying every table
 impact keeps (`all_tables`: the store's own, the portal's accounts and audit log, the
-build queue and the ledger) from one snapshot of its database (a REPEATABLE READ
+build queue, the ledger, and the delivery lists with every message sent) from one snapshot of its database (a REPEATABLE READ
 transaction) into a new SQLite file, and restored by the reverse copy.
 
 `replace_tables` restores: in ONE PostgreSQL transaction it locks every table against
@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from ..model.errors import StoreError
-from . import accounts, jobs, ledger
+from . import accounts, delivery, jobs, ledger
 from .db import _SCHEMA_LOCK, db_message, meta_t, shown_url, sqlite_engine
 from .db import metadata as store_metadata
 
@@ -42,7 +42,8 @@ def all_tables() -> MetaData:
     """Every table impact keeps in a store's database, in one MetaData (so that they
     sort by their foreign keys)."""
     combined = MetaData()
-    for tables in (store_metadata, accounts.metadata, jobs.metadata, ledger.metadata):
+    for tables in (store_metadata, accounts.metadata, jobs.metadata, ledger.metadata,
+                   delivery.metadata):
         for table in tables.sorted_tables:
             table.to_metadata(combined)
     return combined
