@@ -28,6 +28,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
 import cli_costs
 import cli_deliver
 from cli_profile import profile as profile_group
+from cli_store import datasets, history
 from cli_store import store as store_group
 from cli_union import register as register_union
 from cli_users import serve, users
@@ -265,57 +266,6 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
 
 
 @cli.command()
-@format_option(type=click.Choice(["text", "json"]), help="Output format.")
-@store_option
-@debug_option
-@handle_errors
-def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
-    """List every dataset in the store with its latest version, that
-    version's as-of date and its headline figure.
-
-    \b
-    Examples:
-      impact datasets
-      impact datasets --store /srv/impact --format json
-    """
-    from reports.services.datasets import datasets_dict  # lazy: SQLAlchemy
-
-    with open_store(store_dir) as store:
-        items = store.datasets()
-        body = (data.to_json(datasets_dict(items)) + "\n" if fmt == "json"
-                else text.datasets_text(store.root, items))
-    click.echo(body, nl=False)
-
-
-@cli.command()
-@click.argument("name", callback=check_text)
-@format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
-@click.option("--by-month", is_flag=True, help="One row per month, with the version "
-              "impact monthly uses for it (the latest dated on or before the month's end).")
-@store_option
-@debug_option
-@handle_errors
-def history(name: str, fmt: str, by_month: bool, store_dir: Path | None,
-            debug: bool) -> None:
-    """List every version of a dataset (newest first) with its totals and
-    what changed from the version before.  JSON and CSV carry the trend the
-    briefing shows: baseline, deleted, at risk, vacancies deleted, relocated,
-    created and the saving, each version's change and which figures changed.
-
-    \b
-    Examples:
-      impact history derbyshire-early-help
-      impact history derbyshire-early-help --format csv
-      impact history derbyshire-early-help --by-month --format json
-    """
-    from reports.services.datasets import history_output  # lazy: SQLAlchemy
-
-    with open_store(store_dir) as store:
-        versions = store.versions(name)
-    click.echo(history_output(versions, fmt, by_month), nl=False)
-
-
-@cli.command()
 @click.argument("old", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dataset", metavar="NAME", callback=check_text,
@@ -425,8 +375,8 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
     if not quiet:
         click.echo(result.summary_line())
     sys.exit(0 if cli_deliver.report(sent, quiet) and result.ok else 1)
-for _group in (store_group, profile_group, cli_costs.costs, cli_costs.equality, users, serve,
-               cli_deliver.deliver):
+for _group in (datasets, history, store_group, profile_group, cli_costs.costs,
+               cli_costs.equality, users, serve, cli_deliver.deliver):
     cli.add_command(_group)
 register_union(cli)
 
