@@ -212,7 +212,7 @@ def wide_report(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return report
 
 
-@pytest.mark.parametrize("audience", ["union", "management"])
+@pytest.mark.parametrize("audience", ["union", "management", "public"])
 def test_the_500_team_word_briefing_has_the_pdfs_figures(wide_report: Any,
                                                          audience: str) -> None:
     b = make_briefing(wide_report, reports.summarise(wide_report), load_builtin(audience),

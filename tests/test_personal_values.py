@@ -4,7 +4,7 @@ E-mail, phone and National Insurance columns under innocent headings ("Ref", "In
 "Code") are dropped whatever their heading; contact details written in free text
 (a job title, a Notes column) are blanked; and none of the planted values appears in
 any output: validate and summary text/JSON/CSV, the summary xlsx, every audience's
-PDF, tagged PDF and HTML briefing, and the annotated copy (unzipped, every part).
+PDF, tagged PDF, HTML and Word briefing, and the annotated copy (unzipped, every part).
 
 The planted numbers are in Ofcom's ranges for drama (020 7946 0xxx, 0113 496 0xxx),
 the addresses at example.org, so none is a real person's.
@@ -285,6 +285,14 @@ def test_no_briefing_carries_a_planted_value(contacts_xlsx: Path, tmp_path: Path
                     "-o", tagged)
     assert result.exit_code == 0, result.stderr
     assert _leaks("\n".join(pdf_pages(tagged.read_bytes()))) == [], f"{audience} tagged"
+    word = tmp_path / f"{audience}.docx"
+    result = invoke("brief", contacts_xlsx, "--audience", audience, "--format", "docx",
+                    "-o", word)
+    assert result.exit_code == 0, result.stderr
+    with zipfile.ZipFile(word) as z:                  # every part of the document, as text
+        parts = "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+    assert "Alpha" in parts
+    assert _leaks(parts) == [], f"{audience} docx"
 
 
 def test_the_annotated_copy_carries_no_planted_contact_detail(
