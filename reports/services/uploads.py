@@ -563,15 +563,17 @@ def check_and_store(store: Store, held: Held, *, by: str, check: Check = _check,
         discard(held)
         record("upload-refused", f"{held.named}: {e}")
         return UploadResult(REFUSED, problem=str(e))
-    step = mapping_step(report, (), how)
-    held.shown, held.header_found = step.shown, True
-    held.sheets = len({h.sheet for h in step.headers})
-    held.save()
-    if step.needed and only_mapping_errors(report):
-        record("upload-needs-mapping", f"{held.named}: {len(step.unknown)} unknown "
-                                       f"heading(s), {len(step.statuses)} unknown word(s)")
-        return UploadResult(NEEDS_MAPPING, held, report, step=step)
     if not report.valid:
+        # the mapping step only for a file that cannot be stored as it is: its choices
+        # rank every field against every column (difflib), half an upload's time
+        step = mapping_step(report, (), how)
+        held.shown, held.header_found = step.shown, True
+        held.sheets = len({h.sheet for h in step.headers})
+        held.save()
+        if step.needed and only_mapping_errors(report):
+            record("upload-needs-mapping", f"{held.named}: {len(step.unknown)} unknown "
+                                           f"heading(s), {len(step.statuses)} unknown word(s)")
+            return UploadResult(NEEDS_MAPPING, held, report, step=step)
         annotated = False
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             try:
