@@ -304,6 +304,19 @@ def test_a_job_share_organogram_is_stored_by_choosing_only(
     assert version.totals["baseline_posts"] == len({r[0] for r in rows[1:]})
 
 
+def _choose_nhs_reading(page: Any) -> None:
+    """The NHS-style extract's columns, as a user chooses them on the mapping page (each
+    select the page shows), and retained for rows without a status if it asks."""
+    for heading, field in (("Org name", "team"), ("Staff group", "title"),
+                           ("AfC band", "grade"), ("FTE", "fte"), ("Org code", "ignore"),
+                           ("Month", "ignore")):
+        select = page.get_by_label(f"Field held by the column “{heading}”")
+        if select.count():
+            select.select_option(field)
+    if page.get_by_role("heading", name="Rows without a status").count():
+        page.get_by_label("The status of a row that has none").select_option("retained")
+
+
 def test_an_nhs_extract_of_two_stacked_months_is_stored_by_choosing_one_month(
         server: str, page: Any, tmp_path: Path) -> None:
     """Issue 26: an NHS-style extract (two months stacked, FTE to 5 places, headings the
@@ -318,14 +331,7 @@ def test_an_nhs_extract_of_two_stacked_months_is_stored_by_choosing_one_month(
     pages = Pages(page, tmp_path)
     _log_in(page, server, "hr")
     _upload(page, server, make_csv(tmp_path, rows, name="nhs.csv"), "NHS extract")
-    for heading, field in (("Org name", "team"), ("Staff group", "title"),
-                           ("AfC band", "grade"), ("FTE", "fte"), ("Org code", "ignore"),
-                           ("Month", "ignore")):
-        select = page.get_by_label(f"Field held by the column “{heading}”")
-        if select.count():
-            select.select_option(field)
-    if page.get_by_role("heading", name="Rows without a status").count():
-        page.get_by_label("The status of a row that has none").select_option("retained")
+    _choose_nhs_reading(page)
     pages.check("mapping-nhs")
     page.get_by_role("button", name="Check again with these choices").click()
     page.wait_for_load_state()
@@ -337,14 +343,7 @@ def test_an_nhs_extract_of_two_stacked_months_is_stored_by_choosing_one_month(
     pages.check("uploaded-stacked")
     # read again with one month: the upload's "More choices" filter
     _upload(page, server, make_csv(tmp_path, rows, name="nhs.csv"), "NHS extract one month")
-    for heading, field in (("Org name", "team"), ("Staff group", "title"),
-                           ("AfC band", "grade"), ("FTE", "fte"), ("Org code", "ignore"),
-                           ("Month", "ignore")):
-        select = page.get_by_label(f"Field held by the column “{heading}”")
-        if select.count():
-            select.select_option(field)
-    if page.get_by_role("heading", name="Rows without a status").count():
-        page.get_by_label("The status of a row that has none").select_option("retained")
+    _choose_nhs_reading(page)
     page.get_by_text("More choices", exact=False).click()
     page.get_by_label("Read only some rows", exact=False).select_option(f"Month={MONTHS[1]}")
     pages.check("mapping-nhs-filter")
