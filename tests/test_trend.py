@@ -380,3 +380,35 @@ def test_the_monthly_briefing_trends_month_by_month(three_versions: Path,
     for row, month in zip(table.rows, months):
         assert [number(april.figures.text(c)) for c in row[2:]] == \
             [Decimal(str(month["figures"][m])) for m in MEASURES]
+
+
+def test_a_long_series_lists_the_latest_versions_and_says_how_many(tmp_path: Path) -> None:
+    """A dataset stored month after month for years still gets a briefing that fits the
+    page: the trend lists and charts the latest `SHOWN` points and says how many there
+    are in all (a 1,000-month series once made the chart taller than a page)."""
+    import reports
+    from reports.documents.briefing import make_briefing
+    from reports.documents.sections.trend import SHOWN
+    from reports.documents.template import load_builtin
+    from reports.figures import trend as tr
+    from reports.render import pdf as rl
+
+    from .conftest import sample
+
+    whole = SHOWN * 3 + 5
+    points = tuple(
+        tr.Point(number=i + 1, as_of=date(2000 + i // 12, i % 12 + 1, 1), file="f.xlsx",
+                 values={m: Decimal(i) for m in (*tr.MEASURES, *tr.CHART_MEASURES)},
+                 month=f"{2000 + i // 12}-{i % 12 + 1:02d}")
+        for i in range(whole))
+    report = reports.check(sample("derbyshire_early_help.xlsx"))
+    b = make_briefing(report, reports.summarise(report), load_builtin("union"),
+                      trend=tr.Trend(points=points))
+    (section,) = [s for s in b.sections if s.id == "trend"]
+    intro = section.blocks[0].text
+    assert f"across {SHOWN} months (the latest {SHOWN} of the {whole} months stored)" in intro
+    series = next(bl for bl in section.blocks if getattr(bl, "rows", None))
+    assert [r[0] for r in series.rows] == [p.label for p in points[-SHOWN:]]
+    out = tmp_path / "long.pdf"
+    rl.render(b, out, reproducible=True)
+    assert out.read_bytes().startswith(b"%PDF")

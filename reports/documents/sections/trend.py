@@ -22,6 +22,7 @@ from ..builder import Builder
 from . import section
 
 TREND = "trend"
+SHOWN = 24      # the most versions (or months) one briefing's trend lists and charts
 
 
 def key(i: int, m: str) -> tuple[str, int, str]:
@@ -33,6 +34,9 @@ def trend(b: Builder) -> list[Block]:
     t = b.trend
     if t is None or len(t) < 2 or b.t.suppresses:
         return []
+    whole = len(t)
+    if whole > SHOWN:
+        t = tr.Trend(points=t.points[-SHOWN:])
     f = b.fig
     shown = [m for m in tr.MEASURES if t.given(m)]
     for i, p in enumerate(t.points):
@@ -44,8 +48,10 @@ def trend(b: Builder) -> list[Block]:
     first, last = t.points[0], t.points[-1]
     steps = [i for i in range(1, len(t)) if t.changed(i)]
     what = "month" if monthly else "version"
+    latest = (f" (the latest {len(t)} of the {whole} {what}s stored)"
+              if whole > len(t) else "")
     out: list[Block] = [Text(clean(
-        f"The proposals across {len(t)} {what}s, from {tr.when_text(first)} to "
+        f"The proposals across {len(t)} {what}s{latest}, from {tr.when_text(first)} to "
         f"{tr.when_text(last)}: {_changed_words(t, steps, what)}", 600))]
     widths = [1.1, 1.3] + [1.7 if m == "net_saving" else 1.3 for m in shown]
     rows: list[list[Cell]] = []
