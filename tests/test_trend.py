@@ -274,15 +274,131 @@ def test_an_earlier_version_trends_only_up_to_itself(three_versions: Path,
     assert 'id="section-trend"' not in first
 
 
-def test_the_public_briefing_has_no_trend_section(three_versions: Path,
-                                                  tmp_path: Path) -> None:
-    """Public trends are not audited as one release yet: the section is union and
-    management only (README, "The trend across versions")."""
-    text = _brief(three_versions, tmp_path, "html", "--audience", "public").read_text("utf-8")
+def test_a_first_public_briefing_has_no_trend_section(three_versions: Path,
+                                                    tmp_path: Path) -> None:
+    """The public trend gives only what earlier public outputs published (README, "The
+    trend across versions"): with nothing published before, there is no trend."""
+    text = _brief(three_versions, tmp_path, "html", "--audience", "public",
+                  "--version", "1").read_text("utf-8")
     assert 'id="section-trend"' not in text
-    assert "The public briefing has no trend across versions" in " ".join(text.split())
     management = _brief(three_versions, tmp_path, "html", "--audience", "management")
     assert 'id="section-trend"' in management.read_text("utf-8")
+
+
+# --------------------------------------------------------------------------
+# the public trend: what the publication ledger released, and nothing more
+
+DERBYSHIRE = "Derbyshire"
+
+
+@pytest.fixture
+def derbyshire_three(tmp_path: Path) -> Path:
+    """The Derbyshire sample as version 1, then with one and with three occupied posts
+    deleted (versions 2 and 3): files big enough for a public briefing of each."""
+    from .conftest import sample
+    from .store_helpers import make_version_2
+
+    v1, v2, v3 = sample("derbyshire_early_help.xlsx"), tmp_path / "v2.xlsx", tmp_path / "v3.xlsx"
+    make_version_2(v1, v2, n=1)
+    make_version_2(v1, v3, n=3)
+    store = tmp_path / "store"
+    for path, as_of in zip((v1, v2, v3), AS_OF):
+        result = invoke("upload", path, "--dataset", DERBYSHIRE, "--as-of", as_of,
+                        "--store", store)
+        assert result.exit_code == 0, result.output
+    return store
+
+
+def _public(store: Path, tmp_path: Path, version: int) -> Path:
+    out = tmp_path / f"public-v{version}.html"
+    result = invoke("brief", "--dataset", DERBYSHIRE, "--store", store, "--format", "html",
+                    "-o", out, "--reproducible", "--audience", "public",
+                    "--version", str(version))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _ledger(store: Path) -> dict[tuple[str, str], str | None]:
+    """Every whole-file figure the ledger holds: (version label, measure) -> the value
+    published, or None for hidden.  A version keeps its pattern, so every output of a
+    version agrees (checked here)."""
+    from reports.store.ledger import Ledger
+
+    with Store(store) as s:
+        entries = Ledger.of_store(s).entries(DERBYSHIRE)
+    out: dict[tuple[str, str], str | None] = {}
+    for e in entries:
+        if e.figure.startswith("total / "):
+            key = (" ".join(e.label.split()[:2]).capitalize(), e.figure[len("total / "):])
+            assert out.get(key, e.value) == e.value, key
+            out[key] = e.value
+    return out
+
+
+def test_the_public_trend_repeats_only_what_the_ledger_published(derbyshire_three: Path,
+                                                                tmp_path: Path) -> None:
+    from reports.figures.privacy import MARKER
+
+    store = derbyshire_three
+    for v in (1, 2):
+        _public(store, tmp_path, v)
+    before = _ledger(store)
+    series, changes = _html_tables(_public(store, tmp_path, 3))
+    after = _ledger(store)
+    assert [r[0] for r in series] == ["Version 1", "Version 2", "Version 3"]
+    # the earlier versions' rows: exactly what their own public briefings released
+    assert {k: v for k, v in after.items() if k[0] != "Version 3"} == before
+    for row in series:
+        for m, text in zip(MEASURES, row[2:]):
+            published = after[(row[0], m)]
+            if published is None:
+                assert text in ("not published", MARKER), (row[0], m, text)
+            else:
+                assert number(text) == Decimal(published), (row[0], m, text)
+    # a change is printed only between two published figures, as their difference
+    shown = 0
+    for old, new, row in zip(series, series[1:], changes):
+        for m, text in zip(MEASURES, row[2:]):
+            a, z = after[(old[0], m)], after[(new[0], m)]
+            if a is None or z is None:
+                assert text in ("not published", MARKER), (row[0], m, text)
+            else:
+                assert number(text) == Decimal(z) - Decimal(a), (row[0], m, text)
+                shown += 1
+    assert shown > 0
+    assert any(v is None for v in after.values()) or shown == 2 * len(MEASURES)
+
+
+def test_a_version_never_published_has_no_row_in_the_public_trend(derbyshire_three: Path,
+                                                                 tmp_path: Path) -> None:
+    store = derbyshire_three
+    _public(store, tmp_path, 1)
+    path = _public(store, tmp_path, 3)
+    series, changes = _html_tables(path)
+    assert [r[0] for r in series] == ["Version 1", "Version 3"]
+    assert [r[0] for r in changes] == ["Version 3"]
+    text = " ".join(lxml_html.fromstring(path.read_text("utf-8")).text_content().split())
+    assert "1 versions of 3 with no public output earlier" in text
+    assert "nothing is worked out from figures that were not published" in text
+
+
+def test_the_public_monthly_briefing_trends_what_earlier_months_published(
+        derbyshire_three: Path, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    out = tmp_path / "monthly"
+    for month in ("2024-01", "2024-02"):
+        result = invoke("monthly", "--month", month, "--store", derbyshire_three, "--out",
+                        out, "--audience", "public")
+        assert result.exit_code == 0, result.output
+    folder = out / "2024-02" / DERBYSHIRE.lower() / "public"
+    reader = PdfReader(str(folder / "briefing.pdf"))
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages)
+    assert SECTION in text
+    assert "2024-01: version 1" in text and "2024-02: version 2" in text
+    jan = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(
+        str(out / "2024-01" / DERBYSHIRE.lower() / "public" / "briefing.pdf")).pages)
+    assert SECTION not in jan
 
 
 # --------------------------------------------------------------------------

@@ -31,10 +31,10 @@ LABELS = {"baseline_fte": "Baseline FTE", "deleted_fte": "Deleted FTE",
           "relocated_fte": "Relocated FTE", "created_fte": "Created FTE",
           "net_saving": "Saving (deleted less new)"}
 # Why a public briefing has none (its method section, and the trend section's note).
-NOT_PUBLIC = ("The public briefing has no trend across versions: its figures are audited "
-              "one version at a time through the publication ledger, and a series of "
-              "versions is not yet audited as one release, so the trend is in the union "
-              "and management briefings only.")
+PUBLIC_TREND = ("The public briefing's trend across versions gives only what earlier public "
+              "outputs of this dataset published (its publication ledger): a figure hidden "
+              "then, or a version never published, is not published here either, and "
+              "nothing is worked out from figures that were not published.")
 # The chart's stacked bars: FTE by status (baseline = deleted + retained + relocated).
 CHART_MEASURES = ("deleted_fte", "retained_fte", "relocated_fte", "created_fte")
 
@@ -52,6 +52,8 @@ class Stored(Protocol):
     def totals(self) -> dict[str, Any]: ...
     @property
     def uploaded_at(self) -> datetime: ...
+    @property
+    def sha256(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Point:
     file: str
     values: Mapping[str, Decimal | None]     # MEASURES and CHART_MEASURES; None: not given
     month: str = ""                          # "2024-04", or "" for a version's own row
+    sha256: str = ""                         # the version's identity, as the ledger keys it
 
     @property
     def label(self) -> str:
@@ -124,7 +127,8 @@ def _json(value: Decimal | None) -> int | float | None:
 def point_of(version: Stored, month: str = "") -> Point:
     t = version.totals
     values = {m: _decimal(t.get(m)) for m in (*MEASURES, *CHART_MEASURES)}
-    return Point(version.number, version.as_of, version.original_name, values, month)
+    return Point(version.number, version.as_of, version.original_name, values, month,
+                 version.sha256)
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -258,9 +258,10 @@ Renderer = Callable[..., None]
 
 
 def _with_prior(report: Report, summary: Summary, template: Template, changes: Changes,
-                month: Month, version: Version, prior: Prior | None) -> Briefing:
+                month: Month, version: Version, trend: Trend | None,
+                prior: Prior | None) -> Briefing:
     return monthly_briefing(report, summary, template, changes=changes, month=month,
-                            version=version, prior=prior)
+                            version=version, prior=prior, trend=trend)
 
 
 def monthly_briefing(report: Report, summary: Summary, template: Template, *,
@@ -634,9 +635,12 @@ def _build(store: Store, folder: Path, month: Month, plan: dict[str, Any],
                     old_version.sha256, old_version.label))
                            if old_report is not None and old_version is not None else None)
                 changes = changes_since(comparison, old_fig, note, SECTION_HEADING)
-                # one briefing (and one disclosure audit) for the PDF and the files beside it
+                # one briefing (and one disclosure audit) for the PDF and the files beside
+                # it; its trend gives only what the ledger released for earlier months
+                trend = by_month(store.versions(name), month.last_day)
                 made = released(pub, template, functools.partial(
-                    _with_prior, report, summary, template, changes, month, version))
+                    _with_prior, report, summary, template, changes, month, version,
+                    trend if len(trend) > 1 else None))
                 files += _public_files(folder, target / audience.name, month, name, version,
                                        prev, summary, template, changes, old_fig, made,
                                        pause)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...figures.equality import characteristics_of
 from ...figures.privacy import SECONDARY
-from ...figures.trend import NOT_PUBLIC
+from ...figures.trend import PUBLIC_TREND
 from ...model.fields import FIELD_BY_NAME, normalise
 from ..blocks import GENERATED_LABEL, Block, Cell, Table, Text, clean, without_commands
 from ..builder import Builder
@@ -71,7 +71,7 @@ def method(b: Builder) -> list[Block]:
         defs += [f"Equality impact: {line}" if i == 0 else line for i, line in
                  enumerate(b.t.equality_rule.sentences(characteristics_of(b.report)))]
     if b.t.suppresses and b.trend is not None and len(b.trend) > 1:
-        defs.append(NOT_PUBLIC)
+        defs.append(PUBLIC_TREND)
     defs.append("No name, employee number or other personal identifier is ever printed: "
                 "columns holding them are dropped when the file is read.")
     out += [Text(d, "bullet") for d in defs]

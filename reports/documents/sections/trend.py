@@ -7,13 +7,20 @@ from `reports.figures.trend`); it goes after the headline (and "What changed") u
 the template lists "trend" itself.  Every figure is a key into the briefing's one
 `Figures` store (`("trend", i, measure)`), so the renderers print them as every other.
 
-A briefing that suppresses small numbers (public) has no trend section: its figures are
-audited one version at a time through the publication ledger, and a series of versions
-is not yet audited as one release.  The section then says nothing and is left out, and
-the method section says why (`figures.trend.NOT_PUBLIC`).
+A briefing that suppresses small numbers (public) gives the trend as it was published:
+an earlier version's row has only the figures its own public outputs released (the
+`Prior` releases of the publication ledger: a figure hidden then is "not published"
+now, and a version never published has no row), and the briefed version's row is its
+own headline figures (`("total", measure)`), audited with the rest of the briefing.
+A change is printed only between two published figures, and the change into the
+briefed version is hidden with its figure.  So the trend releases nothing that the
+ledger had not released already, or that this briefing's own audit does not release.
+It has no chart and no line per change (both would need the values of hidden figures).
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from ...figures import trend as tr
 from ...model.measures import STATUSES
@@ -32,8 +39,10 @@ def key(i: int, m: str) -> tuple[str, int, str]:
 @section(TREND, "The trend across versions", default=False)
 def trend(b: Builder) -> list[Block]:
     t = b.trend
-    if t is None or len(t) < 2 or b.t.suppresses:
+    if t is None or len(t) < 2:
         return []
+    if b.t.suppresses:
+        return _published(b, t)
     whole = len(t)
     if whole > SHOWN:
         t = tr.Trend(points=t.points[-SHOWN:])
@@ -94,7 +103,7 @@ def trend(b: Builder) -> list[Block]:
     b.charts.append(chart)
     out.append(chart)
     out.append(Text("Each row gives the whole-file totals of the version as it was stored. "
-                    + tr.NOT_PUBLIC, "note"))
+                    + tr.PUBLIC_TREND, "note"))
     return out
 
 
@@ -109,3 +118,66 @@ def _changed_words(t: tr.Trend, steps: list[int], what: str) -> str:
         said += (f"; FTE proposed for deletion went from {tr.fmt_value('deleted_fte', a)} "
                  f"to {tr.fmt_value('deleted_fte', z)}")
     return said + "."
+
+
+NOT_PUBLISHED = "not published"
+
+
+def _published(b: Builder, t: tr.Trend) -> list[Block]:
+    """The public trend: what the ledger released for each earlier version, then the
+    briefed version's own headline figures (see the module's docstring)."""
+    current = t.points[-1].sha256
+    released = {r.version: r.published for r in (b.prior.releases if b.prior else ())
+                if r.template == b.t.name}
+    points = [p for p in t.points if p.sha256 == current or p.sha256 in released]
+    if len(points) > SHOWN:
+        points = points[-SHOWN:]
+    if len(points) < 2 or points[-1].sha256 != current:
+        return []
+    f = b.fig
+    shown = [m for m in tr.MEASURES if ("total", m) in f.values]
+
+    def cell(p: tr.Point, m: str) -> Cell:
+        if p.sha256 == current:
+            return ("total", m)
+        value = released[p.sha256].get(("total", m))
+        return NOT_PUBLISHED if value is None else tr.fmt_value(m, Decimal(str(value)))
+
+    def value(p: tr.Point, m: str) -> Decimal | None:
+        if p.sha256 == current:
+            return Decimal(f.values[("total", m)])
+        v = released[p.sha256].get(("total", m))
+        return None if v is None else Decimal(str(v))
+
+    def change(old: tr.Point, new: tr.Point, m: str) -> Cell:
+        a, z = value(old, m), value(new, m)
+        if a is None or z is None:
+            return NOT_PUBLISHED
+        words = tr.fmt_change(m, z - a)
+        return Derived(words, (("total", m),)) if new.sha256 == current else words
+
+    monthly = any(p.month for p in t.points)
+    what = "month" if monthly else "version"
+    head = "Version" if not monthly else "Month"
+    rows: list[list[Cell]] = [[p.label, tr.as_of_text(p), *(cell(p, m) for m in shown)]
+                              for p in points]
+    changes: list[list[Cell]] = [
+        [new.label, tr.as_of_text(new), *(change(old, new, m) for m in shown)]
+        for old, new in zip(points, points[1:])]
+    b.show(c for r in rows + changes for c in r)
+    widths = [1.1, 1.3] + [1.7 if m == "net_saving" else 1.3 for m in shown]
+    left = len(t) - len(points)
+    return [
+        Text(clean(f"The figures published for {len(points)} {what}s of this dataset, from "
+                   f"{tr.when_text(points[0])} to {tr.when_text(points[-1])}"
+                   + (f" ({left} {what}s of {len(t)} with no public output earlier, or "
+                      f"beyond the latest {SHOWN}, are left out)" if left else "")
+                   + ".", 600)),
+        b.table(Table([head, "As of"] + [tr.LABELS[m] for m in shown], rows, text_cols=2,
+                      widths=widths, caption=f"The main figures as published, {what} by "
+                                             f"{what}")),
+        Table([head, "As of"] + [tr.LABELS[m] for m in shown], changes, text_cols=2,
+              widths=widths, caption=f"The change from the {what} before, where both "
+                                     f"figures were published"),
+        Text(tr.PUBLIC_TREND, "note"),
+    ]
