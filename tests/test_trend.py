@@ -277,7 +277,7 @@ def test_an_earlier_version_trends_only_up_to_itself(three_versions: Path,
 def test_the_public_briefing_has_no_trend_section(three_versions: Path,
                                                   tmp_path: Path) -> None:
     """Public trends are not audited as one release yet: the section is union and
-    management only (docs/briefings.md, "The trend across versions")."""
+    management only (README, "The trend across versions")."""
     text = _brief(three_versions, tmp_path, "html", "--audience", "public").read_text("utf-8")
     assert 'id="section-trend"' not in text
     assert "The public briefing has no trend across versions" in " ".join(text.split())
