@@ -43,6 +43,11 @@ def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
         built = tmp_path / "site" / ("index.html" if page.stem == "index"
                                      else f"{page.stem}/index.html")
         assert built.is_file(), f"{page.name} was not built"
+    # no script, stylesheet or picture from elsewhere: the site works offline
+    for html in (tmp_path / "site").rglob("*.html"):
+        fetched = re.findall(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]*)"',
+                             html.read_text(encoding="utf-8"))
+        assert fetched == [], f"{html.name} loads {fetched}"
 
 
 def test_every_page_is_in_the_navigation() -> None:
