@@ -139,6 +139,17 @@ def test_the_link_check_finds_a_missing_file_anchor_and_bad_address(tmp_path: Pa
     ]
 
 
+def test_no_line_of_prose_starts_with_a_hash() -> None:
+    """Python-Markdown reads "#anchor" at the start of a line as a heading, wrapped prose
+    or not (it needs no space after the hashes)."""
+    for page in _pages():
+        fenced = False
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith("```"):
+                fenced = not fenced
+            assert fenced or not re.match(r"#+[^#\s]", line), f"{page.name}:{number}: {line}"
+
+
 # --------------------------------------------------------------------------
 # no internal issue numbers
 
