@@ -79,7 +79,7 @@ def _parse(page: Path) -> _Links:
     """The page as MkDocs renders it (Python-Markdown with the toc extension, which gives
     each heading the id MkDocs gives it), so links in code are not links."""
     html = markdown.markdown(page.read_text(encoding="utf-8"),
-                             extensions=["toc", "tables", "fenced_code"])
+                             extensions=["toc", "tables", "fenced_code", "sane_lists"])
     parsed = _Links()
     parsed.feed(html)
     return parsed
