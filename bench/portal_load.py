@@ -120,7 +120,7 @@ class Burst:
     The threaded client (`--client threads`: one Python thread per request, urllib)
     spends about a millisecond of Python per request in this same process, on the same
     two cores as the server, and so measures itself as well as the server; this one
-    spends a few microseconds per request (`--client` chooses; the README gives both)."""
+    spends a few microseconds per request (`--client` chooses; docs/performance.md gives both)."""
 
     def __init__(self, base: str, jar: http.cookiejar.CookieJar) -> None:
         parts = urllib.parse.urlsplit(base)

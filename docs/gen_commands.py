@@ -1,6 +1,6 @@
-"""The README's command reference, generated from each command's --help by cog.
+"""The docs' command reference (docs/commands.md), generated from each command's --help by cog.
 
-The README's "Commands" section holds cog blocks such as
+docs/commands.md holds cog blocks such as
 
     <!-- [[[cog import gen_commands; gen_commands.help("validate") ]]] -->
     ...the generated ```text block...
@@ -8,11 +8,11 @@ The README's "Commands" section holds cog blocks such as
 
 Regenerate them after changing a help text, from the project's root:
 
-    .venv/bin/python docs/gen_commands.py            # rewrite README.md
-    .venv/bin/python docs/gen_commands.py --check    # exit 5, with a diff, if README.md is stale
+    .venv/bin/python docs/gen_commands.py            # rewrite docs/commands.md
+    .venv/bin/python docs/gen_commands.py --check    # exit 5, with a diff, if it is stale
 
-which is the same as `.venv/bin/cog -I docs -r README.md` (or `--check`).
-tests/test_readme.py runs the check.
+which is the same as `.venv/bin/cog -I docs -r docs/commands.md` (or `--check`).
+tests/test_docs.py runs the check, and compares each block with --help itself.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "commands.md"
 DOCS = ROOT / "docs"
 
 # click's max_content_width for this CLI is 100, so 100 columns is what a wide terminal shows;
-# fixing it here keeps the README the same whatever terminal (or none) regenerates it.
+# fixing it here keeps the page the same whatever terminal (or none) regenerates it.
 WIDTH = 100
 
 
@@ -53,33 +53,33 @@ def help_block(name: str | None = None) -> str:
 
 
 def help(name: str | None = None) -> None:
-    """Write the help block into the README (called from a cog block)."""
+    """Write the help block into the page (called from a cog block)."""
     import cog  # provided by cogapp while it runs
 
     cog.out(help_block(name))
 
 
-def run_cog(*options: str, readme: Path = README) -> int:
-    """cog over the README with docs/ importable; returns cog's exit status (5: --check failed)."""
+def run_cog(*options: str, page: Path = PAGE) -> int:
+    """cog over the page with docs/ importable; returns cog's exit status (5: --check failed)."""
     from cogapp import Cog
 
-    return Cog().main(["cog", "-I", str(DOCS), *options, str(readme)])
+    return Cog().main(["cog", "-I", str(DOCS), *options, str(page)])
 
 
-def stale_diff(readme: Path = README) -> str:
-    """How the README differs from what cog would make of it (empty when it is current)."""
+def stale_diff(page: Path = PAGE) -> str:
+    """How the page differs from what cog would make of it (empty when it is current)."""
     import difflib
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp) / readme.name
-        status = run_cog("-o", str(fresh), readme=readme)
+        fresh = Path(tmp) / page.name
+        status = run_cog("-o", str(fresh), page=page)
         if status != 0:
             return f"cog exited {status}"
-        old = readme.read_text(encoding="utf-8").splitlines()
+        old = page.read_text(encoding="utf-8").splitlines()
         new = fresh.read_text(encoding="utf-8").splitlines()
-    return "\n".join(difflib.unified_diff(old, new, f"{readme.name} (as committed)",
-                                          f"{readme.name} (from --help)", lineterm=""))
+    return "\n".join(difflib.unified_diff(old, new, f"{page.name} (as committed)",
+                                          f"{page.name} (from --help)", lineterm=""))
 
 
 def main(argv: list[str]) -> int:

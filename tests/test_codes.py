@@ -1,6 +1,7 @@
-"""The finding-code catalogue (reports/model/codes.py), the README's table of codes, and
-the code base agree: every code a finding can carry is in the catalogue, with one severity,
-and the README lists exactly the catalogue's codes with those severities."""
+"""The finding-code catalogue (reports/model/codes.py), the docs' table of codes
+(docs/reading.md), and the code base agree: every code a finding can carry is in the
+catalogue, with one severity, and the docs list exactly the catalogue's codes with those
+severities."""
 
 from __future__ import annotations
 
@@ -147,30 +148,30 @@ def test_code_strings_compared_in_the_source_are_catalogue_codes():
 
 
 # --------------------------------------------------------------------------
-# the README's table
+# the docs' table (docs/reading.md, "Validation findings")
 
 
-def _readme_table() -> dict[str, str]:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Validation findings\n", 1)[1].split("\n## ", 1)[0]
+def _docs_table() -> dict[str, str]:
+    page = (ROOT / "docs" / "reading.md").read_text(encoding="utf-8")
+    section = page.split("\n## Validation findings\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     assert rows, "no table of codes under ## Validation findings"
     table: dict[str, str] = {}
     for row in rows:
         cells = [c.strip() for c in row.strip().strip("|").split("|")]
         for code in re.findall(r"`([^`]+)`", cells[0]):
-            assert code not in table, f"{code} is listed twice in the README"
+            assert code not in table, f"{code} is listed twice in docs/reading.md"
             table[code] = cells[1]
     return table
 
 
-def test_the_readme_lists_every_catalogue_code_with_its_severity():
-    table = _readme_table()
+def test_the_docs_list_every_catalogue_code_with_its_severity():
+    table = _docs_table()
     missing = [c.id for c in all_codes() if c.id not in table]
-    assert missing == [], "codes missing from the README's table"
+    assert missing == [], "codes missing from the table in docs/reading.md"
     wrong = [(c.id, table[c.id], c.severity) for c in all_codes() if table[c.id] != c.severity]
-    assert wrong == [], "README severity differs from the catalogue (code, README, catalogue)"
+    assert wrong == [], "docs severity differs from the catalogue (code, docs, catalogue)"
 
 
-def test_every_code_in_the_readme_is_in_the_catalogue():
-    assert [code for code in _readme_table() if code not in CODES] == []
+def test_every_code_in_the_docs_is_in_the_catalogue():
+    assert [code for code in _docs_table() if code not in CODES] == []

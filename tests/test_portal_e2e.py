@@ -8,7 +8,7 @@ visited and must find no violation.
 Chromium: `apt-get install -y chromium` (.ci/run does); tests/browser.py points
 pytest-playwright at it.  Without it the test is skipped, except under CI, where it
 fails.  IMPACT_SCREENSHOTS=1 writes each page's
-screenshot to docs/portal-*.png (the README shows them); otherwise they go to tmp.
+screenshot to docs/portal-*.png (README.md and docs/portal.md show them); otherwise they go to tmp.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ and a backup taken while uploads run restores to a healthy store.
 IMPACT_TEST_SLOW makes each upload pause at every step of storing its file (copy
 written, renamed into place, row inserted but not committed), so that random kills
 land inside those steps as well as in the reading before them.  The numbers these
-tests measure are recorded in the README (Reliability and security).
+tests measure are recorded in docs/store.md (Reliability).
 """
 
 from __future__ import annotations
