@@ -24,7 +24,7 @@ from cli_options import (DEBUG_ENV, VERSION, MonthParam, NonEmptyPath,  # isort:
                          debug_option, format_option, handle_errors, input_options,
                          chosen_db, open_store, output_option, print_invalid, read_options,
                          leave, ledger_option, owner_only_in, show_audit_option,
-                         store_option, tell_public)
+                         store_option, tell_public, usable)
 import cli_costs
 import cli_deliver
 from cli_profile import profile as profile_group
@@ -126,11 +126,8 @@ def summary(source: Source, how: HowToRead, debug: bool, fmt: str, output: Path 
     """
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
-    result = summaries.summarise_source(source, how, status=_status, audience=audience,
-                                        ledger_file=ledger_file)
-    if result.summary is None:
-        print_invalid(result.report, "json" if fmt == "json" else "text")
-        sys.exit(1)
+    result = usable(summaries.summarise_source(source, how, status=_status, audience=audience,
+                                               ledger_file=ledger_file), fmt)
     tell_public(result, show_audit)
     if fmt == "xlsx":
         assert output is not None
@@ -177,15 +174,12 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
     from reports.services import briefs  # lazy: the documents layer, only for briefings
 
     given = click.get_current_context().get_parameter_source("audience")
-    result = briefs.brief(source, how, audience=audience, template_file=template_file,
-                        audience_given=given != click.core.ParameterSource.DEFAULT,
-                        title=title, organisation=organisation, output=output,
-                        reproducible=reproducible, compare_with=compare_with,
-                        since_version=since_version, status=_status,
-                        ledger_file=ledger_file, kept=kept, **render)
-    if result.invalid is not None:
-        print_invalid(result.invalid, "text")
-        sys.exit(1)
+    result = usable(briefs.brief(source, how, audience=audience, template_file=template_file,
+                                 audience_given=given != click.core.ParameterSource.DEFAULT,
+                                 title=title, organisation=organisation, output=output,
+                                 reproducible=reproducible, compare_with=compare_with,
+                                 since_version=since_version, status=_status,
+                                 ledger_file=ledger_file, kept=kept, **render))
     click.echo(brief_written(result), err=True)
     tell_public(result, show_audit)
 
@@ -247,13 +241,11 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
     from reports.services import uploads  # lazy: SQLAlchemy
 
     with open_store(store_dir, create=True) as store:
-        outcome = uploads.upload_file(store, file, dataset, as_of=as_of or _today(), by=by,
-                                      note=note, how=how)
-    result = outcome.stored
-    if result is None or result.version is None:       # invalid, or needs a mapping
-        print_invalid(outcome.report, fmt)
-        sys.exit(1)
+        uploaded = uploads.upload_file(store, file, dataset, as_of=as_of or _today(), by=by,
+                                       note=note, how=how)
+    result = usable(uploaded, fmt)
     v = result.version
+    assert v is not None            # a stored (or found) version
     if fmt == "json":
         click.echo(data.to_json(result.to_dict()))
         return
@@ -304,14 +296,10 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
     from reports.services.comparisons import compare_sources  # lazy: only `compare`
 
     outputs.refuse_input(output, old, new)
-    result = compare_sources(old, new, dataset=dataset, from_version=from_version,
-                             to_version=to_version, store_dir=store_dir, db=chosen_db(),
-                             how=how, audience=audience, ledger_file=ledger_file)
+    result = usable(compare_sources(old, new, dataset=dataset, from_version=from_version,
+                                    to_version=to_version, store_dir=store_dir, db=chosen_db(),
+                                    how=how, audience=audience, ledger_file=ledger_file), fmt)
     tell_public(result, False)
-    if result.comparison is None:
-        assert result.invalid is not None
-        print_invalid(result.invalid, "json" if fmt == "json" else "text")
-        sys.exit(1)
     if result.public is not None:
         pub = {"text": text.public_comparison_text, "json": data.to_json,
                "csv": data.public_comparison_csv}

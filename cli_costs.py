@@ -3,7 +3,6 @@ and who bears them."""
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +12,7 @@ import click
 
 from cli_options import (DateParam, DecimalType, _emit, format_option,  # isort: skip
                          handle_errors, input_options, kept_option, output_option,
-                         print_invalid)
+                         usable)
 from reports.render import data
 
 if TYPE_CHECKING:
@@ -68,12 +67,9 @@ def costs(source: Source, how: HowToRead, debug: bool, saving_target: Decimal | 
     options = CostOptions(dismissal_date=dismissal_date or today, today=today,
                           saving_target=saving_target, actual_pay=actual_pay,
                           multiplier=multiplier, dismissal_date_given=dismissal_date is not None)
-    result = service.costs_source(source, options, how)
-    if result.costs is None:
-        print_invalid(result.report, "json" if fmt == "json" else "text")
-        sys.exit(1)
+    found = usable(service.costs_source(source, options, how), fmt)
     out = {"text": render.costs_text, "csv": render.costs_csv,
-           "json": lambda c: data.to_json(c.to_dict())}[fmt](result.costs)
+           "json": lambda c: data.to_json(c.to_dict())}[fmt](found)
     _emit(out, output, "Costs")
 
 
@@ -110,10 +106,8 @@ def equality(source: Source, how: HowToRead, debug: bool, audience: str | None,
     from reports.render import costs as render  # lazy: only `impact costs` and `equality`
     from reports.services import costs as service  # lazy: as above
 
-    result = service.equality_source(source, how, rule=service.equality_rule(audience, kept))
-    if result.equality is None:
-        print_invalid(result.report, "json" if fmt == "json" else "text")
-        sys.exit(1)
+    found = usable(service.equality_source(source, how,
+                                           rule=service.equality_rule(audience, kept)), fmt)
     out = {"text": render.equality_text, "csv": render.equality_csv,
-           "json": lambda e: data.to_json(e.to_dict())}[fmt](result.equality)
+           "json": lambda e: data.to_json(e.to_dict())}[fmt](found)
     _emit(out, output, "Equality impact")

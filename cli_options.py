@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -30,7 +30,11 @@ from reports.render import data, fixes, text
 from reports.services import outputs, profiles
 from reports.services.source import HowToRead, Source
 
+if TYPE_CHECKING:
+    from reports.services.result import Result
+
 DEBUG_ENV = "IMPACT_DEBUG"
+T = TypeVar("T")
 
 
 class DecimalType(click.ParamType):
@@ -393,6 +397,16 @@ def print_invalid(report: Any, fmt: str, err: bool = True) -> None:
         click.echo(data.to_json(report.to_dict()))
     else:
         click.echo(text.findings_text(report), err=err, nl=False)
+
+
+def usable(result: Result[T], fmt: str = "text") -> T:
+    """The value of a service's result; for a file that cannot be used, its findings
+    printed as `impact validate` prints them (JSON on stdout with --format json, else
+    text on stderr) and exit code 1."""
+    if result.value is None:
+        print_invalid(result.report, "json" if fmt == "json" else "text")
+        sys.exit(1)
+    return result.value
 
 
 def _emit(body: str, output: Path | None, what: str, newline: bool = False) -> None:
