@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli_options import DateParam, format_option, handle_errors, input_options, usable
+from commands.options import DateParam, format_option, handle_errors, input_options, usable
 from reports.render import data
 
 if TYPE_CHECKING:
@@ -129,7 +129,4 @@ def reconcile(source: Source, how: HowToRead, debug: bool, claims: tuple[str, ..
     sys.exit(0 if result.all_match else 1)
 
 
-def register(group: click.Group) -> None:
-    """Add these commands to the `impact` group."""
-    for command in (s188, pools, reconcile):
-        group.add_command(command)
+COMMANDS = (s188, pools, reconcile)
