@@ -75,8 +75,7 @@ GROUPS: tuple[Group, ...] = (
 )
 
 # Files outside reports/ that the tests import or read (mutmut copies reports/ itself).
-ALSO_COPY = ["data", "templates", "web", "cli.py", "cli_options.py", "cli_profile.py",
-             "cli_store.py", "cli_union.py", "cli_costs.py", "cli_users.py"]
+ALSO_COPY = ["data", "templates", "web", "commands", "cli.py"]
 
 # mutmut's statuses (mutmut/stats.py `status_by_exit_code`), as `mutmut results` prints them
 DETECTED = {"killed", "timeout", "caught by type check"}

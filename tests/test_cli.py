@@ -12,6 +12,7 @@ import pytest
 
 import cli
 import reports
+from commands import options
 from reports.model.errors import EmptyFile
 from reports.render import data as render_data
 from reports.render import text as render_text
@@ -398,7 +399,7 @@ def test_template_default_name(tmp_path, monkeypatch):
 
 
 def test_a_status_line_shows_on_a_terminal_and_is_cleared(monkeypatch):
-    monkeypatch.setattr(cli, "_on_terminal", lambda: True)
+    monkeypatch.setattr(options, "on_terminal", lambda: True)
     result = invoke("summary", sample("coop_working.xlsx"), "--format", "json")
     assert result.exit_code == 0
     assert result.stderr == "Reading and checking coop_working.xlsx ...\r\x1b[K"
@@ -406,7 +407,7 @@ def test_a_status_line_shows_on_a_terminal_and_is_cleared(monkeypatch):
 
 
 def test_no_status_line_off_a_terminal(monkeypatch):
-    monkeypatch.setattr(cli, "_on_terminal", lambda: False)
+    monkeypatch.setattr(options, "on_terminal", lambda: False)
     result = invoke("summary", sample("coop_working.xlsx"), "--format", "json")
     assert result.exit_code == 0 and result.stderr == ""
 

@@ -17,7 +17,8 @@ from reports.model.codes import CODES, ERROR, SEVERITIES, Code, all_codes
 from reports.model.findings import Findings
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted((ROOT / "reports").rglob("*.py")) + [ROOT / "cli.py"]
+SOURCES = sorted([*(ROOT / "reports").rglob("*.py"), *(ROOT / "commands").glob("*.py"),
+                  ROOT / "cli.py"])
 CATALOGUE = ROOT / "reports" / "model" / "codes.py"
 
 

@@ -13,12 +13,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import cli
 from reports.documents.template import MAX_TEMPLATE_BYTES, load_template
 from reports.model.errors import CannotWrite, TemplateError
 from reports.render import text as render_text
 from reports.render import xlsx as render_xlsx
-from reports.services import briefs, monthly
+from reports.services import monthly
 from reports.store import files
 from tests.conftest import HEADER, impact, invoke, make_csv, make_xlsx, post
 
@@ -392,8 +391,3 @@ def test_right_to_left_text_and_emoji_do_not_break_the_pdf(tmp_path):
     _clean(proc)
     assert proc.returncode == 0, proc.stderr
     assert len(PdfReader(out).pages) >= 1
-
-
-def test_cli_stays_small():
-    assert len(Path(cli.__file__).read_text().splitlines()) < 450
-    assert briefs.refuse_input  # the one check every writer shares

@@ -1,4 +1,4 @@
-"""`cli_options.leave`: the command line ends without tearing the interpreter down (0.1 s
+"""`commands.options.leave`: the command line ends without tearing the interpreter down (0.1 s
 with pandas loaded), but keeps what an ordinary exit does that matters.  Each case runs
 in its own Python process, as `impact` does."""
 
@@ -20,30 +20,30 @@ def run(code: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("code, status", [("0", 0), ("1", 1), ("None", 0), ("3", 3)])
 def test_the_exit_code_is_kept(code: str, status: int) -> None:
-    assert run(f"import cli_options; cli_options.leave({code})").returncode == status
+    assert run(f"from commands.options import leave; leave({code})").returncode == status
 
 
 def test_a_message_goes_to_stderr_with_code_1() -> None:
-    r = run("import cli_options; cli_options.leave('Error: no such file')")
+    r = run("from commands.options import leave; leave('Error: no such file')")
     assert (r.returncode, r.stderr) == (1, "Error: no such file\n")
 
 
 def test_atexit_functions_run_and_buffered_output_is_flushed() -> None:
-    r = run("import atexit, sys, cli_options\n"
+    r = run("import atexit, sys\nfrom commands.options import leave\n"
             "atexit.register(lambda: print('atexit ran'))\n"
             "sys.stdout.write('x' * 100000)\n"          # still in the buffer
-            "cli_options.leave(0)")
+            "leave(0)")
     assert r.returncode == 0
     assert r.stdout == "x" * 100000 + "atexit ran\n"
 
 
 def test_a_thread_still_running_is_waited_for() -> None:
-    r = run("import threading, time, cli_options\n"
+    r = run("import threading, time\nfrom commands.options import leave\n"
             "def late():\n"
             "    time.sleep(0.5)\n"
             "    print('the thread finished', flush=True)\n"
             "threading.Thread(target=late).start()\n"
-            "cli_options.leave(2)")
+            "leave(2)")
     assert (r.returncode, r.stdout) == (2, "the thread finished\n")
 
 
@@ -55,7 +55,7 @@ def test_the_interpreter_is_not_torn_down() -> None:
                  "        print('torn down', flush=True)\n"
                  "kept = Noisy()\n")
     assert run(finaliser + "import sys; sys.exit(0)").stdout == "torn down\n"
-    assert run(finaliser + "import cli_options; cli_options.leave(0)").stdout == ""
+    assert run(finaliser + "from commands.options import leave; leave(0)").stdout == ""
 
 
 def test_impact_output_through_a_pipe_is_whole() -> None:

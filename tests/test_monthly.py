@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-import cli as cli_module
+from commands import options
 from reports.documents.template import load_builtin
 from reports.services.datasets import upload as store_upload
 from reports.services.monthly import Month, audiences_from, run_monthly, verify_files
@@ -84,7 +84,7 @@ def test_default_month_is_the_previous_one(fresh_store: Path, derbyshire_v1: Pat
                                            tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     up(fresh_store, derbyshire_v1, "2024-03-01")
-    monkeypatch.setattr(cli_module, "_today", lambda: date(2024, 5, 1))
+    monkeypatch.setattr(options, "today", lambda: date(2024, 5, 1))
     result = invoke("monthly", "--store", fresh_store, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     # the month, and the id of the store the folder belongs to (issue 24)
@@ -327,7 +327,7 @@ def test_progress_lines_on_a_terminal_only(fresh_store: Path, derbyshire_v1: Pat
     args = ["monthly", "--month", "2024-03", "--store", fresh_store, "--out", tmp_path]
     quiet_pipe = invoke(*args)
     assert quiet_pipe.stderr == ""
-    monkeypatch.setattr(cli_module, "_on_terminal", lambda: True)
+    monkeypatch.setattr(options, "on_terminal", lambda: True)
     shown = invoke(*args, "--force")
     assert shown.stderr.splitlines() == [
         f"[1/1] {DATASET}: version 1 (as of 1 March 2024) …",

@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import cli as cli_module
+from commands import options
 from reports.model.errors import StoreError, UsageProblem
 from reports.services import datasets as store_lib
 from reports.store.db import Store, database_url
@@ -120,7 +120,7 @@ def test_upload_records_the_version(fresh_store: Path, derbyshire_v1: Path) -> N
 
 def test_upload_defaults_to_today_and_the_os_user(fresh_store: Path, derbyshire_v1: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_module, "_today", lambda: date(2024, 4, 12))
+    monkeypatch.setattr(options, "today", lambda: date(2024, 4, 12))
     assert upload(fresh_store, derbyshire_v1).exit_code == 0
     with Store(fresh_store) as store:
         v = store.version(DATASET)

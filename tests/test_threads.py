@@ -48,12 +48,12 @@ def _schedule(tmp: Path, name: str, seed: int, teams: int) -> Path:
 def _outputs(path: Path, out_dir: Path, tag: str) -> tuple[bytes, bytes]:
     """The public summary (JSON) and the public briefing (its web page: the same audit
     and document as the PDF, without the seconds WeasyPrint takes to lay it out)."""
-    summarised = summaries.summarise_source(Source.of_file(path), audience="public")
-    assert summarised.summary is not None
+    summarised = summaries.summarise_source(Source.of_file(path), audience="public").value
+    assert summarised is not None
     out = out_dir / f"{tag}.html"
     result = briefs.brief(Source.of_file(path), audience="public", audience_given=True,
-                          output=out, reproducible=True, fmt="html")
-    assert result.path == out and result.protection is not None
+                          output=out, reproducible=True, fmt="html").value
+    assert result is not None and result.path == out and result.protection is not None
     assert result.protection.hidden, "the file must make the audit work"
     return summary_json(summarised.summary).encode("utf-8"), out.read_bytes()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reports.model.errors import ImpactError
-from reports.services import uploads
+from reports.services import datasets, uploads
 from reports.services.profiles import profile_of
 from reports.services.source import HowToRead
 from reports.store.db import Store
@@ -42,7 +42,7 @@ def odd_file(tmp_path: Path) -> Path:
     return make_xlsx(tmp_path, odd_rows(), name="chart.xlsx")
 
 
-def fte_of(result: uploads.UploadResult) -> Decimal:
+def fte_of(result: uploads.UploadResult | datasets.UploadResult) -> Decimal:
     assert result.version is not None
     return Decimal(str(result.version.totals["baseline_fte"]))
 
@@ -216,20 +216,23 @@ def test_what_is_held_says_only_the_choices(store, tmp_path):
     assert meta["original"] == "chart.xlsx"
 
 
-def test_the_cli_upload_gives_the_same_outcomes(store, tmp_path):
+def test_the_cli_upload_stores_finds_or_gives_the_report(store, tmp_path):
     rows = [["A", "Clerk", "G4", "1", "Deleted"]]
     path = make_csv(tmp_path, [GOOD, *rows])
     first = uploads.upload_file(store, path, "Cli", as_of=AS_OF, by="me", note="",
                                 how=HowToRead())
-    assert first.outcome == uploads.STORED
+    assert first.ok and first.value is not None and first.value.created
+    assert first.value.version.number == 1
     again = uploads.upload_file(store, path, "Cli", as_of=AS_OF, by="me", note="",
                                 how=HowToRead())
-    assert again.outcome == uploads.DUPLICATE
+    assert again.value is not None and not again.value.created     # the same bytes
+    assert again.value.version.number == 1
     words = make_csv(tmp_path, [GOOD, ["A", "Clerk", "G4", "1", "Maybe"]], name="w.csv")
     asks = uploads.upload_file(store, words, "Cli", as_of=AS_OF, by="me", note="",
                                how=HowToRead())
-    assert asks.outcome == uploads.NEEDS_MAPPING
-    assert asks.step is not None and [w.word for w in asks.step.statuses] == ["Maybe"]
+    assert not asks.ok and asks.value is None
+    assert [f.code for f in asks.report.findings.errors] == ["status-unknown"]
+    assert [v.number for v in store.versions("Cli")] == [1]      # nothing stored
 
 
 def test_a_choice_keeps_the_profile_s_earlier_choices(store, tmp_path):
@@ -237,7 +240,7 @@ def test_a_choice_keeps_the_profile_s_earlier_choices(store, tmp_path):
     first = make_csv(tmp_path, [header, ["A", "Clerk", "G4", "1", "Deleted"]])
     result = uploads.upload_file(store, first, "Kept", as_of=AS_OF, by="me", note="",
                                  how=HowToRead(mapping=("Share of a week=fte",)))
-    assert result.outcome == uploads.STORED
+    assert result.value is not None and result.value.created
     second = make_csv(tmp_path, [[*header, "Remarks"], ["A", "Clerk", "G4", "1", "Deleted", ""],
                                  ["A", "Officer", "G5", "0.5", "Maybe", "x"]], name="two.csv")
     held = hold(store, second, "Kept")
@@ -260,7 +263,7 @@ def test_a_saved_filter_that_keeps_no_row_is_asked_again(store, tmp_path):
                               ["A", "Clerk", "G4", "1", "Deleted", "Feb"]])
     first = uploads.upload_file(store, jan, "Months", as_of=AS_OF, by="me", note="",
                                 how=HowToRead(where=("Month=Jan",)))
-    assert first.outcome == uploads.STORED and fte_of(first) == 1
+    assert first.value is not None and first.value.created and fte_of(first.value) == 1
     later = make_csv(tmp_path, [header, ["A", "Clerk", "G4", "1", "Deleted", "Mar"],
                                 ["A", "Officer", "G5", "0.5", "Retained", "Apr"]],
                      name="later.csv")

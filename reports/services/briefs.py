@@ -1,7 +1,7 @@
 """Use cases that brief on one schedule (`summaries` summarises it).
 
 Each returns data; a front end prints or serves it.  An invalid file is not an
-exception: the result carries its report (`invalid`) and no output is made.
+exception: the `Result` carries its report and no output is made.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from ..model.version import __version__
 from ..store.files import atomic_output
 from .outputs import refuse_input
 from .publication import Publishing, publishing, released
+from .result import Result
 from .source import (
     DEFAULT_READ,
     HowToRead,
@@ -89,12 +90,10 @@ def choose_template(audience: str, template_file: Path | None,
 
 @dataclass
 class Briefed:
-    """What `brief` did: the PDF written (`path`, `pages`), or the report that is invalid
-    (the file's, or the earlier version's it was to be compared with)."""
+    """What `brief` wrote: the briefing's `path`, and its `pages` for a PDF."""
 
-    path: Path | None = None
+    path: Path
     pages: int = 0
-    invalid: Report | None = None
     protection: Protection | None = None
     kind: str = "PDF"              # "PDF", "tagged PDF", "HTML" or "Word"
     loss: Loss | None = None       # with `protection`: what the suppression costs
@@ -119,7 +118,7 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
           compare_with: Path | None = None, since_version: int | None = None,
           status: Status = no_status, fmt: str = "pdf",
           accessible: bool | None = None, ledger_file: Path | None = None,
-          release_as: str | None = None, kept: str | None = None) -> Briefed:
+          release_as: str | None = None, kept: str | None = None) -> Result[Briefed]:
     """Write a briefing on a file or a stored version: a PDF, or (`fmt` "html") one
     accessible HTML page, or (`fmt` "docx") a Word document to edit.
 
@@ -127,7 +126,9 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
     when it is None and the template says `renderer = "tagged"`; else ReportLab makes
     it.  `output` defaults to FILE-AUDIENCE.pdf (.html, .docx) in the current folder; it may
     not be the input.  `compare_with` (an earlier file) or `since_version` (an earlier
-    version of the same dataset) adds a "What changed" section after the headline.
+    version of the same dataset) adds a "What changed" section after the headline.  An
+    invalid file, or an invalid earlier one, gets no briefing: the result holds that
+    file's report.
     """
     template, audience = choose_template(audience, template_file, audience_given)
     template = with_kept(template, kept)
@@ -139,13 +140,13 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
         with status(f"Reading and checking {src.name.name} ..."):
             report = src.check(how)
         if not report.valid:
-            return Briefed(invalid=report)
+            return Result(report)
         summary = summarise(report)
         with (publishing(src, release_as or f"impact brief ({out.name})", ledger_file)
               if template.suppresses else contextlib.nullcontext()) as pub:
             changes = _changes(src, report, how, compare_with, since_version, template, pub)
             if isinstance(changes, Report):
-                return Briefed(invalid=changes)
+                return Result(changes)
             briefing = released(pub, template, lambda prior: make_briefing(
                 report, summary, template, title=title, organisation=organisation,
                 generated=default_date(reproducible), version=__version__, changes=changes,
@@ -153,9 +154,10 @@ def brief(source: Source, how: HowToRead = DEFAULT_READ, *, audience: str = "uni
         with atomic_output(out, "wb") as fh:
             pages = render(briefing, fh, reproducible=reproducible, version=__version__)
     suppresses = template.suppresses
-    return Briefed(out, pages, protection=briefing.protection if suppresses else None,
-                   kind=KINDS[render], loss=loss_of(briefing) if suppresses else None,
-                   unchecked=pub is not None and not pub.known)
+    return Result(report, Briefed(
+        out, pages, protection=briefing.protection if suppresses else None,
+        kind=KINDS[render], loss=loss_of(briefing) if suppresses else None,
+        unchecked=pub is not None and not pub.known))
 
 
 Render = Callable[..., int]

@@ -28,13 +28,14 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..model.errors import ImpactError, UnknownDataset, Unpublishable
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import PRIVATE_FILE, atomic_output, private_dir
 from ..store.jobs import DONE, FAILED, Job, Jobs, owner_id
 from .checking import watch_server
+from .result import Result
 
 OUTPUTS_DIR = "outputs"
 AUDIENCES = ("union", "management", "public")
@@ -170,11 +171,9 @@ def _briefing(source: Any, version: Version, output: str) -> bytes:
     audience, tagged, ext = m.group(1), bool(m.group(2)), m.group(3)
     with tempfile.TemporaryDirectory(prefix="impact-build-") as tmp:
         out = Path(tmp) / f"briefing.{ext}"
-        result = briefs.brief(source, audience=audience, audience_given=True, output=out,
-                              reproducible=True, fmt=ext, accessible=True if tagged else None,
-                              release_as=output)
-        if result.invalid is not None or result.path is None:
-            raise _unreadable(version)
+        _usable(briefs.brief(source, audience=audience, audience_given=True, output=out,
+                             reproducible=True, fmt=ext, accessible=True if tagged else None,
+                             release_as=output), version)
         return out.read_bytes()
 
 
@@ -182,10 +181,8 @@ def _summary(source: Any, version: Version, output: str) -> bytes:
     from . import summaries  # lazy: the figures, only in the process that builds
 
     public = output != "summary-full.xlsx"
-    result = summaries.summarise_source(source, audience="public" if public else None,
-                                        release_as=output)
-    if result.summary is None:
-        raise _unreadable(version)
+    result = _usable(summaries.summarise_source(
+        source, audience="public" if public else None, release_as=output), version)
     if output == "public-audit.json":
         p = result.protection
         hidden = [] if p is None else [
@@ -219,20 +216,26 @@ def _changes(store: Store, version: Version, output: str) -> bytes:
     if earlier is None:
         raise UnknownDataset(f"version {version.number} of '{version.dataset}' is the first: "
                              f"there is nothing to compare it with")
-    result = comparisons.compare_sources(
+    result = _usable(comparisons.compare_sources(
         None, None, dataset=version.dataset, store_dir=store.root,
         db=None if store.embedded else store.url, audience=(
             "public" if output == "changes-public.csv" else None),
-        from_version=earlier.number, to_version=version.number, release_as=output)
+        from_version=earlier.number, to_version=version.number, release_as=output), version)
     if result.public is not None:
         return data.public_comparison_csv(result.public).encode("utf-8")
-    if result.comparison is None:
-        raise _unreadable(version)
     return data.comparison_csv(result.comparison).encode("utf-8")
 
 
-def _unreadable(version: Version) -> ImpactError:
-    return UnknownDataset(f"version {version.number} of '{version.dataset}' cannot be read")
+T = TypeVar("T")
+
+
+def _usable(result: Result[T], version: Version) -> T:
+    """A stored version's output worked out, or, when the version (or the one it is
+    compared with) is invalid, `UnknownDataset` (a download that cannot be built)."""
+    if result.value is None:
+        raise UnknownDataset(f"version {version.number} of '{version.dataset}' cannot be "
+                             f"read")
+    return result.value
 
 
 def xlsx_bytes(summary: Any, day: date) -> bytes:

@@ -14,18 +14,17 @@ from typing import Any
 from .. import intake
 from ..figures.compare import Comparison, compare
 from ..figures.totals import summarise
-from ..intake.rules import Report
 from ..model.errors import UsageProblem
+from .result import Result
 from .source import DEFAULT_READ, HowToRead, Opened, Source, load_report
 
 
 @dataclass
 class Compared:
-    """A comparison, or the report of the side that is invalid.  For a suppressing
-    audience, `public` is all that may be said of it (whole-file figures only)."""
+    """A comparison of two valid versions.  For a suppressing audience, `public` is all
+    that may be said of it (whole-file figures only)."""
 
-    comparison: Comparison | None = None
-    invalid: Report | None = None
+    comparison: Comparison
     public: dict[str, Any] | None = None
     unchecked: bool = False        # public, of files with no ledger: see publication
 
@@ -35,11 +34,13 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
                     store_dir: Path | None = None, how: HowToRead = DEFAULT_READ,
                     audience: str | None = None, db: str | None = None,
                     ledger_file: Path | None = None,
-                    release_as: str = "impact compare") -> Compared:
+                    release_as: str = "impact compare") -> Result[Compared]:
     """Compare two files, or two versions of a stored dataset (default: the latest and
     the one before it).  For a suppressing audience, both versions' figures are
     released through the dataset's publication ledger (the store's; for files,
-    `ledger_file`, else one for this run alone), the earlier first."""
+    `ledger_file`, else one for this run alone), the earlier first.  The result's report
+    is the newer version's, or, when either is invalid, the invalid one's (the older
+    first)."""
     options = how.check_options()
     options.pop("expect_fte"), options.pop("expect_deleted_fte")
     with contextlib.ExitStack() as stack:
@@ -64,11 +65,11 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
                             pair[1])
         for report, _ in sides:
             if not report.valid:
-                return Compared(invalid=report)
+                return Result(report)
         comparison = compare(sides[0][0], sides[1][0], old_label=sides[0][1],
                              new_label=sides[1][1])
         if not audience:
-            return Compared(comparison)
+            return Result(sides[1][0], Compared(comparison))
         from ..documents import public  # lazy: the documents layer, only for an audience
         from ..documents.briefing import make_briefing  # lazy: as above
         from ..documents.template import load_builtin  # lazy: as above
@@ -77,7 +78,7 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
 
         template = load_builtin(audience)
         if not template.suppresses:
-            return Compared(comparison)
+            return Result(sides[1][0], Compared(comparison))
         (old_report, _), (new_report, _) = sides
         pub = stack.enter_context(publication.publishing(newest, release_as, ledger_file))
         old_pub = (pub.of(pair[0].sha256, pair[0].label) if dataset is not None
@@ -87,6 +88,6 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
         new_fig = publication.released(pub, template, lambda prior: make_briefing(
             new_report, summarise(new_report), template, changes=changes,
             prior=prior)).figures
-        return Compared(comparison, public=public.public_changes(
+        return Result(new_report, Compared(comparison, public=public.public_changes(
             comparison, old_fig, new_fig, template.small_number_threshold),
-            unchecked=not pub.known)
+            unchecked=not pub.known))

@@ -1,7 +1,7 @@
 """Use cases for the consultation table: the s.188 pack, selection pools and
 redeployment, and a check of the employer's published figures (`reconcile`).
 
-Each reads and validates one schedule and returns data; an invalid file is not an
+Each reads and validates one schedule and returns a `Result`; an invalid file is not an
 exception: the result carries its report and no figures.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,45 +23,32 @@ from ..figures.reconcile import (
     reconcile,
 )
 from ..figures.s188 import S188Pack, s188_pack
-from ..intake.rules import Report
 from ..model.errors import UsageProblem
+from .result import Result
 from .source import DEFAULT_READ, HowToRead, Source, Status, check, no_status
-
-
-@dataclass
-class Outcome:
-    """A report and, when it could be used, the figures worked out from it."""
-
-    report: Report
-    result: Any = None
-
-    @property
-    def valid(self) -> bool:
-        return self.result is not None
 
 
 def s188(source: Source, how: HowToRead = DEFAULT_READ, *, establishment: str | None = None,
          description: tuple[str, ...] = ("title", "grade"),
          first_dismissal: dt.date | None = None, today: dt.date | None = None,
-         status: Status = no_status) -> Outcome:
-    """The s.188 pack of a file or a stored version (`S188Pack`)."""
+         status: Status = no_status) -> Result[S188Pack]:
+    """The s.188 pack of a file or a stored version."""
     report = check(source, how, status=status)
     if not report.valid:
-        return Outcome(report)
-    pack: S188Pack = s188_pack(report, establishment=establishment, description=description,
-                               first_dismissal=first_dismissal, today=today)
-    return Outcome(report, pack)
+        return Result(report)
+    return Result(report, s188_pack(report, establishment=establishment,
+                                    description=description,
+                                    first_dismissal=first_dismissal, today=today))
 
 
 def selection_pools(source: Source, how: HowToRead = DEFAULT_READ, *,
                     pool_by: tuple[str, ...] = DEFAULT_POOL,
-                    status: Status = no_status) -> Outcome:
-    """Selection pools and redeployment candidates (`Pools`)."""
+                    status: Status = no_status) -> Result[Pools]:
+    """Selection pools and redeployment candidates."""
     report = check(source, how, status=status)
     if not report.valid:
-        return Outcome(report)
-    found: Pools = pools(report, pool_by)
-    return Outcome(report, found)
+        return Result(report)
+    return Result(report, pools(report, pool_by))
 
 
 def parse_claims(pairs: Iterable[str] = (), claims_file: Path | None = None) -> list[Claim]:
@@ -111,12 +97,11 @@ def _claim(name: str, value: Any, published: str, where: str) -> Claim:
 
 
 def check_claims(source: Source, claims: list[Claim], how: HowToRead = DEFAULT_READ, *,
-                 status: Status = no_status) -> Outcome:
-    """Each claim against the schedule (`Reconciliation`).  A file whose only errors are
+                 status: Status = no_status) -> Result[Reconciliation]:
+    """Each claim against the schedule.  A file whose only errors are
     Total / Sub-total rows that disagree with their rows is still checked: such a row
     may be where a claimed figure came from."""
     report = check(source, how, status=status)
     if any(f.code not in TOTALS_ROWS for f in report.findings.errors):
-        return Outcome(report)
-    found: Reconciliation = reconcile(report, claims)
-    return Outcome(report, found)
+        return Result(report)
+    return Result(report, reconcile(report, claims))

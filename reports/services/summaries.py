@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..figures.totals import Summary, summarise
-from ..intake.rules import Report
+from .result import Result
 from .source import DEFAULT_READ, HowToRead, Source, Status, no_status, opened
 
 if TYPE_CHECKING:
@@ -22,24 +22,19 @@ if TYPE_CHECKING:
 
 @dataclass
 class Summarised:
-    """A report and, when it is valid, its totals (for a public audience, only what the
-    public briefing publishes, and the audit of what it hides)."""
+    """A valid file's totals (for a public audience, only what the public briefing
+    publishes, and the audit of what it hides)."""
 
-    report: Report
-    summary: Summary | None
+    summary: Summary
     protection: Protection | None = None
     loss: Loss | None = None       # with `protection`: what the suppression costs
     unchecked: bool = False        # public, of a file with no ledger: see publication
-
-    @property
-    def valid(self) -> bool:
-        return self.summary is not None
 
 
 def summarise_source(source: Source, how: HowToRead = DEFAULT_READ, *,
                      status: Status = no_status, audience: str | None = None,
                      template_file: Path | None = None, ledger_file: Path | None = None,
-                     release_as: str = "impact summary") -> Summarised:
+                     release_as: str = "impact summary") -> Result[Summarised]:
     """Read, validate and (when valid) total a file or a stored version.
 
     With an `audience` (or a template) whose briefing suppresses small numbers, the
@@ -52,17 +47,17 @@ def summarise_source(source: Source, how: HowToRead = DEFAULT_READ, *,
         with status(f"Reading and checking {src.name.name} ..."):
             report = src.check(how)
         if not report.valid:
-            return Summarised(report, None)
+            return Result(report)
         summary = summarise(report)
         if audience is None and template_file is None:
-            return Summarised(report, summary)
+            return Result(report, Summarised(summary))
         from . import publication  # lazy: templates and the documents layer
         from .briefs import choose_template, published
 
         template, _ = choose_template(audience or "union", template_file,
                                       audience is not None)
         if not template.suppresses:
-            return Summarised(report, summary)
+            return Result(report, Summarised(summary))
         with publication.publishing(src, release_as, ledger_file) as pub:
             public, protection, loss = published(report, summary, template, pub)
-        return Summarised(report, public, protection, loss, unchecked=not pub.known)
+        return Result(report, Summarised(public, protection, loss, unchecked=not pub.known))

@@ -17,7 +17,8 @@ the dataset's profile and answers with one `UploadResult`:
 ignore it, status words, a default status, each row one post, a filter on a column) and
 checks again.  The choices become the dataset's profile when the file is stored, as
 `impact upload` saves its options.  `impact upload` calls `upload_file`, the same
-check and store without holding the file.
+check and store without holding the file, and with no mapping step: its answer is a
+`Result`, the version stored or the file's report.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from ..store.paths import check_name, fit_name
 from . import datasets, outputs
 from .portal import FindingsView, findings_csv, findings_view
 from .profiles import profile_of
+from .result import Result
 from .source import HowToRead
 
 PENDING = "portal-pending"
@@ -627,18 +629,13 @@ def _preview(held: Held, how: HowToRead, step: MappingStep, check: Check,
 
 
 def upload_file(store: Store, path: Path, dataset: str, *, as_of: date, by: str | None,
-                note: str, how: HowToRead) -> UploadResult:
+                note: str, how: HowToRead) -> Result[datasets.UploadResult]:
     """`impact upload`: check a file on disk with `how` over the profile and store it if
-    it is valid; the same outcomes as a held upload's, without holding it (a whole-file
-    problem raises `ImpactError`)."""
+    it is valid, without holding it: the version stored (or found: `created` False), or
+    the report of a file that stores nothing (a whole-file problem raises
+    `ImpactError`)."""
     stored = datasets.upload(store, path, dataset, as_of=as_of, by=by, note=note, how=how)
-    if stored.version is None:
-        step = mapping_step(stored.report, (), how)
-        outcome = NEEDS_MAPPING if step.needed and only_mapping_errors(stored.report) \
-            else INVALID
-        return UploadResult(outcome, report=stored.report, stored=stored, step=step)
-    return UploadResult(STORED if stored.created else DUPLICATE, report=stored.report,
-                        stored=stored)
+    return Result(stored.report, stored if stored.version is not None else None)
 
 
 def version_changes(store: Store, result: UploadResult) -> dict[str, Any] | None:

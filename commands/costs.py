@@ -3,7 +3,6 @@ and who bears them."""
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -11,18 +10,22 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli_options import (DateParam, DecimalType, _emit, format_option,  # isort: skip
-                         handle_errors, input_options, kept_option, output_option,
-                         print_invalid)
+from commands import options
+from commands.options import (
+    DateParam,
+    DecimalType,
+    emit,
+    format_option,
+    handle_errors,
+    input_options,
+    kept_option,
+    output_option,
+    usable,
+)
 from reports.render import data
 
 if TYPE_CHECKING:
     from reports.services.source import HowToRead, Source
-
-
-def _today() -> date:
-    """Today's date (tests replace this function)."""
-    return date.today()
 
 
 @click.command()
@@ -64,17 +67,14 @@ def costs(source: Source, how: HowToRead, debug: bool, saving_target: Decimal | 
     from reports.render import costs as render  # lazy: as above
     from reports.services import costs as service  # lazy: as above
 
-    today = _today()
-    options = CostOptions(dismissal_date=dismissal_date or today, today=today,
-                          saving_target=saving_target, actual_pay=actual_pay,
-                          multiplier=multiplier, dismissal_date_given=dismissal_date is not None)
-    result = service.costs_source(source, options, how)
-    if result.costs is None:
-        print_invalid(result.report, "json" if fmt == "json" else "text")
-        sys.exit(1)
+    today = options.today()
+    chosen = CostOptions(dismissal_date=dismissal_date or today, today=today,
+                         saving_target=saving_target, actual_pay=actual_pay,
+                         multiplier=multiplier, dismissal_date_given=dismissal_date is not None)
+    found = usable(service.costs_source(source, chosen, how), fmt)
     out = {"text": render.costs_text, "csv": render.costs_csv,
-           "json": lambda c: data.to_json(c.to_dict())}[fmt](result.costs)
-    _emit(out, output, "Costs")
+           "json": lambda c: data.to_json(c.to_dict())}[fmt](found)
+    emit(out, output, "Costs")
 
 
 @click.command()
@@ -110,10 +110,11 @@ def equality(source: Source, how: HowToRead, debug: bool, audience: str | None,
     from reports.render import costs as render  # lazy: only `impact costs` and `equality`
     from reports.services import costs as service  # lazy: as above
 
-    result = service.equality_source(source, how, rule=service.equality_rule(audience, kept))
-    if result.equality is None:
-        print_invalid(result.report, "json" if fmt == "json" else "text")
-        sys.exit(1)
+    found = usable(service.equality_source(source, how,
+                                           rule=service.equality_rule(audience, kept)), fmt)
     out = {"text": render.equality_text, "csv": render.equality_csv,
-           "json": lambda e: data.to_json(e.to_dict())}[fmt](result.equality)
-    _emit(out, output, "Equality impact")
+           "json": lambda e: data.to_json(e.to_dict())}[fmt](found)
+    emit(out, output, "Equality impact")
+
+
+COMMANDS = (costs, equality)

@@ -1,5 +1,5 @@
-"""The store's commands: `impact datasets` and `impact history` (what it holds), and
-`impact store` (check a store, back it up while it is in use, restore a backup)."""
+"""`impact store`: check a store, back it up while it is in use, restore a backup.  (What
+the store holds is `commands.datasets`.)"""
 
 from __future__ import annotations
 
@@ -8,67 +8,14 @@ from pathlib import Path
 
 import click
 
-from cli_options import (
-    check_text,
+from commands.options import (
     chosen_db,
     debug_option,
     format_option,
     handle_errors,
-    open_store,
     store_option,
 )
-from reports.render import data, text
-
-
-@click.command()
-@format_option(type=click.Choice(["text", "json"]), help="Output format.")
-@store_option
-@debug_option
-@handle_errors
-def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
-    """List every dataset in the store with its latest version, that
-    version's as-of date and its headline figure.
-
-    \b
-    Examples:
-      impact datasets
-      impact datasets --store /srv/impact --format json
-    """
-    from reports.services.datasets import datasets_dict  # lazy: SQLAlchemy
-
-    with open_store(store_dir) as store:
-        items = store.datasets()
-        body = (data.to_json(datasets_dict(items)) + "\n" if fmt == "json"
-                else text.datasets_text(store.root, items))
-    click.echo(body, nl=False)
-
-
-@click.command()
-@click.argument("name", callback=check_text)
-@format_option(type=click.Choice(["text", "json", "csv"]), help="Output format.")
-@click.option("--by-month", is_flag=True, help="One row per month, with the version "
-              "impact monthly uses for it (the latest dated on or before the month's end).")
-@store_option
-@debug_option
-@handle_errors
-def history(name: str, fmt: str, by_month: bool, store_dir: Path | None,
-            debug: bool) -> None:
-    """List every version of a dataset (newest first) with its totals and
-    what changed from the version before.  JSON and CSV carry the trend the
-    briefing shows: baseline, deleted, at risk, vacancies deleted, relocated,
-    created and the saving, each version's change and which figures changed.
-
-    \b
-    Examples:
-      impact history derbyshire-early-help
-      impact history derbyshire-early-help --format csv
-      impact history derbyshire-early-help --by-month --format json
-    """
-    from reports.services.datasets import history_output  # lazy: SQLAlchemy
-
-    with open_store(store_dir) as store:
-        versions = store.versions(name)
-    click.echo(history_output(versions, fmt, by_month), nl=False)
+from reports.render import data
 
 
 @click.group()
@@ -197,3 +144,6 @@ def restore(src: Path | None, store_dir: Path | None, force: bool, resume: bool,
     if result.replaced is not None:
         click.echo(f"A copy of the store it replaced is kept at {result.replaced}; delete it "
                    f"when you no longer need it.", err=True)
+
+
+COMMANDS = (store,)

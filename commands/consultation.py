@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli_options import DateParam, format_option, handle_errors, input_options, print_invalid
+from commands.options import DateParam, format_option, handle_errors, input_options, usable
 from reports.render import data
 
 if TYPE_CHECKING:
-    from reports.services import consultation
     from reports.services.source import HowToRead, Source
 
 
@@ -22,12 +21,6 @@ def _columns(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return tuple(c.strip().lower() for c in value.split(",") if c.strip())
-
-
-def _invalid(outcome: consultation.Outcome, fmt: str) -> None:
-    if outcome.result is None:
-        print_invalid(outcome.report, "json" if fmt == "json" else "text")
-        sys.exit(1)
 
 
 @click.command()
@@ -63,11 +56,9 @@ def s188(source: Source, how: HowToRead, debug: bool, first_dismissal: date | No
     from reports.render import consultation as show  # lazy: only the union's commands use it
     from reports.services import consultation  # lazy: as above
 
-    outcome = consultation.s188(source, how, establishment=establishment,
-                                description=_columns(description) or ("title", "grade"),
-                                first_dismissal=first_dismissal)
-    _invalid(outcome, fmt)
-    pack = outcome.result
+    pack = usable(consultation.s188(source, how, establishment=establishment,
+                                    description=_columns(description) or ("title", "grade"),
+                                    first_dismissal=first_dismissal), fmt)
     render = {"text": show.s188_text, "csv": show.s188_csv,
               "json": lambda p: data.to_json(p.to_dict())}
     body = render[fmt](pack)
@@ -95,11 +86,10 @@ def pools(source: Source, how: HowToRead, debug: bool, pool_by: str | None, fmt:
     from reports.services import consultation  # lazy: as above
 
     cols = _columns(pool_by) or ("team", "title", "grade")
-    outcome = consultation.selection_pools(source, how, pool_by=cols)
-    _invalid(outcome, fmt)
+    found = usable(consultation.selection_pools(source, how, pool_by=cols), fmt)
     render = {"text": show.pools_text, "csv": show.pools_csv,
               "json": lambda p: data.to_json(p.to_dict())}
-    body = render[fmt](outcome.result)
+    body = render[fmt](found)
     click.echo(body, nl=not body.endswith("\n"))
 
 
@@ -133,15 +123,10 @@ def reconcile(source: Source, how: HowToRead, debug: bool, claims: tuple[str, ..
     from reports.services import consultation  # lazy: as above
 
     parsed = consultation.parse_claims(claims, claims_file)
-    outcome = consultation.check_claims(source, parsed, how)
-    _invalid(outcome, fmt)
-    result = outcome.result
+    result = usable(consultation.check_claims(source, parsed, how), fmt)
     body = data.to_json(result.to_dict()) if fmt == "json" else show.reconcile_text(result)
     click.echo(body, nl=not body.endswith("\n"))
     sys.exit(0 if result.all_match else 1)
 
 
-def register(group: click.Group) -> None:
-    """Add these commands to the `impact` group."""
-    for command in (s188, pools, reconcile):
-        group.add_command(command)
+COMMANDS = (s188, pools, reconcile)

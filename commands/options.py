@@ -1,9 +1,11 @@
-"""The command line's parameter types, shared options, output and error handling.
+"""What the commands share: parameter types, shared options, output and error handling.
 
-`cli.py` holds the commands; this module holds what they share: exact numbers,
-dates and months as parameter types, the options that say what to read and how,
-printing findings and writing output, and `handle_errors`, which turns the
-library's fatal errors into one line on stderr and exit code 1 (2 for wrong usage).
+Each module of `commands` holds one topic's commands; this module holds what they
+share: exact numbers, dates and months as parameter types, the options that say what
+to read and how, printing findings and writing output, `usable`, the one place a file
+that cannot be used becomes its findings and exit code 1, and `handle_errors`, which
+turns the library's fatal errors into one line on stderr and exit code 1 (2 for wrong
+usage).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -30,7 +32,34 @@ from reports.render import data, fixes, text
 from reports.services import outputs, profiles
 from reports.services.source import HowToRead, Source
 
+if TYPE_CHECKING:
+    from reports.services.result import Result
+
 DEBUG_ENV = "IMPACT_DEBUG"
+T = TypeVar("T")
+
+
+def today() -> date:
+    """Today's date (tests replace this function)."""
+    return date.today()
+
+
+def on_terminal() -> bool:
+    """Whether progress lines have someone to read them (tests replace this function)."""
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def status(line: str) -> Iterator[None]:
+    """A transient status line on a terminal (a large file takes seconds); nothing otherwise."""
+    if not on_terminal():
+        yield
+        return
+    click.echo(line, err=True, nl=False)
+    try:
+        yield
+    finally:
+        click.echo("\r\033[K", err=True, nl=False, color=True)   # erase the line
 
 
 class DecimalType(click.ParamType):
@@ -107,7 +136,7 @@ def as_of_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 f"give --force-date to store it anyway", param_hint="'--as-of'")
         return func(*args, as_of=as_of, **kwargs)
 
-    return _options(
+    return option_group(
         click.option("--as-of", type=DateParam(), metavar="YYYY-MM-DD",
                      help="The date the proposals in FILE stand at. Default: today."),
         click.option("--force-date", is_flag=True,
@@ -147,7 +176,7 @@ def check_text(ctx: Any, param: Any, value: Any) -> Any:
     return value
 
 
-def _debugging(ctx: click.Context | None = None) -> bool:
+def debugging(ctx: click.Context | None = None) -> bool:
     ctx = ctx or click.get_current_context(silent=True)
     while ctx is not None:
         if ctx.params.get("debug"):
@@ -164,11 +193,11 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except UsageProblem as e:
-            if _debugging():
+            if debugging():
                 raise
             raise click.UsageError(text.printable(str(e))) from None
         except ImpactError as e:
-            if _debugging():
+            if debugging():
                 raise
             click.echo(text.printable(f"Error: {fixes.with_options(str(e), e.fixes)}"),
                        err=True)
@@ -177,7 +206,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def option_group(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Several click decorators as one, as if written one above the other in this order."""
     def apply(func: Any) -> Any:
         for decorator in reversed(decorators):
             func = decorator(func)
@@ -204,7 +234,7 @@ def chosen_db() -> str | None:
     return None if ctx is None else ctx.meta.get(_DB_KEY)
 
 
-store_option = _options(
+store_option = option_group(
     click.option("--store", "store_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
                  metavar="DIR",
                  help="The store folder. Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact "
@@ -278,7 +308,7 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
             how = how.over(handle_errors(profiles.load)(profile))
         return func(*args, how=how, **kwargs)
 
-    return _options(
+    return option_group(
         click.option("--sheet", "sheets", multiple=True, metavar="NAME",
                      help="Read only this sheet (repeatable). Default: every sheet with a "
                           "header row."),
@@ -372,7 +402,7 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
                                   expect_deleted_fte=expect_deleted_fte)
         return func(*args, source=source, how=how, **kwargs)
 
-    return _options(
+    return option_group(
         click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False),
         click.option("--dataset", metavar="NAME", callback=check_text,
                      help="Read a stored dataset instead of FILE (see `impact datasets`)."),
@@ -395,59 +425,23 @@ def print_invalid(report: Any, fmt: str, err: bool = True) -> None:
         click.echo(text.findings_text(report), err=err, nl=False)
 
 
-def _emit(body: str, output: Path | None, what: str, newline: bool = False) -> None:
+def usable(result: Result[T], fmt: str = "text") -> T:
+    """The value of a service's result; for a file that cannot be used, its findings
+    printed as `impact validate` prints them (JSON on stdout with --format json, else
+    text on stderr) and exit code 1."""
+    if result.value is None:
+        print_invalid(result.report, "json" if fmt == "json" else "text")
+        sys.exit(1)
+    return result.value
+
+
+def emit(body: str, output: Path | None, what: str, newline: bool = False) -> None:
     """Print `body`, or write it to `output` (atomically) and say so on stderr."""
     if output is None:
         click.echo(body, nl=not body.endswith("\n"))
         return
     outputs.write_text(output, body if not newline or body.endswith("\n") else body + "\n")
     click.echo(f"{what} written to {output}", err=True)
-
-
-brief_options = _options(
-    click.option("--audience", type=click.Choice(["union", "management", "public"]),
-                 default="union", show_default=True,
-                 help="Who the briefing is for; picks the built-in template. The public one "
-                      "suppresses small numbers."),
-    click.option("--template", "template_file", type=click.Path(dir_okay=False, path_type=Path),
-                 metavar="PATH", help="Use this template instead: a copy of one in templates/, "
-                                      "edited."),
-    click.option("--title", help="The briefing's title (default: the template's)."),
-    click.option("--organisation", help="The organisation named on the briefing."),
-    click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-                 metavar="OUT", help="Where to write the briefing. Default: FILE-AUDIENCE.pdf "
-                                     "(.html) in the current directory."),
-    click.option("--reproducible", is_flag=True,
-                 help="Byte-identical PDF for the same input: no timestamps; the date printed "
-                      "comes from SOURCE_DATE_EPOCH, else none is."),
-    click.option("--compare", "compare_with", type=click.Path(dir_okay=False, path_type=Path),
-                 metavar="OLD", help="Add a \"What changed\" section after the headline: the "
-                                     "changes since this earlier file."),
-    click.option("--since-version", type=VERSION, metavar="N",
-                 help="With --dataset: add a \"What changed\" section: the changes since "
-                      "version N."))
-
-
-brief_render_options = _options(
-    click.option("--format", "fmt", type=click.Choice(["pdf", "html", "docx"]),
-                 default="pdf", show_default=True,
-                 help="pdf; html: one accessible, self-contained web page (headings, "
-                      "tables with headers, each chart with its figures as a table); or "
-                      "docx: a Word document to edit, with a marked place for your own "
-                      "commentary."),
-    click.option("--accessible/--no-accessible", default=None,
-                 help="A tagged PDF (PDF/UA: structure, reading order, table headers, "
-                      "alt text), made from the HTML briefing; slower. Default: the "
-                      "template's `renderer` (tagged for public, ReportLab otherwise)."))
-
-
-def brief_written(result: Any) -> str:
-    """The line `impact brief` prints when it has written a briefing."""
-    if result.kind in ("HTML", "Word"):
-        return f"Briefing written to {result.path} ({result.kind})"
-    pages = f"{result.pages} page{'s' if result.pages != 1 else ''}"
-    kind = "" if result.kind == "PDF" else f"{result.kind}, "
-    return f"Briefing written to {result.path} ({kind}{pages})"
 
 
 def leave(code: object) -> NoReturn:

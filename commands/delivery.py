@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli_options import (
+from commands.options import (
     MonthParam,
     check_text,
     debug_option,
@@ -211,3 +211,6 @@ def report(done: Any, quiet: bool) -> bool:
     if not quiet:
         click.echo(done.summary_line())
     return bool(done.ok)
+
+
+COMMANDS = (deliver,)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cli_options import (
+from commands.options import (
     announce_store,
     chosen_db,
     debug_option,
@@ -232,3 +232,6 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, build_w
         serve_portal(app, host=host, port=port, threads=threads)
     finally:
         close_app(app)
+
+
+COMMANDS = (serve, users)
