@@ -336,7 +336,7 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Encoding of a CSV file (default: UTF-8, else Windows-1252)."),
         click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
                      metavar="FILE.toml",
-                     help="Read options from a TOML profile (see the README); options given "
+                     help="Read options from a TOML profile (see docs/reading.md); options given "
                           "here win."))(collected)
 
 
