@@ -72,7 +72,8 @@ def test_every_point_is_reached_somewhere_in_the_code() -> None:
 
 
 @pytest.mark.parametrize("value", ["upload.nowhere:die", "upload.inserted:explode",
-                                   "upload.inserted:pause", "upload.inserted"])
+                                   "upload.inserted:pause", "upload.inserted",
+                                   "upload.inserted#0:die", "upload.inserted#x:die"])
 def test_a_fault_that_is_not_understood_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="IMPACT_FAULT"):
         faults._parse(value)
@@ -80,8 +81,8 @@ def test_a_fault_that_is_not_understood_is_refused(value: str) -> None:
 
 def test_faults_are_parsed() -> None:
     assert faults._parse("") is None
-    assert faults._parse("upload.inserted:die, backup.copied:pause:/tmp/go") == {
-        "upload.inserted": ("die", ""), "backup.copied": ("pause", "/tmp/go")}
+    assert faults._parse("upload.inserted:die, backup.copied#2:pause:/tmp/go") == {
+        "upload.inserted": ("die", "", 0), "backup.copied": ("pause", "/tmp/go", 2)}
 
 
 @pytest.mark.parametrize("point", UPLOAD_POINTS)

@@ -1,7 +1,7 @@
 """Fault injection for tests: stop a real process at a named point of a store write.
 
 $IMPACT_FAULT=POINT:ACTION (several joined by commas) makes the process act when it
-reaches POINT (one of `POINTS`):
+reaches POINT (one of `POINTS`); POINT#N:ACTION, only the Nth time it reaches it:
 
 - ``die``: SIGKILL itself there (no clean-up, no `finally`, no atexit): a power cut
   or an OOM kill at exactly that step, whatever the machine's speed;
@@ -36,24 +36,29 @@ POINTS = (
     "restore.swapped", "restore.cleaning", "restore.loading", "restore.committing",
     # the build queue: a job claimed (committed as running); built, not yet marked done
     "build.claimed", "build.finishing",
+    # `impact monthly`: a file written beside its final name, not yet renamed
+    "monthly.part-written",
 )
 
 ACTIONS = ("die", "pause")
 
 
-def _parse(value: str) -> dict[str, tuple[str, str]] | None:
-    wanted: dict[str, tuple[str, str]] = {}
+def _parse(value: str) -> dict[str, tuple[str, str, int]] | None:
+    wanted: dict[str, tuple[str, str, int]] = {}
     for part in filter(None, (p.strip() for p in value.split(","))):
-        name, _, rest = part.partition(":")
+        where, _, rest = part.partition(":")
+        name, _, nth = where.partition("#")
         action, _, arg = rest.partition(":")
-        if name not in POINTS or action not in ACTIONS or (action == "pause") != bool(arg):
-            raise ValueError(f"${ENV}: {part!r} is not POINT:die or POINT:pause:FILE "
+        if (name not in POINTS or action not in ACTIONS or (action == "pause") != bool(arg)
+                or not (nth == "" or nth.isdigit() and int(nth) > 0)):
+            raise ValueError(f"${ENV}: {part!r} is not POINT[#N]:die or POINT[#N]:pause:FILE "
                              f"with POINT one of {', '.join(POINTS)}")
-        wanted[name] = (action, arg)
+        wanted[name] = (action, arg, int(nth or 0))
     return wanted or None
 
 
 _WANTED = _parse(os.environ.get(ENV, ""))
+_reached: dict[str, int] = {}
 
 
 def point(name: str) -> None:
@@ -63,9 +68,12 @@ def point(name: str) -> None:
     _act(name, _WANTED)
 
 
-def _act(name: str, wanted: dict[str, tuple[str, str]]) -> None:
+def _act(name: str, wanted: dict[str, tuple[str, str, int]]) -> None:
     assert name in POINTS, name
-    action, arg = wanted.get(name, ("", ""))
+    _reached[name] = _reached.get(name, 0) + 1
+    action, arg, nth = wanted.get(name, ("", "", 0))
+    if nth and nth != _reached[name]:
+        return
     if action == "die":
         os.kill(os.getpid(), signal.SIGKILL)
         os._exit(137)                       # not reached where SIGKILL exists
