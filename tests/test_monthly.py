@@ -340,6 +340,7 @@ def test_progress_lines_on_a_terminal_only(fresh_store: Path, derbyshire_v1: Pat
 # killed mid-run
 
 
+@pytest.mark.slow
 def test_killed_mid_run_the_next_run_finishes_the_month(fresh_store: Path,
                                                         derbyshire_v1: Path,
                                                         tmp_path: Path) -> None:

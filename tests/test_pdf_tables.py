@@ -53,6 +53,7 @@ def _render(path: Path) -> tuple[bytes, int]:
     return out.getvalue(), calls
 
 
+@pytest.mark.slow
 def test_long_tables_are_the_same_bytes_with_fewer_wraps(long_xlsx: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     fast, fast_wraps = _render(long_xlsx)

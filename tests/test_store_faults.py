@@ -158,6 +158,7 @@ def test_a_restore_killed_before_or_after_its_rename(tmp_path: Path, point: str,
     healthy(live)
 
 
+@pytest.mark.slow
 def test_a_backup_waits_for_uploads_paused_mid_write_and_holds_what_they_reported(
         fresh_store: Path, tmp_path: Path) -> None:
     """Three uploads paused with their files stored but no rows yet (holding the store's

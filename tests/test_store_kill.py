@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from reports.services import upkeep
 from reports.store.db import Store
 
@@ -50,6 +52,7 @@ def _reported(out: str) -> str | None:
         return None
 
 
+@pytest.mark.slow
 def test_uploads_killed_at_random_moments_leave_a_healthy_store(fresh_store: Path,
                                                                 tmp_path: Path) -> None:
     rng = random.Random(9)
@@ -110,6 +113,7 @@ def test_uploads_killed_at_random_moments_leave_a_healthy_store(fresh_store: Pat
           f"{len(reported) - 1} completed; {len(versions)} versions; store healthy")
 
 
+@pytest.mark.slow
 def test_a_backup_during_parallel_uploads_restores_every_reported_version(
         fresh_store: Path, tmp_path: Path) -> None:
     assert invoke("upload", csv_variant(tmp_path, 100), "--dataset", DATASET, "--store",
@@ -152,6 +156,7 @@ def test_a_backup_during_parallel_uploads_restores_every_reported_version(
 MONTHLY_KILLS = 50
 
 
+@pytest.mark.slow
 def test_monthly_killed_at_random_moments_leaves_the_store_and_month_whole(
         fresh_store: Path, tmp_path: Path) -> None:
     """Kill a real `impact monthly` 50 times at random moments: after each kill the store

@@ -74,6 +74,7 @@ def restore_child(tmp_path: Path, src: Path, store: Path, db: str | None = None,
                             stderr=subprocess.PIPE, text=True, env=child_env(tmp_path, **env))
 
 
+@pytest.mark.slow
 def test_a_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
         tmp_path: Path) -> None:
     rng = random.Random(24)
@@ -133,6 +134,7 @@ def test_a_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
           f"{rolled_back}; store check healthy after each")
 
 
+@pytest.mark.slow
 def test_a_restore_killed_before_its_swap_is_rolled_back_and_after_it_finished(
         tmp_path: Path) -> None:
     live, _, new = make_backups(tmp_path)
@@ -210,6 +212,7 @@ PG_RESTORE_KILLS = 20
 BEFORE_COMMIT = ("staged", "kept", "marked", "adding", "added", "loading", "committing")
 
 
+@pytest.mark.slow
 def test_a_postgresql_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
         tmp_path: Path, pg_server) -> None:
     """20 restores of a store on PostgreSQL, each SIGKILLed at a point chosen by counting
@@ -275,6 +278,7 @@ def test_a_postgresql_restore_killed_at_any_moment_leaves_the_old_or_the_new_sto
           f"after each")
 
 
+@pytest.mark.slow
 def test_a_postgresql_restore_is_one_transaction_readers_see_the_old_store_until_commit(
         tmp_path: Path, pg_server) -> None:
     """The restore is held just before its COMMIT (every table already deleted and loaded
@@ -315,6 +319,7 @@ def _restore_transaction_open(db: str) -> bool:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_postgresql_restore_into_a_new_folder_killed_creates_nothing_by_accident(
         tmp_path: Path, pg_server) -> None:
     _, _, new = make_backups(tmp_path)
@@ -360,6 +365,7 @@ def wait_for_holder(lock: Path, child: subprocess.Popen[str]) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_uploads_during_restores_and_backups_are_stored_and_kept_or_refused(
         tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
@@ -444,6 +450,7 @@ def hold(root: Path, mode: str, db: str | None = None) -> subprocess.Popen[str]:
     return holder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_an_upload_refused_for_the_lock_is_not_stored(tmp_path: Path, backend: str,
                                                       request: pytest.FixtureRequest) -> None:
@@ -504,6 +511,7 @@ def test_the_postgresql_lock_is_an_advisory_lock_on_the_database(tmp_path: Path,
         pass
 
 
+@pytest.mark.slow
 def test_a_command_that_cannot_get_the_lock_waits_then_says_what_holds_it(
         tmp_path: Path) -> None:
     live, _, new = make_backups(tmp_path)
