@@ -10,6 +10,11 @@ for each ratio against the targets.
     python bench/bench.py                      # all three cases, once each
     python bench/bench.py --repeat 3 --only xlsx
     python bench/bench.py --impact-cmd "python -m cli" --json out.json
+    python bench/bench.py --only brief --repeat 5   # impact brief against impact summary
+
+`--only brief` times just `impact brief` and `impact summary` on the same 100,000-row
+xlsx, alternating, each in its own process, and prints their medians, the ratio
+(issue #3's target: under 1.5x) and the load average before and after.
 
 Exit code: 0 when every command ran (whether or not a target was met),
 1 when a measured command itself failed, 2 for bad usage.
@@ -43,6 +48,7 @@ CSV_ROWS = 1_000_000
 DEFAULT_CACHE = Path(__file__).resolve().parent / ".cache"
 DERBYSHIRE = Path(__file__).resolve().parents[1] / "data" / "derbyshire_early_help.xlsx"
 KINDS = ("xlsx", "csv", "derbyshire")
+ONLY = (*KINDS, "brief")        # brief: the xlsx case's two impact commands alone
 DERBYSHIRE_MIN_RUNS = 5  # the sample takes about a second: one run is mostly noise
 
 # Targets (issue 15), each a ratio of medians measured in the same run.
@@ -279,6 +285,14 @@ def rows_label(n: int) -> str:
 def build_cases(kinds: list[str], files: dict[str, Path], rows: dict[str, int],
                 impact: list[str]) -> list[Case]:
     cases: list[Case] = []
+    if "brief" in kinds:
+        x = files["xlsx"]
+        name = f"{rows_label(rows['xlsx'])} xlsx"
+        cases += [
+            Case(name, "impact summary", [*impact, "summary", str(x), "--format", "json"]),
+            Case(name, "impact brief", [*impact, "brief", str(x), "--reproducible", "-o",
+                                        str(Path(tempfile.gettempdir()) / "bench-brief.pdf")]),
+        ]
     if "xlsx" in kinds:
         x = files["xlsx"]
         name = f"{rows_label(rows['xlsx'])} xlsx"
@@ -442,7 +456,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="runs per command; the median is reported (default: 1; use 3). "
                         f"The Derbyshire case runs at least {DERBYSHIRE_MIN_RUNS} times")
-    p.add_argument("--only", choices=KINDS, help="run one case only")
+    p.add_argument("--only", choices=ONLY,
+                   help="run one case only (brief: impact brief against impact summary)")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
                    help="where generated files live (default: bench/.cache)")
     p.add_argument("--regenerate", action="store_true", help="rebuild the cached files")
@@ -475,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [args.only] if args.only else list(KINDS)
     rows = {"xlsx": args.xlsx_rows, "csv": args.csv_rows}
     writers = {"xlsx": write_xlsx, "csv": write_csv}
-    generated = [k for k in kinds if k in writers]
+    generated = [k for k in ("xlsx" if k == "brief" else k for k in kinds) if k in writers]
     files = {k: args.cache_dir / f"posts-v{GENERATOR_VERSION}-{rows[k]}.{k}" for k in generated}
     generation = {k: cached(files[k], rows[k], writers[k], args.regenerate) for k in generated}
     files["derbyshire"] = DERBYSHIRE
@@ -483,9 +498,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.cold:
         compile_project()
     cases = build_cases(kinds, files, rows, shlex.split(args.impact_cmd))
+    before = os.getloadavg()
     run_cases(cases, args.repeat)
     checks = verdicts(cases)
     print(markdown(cases, checks))
+    after = os.getloadavg()
+    print(f"\nload average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in before)} before, "
+          f"{' '.join(f'{x:.2f}' for x in after)} after; {os.cpu_count()} CPUs")
     if args.json:
         write_json(args.json, cases, checks, generation, args.repeat)
     failed = [c for c in cases if not c.ok]

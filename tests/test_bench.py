@@ -58,6 +58,7 @@ def small_run(tmp_path_factory):
     return result.stdout, json.loads(out.read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_three_ratio_lines_match_the_json_medians(small_run) -> None:
     stdout, data = small_run
     lines = {m.group(2): m for m in map(RATIO_LINE.match, stdout.splitlines()) if m}
@@ -80,6 +81,7 @@ def test_three_ratio_lines_match_the_json_medians(small_run) -> None:
         assert word == ("PASS" if ratio <= LIMITS[kind] else "FAIL")
 
 
+@pytest.mark.slow
 def test_run_counts_and_the_csv_memory_line(small_run) -> None:
     stdout, data = small_run
     runs = {(c["case"], c["tool"]): len(c["runs"]) for c in data["cases"]}

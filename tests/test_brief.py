@@ -391,6 +391,7 @@ def test_cli_reproducible_twice_gives_the_same_bytes(rich_xlsx: Path, tmp_path: 
     assert outs[0].read_bytes() == outs[1].read_bytes()
 
 
+@pytest.mark.slow
 def test_reproducible_across_processes(rich_xlsx: Path, tmp_path: Path) -> None:
     outs = []
     for seed in ("1", "2"):

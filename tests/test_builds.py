@@ -72,6 +72,7 @@ def test_an_upload_queues_every_output_of_the_new_version(tmp_path: Path) -> Non
     assert len(jobs.of_dataset("Co-op")) == len(first) + len(second)   # none twice
 
 
+@pytest.mark.slow
 def test_the_builder_makes_the_clis_bytes(built: tuple[Path, dict[str, str]],
                                           tmp_path: Path) -> None:
     root = _copy(built[0], tmp_path)
@@ -181,6 +182,7 @@ def test_a_job_whose_builder_died_is_retried_then_failed_with_its_reason(
     assert all("stopped 3 times" in (j.error or "") for j in ended)
 
 
+@pytest.mark.slow
 def test_a_build_that_raises_is_tried_again_then_shown_on_the_dataset_page(
         built: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: Any) -> None:
     root = _copy(built[0], tmp_path)
@@ -206,6 +208,7 @@ def test_a_build_that_raises_is_tried_again_then_shown_on_the_dataset_page(
     assert r.status_code == 409 and b"the renderer fell over" in r.data
 
 
+@pytest.mark.slow
 def test_a_download_not_built_yet_is_being_prepared_at_once(
         built: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     root = _copy(built[0], tmp_path)
@@ -253,6 +256,7 @@ def test_every_version_is_reachable_as_the_role_allows(
                for h in audit.json["hidden"])
 
 
+@pytest.mark.slow
 def test_a_background_builder_builds_in_a_child_process_and_survives_its_death(
         tmp_path: Path) -> None:
     with Store(tmp_path / "store") as store:
@@ -333,6 +337,7 @@ def slow_build(root: str, url: Any, dataset: str, number: int, output: str) -> A
     time.sleep(3600)
 
 
+@pytest.mark.slow
 def test_a_killed_server_leaves_no_builder_behind(tmp_path: Path) -> None:
     import signal
 

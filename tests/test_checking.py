@@ -107,6 +107,7 @@ def within(seconds: float, work: Any) -> None:
         raise failed[0]
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_refuses_its_file_and_the_next_check_works(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(GATE, str(tmp_path / "open"))

@@ -8,6 +8,8 @@ from math import comb
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from reports import intake
 from reports.figures.equality import equality, fisher_p, part_time_split
@@ -385,3 +387,76 @@ def test_impact_brief_takes_kept(tmp_path):
     refused = invoke("brief", _with_relocations(tmp_path), "--audience", "public", "--kept",
                      "retained", "-o", tmp_path / "p.pdf")
     assert refused.exit_code == 2 and not (tmp_path / "p.pdf").exists()
+
+
+# Fisher's exact test without scipy.stats on the briefing's path: checked against scipy
+
+def _scipy_p(a: int, b: int, c: int, d: int) -> float:
+    from scipy.stats import fisher_exact
+
+    return float(fisher_exact([[a, b], [c, d]], alternative="two-sided").pvalue)
+
+
+def test_fisher_two_sided_matches_scipy_on_every_small_table() -> None:
+    """Every table with cells 0..9 (10,000 tables: empty rows and columns, ties, the
+    mode itself), and 4-figure agreement with scipy.stats.fisher_exact."""
+    import itertools
+
+    from reports.figures.equality import fisher_two_sided
+
+    differ = [t for t in itertools.product(range(10), repeat=4)
+              if f"{fisher_two_sided(*t):.4g}" != f"{_scipy_p(*t):.4g}"]
+    assert differ == []
+
+
+@given(st.integers(0, 60_000), st.integers(0, 60_000), st.integers(0, 60_000),
+       st.integers(0, 60_000), st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_fisher_two_sided_matches_scipy_on_large_tables(a: int, b: int, c: int, d: int,
+                                                       mirror: bool) -> None:
+    """Tables up to the 100,000-row files' sizes (above FISHER_EXACT_UP_TO: in floats), and
+    mirrored ones [[a, b], [b, a]], whose two tails tie exactly."""
+    from reports.figures.equality import fisher_two_sided
+
+    if mirror:
+        c, d = b, a
+    want = _scipy_p(a, b, c, d)
+    assume(want == 0.0 or want > 1e-300)        # scipy's subnormal sums are noise
+    got = fisher_two_sided(a, b, c, d)
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("table", [(0, 0, 0, 0), (0, 5, 0, 7), (3, 0, 4, 0), (0, 0, 2, 9),
+                                   (5, 5, 5, 5), (1, 0, 0, 1), (0, 1, 1, 0), (500, 0, 0, 500),
+                                   (400, 600, 600, 400), (1, 999, 0, 1000)])
+def test_fisher_two_sided_edge_tables(table: tuple[int, int, int, int]) -> None:
+    from reports.figures.equality import fisher_two_sided
+
+    assert fisher_two_sided(*table) == pytest.approx(_scipy_p(*table), rel=1e-12)
+
+
+def test_fisher_two_sided_is_the_hypergeometric_sum_by_hand() -> None:
+    """[[1, 9], [11, 3]]: margins 10, 14 and 12.  By hand, C(10, x) C(14, 12 - x) / C(24, 12)
+    for x = 0..10; the observed x = 1 and every table no more probable than it."""
+    from math import comb
+
+    from reports.figures.equality import fisher_two_sided
+
+    p = {x: comb(10, x) * comb(14, 12 - x) / comb(24, 12) for x in range(0, 11)}
+    want = sum(v for v in p.values() if v <= p[1] * (1 + 1e-7))
+    assert fisher_two_sided(1, 9, 11, 3) == pytest.approx(want, rel=1e-15)
+    assert {x for x in p if p[x] <= p[1]} == {0, 1, 9, 10}
+
+
+def test_the_equality_figures_do_not_import_scipy() -> None:
+    """`impact brief` imports no scipy.stats (half a second) for its one Fisher test."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cli\n"
+            "from reports.figures.equality import fisher_p\n"
+            "fisher_p(3, 7, 1, 9)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('scipy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.strip() == "[]"

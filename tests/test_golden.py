@@ -18,12 +18,14 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return dict(produce(tmp_path_factory.mktemp("golden")))
 
 
+@pytest.mark.slow
 def test_every_golden_file_is_produced(produced: dict[str, str]) -> None:
     kept = sorted(p.name for p in GOLDEN.iterdir())
     assert kept == sorted(produced)
     assert len(kept) >= 45
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN.iterdir()))
 def test_output_matches_golden_copy(name: str, produced: dict[str, str]) -> None:
     expected = (GOLDEN / name).read_text(encoding="utf-8")

@@ -3,8 +3,11 @@ and a backup taken while uploads run restores to a healthy store.
 
 IMPACT_TEST_SLOW makes each upload pause at every step of storing its file (copy
 written, renamed into place, row inserted but not committed), so that random kills
-land inside those steps as well as in the reading before them.  The numbers these
-tests measure are recorded in docs/store.md (Reliability).
+land inside those steps as well as in the reading before them.  The random kills
+prove safety only: how many land where depends on the machine's speed, so nothing
+here asserts it.  That each step is interrupted is proved deterministically, by
+$IMPACT_FAULT, in test_store_faults.py.  The numbers these tests measure are recorded
+in docs/store.md (Reliability).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from reports.services import upkeep
 from reports.store.db import Store
@@ -47,6 +52,7 @@ def _reported(out: str) -> str | None:
         return None
 
 
+@pytest.mark.slow
 def test_uploads_killed_at_random_moments_leave_a_healthy_store(fresh_store: Path,
                                                                 tmp_path: Path) -> None:
     rng = random.Random(9)
@@ -89,7 +95,6 @@ def test_uploads_killed_at_random_moments_leave_a_healthy_store(fresh_store: Pat
         t.join(timeout=300)
     assert not problems, problems
     assert len(killed) + len(reported) == KILLS + 1
-    assert len(killed) >= KILLS // 4, "too few uploads were killed to prove anything"
     result = invoke("store", "check", "--store", fresh_store)
     assert result.exit_code == 0, result.stdout
     with Store(fresh_store) as store:
@@ -100,7 +105,6 @@ def test_uploads_killed_at_random_moments_leave_a_healthy_store(fresh_store: Pat
     late = stored - reported                        # killed after the commit, before it spoke
     assert late <= set(killed)
     assert len(versions) == len(reported) + len(late)
-    assert len(late) <= 2, f"{len(late)} kills landed between the commit and the message"
     files = fresh_store / "files"
     copied = sum((files / f"{sha}.csv").exists() for sha in set(killed) - stored)
     partial = len(list(files.glob(".*.part")))
@@ -109,6 +113,7 @@ def test_uploads_killed_at_random_moments_leave_a_healthy_store(fresh_store: Pat
           f"{len(reported) - 1} completed; {len(versions)} versions; store healthy")
 
 
+@pytest.mark.slow
 def test_a_backup_during_parallel_uploads_restores_every_reported_version(
         fresh_store: Path, tmp_path: Path) -> None:
     assert invoke("upload", csv_variant(tmp_path, 100), "--dataset", DATASET, "--store",
@@ -128,7 +133,8 @@ def test_a_backup_during_parallel_uploads_restores_every_reported_version(
         backup = upkeep.backup_store(store, tmp_path / "backup")
     outputs = [c.communicate(timeout=120) for c in children]
     assert all(c.returncode == 0 for c in children), outputs
-    assert running > 0, "every upload ended before the backup began"
+    # (whether any were still running depends on the machine's speed; the backup
+    # waiting for uploads held mid-write is forced in test_store_faults.py)
     assert backup.problems == []
     reported_before = {(json.loads(out)["version"]["version"], json.loads(out)["version"]["sha256"])
                        for child, (out, _) in zip(children, outputs) if child in done_before}
@@ -150,6 +156,7 @@ def test_a_backup_during_parallel_uploads_restores_every_reported_version(
 MONTHLY_KILLS = 50
 
 
+@pytest.mark.slow
 def test_monthly_killed_at_random_moments_leaves_the_store_and_month_whole(
         fresh_store: Path, tmp_path: Path) -> None:
     """Kill a real `impact monthly` 50 times at random moments: after each kill the store
@@ -178,7 +185,6 @@ def test_monthly_killed_at_random_moments_leaves_the_store_and_month_whole(
         assert upkeep.check_store(fresh_store).healthy
         for pdf in (out / "2024-03").rglob("*.pdf"):   # final names are always whole
             assert pdf.read_bytes().rstrip().endswith(b"%%EOF"), pdf
-    assert killed >= MONTHLY_KILLS // 2, "too few runs were killed to prove anything"
     done = subprocess.run(args[:-1], env=child_env(tmp_path), capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
@@ -222,20 +228,22 @@ def test_an_upload_killed_inside_its_postgresql_transaction_leaves_no_trace(
     store = tmp_path / "store"
     assert invoke("upload", csv_variant(tmp_path, 0), "--dataset", DATASET, "--store", store,
                   "--as-of", "2024-03-01").exit_code == 0
+    gate = tmp_path / "go"            # never made: the upload waits there until killed
     child = subprocess.Popen([impact_exe(), "upload", str(csv_variant(tmp_path, 1)),
                               "--dataset", DATASET, "--store", str(store), "--as-of",
                               "2024-03-01", "--format", "json"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=child_env(tmp_path, IMPACT_TEST_SLOW="3"))
+                             env=child_env(tmp_path,
+                                           IMPACT_FAULT=f"upload.inserted:pause:{gate}"))
     conninfo = pg_url.replace("postgresql+psycopg://", "postgresql://")
     waiting = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'impact' "
                "AND state = 'idle in transaction' AND query LIKE 'INSERT INTO versions%'")
-    seen = False
+    reached = gate.with_name("go.reached")
+    deadline = time.monotonic() + 120            # a bound, not a verdict
+    while not reached.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        deadline = time.monotonic() + 120
-        while not seen and child.poll() is None and time.monotonic() < deadline:
-            seen = conn.execute(waiting).fetchone()[0] == 1
-            time.sleep(0.02)
+        seen = conn.execute(waiting).fetchone()[0] == 1
         child.send_signal(signal.SIGKILL)
         out, err = child.communicate(timeout=60)
         assert seen, f"the upload was never seen inside its transaction: {out} {err}"

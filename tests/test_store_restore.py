@@ -3,7 +3,8 @@ back), and one store-wide lock keeps restores and uploads apart.
 
 Kills are deterministic where they can be: $IMPACT_TEST_KILL_AT makes `impact store
 restore` SIGKILL itself at a named step (`upkeep.STEPS`); the rest are at seeded random
-moments.  Every test counts what it killed, and proves nothing by timing.
+moments, which prove safety only (whether a timed kill lands depends on the machine's
+speed, so no test counts them).  Nothing here proves anything by timing.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def restore_child(tmp_path: Path, src: Path, store: Path, db: str | None = None,
                             stderr=subprocess.PIPE, text=True, env=child_env(tmp_path, **env))
 
 
+@pytest.mark.slow
 def test_a_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
         tmp_path: Path) -> None:
     rng = random.Random(24)
@@ -85,11 +87,13 @@ def test_a_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
     span = time.monotonic() - started
     now = "old"
     killed: dict[str, int] = {}
+    chosen: dict[str, int] = {}
     finished = rolled_back = 0
     for i in range(RESTORE_KILLS):
         want = "new" if now == "old" else "old"
         at = rng.choice([*upkeep.STEPS, "timed", "timed"])
         env = {upkeep.KILL_ENV: at} if at != "timed" else {}
+        chosen[at] = chosen.get(at, 0) + 1
         child = restore_child(tmp_path, new if want == "new" else old, live, **env)
         if at == "timed":
             try:
@@ -120,13 +124,17 @@ def test_a_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
         now = "new" if listed(live) == states["new"] else "old"
         assert not [p for p in live.iterdir() if p.name.endswith(".restore-part")]
     total = sum(killed.values())
-    assert total >= RESTORE_KILLS * 3 // 4, f"only {total} restores were killed: {killed}"
-    assert set(upkeep.STEPS) <= set(killed), f"not every step was interrupted: {killed}"
+    # every kill at a named step happened (the seed chose each step at least once); the
+    # timed ones may or may not have landed
+    assert {s: killed.get(s, 0) for s in upkeep.STEPS} == {s: chosen.get(s, 0)
+                                                           for s in upkeep.STEPS}
+    assert set(upkeep.STEPS) <= set(chosen), f"not every step was chosen: {chosen}"
     print(f"\n{total} of {RESTORE_KILLS} restores killed ({killed}); after each the store "
           f"was the old or the new one; --resume finished {finished} and rolled back "
           f"{rolled_back}; store check healthy after each")
 
 
+@pytest.mark.slow
 def test_a_restore_killed_before_its_swap_is_rolled_back_and_after_it_finished(
         tmp_path: Path) -> None:
     live, _, new = make_backups(tmp_path)
@@ -204,6 +212,7 @@ PG_RESTORE_KILLS = 20
 BEFORE_COMMIT = ("staged", "kept", "marked", "adding", "added", "loading", "committing")
 
 
+@pytest.mark.slow
 def test_a_postgresql_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
         tmp_path: Path, pg_server) -> None:
     """20 restores of a store on PostgreSQL, each SIGKILLed at a point chosen by counting
@@ -269,6 +278,7 @@ def test_a_postgresql_restore_killed_at_any_moment_leaves_the_old_or_the_new_sto
           f"after each")
 
 
+@pytest.mark.slow
 def test_a_postgresql_restore_is_one_transaction_readers_see_the_old_store_until_commit(
         tmp_path: Path, pg_server) -> None:
     """The restore is held just before its COMMIT (every table already deleted and loaded
@@ -309,6 +319,7 @@ def _restore_transaction_open(db: str) -> bool:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_postgresql_restore_into_a_new_folder_killed_creates_nothing_by_accident(
         tmp_path: Path, pg_server) -> None:
     _, _, new = make_backups(tmp_path)
@@ -354,6 +365,7 @@ def wait_for_holder(lock: Path, child: subprocess.Popen[str]) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_uploads_during_restores_and_backups_are_stored_and_kept_or_refused(
         tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
@@ -438,6 +450,7 @@ def hold(root: Path, mode: str, db: str | None = None) -> subprocess.Popen[str]:
     return holder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_an_upload_refused_for_the_lock_is_not_stored(tmp_path: Path, backend: str,
                                                       request: pytest.FixtureRequest) -> None:
@@ -498,10 +511,13 @@ def test_the_postgresql_lock_is_an_advisory_lock_on_the_database(tmp_path: Path,
         pass
 
 
+@pytest.mark.slow
 def test_a_command_that_cannot_get_the_lock_waits_then_says_what_holds_it(
         tmp_path: Path) -> None:
     live, _, new = make_backups(tmp_path)
-    holder = restore_child(tmp_path, new, live, **{upkeep.PAUSE_ENV: "staged=30"})
+    # paused until killed (the file is never made), however slow the upload below is
+    holder = restore_child(tmp_path, new, live,
+                           **{upkeep.PAUSE_ENV: f"staged=@{tmp_path / 'never'}"})
     lock = live / "impact.lock"
     deadline = time.monotonic() + 120
     while "impact store restore" not in (lock.read_text() if lock.exists() else ""):

@@ -137,15 +137,20 @@ def caps_applied(days: np.ndarray, people: np.ndarray) -> list[dict[str, Any]]:
     """Each weekly cap that applied to a row of people at risk, oldest first: the cap, the
     day it took effect, the dismissal dates it applied on, and how many rows and people
     it applied to (dismissed on `days`, `people` on each row)."""
-    found: dict[date, dict[str, Any]] = {}
+    per_day: dict[date, list[int]] = {}      # rows and people on each dismissal date
     for day, n in zip(days.tolist(), people.tolist()):
+        counts = per_day.setdefault(day, [0, 0])
+        counts[0] += 1
+        counts[1] += int(n)
+    found: dict[date, dict[str, Any]] = {}   # the cap's table looked up once a date, not a row
+    for day, (rows, n) in per_day.items():
         start = rules.cap_start(day)
         cap = found.setdefault(start, {"weekly_cap": rules.weekly_cap(day),
                                        "in_force_from": start.isoformat(),
                                        "dismissal_dates": set(), "rows": 0, "people": 0})
         cap["dismissal_dates"].add(day)
-        cap["rows"] += 1
-        cap["people"] += int(n)
+        cap["rows"] += rows
+        cap["people"] += n
     out = []
     for start in sorted(found):
         cap = found[start]

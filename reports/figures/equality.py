@@ -46,6 +46,7 @@ posts retained.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -236,10 +237,71 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
 def fisher_p(a: int, b: int, c: int, d: int) -> Decimal:
     """Two-sided Fisher's exact test of the 2x2 table [[a, b], [c, d]], to 4 significant
     figures."""
-    from scipy.stats import fisher_exact  # scipy: only `impact equality` and its section
+    return Decimal(f"{fisher_two_sided(a, b, c, d):.4g}")
 
-    p = float(fisher_exact([[a, b], [c, d]]).pvalue)
-    return Decimal(f"{min(p, 1.0):.4g}")
+
+# scipy.stats.fisher_exact's two-sided test, without importing scipy.stats (0.5 s, a
+# fifth of a briefing's time): the table's hypergeometric probability is p(x) for
+# x = a, with the margins fixed; the p-value is the sum of the probabilities of the
+# tables as extreme as it (every x beyond a, on its side of the mode) and of those on
+# the mode's other side no more probable than it, p(x) <= p(a) * (1 + FISHER_RTOL): a
+# relative tolerance, so that floating-point noise never parts two equal probabilities.
+FISHER_RTOL = 1e-7
+FISHER_EXACT_UP_TO = 1000      # tables of at most this many posts: in integers, exactly
+
+
+def fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
+    """The two-sided p-value of Fisher's exact test of [[a, b], [c, d]], as scipy defines
+    it (1.0 when a row or a column is empty)."""
+    n1, n2, n = a + b, c + d, a + c
+    if min(a, b, c, d) < 0:
+        raise ValueError("a table of counts has no negative cells")
+    if 0 in (n1, n2, n, b + d):
+        return 1.0
+    lo, hi = max(0, n - n2), min(n, n1)
+    mode = (n + 1) * (n1 + 1) // (n1 + n2 + 2)
+    weights = _weights_exact if n1 + n2 <= FISHER_EXACT_UP_TO else _weights_float
+    w = weights(n1, n2, n, lo, hi, mode)
+    obs, top = w[a - lo], w[mode - lo]
+    if top - obs <= top * FISHER_RTOL:         # as probable as the mode: every table counts
+        return 1.0
+    if a < mode:
+        side, other = w[:a - lo + 1], w[mode - lo + 1:]
+    else:
+        side, other = w[a - lo:], w[:mode - lo]
+    if isinstance(obs, int):                   # exact: compare and sum in integers
+        scale = round(1 / FISHER_RTOL)
+        tail = sum(side) + sum(v for v in other if v * scale <= obs * (scale + 1))
+        return min(1.0, float(Fraction(tail, sum(w))))
+    limit = obs * (1 + FISHER_RTOL)
+    tail_f = math.fsum(side) + math.fsum(v for v in other if v <= limit)
+    # (below 1e-307, the doubles' subnormal range, scipy's own sums are noise)
+    return min(1.0, tail_f / math.fsum(w))
+
+
+def _weights_exact(n1: int, n2: int, n: int, lo: int, hi: int, mode: int) -> list[Any]:
+    """C(n1, x) * C(n2, n - x) for each x from lo to hi: the probabilities times C(N, n)."""
+    return [math.comb(n1, x) * math.comb(n2, n - x) for x in range(lo, hi + 1)]
+
+
+def _weights_float(n1: int, n2: int, n: int, lo: int, hi: int, mode: int) -> list[Any]:
+    """The probabilities of x = lo..hi relative to the mode's (1.0), by the ratio of each
+    to the next, walking out from the mode; 0.0 where they are below a double's range
+    (the hypergeometric is log-concave: once a term is 0.0, so is every one beyond it)."""
+    w = [0.0] * (hi - lo + 1)
+    w[mode - lo] = v = 1.0
+    for x in range(mode, hi):                  # p(x + 1) / p(x)
+        v *= (n1 - x) * (n - x) / ((x + 1) * (n2 - n + x + 1))
+        if v == 0.0:
+            break
+        w[x + 1 - lo] = v
+    v = 1.0
+    for x in range(mode, lo, -1):              # p(x - 1) / p(x)
+        v *= x * (n2 - n + x) / ((n1 - x + 1) * (n - x + 1))
+        if v == 0.0:
+            break
+        w[x - 1 - lo] = v
+    return w
 
 
 def ratio_text(value: Decimal) -> str:

@@ -18,6 +18,7 @@ from ..intake.rules import Report
 from ..model.errors import ImpactError
 from ..model.formats import jsonable
 from ..render import data, text
+from ..store import faults
 from ..store.db import Dataset, Store, Version, same_as
 from ..store.paths import check_name
 from . import builds
@@ -97,6 +98,7 @@ def upload(store: Store, path: str | os.PathLike[str], dataset: str, *,
         pause=pause_for_tests())
     repaired = not created and store.repair_file(version, path)
     if created:
+        faults.point("upload.committed")
         try:                         # the portal's outputs of it, built in the background
             builds.queue_version(store, version)
         except ImpactError:          # stored all the same; a download queues them again

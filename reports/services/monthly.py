@@ -83,6 +83,7 @@ from ..model.errors import (
 from ..model.formats import fmt_date, json_number
 from ..model.version import __version__
 from ..render.data import comparison_json, summary_json
+from ..store import faults
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import atomic_output, fsync_dir, sha256_file
 from ..store.ledger import Ledger
@@ -727,6 +728,7 @@ def _write(folder: Path, path: Path, data: bytes, pause: float) -> dict[str, Any
     _refuse_links(folder, path)
     with atomic_output(path) as fh:
         fh.write(data)
+        faults.point("monthly.part-written")
         if pause:
             time.sleep(pause)
     return {"path": path.relative_to(folder).as_posix(),

@@ -50,7 +50,7 @@ from ..model.errors import ImpactError, StoreError
 from ..model.formats import jsonable
 from ..model.measures import exact_totals
 from ..model.version import __version__
-from ..store import transfer
+from ..store import faults, transfer
 from ..store.db import (
     DB_NAME,
     EMBEDDED,
@@ -306,9 +306,11 @@ def _backup_into(store: Store, dest: Path, tmp: Path, now: datetime | None) -> B
         write_private(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
         for path in (tmp / FILES_DIR, tmp):
             fsync_dir(path)
+        faults.point("backup.copied")
         if dest.exists():
             dest.rmdir()                     # empty, checked above
         os.rename(tmp, dest)
+        faults.point("backup.renamed")
         fsync_dir(parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -343,6 +345,7 @@ def _step(name: str) -> None:
     its name (or NAME:N, the Nth time this run reaches it), the process kills itself there
     (SIGKILL: no clean-up runs), so that tests interrupt a restore at exactly that point,
     whatever the machine's speed."""
+    faults.point(f"restore.{name}")
     _reached[name] = _reached.get(name, 0) + 1
     kill, _, nth = os.environ.get(KILL_ENV, "").partition(":")
     if kill == name and (not nth or int(nth) == _reached[name]):

@@ -91,6 +91,7 @@ from ..figures.totals import headline
 from ..model.errors import StoreError, UnknownDataset, UsageProblem
 from ..model.formats import fmt_date, jsonable
 from ..model.measures import exact_totals
+from . import faults
 from .files import PRIVATE_FILE, STORED_FILE, atomic_output, private_dir, sha256_file
 from .lock import store_lock
 from .paths import (
@@ -902,6 +903,7 @@ class Store:
         suffix = Path(original_name).suffix.lower()
         stored_name = sha256 + (suffix if suffix in _KNOWN_SUFFIXES else "")
         self._put_file(Path(src), stored_name, sha256, pause)
+        faults.point("upload.file-stored")
         time.sleep(pause)
         stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(
             tzinfo=None, microsecond=0)
@@ -927,6 +929,7 @@ class Store:
                             conn.execute(meta_t.insert().values(key=_HAD_VERSIONS, value="1"))
                         conn.execute(versions_t.insert().values(dataset_id=dataset_id,
                                                                 number=number, **values))
+                        faults.point("upload.inserted")
                         time.sleep(pause)
                         created = True
                 return self.version(name, number), created
@@ -997,6 +1000,7 @@ class Store:
                 for chunk in iter(lambda: fin.read(1 << 20), b""):
                     digest.update(chunk)
                     fout.write(chunk)
+                faults.point("upload.part-written")
                 time.sleep(pause)
                 if digest.hexdigest() != sha256:
                     raise StoreError(f"{src.name} changed while it was being uploaded; "

@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..model.errors import StoreError
+from . import faults
 from .accounts import now_utc
 from .db import Store, db_message
 from .paths import MAX_NAME
@@ -160,7 +161,10 @@ class Jobs:
                     lease_until=stamp + LEASE, updated_at=stamp))
                 return replace(job, state=RUNNING, owner=owner, attempts=job.attempts + 1,
                                lease_until=stamp + LEASE)
-        return self._run("take a job from the build queue", work)  # type: ignore[no-any-return]
+        job: Job | None = self._run("take a job from the build queue", work)
+        if job is not None:
+            faults.point("build.claimed")
+        return job
 
     def renew(self, job: Job, owner: str) -> bool:
         """Extend the lease of a job this owner holds; False if it no longer holds it."""
@@ -171,6 +175,7 @@ class Jobs:
             .values(lease_until=stamp + LEASE, updated_at=stamp)).rowcount))
 
     def finish(self, job: Job, owner: str) -> None:
+        faults.point("build.finishing")
         self._end(job, owner, DONE, None)
 
     def fail(self, job: Job, owner: str, reason: str, *, final: bool) -> None:
