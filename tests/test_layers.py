@@ -1,5 +1,6 @@
-"""The library's layers: model <- intake <- figures <- documents <- render <- store <-
-services <- cli.  import-linter checks the contract in pyproject.toml; the checks
+"""The library's layers: model <- intake <- figures <- documents <- (render | store) <-
+services <- cli, where render and store are siblings that never import each other.
+import-linter checks the contract in pyproject.toml; the checks
 here make sure that it really runs, and that function-level imports are only
 where they save start-up time, with a comment saying so."""
 
@@ -11,7 +12,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("model", "intake", "figures", "documents", "render", "store", "services")
+# lowest first; the subpackages of one level are independent siblings
+LAYERS: tuple[tuple[str, ...], ...] = (("model",), ("intake",), ("figures",), ("documents",),
+                                       ("render", "store"), ("services",))
 
 
 def test_import_linter_contracts_are_kept() -> None:
@@ -45,11 +48,30 @@ def _imports(path: Path) -> list[tuple[int, str, bool]]:
     return out
 
 
-def _layer(module: str) -> int | None:
+def _layer(module: str) -> tuple[int, str] | None:
+    """(level, subpackage) of a module in one of the layers."""
     parts = module.split(".")
-    if len(parts) >= 2 and parts[0] == "reports" and parts[1] in LAYERS:
-        return LAYERS.index(parts[1])
+    if len(parts) >= 2 and parts[0] == "reports":
+        for level, names in enumerate(LAYERS):
+            if parts[1] in names:
+                return level, parts[1]
     return None
+
+
+def _may_import(own: tuple[int, str], other: tuple[int, str]) -> bool:
+    """A layer imports itself and the levels below it; never a level above, nor a sibling."""
+    return other[1] == own[1] or other[0] < own[0]
+
+
+def test_the_layer_rule_refuses_siblings_and_levels_above() -> None:
+    render, store, services = _layer("reports.render.pdf"), _layer("reports.store.db"), \
+        _layer("reports.services.briefs")
+    documents = _layer("reports.documents.blocks")
+    assert render and store and services and documents
+    assert not _may_import(store, render) and not _may_import(render, store)
+    assert not _may_import(render, services) and not _may_import(documents, render)
+    assert _may_import(services, store) and _may_import(services, render)
+    assert _may_import(render, documents) and _may_import(store, store)
 
 
 def test_no_module_imports_a_layer_above_its_own() -> None:
@@ -61,7 +83,7 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
             continue
         for line, module, _ in _imports(path):
             other = _layer(module)
-            if other is not None and other > own:
+            if other is not None and not _may_import(own, other):
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert wrong == []
 
