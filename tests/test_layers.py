@@ -101,3 +101,14 @@ def test_function_level_imports_say_why() -> None:
             if "#" not in here and "#" not in above:
                 unexplained.append(f"{path.relative_to(ROOT)}:{line}: {here.strip()}")
     assert unexplained == []
+
+
+def test_the_portal_views_reach_the_app_through_web_portal_not_by_importing_it() -> None:
+    """web.app is the app factory: it imports the views' blueprint (web.routes), and the
+    views get the portal from web.portal, so no module of web imports web.app but the
+    server that runs it."""
+    importers = sorted(path.name for path in (ROOT / "web").glob("*.py")
+                       if any(module == "web.app" for _, module, _ in _imports(path)))
+    assert importers == ["server.py"]
+    assert any(module == "web.routes" and at_top
+               for _, module, at_top in _imports(ROOT / "web" / "app.py"))
