@@ -174,7 +174,7 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
       impact brief posts.xlsx --format docx -o briefing.docx
       impact brief posts.xlsx --accessible -o briefing-tagged.pdf
     """
-    from reports.services import briefs  # lazy: the documents layer, only for briefings
+    from reports.services import briefs  # start-up: the documents layer, only for briefings
 
     given = click.get_current_context().get_parameter_source("audience")
     result = briefs.brief(source, how, audience=audience, template_file=template_file,
@@ -243,7 +243,7 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
           --by "HR Business Partner" --note "After the first consultation meeting"
       impact upload posts.xlsx --dataset early-help --store /srv/impact
     """
-    from reports.services import datasets as stored  # lazy: SQLAlchemy
+    from reports.services import datasets as stored  # start-up: SQLAlchemy
     from reports.services import uploads  # lazy: SQLAlchemy
 
     with open_store(store_dir, create=True) as store:
@@ -301,7 +301,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
       impact compare --dataset derbyshire-early-help --format csv -o changes.csv
       impact compare proposals-v1.xlsx proposals-v2.xlsx --audience public
     """
-    from reports.services.comparisons import compare_sources  # lazy: only `compare`
+    from reports.services.comparisons import compare_sources  # start-up: only `compare`
 
     outputs.refuse_input(output, old, new)
     result = compare_sources(old, new, dataset=dataset, from_version=from_version,
@@ -358,7 +358,7 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
       impact monthly --month 2024-04 --audience public --audience union --force
       impact monthly --out /srv/impact/reports --quiet --send
     """
-    # lazy: SQLAlchemy, only the commands with a store need it
+    # start-up: SQLAlchemy, only the commands with a store need it
     from reports.services.monthly import Month, audiences_from, pause_for_tests, run_monthly
 
     chosen, mail = audiences_from(audiences), cli_deliver.mail_settings(send)

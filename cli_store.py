@@ -18,6 +18,7 @@ from cli_options import (
     store_option,
 )
 from reports.render import data, text
+from reports.store.paths import resolve_dir
 
 
 @click.command()
@@ -34,7 +35,7 @@ def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact datasets
       impact datasets --store /srv/impact --format json
     """
-    from reports.services.datasets import datasets_dict  # lazy: SQLAlchemy
+    from reports.services.datasets import datasets_dict  # start-up: SQLAlchemy
 
     with open_store(store_dir) as store:
         items = store.datasets()
@@ -64,7 +65,7 @@ def history(name: str, fmt: str, by_month: bool, store_dir: Path | None,
       impact history derbyshire-early-help --format csv
       impact history derbyshire-early-help --by-month --format json
     """
-    from reports.services.datasets import history_output  # lazy: SQLAlchemy
+    from reports.services.datasets import history_output  # start-up: SQLAlchemy
 
     with open_store(store_dir) as store:
         versions = store.versions(name)
@@ -104,8 +105,7 @@ def check(fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact store check
       impact store check --store /srv/impact --format json
     """
-    from reports.services.upkeep import check_store  # lazy: SQLAlchemy
-    from reports.store.paths import resolve_dir
+    from reports.services.upkeep import check_store  # start-up: SQLAlchemy
 
     result = check_store(resolve_dir(store_dir), chosen_db())
     click.echo(data.to_json(result.to_dict()) if fmt == "json" else result.text(),
@@ -135,7 +135,7 @@ def backup(dest: Path, store_dir: Path | None, debug: bool) -> None:
       impact store backup /backups/impact-2024-04-30
       impact store backup backup-copy --store /srv/impact
     """
-    from reports.services.upkeep import backup_store  # lazy: SQLAlchemy
+    from reports.services.upkeep import backup_store  # start-up: SQLAlchemy
     from reports.store.db import Store
 
     with Store.open(store_dir, db=chosen_db(), create=False, lock=None) as opened:
@@ -177,8 +177,7 @@ def restore(src: Path | None, store_dir: Path | None, force: bool, resume: bool,
       impact store restore /backups/impact-2024-04-30 --store /srv/impact --force
       impact store restore --resume --store /srv/impact
     """
-    from reports.services.upkeep import restore_store, resume_restore  # lazy: SQLAlchemy
-    from reports.store.paths import resolve_dir  # lazy: with the rest of the store
+    from reports.services.upkeep import restore_store, resume_restore  # start-up: SQLAlchemy
 
     if resume == (src is not None):
         raise click.UsageError("give either SRC or --resume")

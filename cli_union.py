@@ -60,7 +60,7 @@ def s188(source: Source, how: HowToRead, debug: bool, first_dismissal: date | No
       impact s188 posts.xlsx --establishment team --first-dismissal 2026-06-01
       impact s188 posts.xlsx --format json
     """
-    from reports.render import consultation as show  # lazy: only the union's commands use it
+    from reports.render import consultation as show  # start-up: only the union's commands use it
     from reports.services import consultation  # lazy: as above
 
     outcome = consultation.s188(source, how, establishment=establishment,
@@ -91,7 +91,7 @@ def pools(source: Source, how: HowToRead, debug: bool, pool_by: str | None, fmt:
       impact pools data/derbyshire_early_help.xlsx
       impact pools posts.xlsx --pool-by title,grade --format json
     """
-    from reports.render import consultation as show  # lazy: only the union's commands use it
+    from reports.render import consultation as show  # start-up: only the union's commands use it
     from reports.services import consultation  # lazy: as above
 
     cols = _columns(pool_by) or ("team", "title", "grade")
@@ -129,7 +129,7 @@ def reconcile(source: Source, how: HowToRead, debug: bool, claims: tuple[str, ..
       impact reconcile posts.xlsx --claim at_risk_posts=148 --claim closing_sites=10
       impact reconcile posts.xlsx --claims cabinet-report.toml --format json
     """
-    from reports.render import consultation as show  # lazy: only the union's commands use it
+    from reports.render import consultation as show  # start-up: only the union's commands use it
     from reports.services import consultation  # lazy: as above
 
     parsed = consultation.parse_claims(claims, claims_file)

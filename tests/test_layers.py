@@ -7,6 +7,7 @@ where they save start-up time, with a comment saying so."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,17 +89,45 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
     assert wrong == []
 
 
+# Our own code: a function-level import of it must say why, in these words.
+OWN = ("reports", "web", "templates")
+REASON = re.compile(r"\b(start-?up|optional)\b", re.IGNORECASE)
+
+
+def _own(module: str) -> bool:
+    top = module.split(".")[0]
+    return top in OWN or top.startswith("cli")
+
+
+def _says_why(here: str, above: str) -> bool:
+    """Whether the comment on an import's line, or on the line above, names start-up time
+    ("start-up", "startup") or an optional dependency ("optional")."""
+    return any("#" in line and REASON.search(line.split("#", 1)[1]) for line in (here, above))
+
+
+def test_the_reason_must_name_start_up_or_an_optional_dependency() -> None:
+    assert _says_why("    from . import briefs  # start-up: the documents layer", "")
+    assert _says_why("    from .x import y", "    # startup: only `compare` needs it")
+    assert _says_why("    import weasyprint  # optional: the tagged renderer's", "")
+    assert not _says_why("    from . import briefs  # lazy: the documents layer", "")
+    assert not _says_why("    from .db import Store", "    x = 1")
+    assert not _says_why('    from .db import Store  # noqa', '    s = "start-up"')
+
+
 def test_function_level_imports_say_why() -> None:
-    """A function-level import of our own code is there only to keep start-up fast (or for
-    a type under TYPE_CHECKING), and a comment on its line or the line above says so."""
+    """A function-level import of our own code is there only to keep start-up fast, or
+    because it brings in an optional dependency, and a comment on its line or the line
+    above says so in those words (`_says_why`).  A type only is imported at the top,
+    under TYPE_CHECKING."""
     unexplained = []
-    for path in sorted([*(ROOT / "reports").rglob("*.py"), *ROOT.glob("cli*.py")]):
+    for path in sorted([*(ROOT / "reports").rglob("*.py"), *ROOT.glob("cli*.py"),
+                        *(ROOT / "web").rglob("*.py")]):
         lines = path.read_text(encoding="utf-8").splitlines()
         for line, module, at_top in _imports(path):
-            if at_top or not (module.startswith("reports") or module.startswith(".")):
+            if at_top or not _own(module):
                 continue
             here, above = lines[line - 1], lines[line - 2] if line > 1 else ""
-            if "#" not in here and "#" not in above:
+            if not _says_why(here, above):
                 unexplained.append(f"{path.relative_to(ROOT)}:{line}: {here.strip()}")
     assert unexplained == []
 

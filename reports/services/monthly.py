@@ -282,11 +282,11 @@ def render_pdf(report: Report, summary: Summary, template: Template, out: IO[byt
     briefing = briefing or monthly_briefing(report, summary, template, changes=changes,
                                             month=month, version=version)
     if template.renderer == "tagged":
-        from ..render.tagged import render_tagged  # WeasyPrint: only for tagged templates
+        from ..render.tagged import render_tagged  # start-up: WeasyPrint, tagged only
 
         render_tagged(briefing, out, reproducible=True, version=__version__)
     else:
-        from ..render.pdf import render  # ReportLab: imported only when a PDF is made
+        from ..render.pdf import render  # start-up: ReportLab, only when a PDF is made
 
         render(briefing, out, reproducible=True, version=__version__)
 
