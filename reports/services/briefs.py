@@ -27,6 +27,11 @@ from ..figures.trend import Trend, trend_of
 from ..intake.rules import Report
 from ..model.errors import UsageProblem
 from ..model.version import __version__
+
+# these load their own libraries (WeasyPrint, Jinja2, python-docx) only when they write
+from ..render.docx import render_docx
+from ..render.html import render_html
+from ..render.tagged import render_tagged
 from ..store.files import atomic_output
 from .outputs import refuse_input
 from .publication import Publishing, publishing, released
@@ -191,21 +196,15 @@ def _reportlab(briefing: Briefing, fh: IO[bytes], **kw: Any) -> int:
 
 
 def _tagged(briefing: Briefing, fh: IO[bytes], **kw: Any) -> int:
-    from ..render.tagged import render_tagged  # start-up: WeasyPrint and pikepdf, slow to import
-
     return render_tagged(briefing, fh, **kw)
 
 
 def _html(briefing: Briefing, fh: IO[bytes], *, version: str = "", **_: Any) -> int:
-    from ..render.html import render_html  # start-up: Jinja2, for HTML and tagged only
-
     fh.write(render_html(briefing, version=version).encode("utf-8"))
     return 1
 
 
 def _docx(briefing: Briefing, fh: IO[bytes], *, version: str = "", **_: Any) -> int:
-    from ..render.docx import render_docx  # start-up: python-docx and Pillow, only for a DOCX
-
     return render_docx(briefing, fh, version=version)
 
 

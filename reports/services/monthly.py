@@ -83,6 +83,7 @@ from ..model.errors import (
 from ..model.formats import fmt_date, json_number
 from ..model.version import __version__
 from ..render.data import comparison_json, summary_json
+from ..render.tagged import render_tagged  # it loads WeasyPrint only when it writes
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import atomic_output, fsync_dir, sha256_file
 from ..store.ledger import Ledger
@@ -282,8 +283,6 @@ def render_pdf(report: Report, summary: Summary, template: Template, out: IO[byt
     briefing = briefing or monthly_briefing(report, summary, template, changes=changes,
                                             month=month, version=version)
     if template.renderer == "tagged":
-        from ..render.tagged import render_tagged  # start-up: WeasyPrint, tagged only
-
         render_tagged(briefing, out, reproducible=True, version=__version__)
     else:
         from ..render.pdf import render  # start-up: ReportLab, only when a PDF is made
