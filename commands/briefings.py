@@ -101,7 +101,7 @@ def brief(source: Source, how: HowToRead, debug: bool, audience: str,
       impact brief posts.xlsx --format docx -o briefing.docx
       impact brief posts.xlsx --accessible -o briefing-tagged.pdf
     """
-    from reports.services import briefs  # lazy: the documents layer, only for briefings
+    from reports.services import briefs  # start-up: the documents layer, only for briefings
 
     given = click.get_current_context().get_parameter_source("audience")
     result = usable(briefs.brief(source, how, audience=audience, template_file=template_file,

@@ -53,8 +53,8 @@ def s188(source: Source, how: HowToRead, debug: bool, first_dismissal: date | No
       impact s188 posts.xlsx --establishment team --first-dismissal 2026-06-01
       impact s188 posts.xlsx --format json
     """
-    from reports.render import consultation as show  # lazy: only the union's commands use it
-    from reports.services import consultation  # lazy: as above
+    from reports.render import consultation as show  # start-up: only the union's commands use it
+    from reports.services import consultation  # start-up: as above
 
     pack = usable(consultation.s188(source, how, establishment=establishment,
                                     description=_columns(description) or ("title", "grade"),
@@ -82,8 +82,8 @@ def pools(source: Source, how: HowToRead, debug: bool, pool_by: str | None, fmt:
       impact pools data/derbyshire_early_help.xlsx
       impact pools posts.xlsx --pool-by title,grade --format json
     """
-    from reports.render import consultation as show  # lazy: only the union's commands use it
-    from reports.services import consultation  # lazy: as above
+    from reports.render import consultation as show  # start-up: only the union's commands use it
+    from reports.services import consultation  # start-up: as above
 
     cols = _columns(pool_by) or ("team", "title", "grade")
     found = usable(consultation.selection_pools(source, how, pool_by=cols), fmt)
@@ -119,8 +119,8 @@ def reconcile(source: Source, how: HowToRead, debug: bool, claims: tuple[str, ..
       impact reconcile posts.xlsx --claim at_risk_posts=148 --claim closing_sites=10
       impact reconcile posts.xlsx --claims cabinet-report.toml --format json
     """
-    from reports.render import consultation as show  # lazy: only the union's commands use it
-    from reports.services import consultation  # lazy: as above
+    from reports.render import consultation as show  # start-up: only the union's commands use it
+    from reports.services import consultation  # start-up: as above
 
     parsed = consultation.parse_claims(claims, claims_file)
     result = usable(consultation.check_claims(source, parsed, how), fmt)

@@ -63,9 +63,9 @@ def costs(source: Source, how: HowToRead, debug: bool, saving_target: Decimal | 
       impact costs data/derbyshire_early_help.xlsx --saving-target 3900000
       impact costs posts.xlsx --dismissal-date 2026-06-30 --multiplier 1.5 --format json
     """
-    from reports.figures.costs import CostOptions  # lazy: only `impact costs` uses them
-    from reports.render import costs as render  # lazy: as above
-    from reports.services import costs as service  # lazy: as above
+    from reports.figures.costs import CostOptions  # start-up: only `impact costs` uses them
+    from reports.render import costs as render  # start-up: as above
+    from reports.services import costs as service  # start-up: as above
 
     today = options.today()
     chosen = CostOptions(dismissal_date=dismissal_date or today, today=today,
@@ -107,8 +107,8 @@ def equality(source: Source, how: HowToRead, debug: bool, audience: str | None,
       impact equality posts.xlsx --audience union --kept retained
       impact equality posts.xlsx --format csv -o equality.csv
     """
-    from reports.render import costs as render  # lazy: only `impact costs` and `equality`
-    from reports.services import costs as service  # lazy: as above
+    from reports.render import costs as render  # start-up: only `impact costs` and `equality`
+    from reports.services import costs as service  # start-up: as above
 
     found = usable(service.equality_source(source, how,
                                            rule=service.equality_rule(audience, kept)), fmt)

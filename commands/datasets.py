@@ -69,8 +69,8 @@ def upload(file: Path, dataset: str, as_of: date | None, by: str | None, note: s
           --by "HR Business Partner" --note "After the first consultation meeting"
       impact upload posts.xlsx --dataset early-help --store /srv/impact
     """
-    from reports.services import datasets as stored  # lazy: SQLAlchemy
-    from reports.services import uploads  # lazy: SQLAlchemy
+    from reports.services import datasets as stored  # start-up: SQLAlchemy
+    from reports.services import uploads  # start-up: SQLAlchemy
 
     with open_store(store_dir, create=True) as store:
         uploaded = uploads.upload_file(store, file, dataset, as_of=as_of or options.today(),
@@ -103,7 +103,7 @@ def datasets(fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact datasets
       impact datasets --store /srv/impact --format json
     """
-    from reports.services.datasets import datasets_dict  # lazy: SQLAlchemy
+    from reports.services.datasets import datasets_dict  # start-up: SQLAlchemy
 
     with open_store(store_dir) as store:
         items = store.datasets()
@@ -133,7 +133,7 @@ def history(name: str, fmt: str, by_month: bool, store_dir: Path | None,
       impact history derbyshire-early-help --format csv
       impact history derbyshire-early-help --by-month --format json
     """
-    from reports.services.datasets import history_output  # lazy: SQLAlchemy
+    from reports.services.datasets import history_output  # start-up: SQLAlchemy
 
     with open_store(store_dir) as store:
         versions = store.versions(name)
@@ -176,7 +176,7 @@ def compare(old: Path | None, new: Path | None, dataset: str | None, from_versio
       impact compare --dataset derbyshire-early-help --format csv -o changes.csv
       impact compare proposals-v1.xlsx proposals-v2.xlsx --audience public
     """
-    from reports.services.comparisons import compare_sources  # lazy: only `compare`
+    from reports.services.comparisons import compare_sources  # start-up: only `compare`
 
     outputs.refuse_input(output, old, new)
     compared = compare_sources(old, new, dataset=dataset, from_version=from_version,

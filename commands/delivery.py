@@ -23,7 +23,7 @@ AUDIENCES = ["union", "management", "public"]
 
 
 def _who() -> str:
-    from reports.services.datasets import os_user  # lazy: SQLAlchemy
+    from reports.services.datasets import os_user  # start-up: SQLAlchemy
 
     return f"{os_user()} (command line)"
 
@@ -34,7 +34,7 @@ def _row(*fields: Any) -> None:
 
 
 def _accounts(store: Any) -> Any:
-    from reports.store.accounts import Accounts  # lazy: SQLAlchemy
+    from reports.store.accounts import Accounts  # start-up: SQLAlchemy
 
     return Accounts(store)
 
@@ -75,7 +75,7 @@ def add(name: str, audience: str, addresses: tuple[str, ...], store_dir: Path | 
     Example:
       impact deliver add derbyshire-early-help --audience union --to branch@example.org
     """
-    from reports.services import delivery  # lazy: SQLAlchemy
+    from reports.services import delivery  # start-up: SQLAlchemy
 
     with open_store(store_dir) as store:
         accounts = _accounts(store)
@@ -102,7 +102,7 @@ def remove(name: str, audience: str, addresses: tuple[str, ...], store_dir: Path
     Example:
       impact deliver remove derbyshire-early-help --audience union --to branch@example.org
     """
-    from reports.services import delivery  # lazy: SQLAlchemy
+    from reports.services import delivery  # start-up: SQLAlchemy
 
     missing = 0
     with open_store(store_dir) as store:
@@ -134,7 +134,7 @@ def list_(name: str | None, fmt: str, store_dir: Path | None, debug: bool) -> No
       impact deliver list
       impact deliver list derbyshire-early-help --format json
     """
-    from reports.services import delivery  # lazy: SQLAlchemy
+    from reports.services import delivery  # start-up: SQLAlchemy
 
     with open_store(store_dir) as store:
         items = [{"dataset": e.dataset, "audience": e.audience, "to": e.address,
@@ -167,7 +167,7 @@ def sent(month: Any, fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact deliver sent
       impact deliver sent --month 2024-04 --format json
     """
-    from reports.services import delivery  # lazy: SQLAlchemy
+    from reports.services import delivery  # start-up: SQLAlchemy
 
     with open_store(store_dir) as store:
         items = [s.to_dict() for s in delivery.sends(store, month and str(month))]
@@ -186,14 +186,14 @@ def sent(month: Any, fmt: str, store_dir: Path | None, debug: bool) -> None:
 def mail_settings(send: bool) -> Any:
     """The SMTP settings from the environment when --send is given (checked before the
     month is built), else None."""
-    from reports.services.delivery import SmtpSettings  # lazy: only monthly --send
+    from reports.services.delivery import SmtpSettings  # start-up: only monthly --send
 
     return SmtpSettings.from_env() if send else None
 
 
 def send_month(store: Any, result: Any, settings: Any) -> Any:
     """E-mail the month's briefings to their lists: what was done (see `report`)."""
-    from reports.services.delivery import send_month as send  # lazy: smtplib
+    from reports.services.delivery import send_month as send  # start-up: SQLAlchemy, smtplib
 
     return send(store, str(result.month), result.folder, [r.entry for r in result.runs],
                 settings)

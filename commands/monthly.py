@@ -59,7 +59,7 @@ def monthly(month: Any, out_dir: Path | None, audiences: tuple[str, ...], force:
       impact monthly --month 2024-04 --audience public --audience union --force
       impact monthly --out /srv/impact/reports --quiet --send
     """
-    # lazy: SQLAlchemy, only the commands with a store need it
+    # start-up: SQLAlchemy, only the commands with a store need it
     from reports.services.monthly import Month, audiences_from, pause_for_tests, run_monthly
 
     chosen, mail = audiences_from(audiences), delivery.mail_settings(send)

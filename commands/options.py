@@ -150,7 +150,7 @@ class MonthParam(click.ParamType):
     name = "YYYY-MM"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from reports.services.monthly import Month  # lazy: SQLAlchemy, only for `monthly`
+        from reports.services.monthly import Month  # start-up: SQLAlchemy, only for `monthly`
 
         if isinstance(value, Month):
             return value
@@ -250,7 +250,7 @@ def open_store(store_dir: Path | None, *, create: bool = False, writes: bool = F
     say so on stderr; any other command on a missing store fails with one line.  An
     interrupted restore is named on stderr (what is read is the store as it was, or as
     restored, never a mixture); a command that `writes` (monthly) is then refused."""
-    from reports.store.db import Store  # lazy: SQLAlchemy, only for commands with a store
+    from reports.store.db import Store  # start-up: SQLAlchemy, only for commands with a store
 
     store = Store.open(store_dir, db=chosen_db(), create=create)
     if writes:

@@ -22,7 +22,7 @@ from reports.render import data
 
 def _accounts(store_dir: Path | None, *, create: bool = False) -> Any:
     """The portal's accounts in the store; only `users add` may create the store."""
-    from reports.store.accounts import Accounts  # lazy: SQLAlchemy
+    from reports.store.accounts import Accounts  # start-up: SQLAlchemy
     from reports.store.db import Store
 
     store = Store.open(store_dir, db=chosen_db(), create=create)
@@ -31,7 +31,7 @@ def _accounts(store_dir: Path | None, *, create: bool = False) -> Any:
 
 
 def _who() -> str:
-    from reports.services.datasets import os_user  # lazy: SQLAlchemy
+    from reports.services.datasets import os_user  # start-up: SQLAlchemy
 
     return f"{os_user()} (command line)"
 
@@ -80,7 +80,7 @@ def add(name: str, role: str, password_stdin: bool, store_dir: Path | None,
       impact users add alice --role hr
       impact users add bob --role union --password-stdin
     """
-    from reports.services import users as service  # lazy: SQLAlchemy, argon2
+    from reports.services import users as service  # start-up: SQLAlchemy, argon2
 
     accounts = _accounts(store_dir, create=True)
     user = service.add_user(accounts, name, role, _password(password_stdin, name), by=_who())
@@ -122,7 +122,7 @@ def remove(name: str, store_dir: Path | None, debug: bool) -> None:
     Example:
       impact users remove alice
     """
-    from reports.services import users as service  # lazy: SQLAlchemy, argon2
+    from reports.services import users as service  # start-up: SQLAlchemy, argon2
 
     service.remove_user(_accounts(store_dir), name, by=_who())
     click.echo(f"Removed {name}.")
@@ -144,7 +144,7 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
     Example:
       impact users passwd alice
     """
-    from reports.services import users as service  # lazy: SQLAlchemy, argon2
+    from reports.services import users as service  # start-up: SQLAlchemy, argon2
 
     service.change_password(_accounts(store_dir), name, _password(password_stdin, name),
                             by=_who())
@@ -191,9 +191,9 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, build_w
       impact serve --check-workers 4
       impact serve --processes 2
     """
-    from reports.services.checking import usable_cpus  # lazy: only this command serves
-    from web.app import create_app  # lazy: Flask, only this command serves
-    from web.server import serve as serve_portal  # lazy: waitress, only this command
+    from reports.services.checking import usable_cpus  # start-up: only this command serves
+    from web.app import create_app  # start-up: Flask, only this command serves
+    from web.server import serve as serve_portal  # start-up: waitress, only this command
     from web.server import serve_processes
 
     workers = usable_cpus() if check_workers is None else check_workers
@@ -205,7 +205,7 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, build_w
                                       "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024},
                               check_workers=workers, build_workers=build_workers)
         if behind_proxy:
-            from werkzeug.middleware.proxy_fix import ProxyFix  # lazy: --behind-proxy only
+            from werkzeug.middleware.proxy_fix import ProxyFix  # start-up: --behind-proxy only
 
             app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
         app.extensions["impact"].checker.start()

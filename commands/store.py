@@ -16,6 +16,7 @@ from commands.options import (
     store_option,
 )
 from reports.render import data
+from reports.store.paths import resolve_dir
 
 
 @click.group()
@@ -51,8 +52,7 @@ def check(fmt: str, store_dir: Path | None, debug: bool) -> None:
       impact store check
       impact store check --store /srv/impact --format json
     """
-    from reports.services.upkeep import check_store  # lazy: SQLAlchemy
-    from reports.store.paths import resolve_dir
+    from reports.services.upkeep import check_store  # start-up: SQLAlchemy
 
     result = check_store(resolve_dir(store_dir), chosen_db())
     click.echo(data.to_json(result.to_dict()) if fmt == "json" else result.text(),
@@ -82,8 +82,8 @@ def backup(dest: Path, store_dir: Path | None, debug: bool) -> None:
       impact store backup /backups/impact-2024-04-30
       impact store backup backup-copy --store /srv/impact
     """
-    from reports.services.upkeep import backup_store  # lazy: SQLAlchemy
-    from reports.store.db import Store
+    from reports.services.upkeep import backup_store  # start-up: SQLAlchemy
+    from reports.store.db import Store  # start-up: SQLAlchemy
 
     with Store.open(store_dir, db=chosen_db(), create=False, lock=None) as opened:
         result = backup_store(opened, dest)      # holds the store's lock exclusively
@@ -124,8 +124,7 @@ def restore(src: Path | None, store_dir: Path | None, force: bool, resume: bool,
       impact store restore /backups/impact-2024-04-30 --store /srv/impact --force
       impact store restore --resume --store /srv/impact
     """
-    from reports.services.upkeep import restore_store, resume_restore  # lazy: SQLAlchemy
-    from reports.store.paths import resolve_dir  # lazy: with the rest of the store
+    from reports.services.upkeep import restore_store, resume_restore  # start-up: SQLAlchemy
 
     if resume == (src is not None):
         raise click.UsageError("give either SRC or --resume")

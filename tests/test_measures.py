@@ -146,3 +146,19 @@ def test_register_refuses_a_taken_key_and_a_measure_with_no_rule() -> None:
         measures.register(Measure("deleted_fte", FTE, "again", rows=lambda r: r.fte))
     with pytest.raises(ValueError, match="exactly one of"):
         measures.register(Measure("nothing", FTE, "nothing"))
+
+
+def test_register_refuses_counts_on_a_measure_that_is_not_money() -> None:
+    with pytest.raises(ValueError, match="only a money measure"):
+        measures.register(Measure("odd_fte", FTE, "Odd", rows=lambda r: r.fte,
+                                  counts=("deleted_fte",)))
+    assert not measures.known("odd_fte")
+
+
+def test_every_declared_relation_names_a_registered_measure_of_a_fitting_unit() -> None:
+    for m in measures.all_measures():
+        for key in measures.related(m):
+            assert measures.known(key), (m.key, key)
+        assert all(measures.unit_of(k) in (FTE, POSTS) for k in m.counts), m.key
+        assert all(measures.unit_of(k) == m.unit for k in m.sum_of), m.key
+        assert all(measures.unit_of(k) == m.unit for k, _ in m.signed), m.key

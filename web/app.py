@@ -1,4 +1,7 @@
-"""The portal's Flask application: `create_app(store_dir)`.
+"""The portal's Flask application: `create_app(store_dir)`, the app factory.
+
+It registers the views' blueprint (`web.routes`), which reaches the portal's objects
+through `web.portal` (`current_app.extensions`), never by importing this module.
 
 It opens the store once (its engine is shared by every request thread), adds the
 security headers, CSRF protection on every form, and Flask-Login sessions backed by
@@ -9,13 +12,13 @@ never by Flask's development server.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, render_template, request
-from flask_login import LoginManager, UserMixin
+from flask import Flask, current_app, render_template
+from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
 
@@ -29,38 +32,11 @@ from reports.store.accounts import Accounts
 from reports.store.db import Store
 
 from .limits import MAX_HEADER_BYTES, BadContentLength, UndecodableName, add_limits
+from .portal import EXTENSION, TEMPLATES, Portal, PortalUser, portal
+from .routes import bp
 from .security import add_headers, secret_key
 
 MAX_UPLOAD = 20 * 1024 * 1024
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "portal"
-
-
-@dataclass
-class Portal:
-    """What every request uses: the store and the portal's tables in it."""
-
-    store: Store
-    accounts: Accounts
-    checker: Checker
-    builder: Builder
-
-
-class PortalUser(UserMixin):
-    """A logged-in user; its id is the session token (a row in the store)."""
-
-    def __init__(self, user: Any, token: str) -> None:
-        self.name, self.role, self.token = user.name, user.role, token
-
-    def get_id(self) -> str:
-        return self.token
-
-
-def portal() -> Portal:
-    return current_app.extensions["impact"]  # type: ignore[no-any-return]
-
-
-def address() -> str:
-    return request.remote_addr or "unknown"
 
 
 def shown(value: Any) -> Any:
@@ -73,10 +49,9 @@ def shown(value: Any) -> Any:
 
 
 def _templates() -> Path:
+    """The pages' folder: the source tree's, else the installed package's."""
     if TEMPLATES.is_dir():
         return TEMPLATES
-    from importlib.resources import files  # installed without the source tree
-
     return Path(str(files("reports.templates") / "portal"))
 
 
@@ -100,7 +75,7 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
     # the portal may make its store (impact serve says so); it holds the store's lock only
     # for each upload and build, so that a restore can wait for it between them
     store = Store.open(store_dir, db=db, create=True, lock=None)
-    app.extensions["impact"] = Portal(store, Accounts(store), Checker(check_workers),
+    app.extensions[EXTENSION] = Portal(store, Accounts(store), Checker(check_workers),
                                       Builder(store, build_workers))
     app.config.update(
         SECRET_KEY=secret_key(store.root),
@@ -129,9 +104,7 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
         user = users.session_user(portal().accounts, token)
         return PortalUser(user, token) if user is not None else None
 
-    from .routes import bp  # the views import this module's helpers
-
-    app.register_blueprint(bp)
+    app.register_blueprint(bp)             # the views: web.routes
 
     @app.errorhandler(Unpublishable)
     def _unpublishable(e: Unpublishable) -> Any:

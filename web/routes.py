@@ -32,8 +32,8 @@ from reports.services import portal as views
 from reports.services.builds import CATALOGUE, NOT_PUBLISHABLE
 from reports.store.paths import fit_name
 
-from .app import TEMPLATES, PortalUser, address, portal
 from .forms import ActionForm, DeliveryForm, LoginForm, UploadForm, UserForm
+from .portal import TEMPLATES, PortalUser, address, portal
 from .security import BRIEFING_CSP, allowed, needs
 
 bp = Blueprint("portal", __name__)

@@ -89,23 +89,7 @@ class Builder:
         for k in t:
             if k.endswith("_fte") and t.get(measures.posts_for(k)) is not None:
                 f.at_most(("total", k), ("total", measures.posts_for(k)))
-        if s.has_cost:
-            counts = {"deleted_cost": ["deleted_fte", "deleted_posts"],
-                      "created_cost": ["created_fte", "created_posts"],
-                      "relocated_cost": ["relocated_fte", "relocated_posts"],
-                      "at_risk_cost": ["at_risk_fte", "at_risk_posts"],
-                      "vacant_deleted_cost": ["vacant_deleted_fte", "vacant_deleted_posts"]}
-            counts = {m: ks for m, ks in counts.items() if m in t}
-            for money, names in counts.items():
-                f.belongs(("total", money), [("total", k) for k in names])
-            f.belongs(("total", "net_saving"), [("total", k) for m in ("deleted_cost",
-                                                                       "created_cost")
-                                                for k in counts[m]])
-            if s.has_vacant:
-                f.relate(("total", "deleted_cost"), [("total", "at_risk_cost"),
-                                                     ("total", "vacant_deleted_cost")])
-            f.relate_signed([(("total", "net_saving"), -1), (("total", "deleted_cost"), 1),
-                             (("total", "created_cost"), -1)])
+        self._declared_relations()
         self.rows_relations(("total",))
         if s.has_vacant:
             for unit in ("fte", "posts"):
@@ -148,6 +132,22 @@ class Builder:
         for g in dests:
             f.at_most(("dest", g["destination"], "relocated_fte"),
                       ("dest", g["destination"], "relocated_posts"))
+
+    def _declared_relations(self) -> None:
+        """Each measure's relations as its registration declares them
+        (`reports.model.measures`: a money figure's counts, and the sums it is part of),
+        for the figures this file gives."""
+        f = self.fig
+        for m in measures.all_measures():
+            if ("total", m.key) not in f.values:
+                continue
+            if m.counts:
+                f.belongs(("total", m.key), [("total", k) for k in m.counts])
+            if m.sum_of and all(("total", k) in f.values for k in m.sum_of):
+                f.relate(("total", m.key), [("total", k) for k in m.sum_of])
+            if m.signed and all(("total", k) in f.values for k, _ in m.signed):
+                f.relate_signed([(("total", m.key), -1),
+                                 *((("total", k), c) for k, c in m.signed)])
 
     def rows_relations(self, prefix: Key) -> None:
         """baseline = deleted + retained + relocated and future = retained + created, for

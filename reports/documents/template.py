@@ -35,11 +35,6 @@ from .wording import DEFAULT_WORDING, check_placeholders
 
 AUDIENCES = ("union", "management", "public")
 
-# Section ids, in the order the union template uses, and their default headings: from
-# the sections registry (`reports.documents.sections`).
-SECTIONS = registry.defaults()
-DEFAULT_HEADINGS = registry.headings()
-
 
 DEFAULT_COLOURS = {
     "primary": "#1F3A5F",          # header band, headings, table headers
@@ -64,6 +59,31 @@ _EQUALITY_KEYS = ("shown_in_full", "threshold", "kept")
 # read sex and working pattern in full (figures.equality).
 CONSULTED = ("union", "management")
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+def template_path(name: str) -> Path:
+    """A briefing template shipped with the package (templates/ in the repository)."""
+    return Path(str(resources.files("reports.templates").joinpath(name)))
+
+
+def builtin_path(audience: str) -> Path:
+    """The template shipped for `audience`."""
+    if audience not in AUDIENCES:
+        raise TemplateError(f"unknown audience '{audience}'; choose one of {', '.join(AUDIENCES)}")
+    return template_path(f"{audience}.toml")
+
+
+def _union_sections() -> tuple[str, ...]:
+    """The sections of the built-in union template, in its order."""
+    with builtin_path("union").open("rb") as fh:
+        return tuple(tomllib.load(fh)["sections"])
+
+
+# The sections of a template that lists none: the union template's, in its order (the
+# order of sections always comes from a template, never from the registry); their
+# default headings come from the sections registry (`reports.documents.sections`).
+SECTIONS = _union_sections()
+DEFAULT_HEADINGS = registry.headings()
 
 
 @dataclass(frozen=True)
@@ -100,18 +120,6 @@ class Template:
         return dataclasses.replace(
             self.equality, audience=self.audience,
             threshold=max(self.equality.threshold, self.small_number_threshold))
-
-
-def template_path(name: str) -> Path:
-    """A briefing template shipped with the package (templates/ in the repository)."""
-    return Path(str(resources.files("reports.templates").joinpath(name)))
-
-
-def builtin_path(audience: str) -> Path:
-    """The template shipped for `audience`."""
-    if audience not in AUDIENCES:
-        raise TemplateError(f"unknown audience '{audience}'; choose one of {', '.join(AUDIENCES)}")
-    return template_path(f"{audience}.toml")
 
 
 MAX_TEMPLATE_BYTES = 1 << 20     # 1 MiB: a real template is a few KiB

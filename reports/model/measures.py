@@ -5,7 +5,8 @@ percent), its labels, what it needs from the file (a Vacant or Annual cost
 column), and how it is worked out: summed from the post rows, or derived
 from other measures.  Totals, exports, templates' placeholders, the
 comparison, the briefing and the store's saved totals all read it from here,
-so a new figure is one `register` call:
+so a new figure is one `register` call, with its relations to other figures (a money
+figure's `counts`, `sum_of`, `signed`: what the briefing's disclosure audit needs):
 
     register(Measure("part_time_posts", POSTS, "Part-time posts",
                      rows=lambda r: r.count(r.fte < FTE_SCALE * r.posts)))
@@ -84,6 +85,13 @@ class Measure:
     labels: Mapping[str, str] = field(default_factory=dict)   # per-surface wording
     computed_by: str | None = None     # a figures module that works it out over the whole
     #                                    schedule (s.188, pools, sites): not in the totals
+    # Its relations to other measures, which the briefing's disclosure audit reads
+    # (`reports.documents.builder`; a relation to a figure the file does not give is left
+    # out there):
+    counts: tuple[str, ...] = ()       # money only: the FTE and posts of the same posts; it
+    #                                    is hidden with any of them ("money follows counts")
+    sum_of: tuple[str, ...] = ()       # it is the sum of these (when the file gives them all)
+    signed: tuple[tuple[str, int], ...] = ()   # it is the sum of coefficient x measure
 
     def label_for(self, surface: str) -> str:
         """The label on one surface ("short": table columns), else the general one."""
@@ -146,6 +154,8 @@ def register(measure: Measure) -> Measure:
         raise ValueError(f"measure {measure.key!r} has unknown unit {measure.unit!r}")
     if measure.computed_by is None and (measure.rows is None) == (measure.derive is None):
         raise ValueError(f"measure {measure.key!r} needs exactly one of rows= and derive=")
+    if measure.counts and measure.unit != MONEY:
+        raise ValueError(f"measure {measure.key!r}: only a money measure follows counts")
     _REGISTRY[measure.key] = measure
     return measure
 
@@ -201,21 +211,27 @@ register(Measure("vacant_deleted_posts", POSTS, "Vacant deleted posts", needs=VA
                  rows=lambda r: r.count(r.of("deleted") & r.vacant)))
 register(Measure("deleted_cost", MONEY, "Annual cost of deleted posts", needs=COST,
                  labels={"table": "Cost of deleted"},
+                 counts=("deleted_fte", "deleted_posts"),
+                 sum_of=("at_risk_cost", "vacant_deleted_cost"),
                  rows=lambda r: r.where(r.of("deleted"), r.cost)))
 register(Measure("created_cost", MONEY, "Annual cost of new posts", needs=COST,
+                 counts=("created_fte", "created_posts"),
                  rows=lambda r: r.where(r.of("created"), r.cost)))
 register(Measure("net_saving", MONEY, "Annual cost of deleted posts, less new posts",
                  needs=COST, derive=lambda raw: raw["deleted_cost"] - raw["created_cost"],
-                 labels={"short": "Deleted less new"}))
+                 labels={"short": "Deleted less new"},
+                 counts=("deleted_fte", "deleted_posts", "created_fte", "created_posts"),
+                 signed=(("deleted_cost", 1), ("created_cost", -1))))
 register(Measure("at_risk_cost", MONEY, "Annual cost of occupied posts deleted",
                  labels={"table": "Cost of occupied"},
-                 needs=(VACANT, COST),
+                 needs=(VACANT, COST), counts=("at_risk_fte", "at_risk_posts"),
                  rows=lambda r: r.where(r.of("deleted") & ~r.vacant, r.cost)))
 register(Measure("vacant_deleted_cost", MONEY, "Annual cost of vacant posts deleted",
-                 needs=(VACANT, COST),
+                 needs=(VACANT, COST), counts=("vacant_deleted_fte", "vacant_deleted_posts"),
                  rows=lambda r: r.where(r.of("deleted") & r.vacant, r.cost)))
 register(Measure("relocated_cost", MONEY, "Annual cost of relocated posts (moved, not saved)",
-                 needs=COST, rows=lambda r: r.where(r.of("relocated"), r.cost)))
+                 needs=COST, counts=("relocated_fte", "relocated_posts"),
+                 rows=lambda r: r.where(r.of("relocated"), r.cost)))
 
 # -- worked out by a figures module over the whole schedule, not summed in the totals
 #    (issue 13): `impact s188`, `impact pools` and `impact reconcile` report them.
@@ -263,6 +279,11 @@ for _key, _unit, _label in (
         ("retention_ratio", RATIO, "Ratio to the best-retained group"),
         ("fisher_p", RATIO, "Fisher's exact test p-value")):
     register(Measure(_key, _unit, _label, needs=EQUALITY, derive=_given(_key)))
+
+
+def related(measure: Measure) -> tuple[str, ...]:
+    """Every measure that `measure`'s relations name."""
+    return (*measure.counts, *measure.sum_of, *(k for k, _ in measure.signed))
 
 
 def posts_for(fte_key: str) -> str:

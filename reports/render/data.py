@@ -132,7 +132,7 @@ def comparison_csv(c: Comparison) -> str:
     """Tables under '# name' lines, as `impact summary --format csv` writes them:
     posts (one row per post that changed, was added or was removed), totals,
     by_team and by_grade (one row per group and figure)."""
-    from ..figures.compare import group_keys  # lazy: a summary needs no comparison module
+    from ..figures.compare import group_keys  # start-up: a summary needs no comparison module
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -217,7 +217,7 @@ def _sum_key(groups: list[dict[str, Any]], key: str) -> Any:
 @_printed
 def comparison_text(c: Comparison, *, limit: int = 200) -> str:
     """For a terminal."""
-    # lazy: a summary needs no comparison module
+    # start-up: a summary needs no comparison module
     from ..figures.compare import CHANGE_KINDS, CHANGE_TITLES, figure_text, post_lines
 
     out = [c.headline + ".", "", _side("Old", c.old_label, c.old_source),
@@ -262,7 +262,7 @@ def comparison_text(c: Comparison, *, limit: int = 200) -> str:
 @_printed
 def public_comparison_text(d: dict[str, Any]) -> str:
     """What a public output may say of a comparison (`documents.public.public_changes`)."""
-    from ..figures.compare import figure_text  # lazy: a summary needs no comparison module
+    from ..figures.compare import figure_text  # start-up: a summary needs no comparison module
 
     out = [d["headline"] + ".", "", _side("Old", d["old"]["label"], d["old"]["source"]),
            _side("New", d["new"]["label"], d["new"]["source"]), *d["notes"], ""]

@@ -27,6 +27,11 @@ from ..figures.trend import Trend, trend_of
 from ..intake.rules import Report
 from ..model.errors import UsageProblem
 from ..model.version import __version__
+
+# these load their own libraries (WeasyPrint, Jinja2, python-docx) only when they write
+from ..render.docx import render_docx
+from ..render.html import render_html
+from ..render.tagged import render_tagged
 from ..store.files import atomic_output
 from .outputs import refuse_input
 from .publication import Publishing, publishing, released
@@ -187,27 +192,21 @@ def renderer_for(template: Template, fmt: str = "pdf", accessible: bool | None =
 
 
 def _reportlab(briefing: Briefing, fh: IO[bytes], **kw: Any) -> int:
-    from ..render.pdf import render  # ReportLab: imported only when a PDF is made
+    from ..render.pdf import render  # start-up: ReportLab, only when a PDF is made
 
     return render(briefing, fh, **kw)
 
 
 def _tagged(briefing: Briefing, fh: IO[bytes], **kw: Any) -> int:
-    from ..render.tagged import render_tagged  # WeasyPrint and pikepdf: slow to import
-
     return render_tagged(briefing, fh, **kw)
 
 
 def _html(briefing: Briefing, fh: IO[bytes], *, version: str = "", **_: Any) -> int:
-    from ..render.html import render_html  # Jinja2: only the HTML and tagged outputs use it
-
     fh.write(render_html(briefing, version=version).encode("utf-8"))
     return 1
 
 
 def _docx(briefing: Briefing, fh: IO[bytes], *, version: str = "", **_: Any) -> int:
-    from ..render.docx import render_docx  # python-docx and Pillow: only for a DOCX
-
     return render_docx(briefing, fh, version=version)
 
 

@@ -34,8 +34,10 @@ from ..model.errors import ImpactError, UnknownDataset, Unpublishable
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import PRIVATE_FILE, atomic_output, private_dir
 from ..store.jobs import DONE, FAILED, Job, Jobs, owner_id
+from . import summaries
 from .checking import watch_server
 from .result import Result
+from .source import Source
 
 OUTPUTS_DIR = "outputs"
 AUDIENCES = ("union", "management", "public")
@@ -150,8 +152,6 @@ def build_in_child(root: str, url: str | None, dataset: str, number: int,
 
 
 def _make(store: Store, version: Version, output: str) -> bytes:
-    from .source import Source  # lazy: reading files, only in the process that builds
-
     source = Source.stored(version.dataset, version.number, store.root,
                            None if store.embedded else store.url)
     if output.startswith("briefing-"):
@@ -164,7 +164,7 @@ def _make(store: Store, version: Version, output: str) -> bytes:
 def _briefing(source: Any, version: Version, output: str) -> bytes:
     import tempfile
 
-    from . import briefs  # lazy: the documents layer, only in the process that builds
+    from . import briefs  # start-up: the documents layer, only in the process that builds
 
     m = re.fullmatch(r"briefing-(\w+?)(-tagged)?\.(pdf|html|docx)", output)
     assert m, output
@@ -178,8 +178,6 @@ def _briefing(source: Any, version: Version, output: str) -> bytes:
 
 
 def _summary(source: Any, version: Version, output: str) -> bytes:
-    from . import summaries  # lazy: the figures, only in the process that builds
-
     public = output != "summary-full.xlsx"
     result = _usable(summaries.summarise_source(
         source, audience="public" if public else None, release_as=output), version)
@@ -209,7 +207,7 @@ def _number(value: Any) -> Any:
 
 
 def _changes(store: Store, version: Version, output: str) -> bytes:
-    from ..render import data  # lazy: only in the process that builds
+    from ..render import data  # start-up: only in the process that builds
     from . import comparisons  # lazy: only in the process that builds
 
     earlier = earlier_of(store, version)
@@ -241,7 +239,7 @@ def _usable(result: Result[T], version: Version) -> T:
 def xlsx_bytes(summary: Any, day: date) -> bytes:
     """The summary workbook, its timestamps pinned to `day`, so that a rebuild is the
     same bytes (`impact monthly` and the portal alike)."""
-    from ..render.xlsx import write_summary_xlsx  # openpyxl: only when a workbook is made
+    from ..render.xlsx import write_summary_xlsx  # start-up: openpyxl, only for a workbook
 
     buf = io.BytesIO()
     write_summary_xlsx(summary, buf)

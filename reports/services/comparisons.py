@@ -56,7 +56,7 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
         else:
             if old is not None:
                 raise UsageProblem("give two files or --dataset NAME, not both")
-            from ..store.db import Store  # lazy: SQLAlchemy, only for --dataset
+            from ..store.db import Store  # start-up: SQLAlchemy, only for --dataset
 
             store = stack.enter_context(Store.open(store_dir, db=db))
             pair = store.version_pair(dataset, from_version, to_version)
@@ -70,11 +70,11 @@ def compare_sources(old: Path | None, new: Path | None, *, dataset: str | None =
                              new_label=sides[1][1])
         if not audience:
             return Result(sides[1][0], Compared(comparison))
-        from ..documents import public  # lazy: the documents layer, only for an audience
+        from ..documents import public  # start-up: the documents layer, only for an audience
         from ..documents.briefing import make_briefing  # lazy: as above
-        from ..documents.template import load_builtin  # lazy: as above
+        from ..documents.template import load_builtin  # start-up: as above
         from . import publication  # lazy: as above
-        from .briefs import public_figures  # lazy: as above
+        from .briefs import public_figures  # start-up: as above
 
         template = load_builtin(audience)
         if not template.suppresses:

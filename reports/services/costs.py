@@ -28,7 +28,7 @@ def equality_rule(audience: str | None = None, kept: str | None = None) -> Equal
     if audience is None:
         rule = PROTECT_ALL
         return rule if kept is None else dataclasses.replace(rule, kept=kept)
-    from ..documents.template import load_builtin, with_kept  # lazy: the templates, only here
+    from ..documents.template import load_builtin, with_kept  # start-up: the templates, only here
 
     return with_kept(load_builtin(audience), kept).equality_rule
 

@@ -83,6 +83,7 @@ from ..model.errors import (
 from ..model.formats import fmt_date, json_number
 from ..model.version import __version__
 from ..render.data import comparison_json, summary_json
+from ..render.tagged import render_tagged  # it loads WeasyPrint only when it writes
 from ..store import faults
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import atomic_output, fsync_dir, sha256_file
@@ -284,11 +285,9 @@ def render_pdf(report: Report, summary: Summary, template: Template, out: IO[byt
     briefing = briefing or monthly_briefing(report, summary, template, changes=changes,
                                             month=month, version=version)
     if template.renderer == "tagged":
-        from ..render.tagged import render_tagged  # WeasyPrint: only for tagged templates
-
         render_tagged(briefing, out, reproducible=True, version=__version__)
     else:
-        from ..render.pdf import render  # ReportLab: imported only when a PDF is made
+        from ..render.pdf import render  # start-up: ReportLab, only when a PDF is made
 
         render(briefing, out, reproducible=True, version=__version__)
 

@@ -38,7 +38,7 @@ def write_text(path: Path, text: str) -> None:
 
 
 def save_summary_xlsx(summary: Summary, path: Path) -> None:
-    from ..render.xlsx import write_summary_xlsx  # openpyxl: only when a workbook is made
+    from ..render.xlsx import write_summary_xlsx  # start-up: openpyxl, only for a workbook
 
     with atomic_output(path) as fh:
         write_summary_xlsx(summary, fh)
@@ -47,7 +47,7 @@ def save_summary_xlsx(summary: Summary, path: Path) -> None:
 def save_annotated(report: Report, path: Path, perms: int | None = None) -> None:
     """A copy of the input with every faulty cell filled and commented (with mode
     `perms`, else the umask's)."""
-    from ..render.xlsx import annotate_copy  # openpyxl: only when a workbook is made
+    from ..render.xlsx import annotate_copy  # start-up: openpyxl, only for a workbook
 
     with atomic_output(path, perms=perms) as fh:
         annotate_copy(report, fh, keep_vba=path.suffix.lower() == ".xlsm")
@@ -55,7 +55,7 @@ def save_annotated(report: Report, path: Path, perms: int | None = None) -> None
 
 def save_blank_template(path: Path, *, force: bool = False) -> None:
     """The blank input workbook; an existing file is kept unless `force`."""
-    from ..render.xlsx import write_template  # openpyxl: only when a workbook is made
+    from ..render.xlsx import write_template  # start-up: openpyxl, only for a workbook
 
     if path.exists() and not force:
         raise UsageProblem(f"{path} already exists; use --force to overwrite it")

@@ -172,7 +172,7 @@ def opened(source: Source) -> Iterator[Opened]:
         yield Opened(source, source.file)
         return
     assert source.dataset is not None
-    from ..store.db import Store  # SQLAlchemy: imported only when a store is opened
+    from ..store.db import Store  # start-up: SQLAlchemy, only when a store is opened
 
     with Store.open(source.store, db=source.db) as store:
         version = store.version(source.dataset, source.version)

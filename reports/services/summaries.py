@@ -51,7 +51,7 @@ def summarise_source(source: Source, how: HowToRead = DEFAULT_READ, *,
         summary = summarise(report)
         if audience is None and template_file is None:
             return Result(report, Summarised(summary))
-        from . import publication  # lazy: templates and the documents layer
+        from . import publication  # start-up: templates and the documents layer
         from .briefs import choose_template, published
 
         template, _ = choose_template(audience or "union", template_file,

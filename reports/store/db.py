@@ -105,6 +105,7 @@ from .paths import (
     slug_with_hash,
     slugify,
 )
+from .urls import db_message, shown_url
 
 DB_NAME = "impact.db"
 FILES_DIR = "files"
@@ -249,14 +250,6 @@ def database_url(given: str) -> str:
     raise UsageProblem(f"--db (or ${DB_ENV}) takes a PostgreSQL URL such as {example}; "
                        f"'{url.drivername}' is not one (without --db the store keeps its "
                        f"own SQLite database, STORE/{DB_NAME})")
-
-
-def shown_url(url: str) -> str:
-    """`url` fit to print: its password, if it has one, as ***."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "the given database URL"
 
 
 _READ_ONLY = "impact_read_only"     # an execution option: this transaction only reads
@@ -1181,11 +1174,6 @@ def _passing(e: OperationalError) -> bool:
     """Whether a write that failed this way may simply be tried again: SQLite's database
     was locked, or PostgreSQL chose this transaction to give way (deadlock, serialization)."""
     return "locked" in str(e) or getattr(e.orig, "sqlstate", None) in _RETRY_STATES
-
-
-def db_message(e: SQLAlchemyError) -> str:
-    orig = getattr(e, "orig", None)
-    return str(orig or e).splitlines()[0]
 
 
 def _quote(name: str) -> str:

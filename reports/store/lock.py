@@ -47,6 +47,7 @@ from typing import Any
 
 from ..model.errors import StoreError
 from .files import PRIVATE_FILE
+from .urls import db_message, shown_url
 
 LOCK_NAME = "impact.lock"
 LOCK_WAIT_ENV = "IMPACT_LOCK_WAIT"
@@ -190,8 +191,6 @@ def _pg_acquire(db: str, root: Path, mode: str, what: str, deadline: float,
     from sqlalchemy import create_engine, text  # lazy: only stores on PostgreSQL need it
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.pool import NullPool
-
-    from .db import db_message, shown_url  # lazy: db imports this module
 
     name = f"{what} (process {os.getpid()})"[:63]
     engine = create_engine(db, poolclass=NullPool,

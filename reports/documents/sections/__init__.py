@@ -8,10 +8,15 @@ with a message that names them.
     @section("relocations", "Relocations")
     def relocations(b: Builder) -> list[Block]: ...
 
-A section registered with `default=False` ("What changed") is not in a template
-that lists no sections; it is placed after the headline when a comparison is
-given, unless the template lists it somewhere itself; so is "trend" (the trend across a
-stored dataset's versions), when a trend is given.
+Every module in this package is imported when the package is (`discover()`), so a
+new section is one new module here and nothing else.  They are imported in the order
+of their names; nothing depends on that order: the order of the sections in a
+briefing is the template's, a template that lists none takes the built-in union
+template's (`reports.documents.template.SECTIONS`), and `known()` is sorted.
+
+"What changed" (`changes`) is placed after the headline when a comparison is given,
+unless the template lists it somewhere itself; so is "trend" (the trend across a stored
+dataset's versions), when a trend is given.
 
 A section registered with `idle="…"` has nothing to say when no post is deleted (a
 pure baseline): it is then that one line, not a page of zeros.
@@ -19,6 +24,9 @@ pure baseline): it is then that one line, not a page of zeros.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,24 +43,27 @@ class Spec:
     id: str
     heading: str                   # the default heading; a template can change it
     build: Build
-    default: bool = True           # in a template that lists no sections
     idle: str = ""                 # its one line when no post is deleted ("": built as usual)
 
 
 _SECTIONS: dict[str, Spec] = {}
 
 
-def section(sid: str, heading: str, *, default: bool = True,
-            idle: str = "") -> Callable[[Build], Build]:
+def section(sid: str, heading: str, *, idle: str = "") -> Callable[[Build], Build]:
     """Register the decorated function as the section `sid`."""
 
     def register(build: Build) -> Build:
         if sid in _SECTIONS:
             raise ValueError(f"section {sid!r} is registered twice")
-        _SECTIONS[sid] = Spec(sid, heading, build, default, idle)
+        _SECTIONS[sid] = Spec(sid, heading, build, idle)
         return build
 
     return register
+
+
+def unregister(sid: str) -> None:
+    """Remove a section (tests that add a made-up one take it away again)."""
+    _SECTIONS.pop(sid, None)
 
 
 def get(sid: str) -> Spec:
@@ -60,41 +71,26 @@ def get(sid: str) -> Spec:
 
 
 def known() -> tuple[str, ...]:
-    """Every section id, in the order the union template uses them."""
-    return tuple(_SECTIONS)
-
-
-def defaults() -> tuple[str, ...]:
-    """The sections of a template that lists none."""
-    return tuple(s.id for s in _SECTIONS.values() if s.default)
+    """Every section id, in alphabetical order."""
+    return tuple(sorted(_SECTIONS))
 
 
 def headings() -> dict[str, str]:
-    return {s.id: s.heading for s in _SECTIONS.values()}
+    return {sid: _SECTIONS[sid].heading for sid in known()}
 
 
-# Registration order is the order of `known()`: the union template's order.
-# isort: off
-from . import headline  # noqa: E402
-from . import by_team  # noqa: E402
-from . import by_grade  # noqa: E402
-from . import at_risk  # noqa: E402
-from . import team_grade  # noqa: E402
-from . import relocations  # noqa: E402
-from . import new_posts  # noqa: E402
-from . import locations  # noqa: E402
-from . import s188  # noqa: E402
-from . import pools  # noqa: E402
-from . import costs  # noqa: E402
-from . import equality  # noqa: E402
-from . import charts  # noqa: E402
-from . import data_notes  # noqa: E402
-from . import method  # noqa: E402
-from . import changes  # noqa: E402
-from . import trend  # noqa: E402
-# isort: on
+def discover() -> list[str]:
+    """Import each module of this package (every folder on its `__path__`) that is not
+    imported yet, in the order of their names, so that each registers its sections;
+    the names of the modules imported."""
+    found = sorted({m.name for m in pkgutil.iter_modules(__path__)
+                    if not m.name.startswith("_")})
+    fresh = [name for name in found if f"{__name__}.{name}" not in sys.modules]
+    for name in fresh:
+        importlib.import_module(f"{__name__}.{name}")
+    return fresh
 
-__all__ = ["Spec", "at_risk", "by_grade", "by_team", "changes", "charts", "costs", "data_notes",
-           "defaults", "equality", "get",
-           "headings", "headline", "known", "locations", "method", "new_posts",
-           "pools", "relocations", "s188", "section", "team_grade", "trend"]
+
+discover()
+
+__all__ = ["Spec", "discover", "get", "headings", "known", "section", "unregister"]

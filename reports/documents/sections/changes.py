@@ -22,7 +22,7 @@ FIGURES = ("baseline_fte", "deleted_fte", "deleted_posts", "at_risk_fte", "at_ri
 POST_LIMIT = 40            # post lines per kind of change before "… and n more"
 
 
-@section("changes", "What changed", default=False)
+@section("changes", "What changed")
 def changes(b: Builder) -> list[Block]:
     spec = b.changes
     c = spec.comparison if spec is not None else None

@@ -36,7 +36,7 @@ def key(i: int, m: str) -> tuple[str, int, str]:
     return ("trend", i, m)
 
 
-@section(TREND, "The trend across versions", default=False)
+@section(TREND, "The trend across versions")
 def trend(b: Builder) -> list[Block]:
     t = b.trend
     if t is None or len(t) < 2:
