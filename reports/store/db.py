@@ -671,7 +671,7 @@ class Store:
     # -- reading -----------------------------------------------------------
 
     def _select(self) -> Any:
-        return _VERSIONS_SELECT
+        return _VERSIONS_SELECT if self.embedded else _PG_VERSIONS_SELECT
 
     def _version(self, row: Any) -> Version:
         """A row as a `Version`; `DamagedRow` (naming the dataset and version) if a value
@@ -715,9 +715,10 @@ class Store:
             raise DamagedRow(m["name"], m["number"], column, e,
                              stored_name=str(m["stored_name"] or ""),
                              original_name=str(m["original_name"] or "")) from None
-        # on PostgreSQL the original is in the database, committed with its row; the
-        # folder is only a cache (`path_of`)
-        if self.embedded and not (self.files / version.stored_name).is_file():
+        # on PostgreSQL the original is in the database, committed with its row (a query
+        # of `_select` says whether it is still there); the folder is only a cache
+        if (not (self.files / version.stored_name).is_file() if self.embedded
+                else m.get("blob_held") is False):
             version = replace(version, file_missing=True)
         return version
 
@@ -1201,6 +1202,10 @@ def _versions_select() -> Any:
 # Built once: a Select is immutable (each .where() makes a new one), so every thread may
 # start from it, and SQLAlchemy keeps its cache key instead of working it out per query.
 _VERSIONS_SELECT = _versions_select()
+# on PostgreSQL, with whether the database still holds the version's original
+_PG_VERSIONS_SELECT = _VERSIONS_SELECT.add_columns(
+    select(blobs.blobs_t.c.sha256).where(blobs.blobs_t.c.sha256 == versions_t.c.sha256)
+    .exists().label("blob_held"))
 # built once: the portal runs it on every download (see accounts._SESSION_USER)
 _VERSION_BY_SLUG = _VERSIONS_SELECT.where(datasets_t.c.slug == bindparam("slug"),
                                           versions_t.c.number == bindparam("number"))
