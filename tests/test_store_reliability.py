@@ -320,7 +320,8 @@ def test_a_damaged_row_is_named_and_monthly_goes_on(fresh_store: Path, tmp_path:
 # 6. impact store check | backup | restore
 
 
-def test_store_check_names_every_problem(fresh_store: Path, tmp_path: Path) -> None:
+def test_store_check_names_every_problem(fresh_store: Path, tmp_path: Path,
+                                         backend: str) -> None:
     paths = [csv_variant(tmp_path, i) for i in range(3)]
     for path in paths:
         upload(fresh_store, path)
@@ -333,6 +334,10 @@ def test_store_check_names_every_problem(fresh_store: Path, tmp_path: Path) -> N
     damaged.chmod(0o644)
     damaged.write_text("changed")
     (files / ("0" * 64 + ".csv")).write_text("an orphan")
+    if backend == "postgresql":     # the folder is a cache: lose and damage the database's
+        helpers.execute(fresh_store, "DELETE FROM blobs WHERE sha256 = :s", s=sha256(paths[0]))
+        helpers.execute(fresh_store, "UPDATE blob_chunks SET data = :d WHERE sha256 = :s",
+                        d=b"changed", s=sha256(paths[1]))
     result = invoke("store", "check", "--store", fresh_store)
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
