@@ -134,10 +134,11 @@ def test_a_second_folder_on_one_postgresql_database_is_its_cache(pg_url: str, tm
     the same history; a folder that carries another store's id is still refused."""
     monkeypatch.setenv("IMPACT_DB", pg_url)
     first, second = tmp_path / "first", tmp_path / "second"
-    upload(first, csv_variant(tmp_path, 1))
+    assert "Created a new store" in upload(first, csv_variant(tmp_path, 1)).stderr
     second.mkdir()
     result = invoke("upload", csv_variant(tmp_path, 2), "--dataset", DATASET, "--store", second)
     assert result.exit_code == 0, result.output
+    assert "Created a new store" not in result.stderr      # a cache of the existing one
     assert (second / "store-id").read_text() == (first / "store-id").read_text()
     for folder in (first, second):
         with Store(folder, create=False) as store:

@@ -21,7 +21,7 @@ damaged.  An embedded (SQLite) store never makes these tables.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import IO
 
@@ -115,7 +115,7 @@ def has(conn: Connection, sha256: str) -> bool:
                         ).first() is not None
 
 
-def _chunks(engine: Engine, sha256: str) -> Iterator[bytes] | None:
+def _chunks(engine: Engine, sha256: str) -> Generator[bytes, None, None] | None:
     """The blob's chunks in order, read through a server-side cursor (a few at a time),
     or None if there is no such blob."""
     conn = engine.connect()
@@ -128,7 +128,7 @@ def _chunks(engine: Engine, sha256: str) -> Iterator[bytes] | None:
         conn.close()
         raise
 
-    def stream() -> Iterator[bytes]:
+    def stream() -> Generator[bytes, None, None]:
         try:
             result = conn.execution_options(stream_results=True, yield_per=4).execute(
                 select(chunks_t.c.data).where(chunks_t.c.sha256 == sha256)
@@ -152,9 +152,12 @@ def copy_out(engine: Engine, sha256: str, dest: IO[bytes]) -> bool:
     if chunks is None:
         return False
     digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
-        dest.write(chunk)
+    try:
+        for chunk in chunks:
+            digest.update(chunk)
+            dest.write(chunk)
+    finally:
+        chunks.close()          # its connection, at once, even when writing failed
     if digest.hexdigest() != sha256:
         raise Mismatch(f"blob {sha256[:12]} read back is not its own bytes")
     return True

@@ -335,6 +335,7 @@ class Store:
         self.files = self.root / FILES_DIR
         self._tables_lock = threading.Lock()          # guards _tables_made
         self._tables_made: list[MetaData] = []
+        self._made_schema = False          # this open made the database's schema
         self._held = contextlib.ExitStack()
         given = None if url == EMBEDDED else resolve_db(url)
         self.embedded = given is None
@@ -384,6 +385,8 @@ class Store:
                              db=self.pg_url)):
                 self.schema = self._open_schema()
             if not self.embedded:      # the originals and built outputs, shared (blobs.py)
+                # a new folder on a database that holds a store is its cache, not a new store
+                self.created = self._made_schema
                 self.create_tables(blobs.metadata)
                 self._share_originals()
         except StoreError:
@@ -557,6 +560,7 @@ class Store:
                                      f"table")
                 metadata.create_all(conn)
                 conn.execute(meta_t.insert().values(key="schema", value=SCHEMA_VERSION))
+                self._made_schema = True
                 self._identify(conn, {})
                 return SCHEMA_VERSION
             meta = {r.key: r.value for r in conn.execute(select(meta_t.c.key, meta_t.c.value))}
