@@ -22,7 +22,16 @@ from reports.store.db import Store, database_url
 from reports.store.paths import check_name, default_dir, resolve_db, resolve_dir, slugify
 
 from . import store_helpers as helpers
-from .store_helpers import DATASET, edit_cell, impact_exe, invoke, sample, sha256, snapshot
+from .store_helpers import (
+    DATASET,
+    edit_cell,
+    execute,
+    impact_exe,
+    invoke,
+    sample,
+    sha256,
+    snapshot,
+)
 
 # fixtures from store_helpers (pytest finds them by their names here)
 derbyshire_v1 = helpers.derbyshire_v1
@@ -415,16 +424,29 @@ def test_brief_from_the_store(fresh_store: Path, derbyshire_v1: Path, tmp_path: 
     assert "132.5" in text and "derbyshire_v1.xlsx" in text
 
 
-def test_damaged_stored_file_is_reported(fresh_store: Path, derbyshire_v1: Path) -> None:
+def test_damaged_stored_file_is_reported(fresh_store: Path, derbyshire_v1: Path,
+                                         backend: str) -> None:
     upload(fresh_store, derbyshire_v1)
     stored = next((fresh_store / "files").iterdir())
     stored.chmod(0o644)
     stored.write_bytes(b"PK\x03\x04 not the file that was uploaded")
+    if backend == "postgresql":
+        # the folder is only a cache: the original is fetched again from the database
+        result = invoke("summary", "--dataset", DATASET, "--store", fresh_store)
+        assert result.exit_code == 0, result.output
+        assert sha256(stored) == sha256(derbyshire_v1)
+        # the database's own copy damaged, and the cache gone: that is reported
+        execute(fresh_store, "UPDATE blob_chunks SET data = :d WHERE seq = 0",
+                d=b"PK\x03\x04 not the file that was uploaded")
+        stored.unlink()
     result = invoke("summary", "--dataset", DATASET, "--store", fresh_store)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: the stored file for '{DATASET}' version 1 (")
-    assert "is damaged: its sha256 no longer matches" in result.stderr
-    stored.unlink()
+    assert result.stderr.startswith(f"Error: the stored file for '{DATASET}' version 1 ")
+    assert "is damaged" in result.stderr and "its sha256 no longer matches" in result.stderr
+    assert not stored.exists() or backend == "sqlite"   # nothing damaged put in the cache
+    stored.unlink(missing_ok=True)
+    if backend == "postgresql":
+        execute(fresh_store, "DELETE FROM blobs")
     result = invoke("summary", "--dataset", DATASET, "--store", fresh_store)
     assert result.exit_code == 1
     assert "is missing" in result.stderr

@@ -127,18 +127,32 @@ def test_a_store_that_lost_its_versions_is_refused_as_damaged(fresh_store: Path,
 # identity
 
 
-def test_two_folders_on_one_postgresql_database_are_refused(pg_url: str, tmp_path: Path,
-                                                             monkeypatch) -> None:
+def test_a_second_folder_on_one_postgresql_database_is_its_cache(pg_url: str, tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """On PostgreSQL the database holds the whole store (originals too): a new, empty
+    folder is taken as one more server's cache of it, given its id, and sees and adds to
+    the same history; a folder that carries another store's id is still refused."""
     monkeypatch.setenv("IMPACT_DB", pg_url)
     first, second = tmp_path / "first", tmp_path / "second"
-    upload(first, csv_variant(tmp_path, 1))
+    assert "Created a new store" in upload(first, csv_variant(tmp_path, 1)).stderr
+    second.mkdir()
     result = invoke("upload", csv_variant(tmp_path, 2), "--dataset", DATASET, "--store", second)
-    line = one_line_error(result)
-    assert "belongs to the store folder" in line and str(first) in line
-    assert one_line_error(invoke("datasets", "--store", second))
-    assert upkeep.check_store(first).healthy
-    with Store(first, create=False) as store:
-        assert [v.number for v in store.versions(DATASET)] == [1]
+    assert result.exit_code == 0, result.output
+    assert "Created a new store" not in result.stderr      # a cache of the existing one
+    assert (second / "store-id").read_text() == (first / "store-id").read_text()
+    for folder in (first, second):
+        with Store(folder, create=False) as store:
+            versions = store.versions(DATASET)
+            assert [v.number for v in versions] == [1, 2]
+            # each original reads back as its bytes, in either folder (fetched if need be)
+            shas = [helpers.sha256(store.path_of(v)) for v in versions]
+            assert shas == [helpers.sha256(csv_variant(tmp_path, i)) for i in (1, 2)]
+    other = tmp_path / "other"
+    monkeypatch.delenv("IMPACT_DB")
+    upload(other, csv_variant(tmp_path, 3))          # a store of its own (SQLite)
+    monkeypatch.setenv("IMPACT_DB", pg_url)
+    line = one_line_error(invoke("datasets", "--store", other))
+    assert "belong to different stores" in line
 
 
 def test_a_folder_and_a_database_with_different_ids_are_refused(tmp_path: Path) -> None:
@@ -295,10 +309,13 @@ def test_a_newline_in_an_uploaded_files_name_is_not_printed_raw(fresh_store: Pat
 
 
 def test_the_missing_file_hint_says_upload_to_the_same_dataset(fresh_store: Path,
-                                                               tmp_path: Path) -> None:
+                                                               tmp_path: Path,
+                                                               backend: str) -> None:
     upload(fresh_store, csv_variant(tmp_path, 1))
     sha = helpers.sha256(csv_variant(tmp_path, 1))
     (fresh_store / "files" / f"{sha}.csv").unlink()
+    if backend == "postgresql":     # the folder is a cache: the database's copy is lost too
+        helpers.execute(fresh_store, "DELETE FROM blobs")
     line = one_line_error(invoke("summary", "--dataset", DATASET, "--store", fresh_store))
     assert "new dataset" not in line and f"again to '{DATASET}'" in line
     upload(fresh_store, csv_variant(tmp_path, 1))

@@ -137,7 +137,8 @@ def test_a_lost_database_is_refused_while_files_are_stored(fresh_store: Path, tm
     upload(fresh_store, csv_variant(tmp_path, 1))
     db = fresh_store / "impact.db"
     if backend == "postgresql":       # the tables dropped, or --db naming another database
-        helpers.execute(fresh_store, "DROP TABLE versions, datasets, meta, build_jobs")
+        helpers.execute(fresh_store, "DROP TABLE versions, datasets, meta, build_jobs, "
+                                     "built_outputs, blob_chunks, blobs")
         assert not db.exists()
     else:
         db.unlink()
@@ -212,12 +213,14 @@ def test_an_unknown_schema_version_is_refused(fresh_store: Path, tmp_path: Path)
 
 @pytest.mark.parametrize("damage", ["missing", "damaged"])
 def test_uploading_the_same_bytes_restores_a_lost_copy(fresh_store: Path, tmp_path: Path,
-                                                       damage: str) -> None:
+                                                       damage: str, backend: str) -> None:
     path = csv_variant(tmp_path, 1)
     upload(fresh_store, path)
     stored = fresh_store / "files" / f"{sha256(path)}.csv"
     if damage == "missing":
         stored.unlink()
+        if backend == "postgresql":     # the folder is a cache: the database's copy too
+            helpers.execute(fresh_store, "DELETE FROM blobs")
     else:
         stored.chmod(0o644)
         stored.write_bytes(b"not the file")
@@ -317,7 +320,8 @@ def test_a_damaged_row_is_named_and_monthly_goes_on(fresh_store: Path, tmp_path:
 # 6. impact store check | backup | restore
 
 
-def test_store_check_names_every_problem(fresh_store: Path, tmp_path: Path) -> None:
+def test_store_check_names_every_problem(fresh_store: Path, tmp_path: Path,
+                                         backend: str) -> None:
     paths = [csv_variant(tmp_path, i) for i in range(3)]
     for path in paths:
         upload(fresh_store, path)
@@ -330,6 +334,10 @@ def test_store_check_names_every_problem(fresh_store: Path, tmp_path: Path) -> N
     damaged.chmod(0o644)
     damaged.write_text("changed")
     (files / ("0" * 64 + ".csv")).write_text("an orphan")
+    if backend == "postgresql":     # the folder is a cache: lose and damage the database's
+        helpers.execute(fresh_store, "DELETE FROM blobs WHERE sha256 = :s", s=sha256(paths[0]))
+        helpers.execute(fresh_store, "UPDATE blob_chunks SET data = :d WHERE sha256 = :s",
+                        d=b"changed", s=sha256(paths[1]))
     result = invoke("store", "check", "--store", fresh_store)
     assert result.exit_code == 1
     lines = result.stdout.splitlines()

@@ -78,7 +78,7 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
     app.extensions[EXTENSION] = Portal(store, Accounts(store), Checker(check_workers),
                                       Builder(store, build_workers))
     app.config.update(
-        SECRET_KEY=secret_key(store.root),
+        SECRET_KEY=secret_key(store.root, store=store),
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -18,9 +18,11 @@ from flask import Flask, Response, abort, request
 from flask_login import current_user, login_required
 
 from reports.services.users import may
+from reports.store.db import Store
 
 SECRET_ENV = "IMPACT_SECRET_KEY"
 SECRET_FILE = "portal-secret-key"
+SECRET_META = "portal_secret_key"     # its key in a PostgreSQL store's meta table
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
@@ -38,12 +40,19 @@ HEADERS = {
 }
 
 
-def secret_key(store_root: Path, environ: dict[str, str] | None = None) -> str:
-    """IMPACT_SECRET_KEY, else the key in STORE/portal-secret-key, made once with mode
-    0600 (every server process on the store then shares it)."""
+def secret_key(store_root: Path, environ: dict[str, str] | None = None, *,
+               store: Store | None = None) -> str:
+    """IMPACT_SECRET_KEY, else, for a `store` on PostgreSQL, the key kept in its database
+    (made once, by whichever server asks first: every server on the store, on any
+    machine, then accepts the sessions another issued), else the key in
+    STORE/portal-secret-key, made once with mode 0600 (every server process on the
+    store's folder then shares it)."""
     env = os.environ if environ is None else environ
     if env.get(SECRET_ENV):
         return env[SECRET_ENV]
+    shared = store.shared_secret(SECRET_META) if store is not None else None
+    if shared is not None:
+        return shared
     path = store_root / SECRET_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

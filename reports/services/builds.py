@@ -9,7 +9,10 @@ prepared", or the one-line reason its build failed.
 
 The files are `STORE/outputs/SLUG/vN-SHA16/OUTPUT`, built reproducibly: the briefings as
 `impact brief --dataset NAME --version N --reproducible` makes them (the same bytes), the
-workbooks with their timestamps pinned to the version's as-of date.
+workbooks with their timestamps pinned to the version's as-of date.  On a PostgreSQL
+store a finished file is put into the database too (`Store.put_output`), before its job
+is marked done, and the folder is only this server's cache: a download on another server
+(or after the folder was emptied) fills it from there (`Store.fetch_output`).
 """
 
 from __future__ import annotations
@@ -128,6 +131,7 @@ def build_output(root: str, url: str | None, dataset: str, number: int, output: 
         private_dir(target.parent)             # owner-only, whatever the umask
         with atomic_output(target, perms=PRIVATE_FILE) as fh:
             fh.write(data)
+        store.put_output(version, output, target)     # PostgreSQL: for every server
         return str(target)
 
 
@@ -290,6 +294,8 @@ def fetch(store: Store, builder: Builder | None, version: Version, output: str) 
         raise UnknownDataset("no such output")
     path = folder_of(store.root, version) / output
     if path.is_file():                 # only an output the version has is ever built
+        return Fetched(wanted, path=path)
+    if store.fetch_output(version, output, path):    # PostgreSQL: another server built it
         return Fetched(wanted, path=path)
     if output.startswith("changes-") and earlier_of(store, version) is None:
         raise UnknownDataset("no such output")     # a first version has no comparison

@@ -156,7 +156,10 @@ def _output_states(store: Store, versions: list[Version], may: Any
             if not may(o.permission):
                 continue
             job = jobs.get((v.number, v.sha256, name))
-            if (folder / name).is_file():
+            # on PostgreSQL a done job's file is in the database, if not yet in this
+            # server's folder (builds.fetch fills it)
+            if (folder / name).is_file() or (
+                    not store.embedded and job is not None and job.state == "done"):
                 states.append(OutputState(o, "done"))
             elif job is not None and job.state == "failed":
                 states.append(OutputState(o, "failed", job.error))

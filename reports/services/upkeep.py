@@ -173,6 +173,14 @@ def check_open(store: Store) -> CheckResult:
         named.add(v.stored_name)
         path = store.files / v.stored_name
         where = f"version {v.number} of dataset '{v.dataset}'"
+        if not store.embedded:     # the database's copy, fetched into the folder (a cache)
+            try:
+                store.path_of(v)
+            except StoreError as e:
+                result.problems.append(Problem(
+                    f"{where}: {e}", v.dataset, v.number,
+                    "damaged-file" if "damaged" in str(e) else "missing-file"))
+                continue
         if not path.is_file():
             result.problems.append(Problem(
                 f"{where}: its stored file {FILES_DIR}/{v.stored_name} is missing; upload "
@@ -281,6 +289,13 @@ def _backup_into(store: Store, dest: Path, tmp: Path, now: datetime | None) -> B
         for name in sorted({v.stored_name: v for v in versions}):
             v = next(x for x in versions if x.stored_name == name)
             src = store.files / name
+            if not store.embedded:    # the database holds it; the folder is a cache
+                try:
+                    store.path_of(v)
+                except StoreError as e:
+                    problems.append(f"version {v.number} of dataset '{v.dataset}': {e}; the "
+                                    f"backup lacks it")
+                    continue
             try:
                 shutil.copyfile(src, tmp / FILES_DIR / name)
             except OSError as e:

@@ -77,6 +77,7 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -91,7 +92,7 @@ from ..figures.totals import headline
 from ..model.errors import StoreError, UnknownDataset, UsageProblem
 from ..model.formats import fmt_date, jsonable
 from ..model.measures import exact_totals
-from . import faults
+from . import blobs, faults
 from .files import PRIVATE_FILE, STORED_FILE, atomic_output, private_dir, sha256_file
 from .lock import store_lock
 from .paths import (
@@ -327,6 +328,7 @@ class Store:
         self.files = self.root / FILES_DIR
         self._tables_lock = threading.Lock()          # guards _tables_made
         self._tables_made: list[MetaData] = []
+        self._made_schema = False          # this open made the database's schema
         self._held = contextlib.ExitStack()
         given = None if url == EMBEDDED else resolve_db(url)
         self.embedded = given is None
@@ -375,6 +377,11 @@ class Store:
                   store_lock(self.root, "shared", what="impact (opening the store)",
                              db=self.pg_url)):
                 self.schema = self._open_schema()
+            if not self.embedded:      # the originals and built outputs, shared (blobs.py)
+                # a new folder on a database that holds a store is its cache, not a new store
+                self.created = self._made_schema
+                self.create_tables(blobs.metadata)
+                self._share_originals()
         except StoreError:
             self.close()
             raise
@@ -420,9 +427,24 @@ class Store:
         if self.embedded and not self.db_file.exists() and (resume or not self.stored_files()):
             raise StoreError(f"there is no store at {self.root} (no {DB_NAME})"
                              f"{resume or _CREATES}")
-        if not self.embedded and not self.files.is_dir():
+        if not self.embedded and not self.files.is_dir() and (resume or not self._db_has_store()):
             raise StoreError(f"there is no store at {self.root} (no {FILES_DIR} folder)"
                              f"{resume or _CREATES}")
+
+    def _db_has_store(self) -> bool:
+        """Whether the PostgreSQL database holds a store (its meta table names one): an
+        empty local folder is then that store's cache, not a missing store."""
+        engine = _make_engine(self._url)
+        try:
+            with engine.connect() as conn:
+                if "meta" not in inspect(conn).get_table_names():
+                    return False
+                return conn.execute(select(meta_t.c.value).where(
+                    meta_t.c.key == "store_id")).first() is not None
+        except SQLAlchemyError:
+            return False
+        finally:
+            engine.dispose()
 
     def pending_restore(self) -> dict[str, Any] | None:
         """What an interrupted `impact store restore` recorded (RESTORE_MARKER), or None."""
@@ -531,6 +553,7 @@ class Store:
                                      f"table")
                 metadata.create_all(conn)
                 conn.execute(meta_t.insert().values(key="schema", value=SCHEMA_VERSION))
+                self._made_schema = True
                 self._identify(conn, {})
                 return SCHEMA_VERSION
             meta = {r.key: r.value for r in conn.execute(select(meta_t.c.key, meta_t.c.value))}
@@ -568,8 +591,10 @@ class Store:
     def _identify(self, conn: Connection, meta: dict[str, str]) -> None:
         """Match the store folder and its database by the store's random id (meta
         'store_id', and the file STORE/store-id).  A store made before ids gets one.  A
-        folder and a database with different ids are refused, as is a database that
-        another folder, still there, owns: two folders on one database would merge."""
+        folder and a database with different ids are refused.  On SQLite the folder is
+        the store; on PostgreSQL the database holds everything shared (`blobs`) and a
+        folder is one server's cache, so a folder without an id is taken as this store's
+        cache and given the database's id (any number of servers, each its own folder)."""
         folder_id = read_store_id(self.root)
         db_id = meta.get("store_id")
         here = os.path.realpath(self.root)
@@ -578,16 +603,10 @@ class Store:
                              f"database at {self.where} (store id {db_id}) belong to different "
                              f"stores; give the --db URL (or --store folder) that belongs "
                              f"with it")
-        if db_id and not folder_id and not self.embedded:
-            owner = meta.get("store_root", "")
-            if owner and owner != here and read_store_id(Path(owner)) == db_id:
-                raise StoreError(f"the database at {self.where} belongs to the store folder "
-                                 f"{owner} (store id {db_id}), not to {self.root}; give that "
-                                 f"folder with --store, or another --db database for this one")
         store_id = db_id or folder_id or secrets.token_hex(16)
         if db_id is None:
             conn.execute(meta_t.insert().values(key="store_id", value=store_id))
-        if meta.get("store_root") != here:
+        if self.embedded and meta.get("store_root") != here:   # PostgreSQL: many folders
             conn.execute(meta_t.delete().where(meta_t.c.key == "store_root"))
             conn.execute(meta_t.insert().values(key="store_root", value=here))
         if folder_id is None:
@@ -649,7 +668,7 @@ class Store:
     # -- reading -----------------------------------------------------------
 
     def _select(self) -> Any:
-        return _VERSIONS_SELECT
+        return _VERSIONS_SELECT if self.embedded else _PG_VERSIONS_SELECT
 
     def _version(self, row: Any) -> Version:
         """A row as a `Version`; `DamagedRow` (naming the dataset and version) if a value
@@ -693,7 +712,10 @@ class Store:
             raise DamagedRow(m["name"], m["number"], column, e,
                              stored_name=str(m["stored_name"] or ""),
                              original_name=str(m["original_name"] or "")) from None
-        if not (self.files / version.stored_name).is_file():
+        # on PostgreSQL the original is in the database, committed with its row (a query
+        # of `_select` says whether it is still there); the folder is only a cache
+        if (not (self.files / version.stored_name).is_file() if self.embedded
+                else m.get("blob_held") is False):
             version = replace(version, file_missing=True)
         return version
 
@@ -787,8 +809,17 @@ class Store:
         return UnknownDataset(f"no dataset '{dataset}' in the store; {hint}")
 
     def path_of(self, version: Version, *, verify: bool = True) -> Path:
-        """The stored original of `version`.  Raises `StoreError` if it is missing or damaged."""
+        """The stored original of `version`.  Raises `StoreError` if it is missing or damaged.
+
+        Every reader of a stored original comes here.  On PostgreSQL the database holds
+        it (`blobs`) and STORE/files is a cache: the file there is used if its sha256 is
+        right, else it is fetched from the database into the cache (atomically) and
+        checked against its sha256."""
         path = self.files / version.stored_name
+        if not self.embedded:
+            if path.is_file() and (not verify or self._intact(path, version.sha256)):
+                return path
+            return self._fetch_original(version, path)
         if not path.is_file():
             raise StoreError(f"the stored file for '{version.dataset}' version {version.number} "
                              f"({path}) is missing; upload {version.original_name} again to "
@@ -799,6 +830,122 @@ class Store:
                              f"({path}) is damaged: its sha256 no longer matches; restore the "
                              f"store from a backup")
         return path
+
+    def _share_originals(self) -> None:
+        """Put into the database the originals that only this folder holds: those of a
+        store made on PostgreSQL before the database kept them (one query when there
+        are none).  A file here that is missing or damaged is left for `path_of` to
+        report."""
+        query = (select(versions_t.c.sha256, func.min(versions_t.c.stored_name))
+                 .where(~select(blobs.blobs_t.c.sha256)
+                        .where(blobs.blobs_t.c.sha256 == versions_t.c.sha256).exists())
+                 .group_by(versions_t.c.sha256))
+        with self.engine.connect() as conn:
+            missing = list(conn.execute(query))
+        for sha256, stored_name in missing:
+            path = self.files / stored_name
+            if self._intact(path, sha256):
+                with self.engine.begin() as conn:
+                    self._put_blob(conn, path, sha256)
+
+    def _fetch_original(self, version: Version, path: Path) -> Path:
+        """Fetch `version`'s original from the database into the cache file `path`."""
+        what = f"the stored file for '{version.dataset}' version {version.number}"
+        found = self._fetch_blob(version.sha256, path, STORED_FILE, what)
+        if not found:
+            raise StoreError(f"{what} is missing from the store database at {self.where}; "
+                             f"upload {version.original_name} again to '{version.dataset}' "
+                             f"(the same bytes put it back), or restore the store from a "
+                             f"backup")
+        return path
+
+    def _fetch_blob(self, sha256: str, path: Path, perms: int, what: str) -> bool:
+        """Copy the blob `sha256` from the database to `path` (atomically: a reader sees
+        the whole file or none); whether the database has it.  `StoreError` if it cannot
+        be read or is not its sha256's bytes."""
+        try:
+            with atomic_output(path, perms=perms) as fh:
+                if not blobs.copy_out(self.engine, sha256, fh):
+                    raise _NoBlob
+        except _NoBlob:
+            return False
+        except blobs.Mismatch:
+            raise StoreError(f"{what} is damaged in the store database at {self.where}: its "
+                             f"sha256 no longer matches; restore the store from a backup"
+                             ) from None
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot read {what} from the store database at {self.where}: "
+                             f"{db_message(e)}") from None
+        return True
+
+    def _put_blob(self, conn: Connection, src: Path, sha256: str) -> None:
+        """Stream the file `src` into the database as the blob `sha256` (PostgreSQL only),
+        in `conn`'s transaction."""
+        try:
+            with open(src, "rb") as fh:
+                blobs.put(conn, fh, sha256)
+        except blobs.Mismatch:
+            raise StoreError(f"{src.name} changed while it was being stored; upload it "
+                             f"again") from None
+        except OSError as e:
+            raise StoreError(f"cannot read {src}: {e.strerror or e}") from None
+
+    # -- built outputs, shared through a PostgreSQL database ----------------
+
+    @staticmethod
+    def _output_key(version: Version, output: str) -> tuple[str, int, str, str]:
+        return (version.dataset, version.number, version.sha256, output)
+
+    def put_output(self, version: Version, output: str, path: Path) -> None:
+        """On PostgreSQL, put the built file `path` of `version`'s `output` into the
+        database, so that every server on the store can serve it (`fetch_output`).
+        Nothing on SQLite, whose folder is the store."""
+        if self.embedded:
+            return
+        sha256 = sha256_file(path)
+        key = self._output_key(version, output)
+        try:
+            with self.engine.begin() as conn, open(path, "rb") as fh:
+                blobs.put_output(conn, key, fh, sha256)
+        except blobs.Mismatch:
+            raise StoreError(f"the built {output} of '{version.dataset}' version "
+                             f"{version.number} changed while it was stored") from None
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot store the built {output} in the store database at "
+                             f"{self.where}: {db_message(e)}") from None
+
+    def fetch_output(self, version: Version, output: str, path: Path) -> bool:
+        """On PostgreSQL, fill the cache file `path` with `version`'s built `output` from
+        the database; whether the database had it (always False on SQLite)."""
+        if self.embedded:
+            return False
+        key = self._output_key(version, output)
+        try:
+            with self._reading() as conn:
+                sha256 = blobs.output_blob(conn, key)
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot read the store database at {self.where}: "
+                             f"{db_message(e)}") from None
+        if sha256 is None:
+            return False
+        private_dir(path.parent)
+        return self._fetch_blob(sha256, path, PRIVATE_FILE,
+                                f"the built {output} of '{version.dataset}' version "
+                                f"{version.number}")
+
+    def shared_secret(self, key: str) -> str | None:
+        """On PostgreSQL, the random secret `key` kept in the database's meta table, made
+        once by whichever process asks first (INSERT ... ON CONFLICT DO NOTHING, then
+        SELECT: two servers starting at once get the same one).  None on SQLite, whose
+        secrets stay in the store's folder."""
+        if self.embedded:
+            return None
+        def work(conn: Connection) -> str:
+            conn.execute(pg_insert(meta_t).values(key=key, value=secrets.token_hex(32))
+                         .on_conflict_do_nothing())
+            return str(conn.execute(select(meta_t.c.value).where(meta_t.c.key == key))
+                       .scalar_one())
+        return self.run("keep the portal's secret key", work)  # type: ignore[no-any-return]
 
     def slug(self, dataset: str) -> str:
         """The folder label of `dataset` as the store keeps it (unique among datasets)."""
@@ -920,6 +1067,8 @@ class Store:
                         if conn.execute(select(meta_t.c.value).where(
                                 meta_t.c.key == _HAD_VERSIONS)).first() is None:
                             conn.execute(meta_t.insert().values(key=_HAD_VERSIONS, value="1"))
+                        if not self.embedded:     # the original, in the same transaction
+                            self._put_blob(conn, self.files / stored_name, sha256)
                         conn.execute(versions_t.insert().values(dataset_id=dataset_id,
                                                                 number=number, **values))
                         faults.point("upload.inserted")
@@ -968,11 +1117,18 @@ class Store:
 
     def repair_file(self, version: Version, src: str | os.PathLike[str]) -> bool:
         """Put back the stored copy of `version` from `src` (the same bytes) if it is
-        missing or no longer matches its sha256.  Returns whether it did."""
-        if self._intact(self.files / version.stored_name, version.sha256):
-            return False
-        self._put_file(Path(src), version.stored_name, version.sha256)
-        return True
+        missing or no longer matches its sha256 (on PostgreSQL: in the database, and in
+        the folder, its cache).  Returns whether it did."""
+        repaired = False
+        if not self._intact(self.files / version.stored_name, version.sha256):
+            self._put_file(Path(src), version.stored_name, version.sha256)
+            repaired = True
+        if not self.embedded:
+            with self.engine.begin() as conn:
+                if not blobs.has(conn, version.sha256):
+                    self._put_blob(conn, self.files / version.stored_name, version.sha256)
+                    repaired = True
+        return repaired
 
     @staticmethod
     def _intact(path: Path, sha256: str) -> bool:
@@ -1046,6 +1202,10 @@ def _versions_select() -> Any:
 # Built once: a Select is immutable (each .where() makes a new one), so every thread may
 # start from it, and SQLAlchemy keeps its cache key instead of working it out per query.
 _VERSIONS_SELECT = _versions_select()
+# on PostgreSQL, with whether the database still holds the version's original
+_PG_VERSIONS_SELECT = _VERSIONS_SELECT.add_columns(
+    select(blobs.blobs_t.c.sha256).where(blobs.blobs_t.c.sha256 == versions_t.c.sha256)
+    .exists().label("blob_held"))
 # built once: the portal runs it on every download (see accounts._SESSION_USER)
 _VERSION_BY_SLUG = _VERSIONS_SELECT.where(datasets_t.c.slug == bindparam("slug"),
                                           versions_t.c.number == bindparam("number"))
@@ -1066,6 +1226,10 @@ def _latest(*where: Any) -> Any:
 # the portal asks on every request for a dataset's latest version: built once, and
 # grouping only that dataset's versions
 _DATASET_BY_SLUG = _latest(datasets_t.c.slug == bindparam("slug"))
+
+
+class _NoBlob(Exception):
+    """The database has no such blob (inside `Store._fetch_blob` only)."""
 
 
 class DamagedStore(StoreError):
