@@ -13,10 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from reports import intake
 from reports.figures import equality as equality_module
+from reports.figures import totals as totals_module
 from reports.figures.compare import (
     GROUP_KEYS,
     Change,
@@ -1517,3 +1519,128 @@ def test_compare_figure_text_signs_a_change_and_gives_its_unit(key: str, value: 
     assert figure_text(key, value, signed=signed) == text
     if not signed:
         assert figure_text(key, value) == text          # unsigned unless asked
+
+
+# ---------------------------------------------------------------------------------------
+# totals internals (reports/figures/totals.py): the keys, the exact sums and the rows the
+# measures take, on inputs the files seldom give (very many codes, huge values, no rows)
+
+def _keys_by_first_appearance(*columns: list[int]) -> list[int]:
+    """Number each distinct tuple of codes 0, 1, ... in order of first appearance."""
+    seen: dict[tuple[int, ...], int] = {}
+    return [seen.setdefault(t, len(seen)) for t in zip(*columns)]
+
+
+@pytest.mark.parametrize("columns", [
+    # radices whose product is near 2**60: float64 would merge the last digit
+    ([2**40, 2**40, 0], [0, 1, 2**20]),
+    # radices of 2**33 each: their product (2**66) overflows int64 to 0, so one mixed-radix
+    # number would wrap and merge rows 0 and 1; the keys must be renumbered column by column
+    ([0, 2**31, 2**33 - 2], [0, 0, 2**33 - 2]),
+    # too many combinations for one number; key / radix would merge rows 0 and 3
+    ([0, 1, 2, 2**62], [1, 0, 0, 0]),
+    # -1 (no destination) is a code of its own
+    ([0, 0, 1, 1, 0], [-1, 0, -1, -1, 0]),
+])
+def test_totals_combined_key_numbers_distinct_code_tuples_in_order_of_first_appearance(
+        columns: tuple[list[int], ...]) -> None:
+    keys = totals_module._combine([np.array(c, dtype=np.int64) for c in columns])
+    assert keys.tolist() == _keys_by_first_appearance(*columns)
+    assert keys.dtype == np.int64
+
+
+def test_totals_combined_key_of_no_rows_is_empty() -> None:
+    keys = totals_module._combine([np.zeros(0, dtype=np.int64)] * 3)
+    assert keys.tolist() == []
+
+
+class _Given:
+    """A summed measure whose rows are the values given (duck-typed Measure)."""
+
+    needs = None
+
+    def __init__(self, values: list[int]) -> None:
+        self.key = "given"
+        self.values = np.array(values, dtype=np.int64)
+
+    def rows(self, _rows: Any) -> np.ndarray:
+        return self.values
+
+
+def _posts(n: int, cost: list[int] | None = None) -> Any:
+    import pandas as pd
+    return pd.DataFrame({"status": ["deleted"] * n, "fte": np.full(n, 1_000_000),
+                         "posts": np.ones(n, dtype=np.int64), "vacant": [None] * n,
+                         "cost": np.array(cost if cost is not None else [0] * n,
+                                          dtype=np.int64)})
+
+
+def test_totals_fine_sums_are_exact_for_values_float64_cannot_hold() -> None:
+    # -2**60 - 1 is not a float64: the sum must be done in integers, whatever the sign of
+    # the largest magnitude
+    values = [-(2**60), -1, 5, 7]
+    fine = np.array([0, 0, 1, 1], dtype=np.int64)
+    sums, first = totals_module._fine_sums(_posts(4), [_Given(values)], fine)  # type: ignore[list-item]
+    assert sums[:, 0].tolist() == [-(2**60) - 1, 12]
+    assert first.tolist() == [0, 2]
+
+
+def test_totals_fine_sums_of_no_rows_are_empty_integer_arrays() -> None:
+    sums, first = totals_module._fine_sums(_posts(0), [_Given([])],  # type: ignore[list-item]
+                                           np.zeros(0, dtype=np.int64))
+    assert sums.shape == (0, 1) and sums.dtype == np.int64
+    assert first.tolist() == [] and first.dtype == np.int64
+
+
+def test_totals_rows_carry_the_cost_only_for_a_measure_that_needs_it() -> None:
+    posts = _posts(3, cost=[100, 250, 4000])
+    # a measure needing a cost (alone, or with a Vacant column) gets the cost column
+    for key in ("deleted_cost", "at_risk_cost"):
+        assert totals_module._rows(posts, [measures.get(key)]).cost.tolist() == \
+            [100, 250, 4000]
+    # one that needs only a Vacant column, or nothing, gets whole hundredths of 0
+    for key in ("at_risk_fte", "deleted_fte"):
+        cost = totals_module._rows(posts, [measures.get(key)]).cost
+        assert cost.tolist() == [0, 0, 0] and cost.dtype == np.int64
+
+
+def test_totals_labels_of_no_rows_give_an_empty_integer_key(tmp_path: Path) -> None:
+    report, _ = _summary(tmp_path, [TOT_HEADER[:6], ["A", "W", "G1", 1, 1, "Deleted"]])
+    empty = replace(report, posts=report.posts.iloc[0:0], label_codes=None)
+    _, fine, has_location = totals_module._labels(empty)
+    assert fine.tolist() == [] and fine.dtype == np.int64
+    assert has_location is False
+
+
+def test_totals_labels_follow_the_posts_not_codes_made_for_other_posts(tmp_path: Path
+                                                                       ) -> None:
+    # the validation's codes belong to its own posts; posts put in their place (here the
+    # last two rows alone) are coded afresh
+    report, _ = _summary(tmp_path, [TOT_HEADER[:6], ["A", "W", "G1", 1, 1, "Deleted"],
+                                    ["B", "W", "G2", 2, 2, "Deleted"],
+                                    ["C", "W", "G3", 3, 3, "Retained"]])
+    other = replace(report, posts=report.posts.iloc[1:].reset_index(drop=True))
+    s = summarise(other)
+    assert [(g["team"], g["deleted_fte"]) for g in s.groups["by_team"]] == \
+        [("B", D(2)), ("C", D(0))]
+    assert s.totals["baseline_fte"] == D(2) + D(3)
+
+
+def test_totals_refuse_a_file_with_errors_naming_it_and_counting_them(tmp_path: Path
+                                                                     ) -> None:
+    path = make_xlsx(tmp_path, [TOT_HEADER[:6], ["A", "W", "G1", "lots", 1, "Deleted"],
+                                ["A", "W", "G1", 1, 1, "Sacked"]])
+    report = intake.check(path)
+    n = len(report.findings.errors)
+    assert n >= 2
+    for run in (summarise, totals_of):
+        with pytest.raises(InvalidData) as e:
+            run(report)
+        assert str(e.value) == f"{path.name} has {n} error(s); fix them first"
+
+
+def test_totals_derive_counts_posts_unless_told_the_file_has_none() -> None:
+    chosen = [measures.get("deleted_posts")]
+    assert totals_module._derive({"deleted_posts": 3}, chosen) == {"deleted_posts": 3}
+    assert totals_module._derive({"deleted_posts": 3}, chosen, has_posts=False) == \
+        {"deleted_posts": None}
