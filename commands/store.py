@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from commands.options import (
+    NonEmptyPath,
     chosen_db,
     debug_option,
     format_option,
@@ -152,7 +153,10 @@ def restore(src: Path | None, store_dir: Path | None, force: bool, resume: bool,
 @click.option("--to", "to", required=True, metavar="URL",
               help="The new, empty PostgreSQL database, e.g. "
                    "postgresql+psycopg://impact@db.example.org:5432/impact.")
-@store_option
+@click.option("--store", "store_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
+              metavar="DIR",
+              help="The SQLite store to move (its own impact.db, whatever $IMPACT_DB says). "
+                   "Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact.")
 @debug_option
 @handle_errors
 def migrate(to: str, store_dir: Path | None, debug: bool) -> None:
@@ -175,9 +179,6 @@ def migrate(to: str, store_dir: Path | None, debug: bool) -> None:
     """
     from reports.services.migrate import migrate_store  # start-up: SQLAlchemy
 
-    if chosen_db():
-        raise click.UsageError("migrate moves the SQLite store at --store; give the "
-                               "PostgreSQL database with --to, not --db")
     root = resolve_dir(store_dir)
     result = migrate_store(root, to, lambda line: click.echo(f"migrate: {line}", err=True))
     click.echo(f"Moved the store at {root} into {result.url}: {result.datasets} dataset(s), "
