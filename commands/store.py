@@ -1,4 +1,5 @@
-"""`impact store`: check a store, back it up while it is in use, restore a backup.  (What
+"""`impact store`: check a store, back it up while it is in use, restore a backup, move
+it to PostgreSQL.  (What
 the store holds is `commands.datasets`.)"""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from commands.options import (
+    NonEmptyPath,
     chosen_db,
     debug_option,
     format_option,
@@ -21,13 +23,15 @@ from reports.store.paths import resolve_dir
 
 @click.group()
 def store() -> None:
-    """Check, back up and restore the store (the uploaded versions and their files).
+    """Check, back up, restore the store (the uploaded versions and their files),
+    or move it to PostgreSQL.
 
     \b
     Examples:
       impact store check
       impact store backup /backups/impact-2024-04-30
       impact store restore /backups/impact-2024-04-30 --store /srv/impact
+      impact store migrate --to postgresql+psycopg://impact@db/impact --store /srv/impact
     """
 
 
@@ -143,6 +147,46 @@ def restore(src: Path | None, store_dir: Path | None, force: bool, resume: bool,
     if result.replaced is not None:
         click.echo(f"A copy of the store it replaced is kept at {result.replaced}; delete it "
                    f"when you no longer need it.", err=True)
+
+
+@store.command()
+@click.option("--to", "to", required=True, metavar="URL",
+              help="The new, empty PostgreSQL database, e.g. "
+                   "postgresql+psycopg://impact@db.example.org:5432/impact.")
+@click.option("--store", "store_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
+              metavar="DIR",
+              help="The SQLite store to move (its own impact.db, whatever $IMPACT_DB says). "
+                   "Default: $IMPACT_STORE, else $XDG_DATA_HOME/impact.")
+@debug_option
+@handle_errors
+def migrate(to: str, store_dir: Path | None, debug: bool) -> None:
+    """Move the store (SQLite, in its folder) into the empty PostgreSQL
+    database URL: every table, every stored original, and the portal's
+    secret key (so that signed-in users stay signed in).
+
+    The store is only read, and left as it was; it is held alone while it is
+    copied (uploads wait).  Everything is written in one transaction: a
+    migration that fails or is killed leaves the database as it was.  The copy is
+    then checked as `impact store check` does, every original read back from
+    the database and every version's totals worked out again; a copy that
+    fails is emptied again.  A database that already holds a store is
+    refused.  Afterwards give --db URL to every command (or set $IMPACT_DB).
+
+    \b
+    Examples:
+      impact store migrate --to postgresql+psycopg://impact@db.example.org/impact
+      impact store migrate --to postgresql://impact@localhost/impact --store /srv/impact
+    """
+    from reports.services.migrate import migrate_store  # start-up: SQLAlchemy
+
+    root = resolve_dir(store_dir)
+    result = migrate_store(root, to, lambda line: click.echo(f"migrate: {line}", err=True))
+    click.echo(f"Moved the store at {root} into {result.url}: {result.datasets} dataset(s), "
+               f"{result.versions} version(s), {result.originals} original(s)"
+               f"{', the portal secret key' if result.secret_key else ''}; impact store "
+               f"check: healthy.  The folder {root} is unchanged.")
+    click.echo(f"From now on give --db {result.url} to every impact command "
+               f"(or set $IMPACT_DB).")
 
 
 COMMANDS = (store,)

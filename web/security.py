@@ -19,10 +19,11 @@ from flask_login import current_user, login_required
 
 from reports.services.users import may
 from reports.store.db import Store
+from reports.store.paths import PORTAL_SECRET_FILE, PORTAL_SECRET_META
 
 SECRET_ENV = "IMPACT_SECRET_KEY"
-SECRET_FILE = "portal-secret-key"
-SECRET_META = "portal_secret_key"     # its key in a PostgreSQL store's meta table
+SECRET_FILE = PORTAL_SECRET_FILE
+SECRET_META = PORTAL_SECRET_META       # its key in a PostgreSQL store's meta table
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")

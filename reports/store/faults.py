@@ -38,6 +38,9 @@ POINTS = (
     "build.claimed", "build.finishing",
     # `impact monthly`: a file written beside its final name, not yet renamed
     "monthly.part-written",
+    # `impact store migrate`: a dataset's originals written, inside the one transaction;
+    # the transaction committed, the copy not yet checked
+    "migrate.copying", "migrate.committed",
 )
 
 ACTIONS = ("die", "pause")

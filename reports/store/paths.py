@@ -18,6 +18,8 @@ from ..model.errors import UsageProblem
 
 STORE_ENV = "IMPACT_STORE"
 DB_ENV = "IMPACT_DB"
+PORTAL_SECRET_FILE = "portal-secret-key"    # STORE/portal-secret-key: the portal's key (SQLite)
+PORTAL_SECRET_META = "portal_secret_key"    # its key in a PostgreSQL store's meta table
 
 
 MAX_NAME = 200

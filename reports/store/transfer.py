@@ -113,6 +113,35 @@ def replace_tables(url: str, source: Path, restore_id: str,
     SQLite file `source`, in one transaction (see the module's docstring).  `step` is
     called after each table is loaded ("loading") and just before the COMMIT
     ("committing"): the restore's test hooks."""
+    def mark(conn: Connection) -> None:
+        conn.execute(meta_t.delete().where(meta_t.c.key == RESTORE_ID))
+        conn.execute(meta_t.insert().values(key=RESTORE_ID, value=restore_id))
+    try:
+        _load(url, source, step, before_delete=None, before_commit=mark)
+    except SQLAlchemyError as e:
+        raise StoreError(f"cannot restore into the store database at {shown_url(url)}: "
+                         f"{db_message(e)}; it is as it was") from None
+
+
+def load_into_empty(url: str, source: Path, step: Callable[[str], None],
+                    refuse: Callable[[Connection], None],
+                    before_commit: Callable[[Connection], None]) -> None:
+    """Copy every impact table of the SQLite file `source` into the PostgreSQL database
+    `url`, in one transaction, as `replace_tables` does; `refuse(conn)` is called once the
+    transaction holds its locks and before anything is written (it raises to refuse a
+    database that is not empty: nothing is then changed), and `before_commit(conn)` adds
+    what else must commit with the tables (`impact store migrate`: the originals).  A
+    failure or a kill anywhere rolls the whole of it back."""
+    try:
+        _load(url, source, step, before_delete=refuse, before_commit=before_commit)
+    except SQLAlchemyError as e:
+        raise StoreError(f"cannot copy the store into the database at {shown_url(url)}: "
+                         f"{db_message(e)}; nothing was written to it") from None
+
+
+def _load(url: str, source: Path, step: Callable[[str], None],
+          before_delete: Callable[[Connection], None] | None,
+          before_commit: Callable[[Connection], None]) -> None:
     tables = all_tables()
     src_engine, engine = sqlite_engine(source), _engine(url)
     try:
@@ -124,6 +153,8 @@ def replace_tables(url: str, source: Path, restore_id: str,
             names = ", ".join(prep.format_table(t) for t in tables.sorted_tables)
             # writers wait for the COMMIT; readers go on, seeing the old rows until then
             conn.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
+            if before_delete is not None:
+                before_delete(conn)
             have = set(inspect(src).get_table_names())
             for table in reversed(tables.sorted_tables):
                 conn.execute(table.delete())
@@ -133,15 +164,25 @@ def replace_tables(url: str, source: Path, restore_id: str,
                 if table.autoincrement_column is not None:
                     _reset_sequence(conn, table, table.autoincrement_column.name)
                 step("loading")
-            conn.execute(meta_t.delete().where(meta_t.c.key == RESTORE_ID))
-            conn.execute(meta_t.insert().values(key=RESTORE_ID, value=restore_id))
+            before_commit(conn)
             step("committing")
-    except SQLAlchemyError as e:
-        raise StoreError(f"cannot restore into the store database at {shown_url(url)}: "
-                         f"{db_message(e)}; it is as it was") from None
     finally:
         src_engine.dispose()
         engine.dispose()
+
+
+def empty_tables(url: str, extra: MetaData) -> None:
+    """Delete every row of every impact table (and of `extra`'s tables) of the PostgreSQL
+    database `url`, in one transaction: a migration that failed its check undone."""
+    tables = all_tables()
+    def work(conn: Connection) -> None:
+        conn.execute(select(func.pg_advisory_xact_lock(RESTORE_KEY)))
+        have = set(inspect(conn).get_table_names())
+        for group in (extra, tables):
+            for table in reversed(group.sorted_tables):
+                if table.name in have:
+                    conn.execute(table.delete())
+    _run(url, "empty the tables", work)
 
 
 def _reset_sequence(conn: Connection, table: Table, column: str) -> None:
