@@ -5,8 +5,10 @@ Each fast path is a branch that chooses a faster way and falls back to a plain o
 This script runs `impact summary FILE --format json` in fresh processes, with the fast
 path and without it (monkeypatched off in that process only, so the product has no
 switch for it), alternating with/without in every round so the machine's other load
-hits both alike, and prints the medians as a Markdown table with the load average
-before and after.  Files are the generated schedules of `bench/bench.py` (the same
+hits both alike (with first in odd rounds, without first in even ones), and prints
+the medians of wall time and of CPU time (user + system of the process, all its
+threads: less moved by the machine's other load) as a Markdown table, with the
+median of each round's difference and the load average before and after.  Files are the generated schedules of `bench/bench.py` (the same
 cache: a 100,000-row xlsx and a 1,000,000-row CSV).
 
     python bench/fastpaths.py                     # every path, 5 rounds
@@ -122,23 +124,26 @@ class Variant:
     fast: bool
     argv: list[str]
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
 
 def argv_for(setup: str, file: Path) -> list[str]:
     return [sys.executable, "-c", RUNNER.format(setup=setup, path=str(file))]
 
 
-def run_once(argv: list[str], capture: bool = False) -> tuple[float, int, bytes, str]:
-    """Wall seconds, exit code, stdout (if captured) and stderr of one fresh process."""
+def run_once(argv: list[str], capture: bool = False) -> tuple[float, float, int, bytes, str]:
+    """Wall seconds, CPU seconds (user + system, from wait4: this child alone), exit
+    code, stdout (if captured) and stderr of one fresh process."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                              stdout=out if capture else subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                stdout=out if capture else subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        return (seconds, proc.returncode, out.read(),
-                err.read().decode("utf-8", "replace"))
+        return (seconds, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status),
+                out.read(), err.read().decode("utf-8", "replace"))
 
 
 def loadavg() -> str:
@@ -180,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     digests: dict[tuple[str, str], set[str]] = {}
     for v in variants:
-        _, code, out, err = run_once(v.argv, capture=True)
+        _, _, code, out, err = run_once(v.argv, capture=True)
         if code != 0 or MARK not in err:
             print(f"FAIL {v.path.name} {v.kind} fast={v.fast}: exit {code}, marker "
                   f"{'seen' if MARK in err else 'NOT seen'}\n{err[-1500:]}", file=sys.stderr)
@@ -197,27 +202,35 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     for r in range(args.repeat):
         bench.log(f"round {r + 1}/{args.repeat} (load {loadavg()})")
-        for v in variants:       # with, without, with, without ... in every round
-            seconds, code, _, err = run_once(v.argv)
-            if code != 0:
-                print(f"FAIL {v.path.name} {v.kind}: exit {code}\n{err[-1500:]}",
-                      file=sys.stderr)
-                return 1
-            v.seconds.append(seconds)
+        pairs = list(zip(variants[::2], variants[1::2], strict=True))
+        for on, off in pairs:    # with/without, then without/with in the next round
+            for v in ((on, off) if r % 2 == 0 else (off, on)):
+                seconds, cpu, code, _, err = run_once(v.argv)
+                if code != 0:
+                    print(f"FAIL {v.path.name} {v.kind}: exit {code}\n{err[-1500:]}",
+                          file=sys.stderr)
+                    return 1
+                v.seconds.append(seconds)
+                v.cpu.append(cpu)
     load_after = loadavg()
 
     print(f"\n{started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, Python "
           f"{sys.version.split()[0]}, `impact summary FILE --format json`, medians of "
           f"{args.repeat} alternating runs; load average (1/5/15 min) {load_before} before, "
           f"{load_after} after\n")
-    print("| fast path | file | with | without | bought | share of the command |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    print("| fast path | file | wall with | wall without | bought (median of pairs) | share "
+          "| CPU with | CPU without | CPU bought | share |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for on, off in zip(variants[::2], variants[1::2], strict=True):
         w, wo = statistics.median(on.seconds), statistics.median(off.seconds)
-        print(f"| {on.path.name} | {on.kind} | {w:.2f} s | {wo:.2f} s | {wo - w:+.2f} s | "
-              f"{(wo - w) / w:+.1%} |")
-    print("\n(bought = without - with; share = bought / the command's time with it; "
-          "spread with: " + ", ".join(
+        dw = statistics.median(b - a for a, b in zip(on.seconds, off.seconds, strict=True))
+        c, co = statistics.median(on.cpu), statistics.median(off.cpu)
+        dc = statistics.median(b - a for a, b in zip(on.cpu, off.cpu, strict=True))
+        print(f"| {on.path.name} | {on.kind} | {w:.2f} s | {wo:.2f} s | {dw:+.2f} s | "
+              f"{dw / w:+.1%} | {c:.2f} s | {co:.2f} s | {dc:+.2f} s | {dc / c:+.1%} |")
+    print("\n(wall: medians of whole processes; bought: the median of each round's "
+          "without - with; share: bought / the command's median with the fast path. "
+          "CPU: user + system of the process, all threads. Spread of wall with: " + ", ".join(
               f"{on.path.name}/{on.kind} {min(on.seconds):.2f}-{max(on.seconds):.2f}"
               for on in variants[::2]) + ")")
     return 0
