@@ -466,4 +466,6 @@ def leave(code: object) -> NoReturn:
         sys.stderr.flush()
     except (OSError, ValueError):
         sys.exit(code)
+    # no teardown: 0.11 s of 3.76 s (3%), 100k-row xlsx; 0.48 s of 7.52 s (6%), 1M-row CSV
+    # (bench/fastpaths.py, load 6)
     os._exit(code or 0)

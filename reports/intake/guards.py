@@ -113,6 +113,7 @@ def _inflate(name: str, zf: zipfile.ZipFile, fh: BinaryIO, info: zipfile.ZipInfo
              limits: Limits) -> bytes:
     """Decompress one part.  zipfile stops at the declared size and checks the CRC,
     so a part that lies about its size is caught here, before calamine reads it."""
+    # ISA-L inflate: 0.08 s CPU of 2.40 s (3%), 100k-row xlsx, load 6 (bench/fastpaths.py)
     data = _inflate_quickly(fh, info)
     if data is not None:
         return data
@@ -290,6 +291,7 @@ def scan_range(xml: bytes) -> SheetScan:
 
     if len(xml) > _MAX_BINARY:
         return _every_reference(xml, xml.count(b"<row"))
+    # RE2 proof: 0.34 s CPU of 2.30 s (15%), 100k-row xlsx, load 6 (bench/fastpaths.py)
     # RE2 (pyarrow's regular expressions: a linear-time automaton in C++, without the
     # GIL) proves most sheets ordinary in a quarter of the time `re` takes to read them.
     # Arrow reads binary values as Latin-1, so any byte is a character there.

@@ -85,6 +85,7 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
 
     tables: list[Table] = []
     numbers: list[SheetFigure] = []
+    # fastexcel: 1.32 s of 3.66 s (36%), 100k-row xlsx, load 6 (bench/fastpaths.py)
     grids = _fast_grids(loaded, names, spans) or _calamine_grids(path, names)
     for name, grid in grids:
         scan = scans[name]
