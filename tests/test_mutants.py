@@ -24,6 +24,7 @@ from reports.figures.compare import (
     Change,
     GroupChange,
     Post,
+    change_phrase,
     compare,
     figure_text,
     group_keys,
@@ -679,6 +680,116 @@ def test_compare_json_names_every_part_and_post_lines_give_grouped_posts(tmp_pat
     # a row of 2 posts says so; a single post does not
     assert added[0].endswith(": created, FTE 2, 2 posts")
     assert removed[0].endswith(": deleted, FTE 1")
+
+
+def _cmp_file(tmp_path: Path, name: str, rows: list[list[Any]],
+              header: list[str] = CMP_HEADER) -> Any:
+    return intake.check(make_xlsx(tmp_path, [header, *rows], name=name))
+
+
+def _cmp_row(pid: Any, team: str = "Team A", status: str = "Retained", dest: str = "",
+             vacant: str = "N") -> list[Any]:
+    return [pid, team, "Clerk", "G1", "Hub", 1, 1, status, dest, vacant]
+
+
+def test_compare_a_destination_counts_only_for_a_relocated_post(tmp_path: Path) -> None:
+    # a retained post's destination is ignored (intake warns), so changing it is no change
+    old = _cmp_file(tmp_path, "old.xlsx", [_cmp_row("P1", dest="Homes"),
+                                           _cmp_row("P2", status="Relocated", dest="Homes")])
+    new = _cmp_file(tmp_path, "new.xlsx", [_cmp_row("P1", dest="Learning"),
+                                           _cmp_row("P2", status="Relocated", dest="Learning")])
+    c = compare(old, new)
+    assert [(ch.new.post_id, ch.changes) for ch in c.changed] == [("P2", ("destination",))]
+
+
+def test_compare_a_summary_without_a_grouping_has_no_groups_of_it(tmp_path: Path) -> None:
+    old = _cmp_file(tmp_path, "old.xlsx", [_cmp_row("P1")])
+    new = _cmp_file(tmp_path, "new.xlsx", [_cmp_row("P1")])
+    bare_old = replace(summarise(old), groups={})
+    bare_new = replace(summarise(new), groups={})
+    assert compare(old, new, old_summary=bare_old).by_team == [
+        GroupChange("Team A", None, summarise(new).groups["by_team"][0])]
+    c = compare(old, new, old_summary=bare_old, new_summary=bare_new)
+    assert (c.by_team, c.by_grade) == ([], [])
+
+
+def test_compare_groups_come_in_natural_order_of_their_labels(tmp_path: Path) -> None:
+    old = _cmp_file(tmp_path, "old.xlsx", [_cmp_row("P1", team="Team 10"),
+                                           _cmp_row("P2", team="Team 9")])
+    new = _cmp_file(tmp_path, "new.xlsx", [_cmp_row("P1", team="Team 10"),
+                                           _cmp_row("P3", team="Team 2")])
+    # natural order: 2 < 9 < 10 (a plain string sort would put "Team 10" first)
+    assert [g.label for g in compare(old, new).by_team] == ["Team 2", "Team 9", "Team 10"]
+
+
+def test_compare_the_match_note_says_which_version_lacks_post_ids(tmp_path: Path) -> None:
+    with_ids = _cmp_file(tmp_path, "ids.xlsx", [_cmp_row("P1"), _cmp_row("P2")])
+    one_blank = _cmp_file(tmp_path, "one.xlsx", [_cmp_row("P1"), _cmp_row(None)])
+    two_blank = _cmp_file(tmp_path, "two.xlsx", [_cmp_row("P1"), _cmp_row(None),
+                                                 _cmp_row(None)])
+    c = compare(with_ids, with_ids)
+    assert (c.match, c.match_note) == ("post_id", "Posts are matched by Post ID.")
+    why = "1 post row(s) in the new version have no Post ID"
+    assert compare(with_ids, one_blank).match_note.startswith(
+        f"Posts are matched on team + title + grade + location, because {why}. ")
+    both = ("1 post row(s) in the old version have no Post ID; "
+            "2 post row(s) in the new version have no Post ID")
+    assert f"because {both}. " in compare(one_blank, two_blank).match_note
+
+
+def test_compare_without_a_post_id_column_says_the_schedules_have_none(tmp_path: Path) -> None:
+    rows = [_cmp_row("x")[1:], _cmp_row("y")[1:]]
+    old = _cmp_file(tmp_path, "old.xlsx", rows, CMP_HEADER[1:])
+    new = _cmp_file(tmp_path, "new.xlsx", rows[:1], CMP_HEADER[1:])
+    note = compare(old, new).match_note
+    assert note.startswith("Posts are matched on team + title + grade + location, because "
+                           "the schedules have no Post ID column. ")
+
+
+def test_change_phrase_counts_at_risk_posts_only_when_both_versions_have_them() -> None:
+    old = {"deleted_fte": Decimal(3), "deleted_posts": 3, "at_risk_posts": 2}
+    new = {"deleted_fte": Decimal(3), "deleted_posts": 4}
+    assert change_phrase(old, new) == \
+        "deleted FTE unchanged at 3; 1 more post proposed for deletion"
+    assert change_phrase(new, old) == \
+        "deleted FTE unchanged at 3; 1 fewer post proposed for deletion"
+
+
+@pytest.mark.parametrize("old_posts, new_posts", [(3, None), (None, 3)])
+def test_change_phrase_says_posts_not_given_when_either_version_lacks_them(
+        old_posts: int | None, new_posts: int | None) -> None:
+    old = {"deleted_fte": Decimal(2), "deleted_posts": old_posts}
+    new = {"deleted_fte": Decimal("2.5"), "deleted_posts": new_posts}
+    assert change_phrase(old, new) == "deleted FTE up 0.5 to 2.5; posts not given"
+
+
+VACANT_NOTE = ("Only one version says which posts are vacant, so changes in at-risk figures "
+               "are not reported.")
+COST_NOTE = "Only one version has annual costs, so cost changes are not reported."
+
+
+def test_compare_notes_a_vacant_or_cost_column_in_only_one_version(tmp_path: Path) -> None:
+    header = [*CMP_HEADER, "Annual cost"]
+    both = _cmp_file(tmp_path, "both.xlsx", [[*_cmp_row("P1"), 30000]], header)
+    no_vacant = _cmp_file(tmp_path, "nov.xlsx", [[*_cmp_row("P1")[:-1], 30000]],
+                          [*CMP_HEADER[:-1], "Annual cost"])
+    no_cost = _cmp_file(tmp_path, "noc.xlsx", [_cmp_row("P1")])
+    assert (both.has_vacant, both.has_cost, no_vacant.has_vacant, no_cost.has_cost) == \
+        (True, True, False, False)
+    assert compare(both, both).notes == []
+    assert compare(no_vacant, no_vacant).notes == []
+    assert compare(both, no_vacant).notes == [VACANT_NOTE]
+    assert compare(no_cost, both).notes == [COST_NOTE]
+    assert compare(no_vacant, no_cost).notes == [VACANT_NOTE, COST_NOTE]
+
+
+def test_compare_a_post_keeps_its_sheet_and_spreadsheet_row(tmp_path: Path) -> None:
+    old = _cmp_file(tmp_path, "old.xlsx", [_cmp_row("P1")])
+    new = _cmp_file(tmp_path, "new.xlsx", [_cmp_row("P1"), _cmp_row("P2")])
+    [added] = compare(old, new).added
+    # make_xlsx writes sheet "Posts" with the header in row 1, so P2 is row 3
+    assert (added.sheet, added.row) == ("Posts", 3)
+    assert added.to_dict()["sheet"] == "Posts" and added.to_dict()["row"] == 3
 
 
 def _no_lone_hidden_cell(c: Any) -> None:
