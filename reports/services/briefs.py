@@ -217,8 +217,9 @@ SUFFIXES = {"pdf": ".pdf", "html": ".html", "docx": ".docx"}
 
 def trend_for(src: Opened) -> Trend | None:
     """A stored version's trend: every version of its dataset up to it, when there is
-    more than one.  A briefing that suppresses small numbers shows no trend section; its
-    method section says why (`reports.documents.sections.trend`)."""
+    more than one.  A briefing that suppresses small numbers shows only what the
+    publication ledger released for the earlier versions (`reports.documents.sections.
+    trend`)."""
     if src.store is None or src.version is None:
         return None
     versions = src.store.versions(src.version.dataset)
