@@ -62,15 +62,13 @@ def trend(b: Builder) -> list[Block]:
     out: list[Block] = [Text(clean(
         f"The proposals across {len(t)} {what}s{latest}, from {tr.when_text(first)} to "
         f"{tr.when_text(last)}: {_changed_words(t, steps, what)}", 600))]
-    widths = [1.1, 1.3] + [1.7 if m == "net_saving" else 1.3 for m in shown]
+    header, widths = _columns(shown, monthly)
     rows: list[list[Cell]] = []
     for i, p in enumerate(t.points):
         row: list[Cell] = [p.label, tr.as_of_text(p)]
         rows.append(row + [key(i, m) if p.values.get(m) is not None else "not given"
                            for m in shown])
-    out.append(b.table(Table(["Version" if not monthly else "Month", "As of"] +
-                             [tr.LABELS[m] for m in shown], rows, text_cols=2,
-                             widths=widths,
+    out.append(b.table(Table(header, rows, text_cols=2, widths=widths,
                              caption=f"The main figures, {what} by {what}")))
     change_rows: list[list[Cell]] = []
     for i in range(1, len(t)):
@@ -85,9 +83,7 @@ def trend(b: Builder) -> list[Block]:
         head: list[Cell] = [t.points[i].label, tr.as_of_text(t.points[i])]
         change_rows.append(head + cells)
     b.show(c for r in change_rows for c in r)
-    out.append(Table(["Version" if not monthly else "Month", "As of"] +
-                     [tr.LABELS[m] for m in shown], change_rows, text_cols=2,
-                     widths=widths,
+    out.append(Table(header, change_rows, text_cols=2, widths=widths,
                      caption=f"The change from the {what} before"))
     for i in steps:
         said = "; ".join(f"{tr.LABELS[m]} {tr.fmt_change(m, d)}"
@@ -105,6 +101,13 @@ def trend(b: Builder) -> list[Block]:
     out.append(Text("Each row gives the whole-file totals of the version as it was stored. "
                     + tr.PUBLIC_TREND, "note"))
     return out
+
+
+def _columns(shown: list[str], monthly: bool) -> tuple[list[str], list[float]]:
+    """The header and relative widths of the trend's two tables (series and changes)."""
+    header = ["Month" if monthly else "Version", "As of", *(tr.LABELS[m] for m in shown)]
+    widths = [1.1, 1.3, *(1.7 if m == "net_saving" else 1.3 for m in shown)]
+    return header, widths
 
 
 def _changed_words(t: tr.Trend, steps: list[int], what: str) -> str:
@@ -158,14 +161,13 @@ def _published(b: Builder, t: tr.Trend) -> list[Block]:
 
     monthly = any(p.month for p in t.points)
     what = "month" if monthly else "version"
-    head = "Version" if not monthly else "Month"
+    header, widths = _columns(shown, monthly)
     rows: list[list[Cell]] = [[p.label, tr.as_of_text(p), *(cell(p, m) for m in shown)]
                               for p in points]
     changes: list[list[Cell]] = [
         [new.label, tr.as_of_text(new), *(change(old, new, m) for m in shown)]
         for old, new in zip(points, points[1:])]
     b.show(c for r in rows + changes for c in r)
-    widths = [1.1, 1.3] + [1.7 if m == "net_saving" else 1.3 for m in shown]
     left = len(t) - len(points)
     return [
         Text(clean(f"The figures published for {len(points)} {what}s of this dataset, from "
@@ -173,11 +175,9 @@ def _published(b: Builder, t: tr.Trend) -> list[Block]:
                    + (f" ({left} {what}s of {len(t)} with no public output earlier, or "
                       f"beyond the latest {SHOWN}, are left out)" if left else "")
                    + ".", 600)),
-        b.table(Table([head, "As of"] + [tr.LABELS[m] for m in shown], rows, text_cols=2,
-                      widths=widths, caption=f"The main figures as published, {what} by "
-                                             f"{what}")),
-        Table([head, "As of"] + [tr.LABELS[m] for m in shown], changes, text_cols=2,
-              widths=widths, caption=f"The change from the {what} before, where both "
-                                     f"figures were published"),
+        b.table(Table(header, rows, text_cols=2, widths=widths,
+                      caption=f"The main figures as published, {what} by {what}")),
+        Table(header, changes, text_cols=2, widths=widths,
+              caption=f"The change from the {what} before, where both figures were published"),
         Text(tr.PUBLIC_TREND, "note"),
     ]
