@@ -25,6 +25,7 @@ from commands import (
 )
 from commands.options import DEBUG_ENV, leave
 from reports.model.version import __version__
+from reports.store import faults
 
 TOPICS = (reading, briefings, datasets, store, consultation, costs, monthly, delivery, portal)
 
@@ -48,6 +49,9 @@ for _topic in TOPICS:
 def main() -> None:
     """Console-script entry point.  Our own errors are handled in each command; anything
     else is a bug, shown in one line, not a traceback, unless --debug is given."""
+    if faults.problem():       # a test hook set wrongly: say so, do nothing else
+        click.echo(f"Error: {faults.problem()}", err=True)
+        leave(2)
     try:
         cli(prog_name="impact")
     except SystemExit as e:     # how click ends every command: ended without teardown

@@ -237,3 +237,27 @@ def test_a_builder_killed_at_each_point_leaves_its_job_to_be_taken_again(
         jobs.finish(again, "other")
         assert jobs.of_version(DATASET, 1, v.sha256)[first.output].state == DONE
     assert (builds.folder_of(root, v) / first.output).is_file()
+
+
+@pytest.mark.parametrize("value", ["bogus", "upload.inserted:explode", "nowhere:die",
+                                   "upload.inserted#0:die", "upload.inserted:pause"])
+def test_a_malformed_fault_hook_is_one_line_and_nothing_runs(tmp_path: Path, value: str) -> None:
+    """A mistyped $IMPACT_FAULT (a test hook) stops the command before it does anything,
+    with one line that says what the variable must look like: no traceback."""
+    store = tmp_path / "store"
+    done = subprocess.run([impact_exe(), "upload", str(csv_variant(tmp_path, 0)), "--dataset",
+                           DATASET, "--store", str(store), "--as-of", "2024-03-01"],
+                          capture_output=True, text=True, timeout=120,
+                          env=child_env(tmp_path, **{faults.ENV: value}))
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(f"Error: ${faults.ENV}: ") and "POINT[#N]:die" in done.stderr
+    assert not store.exists()
+
+
+def test_the_fault_hook_reads_each_well_formed_value() -> None:
+    assert faults._load("") == (None, None)
+    assert faults._load("upload.inserted#2:die, backup.copied:pause:/tmp/x") == (
+        {"upload.inserted": ("die", "", 2), "backup.copied": ("pause", "/tmp/x", 0)}, None)
+    wanted, problem = faults._load("upload.inserted:die,bogus")
+    assert wanted is None and problem is not None and "'bogus'" in problem

@@ -60,8 +60,22 @@ def _parse(value: str) -> dict[str, tuple[str, str, int]] | None:
     return wanted or None
 
 
-_WANTED = _parse(os.environ.get(ENV, ""))
+def _load(value: str) -> tuple[dict[str, tuple[str, str, int]] | None, str | None]:
+    """What $IMPACT_FAULT asks for, and the one-line reason it cannot be read (then it
+    asks for nothing: `problem` reports it, so that a front end refuses to start)."""
+    try:
+        return _parse(value), None
+    except ValueError as e:
+        return None, str(e)
+
+
+_WANTED, _PROBLEM = _load(os.environ.get(ENV, ""))
 _reached: dict[str, int] = {}
+
+
+def problem() -> str | None:
+    """Why $IMPACT_FAULT cannot be read, or None (unset or well formed)."""
+    return _PROBLEM
 
 
 def point(name: str) -> None:
