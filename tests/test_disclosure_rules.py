@@ -398,3 +398,28 @@ def test_a_template_that_suppresses_is_public_for_the_equality_rule() -> None:
         _template_with("union", privacy={"small_number_threshold": 5})   # the copy lists 3
     with pytest.raises(UsageProblem, match="public output"):
         with_kept(t, "retained")
+
+
+def test_a_hidden_count_held_up_by_a_published_fte_gets_all_its_room_above() -> None:
+    """The repair gives a hidden figure room of the threshold, on either side.  A count
+    of posts whose FTE is published cannot go below that FTE (FTE is at most the posts),
+    so all its room must be above: here, by hiding another figure of its relation.
+    (It used to ask for room below first, found none, and refused.)"""
+    from reports.figures.privacy import protect
+
+    d, r, b = ("total", "deleted_posts"), ("total", "retained_posts"), ("total", "baseline_posts")
+    d_fte, b_fte = ("total", "deleted_fte"), ("total", "baseline_fte")
+    values: dict[tuple, Any] = {d: 12, r: 8, b: 20, d_fte: Decimal(12), b_fte: Decimal(20)}
+    units = {d: POSTS, r: POSTS, b: POSTS, d_fte: FTE, b_fte: FTE}
+    links = _links(values, units)
+    links.equations = [(b, d, r)]
+    links.at_most = [(d_fte, d), (b_fte, b)]
+    links.sensitive = {d}                     # hidden for its own sake (a small change)
+    links.fixed = {d_fte, b_fte}              # published before: never hidden now
+    hidden = set(protect(links, THRESHOLD).hidden)
+    assert d in hidden and hidden & {b, r} and not hidden & links.fixed
+    from .test_privacy import solve_ranges
+
+    cells = {k: MARKER if k in hidden else v for k, v in values.items()}
+    lo, hi = solve_ranges(cells, [{b: -1, d: 1, r: 1}], [(d_fte, d), (b_fte, b)])[d]
+    assert lo == 12 and hi - lo >= THRESHOLD             # from 12 up, never below

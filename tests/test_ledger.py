@@ -51,11 +51,12 @@ def _cells(data: dict[str, Any], tag: str) -> dict[tuple, Any]:
 
 
 def _audit_together(old: dict[str, Any], new: dict[str, Any], old_full: dict[str, Any],
-                    new_full: dict[str, Any]) -> int:
+                    new_full: dict[str, Any], by: tuple[str, ...] = BY) -> int:
     """Audit two public summaries together, every truly unchanged figure taken as
-    unchanged; returns how many hidden figures were audited."""
-    cells, eqs, pairs = summary_system(old, BY, tag=("old",))
-    more = summary_system(new, BY, tag=("new",))
+    unchanged; returns how many hidden figures were audited.  `by`: the breakdowns the
+    file has (an empty one would say every total is 0)."""
+    cells, eqs, pairs = summary_system(old, by, tag=("old",))
+    more = summary_system(new, by, tag=("new",))
     cells.update(more[0])
     eqs += more[1]
     pairs += more[2]
@@ -313,3 +314,48 @@ def test_the_union_grows_only_by_what_changed(tmp_path: Path) -> None:
                if k in links.values and links.values[k] != v}
     added = {k[2:] for k in both.prior}
     assert changed and added == changed | (set(other.links.values) - set(links.values))
+
+
+TWENTY = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant", "Annual cost"]
+
+
+def _twenty_posts(tmp_path: Path, name: str, kept: int) -> Path:
+    """20 posts of 1 FTE in four teams of 5: in each, posts 0-2 deleted (post 1 vacant),
+    3-4 retained; post `kept` of Alpha (none: -1) retained instead."""
+    from .conftest import make_xlsx
+
+    rows = []
+    for t, team in enumerate(("Alpha", "Beta", "Gamma", "Delta")):
+        for k in range(5):
+            deleted = k < 3 and not (team == "Alpha" and k == kept)
+            rows.append([team, f"Officer {k}", f"G{4 + k % 3}", 1, 1,
+                         "Deleted" if deleted else "Retained", "Y" if k == 1 else "N",
+                         30000 + 1000 * k + 500 * t])
+    return make_xlsx(tmp_path, [TWENTY, *rows], name=name)
+
+
+def test_a_20_post_files_next_public_version_is_published_and_safe_with_the_last(
+        tmp_path: Path) -> None:
+    """Only a file of fewer than 10 posts may be refused.  Version 1 of a 20-post file
+    publishes its deleted FTE (12) and hides its deleted posts: FTE is at most the
+    posts, so they are at least 12 and can only be shown to have room upwards.  Version
+    2 (one occupied post kept) used to be refused ("deleted_posts (as published before)
+    could be worked out to within 5 ... whatever else is hidden"): the repair asked for
+    room downwards that FTE <= posts never gives.  Now it is published, and the two
+    public summaries audited together by an independent LP recover nothing."""
+    v1, v2 = _twenty_posts(tmp_path, "v1.xlsx", -1), _twenty_posts(tmp_path, "v2.xlsx", 2)
+    root = tmp_path / "store"
+    got = []
+    for path, day in ((v1, "2026-01-05"), (v2, "2026-02-05")):
+        assert invoke("upload", path, "--dataset", "Twenty", "--store", root,
+                      "--as-of", day).exit_code == 0
+        result = invoke("summary", "--dataset", "Twenty", "--store", root, "--audience",
+                        "public", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        got.append(json.loads(result.stdout))
+    old_full, new_full = _full(v1), _full(v2)
+    assert (old_full["totals"]["baseline_posts"], old_full["totals"]["deleted_posts"],
+            new_full["totals"]["deleted_posts"]) == (20, 12, 11)
+    assert got[0]["totals"]["deleted_fte"] not in (MARKER, None)   # what holds it up
+    assert _audit_together(got[0], got[1], old_full, new_full, by=("team", "grade")) > 0
+    assert _money_moved_safely(got[0], got[1], old_full, new_full) >= 1

@@ -194,6 +194,10 @@ def protect(links: Links, threshold: int) -> Protection:
                 if hi is None or hi - lo >= problem.needed(k):
                     passed[k] = (lo, hi)
                     continue
+                # it cannot move down by its share (a published FTE holds a count of
+                # posts up): ask all the room of the other side
+                picks = problem.pattern(k, shown, either_side=True)
+            if not picks:
                 raise Unpublishable(
                     f"no safe pattern of hidden figures exists: {_name(k)} could be worked "
                     f"out to within {threshold} from the other figures, whatever else is "
@@ -391,14 +395,17 @@ class _Problem:
 
     # ---- what to hide next
 
-    def pattern(self, key: Key, shown: set[Key]) -> set[Key] | None:
+    def pattern(self, key: Key, shown: set[Key], either_side: bool = False
+                ) -> set[Key] | None:
         """`_pattern` over a small area around `key`, then over a wider one."""
-        found = self._pattern(key, shown, self._area(key, PATTERN_CELLS))
+        found = self._pattern(key, shown, self._area(key, PATTERN_CELLS), either_side)
         if found is None:
-            found = self._pattern(key, shown, self._area(key, 3 * PATTERN_CELLS, once=False))
+            found = self._pattern(key, shown, self._area(key, 3 * PATTERN_CELLS, once=False),
+                                  either_side)
         return found
 
-    def _pattern(self, key: Key, shown: set[Key], cells: list[Key]) -> set[Key] | None:
+    def _pattern(self, key: Key, shown: set[Key], cells: list[Key],
+                 either_side: bool = False) -> set[Key] | None:
         """Published figures to hide so that `key` can move by the threshold.
 
         A linear program looks for the cheapest change to the figures around `key`
@@ -407,15 +414,17 @@ class _Problem:
         move for free, published ones at a cost that grows with their size (the
         headline totals dearest), zeros and figures further away not at all.  Every
         published figure that moves is returned: hidden, they give `key` its room.
-        (The heuristic of Fischetti and Salazar for cell suppression.)
+        (The heuristic of Fischetti and Salazar for cell suppression.)  With
+        `either_side`, when `key` cannot move so (a published FTE holds a count of
+        posts up: FTE is at most the posts), the whole threshold is asked of one
+        direction, then of the other: the audit needs room of the threshold, on
+        either side or both.
         """
-        import highspy  # the LP solver: loaded only when an output suppresses figures
-        import numpy as np
-
         need = self.needed(key)
         v = self.value[key]
         down = min(max(v - 1, 0), need)
-        up = need - down
+        splits = ([(need, 0)] + ([(0, need)] if down == need else []) if either_side
+                  else [(need - down, down)])
         movable = [k for k in cells if k in self.unknown or
                    (k in shown and self.value[k] != 0 and k not in self.links.fixed)]
         index = {k: i for i, k in enumerate(movable)}
@@ -448,6 +457,20 @@ class _Problem:
                     cols += [index[k], n + index[k]]
                     coefs += [coef, -coef]
             lp_rows.append((cols, coefs, -math.inf, per * self.value[p] - self.value[f]))
+        for up, down in dict.fromkeys(splits):
+            picked = self._moves(key, index, cost, floor, lp_rows, up, down)
+            if picked is not None:
+                return picked
+        return None
+
+    def _moves(self, key: Key, index: dict[Key, int], cost: list[float], floor: list[float],
+               lp_rows: list[Row], up: int, down: int) -> set[Key] | None:
+        """The published figures that move when `key` moves up by `up` and, separately,
+        down by `down`, at least cost (`_pattern`); None when it cannot move so."""
+        import highspy  # the LP solver: loaded only when an output suppresses figures
+        import numpy as np
+
+        n = len(index)
         picked: set[Key] = set()
         for direction, amount in ((1, up), (-1, down)):
             if amount <= 0:
