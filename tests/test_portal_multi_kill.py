@@ -341,7 +341,7 @@ def _kill_and_take_over(url: str, tmp_path: Path, shared: Callable[[], Store], s
 
     def a_stopped() -> bool:
         assert a.process.poll() is None, (tmp_path / "a.log").read_text(errors="replace")
-        return (all(p.exists() for p in reached)
+        return (all(p.is_file() and p.read_text().endswith("\n") for p in reached)  # written
                 and sum(u.stored is not None for u in files) >= 5)
 
     _wait("A to stop in its builder and in an upload, after 5 uploads stored", a_stopped)
