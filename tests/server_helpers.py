@@ -16,6 +16,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from reports.services import users
@@ -31,30 +32,53 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass
+class Served:
+    """A running `impact serve`: its port and its process (to kill it as a test needs)."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
 def serving(store: Path, *args: str) -> Iterator[int]:
     """`impact serve --store STORE ARGS` on a free port; yields the port."""
+    with serving_process(store, *args) as served:
+        yield served.port
+
+
+@contextmanager
+def serving_process(store: Path, *args: str, env: dict[str, str] | None = None,
+                    log: Path | None = None) -> Iterator[Served]:
+    """`impact serve --store STORE ARGS` on a free port, with `env` added to its
+    environment and its output in the file `log` (else a pipe, read only if it fails to
+    start); yields its port and process.  Stopped after (if it still runs)."""
     port = free_port()
     exe = Path(sys.executable).with_name("impact")
     command = [str(exe)] if exe.exists() else [sys.executable, "-c", "import cli; cli.main()"]
-    env = {**os.environ, users.CHEAP_HASH_ENV: "1"}
+    env = {**os.environ, users.CHEAP_HASH_ENV: "1", **(env or {})}
+    out = open(log, "wb") if log is not None else None      # closed below
     proc = subprocess.Popen([*command, "serve", "--port", str(port), "--store", str(store),
                              "--check-workers", "0", *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=env, stdout=out or subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     try:
         for _ in range(600):           # wait for it to listen (not a timed assertion)
             if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise AssertionError(f"impact serve exited: {out}")
+                said = (log.read_text(errors="replace") if log is not None
+                        else proc.stdout.read().decode() if proc.stdout else "")
+                raise AssertionError(f"impact serve exited: {said}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
                 time.sleep(0.1)
-        yield port
+        yield Served(port, proc)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        if out is not None:
+            out.close()
 
 
 def raw(port: int, request: bytes) -> tuple[int, dict[str, str], str]:
