@@ -423,3 +423,36 @@ def test_a_hidden_count_held_up_by_a_published_fte_gets_all_its_room_above() -> 
     cells = {k: MARKER if k in hidden else v for k, v in values.items()}
     lo, hi = solve_ranges(cells, [{b: -1, d: 1, r: 1}], [(d_fte, d), (b_fte, b)])[d]
     assert lo == 12 and hi - lo >= THRESHOLD             # from 12 up, never below
+
+
+def _small_file(tmp_path: Path, teams: int, per: int, version: int) -> Path:
+    """`teams` teams of `per` posts of 1 FTE: the first half (rounded up) of each team's
+    posts deleted (the second one vacant), the rest retained; in version 2 the first
+    post of the first team is retained instead."""
+    rows = []
+    for t in range(teams):
+        for k in range(per):
+            deleted = k < (per + 1) // 2 and not (version == 2 and t == 0 and k == 0)
+            rows.append([f"Team {t}", f"Officer {k}", f"G{4 + k % 3}", 1, 1,
+                         "Deleted" if deleted else "Retained", "Y" if k == 1 else "N",
+                         30000 + 1000 * k + 500 * t])
+    return make_xlsx(tmp_path, [["Team", "Job title", "Grade", "FTE", "Posts", "Status",
+                                 "Vacant", "Annual cost"], *rows], name=f"v{version}.xlsx")
+
+
+@pytest.mark.parametrize(("teams", "per"), [(2, 5), (5, 2), (10, 1), (3, 4), (4, 5)])
+def test_the_next_public_version_of_a_file_of_10_posts_or_more_is_published(
+        tmp_path: Path, teams: int, per: int) -> None:
+    """Only a file of fewer than 10 posts may be refused, and that holds for its next
+    version too, audited with what the first one published.  A file of 10 posts whose
+    first version hid nearly everything had its second refused: the repair asked for
+    room below that a sum of hidden parts (one unit each at least) does not have."""
+    root = tmp_path / "store"
+    for version in (1, 2):
+        path = _small_file(tmp_path, teams, per, version)
+        assert invoke("upload", path, "--dataset", "Small", "--store", root, "--as-of",
+                      f"2026-0{version}-05").exit_code == 0
+        for command in (["summary", "--format", "json"], ["brief", "-o", tmp_path / "b.pdf"]):
+            result = invoke(*command[:1], "--dataset", "Small", "--store", root,
+                            "--audience", "public", *command[1:])
+            assert result.exit_code == 0, (version, command[0], result.stderr)

@@ -415,18 +415,25 @@ class _Problem:
         headline totals dearest), zeros and figures further away not at all.  Every
         published figure that moves is returned: hidden, they give `key` its room.
         (The heuristic of Fischetti and Salazar for cell suppression.)  With
-        `either_side`, when `key` cannot move so (a published FTE holds a count of
-        posts up: FTE is at most the posts), the whole threshold is asked of one
-        direction, then of the other: the audit needs room of the threshold, on
-        either side or both.
+        `either_side`, for a `key` that cannot move down that far (a published FTE
+        holds a count of posts up, FTE being at most the posts; a sum of hidden parts
+        cannot go below one unit each), d is as far down as it could go were every
+        figure around it hidden, and u the rest: the audit needs room of the
+        threshold, on either side or both.
         """
         need = self.needed(key)
         v = self.value[key]
         down = min(max(v - 1, 0), need)
-        splits = ([(need, 0)] + ([(0, need)] if down == need else []) if either_side
-                  else [(need - down, down)])
         movable = [k for k in cells if k in self.unknown or
                    (k in shown and self.value[k] != 0 and k not in self.links.fixed)]
+        if either_side:      # as far down as it can go were all of them hidden, the rest up
+            saved = self.hidden
+            self.set_hidden(saved | {k for k in movable if k not in self.unknown})
+            lo, hi = self.range_of(key, wide=True)
+            self.set_hidden(saved)
+            down = min(max(v - lo, 0), need)
+            if hi is not None and need - down > hi - v:
+                return None
         index = {k: i for i, k in enumerate(movable)}
         n = len(movable)
         cost = []
@@ -457,11 +464,7 @@ class _Problem:
                     cols += [index[k], n + index[k]]
                     coefs += [coef, -coef]
             lp_rows.append((cols, coefs, -math.inf, per * self.value[p] - self.value[f]))
-        for up, down in dict.fromkeys(splits):
-            picked = self._moves(key, index, cost, floor, lp_rows, up, down)
-            if picked is not None:
-                return picked
-        return None
+        return self._moves(key, index, cost, floor, lp_rows, need - down, down)
 
     def _moves(self, key: Key, index: dict[Key, int], cost: list[float], floor: list[float],
                lp_rows: list[Row], up: int, down: int) -> set[Key] | None:
