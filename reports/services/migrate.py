@@ -10,8 +10,10 @@ Then, in ONE PostgreSQL transaction (`transfer.load_into_empty`): the target is 
 if it already holds a store (its meta table names one, or it has versions), every
 impact table is copied from the snapshot (`transfer.all_tables`), every stored original
 is streamed into the blob table a chunk at a time (`blobs.put`, which checks each
-against its sha256), and the portal's secret key (STORE/portal-secret-key) becomes the
-database's key, so that sessions issued by the old portal stay valid.  A failure or a
+against its sha256), the datasets' profiles and template overrides (STORE/profiles,
+STORE/templates) are put into the shared files' tables (`shared`), and the portal's
+secret key (STORE/portal-secret-key) becomes the database's key, so that sessions issued
+by the old portal stay valid.  A failure or a
 kill before the COMMIT leaves the target as it was (the server rolls the transaction
 back).
 
@@ -23,7 +25,8 @@ is emptied again (one transaction), and the migration fails, naming the problems
 migration killed after the COMMIT and before the check has ended leaves the whole
 store in the database (never part of it); `impact store check --db URL` checks it.
 
-Built outputs are not copied: the portal builds them again on first request.
+Built outputs are not copied: the portal builds them again on first request; nor are
+uploads held for the mapping step (they last an hour; the portal is stopped to move).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 
 from ..model.errors import StoreError
-from ..store import blobs, faults, transfer
+from ..store import blobs, faults, shared, transfer
 from ..store.db import (
     DB_NAME,
     EMBEDDED,
@@ -52,6 +55,8 @@ from ..store.db import (
 from ..store.files import PRIVATE_DIR
 from ..store.lock import store_lock
 from ..store.paths import PORTAL_SECRET_FILE, PORTAL_SECRET_META
+from .monthly import TEMPLATES_DIR
+from .profiles import PROFILE_NAME, PROFILES_DIR
 from .upkeep import CheckResult, check_open
 
 
@@ -105,6 +110,7 @@ def migrate_store(root: Path, to: str,
                         progress(f"'{name}': {len(group)} version(s), "
                                  f"{len(fresh)} original(s) copied")
                         faults.point("migrate.copying")
+                    _share_folder(conn, root)
                     if secret is not None:
                         conn.execute(meta_t.delete().where(meta_t.c.key == PORTAL_SECRET_META))
                         conn.execute(meta_t.insert().values(key=PORTAL_SECRET_META,
@@ -142,6 +148,20 @@ def _check(url: str, cache: Path) -> CheckResult:
     cache.mkdir(mode=PRIVATE_DIR)
     with Store(cache, url=url, create=False, lock=None) as store:
         return check_open(store)
+
+
+def _share_folder(conn: Connection, root: Path) -> None:
+    """Put the store folder's profiles and template overrides into the shared files'
+    tables (in `conn`'s transaction), as `profiles` and `monthly` keep them on
+    PostgreSQL."""
+    found = [(shared.PROFILE, p.stem, PROFILE_NAME, p)
+             for p in sorted((root / PROFILES_DIR).glob("*.toml"))]
+    found += [(shared.TEMPLATE, p.parent.name, p.name, p)
+              for p in sorted((root / TEMPLATES_DIR).glob("*/*.toml"))]
+    for kind, key, name, path in found:
+        if path.is_file() and not path.is_symlink():
+            with open(path, "rb") as fh:
+                shared.write(conn, kind, key, name, fh)
 
 
 def _forget_folder(snapshot: Path) -> None:

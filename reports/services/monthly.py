@@ -32,7 +32,9 @@ a rebuild gives byte-identical files.
 
 A dataset's briefing can use its own template: put it in
 ``STORE/templates/<dataset-slug>/<audience>.toml`` (a copy of one in
-``templates/``, edited).
+``templates/``, edited).  On a PostgreSQL store the database keeps it too
+(`reports.store.shared`): it is read from there first, the folder's file is its cache,
+and a file placed or edited in a folder is put into the database when it is next read.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ from ..model.formats import fmt_date, json_number
 from ..model.version import __version__
 from ..render.data import comparison_json, summary_json
 from ..render.tagged import render_tagged  # it loads WeasyPrint only when it writes
-from ..store import faults
+from ..store import faults, shared
 from ..store.db import EMBEDDED, Store, Version
 from ..store.files import atomic_output, fsync_dir, sha256_file
 from ..store.ledger import Ledger
@@ -163,8 +165,10 @@ class Audience:
 
     def template_for(self, store: Store, slug: str) -> tuple[Template, str]:
         """The template for one dataset, and the sha256 of its text (for the manifest)."""
-        override = store.root / TEMPLATES_DIR / slug / f"{self.name}.toml"
-        if override.is_file():
+        override: Path | None = store.root / TEMPLATES_DIR / slug / f"{self.name}.toml"
+        if override is not None and not store.embedded:    # the database's, first
+            override = shared.cache(store, shared.TEMPLATE, slug, override.name, override)
+        if override is not None and override.is_file():
             path = override
         elif self.path is not None:
             path = self.path

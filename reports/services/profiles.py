@@ -14,7 +14,10 @@ A profile is a small TOML file holding any of the reading options::
 `impact --profile FILE.toml` reads one; `impact upload` keeps the options a
 version was read with as its dataset's profile (``STORE/profiles/<slug>.toml``),
 so that the next upload to that dataset needs none of them.  `impact profile
-show NAME` prints it and `impact profile set NAME FILE.toml` replaces it.
+show NAME` prints it and `impact profile set NAME FILE.toml` replaces it.  On a
+PostgreSQL store the profile is kept in the database too (`reports.store.shared`) and
+read from there first, the folder's file only its cache: a profile saved through one
+server is the one every other server and command reads.
 Every value is checked as the command-line options are, so a profile cannot
 map a personal-data heading or name an unknown status.
 """
@@ -40,6 +43,7 @@ if TYPE_CHECKING:              # types only: SQLAlchemy loads when a store is op
     from ..store.db import Store
 
 PROFILES_DIR = "profiles"
+PROFILE_NAME = "profile.toml"       # its name in the database, under the dataset's slug
 # TOML key -> HowToRead field; lists of strings, or one string
 _LISTS = {"sheets": "sheets", "map": "mapping", "status_map": "status_map", "where": "where"}
 _TEXTS = {"default_status": "default_status", "encoding": "encoding"}
@@ -135,7 +139,13 @@ def profile_of(store: Store, dataset: str) -> HowToRead | None:
         path = _path(store, check_name(dataset))
     except UnknownDataset:
         return None
-    if not path.is_file():
+    if not store.embedded:       # the database's, the folder its cache
+        from ..store import shared  # start-up: SQLAlchemy loads when a store is opened
+
+        found = shared.cache(store, shared.PROFILE, path.stem, PROFILE_NAME, path)
+        if found is None:
+            return None
+    elif not path.is_file():
         return None
     return parse(path.read_text(encoding="utf-8"), f"the saved profile of {dataset!r}")
 
@@ -147,4 +157,8 @@ def save_profile(store: Store, dataset: str, how: HowToRead) -> Path:
     private_dir(path.parent)
     with atomic_output(path, "w", perms=PRIVATE_FILE) as fh:
         fh.write(to_toml(how))
+    if not store.embedded:       # for every server: the database's copy is the profile
+        from ..store import shared  # start-up: SQLAlchemy loads when a store is opened
+
+        shared.keep(store, shared.PROFILE, path.stem, PROFILE_NAME, path)
     return path

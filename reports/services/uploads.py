@@ -3,7 +3,10 @@ when it cannot be read as it stands (the mapping step), and store it.
 
 A held upload is a token folder under ``STORE/portal-pending/`` (owner-only): the file
 under a safe name and ``upload.json`` (who, which dataset, the as-of date, the note and
-the reading choices made so far).  `check_and_store` reads it with those choices over
+the reading choices made so far).  On a PostgreSQL store every file written there goes
+into the database too (`reports.store.shared`), and the folder is only a cache of it: a
+request on another server, or after the folder was deleted, finds the upload there
+(`find`), and discarding, storing or expiring one removes it from both.  `check_and_store` reads it with those choices over
 the dataset's profile and answers with one `UploadResult`:
 
     stored          a new version (`stored.version`)
@@ -51,6 +54,7 @@ from ..model.fields import (
     normalise,
 )
 from ..model.fixes import MAP, Fixes
+from ..store import shared
 from ..store.db import MAX_FILE_NAME, Store
 from ..store.files import PRIVATE_FILE, private_dir, write_private
 from ..store.paths import check_name, fit_name
@@ -102,6 +106,7 @@ class Held:
     shown: str = ""                # the header row the last step showed ("row:sheet")
     header_found: bool = True      # ... as read (True), or only offered (False)
     sheets: int = 1                # how many sheets the last step offered rows of
+    store: Store | None = field(default=None, repr=False, compare=False)
 
     @property
     def token(self) -> str:
@@ -121,6 +126,18 @@ class Held:
                 "how": self.how.read_options, "shown": self.shown,
                 "header_found": self.header_found, "sheets": self.sheets}
         write_private(self.folder / META, json.dumps(meta).encode("utf-8"))
+        self.share(META)
+
+    def share(self, name: str) -> None:
+        """On PostgreSQL, put the held file `name` (just written) into the database too."""
+        if self.store is not None and not self.store.embedded:
+            shared.put(self.store, shared.HELD, self.token, name, self.folder / name)
+
+    def drop(self, name: str) -> None:
+        """Remove the held file `name`, from the database too."""
+        (self.folder / name).unlink(missing_ok=True)
+        if self.store is not None and not self.store.embedded:
+            shared.remove(self.store, shared.HELD, self.token, name)
 
     def annotated(self) -> Path | None:
         found = [p for p in (self.folder / "annotated.xlsx", self.folder / "annotated.xlsm")
@@ -155,8 +172,12 @@ def check_as_of(as_of: date, today: date | None = None) -> None:
 
 
 def pending_root(store: Store) -> Path:
-    """The folder of held uploads; those older than an hour are removed."""
+    """The folder of held uploads; those older than an hour are removed (on PostgreSQL:
+    from the database too, those none of whose files was written for an hour)."""
     root = private_dir(store.root / PENDING)
+    if not store.embedded:
+        shared.remove_idle(store, shared.HELD,
+                           shared.now() - timedelta(seconds=PENDING_KEEP_S))
     cutoff = time.time() - PENDING_KEEP_S
     for old in root.iterdir():
         try:
@@ -196,7 +217,8 @@ def hold(store: Store, body: IO[bytes], name: str, dataset: str, *, as_of: date,
         shutil.copyfileobj(body, out)
     # the dataset's profile, if any: the choices made start from it
     held = Held(folder, user, dataset, as_of, note, safe, original,
-                saved or HowToRead())
+                saved or HowToRead(), store=store)
+    held.share(safe)
     held.save()
     return held
 
@@ -207,19 +229,64 @@ def find(store: Store, token: str | None, user: str) -> Held | None:
         return None
     folder = store.root / PENDING / token
     try:
+        if not store.embedded and not _from_database(store, token, folder):
+            return None
         meta = json.loads((folder / META).read_text("utf-8"))
         if meta.get("user") != user:
             return None
         return Held(folder, meta["user"], meta["dataset"], date.fromisoformat(meta["as_of"]),
                     meta.get("note", ""), meta["file"], meta["original"],
                     HowToRead.from_options(meta.get("how") or {}), str(meta.get("shown", "")),
-                    bool(meta.get("header_found", True)), int(meta.get("sheets", 1)))
+                    bool(meta.get("header_found", True)), int(meta.get("sheets", 1)),
+                    store=store)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
+_FETCH_TRIES = 3
+
+
+def _from_database(store: Store, token: str, folder: Path) -> bool:
+    """On PostgreSQL: make the cache folder of held upload `token` hold what the database
+    holds of it (another server may have held it, or changed it since, and this folder
+    may have been deleted); False, and no folder, if the database has no such upload
+    (never held, or discarded, stored or expired, wherever that was done)."""
+    for _ in range(_FETCH_TRIES):         # another server may write it meanwhile
+        listed = shared.entries(store, shared.HELD, token)
+        if META not in listed:
+            shutil.rmtree(folder, ignore_errors=True)
+            return False
+        private_dir(private_dir(store.root / PENDING) / token)
+        complete = True
+        meta = listed[META]
+        if not shared.cached(folder / META, meta):
+            complete = shared.fetch(store, shared.HELD, token, meta, folder / META)
+        try:
+            kept = json.loads((folder / META).read_text("utf-8")).get("file")
+        except (OSError, ValueError, AttributeError):
+            kept = None
+        for name, entry in listed.items():
+            if name == META or not complete:
+                continue
+            path = folder / name
+            # the held file itself is never rewritten under its name: its size will do
+            if (path.is_file() and path.stat().st_size == entry.size if name == kept
+                    else shared.cached(path, entry)):
+                continue
+            complete = shared.fetch(store, shared.HELD, token, entry, path)
+        if complete:
+            for extra in folder.iterdir():      # removed on another server since
+                if extra.name not in listed and not extra.name.startswith("."):
+                    extra.unlink(missing_ok=True)
+            return True
+    return False
+
+
 def discard(held: Held) -> None:
+    """Forget a held upload: its folder, and on PostgreSQL its files in the database."""
     shutil.rmtree(held.folder, ignore_errors=True)
+    if held.store is not None and not held.store.embedded:
+        shared.remove(held.store, shared.HELD, held.token)
 
 
 # -- the mapping step ---------------------------------------------------------------
@@ -578,16 +645,19 @@ def check_and_store(store: Store, held: Held, *, by: str, check: Check = _check,
             return UploadResult(NEEDS_MAPPING, held, report, step=step)
         annotated = False
         if path.suffix.lower() in (".xlsx", ".xlsm"):
+            copy = f"annotated{path.suffix.lower()}"
             try:
-                outputs.save_annotated(report, held.folder / f"annotated{path.suffix.lower()}",
-                                       perms=PRIVATE_FILE)
+                outputs.save_annotated(report, held.folder / copy, perms=PRIVATE_FILE)
                 annotated = True
             except (ImpactError, OSError):
                 annotated = False
+            if annotated:
+                held.share(copy)
         if not step.needed:          # kept only while the mapping may still be changed
-            path.unlink(missing_ok=True)
+            held.drop(path.name)
         # every finding, for download: a page shows the counts and the first few
         write_private(held.folder / FINDINGS_CSV, findings_csv(report))
+        held.share(FINDINGS_CSV)
         record("upload-invalid", f"{held.named}: {len(report.findings.errors)} error(s); "
                                  f"nothing stored")
         return UploadResult(INVALID, held, report, step=step, findings=findings_view(report),

@@ -3,7 +3,8 @@
 A backup is always an SQLite file (STORE/impact.db of the backup folder), whichever
 database the store uses: a store on PostgreSQL is backed up by copying every table
 impact keeps (`all_tables`: the store's own, the portal's accounts and audit log, the
-build queue, the ledger, and the delivery lists with every message sent) from one snapshot of its database (a REPEATABLE READ
+build queue, the ledger, the delivery lists with every message sent, and the shared small
+files: profiles, template overrides, held uploads) from one snapshot of its database (a REPEATABLE READ
 transaction) into a new SQLite file, and restored by the reverse copy.
 
 `replace_tables` restores: in ONE PostgreSQL transaction it locks every table against
@@ -29,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from ..model.errors import StoreError
-from . import accounts, delivery, jobs, ledger
+from . import accounts, delivery, jobs, ledger, shared
 from .db import _SCHEMA_LOCK, db_message, meta_t, shown_url, sqlite_engine
 from .db import metadata as store_metadata
 
@@ -43,7 +44,7 @@ def all_tables() -> MetaData:
     sort by their foreign keys)."""
     combined = MetaData()
     for tables in (store_metadata, accounts.metadata, jobs.metadata, ledger.metadata,
-                   delivery.metadata):
+                   delivery.metadata, shared.metadata):
         for table in tables.sorted_tables:
             table.to_metadata(combined)
     return combined
