@@ -24,6 +24,7 @@ from reports.figures.releases import (
     from_json,
     own_protection,
     same_figures,
+    sensitive_change,
     to_json,
     union,
 )
@@ -121,16 +122,16 @@ def test_published_before_stays_published_and_hidden_before_stays_hidden() -> No
 
 def test_own_protection_is_the_new_outputs_figures_only() -> None:
     small = ("team", "A", "deleted_posts")
-    links = _links({small: 2, POSTS_D: 12, RET: Decimal(6)})
+    links = _links({small: 2, POSTS_D: 12, RET: Decimal(6), BASE: Decimal(20)})
     old_key = (PREFIX, 0, *POSTS_D)
-    both = _links({small: 2, POSTS_D: 12, RET: Decimal(6), old_key: 11})
+    both = _links({small: 2, POSTS_D: 12, RET: Decimal(6), BASE: Decimal(20), old_key: 11})
     both.prior = {old_key}
     both.sensitive = {RET}
     got = own_protection(both, Protection(
-        {small: "[c]", POSTS_D: "[c]", RET: "[c]", old_key: "[c]"},
+        {small: "[c]", POSTS_D: "[c]", RET: "[c]", BASE: "[c]", old_key: "[c]"},
         {small: (Decimal(1), None), POSTS_D: (Decimal(10), Decimal(20)),
          old_key: (Decimal(9), None), ("other",): (Decimal(0), None)}, 5, 9), links, 5)
-    assert set(got.hidden) == {small, POSTS_D, RET}
+    assert set(got.hidden) == {small, POSTS_D, RET, BASE}
     assert got.ranges == {small: (Decimal(1), None), POSTS_D: (Decimal(10), Decimal(20))}
     assert got.threshold == 5
     assert got.primary == 2             # the small count, and the one hidden for a change
@@ -153,3 +154,58 @@ def test_a_release_reads_back_from_its_json_as_it_was() -> None:
     assert back.links.units == links.units
     assert from_json(to_json(Release("s", "v", _links({DEL: Decimal(1)}),
                                      frozenset()))).template == ""
+    # an older ledger's JSON, without the template and the count of primary figures
+    import json
+
+    older = json.loads(to_json(release))
+    del older["template"], older["primary"]
+    back = from_json(json.dumps(older))
+    assert (back.template, back.primary) == ("", 0)
+
+
+TEAM = ("team", "A", "deleted_posts")
+
+
+def _money(new_posts: dict, old_posts: dict, people: tuple[dict, dict] = ({}, {})
+           ) -> tuple[Links, Links]:
+    """A deleted cost that follows two counts, with their values in each release."""
+    def links(posts: dict, pay: int, ppl: dict) -> Links:
+        got = _links({COST: Decimal(pay), **posts}, people=ppl)
+        got.follows = {COST: [POSTS_D, TEAM, DEL]}      # DEL: FTE, not a count of posts
+        return got
+    return links(new_posts, 1000, people[0]), links(old_posts, 900, people[1])
+
+
+def test_a_change_in_money_is_sensitive_when_its_posts_moved_by_fewer_than_five() -> None:
+    for moved, sensitive in ((0, True), (1, True), (4, True), (5, False), (6, False)):
+        new, old = _money({POSTS_D: 20 + moved, TEAM: 7}, {POSTS_D: 20, TEAM: 7})
+        assert sensitive_change(COST, new, old, 5) is sensitive, moved
+    # the count that moved most decides; the threshold is the template's
+    new, old = _money({POSTS_D: 23, TEAM: 13}, {POSTS_D: 20, TEAM: 7})
+    assert not sensitive_change(COST, new, old, 5) and sensitive_change(COST, new, old, 7)
+
+
+def test_a_change_in_money_with_no_count_known_is_sensitive() -> None:
+    new, old = _money({}, {})                 # no count in either release
+    assert sensitive_change(COST, new, old, 5)
+    new, old = _money({POSTS_D: 30}, {})      # known on one side only
+    assert sensitive_change(COST, new, old, 5)
+    new, old = _money({POSTS_D: None}, {POSTS_D: 20})     # a count with no value
+    assert sensitive_change(COST, new, old, 5)
+
+
+def test_posts_a_figure_describes_are_its_people_before_its_value() -> None:
+    # the counts say 20 -> 30, but they describe 12 -> 14 posts: moved by 2
+    new, old = _money({POSTS_D: 30}, {POSTS_D: 20}, ({POSTS_D: 14}, {POSTS_D: 12}))
+    assert sensitive_change(COST, new, old, 5)
+    new, old = _money({POSTS_D: 21}, {POSTS_D: 20}, ({POSTS_D: 30}, {POSTS_D: 12}))
+    assert not sensitive_change(COST, new, old, 5)
+
+
+def test_only_money_has_sensitive_changes() -> None:
+    new, old = _money({POSTS_D: 21}, {POSTS_D: 20})
+    for key in (POSTS_D, TEAM):
+        assert not sensitive_change(key, new, old, 5)
+    fte_new, fte_old = _links({DEL: Decimal(4)}), _links({DEL: Decimal(3)})
+    fte_new.follows = {DEL: [POSTS_D]}
+    assert not sensitive_change(DEL, fte_new, fte_old, 5)
