@@ -23,6 +23,7 @@ from reports.figures.releases import (
     Release,
     from_json,
     own_protection,
+    release_of,
     same_figures,
     sensitive_change,
     to_json,
@@ -209,3 +210,48 @@ def test_only_money_has_sensitive_changes() -> None:
     fte_new, fte_old = _links({DEL: Decimal(4)}), _links({DEL: Decimal(3)})
     fte_new.follows = {DEL: [POSTS_D]}
     assert not sensitive_change(DEL, fte_new, fte_old, 5)
+
+
+def test_what_an_output_released_keeps_its_audit() -> None:
+    links = _links({DEL: Decimal(3)})
+    protection = Protection({DEL: "[c]"}, {DEL: (Decimal(1), None)}, 5, 1)
+    got = release_of(links, {DEL}, protection, "sha", "version 2")
+    assert got == Release("sha", "version 2", links, frozenset({DEL}),
+                          {DEL: (Decimal(1), None)}, "", 1)
+    assert release_of(links, (), protection, "s", "v", "union").template == "union"
+
+
+def test_every_earlier_releases_hidden_and_published_figures_count() -> None:
+    new = _links({DEL: Decimal(5), RET: Decimal(5), BASE: Decimal(10)})
+    first = _links({DEL: Decimal(3), RET: Decimal(7), BASE: Decimal(10)})
+    second = _links({DEL: Decimal(4), RET: Decimal(6), BASE: Decimal(10)})
+    both = union(new, [_release(first, hidden={DEL}, n=1),
+                       _release(second, hidden={RET}, n=2)], 5)
+    assert {(PREFIX, 0, *DEL), (PREFIX, 1, *RET)} <= both.sensitive
+    assert {(PREFIX, 0, *RET), (PREFIX, 1, *DEL), BASE} <= both.fixed
+
+
+def test_a_new_money_figure_is_not_a_sensitive_change() -> None:
+    # a cost this output shows for the first time changed from nothing: it is audited
+    # as any other figure, not hidden as a change
+    other = ("team", "A", "deleted_cost")
+    new = _links({COST: Decimal(900), other: Decimal(50), POSTS_D: 20})
+    new.follows = {COST: [POSTS_D], other: [POSTS_D]}
+    old = _links({COST: Decimal(900), POSTS_D: 20})
+    both = union(new, [_release(old)], 5)
+    assert other not in both.sensitive and COST not in both.sensitive
+
+
+def test_the_union_keeps_the_new_outputs_settings() -> None:
+    new = _links({COST: Decimal(900), POSTS_D: 20, DEL: Decimal(3)},
+                 keep={POSTS_D}, dear={DEL}, max_hidden_share=1.0)
+    new.follows = {COST: [POSTS_D]}
+    both = union(new, [_release(_links({DEL: Decimal(2)}))], 5)
+    assert (both.follows, both.keep, both.dear, both.max_hidden_share) == (
+        {COST: [POSTS_D]}, {POSTS_D}, {DEL}, 1.0)
+
+
+def test_a_release_is_compact_json_with_its_names_as_written() -> None:
+    team = ("team", "Équipe Sud", "deleted_fte")
+    text = to_json(Release("s", "v", _links({team: Decimal(2)}), frozenset()))
+    assert "Équipe Sud" in text and ", " not in text and '": ' not in text
