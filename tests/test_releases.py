@@ -193,6 +193,8 @@ def test_a_change_in_money_with_no_count_known_is_sensitive() -> None:
     assert sensitive_change(COST, new, old, 5)
     new, old = _money({POSTS_D: None}, {POSTS_D: 20})     # a count with no value
     assert sensitive_change(COST, new, old, 5)
+    new.follows = {}                          # a cost that follows no count at all
+    assert sensitive_change(COST, new, old, 5)
 
 
 def test_posts_a_figure_describes_are_its_people_before_its_value() -> None:
