@@ -6,6 +6,8 @@ output kind, against a real `impact serve` (waitress) on localhost.
     python bench/portal_load.py --uploads 20 --downloads 200 --threads 8
     python bench/portal_load.py --sequential             # one request at a time instead
     python bench/portal_load.py --db postgresql+psycopg://impact@localhost/impact
+    python bench/portal_load.py --pg --servers 2        # two servers, one throwaway PostgreSQL
+    python bench/portal_load.py --pg --compare-servers  # 1 server, then 2, side by side
 
 It makes a store with one hr and one union user and the Derbyshire sample, writes one
 `--upload-rows` schedule (default 5,000 rows) with bench/bench.py's generator, starts
@@ -26,9 +28,27 @@ then:
 
 With `--sequential` each phase sends its requests one after another instead.
 
+`--servers N` starts N `impact serve` processes on N free ports, each with its own new
+empty folder, all on the same PostgreSQL `--db` (an SQLite store is one folder that only
+one server may use, so N > 1 without PostgreSQL is refused); the users and the sample are
+made through a third folder.  hr logs in once (a session is every server's) and each
+phase's requests go round-robin over the servers.  `--servers 1,2` (or
+`--compare-servers`) runs the whole scenario with one server, then with two, each on a
+new empty database and new folders, prints both tables and a side-by-side table.  `--pg`
+starts a throwaway PostgreSQL 15 server (tests/pg.py's `PgServer`; needs the `test`
+extra and PostgreSQL at /usr/lib/postgresql/15/bin) and makes a new database on it for
+each configuration.
+
+Every configuration is checked for lost or duplicated work: each output of each version
+has exactly one job, each job is done (or failed because the disclosure audit refused
+it), was tried once (`attempts` 1) and was never seen claimed twice or opened again by a
+watcher that polls the queue every 0.25 s, and each done output is stored once (one row
+of `built_outputs` per version and output on PostgreSQL, its file on SQLite).
+
 Every request must succeed (200, or 202 while cold), the dataset must hold versions 1..N
-with no gap or duplicate, and `impact store check` must be clean afterwards.  Prints
-each phase's throughput and latency percentiles, then one PASS or FAIL line per target:
+with no gap or duplicate, every output must be built once (above), and `impact store
+check` must be clean afterwards.  Prints each phase's throughput and latency
+percentiles, the checks, then one PASS or FAIL line per target:
 upload-to-verdict p95 < 1 s, "being prepared" answer p95 < 1 s, finished download p95
 < 1 s.  p95 is the nearest-rank 95th percentile of the phase's latencies (for 20
 requests the 19th fastest).  `--json OUT` writes every latency and the verdicts.  Exit
