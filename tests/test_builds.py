@@ -407,3 +407,19 @@ def test_a_download_as_its_build_finishes_does_not_build_it_again(
     assert finished
     assert got.path is not None and got.path.is_file()
     assert (job.state, job.attempts) == (DONE, 1)      # built once, not queued again
+
+
+def test_a_done_output_whose_file_went_missing_is_built_again(tmp_path: Path) -> None:
+    """The other side of the test above: a job done whose file is gone (not in the
+    folder, and on SQLite no database copy) is queued again and built."""
+    with Store(tmp_path / "store") as store:
+        v = datasets.upload(store, DATA / "coop_working.csv", "Co-op", as_of=AS_OF).version
+        assert v is not None
+        output = "summary-full.xlsx"
+        first = builds.fetch(store, None, v, output)      # no builder: built in this thread
+        assert first.path is not None
+        first.path.unlink()
+        again = builds.fetch(store, None, v, output)
+        job = Jobs(store).of_version(v.dataset, v.number, v.sha256)[output]
+    assert again.path is not None and again.path.is_file()
+    assert (job.state, job.attempts) == (DONE, 1)     # queued again (attempts from 0), built
