@@ -375,3 +375,51 @@ def test_a_worker_whose_server_is_already_gone_ends_at_once() -> None:
             "watch_server(2**22 + 12345); time.sleep(600)")   # no such parent
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=300)
     assert done.returncode == 0
+
+
+def test_a_download_as_its_build_finishes_does_not_build_it_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A download looks for the file, finds none, and reads the job: if the builder
+    finished in between (file written, then the job marked done), the job is DONE and
+    the file is there.  That is the finished file, not a file that went missing: the
+    job must not be queued to be built a second time."""
+    with Store(tmp_path / "store") as store:
+        v = datasets.upload(store, DATA / "coop_working.csv", "Co-op", as_of=AS_OF).version
+        assert v is not None
+        jobs = Jobs(store)
+        output = "summary-full.xlsx"
+        real = Jobs.of_version
+        finished: list[bool] = []
+
+        def builder_finishes_first(self: Jobs, *args: Any) -> Any:
+            if not finished:     # the builder, between the download's look and this read
+                finished.append(True)
+                job = self.claim("builder", only=(v.dataset, v.number, v.sha256, output))
+                assert job is not None
+                builds.build_output(str(store.root), None, v.dataset, v.number, output)
+                self.finish(job, "builder")
+            return real(self, *args)
+
+        monkeypatch.setattr(Jobs, "of_version", builder_finishes_first)
+        got = builds.fetch(store, builds.Builder(store, 1), v, output)
+        monkeypatch.setattr(Jobs, "of_version", real)
+        job = jobs.of_version(v.dataset, v.number, v.sha256)[output]
+    assert finished
+    assert got.path is not None and got.path.is_file()
+    assert (job.state, job.attempts) == (DONE, 1)      # built once, not queued again
+
+
+def test_a_done_output_whose_file_went_missing_is_built_again(tmp_path: Path) -> None:
+    """The other side of the test above: a job done whose file is gone (not in the
+    folder, and on SQLite no database copy) is queued again and built."""
+    with Store(tmp_path / "store") as store:
+        v = datasets.upload(store, DATA / "coop_working.csv", "Co-op", as_of=AS_OF).version
+        assert v is not None
+        output = "summary-full.xlsx"
+        first = builds.fetch(store, None, v, output)      # no builder: built in this thread
+        assert first.path is not None
+        first.path.unlink()
+        again = builds.fetch(store, None, v, output)
+        job = Jobs(store).of_version(v.dataset, v.number, v.sha256)[output]
+    assert again.path is not None and again.path.is_file()
+    assert (job.state, job.attempts) == (DONE, 1)     # queued again (attempts from 0), built

@@ -231,3 +231,52 @@ def test_the_burst_client_has_every_request_in_flight_at_once() -> None:
         server.shutdown()
     assert result["succeeded"] == 4, result["failures"]
     assert all(t > 0 for t in result["latencies_s"])
+
+
+def test_several_servers_need_postgresql(capsys: pytest.CaptureFixture[str]) -> None:
+    module = load_script()
+    for argv in (["--servers", "2"], ["--compare-servers"], ["--servers", "1,2"]):
+        with pytest.raises(SystemExit) as stopped:
+            module.main(argv)
+        assert stopped.value.code == 2
+        assert "needs a PostgreSQL store (--db URL or --pg)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):          # a comparison needs a new database for each
+        module.main(["--compare-servers", "--db", "postgresql+psycopg://x@localhost/y"])
+    assert "use --pg, not --db or --store" in capsys.readouterr().err
+    assert module.server_counts("1,2") == [1, 2]
+
+
+def test_the_burst_client_spreads_requests_round_robin() -> None:
+    """Two real HTTP servers: request i of a phase goes to server i modulo 2."""
+    module = load_script()
+    seen: dict[int, list[str]] = {0: [], 1: []}
+
+    def handler_for(n: int) -> type[http.server.BaseHTTPRequestHandler]:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen[n].append(self.path)
+                body = b"ok"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+        return Handler
+
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_for(n))
+               for n in (0, 1)]
+    for s in servers:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    try:
+        burst = module.Burst([f"http://127.0.0.1:{s.server_port}" for s in servers],
+                             http.cookiejar.CookieJar())
+        result = module.phase("jobs", [f"/{i}" for i in range(6)], lambda j: (j, None, None),
+                              lambda j, status, body: status == 200 or f"{j}: {status}",
+                              _Client(None), burst)
+    finally:
+        for s in servers:
+            s.shutdown()
+    assert result["succeeded"] == 6, result["failures"]
+    assert sorted(seen[0]) == ["/0", "/2", "/4"] and sorted(seen[1]) == ["/1", "/3", "/5"]

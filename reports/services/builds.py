@@ -304,7 +304,12 @@ def fetch(store: Store, builder: Builder | None, version: Version, output: str) 
     if job is None:            # a version stored before the queue existed
         jobs.enqueue(version.dataset, version.number, version.sha256,
                      outputs_of(version, earlier_of(store, version)))
-    elif job.state == DONE:    # its file went missing: build it again
+    elif job.state == DONE:
+        # a builder marks its job done only once the file is written (and, on PostgreSQL,
+        # in the database): if it finished since the look above, that is the file; only
+        # a file still missing now went missing, and is built again
+        if path.is_file() or store.fetch_output(version, output, path):
+            return Fetched(wanted, path=path)
         jobs.retry(version.dataset, version.number, version.sha256, output)
     elif job.state == FAILED:
         return Fetched(wanted, failed=job.error or "the build failed")
