@@ -253,4 +253,88 @@ def set_(name: str, file: Path, store_dir: Path | None, debug: bool) -> None:
     click.echo(f"Profile of {name!r} replaced from {file}.", err=True)
 
 
-COMMANDS = (upload, datasets, history, compare, profile)
+@click.group(name="dataset-template")
+def dataset_template() -> None:
+    """Show, set or remove a dataset's own template for one audience (union, management or
+    public): the monthly run writes that audience's briefings of the dataset with it
+    instead of the built-in one.
+
+    \b
+    Examples:
+      impact dataset-template set derbyshire-early-help union our-union.toml
+      impact dataset-template show derbyshire-early-help union
+      impact dataset-template remove derbyshire-early-help union
+    """
+
+
+_AUDIENCE = click.argument("audience", type=click.Choice(["union", "management", "public"]))
+
+
+@dataset_template.command(name="show")
+@click.argument("name", callback=check_text)
+@_AUDIENCE
+@store_option
+@debug_option
+@handle_errors
+def template_show(name: str, audience: str, store_dir: Path | None, debug: bool) -> None:
+    """Print dataset NAME's own template for AUDIENCE (nothing if it uses the built-in one).
+
+    \b
+    Example:
+      impact dataset-template show derbyshire-early-help union
+    """
+    from reports.services import monthly  # start-up: the monthly run's briefings load only here
+
+    with open_store(store_dir) as store:
+        raw = monthly.own_template(store, name, audience)
+    if raw is None:
+        click.echo(f"Dataset {name!r} uses the built-in {audience} template.", err=True)
+        return
+    click.echo(text.printable(raw.decode("utf-8")), nl=False)
+
+
+@dataset_template.command(name="set")
+@click.argument("name", callback=check_text)
+@_AUDIENCE
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@store_option
+@debug_option
+@handle_errors
+def template_set(name: str, audience: str, file: Path, store_dir: Path | None,
+                 debug: bool) -> None:
+    """Make the template FILE dataset NAME's own for AUDIENCE (checked first: a template
+    that cannot be used is refused, and nothing changes).
+
+    \b
+    Example:
+      impact dataset-template set derbyshire-early-help union our-union.toml
+    """
+    from reports.services import monthly  # start-up: the monthly run's briefings load only here
+
+    with open_store(store_dir) as store:
+        monthly.set_own_template(store, name, audience, file)
+    click.echo(f"Dataset {name!r} now uses {file} for its {audience} briefings.", err=True)
+
+
+@dataset_template.command(name="remove")
+@click.argument("name", callback=check_text)
+@_AUDIENCE
+@store_option
+@debug_option
+@handle_errors
+def template_remove(name: str, audience: str, store_dir: Path | None, debug: bool) -> None:
+    """Go back to the built-in AUDIENCE template for dataset NAME.
+
+    \b
+    Example:
+      impact dataset-template remove derbyshire-early-help union
+    """
+    from reports.services import monthly  # start-up: the monthly run's briefings load only here
+
+    with open_store(store_dir) as store:
+        had = monthly.remove_own_template(store, name, audience)
+    click.echo(f"Dataset {name!r} {'now' if had else 'already'} uses the built-in "
+               f"{audience} template.", err=True)
+
+
+COMMANDS = (upload, datasets, history, compare, profile, dataset_template)

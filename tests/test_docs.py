@@ -203,7 +203,7 @@ def _help(name: str) -> str:
 def _reference() -> dict[str, str]:
     """The page's help blocks by command: each cog block's ```text block."""
     page = COMMANDS_PAGE.read_text(encoding="utf-8")
-    block = re.compile(r'<!-- \[\[\[cog import gen_commands; gen_commands\.help\((?:"([\w ]+)")?\) '
+    block = re.compile(r'<!-- \[\[\[cog import gen_commands; gen_commands\.help\((?:"([\w -]+)")?\) '
                        r']]] -->\n```text\n(.*?)\n```\n<!-- \[\[\[end]]] -->', re.S)
     found: dict[str, str] = {}
     for name, body in block.findall(page):

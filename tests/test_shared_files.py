@@ -217,3 +217,55 @@ def test_backup_restore_and_migrate_carry_profiles_and_templates(tmp_path, pg_ur
         carried(tmp_path / "moved", target, lite)
     finally:
         pg_server.drop_database(name)
+
+
+def _own_template_cycle(tmp_path: Path, store_dir: Path, db: tuple[str, ...],
+                        other: Path | None) -> None:
+    """`impact dataset-template` set, show, a refused file, remove, on one store (and its
+    effect seen through `other`, a second folder on the same database, if given)."""
+    from tests.conftest import invoke
+
+    made = invoke("upload", make_csv(tmp_path, [GOOD, ["A", "B", "G1", "1", "Deleted"]]),
+                  "--dataset", "Team", "--store", store_dir, *db, "--as-of", "2024-03-01")
+    assert made.exit_code == 0, made.output
+    mine = tmp_path / "mine.toml"
+    text = (ROOT / "templates" / "union.toml").read_text("utf-8")
+    mine.write_text(text.replace("\n", "\n# ours\n", 1), "utf-8")
+    builtin = hashlib.sha256((ROOT / "templates" / "union.toml").read_bytes()).hexdigest()
+
+    def used(folder: Path) -> str:
+        with Store(folder, url=db[1] if db else EMBEDDED, lock=None) as store:
+            return monthly.Audience("union").template_for(store, store.slug("Team"))[1]
+
+    got = invoke("dataset-template", "set", "Team", "union", mine, "--store", store_dir, *db)
+    assert got.exit_code == 0 and "now uses" in got.stderr, got.output
+    for folder in (store_dir, *([other] if other else [])):
+        assert used(folder) == hashlib.sha256(mine.read_bytes()).hexdigest()
+    shown = invoke("dataset-template", "show", "Team", "union", "--store", other or store_dir,
+                   *db)
+    assert shown.exit_code == 0 and shown.stdout == mine.read_text("utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("small_number_threshold = -3\n", "utf-8")
+    refused = invoke("dataset-template", "set", "Team", "union", bad, "--store", store_dir,
+                     *db)
+    assert refused.exit_code == 1 and len(refused.stderr.splitlines()) == 1, refused.output
+    assert used(store_dir) == hashlib.sha256(mine.read_bytes()).hexdigest()   # unchanged
+    gone = invoke("dataset-template", "remove", "Team", "union", "--store", other or store_dir,
+                  *db)
+    assert gone.exit_code == 0 and "now uses the built-in" in gone.stderr, gone.output
+    for folder in (store_dir, *([other] if other else [])):
+        assert used(folder) == builtin
+    again = invoke("dataset-template", "remove", "Team", "union", "--store", store_dir, *db)
+    assert again.exit_code == 0 and "already uses the built-in" in again.stderr
+    unknown = invoke("dataset-template", "show", "Nobody", "union", "--store", store_dir, *db)
+    assert unknown.exit_code == 1 and "no dataset named 'Nobody'" in unknown.stderr
+
+
+def test_a_datasets_own_template_is_set_and_removed_on_sqlite(tmp_path):
+    _own_template_cycle(tmp_path, tmp_path / "store", (), None)
+
+
+def test_a_datasets_own_template_set_on_one_server_is_removed_on_another(tmp_path, pg_url):
+    """On PostgreSQL deleting the file would bring it back from the database: `remove`
+    takes it out of the database, so every server goes back to the built-in one."""
+    _own_template_cycle(tmp_path, tmp_path / "a", ("--db", pg_url), tmp_path / "b")

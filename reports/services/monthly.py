@@ -88,7 +88,7 @@ from ..render.data import comparison_json, summary_json
 from ..render.tagged import render_tagged  # it loads WeasyPrint only when it writes
 from ..store import faults, shared
 from ..store.db import EMBEDDED, Store, Version
-from ..store.files import atomic_output, fsync_dir, sha256_file
+from ..store.files import PRIVATE_FILE, atomic_output, fsync_dir, private_dir, sha256_file
 from ..store.ledger import Ledger
 from ..store.paths import slugify
 from .briefs import public_figures
@@ -176,6 +176,55 @@ class Audience:
             path = template_path(f"{self.name}.toml")
         raw = template_bytes(path)     # a regular file under 1 MiB, read once
         return loads_template(raw, path.name), hashlib.sha256(raw).hexdigest()
+
+
+def _own_template(store: Store, dataset: str, audience: str) -> tuple[str, Path]:
+    """A dataset's own template file for one built-in audience: (its key, its path)."""
+    if audience not in AUDIENCES:
+        raise UsageProblem(f"audience {audience!r}: a dataset's own template is for one of "
+                           f"{', '.join(AUDIENCES)}")
+    if dataset not in store.names():
+        raise UnknownDataset(f"no dataset named {dataset!r} in the store")
+    slug = store.slug(dataset)
+    return slug, store.root / TEMPLATES_DIR / slug / f"{audience}.toml"
+
+
+def own_template(store: Store, dataset: str, audience: str) -> bytes | None:
+    """The text of the dataset's own template for `audience`, or None (the built-in one
+    is used)."""
+    slug, path = _own_template(store, dataset, audience)
+    found: Path | None = path
+    if not store.embedded:                 # the database's, first
+        found = shared.cache(store, shared.TEMPLATE, slug, path.name, path)
+    return template_bytes(found) if found is not None and found.is_file() else None
+
+
+def set_own_template(store: Store, dataset: str, audience: str, source: Path) -> Path:
+    """Make the template file `source` the dataset's own for `audience` (checked first, as
+    `--audience FILE` checks it; on PostgreSQL kept in the database for every server)."""
+    slug, path = _own_template(store, dataset, audience)
+    raw = template_bytes(source)
+    loads_template(raw, source.name)       # TemplateError: it cannot be used
+    private_dir(path.parent.parent)
+    private_dir(path.parent)
+    with atomic_output(path, "wb", perms=PRIVATE_FILE) as fh:
+        fh.write(raw)
+    if not store.embedded:
+        shared.keep(store, shared.TEMPLATE, slug, path.name, path)
+    return path
+
+
+def remove_own_template(store: Store, dataset: str, audience: str) -> bool:
+    """Go back to the built-in template for `audience`: whether the dataset had its own
+    (on PostgreSQL, removed from the database and from this folder)."""
+    slug, path = _own_template(store, dataset, audience)
+    had = path.is_file()
+    if not store.embedded:
+        entry = shared.entries(store, shared.TEMPLATE, slug).get(path.name)
+        had = had or (entry is not None and entry.size != shared.REMOVED)
+        shared.withdraw(store, shared.TEMPLATE, slug, path.name)   # from every folder too
+    path.unlink(missing_ok=True)
+    return had
 
 
 def audiences_from(values: Sequence[str]) -> list[Audience]:

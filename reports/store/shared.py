@@ -184,6 +184,22 @@ def remove(store: Store, kind: str, key: str, name: str | None = None) -> None:
     store.run("remove a shared file", lambda conn: delete(conn, kind, key, name))
 
 
+REMOVED = -1     # the size of a file removed on purpose: its row stays, as a tombstone
+
+
+def withdraw(store: Store, kind: str, key: str, name: str) -> None:
+    """Remove (kind, key, name) so that no server's folder puts it back: its row stays,
+    with no content and the size `REMOVED`, so that `cache` deletes a copy a folder still
+    holds, unless that copy was edited by hand after the removal."""
+    _ready(store)
+
+    def work(conn: Connection) -> None:
+        delete(conn, kind, key, name)
+        conn.execute(files_t.insert().values(kind=kind, key=key, name=name, size=REMOVED,
+                                             sha256="", updated_at=now()))
+    store.run("remove a shared file", work)
+
+
 def entries(store: Store, kind: str, key: str) -> dict[str, Entry]:
     """What the database holds of (kind, key), by name."""
     _ready(store)
@@ -262,6 +278,9 @@ def cache(store: Store, kind: str, key: str, name: str, path: Path) -> Path | No
     reads."""
     for _ in range(3):             # written on another server meanwhile: read it again
         entry = entries(store, kind, key).get(name)
+        if entry is not None and entry.size == REMOVED and not _edited_here(path, entry):
+            path.unlink(missing_ok=True)     # removed on purpose (`withdraw`), on any server
+            return None
         if entry is None or _edited_here(path, entry):
             if not path.is_file():
                 return None
