@@ -1,7 +1,7 @@
 """A dataset's versions in the store: `impact upload` (store the next one), `impact
 datasets` and `impact history` (what the store holds), `impact compare` (what changed
-between two versions, stored or not) and `impact profile` (how a dataset's files are
-read)."""
+between two versions, stored or not), `impact profile` (how a dataset's files are
+read) and `impact dataset-template` (the template its monthly briefings use)."""
 
 from __future__ import annotations
 

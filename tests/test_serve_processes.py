@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from reports.services import users
 
 from .portal_helpers import make_store
@@ -119,9 +121,11 @@ def test_two_server_processes_share_one_port_and_one_store_and_outlive_a_kill(
             or "server process 2 was killed by signal 9; starting another" in out
         assert "Traceback" not in out
         assert not [pid for pid in running if _alive(pid)], "a server process outlived it"
-        with socket.socket() as s:   # nothing listens on the port any more
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", port))
+        # nothing listens on the port any more: a connection is refused (binding it to
+        # check would fail if any other socket took the freed port meanwhile, such as
+        # an outgoing connection's local end, which says nothing of a server)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=WAIT_S).close()
     finally:
         if server.poll() is None:
             server.kill()
