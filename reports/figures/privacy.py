@@ -194,8 +194,9 @@ def protect(links: Links, threshold: int) -> Protection:
                 if hi is None or hi - lo >= problem.needed(k):
                     passed[k] = (lo, hi)
                     continue
-                # it cannot move down by its share (a published FTE holds a count of
-                # posts up): ask all the room of the other side
+                # it cannot move down by the share asked (a published FTE holds a
+                # count of posts up): ask as much below as the figures allow, the rest
+                # above
                 picks = problem.pattern(k, shown, either_side=True)
             if not picks:
                 raise Unpublishable(
