@@ -23,7 +23,7 @@ from commands.options import (
 from reports.services.source import HowToRead, Source
 
 brief_options = option_group(
-    click.option("--audience", type=click.Choice(["union", "management", "public"]),
+    click.option("--audience", type=click.Choice(options.AUDIENCES),
                  default="union", show_default=True,
                  help="Who the briefing is for; picks the built-in template. The public one "
                       "suppresses small numbers."),

@@ -79,7 +79,7 @@ def costs(source: Source, how: HowToRead, debug: bool, saving_target: Decimal | 
 
 @click.command()
 @input_options
-@click.option("--audience", type=click.Choice(["union", "management", "public"]),
+@click.option("--audience", type=click.Choice(options.AUDIENCES),
               default=None, metavar="NAME",
               help="union, management or public: apply this audience's briefing rule (union "
                    "and management show sex and working pattern in full; public hides small "

@@ -267,7 +267,7 @@ def dataset_template() -> None:
     """
 
 
-_AUDIENCE = click.argument("audience", type=click.Choice(["union", "management", "public"]))
+_AUDIENCE = click.argument("audience", type=click.Choice(options.AUDIENCES))
 
 
 @dataset_template.command(name="show")

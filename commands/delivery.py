@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from commands.options import (
+    AUDIENCES,
     MonthParam,
     check_text,
     debug_option,
@@ -18,8 +19,6 @@ from commands.options import (
     store_option,
 )
 from reports.render import data, text
-
-AUDIENCES = ["union", "management", "public"]
 
 
 def _who() -> str:

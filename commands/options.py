@@ -340,10 +340,14 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
                           "here win."))(collected)
 
 
+# the briefings' audiences (reports.documents.template.AUDIENCES, written out here so that
+# every command's options are declared without loading the documents layer)
+AUDIENCES = ("union", "management", "public")
+
 format_option = functools.partial(click.option, "--format", "fmt", default="text",
                                   show_default=True)
 audience_option = click.option(
-    "--audience", type=click.Choice(["union", "management", "public"]), default=None,
+    "--audience", type=click.Choice(AUDIENCES), default=None,
     help="Only the figures this audience's briefing publishes; for public, hidden ones "
          "as [c]. Default: every figure.")
 kept_option = click.option(

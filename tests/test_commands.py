@@ -120,3 +120,12 @@ def test_an_invalid_file_s_findings_as_json_on_stdout(command, before, after, tm
     result = invoke(command, *_args(before, after, tmp_path), "--format", "json")
     assert result.exit_code == 1
     assert json.loads(result.stdout) == validated
+
+
+def test_the_commands_audiences_are_the_templates() -> None:
+    """commands/options.py writes the audiences out (no documents layer at start-up):
+    they must be the briefing templates' own, in order."""
+    from commands.options import AUDIENCES
+    from reports.documents.template import AUDIENCES as TEMPLATES
+
+    assert tuple(AUDIENCES) == tuple(TEMPLATES)
