@@ -293,9 +293,7 @@ def fetch(store: Store, builder: Builder | None, version: Version, output: str) 
     if wanted is None:
         raise UnknownDataset("no such output")
     path = folder_of(store.root, version) / output
-    if path.is_file():                 # only an output the version has is ever built
-        return Fetched(wanted, path=path)
-    if store.fetch_output(version, output, path):    # PostgreSQL: another server built it
+    if _built(store, version, output, path):    # only an output the version has is built
         return Fetched(wanted, path=path)
     if output.startswith("changes-") and earlier_of(store, version) is None:
         raise UnknownDataset("no such output")     # a first version has no comparison
@@ -308,7 +306,7 @@ def fetch(store: Store, builder: Builder | None, version: Version, output: str) 
         # a builder marks its job done only once the file is written (and, on PostgreSQL,
         # in the database): if it finished since the look above, that is the file; only
         # a file still missing now went missing, and is built again
-        if path.is_file() or store.fetch_output(version, output, path):
+        if _built(store, version, output, path):
             return Fetched(wanted, path=path)
         jobs.retry(version.dataset, version.number, version.sha256, output)
     elif job.state == FAILED:
@@ -322,6 +320,12 @@ def fetch(store: Store, builder: Builder | None, version: Version, output: str) 
     if path.is_file():
         return Fetched(wanted, path=path)
     return Fetched(wanted)     # another thread or process is building it
+
+
+def _built(store: Store, version: Version, output: str, path: Path) -> bool:
+    """Whether `output` of `version` is built: its file at `path` in this server's folder,
+    or (PostgreSQL) in the database, another server's build, put at `path` now."""
+    return path.is_file() or store.fetch_output(version, output, path)
 
 
 def run_one(store: Store, jobs: Jobs, *, only: tuple[Version, str] | None = None,

@@ -165,10 +165,8 @@ class Audience:
 
     def template_for(self, store: Store, slug: str) -> tuple[Template, str]:
         """The template for one dataset, and the sha256 of its text (for the manifest)."""
-        override: Path | None = store.root / TEMPLATES_DIR / slug / f"{self.name}.toml"
-        if override is not None and not store.embedded:    # the database's, first
-            override = shared.cache(store, shared.TEMPLATE, slug, override.name, override)
-        if override is not None and override.is_file():
+        override = _override(store, slug, self.name)
+        if override is not None:
             path = override
         elif self.path is not None:
             path = self.path
@@ -176,6 +174,15 @@ class Audience:
             path = template_path(f"{self.name}.toml")
         raw = template_bytes(path)     # a regular file under 1 MiB, read once
         return loads_template(raw, path.name), hashlib.sha256(raw).hexdigest()
+
+
+def _override(store: Store, slug: str, audience: str) -> Path | None:
+    """The file of the dataset's own template for `audience`, if it has one (on
+    PostgreSQL the database's, first: the folder's file is its cache)."""
+    path = store.root / TEMPLATES_DIR / slug / f"{audience}.toml"
+    if not store.embedded:
+        return shared.cache(store, shared.TEMPLATE, slug, path.name, path)
+    return path if path.is_file() else None
 
 
 def _own_template(store: Store, dataset: str, audience: str) -> tuple[str, Path]:
@@ -192,11 +199,9 @@ def _own_template(store: Store, dataset: str, audience: str) -> tuple[str, Path]
 def own_template(store: Store, dataset: str, audience: str) -> bytes | None:
     """The text of the dataset's own template for `audience`, or None (the built-in one
     is used)."""
-    slug, path = _own_template(store, dataset, audience)
-    found: Path | None = path
-    if not store.embedded:                 # the database's, first
-        found = shared.cache(store, shared.TEMPLATE, slug, path.name, path)
-    return template_bytes(found) if found is not None and found.is_file() else None
+    slug, _ = _own_template(store, dataset, audience)
+    found = _override(store, slug, audience)
+    return template_bytes(found) if found is not None else None
 
 
 def set_own_template(store: Store, dataset: str, audience: str, source: Path) -> Path:
