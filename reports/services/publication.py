@@ -19,14 +19,17 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..documents.blocks import Briefing
 from ..documents.template import Template
 from ..figures.releases import Prior, release_of, same_figures
 from ..model.errors import StoreError, UsageProblem
 from ..store.files import sha256_file
-from ..store.ledger import Ledger, LedgerMoved
 from .source import Opened
+
+if TYPE_CHECKING:
+    from ..store.ledger import Ledger
 
 ATTEMPTS = 20              # releases recorded by others meanwhile, before giving up
 FILE_DATASET = "(ledger file)"   # the one dataset of a --ledger FILE
@@ -60,6 +63,8 @@ def publishing(src: Opened, output: str, ledger_file: Path | None = None
     file `ledger_file`, else a scratch one that lasts this run (so that the two sides
     of a comparison are still audited together), and the output says that nothing
     earlier is known (`NOT_CHECKED`)."""
+    from ..store.ledger import Ledger  # start-up: SQLAlchemy, only for a public output
+
     if src.store is not None and src.version is not None:
         if ledger_file is not None:
             raise UsageProblem("--ledger is for a file that is not stored: a stored "
@@ -84,6 +89,8 @@ def released(pub: Publishing | None, template: Template,
     recorded there.  A template that hides nothing releases nothing to record."""
     if not template.suppresses or pub is None:
         return make(None)
+    from ..store.ledger import LedgerMoved  # start-up: SQLAlchemy, only for a public output
+
     for _ in range(ATTEMPTS):
         state = pub.ledger.state(pub.dataset)
         mine = state.own(pub.version, template.name)
