@@ -151,16 +151,25 @@ def default_establishment(posts: pd.DataFrame) -> str:
 
 @dataclass(frozen=True)
 class _Rows:
-    """The post rows as arrays: dismissals (people), people employed, dates."""
+    """The post rows as arrays: dismissals (people), people employed, dates, and each
+    text column's names (`label`)."""
 
     dismissals: np.ndarray
     employed: np.ndarray
     dates: np.ndarray          # object: date or None
-    labels: pd.DataFrame
+    posts: pd.DataFrame
+    _labels: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def label(self, col: str) -> np.ndarray:
+        """Column `col`'s names as text, a blank one "(not given)": made the first time
+        a column is asked for (a pack uses two or three of the six), kept for this pack."""
+        if col not in self._labels:
+            self._labels[col] = or_not_given(self.posts[col].astype(str)).to_numpy(
+                dtype=object)
+        return self._labels[col]
 
 
 def dismissal_rows(report: Report, first_dismissal: dt.date | None = None) -> _Rows:
-    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     posts = report.posts
     status = posts["status"].to_numpy()
     vacant = posts["vacant"].to_numpy(dtype=object)
@@ -171,10 +180,12 @@ def dismissal_rows(report: Report, first_dismissal: dt.date | None = None) -> _R
     dates = posts["dismissal_date"].to_numpy(dtype=object).copy()
     if first_dismissal is not None:
         dates[[d is None for d in dates]] = first_dismissal
-    labels = pd.DataFrame({c: posts[c].astype(str).where(posts[c].astype(str).ne(""),
-                                                         NOT_GIVEN)
-                           for c in TEXT_FIELDS})
-    return _Rows(dismissals, employed, dates, labels)
+    return _Rows(dismissals, employed, dates, posts)
+
+
+def or_not_given(names: pd.Series) -> pd.Series:
+    """Text names, a blank one as "(not given)" (the pools' names too)."""
+    return names.where(names.ne(""), NOT_GIVEN)
 
 
 def busiest_window(dates: list[dt.date | None], counts: list[int], days: int
@@ -248,8 +259,10 @@ def award_words(award: list[dict[str, Any]], most: int | None) -> str:
 
 def _unit(name: str, idx: np.ndarray, rows: _Rows, upper: bool, today: dt.date,
           description: tuple[str, ...]) -> Unit:
-    dates = [rows.dates[i] for i in idx]
-    counts = [int(rows.dismissals[i]) for i in idx]
+    # a row with no dismissals is in no window, no award and no first date
+    hit = idx[rows.dismissals[idx] > 0]
+    dates = rows.dates[hit].tolist()
+    counts = rows.dismissals[hit].tolist()
     first_any = min((d for d, n in zip(dates, counts) if d is not None and n), default=None)
     law = rules_for(first_any or today)
     award = award_by_date(dates, counts, first_any or today)
@@ -268,10 +281,11 @@ def _unit(name: str, idx: np.ndarray, rows: _Rows, upper: bool, today: dt.date,
 
 
 def _descriptions(idx: np.ndarray, rows: _Rows, cols: tuple[str, ...]) -> list[dict[str, Any]]:
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
     if not cols:
         return []
-    labels = rows.labels.iloc[idx][list(cols)]
-    frame = labels.assign(proposed=rows.dismissals[idx], employed=rows.employed[idx])
+    frame = pd.DataFrame({**{c: rows.label(c)[idx] for c in cols},
+                          "proposed": rows.dismissals[idx], "employed": rows.employed[idx]})
     sums = frame.groupby(list(cols), sort=False)[["proposed", "employed"]].sum()
     out = []
     for key, (proposed, employed) in zip(sums.index, sums.to_numpy(dtype=np.int64)):
@@ -287,7 +301,8 @@ def _descriptions(idx: np.ndarray, rows: _Rows, cols: tuple[str, ...]) -> list[d
 def _groups(rows: _Rows, by: str) -> list[tuple[str, np.ndarray]]:
     if by == EMPLOYER:
         return [(WHOLE_EMPLOYER, np.arange(len(rows.dismissals)))]
-    col = rows.labels[by]
+    import pandas as pd  # lazy: pandas loads while fastexcel reads (xlsx.read_xlsx)
+    col = pd.Series(rows.label(by))
     found = [(str(k), np.asarray(v)) for k, v in col.groupby(col, sort=False).indices.items()]
     return sorted(found, key=lambda kv: natural(kv[0]))
 
