@@ -848,7 +848,8 @@ def test_pools_are_summed_and_ordered_as_worked_out_row_by_row(rows):
         path = make_csv(Path(tmp), [COLS] + [
             row(team=team, title=title, grade=grade, posts=n, status=status, vacant=vacant)
             for team, grade, title, n, status, vacant in rows])
-        got = pools(path)["pools"]
+        result = pools(path)
+    got = result["pools"]
     found: dict[tuple[str, str, str], list[int]] = {}
     for team, grade, title, n, status, vacant in rows:
         if status in ("Deleted", "Retained") and vacant == "N":
@@ -860,3 +861,9 @@ def test_pools_are_summed_and_ordered_as_worked_out_row_by_row(rows):
         item[1][1] == 0, *(natural(name) for name in item[0])))
     assert [((p["team"], p["title"], p["grade"]), [p["occupied"], p["deleted"], p["kept"]])
             for p in got] == expected
+    # the totals count every pool, those losing nothing too (made only when listed)
+    totals = result["totals"]
+    assert totals["pools"] == len(expected)
+    assert totals["affected_pools"] == sum(1 for _, c in expected if c[1] > 0)
+    assert totals["occupied_posts_deleted"] == sum(c[1] for _, c in expected)
+    assert totals["people_in_affected_pools"] == sum(c[0] for _, c in expected if c[1] > 0)
