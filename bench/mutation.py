@@ -73,6 +73,8 @@ GROUPS: tuple[Group, ...] = (
           ("tests/test_consultation.py", "tests/test_pools*.py")),
     Group("reconcile", ("reports/figures/reconcile.py",),
           ("tests/test_consultation.py", "tests/test_reconcile*.py")),
+    Group("trend", ("reports/figures/trend.py",),
+          ("tests/test_trend_rules.py", "tests/test_trend.py")),
 )
 
 # Files outside reports/ that the tests import or read (mutmut copies reports/ itself).
