@@ -91,10 +91,6 @@ class Builder:
                 f.at_most(("total", k), ("total", measures.posts_for(k)))
         self._declared_relations()
         self.rows_relations(("total",))
-        if s.has_vacant:
-            for unit in ("fte", "posts"):
-                f.relate(("total", f"deleted_{unit}"),
-                         [("total", f"at_risk_{unit}"), ("total", f"vacant_deleted_{unit}")])
         self.team_rows = s.groups["by_team"]
         self.grade_rows = s.groups["by_grade"]
         for kind, rows, col in (("team", self.team_rows, "team"),

@@ -173,12 +173,18 @@ _WORDS = {"deleted": "Deleted", "retained": "Retained", "relocated": "Relocated"
 _KEY_FIGURES = {"deleted": "Deleted", "retained": "Retained",
                 "relocated": "Relocated to another service", "created": "Created (new posts)"}
 
+# Deleted posts are the occupied ones (at risk) and the vacant ones, when the file says
+# which are vacant.
+_DELETED_PARTS = {u: (f"at_risk_{u}", f"vacant_deleted_{u}") for u in ("fte", "posts")}
+
 for _s in STATUSES:
     register(Measure(f"{_s}_fte", FTE, f"{_WORDS[_s]} FTE", rows=_status(_s, FTE),
                      labels={"short": _WORDS[_s], "row": _WORDS[_s],
-                             "key_figures": _KEY_FIGURES[_s]}))
+                             "key_figures": _KEY_FIGURES[_s]},
+                     sum_of=_DELETED_PARTS["fte"] if _s == "deleted" else ()))
 for _s in STATUSES:
-    register(Measure(f"{_s}_posts", POSTS, f"{_WORDS[_s]} posts", rows=_status(_s, POSTS)))
+    register(Measure(f"{_s}_posts", POSTS, f"{_WORDS[_s]} posts", rows=_status(_s, POSTS),
+                     sum_of=_DELETED_PARTS["posts"] if _s == "deleted" else ()))
 register(Measure("baseline_fte", FTE, "Baseline FTE",
                  derive=_sum(*(f"{s}_fte" for s in BASELINE_STATUSES)),
                  labels={"row": "Baseline (deleted + retained + relocated)",
