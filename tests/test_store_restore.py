@@ -1,8 +1,9 @@
 """Issue 24: a restore is atomic, an interrupted one is found and finished (or rolled
 back), and one store-wide lock keeps restores and uploads apart.
 
-Kills are deterministic where they can be: $IMPACT_TEST_KILL_AT makes `impact store
-restore` SIGKILL itself at a named step (`upkeep.STEPS`); the rest are at seeded random
+Kills are deterministic where they can be: $IMPACT_FAULT (`reports.store.faults`) makes
+`impact store restore` SIGKILL itself, or wait, at a named step (`upkeep.STEPS`,
+`die_at` and `pause_at` below); the rest are at seeded random
 moments, which prove safety only (whether a timed kill lands depends on the machine's
 speed, so no test counts them).  Nothing here proves anything by timing.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from reports.services import upkeep
-from reports.store import transfer
+from reports.store import faults, transfer
 from reports.store.db import RESTORE_MARKER, Store
 
 from . import store_helpers as helpers
@@ -67,6 +68,18 @@ def make_backups(tmp_path: Path, db: str | None = None,
     return live, tmp_path / "old", tmp_path / "new"
 
 
+def die_at(step: str, nth: int = 0) -> dict[str, str]:
+    """The child's environment to SIGKILL itself at restore step `step` (the `nth` time
+    it reaches it; 0: the first)."""
+    return {faults.ENV: f"restore.{step}{f'#{nth}' if nth else ''}:die"}
+
+
+def pause_at(step: str, gate: Path) -> dict[str, str]:
+    """The child's environment to wait at restore step `step`, holding what it holds,
+    until `gate` exists (it makes `gate`.reached when it gets there)."""
+    return {faults.ENV: f"restore.{step}:pause:{gate}"}
+
+
 def restore_child(tmp_path: Path, src: Path, store: Path, db: str | None = None,
                   **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen([impact_exe(), "store", "restore", str(src), "--store", str(store),
@@ -92,7 +105,7 @@ def test_a_restore_killed_at_any_moment_leaves_the_old_or_the_new_store(
     for i in range(RESTORE_KILLS):
         want = "new" if now == "old" else "old"
         at = rng.choice([*upkeep.STEPS, "timed", "timed"])
-        env = {upkeep.KILL_ENV: at} if at != "timed" else {}
+        env = die_at(at) if at != "timed" else {}
         chosen[at] = chosen.get(at, 0) + 1
         child = restore_child(tmp_path, new if want == "new" else old, live, **env)
         if at == "timed":
@@ -140,7 +153,7 @@ def test_a_restore_killed_before_its_swap_is_rolled_back_and_after_it_finished(
     live, _, new = make_backups(tmp_path)
     for step, expect, how in (("marked", [("old-a", 1), ("old-b", 1)], "rolled back"),
                               ("swapped", [("new-c", 2)], "finished")):
-        child = restore_child(tmp_path, new, live, **{upkeep.KILL_ENV: step})
+        child = restore_child(tmp_path, new, live, **die_at(step))
         assert child.wait(timeout=120) == -signal.SIGKILL
         assert listed(live) == expect
         resumed = invoke("store", "restore", "--resume", "--store", live)
@@ -152,7 +165,7 @@ def test_a_restore_into_a_new_folder_killed_creates_nothing_by_accident(
         tmp_path: Path) -> None:
     _, _, new = make_backups(tmp_path)
     target = tmp_path / "fresh"
-    child = restore_child(tmp_path, new, target, **{upkeep.KILL_ENV: "added"})
+    child = restore_child(tmp_path, new, target, **die_at("added"))
     assert child.wait(timeout=120) == -signal.SIGKILL
     for args in (["datasets"], ["upload", csv_variant(tmp_path, 7), "--dataset", "x"]):
         result = invoke(*args, "--store", target)
@@ -237,7 +250,7 @@ def test_a_postgresql_restore_killed_at_any_moment_leaves_the_old_or_the_new_sto
             if step == "adding" else 1          # each backup adds 2 files
         want = "new" if now == "old" else "old"
         child = restore_child(tmp_path, new if want == "new" else old, live, db,
-                              **{upkeep.KILL_ENV: f"{step}:{nth}"})
+                              **die_at(step, nth))
         out, err = child.communicate(timeout=120)
         assert child.returncode == -signal.SIGKILL, f"{step}:{nth} was not reached: {err}"
         killed[step] = killed.get(step, 0) + 1
@@ -288,7 +301,7 @@ def test_a_postgresql_restore_is_one_transaction_readers_see_the_old_store_until
     db, other_db = pg_server.new_database()[1], pg_server.new_database()[1]
     live, _, new = make_backups(tmp_path, db, other_db)
     gate = tmp_path / "commit-now"
-    child = restore_child(tmp_path, new, live, db, **{upkeep.PAUSE_ENV: f"committing=@{gate}"})
+    child = restore_child(tmp_path, new, live, db, **pause_at("committing", gate))
     with Store(live, url=db, create=False, lock=None) as portal:
         deadline = time.monotonic() + 120
         while not _restore_transaction_open(db):
@@ -325,7 +338,7 @@ def test_a_postgresql_restore_into_a_new_folder_killed_creates_nothing_by_accide
     _, _, new = make_backups(tmp_path)
     db = pg_server.new_database()[1]
     target = tmp_path / "fresh"
-    child = restore_child(tmp_path, new, target, db, **{upkeep.KILL_ENV: "loading:3"})
+    child = restore_child(tmp_path, new, target, db, **die_at("loading", 3))
     assert child.wait(timeout=120) == -signal.SIGKILL
     for args in (["datasets"], ["upload", csv_variant(tmp_path, 7), "--dataset", "x"]):
         result = invoke(*args, "--store", target, "--db", db)
@@ -382,7 +395,7 @@ def test_uploads_during_restores_and_backups_are_stored_and_kept_or_refused(
     db, other_db = databases(backend, request)
     live, old, new = make_backups(tmp_path, db, other_db)
     gate = tmp_path / "let-the-restore-go"
-    first = restore_child(tmp_path, new, live, db, **{upkeep.PAUSE_ENV: f"staged=@{gate}"})
+    first = restore_child(tmp_path, new, live, db, **pause_at("staged", gate))
     wait_for_holder(live / "impact.lock", first)
     files = [csv_variant(tmp_path, 100 + i) for i in range(UPLOADS)]
 
@@ -517,7 +530,7 @@ def test_a_command_that_cannot_get_the_lock_waits_then_says_what_holds_it(
     live, _, new = make_backups(tmp_path)
     # paused until killed (the file is never made), however slow the upload below is
     holder = restore_child(tmp_path, new, live,
-                           **{upkeep.PAUSE_ENV: f"staged=@{tmp_path / 'never'}"})
+                           **pause_at("staged", tmp_path / "never"))
     lock = live / "impact.lock"
     deadline = time.monotonic() + 120
     while "impact store restore" not in (lock.read_text() if lock.exists() else ""):

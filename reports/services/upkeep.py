@@ -35,10 +35,8 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import sqlite3
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -345,32 +343,18 @@ class RestoreResult:
     resumed: str = ""                # with --resume: "finished" or "rolled back"
 
 
-KILL_ENV = "IMPACT_TEST_KILL_AT"     # test hooks: the restore kills itself at this step,
-PAUSE_ENV = "IMPACT_TEST_PAUSE_AT"   # or waits there ("STEP=SECONDS", or "STEP=@FILE": until
-                                     # FILE exists), holding the lock
 STAGE_SUFFIX = ".restore-part"
 STEPS = ("staged", "kept", "marked", "adding", "added", "swapped", "cleaning")
 # on PostgreSQL, inside the one transaction: after each table is loaded, before COMMIT
 PG_STEPS = (*STEPS[:5], "loading", "committing", *STEPS[5:])
-_reached: dict[str, int] = {}
 
 
 def _step(name: str) -> None:
-    """A named point of a restore (`STEPS`, `PG_STEPS`).  With $IMPACT_TEST_KILL_AT set to
-    its name (or NAME:N, the Nth time this run reaches it), the process kills itself there
-    (SIGKILL: no clean-up runs), so that tests interrupt a restore at exactly that point,
-    whatever the machine's speed."""
+    """A named point of a restore (`STEPS`, `PG_STEPS`): $IMPACT_FAULT=restore.NAME:die
+    (or restore.NAME#N:die, the Nth time) kills the process there, and
+    restore.NAME:pause:FILE makes it wait there until FILE exists, so that tests stop a
+    restore at exactly that point, whatever the machine's speed (`store.faults`)."""
     faults.point(f"restore.{name}")
-    _reached[name] = _reached.get(name, 0) + 1
-    kill, _, nth = os.environ.get(KILL_ENV, "").partition(":")
-    if kill == name and (not nth or int(nth) == _reached[name]):
-        os.kill(os.getpid(), signal.SIGKILL)
-    step, _, until = os.environ.get(PAUSE_ENV, "").partition("=")
-    if step == name and until.startswith("@"):    # until the test makes that file
-        while not os.path.exists(until[1:]):
-            time.sleep(0.02)
-    elif step == name:
-        time.sleep(float(until or 1))
 
 
 def restore_store(src: Path, target: Path, *, force: bool = False,
