@@ -456,3 +456,38 @@ def test_the_next_public_version_of_a_file_of_10_posts_or_more_is_published(
             result = invoke(*command[:1], "--dataset", "Small", "--store", root,
                             "--audience", "public", *command[1:])
             assert result.exit_code == 0, (version, command[0], result.stderr)
+
+
+# --- a change's three cells, and which changes a public output may state ----------------
+# Rule (privacy.change_cells): then, now and the change of one figure, each hidden as its
+# output hides it; a change of zero reads "no change"; a change carries its sign.
+
+def test_a_change_row_shows_then_now_and_the_signed_change_unless_hidden() -> None:
+    from reports.figures.privacy import change_cells
+
+    assert change_cells("deleted_fte", Decimal("10"), Decimal("12.5"), Decimal("2.5")) == \
+        ["10", "12.5", "+2.5"]
+    assert change_cells("deleted_fte", Decimal("12.5"), Decimal("10"), Decimal("-2.5")) == \
+        ["12.5", "10", "-2.5"]
+    assert change_cells("deleted_cost", Decimal("1000"), Decimal("1500"), Decimal("500")) == \
+        ["£1,000", "£1,500", "+£500"]
+    assert change_cells("deleted_posts", 4, 4, 0) == ["4", "4", "no change"]
+    # each side hidden on its own, the others shown
+    assert change_cells("deleted_posts", 4, 6, 2, old_hidden=True) == [MARKER, "6", "+2"]
+    assert change_cells("deleted_posts", 4, 6, 2, new_hidden=True) == ["4", MARKER, "+2"]
+    assert change_cells("deleted_posts", 4, 6, 2, change_hidden=True) == ["4", "6", MARKER]
+    assert change_cells("deleted_posts", 4, 4, 0, change_hidden=True) == ["4", "4", MARKER]
+
+
+# Rule (privacy.hidden_changes): a change may not be stated when its figure is hidden on
+# either side or missing on one; one whose two sides are both published is stated.
+
+def test_a_change_is_hidden_when_either_side_is_hidden_or_missing() -> None:
+    from reports.figures.privacy import hidden_changes
+
+    figures = [("both", 1, 2), ("old_missing", None, 2), ("new_missing", 1, None),
+               ("both_missing", None, None), ("old_hidden", 1, 2), ("new_hidden", 1, 2)]
+    assert hidden_changes(figures, 5, old_hidden=["old_hidden"],
+                          new_hidden=["new_hidden"]) == {
+        "old_missing", "new_missing", "both_missing", "old_hidden", "new_hidden"}
+    assert hidden_changes(figures, 0, old_hidden=["old_hidden"]) == set()   # nothing hidden
