@@ -85,6 +85,8 @@ def summary_system(data: dict[str, Any], by: tuple[str, ...] = ("team", "grade")
                                                for s in ("retained", "created")])
     for col in by + (("destination",) if with_destinations else ()):
         labels = [g[col] for g in data[groups[col]]]
+        if not labels:              # no such table (a file with no sites): no relation,
+            continue                # not "the total is the sum of nothing", i.e. 0
         for m in data["totals"]:
             if col == "destination" and not m.startswith("relocated"):
                 continue            # the destination table holds only the relocated posts
