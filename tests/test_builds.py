@@ -423,3 +423,28 @@ def test_a_done_output_whose_file_went_missing_is_built_again(tmp_path: Path) ->
         job = Jobs(store).of_version(v.dataset, v.number, v.sha256)[output]
     assert again.path is not None and again.path.is_file()
     assert (job.state, job.attempts) == (DONE, 1)     # queued again (attempts from 0), built
+
+
+def test_an_output_someone_waits_for_is_built_before_those_queued_earlier(
+        tmp_path: Path) -> None:
+    """The queue is built oldest first, except that a download which finds its output
+    "being prepared" has the builder take that one next; then the oldest again.  An
+    output asked for that was taken meanwhile does not hold the rest up."""
+    with Store(tmp_path / "store") as store:
+        datasets.upload(store, DATA / "coop_working.xlsx", "Co-op", as_of=AS_OF)
+        v = store.version("Co-op", 1)
+        jobs = Jobs(store)
+        queued = sorted(jobs.of_version("Co-op", 1, v.sha256).values(), key=lambda j: j.id)
+        assert len(queued) >= 5
+        builder = builds.Builder(store, 1)          # not started: nothing is built here
+        last = queued[-1].output
+        assert builds.fetch(store, builder, v, last).preparing
+        assert builder.next_job(jobs, "test").output == last
+        assert builder.next_job(jobs, "test").output == queued[0].output   # then oldest
+        # asked for, but another builder took it first: the next oldest instead
+        assert builds.fetch(store, builder, v, queued[1].output).preparing
+        taken = jobs.claim("another", only=("Co-op", 1, v.sha256, queued[1].output))
+        assert taken is not None
+        assert builder.next_job(jobs, "test").output == queued[2].output
+        # with nothing asked for, the plain order
+        assert builder.next_job(jobs, "test").output == queued[3].output

@@ -21,6 +21,7 @@ import io
 import json
 import multiprocessing
 import os
+import queue
 import re
 import sys
 import threading
@@ -312,7 +313,8 @@ def fetch(store: Store, builder: Builder | None, version: Version, output: str) 
     elif job.state == FAILED:
         return Fetched(wanted, failed=job.error or "the build failed")
     if builder is not None and builder.workers:
-        builder.wake()
+        # someone is waiting for this one: the builder takes it next, before the rest
+        builder.wake(asked=(version.dataset, version.number, version.sha256, output))
         return Fetched(wanted)
     done = run_one(store, jobs, only=(version, output))
     if done is not None and done.state == FAILED:
@@ -360,7 +362,12 @@ def run_one(store: Store, jobs: Jobs, *, only: tuple[Version, str] | None = None
 class Builder:
     """`workers` threads that take jobs from the store's queue and build each in a child
     process (a pool of `workers` spawned processes).  0 workers: no background building
-    (downloads build in their own thread; `fetch`)."""
+    (downloads build in their own thread; `fetch`).
+
+    The queue is built oldest first, except that an output someone has asked for (a
+    download that found it "being prepared": `wake(asked=...)`) is taken next: after an
+    upload a version queues some twenty outputs, and the person at the page waits for
+    one of them, not for all that were queued before it."""
 
     POLL_S = 2.0        # how often an idle worker looks at the queue (other processes queue)
     RENEW_S = 60.0      # how often a running build's lease is renewed
@@ -375,6 +382,9 @@ class Builder:
         self._threads: list[threading.Thread] = []
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        # outputs asked for, (dataset, version, sha256, output), oldest first: a
+        # thread-safe inbox from request threads to the builder's threads
+        self._asked: queue.SimpleQueue[tuple[str, int, str, str]] = queue.SimpleQueue()
 
     def start(self) -> None:
         if not self.workers or self._threads:
@@ -384,9 +394,26 @@ class Builder:
             t.start()
             self._threads.append(t)
 
-    def wake(self) -> None:
+    def wake(self, asked: tuple[str, int, str, str] | None = None) -> None:
+        """Tell the idle workers there may be work; `asked` (dataset, version, sha256,
+        output): a job someone is waiting for, to take before the others."""
+        if asked is not None:
+            self._asked.put(asked)
         with self._wake:
             self._wake.notify_all()
+
+    def next_job(self, jobs: Jobs, owner: str) -> Job | None:
+        """Claim the next job for `owner`: the oldest one asked for that is still queued
+        (or abandoned), else the oldest in the queue."""
+        while True:
+            try:
+                asked = self._asked.get_nowait()
+            except queue.Empty:
+                break
+            job = jobs.claim(owner, only=asked)
+            if job is not None:
+                return job      # else built, being built or failed since it was asked
+        return jobs.claim(owner)
 
     def close(self) -> None:
         self._stop.set()
@@ -427,7 +454,7 @@ class Builder:
 
     def _one(self, jobs: Jobs) -> bool:
         owner = owner_id()
-        job = jobs.claim(owner)
+        job = self.next_job(jobs, owner)
         if job is None:
             return False
         url = None if self.store.embedded else self.store.url
