@@ -164,6 +164,12 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
 @click.option("--build-workers", type=click.IntRange(0, 64), default=1, show_default=True,
               help="Background builders of each stored version's briefings and exports, "
                    "each in its own process (0: a download builds its file itself).")
+@click.option("--build-priority", type=click.Choice(["idle", "low", "normal"]), default="idle",
+              show_default=True, envvar="IMPACT_BUILD_PRIORITY",
+              help="How the builders share the CPU: idle (only what nothing else wants, "
+                   "so pages stay quick; on a machine kept busy by other work they may "
+                   "wait for it), low (a small share however busy), normal (as the "
+                   "server). Also $IMPACT_BUILD_PRIORITY.")
 @click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes accepting on the one port, so that requests use every "
                    "core; this process starts another in place of one that ends.")
@@ -176,7 +182,7 @@ def passwd(name: str, password_stdin: bool, store_dir: Path | None, debug: bool)
 @debug_option
 @handle_errors
 def serve(host: str, port: int, threads: int, check_workers: int | None, build_workers: int,
-          processes: int, max_upload_mb: int, behind_proxy: bool, store_dir: Path | None,
+          build_priority: str, processes: int, max_upload_mb: int, behind_proxy: bool, store_dir: Path | None,
           debug: bool) -> None:
     """Run the web portal on waitress: HR upload schedules, union reps download
     briefings, each role sees only what it may.  Add users first with impact
@@ -203,7 +209,8 @@ def serve(host: str, port: int, threads: int, check_workers: int | None, build_w
         app: Any = create_app(store_dir, db=chosen_db(),
                               config={"SESSION_COOKIE_SECURE": behind_proxy,
                                       "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024},
-                              check_workers=workers, build_workers=build_workers)
+                              check_workers=workers, build_workers=build_workers,
+                              build_priority=build_priority)
         if behind_proxy:
             from werkzeug.middleware.proxy_fix import ProxyFix  # start-up: --behind-proxy only
 

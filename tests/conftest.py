@@ -30,6 +30,13 @@ from .pg import pg_server, pg_url  # noqa: F401  (fixtures: a throwaway PostgreS
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 
+# Every `impact serve` a test starts builds at normal priority.  The default, idle, builds
+# only on a core nothing else wants: with other work on the machine (bench/stress_suite.sh
+# runs two busy loops beside the suite) a test waiting for a background build would wait
+# for that work to end, and its verdict would depend on the machine's load.  The idle
+# setting itself is tested (test_builds.py).
+os.environ["IMPACT_BUILD_PRIORITY"] = "normal"
+
 # The canonical headings, in the order the template writes them.
 HEADER = ["Post ID", "Team", "Job title", "Grade", "FTE", "Posts", "Status", "Destination"]
 

@@ -264,7 +264,9 @@ def test_a_background_builder_builds_in_a_child_process_and_survives_its_death(
         v = store.version("Co-op", 1)
         jobs = Jobs(store)
         wanted = sorted(jobs.of_version("Co-op", 1, v.sha256))
-        builder = builds.Builder(store, 1, build=dies_on_the_union_briefing)
+        # normal priority: an idle builder on a loaded machine builds nothing meanwhile
+        builder = builds.Builder(store, 1, build=dies_on_the_union_briefing,
+                                 priority="normal")
         builder.POLL_S = 0.2
         builder.start()
         try:
@@ -448,3 +450,22 @@ def test_an_output_someone_waits_for_is_built_before_those_queued_earlier(
         assert builder.next_job(jobs, "test").output == queued[2].output
         # with nothing asked for, the plain order
         assert builder.next_job(jobs, "test").output == queued[3].output
+
+
+@pytest.mark.parametrize(("priority", "policy", "niceness"), [
+    ("idle", "SCHED_IDLE", 0), ("low", "SCHED_OTHER", builds.BUILD_NICENESS),
+    ("normal", "SCHED_OTHER", 0)])
+def test_a_builders_process_runs_at_the_priority_asked(priority: str, policy: str,
+                                                        niceness: int) -> None:
+    """idle: only a core nothing else wants (SCHED_IDLE); low: nice 10; normal: as the
+    server.  Checked in a fresh process: its policy after, and its niceness after less
+    before (the suite itself may run niced)."""
+    if not hasattr(os, "SCHED_IDLE"):
+        pytest.skip("no SCHED_IDLE on this system")
+    code = ("import os; from reports.services.builds import set_priority; before = os.nice(0); "
+            f"set_priority({priority!r}); print(os.sched_getscheduler(0), os.nice(0) - before)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    assert [int(x) for x in out] == [getattr(os, policy), niceness]
+    with pytest.raises(ValueError, match="idle, low, normal"):
+        builds.Builder(None, 1, priority="high")  # type: ignore[arg-type]

@@ -57,13 +57,14 @@ def _templates() -> Path:
 
 def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | None = None,
                config: dict[str, Any] | None = None, check_workers: int = 0,
-               build_workers: int = 0) -> Flask:
+               build_workers: int = 0, build_priority: str = "idle") -> Flask:
     """The portal on the store at `store_dir` (else $IMPACT_STORE, else the default) with
     the database `db` (a PostgreSQL URL; else $IMPACT_DB, else the store's SQLite file).
     Uploads are checked in `check_workers` worker processes (0: in the request's thread;
     `impact serve` uses one per core; see `reports.services.checking`).  Each version's
     outputs are built by `build_workers` background builders (`impact serve` starts them;
-    0: a download builds its file in its own thread; see `reports.services.builds`)."""
+    0: a download builds its file in its own thread; see `reports.services.builds`),
+    whose processes run at `build_priority` (`builds.PRIORITIES`)."""
     templates = _templates()
     # no static folder: the one stylesheet has its own route, so nothing else under
     # templates/ is ever served
@@ -76,7 +77,7 @@ def create_app(store_dir: str | os.PathLike[str] | None = None, *, db: str | Non
     # for each upload and build, so that a restore can wait for it between them
     store = Store.open(store_dir, db=db, create=True, lock=None)
     app.extensions[EXTENSION] = Portal(store, Accounts(store), Checker(check_workers),
-                                      Builder(store, build_workers))
+                                      Builder(store, build_workers, priority=build_priority))
     app.config.update(
         SECRET_KEY=secret_key(store.root, store=store),
         MAX_CONTENT_LENGTH=MAX_UPLOAD,

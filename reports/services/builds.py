@@ -373,10 +373,14 @@ class Builder:
     RENEW_S = 60.0      # how often a running build's lease is renewed
 
     def __init__(self, store: Store, workers: int = 1, *,
-                 build: Callable[..., Built] = build_in_child) -> None:
+                 build: Callable[..., Built] = build_in_child,
+                 priority: str = "idle") -> None:
+        if priority not in PRIORITIES:
+            raise ValueError(f"build priority {priority!r}: one of {', '.join(PRIORITIES)}")
         self.store = store
         self.workers = workers
         self.build = build
+        self.priority = priority
         self._stop = threading.Event()
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -430,7 +434,7 @@ class Builder:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_background, initargs=(os.getpid(),))
+                    initializer=_background, initargs=(os.getpid(), self.priority))
             return self._pool
 
     def _broken(self, pool: ProcessPoolExecutor) -> None:
@@ -490,25 +494,39 @@ class Builder:
             pass
 
 
-def _background(server: int) -> None:
-    """A builder's process yields the CPU to the server's and its check workers': its
-    files can wait a moment, a person at a page cannot.  On Linux it runs under
-    SCHED_IDLE (only on a core nothing else wants), elsewhere at nice 10.  It ends when
-    its server does, mid-build if need be (the job's lease runs out; another builder
-    takes it)."""
+def _background(server: int, priority: str = "idle") -> None:
+    """A builder's process: it ends when its server does, mid-build if need be (the
+    job's lease runs out; another builder takes it), and runs at `priority`
+    (`set_priority`)."""
     watch_server(server)
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    set_priority(priority)
+
+
+# How a builder's process shares the CPU with the server's (`impact serve
+# --build-priority`):
+# - idle: SCHED_IDLE on Linux (only a core nothing else wants), else nice 10.  Its
+#   files can wait a moment, a person at a page cannot; but on a machine kept busy by
+#   other work at normal priority it may build nothing until that work ends;
+# - low: nice 10 (a small share, however busy the machine);
+# - normal: as the server.
+PRIORITIES = ("idle", "low", "normal")
+BUILD_NICENESS = 10
+
+
+def set_priority(priority: str) -> None:
+    """Lower this process's CPU priority as `priority` says (one of `PRIORITIES`)."""
+    if priority == "normal":
         return
-    except (AttributeError, OSError):
-        pass
+    if priority == "idle":
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+        except (AttributeError, OSError):
+            pass
     try:
         os.nice(BUILD_NICENESS)
     except OSError:
         pass
-
-
-BUILD_NICENESS = 10
 
 
 def _unwrapped(build: Callable[..., Built]) -> Callable[..., str]:
