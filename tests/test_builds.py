@@ -439,7 +439,8 @@ def test_an_output_someone_waits_for_is_built_before_those_queued_earlier(
         queued = sorted(jobs.of_version("Co-op", 1, v.sha256).values(), key=lambda j: j.id)
         assert len(queued) >= 5
         builder = builds.Builder(store, 1)          # not started: nothing is built here
-        last = queued[-1].output
+        last = [j.output for j in queued if not builds.CATALOGUE[j.output].public][-1]
+        assert last != queued[4].output
         assert builds.fetch(store, builder, v, last).preparing
         assert builder.next_job(jobs, "test").output == last
         assert builder.next_job(jobs, "test").output == queued[0].output   # then oldest
@@ -450,6 +451,13 @@ def test_an_output_someone_waits_for_is_built_before_those_queued_earlier(
         assert builder.next_job(jobs, "test").output == queued[2].output
         # with nothing asked for, the plain order
         assert builder.next_job(jobs, "test").output == queued[3].output
+        # a public output keeps its place: versions' public outputs are released through
+        # the ledger in turn, so a later version's may not go before an earlier one's
+        rest = [j.output for j in queued[4:]]
+        public = next(o for o in rest if builds.CATALOGUE[o].public)
+        assert public != rest[0]
+        assert builds.fetch(store, builder, v, public).preparing
+        assert builder.next_job(jobs, "test").output == rest[0]
 
 
 @pytest.mark.parametrize(("priority", "policy", "niceness"), [

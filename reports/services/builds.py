@@ -59,6 +59,12 @@ class Output:
     label: str
 
     @property
+    def public(self) -> bool:
+        """A public output: released through the dataset's publication ledger, so the
+        order in which versions' public outputs are built is the order of release."""
+        return self.permission.endswith(":public")
+
+    @property
     def inline(self) -> bool:
         """Shown in the browser (the HTML briefing) rather than downloaded."""
         return self.name.endswith(".html")
@@ -313,8 +319,12 @@ def fetch(store: Store, builder: Builder | None, version: Version, output: str) 
     elif job.state == FAILED:
         return Fetched(wanted, failed=job.error or "the build failed")
     if builder is not None and builder.workers:
-        # someone is waiting for this one: the builder takes it next, before the rest
-        builder.wake(asked=(version.dataset, version.number, version.sha256, output))
+        # someone is waiting for this one: the builder takes it next, before the rest;
+        # not a public one, which keeps its place: each version's public outputs are
+        # released in turn through the ledger, and a later version's public trend
+        # gives what the earlier ones published
+        builder.wake(asked=None if wanted.public else
+                     (version.dataset, version.number, version.sha256, output))
         return Fetched(wanted)
     done = run_one(store, jobs, only=(version, output))
     if done is not None and done.state == FAILED:
@@ -367,7 +377,8 @@ class Builder:
     The queue is built oldest first, except that an output someone has asked for (a
     download that found it "being prepared": `wake(asked=...)`) is taken next: after an
     upload a version queues some twenty outputs, and the person at the page waits for
-    one of them, not for all that were queued before it."""
+    one of them, not for all that were queued before it.  Public outputs keep their
+    place (`Output.public`)."""
 
     POLL_S = 2.0        # how often an idle worker looks at the queue (other processes queue)
     RENEW_S = 60.0      # how often a running build's lease is renewed
