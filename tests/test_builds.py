@@ -477,3 +477,13 @@ def test_a_builders_process_runs_at_the_priority_asked(priority: str, policy: st
     assert [int(x) for x in out] == [getattr(os, policy), niceness]
     with pytest.raises(ValueError, match="idle, low, normal"):
         builds.Builder(None, 1, priority="high")  # type: ignore[arg-type]
+
+
+def test_serve_offers_exactly_the_builders_priorities() -> None:
+    """`impact serve --build-priority` writes its choices out (the command must not load
+    the builder at start-up): they are `builds.PRIORITIES`, in order."""
+    from commands.portal import serve
+
+    option = next(p for p in serve.params if p.name == "build_priority")
+    assert tuple(option.type.choices) == builds.PRIORITIES  # type: ignore[attr-defined]
+    assert option.default == "idle"
