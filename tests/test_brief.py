@@ -353,6 +353,18 @@ def test_metadata_and_outline(rich_xlsx: Path) -> None:
     assert [o.title for o in reader.outline] == [DEFAULT_HEADINGS[s] for s in SECTIONS]
 
 
+def test_each_bookmark_opens_the_page_its_section_starts_on(rich_xlsx: Path) -> None:
+    """The story is laid out once, the page numbers drawn when the pages are saved: a
+    bookmark must still point at the page its heading is on, not at the first page."""
+    raw = build(rich_xlsx)
+    reader = PdfReader(io.BytesIO(raw))
+    pages = pdf_pages(raw)
+    targets = [(o.title, reader.get_destination_page_number(o)) for o in reader.outline]
+    assert len({page for _, page in targets}) > 1          # the sections span pages
+    for title, page in targets:
+        starts = [n for n, text in enumerate(pages) if title in text]
+        assert starts and page == starts[0], (title, page, starts)
+
 def test_title_and_organisation_options(rich_xlsx: Path) -> None:
     raw = build(rich_xlsx, title="Cuts to <Early Help>", organisation="Zoë's & Co")
     assert PdfReader(io.BytesIO(raw)).metadata.title == "Cuts to <Early Help>"

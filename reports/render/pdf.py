@@ -2,8 +2,8 @@
 
 `render` lays out a `Briefing` worked out by `reports.documents.briefing`:
 a title block, then each section of the template, with a header and footer
-on every page ("Page N of M": `multiBuild` lays the story out twice, the
-first time to count the pages), tables that repeat their header row across
+on every page ("Page N of M": laid out once, each page's number is a PDF form that
+the page refers to and that is drawn when the last page is known), tables that repeat their header row across
 pages, `reportlab.graphics` bar charts, PDF metadata and a bookmark outline.
 
 Speed: a briefing must cost under 1.5 x `impact summary`, and layout is most
@@ -37,6 +37,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     CondPageBreak,
@@ -49,7 +50,6 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus import Table as RLTable
-from reportlab.platypus.doctemplate import IndexingFlowable
 
 from ..documents.blocks import Briefing, Chart, Derived, Figures, Pct, Table, Text, Tiles
 from ..figures.privacy import MARKER
@@ -72,8 +72,7 @@ def render(b: Briefing, out: str | os.PathLike[str] | IO[bytes], *, reproducible
     doc = _Doc(target, b, reproducible=reproducible, version=version)
     st = _styles(b.colours)
     story = _story(b, st, doc.width)
-    story.append(_PageTotal(doc))
-    doc.multiBuild(story)
+    doc.build(story, canvasmaker=doc.canvasmaker)
     return doc.page_total or 0
 
 
@@ -173,11 +172,14 @@ class _Doc(BaseDocTemplate):
                          invariant=1 if reproducible else 0, initialFontName=FONT,
                          initialFontSize=9)
         self.briefing = b
-        self.page_total: int | None = None      # known from the second pass on
+        self.page_total: int | None = None      # known when the canvas is saved
         self.colours = {k: colors.HexColor(v) for k, v in b.colours.items()}
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
                       leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         self.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=self._decorate)])
+
+    def canvasmaker(self, *args: Any, **kw: Any) -> _NumberedCanvas:
+        return _NumberedCanvas(*args, doc=self, **kw)
 
     def _decorate(self, canv: Any, doc: Any) -> None:
         b = self.briefing
@@ -201,10 +203,8 @@ class _Doc(BaseDocTemplate):
         canv.setLineWidth(0.4)
         canv.line(MARGIN, y + 4 * mm, w - MARGIN, y + 4 * mm)
         canv.setFillColor(muted)
-        page = (f"Page {doc.page} of {self.page_total}" if self.page_total
-                else f"Page {doc.page}")
-        canv.setFont(FONT, 7.5)
-        canv.drawRightString(w - MARGIN, y, page)
+        # "Page N of M": a form, drawn when M is known (`_NumberedCanvas`)
+        canv.doForm(_page_number_form(doc.page))
         canv.setFont(FONT_BOLD, 7.5)
         canv.drawString(MARGIN, y, marking)
         # the middle of the footer: between the marking and "Page N of M"
@@ -225,35 +225,41 @@ class _Doc(BaseDocTemplate):
             self.canv.addOutlineEntry(text, key, level=0, closed=False)
 
 
+def _page_number_form(page: int) -> str:
+    return f"PageNumber{page}"
+
+
+class _NumberedCanvas(Canvas):
+    """A canvas that draws each page's "Page N of M" when it is saved, as the form
+    `_page_number_form(N)` each page refers to (ReportLab lets a page use a form that
+    is defined later).  The story is laid out once: counting the pages first with
+    `multiBuild` laid it out twice, half the drawing time of a long briefing."""
+
+    def __init__(self, *args: Any, doc: _Doc, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.briefing_doc = doc
+
+    def save(self) -> None:
+        if self._code:                       # a page still open: end it first
+            self.showPage()
+        total = self.getPageNumber() - 1     # the number the next page would have
+        doc = self.briefing_doc
+        doc.page_total = total
+        for n in range(1, total + 1):
+            self.beginForm(_page_number_form(n))
+            self.setFillColor(doc.colours["muted"])
+            self.setFont(FONT, 7.5)
+            self.drawRightString(PAGE[0] - MARGIN, BOTTOM - 9 * mm, f"Page {n} of {total}")
+            self.endForm()
+        super().save()
+
+
 class _Heading(Paragraph):
     """A section heading that becomes an entry in the PDF's bookmark outline."""
 
     def __init__(self, text: str, style: ParagraphStyle, key: str) -> None:
         super().__init__(_esc(text), style)
         self.outline = (key, text)
-
-
-class _PageTotal(IndexingFlowable):
-    """The last flowable: after each pass of multiBuild it records the page count,
-    and asks for another pass until the footers have printed the right one."""
-
-    def __init__(self, doc: _Doc) -> None:
-        super().__init__()
-        self.doc = doc
-        self._satisfied = False
-
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        return 0, 0
-
-    def draw(self) -> None:
-        pass
-
-    def afterBuild(self) -> None:
-        self._satisfied = self.doc.page_total == self.doc.page
-        self.doc.page_total = self.doc.page
-
-    def isSatisfied(self) -> bool:
-        return self._satisfied
 
 
 class _Cell(Paragraph):
