@@ -261,8 +261,12 @@ def _unit(name: str, idx: np.ndarray, rows: _Rows, upper: bool, today: dt.date,
           description: tuple[str, ...]) -> Unit:
     # a row with no dismissals is in no window, no award and no first date
     hit = idx[rows.dismissals[idx] > 0]
-    dates = rows.dates[hit].tolist()
-    counts = rows.dismissals[hit].tolist()
+    # the dismissals on each date (None: undated) once, so that the window, the award and
+    # the first date each go through the dates, not the rows (90,000 on the 100k-row file)
+    per_day: dict[dt.date | None, int] = {}
+    for d, n in zip(rows.dates[hit].tolist(), rows.dismissals[hit].tolist()):
+        per_day[d] = per_day.get(d, 0) + n
+    dates, counts = list(per_day), list(per_day.values())
     first_any = min((d for d, n in zip(dates, counts) if d is not None and n), default=None)
     law = rules_for(first_any or today)
     award = award_by_date(dates, counts, first_any or today)
