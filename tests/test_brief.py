@@ -533,3 +533,41 @@ def test_wide_file_folds_charts_and_matrix(tmp_path: Path) -> None:
     assert last - first >= 3
     for page in pages[first:last + 1]:
         assert "% deleted" in page and "Baseline" in page
+
+
+_MEANWHILE = """
+import sys
+from pathlib import Path
+from reports.services import briefs
+from reports.services.source import Opened, Source
+
+seen = {}
+check = Opened.check
+
+
+def spy(self, *args, **kwargs):
+    before = "reportlab" in sys.modules
+    report = check(self, *args, **kwargs)
+    seen["read"] = (before, "reportlab" in sys.modules)
+    return report
+
+
+Opened.check = spy
+briefs.brief(Source.of_file(sys.argv[1]), output=Path(sys.argv[2]), fmt=sys.argv[3])
+print(seen["read"])
+"""
+
+
+@pytest.mark.parametrize(("fmt", "imported"), [("pdf", True), ("html", False)])
+def test_a_pdf_briefing_imports_reportlab_while_the_file_is_read(
+        rich_xlsx: Path, tmp_path: Path, fmt: str, imported: bool) -> None:
+    """ReportLab is imported during the read (beside fastexcel), not after it; a
+    briefing that is not drawn by ReportLab does not import it at all then."""
+    import subprocess
+    import sys
+
+    out = tmp_path / f"b.{fmt}"
+    done = subprocess.run([sys.executable, "-c", _MEANWHILE, str(rich_xlsx), str(out), fmt],
+                          capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.strip() == f"(False, {imported})"
+    assert out.stat().st_size > 0

@@ -30,16 +30,19 @@ def check(path: str | os.PathLike[str], *, sheets: Iterable[str] = (),
           expect_deleted_fte: Decimal | str | None = None,
           limits: Limits | None = None, status_map: Iterable[str] = (),
           default_status: str | None = None, where: Iterable[str] = (),
-          one_post_per_row: bool = False, header_row: int | None = None) -> Report:
+          one_post_per_row: bool = False, header_row: int | None = None,
+          meanwhile: Iterable[str] = ()) -> Report:
     """Read and validate one file.  Raises `ImpactError` only for whole-file problems
-    (and `UsageProblem` for options that cannot be applied)."""
+    (and `UsageProblem` for options that cannot be applied).  `meanwhile` names modules
+    the caller needs next, imported while the sheets are read (`ReadOptions`)."""
     options = ReadOptions(sheets=tuple(sheets), mapping=parse_mapping(list(mapping)),
                           encoding=encoding, limits=limits or Limits(),
                           status_map=parse_status_map(tuple(status_map)),
                           default_status=parse_status(default_status),
                           where=parse_where(tuple(where)),
                           one_post_per_row=one_post_per_row,
-                          header_row=parse_header_row(header_row))
+                          header_row=parse_header_row(header_row),
+                          meanwhile=tuple(meanwhile))
     workbook = read(path, options)
     expect = None
     if expect_fte is not None or expect_deleted_fte is not None:

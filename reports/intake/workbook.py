@@ -68,6 +68,9 @@ class ReadOptions:
     where: tuple[tuple[str, str, str], ...] = ()  # --where: (normalised heading, heading, value)
     one_post_per_row: bool = False  # --one-post-per-row: each row is 1 post (and 1.0 FTE)
     header_row: int | None = None     # --header-row: the header's sheet row (1-based), not sought
+    # modules the caller needs once the file is read (a briefing's renderer), imported
+    # while an xlsx's sheets are read on another thread: changes nothing that is read
+    meanwhile: tuple[str, ...] = ()
 
 
 class FormulaNoValue:

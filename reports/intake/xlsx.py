@@ -10,6 +10,7 @@ limit, formulas without a saved result).
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import threading
@@ -75,7 +76,7 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
         # Until fastexcel is under way, this thread runs only Python's short steps, not a
         # long scan that holds the GIL: the reader would wait for each of them.
         reading.wait()
-        _meanwhile()
+        _meanwhile(options.meanwhile)
         for name in names:
             xml = xmls.pop(name)
             scans[name].formulas = guards.scan_formulas(xml)
@@ -100,10 +101,15 @@ def read_xlsx(path: Path, options: ReadOptions, findings: Findings,
     return tables, skipped, fmt, numbers
 
 
-def _meanwhile() -> None:
+def _meanwhile(modules: tuple[str, ...] = ()) -> None:
     """Import pandas while fastexcel reads: validation needs it next, and its 0.3 s of
-    importing (which holds the GIL) then runs beside the read (which does not)."""
+    importing (which holds the GIL) then runs beside the read (which does not).  Then
+    the caller's `modules` (a briefing's renderer: ReportLab, about 0.1 s), on this
+    thread, so that no two threads import at once."""
     import pandas  # noqa: F401  # lazy: loaded here, beside fastexcel's read, on purpose
+
+    for name in modules:
+        importlib.import_module(name)
 
 
 def _workbook_sheets(name: str, parts: dict[str, bytes]) -> list[tuple[str, str, str]]:

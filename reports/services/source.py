@@ -158,10 +158,13 @@ class Opened:
     store: Store | None = None
     version: Version | None = None
 
-    def check(self, how: HowToRead = DEFAULT_READ) -> Report:
+    def check(self, how: HowToRead = DEFAULT_READ, *, meanwhile: tuple[str, ...] = ()
+              ) -> Report:
+        """Read and check the file.  `meanwhile`: modules to import while it is read
+        (what the caller needs next; `intake.check`)."""
         if self.store is not None and self.version is not None:
-            return load_report(self.store, self.version, how)
-        return intake.check(self.name, **how.check_options())
+            return load_report(self.store, self.version, how, meanwhile=meanwhile)
+        return intake.check(self.name, **how.check_options(), meanwhile=meanwhile)
 
 
 @contextlib.contextmanager
@@ -188,7 +191,8 @@ def check(source: Source, how: HowToRead = DEFAULT_READ, *,
         return src.check(how)
 
 
-def load_report(store: Store, version: Version, how: HowToRead = DEFAULT_READ) -> Report:
+def load_report(store: Store, version: Version, how: HowToRead = DEFAULT_READ, *,
+                meanwhile: tuple[str, ...] = ()) -> Report:
     """Rebuild a version's report from its stored original.
 
     The options it was uploaded with apply unless others are given.  The report
@@ -204,7 +208,7 @@ def load_report(store: Store, version: Version, how: HowToRead = DEFAULT_READ) -
             named.symlink_to(path.resolve())
         except (OSError, ValueError):
             named = path
-        report = intake.check(named, **how.check_options())
+        report = intake.check(named, **how.check_options(), meanwhile=meanwhile)
     report.workbook.path = path
     report.workbook.name = version.original_name
     return report
