@@ -230,6 +230,26 @@ def test_atomic_output_raises_cannot_write(tmp_path):
             (tmp_path / "missing").read_bytes()
 
 
+
+def test_an_output_that_is_a_pipe_or_device_is_written_in_place(tmp_path, valid_xlsx):
+    """`-o /dev/null` once replaced the device with a plain file (a temporary file renamed
+    over it).  A FIFO stands in for the device: it must still be a FIFO afterwards, and
+    its reader gets what was written."""
+    import stat
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)   # a reader, so a writer may open
+    try:
+        result = invoke("summary", valid_xlsx, "--format", "csv", "-o", fifo)
+        assert result.exit_code == 0, result.output
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+        written = os.read(reader, 1 << 16).decode("utf-8")
+    finally:
+        os.close(reader)
+    assert written.startswith("# totals\n") and "deleted_fte" in written
+    assert not list(tmp_path.glob(".*.part"))
+
 def test_monthly_records_a_write_error_and_goes_on(tmp_path, monkeypatch):
     from tests.store_helpers import sample as store_sample
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +30,20 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "wb",
     system, a folder in the way) is raised as `CannotWrite`, whose message is one line:
     "cannot write PATH: <reason>".  An OSError with another file's name (an input read
     while the output is written) passes through unchanged.
+
+    A device or a pipe (`-o /dev/null`, `/dev/stdout`, a FIFO) is written in place:
+    renaming a file over it would replace the device with a plain file.
     """
     target = Path(path)
+    if _special(target):
+        try:
+            fh = open(target, mode, encoding=None if "b" in mode else "utf-8",
+                      newline=None if "b" in mode else "")
+        except OSError as e:
+            raise CannotWrite(target, e) from e
+        with fh:
+            yield fh
+        return
     try:
         if target.parent.exists() and not target.parent.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
@@ -55,6 +68,16 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "wb",
         if isinstance(e, OSError) and e.filename in (None, tmp, str(target), target):
             raise CannotWrite(target, e) from e
         raise
+
+
+def _special(path: Path) -> bool:
+    """Whether `path` (followed through symlinks) is there and is neither a plain file
+    nor a folder: a character device, a pipe or a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 PRIVATE_FILE = 0o600     # the store's database, profiles, caches, held uploads, secret key
