@@ -491,3 +491,28 @@ def test_a_change_is_hidden_when_either_side_is_hidden_or_missing() -> None:
                           new_hidden=["new_hidden"]) == {
         "old_missing", "new_missing", "both_missing", "old_hidden", "new_hidden"}
     assert hidden_changes(figures, 0, old_hidden=["old_hidden"]) == set()   # nothing hidden
+
+
+@pytest.mark.parametrize(("prefix", "named"), [
+    ((), "total / small"),
+    (("@", 3), "total / small (as published before)"),   # an earlier release's figure
+])
+def test_a_refusal_names_the_figure_that_could_be_worked_out(
+        prefix: tuple[Any, ...], named: str) -> None:
+    """Rule: when no pattern protects a figure, the refusal names it as the reader knows
+    it ("team / Alpha / deleted_posts"), an earlier release's figure without its
+    release number and marked "as published before"."""
+    from reports.figures import privacy
+    from reports.model.errors import Unpublishable
+
+    small, big, whole = (*prefix, "total", "small"), (*prefix, "total", "big"), \
+        (*prefix, "total", "all")
+    v = {small: 2, big: 10, whole: 12}
+    # the other two were published before, so they stay: hiding the small one is no use
+    links = Links(values=v, units=dict.fromkeys(v, POSTS), shown=set(v),
+                  fixed={big, whole}, equations=[(whole, small, big)])
+    with pytest.raises(Unpublishable) as refused:
+        privacy.protect(links, 5)
+    assert str(refused.value) == (
+        f"no safe pattern of hidden figures exists: {named} could be worked out to within "
+        f"5 from the other figures, whatever else is hidden; the output is not written")
