@@ -140,3 +140,17 @@ def test_an_earlier_report_is_read_back_and_merged_with_a_new_run() -> None:
     with pytest.raises(ValueError, match="under 'other'"):
         m.read_report(m.report(list(m.aggregate(m.parse_results(SAMPLE), MODULES).values()),
                                when="x", command="c", version="3.8.1"))
+
+
+def test_a_groups_timeout_multiplier_reaches_mutmuts_config() -> None:
+    """The privacy group stops a looping mutant sooner than mutmut's own 15 does; a
+    group that sets none leaves mutmut's default alone."""
+    import tomllib
+
+    m = load()
+    config = {g.name: tomllib.loads(m.mutmut_section(g.modules, g.tests,
+                                                     g.timeout_multiplier))["tool"]["mutmut"]
+              for g in m.GROUPS}
+    assert config["privacy"]["timeout_multiplier"] == 1.5
+    assert "timeout_multiplier" not in config["costs"]
+    assert config["costs"]["only_mutate"] == list(MODULES)
