@@ -204,6 +204,18 @@ def test_s188_undated_dismissals_count_in_every_window() -> None:
     assert busiest_window([None, None], [15, 15], 90) == (30, None, None)
 
 
+def test_s188_dismissals_on_the_same_day_count_together() -> None:
+    # rows dismissed on the same day are one day's dismissals: 8 + 7 on 1 March and 6 on
+    # 1 April fall in one 90-day window (21), whatever order the rows come in
+    mar, apr = dt.date(2026, 3, 1), dt.date(2026, 4, 1)
+    window = (21, mar, mar + dt.timedelta(days=89))
+    assert busiest_window([mar, apr, mar], [8, 6, 7], 90) == window
+    assert busiest_window([apr, mar, mar], [6, 8, 7], 90) == window
+    # 1 March and 1 June are 92 days apart: two windows, and 1 March's two rows win
+    jun = dt.date(2026, 6, 1)
+    assert busiest_window([jun, mar, mar], [14, 8, 7], 90) == (15, mar, window[2])
+
+
 def test_s188_dismissals_are_people_in_occupied_deleted_posts(tmp_path: Path) -> None:
     # 20 occupied deleted: dismissals; 5 vacant deleted and 7 relocated: not; 3 retained:
     # employed, not dismissed.  20 reaches the threshold; 20 + 5 + 7 would too, so the
