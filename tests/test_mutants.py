@@ -517,6 +517,35 @@ def test_pools_match_available_posts_of_the_same_grade_and_one_step_either_side(
     assert p.totals()["redeployment_posts_available"] == 31
 
 
+def test_pools_that_sort_alike_keep_the_order_they_first_appear_in(tmp_path: Path) -> None:
+    """Pools are listed in natural order of their names; two names that sort alike
+    ("early help" and "Early Help": the order ignores case) stay in the order the file
+    first gives them, whichever comes first in the alphabet."""
+    rows = [["early help", "", "Clerk", "G1", 1, 1, "Deleted", "N"],
+            ["Early Help", "", "Clerk", "G1", 1, 1, "Deleted", "N"],
+            ["Bravo", "", "Clerk", "G1", 1, 1, "Deleted", "N"]]
+    p = _pools(tmp_path, rows)
+    assert [x.key["team"] for x in p.affected_pools] == ["Bravo", "early help", "Early Help"]
+    p = _pools(tmp_path, [rows[1], rows[0], rows[2]])
+    assert [x.key["team"] for x in p.affected_pools] == ["Bravo", "Early Help", "early help"]
+
+
+def test_pools_with_none_at_risk_are_an_upper_bound_only_without_a_vacant_column(
+        tmp_path: Path) -> None:
+    """Rule: without a Vacant column every post counts as occupied, so the pools are an
+    upper bound; that holds when no pool loses posts too (a file of new and relocated
+    posts only), and a file that says which posts are vacant is not an upper bound."""
+    rows = [["A", "", "Clerk", "G1", 1, 1, "Created", "N"],
+            ["B", "", "Clerk", "G1", 1, 1, "Relocated", "N"]]
+    with_vacant = _pools(tmp_path, rows)
+    path = make_xlsx(tmp_path, [POOL_HEADER[:-1], *(r[:-1] for r in rows)], name="nv.xlsx")
+    report = intake.check(path)
+    assert report.valid and not report.has_vacant
+    without = pools(report)
+    assert with_vacant.affected_pools == [] and without.affected_pools == []
+    assert with_vacant.upper_bound is False and without.upper_bound is True
+
+
 def test_pools_name_a_blank_pool_column_not_given(tmp_path: Path) -> None:
     p = _pools(tmp_path, [["A", "", "Clerk", "G1", 1, 1, "Deleted", "N"],
                           ["A", "North", "Clerk", "G1", 1, 1, "Deleted", "N"]],
