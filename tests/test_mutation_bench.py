@@ -151,6 +151,6 @@ def test_a_groups_timeout_multiplier_reaches_mutmuts_config() -> None:
     config = {g.name: tomllib.loads(m.mutmut_section(g.modules, g.tests,
                                                      g.timeout_multiplier))["tool"]["mutmut"]
               for g in m.GROUPS}
-    assert config["privacy"]["timeout_multiplier"] == 0.75
+    assert config["privacy"]["timeout_multiplier"] == 2.0
     assert "timeout_multiplier" not in config["costs"]
     assert config["costs"]["only_mutate"] == list(MODULES)
