@@ -516,3 +516,27 @@ def test_a_refusal_names_the_figure_that_could_be_worked_out(
     assert str(refused.value) == (
         f"no safe pattern of hidden figures exists: {named} could be worked out to within "
         f"5 from the other figures, whatever else is hidden; the output is not written")
+
+
+def test_the_audit_summary_counts_what_is_hidden_and_why() -> None:
+    """Rule: the method section says how many values are hidden, how many of them are
+    under the threshold and how many protect those, and the range each hidden value
+    keeps; one value is "value", not "values"; an output that hides nothing says why."""
+    from reports.figures.privacy import Protection
+
+    def hidden(n: int) -> dict[Any, str]:
+        return {("k", i): MARKER for i in range(n)}
+
+    assert Protection(hidden(7), {}, 5, primary=3).summary() == (
+        "7 values hidden (3 under 5, 4 to protect them); every hidden value has a range "
+        "of at least 5 given everything published.")
+    assert Protection(hidden(1), {}, 3, primary=1).summary() == (
+        "1 value hidden (1 under 3, 0 to protect them); every hidden value has a range "
+        "of at least 3 given everything published.")
+    assert Protection(hidden(2), {}, 5, primary=2).summary().startswith("2 values hidden")
+    assert Protection(hidden(1234), {}, 5, primary=1000).summary().startswith(
+        "1,234 values hidden (1,000 under 5, 234 to protect them)")
+    assert Protection({}, {}, 5).summary() == (
+        "No value is hidden: no published figure is under 5 or could reveal one.")
+    assert Protection({}, {}, 0).summary() == (
+        "No value is hidden: this output does not suppress small numbers.")
