@@ -540,3 +540,28 @@ def test_the_audit_summary_counts_what_is_hidden_and_why() -> None:
         "No value is hidden: no published figure is under 5 or could reveal one.")
     assert Protection({}, {}, 0).summary() == (
         "No value is hidden: this output does not suppress small numbers.")
+
+
+def test_the_method_section_names_every_merge_smallest_first() -> None:
+    """Rule: each merge is one sentence: how many groups, the merged group's name, and
+    the groups themselves smallest first, the first 12 named and the rest counted."""
+    from reports.figures.recode import Recoding
+
+    few = Recoding({"grade": {"Other grades": ["Grade 13", "Grade 12"]},
+                    "destination": {"Other services": ["Libraries", "Parks"]}})
+    assert few.sentences() == [
+        "2 grades are merged into \u201cOther grades\u201d, as some are too small to show "
+        "alone (smallest first): Grade 13, Grade 12.",
+        "2 relocation destinations are merged into \u201cOther services\u201d, as some are "
+        "too small to show alone (smallest first): Libraries, Parks."]
+    names = [f"Team {i}" for i in range(1, 1015)]
+    many = Recoding({"team": {"Other teams 1": names[:12], "Other teams 2": names}})
+    first, second = many.sentences()
+    assert first.startswith("12 teams are merged into \u201cOther teams 1\u201d")
+    assert first.endswith(": " + ", ".join(names[:12]) + ".")
+    assert second.startswith("1,014 teams are merged into \u201cOther teams 2\u201d")
+    assert second.endswith(": " + ", ".join(names[:12]) + " and 1,002 more.")
+    sites = Recoding({"location": {"Other sites": ["Depot", "Annex"]}}).sentences()
+    assert sites == ["2 sites are merged into \u201cOther sites\u201d, as some are too small to "
+                     "show alone (smallest first): Depot, Annex."]
+    assert Recoding().sentences() == [] and not Recoding()
