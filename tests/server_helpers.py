@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from reports.services import users
 
@@ -51,34 +53,49 @@ def serving(store: Path, *args: str) -> Iterator[int]:
 def serving_process(store: Path, *args: str, env: dict[str, str] | None = None,
                     log: Path | None = None) -> Iterator[Served]:
     """`impact serve --store STORE ARGS` on a free port, with `env` added to its
-    environment and its output in the file `log` (else a pipe, read only if it fails to
-    start); yields its port and process.  Stopped after (if it still runs)."""
+    environment and its output in the file `log` (else a temporary file: a pipe nobody
+    reads while it runs would stop the server once its warnings filled it); yields its
+    port and process once it listens, and fails, with what it said, if it exits first
+    or never listens.  Stopped after (if it still runs)."""
     port = free_port()
     exe = Path(sys.executable).with_name("impact")
     command = [str(exe)] if exe.exists() else [sys.executable, "-c", "import cli; cli.main()"]
     env = {**os.environ, users.CHEAP_HASH_ENV: "1", **(env or {})}
-    out = open(log, "wb") if log is not None else None      # closed below
+    out = open(log, "w+b") if log is not None else tempfile.TemporaryFile()  # closed below
     proc = subprocess.Popen([*command, "serve", "--port", str(port), "--store", str(store),
                              "--check-workers", "0", *args],
-                            cwd=ROOT, env=env, stdout=out or subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        for _ in range(600):           # wait for it to listen (not a timed assertion)
-            if proc.poll() is not None:
-                said = (log.read_text(errors="replace") if log is not None
-                        else proc.stdout.read().decode() if proc.stdout else "")
-                raise AssertionError(f"impact serve exited: {said}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_listening(proc, port, out)
         yield Served(port, proc)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        if out is not None:
-            out.close()
+        out.close()
+
+
+def wait_until_listening(proc: subprocess.Popen[bytes], port: int, out: IO[bytes],
+                         tries: int = 600) -> None:
+    """Return once `proc` accepts connections on `port`; fail with its output (`out`,
+    the file it writes to) if it exits or has not listened after `tries` attempts (a
+    count, so the verdict does not depend on the machine's speed: each waits for a
+    refusal, or a second, then 0.1 s)."""
+    for _ in range(tries):
+        if proc.poll() is not None:
+            raise AssertionError(f"impact serve exited: {said(out)}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"impact serve did not listen on port {port} after {tries} "
+                         f"tries: {said(out)}")
+
+
+def said(out: IO[bytes]) -> str:
+    out.flush()
+    out.seek(0)
+    return out.read().decode(errors="replace")
 
 
 def raw(port: int, request: bytes) -> tuple[int, dict[str, str], str]:

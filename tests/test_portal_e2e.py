@@ -19,7 +19,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from reports.services import users
 from reports.store.accounts import Accounts
 from reports.store.db import Store
 from tests.portal_helpers import DATA, PASSWORD, write_rows
+from tests.server_helpers import wait_until_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"     # axe-core 4.14.1, shared
@@ -61,23 +62,17 @@ def server(tmp_path: Path) -> Iterator[str]:
     command = ([str(exe)] if exe.exists() else
                [sys.executable, "-c", "import cli; cli.main()"])
     env = {**os.environ, users.CHEAP_HASH_ENV: "1"}
+    out = tempfile.TemporaryFile()          # not a pipe: nobody reads it while it runs
     proc = subprocess.Popen([*command, "serve", "--port", str(port), "--store", str(root)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):                  # wait for it to listen (not a timed assertion)
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"impact serve exited: {out}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_listening(proc, port, out)
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        out.close()
 
 
 class Pages:
