@@ -2,9 +2,10 @@
 
 `render` lays out a `Briefing` worked out by `reports.documents.briefing`:
 a title block, then each section of the template, with a header and footer
-on every page ("Page N of M": laid out once, each page's number is a PDF form that
-the page refers to and that is drawn when the last page is known), tables that repeat their header row across
-pages, `reportlab.graphics` bar charts, PDF metadata and a bookmark outline.
+on every page ("Page N of M": the story is laid out once, and each page's
+number is a PDF form that the page refers to and that is drawn when the last
+page is known), tables that repeat their header row across pages,
+`reportlab.graphics` bar charts, PDF metadata and a bookmark outline.
 
 Speed: a briefing must cost under 1.5 x `impact summary`, and layout is most
 of its own time, so table cells are plain strings unless their text has to
