@@ -561,6 +561,8 @@ def test_the_method_section_names_every_merge_smallest_first() -> None:
     assert first.endswith(": " + ", ".join(names[:12]) + ".")
     assert second.startswith("1,014 teams are merged into \u201cOther teams 2\u201d")
     assert second.endswith(": " + ", ".join(names[:12]) + " and 1,002 more.")
+    [edge] = Recoding({"team": {"Other teams": names[:13]}}).sentences()   # 13: one more
+    assert edge.endswith(": " + ", ".join(names[:12]) + " and 1 more.")
     sites = Recoding({"location": {"Other sites": ["Depot", "Annex"]}}).sentences()
     assert sites == ["2 sites are merged into \u201cOther sites\u201d, as some are too small to "
                      "show alone (smallest first): Depot, Annex."]
