@@ -51,8 +51,10 @@ def serving(store: Path, *args: str) -> Iterator[int]:
 
 @contextmanager
 def serving_process(store: Path, *args: str, env: dict[str, str] | None = None,
-                    log: Path | None = None) -> Iterator[Served]:
-    """`impact serve --store STORE ARGS` on a free port, with `env` added to its
+                    log: Path | None = None, check_workers: int | None = 0
+                    ) -> Iterator[Served]:
+    """`impact serve --store STORE ARGS` on a free port (with `--check-workers
+    CHECK_WORKERS`, unless None: then serve's own default), with `env` added to its
     environment and its output in the file `log` (else a temporary file: a pipe nobody
     reads while it runs would stop the server once its warnings filled it); yields its
     port and process once it listens, and fails, with what it said, if it exits first
@@ -62,8 +64,9 @@ def serving_process(store: Path, *args: str, env: dict[str, str] | None = None,
     command = [str(exe)] if exe.exists() else [sys.executable, "-c", "import cli; cli.main()"]
     env = {**os.environ, users.CHEAP_HASH_ENV: "1", **(env or {})}
     out = open(log, "w+b") if log is not None else tempfile.TemporaryFile()  # closed below
+    workers = () if check_workers is None else ("--check-workers", str(check_workers))
     proc = subprocess.Popen([*command, "serve", "--port", str(port), "--store", str(store),
-                             "--check-workers", "0", *args],
+                             *workers, *args],
                             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until_listening(proc, port, out)

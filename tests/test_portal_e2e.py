@@ -16,10 +16,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +28,7 @@ from reports.services import users
 from reports.store.accounts import Accounts
 from reports.store.db import Store
 from tests.portal_helpers import DATA, PASSWORD, write_rows
-from tests.server_helpers import wait_until_listening
+from tests.server_helpers import serving_process
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"     # axe-core 4.14.1, shared
@@ -44,12 +40,6 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
             "viewport": {"width": 1200, "height": 900}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[str]:
     root = tmp_path / "store"
@@ -57,22 +47,8 @@ def server(tmp_path: Path) -> Iterator[str]:
         accounts = Accounts(store)
         for name in ("hr", "union", "admin"):
             users.add_user(accounts, name, name, PASSWORD, by="setup")
-    port = _free_port()
-    exe = Path(sys.executable).with_name("impact")
-    command = ([str(exe)] if exe.exists() else
-               [sys.executable, "-c", "import cli; cli.main()"])
-    env = {**os.environ, users.CHEAP_HASH_ENV: "1"}
-    out = tempfile.TemporaryFile()          # not a pipe: nobody reads it while it runs
-    proc = subprocess.Popen([*command, "serve", "--port", str(port), "--store", str(root)],
-                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_listening(proc, port, out)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        out.close()
+    with serving_process(root, check_workers=None) as served:   # serve's own default
+        yield f"http://127.0.0.1:{served.port}"
 
 
 class Pages:
