@@ -411,3 +411,23 @@ def test_right_to_left_text_and_emoji_do_not_break_the_pdf(tmp_path):
     _clean(proc)
     assert proc.returncode == 0, proc.stderr
     assert len(PdfReader(out).pages) >= 1
+
+
+def test_a_pipe_whose_reader_has_gone_is_a_write_error(tmp_path):
+    """Written in place, a pipe's errors are the output's own: one CannotWrite line, as
+    for a full disk, not a traceback."""
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    with pytest.raises(CannotWrite, match="Broken pipe"):
+        with files.atomic_output(fifo) as fh:
+            os.close(reader)                 # the reader goes before anything is written
+            fh.write(b"x" * 10)
+            fh.flush()
+    with pytest.raises(FileNotFoundError):    # an input's error is still not a write error
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            with files.atomic_output(fifo) as fh:
+                (tmp_path / "missing").read_bytes()
+        finally:
+            os.close(reader)

@@ -35,14 +35,16 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "wb",
     renaming a file over it would replace the device with a plain file.
     """
     target = Path(path)
+    encoding = None if "b" in mode else "utf-8"
+    newline = None if "b" in mode else ""
     if _special(target):
         try:
-            fh = open(target, mode, encoding=None if "b" in mode else "utf-8",
-                      newline=None if "b" in mode else "")
+            with open(target, mode, encoding=encoding, newline=newline) as fh:
+                yield fh
         except OSError as e:
-            raise CannotWrite(target, e) from e
-        with fh:
-            yield fh
+            if _ours(e, target):
+                raise CannotWrite(target, e) from e
+            raise
         return
     try:
         if target.parent.exists() and not target.parent.is_dir():
@@ -53,8 +55,6 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "wb",
     except OSError as e:
         raise CannotWrite(target, e) from e
     try:
-        encoding = None if "b" in mode else "utf-8"
-        newline = None if "b" in mode else ""
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
             yield fh
             fh.flush()
@@ -65,9 +65,15 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "wb",
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(e, OSError) and e.filename in (None, tmp, str(target), target):
+        if isinstance(e, OSError) and _ours(e, target, tmp):
             raise CannotWrite(target, e) from e
         raise
+
+
+def _ours(error: OSError, target: Path, *also: str) -> bool:
+    """Whether `error` is the output's own (no file named, or the output or its
+    temporary file), not an input's read while the output is written."""
+    return error.filename in (None, str(target), target, *also)
 
 
 def _special(path: Path) -> bool:
