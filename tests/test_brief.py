@@ -365,6 +365,7 @@ def test_each_bookmark_opens_the_page_its_section_starts_on(rich_xlsx: Path) -> 
         starts = [n for n, text in enumerate(pages) if title in text]
         assert starts and page == starts[0], (title, page, starts)
 
+
 def test_title_and_organisation_options(rich_xlsx: Path) -> None:
     raw = build(rich_xlsx, title="Cuts to <Early Help>", organisation="Zoë's & Co")
     assert PdfReader(io.BytesIO(raw)).metadata.title == "Cuts to <Early Help>"
