@@ -52,6 +52,15 @@ def _until(what: str, done: object) -> None:
         time.sleep(0.1)
 
 
+def _nothing_listens(port: int) -> None:
+    """Nothing listens on the port any more: a connection to it is refused.  (Binding
+    the port to check fails whenever any other socket has taken the freed port meanwhile,
+    such as an outgoing connection's local end, which says nothing of a server: a CI run
+    failed that way.)"""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=WAIT_S).close()
+
+
 def _serve(root: Path, port: int) -> tuple[subprocess.Popen[bytes], list[str]]:
     """`impact serve --processes 2`, once both server processes are ready; and the lines
     it prints, as they come."""
@@ -121,11 +130,7 @@ def test_two_server_processes_share_one_port_and_one_store_and_outlive_a_kill(
             or "server process 2 was killed by signal 9; starting another" in out
         assert "Traceback" not in out
         assert not [pid for pid in running if _alive(pid)], "a server process outlived it"
-        # nothing listens on the port any more: a connection is refused (binding it to
-        # check would fail if any other socket took the freed port meanwhile, such as
-        # an outgoing connection's local end, which says nothing of a server)
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", port), timeout=WAIT_S).close()
+        _nothing_listens(port)
     finally:
         if server.poll() is None:
             server.kill()
@@ -142,9 +147,7 @@ def test_a_killed_supervisor_leaves_no_server_process_behind(tmp_path: Path) -> 
         server.kill()                # SIGKILL: no chance to stop them itself
         server.wait(timeout=WAIT_S)
         _until("ended", lambda: not [pid for pid in running if _alive(pid)])
-        with socket.socket() as s:   # nothing listens on the port any more
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", port))
+        _nothing_listens(port)
     finally:
         for pid in running:
             if _alive(pid):
