@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from reports.figures.privacy import MARKER, Links
+from reports.figures.privacy import MARKER, Links, protect
 from reports.model.measures import FTE, POSTS
 
 from .conftest import invoke, make_xlsx
@@ -63,6 +63,29 @@ def test_zero_and_money_are_never_sensitive_by_themselves() -> None:
     links = _links({zero: Decimal(0), money: Decimal("19000")}, {zero: FTE, money: "money"},
                    {zero: 0, money: 1})
     assert not links.is_small(zero, THRESHOLD) and not links.is_small(money, THRESHOLD)
+
+
+def test_a_threshold_of_0_hides_nothing_not_even_a_sensitive_change() -> None:
+    """Rule (template `small_number_threshold`): 0 means this output does not suppress
+    small numbers, so nothing is hidden, a figure marked sensitive (a small change)
+    included, and no hidden figure has a range."""
+    small, change = ("team", "A", "deleted_posts"), ("change", "deleted_cost")
+    links = Links(values={small: 1, change: Decimal("19000")},
+                  units={small: POSTS, change: "money"}, shown={small, change},
+                  sensitive={change})
+    p = protect(links, 0)
+    assert (p.hidden, p.ranges, p.threshold) == ({}, {}, 0)
+    assert p.summary() == "No value is hidden: this output does not suppress small numbers."
+
+
+def test_a_threshold_of_1_hides_an_fte_under_1_when_the_file_gives_no_posts() -> None:
+    """Rule: sensitive is more than 0 and fewer than the threshold; without posts, FTE
+    stands in, so with a threshold of 1 a group of 0.5 FTE is sensitive (and 1.0 FTE
+    is not), and its figure is hidden."""
+    half, whole = ("team", "A", "deleted_fte"), ("team", "B", "deleted_fte")
+    links = _links({half: Decimal("0.5"), whole: Decimal("1.0")}, {half: FTE, whole: FTE})
+    assert links.is_small(half, 1) and not links.is_small(whole, 1)
+    assert half in protect(links, 1).hidden
 
 
 def _schedule(tmp_path: Path, *, band8: bool = False) -> Path:

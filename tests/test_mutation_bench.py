@@ -7,6 +7,7 @@ hand from the sample below.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,73 @@ def test_a_groups_timeout_multiplier_reaches_mutmuts_config() -> None:
     assert config["privacy"]["timeout_multiplier"] == 2.0
     assert "timeout_multiplier" not in config["costs"]
     assert config["costs"]["only_mutate"] == list(MODULES)
+
+
+# bench/mutation_timeouts.py, on a toy copy: mutmut's trampolines choose the mutated
+# function by MUTANT_UNDER_TEST; here the toy module does the same by hand.
+TOY = '''
+import os
+
+
+def double(x):
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if mutant == "toy.x_double__mutmut_1" and x:    # loops for ever, but for 0
+        while True:
+            x += 0
+    if mutant == "toy.x_double__mutmut_2":          # a wrong answer, but for 0
+        return x * 3
+    return x + x                                # mutant 3 changes nothing
+'''
+TOY_TESTS = '''
+from toy import double
+
+
+def test_zero():
+    assert double(0) == 0
+
+
+def test_two():
+    assert double(2) == 4
+'''
+
+
+def test_a_mutant_is_a_timeout_only_when_one_test_runs_past_its_own_limit(
+        tmp_path: Path) -> None:
+    """Each test is stopped at its own CPU time without the mutant x FACTOR + PLUS:
+    the loop is a timeout in the first test that reaches it, the wrong answer a kill
+    by the test that fails, and the mutant that changes nothing a survivor.  The saved
+    listing then says so, and nothing else in it changes."""
+    t = conftest.load_script(ROOT / "bench" / "mutation_timeouts.py", "timeouts_under_test")
+    copy = tmp_path / "copy"
+    (copy / "mutants" / "tests").mkdir(parents=True)
+    (copy / "mutants" / "toy.py").write_text(TOY)
+    (copy / "mutants" / "tests" / "test_toy.py").write_text(TOY_TESTS)
+    both = ["tests/test_toy.py::test_zero", "tests/test_toy.py::test_two"]
+    (copy / "mutants" / "mutmut-stats.json").write_text(
+        json.dumps({"tests_by_mangled_function_name": {"toy.x_double": both}}))
+    names = [f"toy.x_double__mutmut_{i}" for i in (1, 2, 3)]
+    listing = "".join(f"    {n}: timeout\n" for n in names) + "    toy.x_other__mutmut_1: killed\n"
+    (copy / "mutmut-results.txt").write_text(listing)
+    saved = tmp_path / "verdicts.json"
+
+    results = t.classify(copy, names, plus=1.0, jobs=2, progress=False, save=saved)
+
+    assert {n: (r["status"], r["test"]) for n, r in results.items()} == {
+        names[0]: ("timeout", both[1]),       # test_two loops: stopped in it
+        names[1]: ("killed", both[1]),        # 0 * 3 == 0: only test_two fails
+        names[2]: ("survived", None)}
+    assert json.loads(saved.read_text()) == results
+    t.write_results(copy, results)
+    assert (copy / "mutmut-results.txt").read_text() == (
+        f"    {names[0]}: timeout\n    {names[1]}: killed\n    {names[2]}: survived\n"
+        "    toy.x_other__mutmut_1: killed\n")
+    # a stopped run goes on where it was: what is saved is not run again
+    assert t.classify(copy, names, progress=False, save=saved) == results
+
+
+def test_each_test_gets_its_own_limit() -> None:
+    t = conftest.load_script(ROOT / "bench" / "mutation_timeouts.py", "timeouts_under_test")
+    limits = t.limits({"a": 2.0, "b": 0.5}, ["a", "b", "c"], factor=5, plus=3)
+    assert limits == {"a": 13.0, "b": 5.5, "c": 13.0, "*": 13.0}
+    assert [t.verdict(c) for c in (0, 1, t.TIMEOUT_EXIT, -24, 5, -11)] == [
+        "survived", "killed", "timeout", "timeout", "no tests", "suspicious"]
