@@ -65,6 +65,22 @@ def test_zero_and_money_are_never_sensitive_by_themselves() -> None:
     assert not links.is_small(zero, THRESHOLD) and not links.is_small(money, THRESHOLD)
 
 
+def test_a_zero_or_unknown_figure_is_never_sensitive_whatever_posts_it_names() -> None:
+    """Rule: "a zero is never hidden", and a figure with no value (not known) is not
+    sensitive either, even where a count of 3 posts stands beside it."""
+    zero, unknown = ("team", "A", "relocated_fte"), ("team", "A", "created_fte")
+    links = _links({zero: Decimal(0), unknown: None}, {zero: FTE, unknown: FTE},
+                   {zero: 3, unknown: 3})
+    assert not links.is_small(zero, THRESHOLD) and not links.is_small(unknown, THRESHOLD)
+
+
+def test_a_figure_of_no_posts_is_not_sensitive() -> None:
+    """Rule: sensitive means MORE than 0 and fewer than the threshold posts; a figure
+    that describes 0 posts (an FTE change with no post added or lost) is not."""
+    key = ("change", "baseline_fte")
+    assert not _links({key: Decimal("0.5")}, {key: FTE}, {key: 0}).is_small(key, THRESHOLD)
+
+
 def test_a_threshold_of_0_hides_nothing_not_even_a_sensitive_change() -> None:
     """Rule (template `small_number_threshold`): 0 means this output does not suppress
     small numbers, so nothing is hidden, a figure marked sensitive (a small change)
