@@ -155,7 +155,12 @@ def classify(copy: Path, names: list[str], *, factor: float = FACTOR, plus: floa
         results = {k: v for k, v in json.loads(save.read_text()).items() if k in names}
         names = [n for n in names if n not in results]
     mutants = copy / "mutants"
-    (mutants / f"{PLUGIN_NAME}.py").write_text(PLUGIN, encoding="utf-8")
+    plugin = mutants / f"{PLUGIN_NAME}.py"
+    if not plugin.exists() or plugin.read_text(encoding="utf-8") != PLUGIN:
+        # (whole or not at all: another run's pytest may be importing it)
+        part = plugin.with_suffix(".part")
+        part.write_text(PLUGIN, encoding="utf-8")
+        part.replace(plugin)
     stats = json.loads((mutants / "mutmut-stats.json").read_text(encoding="utf-8"))
     every = sorted({t for name in names for t in tests_of(stats, name)} | set(also))
     if progress:
