@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from reports.figures.privacy import MARKER, Links, protect
+from reports.figures.privacy import MARKER, Links, audit, protect
 from reports.model.measures import FTE, POSTS
 
 from .conftest import invoke, make_xlsx
@@ -102,6 +102,58 @@ def test_a_threshold_of_1_hides_an_fte_under_1_when_the_file_gives_no_posts() ->
     links = _links({half: Decimal("0.5"), whole: Decimal("1.0")}, {half: FTE, whole: FTE})
     assert links.is_small(half, 1) and not links.is_small(whole, 1)
     assert half in protect(links, 1).hidden
+
+
+@pytest.mark.parametrize("places", [2, 3])
+def test_the_ranges_a_protection_states_are_in_each_figures_own_unit(places: int) -> None:
+    """Rule (the audit JSON publishes them): each hidden figure's stated range is in its
+    own unit (posts; FTE to the file's places: hundredths, or millionths for a file that
+    gives more than 2), holds its true value, is at least the threshold wide, lies within
+    the exact audit's range, and has an upper end exactly when that audit finds one."""
+    fte = {2: ("4.12", "0.88", "5.00"), 3: ("4.125", "0.875", "5.000")}[places]
+    v: dict[tuple, Any] = {
+        ("dest", "CSC", "posts"): 5, ("dest", "PH", "posts"): 1, ("total", "posts"): 6,
+        ("total", "other"): 100, ("total", "all"): 106,
+        ("dest", "CSC", "fte"): Decimal(fte[0]), ("dest", "PH", "fte"): Decimal(fte[1]),
+        ("total", "fte"): Decimal(fte[2]), ("total", "other_fte"): Decimal("90.50"),
+        ("total", "all_fte"): Decimal(fte[2]) + Decimal("90.50")}
+    units = {k: FTE if "fte" in k[-1] else POSTS for k in v}
+    links = Links(values=v, units=units, shown=set(v), people={
+        ("dest", "CSC", "fte"): 5, ("dest", "PH", "fte"): 1, ("total", "fte"): 6},
+        equations=[(("total", "posts"), ("dest", "CSC", "posts"), ("dest", "PH", "posts")),
+                   (("total", "all"), ("total", "posts"), ("total", "other")),
+                   (("total", "fte"), ("dest", "CSC", "fte"), ("dest", "PH", "fte")),
+                   (("total", "all_fte"), ("total", "fte"), ("total", "other_fte"))])
+    p = protect(links, THRESHOLD)
+    assert {("dest", "PH", "posts"), ("dest", "PH", "fte")} <= set(p.hidden)
+    exact = audit(links, p.hidden, THRESHOLD)
+    assert set(p.ranges) == set(p.hidden)
+    for key, (lo, hi) in p.ranges.items():
+        (elo, ehi), unit = exact[key], Decimal(1) / 10 ** (6 if places > 2 else 2)
+        assert (hi is None) == (ehi is None), key
+        assert elo <= lo <= v[key] and (hi is None or v[key] <= hi <= ehi), (key, lo, hi)
+        assert hi is None or hi - lo >= THRESHOLD, (key, lo, hi)
+        assert lo % (1 if units[key] == POSTS else unit) == 0, (key, lo)
+
+
+@pytest.mark.parametrize(("csc", "hidden"), [(5, 4), (6, 2)])
+def test_a_range_exactly_the_threshold_wide_protects_and_nothing_more_is_hidden(
+        csc: int, hidden: int) -> None:
+    """Rule: a hidden figure is safe when a reader can narrow it to no less than the
+    threshold ("a range of at least 5").  PH (1 post) hidden with CSC: PH is then 1 to
+    CSC + 1 - 1.  With CSC 6 that is 1 to 6, exactly 5 wide: safe, so the two are all
+    that is hidden.  With CSC 5 it is 1 to 5, too narrow, and the totals go too."""
+    ph, c = ("dest", "PH", "posts"), ("dest", "CSC", "posts")
+    v = {c: csc, ph: 1, ("total", "posts"): csc + 1, ("total", "other"): 100,
+         ("total", "all"): csc + 101}
+    links = Links(values=v, units=dict.fromkeys(v, POSTS), shown=set(v),
+                  equations=[(("total", "posts"), c, ph),
+                             (("total", "all"), ("total", "posts"), ("total", "other"))])
+    p = protect(links, THRESHOLD)
+    assert len(p.hidden) == hidden and {ph, c} <= set(p.hidden)
+    assert p.primary == 1                   # PH alone is under the threshold
+    if hidden == 2:
+        assert p.ranges[ph] == (1, 6)
 
 
 def _schedule(tmp_path: Path, *, band8: bool = False) -> Path:
