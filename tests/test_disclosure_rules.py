@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from reports.figures import privacy
 from reports.figures.privacy import MARKER, Links, audit, protect
 from reports.model.measures import FTE, POSTS
 
@@ -108,8 +109,9 @@ def test_a_threshold_of_1_hides_an_fte_under_1_when_the_file_gives_no_posts() ->
 def test_the_ranges_a_protection_states_are_in_each_figures_own_unit(places: int) -> None:
     """Rule (the audit JSON publishes them): each hidden figure's stated range is in its
     own unit (posts; FTE to the file's places: hundredths, or millionths for a file that
-    gives more than 2), holds its true value, is at least the threshold wide, lies within
-    the exact audit's range, and has an upper end exactly when that audit finds one."""
+    gives more than 2), holds its true value, is at least the threshold wide, and is
+    the exact audit's range: a problem of 10 figures fits in one neighbourhood of the
+    repair's audit (privacy.NEIGHBOURHOODS), which is then the whole problem."""
     fte = {2: ("4.12", "0.88", "5.00"), 3: ("4.125", "0.875", "5.000")}[places]
     v: dict[tuple, Any] = {
         ("dest", "CSC", "posts"): 5, ("dest", "PH", "posts"): 1, ("total", "posts"): 6,
@@ -124,14 +126,15 @@ def test_the_ranges_a_protection_states_are_in_each_figures_own_unit(places: int
                    (("total", "all"), ("total", "posts"), ("total", "other")),
                    (("total", "fte"), ("dest", "CSC", "fte"), ("dest", "PH", "fte")),
                    (("total", "all_fte"), ("total", "fte"), ("total", "other_fte"))])
+    assert len(v) < privacy.NEIGHBOURHOODS[0]
     p = protect(links, THRESHOLD)
     assert {("dest", "PH", "posts"), ("dest", "PH", "fte")} <= set(p.hidden)
     exact = audit(links, p.hidden, THRESHOLD)
     assert set(p.ranges) == set(p.hidden)
     for key, (lo, hi) in p.ranges.items():
-        (elo, ehi), unit = exact[key], Decimal(1) / 10 ** (6 if places > 2 else 2)
-        assert (hi is None) == (ehi is None), key
-        assert elo <= lo <= v[key] and (hi is None or v[key] <= hi <= ehi), (key, lo, hi)
+        unit = Decimal(1) / 10 ** (6 if places > 2 else 2)
+        assert (lo, hi) == exact[key], key
+        assert lo <= v[key] and (hi is None or v[key] <= hi), (key, lo, hi)
         assert hi is None or hi - lo >= THRESHOLD, (key, lo, hi)
         assert lo % (1 if units[key] == POSTS else unit) == 0, (key, lo)
 
@@ -154,6 +157,19 @@ def test_a_range_exactly_the_threshold_wide_protects_and_nothing_more_is_hidden(
     assert p.primary == 1                   # PH alone is under the threshold
     if hidden == 2:
         assert p.ranges[ph] == (1, 6)
+
+
+def test_a_zero_cost_is_not_hidden_with_the_count_it_belongs_to() -> None:
+    """Rule: money follows its counts (a single new post's cost is hidden with it), but
+    "a zero is never hidden": a cost of 0 beside a hidden count is published."""
+    posts, cost, deleted = ("total", "created_posts"), ("total", "created_cost"), \
+        ("total", "deleted_posts")
+    v = {posts: 1, cost: Decimal(0), deleted: 40, ("total", "all_posts"): 41}
+    links = Links(values=v, units={**dict.fromkeys(v, POSTS), cost: "money"}, shown=set(v),
+                  equations=[(("total", "all_posts"), posts, deleted)],
+                  follows={cost: [posts]})
+    p = protect(links, THRESHOLD)
+    assert posts in p.hidden and cost not in p.hidden
 
 
 def _schedule(tmp_path: Path, *, band8: bool = False) -> Path:
