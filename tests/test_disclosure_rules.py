@@ -172,6 +172,21 @@ def test_a_zero_cost_is_not_hidden_with_the_count_it_belongs_to() -> None:
     assert posts in p.hidden and cost not in p.hidden
 
 
+@pytest.mark.parametrize(("hidden", "nonzero", "refused"),
+                         [(17, 20, False), (18, 20, True), (1, 1, True), (1, 0, True)])
+def test_an_output_is_refused_only_when_more_than_85_percent_would_be_hidden(
+        hidden: int, nonzero: int, refused: bool) -> None:
+    """Rule (privacy.MAX_HIDDEN_SHARE): an output that would hide MORE than 85% of its
+    non-zero figures is not written; exactly 85% (17 of 20) is.  A single figure hidden
+    of one (or of none non-zero) is more than 85%."""
+    keys = {("team", str(i), "deleted_posts") for i in range(hidden)}
+    if refused:
+        with pytest.raises(privacy.Unpublishable, match=f"hide {hidden:,} of {nonzero:,}"):
+            privacy._too_many(keys, nonzero, privacy.MAX_HIDDEN_SHARE)
+    else:
+        privacy._too_many(keys, nonzero, privacy.MAX_HIDDEN_SHARE)
+
+
 def _schedule(tmp_path: Path, *, band8: bool = False) -> Path:
     """20 rows, 167 posts in six teams, as an HR schedule gives them; Band 3 is 7
     part-time posts holding 4.7 FTE in all (as in the file issue 23 found refused).
