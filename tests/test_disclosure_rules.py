@@ -187,6 +187,23 @@ def test_an_output_is_refused_only_when_more_than_85_percent_would_be_hidden(
         privacy._too_many(keys, nonzero, privacy.MAX_HIDDEN_SHARE)
 
 
+def test_fte_at_most_posts_holds_only_where_both_figures_are_given() -> None:
+    """Rule (the audit's links): FTE is at most the posts only where both are figures of
+    the output; a pair whose count is not given (a table without posts) links nothing,
+    and the protection is as if it were not there."""
+    a, b, total = ("team", "A", "deleted_fte"), ("team", "B", "deleted_fte"), \
+        ("total", "deleted_fte")
+    v = {a: Decimal("1.00"), b: Decimal("9.00"), total: Decimal("10.00")}
+    given: dict[str, Any] = {"values": v, "units": dict.fromkeys(v, FTE), "shown": set(v),
+                             "equations": [(total, a, b)], "people": {a: 1, b: 9, total: 10}}
+    with_pair = protect(Links(**given, at_most=[(a, ("team", "A", "deleted_posts"))]),
+                        THRESHOLD)
+    without = protect(Links(**given), THRESHOLD)
+    assert set(with_pair.hidden) == set(without.hidden) == {a, b}
+    assert with_pair.ranges == without.ranges == {a: (Decimal("0.01"), Decimal("9.99")),
+                                                  b: (Decimal("0.01"), Decimal("9.99"))}
+
+
 def _schedule(tmp_path: Path, *, band8: bool = False) -> Path:
     """20 rows, 167 posts in six teams, as an HR schedule gives them; Band 3 is 7
     part-time posts holding 4.7 FTE in all (as in the file issue 23 found refused).
