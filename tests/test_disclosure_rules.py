@@ -204,6 +204,21 @@ def test_fte_at_most_posts_holds_only_where_both_figures_are_given() -> None:
                                                   b: (Decimal("0.01"), Decimal("9.99"))}
 
 
+@pytest.mark.parametrize(("fte", "posts", "unit"), [("0.50", 1, "0.01"), ("1.50", 2, "0.01"),
+                                                    ("0.875", 1, "0.000001"),
+                                                    ("1.875", 2, "0.000001")])
+def test_a_hidden_fte_beside_its_published_posts_is_at_most_one_fte_a_post(
+        fte: str, posts: int, unit: str) -> None:
+    """Rule (the audit's links): FTE is at most the posts, so a hidden FTE beside its
+    published count of posts lies between the smallest unit above 0 (a hidden value is
+    not 0) and one FTE a post: in hundredths, or in millionths for a file that gives
+    FTE to more than 2 places."""
+    f, n = ("dest", "A", "fte"), ("dest", "A", "posts")
+    links = Links(values={f: Decimal(fte), n: posts}, units={f: FTE, n: POSTS},
+                  shown={f, n}, at_most=[(f, n)])
+    assert audit(links, {f}, THRESHOLD)[f] == (Decimal(unit), Decimal(posts))
+
+
 def _schedule(tmp_path: Path, *, band8: bool = False) -> Path:
     """20 rows, 167 posts in six teams, as an HR schedule gives them; Band 3 is 7
     part-time posts holding 4.7 FTE in all (as in the file issue 23 found refused).
