@@ -219,6 +219,38 @@ def test_a_hidden_fte_beside_its_published_posts_is_at_most_one_fte_a_post(
     assert audit(links, {f}, THRESHOLD)[f] == (Decimal(unit), Decimal(posts))
 
 
+def test_a_search_cut_short_with_no_figure_found_trusts_only_the_true_value(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rule (privacy._Problem._solve): the exact audit's whole-number search is limited
+    to MIP_NODES branch-and-bound nodes, a count and not a time; a search stopped there
+    before it found any figure the value could take claims no room at all (the range is
+    the value itself), and any other answer is the full search's.  With no nodes
+    allowed, the searches over FTE held at most by posts stop that way."""
+    dests = {"CSC": ("5", "4.12"), "PH": ("1", "0.88")}
+    v: dict[tuple, Any] = {("total", "posts"): 6, ("total", "other"): 100,
+                           ("total", "all"): 106, ("total", "fte"): Decimal("5.00"),
+                           ("total", "other_fte"): Decimal("90.50"),
+                           ("total", "all_fte"): Decimal("95.50")}
+    for dest, (n, fte) in dests.items():
+        v[("dest", dest, "posts")], v[("dest", dest, "fte")] = int(n), Decimal(fte)
+    links = Links(
+        values=v, units={k: FTE if "fte" in k[-1] else POSTS for k in v}, shown=set(v),
+        people={("dest", "CSC", "fte"): 5, ("dest", "PH", "fte"): 1, ("total", "fte"): 6},
+        equations=[(("total", "posts"), ("dest", "CSC", "posts"), ("dest", "PH", "posts")),
+                   (("total", "all"), ("total", "posts"), ("total", "other")),
+                   (("total", "fte"), ("dest", "CSC", "fte"), ("dest", "PH", "fte")),
+                   (("total", "all_fte"), ("total", "fte"), ("total", "other_fte"))],
+        at_most=[(("dest", d, "fte"), ("dest", d, "posts")) for d in dests]
+        + [(("total", "fte"), ("total", "posts"))])
+    hidden = set(protect(links, THRESHOLD).hidden)
+    full = audit(links, hidden, THRESHOLD)
+    monkeypatch.setattr(privacy, "MIP_NODES", 0)
+    cut = audit(links, hidden, THRESHOLD)
+    stopped = {k for k in hidden if cut[k] != full[k]}
+    assert stopped, "no search was cut short: the test no longer tests the rule"
+    assert all(cut[k] == (v[k], v[k]) for k in stopped), cut
+
+
 def _schedule(tmp_path: Path, *, band8: bool = False) -> Path:
     """20 rows, 167 posts in six teams, as an HR schedule gives them; Band 3 is 7
     part-time posts holding 4.7 FTE in all (as in the file issue 23 found refused).
