@@ -31,6 +31,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ FACTOR = 5.0     # a test's limit: its own CPU time without the mutant x FACTOR 
 PLUS = 3.0
 TIMEOUT_EXIT = 99    # the plugin's exit code for a test that ran past its limit
 WALL_PER_CPU = 3.0   # the process's wall-clock bound: its tests' limits summed x this
+GRACE_S = 5.0        # CPU seconds past a test's limit before a test stuck in C is stopped
 
 # The pytest plugin, written into the copy's mutants/ folder: it times each test's CPU
 # (setup, call and teardown) and, with limits, sets RLIMIT_CPU before each test so that
@@ -52,6 +54,7 @@ import pytest
 _LIMITS = json.loads(os.environ.get("IMPACT_TEST_LIMITS") or "null")
 _TIMES = os.environ.get("IMPACT_TEST_TIMES")
 _OVER = os.environ.get("IMPACT_TEST_OVER")
+_DEADLINE = os.environ.get("IMPACT_TEST_DEADLINE")
 _times = {}
 _current = [None]
 
@@ -71,6 +74,10 @@ def pytest_runtest_protocol(item, nextitem):
         limit = _LIMITS.get(item.nodeid, _LIMITS["*"])
         soft = int(start + limit) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        if _DEADLINE:       # for the runner, which stops a test stuck in C (see _pytest)
+            with open(_DEADLINE + ".part", "w") as f:
+                f.write(f"{soft} {item.nodeid}")
+            os.replace(_DEADLINE + ".part", _DEADLINE)
     yield
     if _LIMITS is not None:
         resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY,
@@ -119,16 +126,50 @@ def verdict(code: int) -> str:
     return "suspicious"
 
 
+def _cpu_seconds(pid: int) -> float:
+    """A running process's CPU time, all its threads (as RLIMIT_CPU counts it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pytest(mutants: Path, tests: list[str], env: dict[str, str],
             wall: float | None) -> tuple[int, str]:
+    """Run pytest; (its exit code, the end of its output).  A test past its CPU limit
+    normally ends the process itself (SIGXCPU, handled in Python); one stuck in C code
+    (a solver fed NaN) never returns to Python, so this stops it GRACE_S CPU seconds
+    after its test's limit, by the deadline the plugin writes, as a timeout."""
     command = [sys.executable, "-m", "pytest", "-x", "-q", "--rootdir=.", "--tb=line",
                "-p", "no:randomly", "-p", "no:cacheprovider", "-p", PLUGIN_NAME, *tests]
-    try:
-        done = subprocess.run(command, cwd=mutants, env={**os.environ, **env},
-                              capture_output=True, text=True, timeout=wall, check=False)
-    except subprocess.TimeoutExpired:
-        return TIMEOUT_EXIT, "wall-clock bound reached"
-    return done.returncode, (done.stdout + done.stderr)[-1500:]
+    deadline = Path(env["IMPACT_TEST_DEADLINE"]) if "IMPACT_TEST_DEADLINE" in env else None
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(command, cwd=mutants, env={**os.environ, **env},
+                                stdout=out, stderr=subprocess.STDOUT)
+        started = time.monotonic()
+        code: int | None = None
+        while code is None:
+            try:
+                code = proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            over = wall is not None and time.monotonic() - started > wall
+            if deadline is not None and deadline.exists():
+                try:
+                    soft, test = deadline.read_text().split(" ", 1)
+                    over = over or _cpu_seconds(proc.pid) > float(soft) + GRACE_S
+                except (OSError, ValueError):
+                    pass
+            if over:
+                proc.kill()
+                proc.wait()
+                if deadline is not None and deadline.exists():
+                    over_file = Path(env.get("IMPACT_TEST_OVER", ""))
+                    if env.get("IMPACT_TEST_OVER") and not over_file.exists():
+                        over_file.write_text(deadline.read_text().split(" ", 1)[1])
+                return TIMEOUT_EXIT, "stopped: past its CPU limit in C code, or the wall bound"
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    return code, text[-1500:]
 
 
 def measure(mutants: Path, tests: list[str]) -> dict[str, float]:
@@ -177,9 +218,12 @@ def classify(copy: Path, names: list[str], *, factor: float = FACTOR, plus: floa
         wall = sum(v for k, v in limit.items() if k != "*") * WALL_PER_CPU + 60
         t0 = time.monotonic()
         over = mutants / f"impact-test-over-{name}"
+        deadline = mutants / f"impact-test-deadline-{name}"
         code, out = _pytest(mutants, tests, {"MUTANT_UNDER_TEST": name,
                                              "IMPACT_TEST_LIMITS": json.dumps(limit),
-                                             "IMPACT_TEST_OVER": str(over)}, wall)
+                                             "IMPACT_TEST_OVER": str(over),
+                                             "IMPACT_TEST_DEADLINE": str(deadline)}, wall)
+        deadline.unlink(missing_ok=True)
         status = verdict(code)
         if over.exists():
             test: str | None = over.read_text()

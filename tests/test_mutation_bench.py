@@ -170,6 +170,8 @@ def double(x):
             x += 0
     if mutant == "toy.x_double__mutmut_2":          # a wrong answer, but for 0
         return x * 3
+    if mutant == "toy.x_double__mutmut_4" and x:    # stuck in C code, but for 0: no
+        sum(range(10 ** 15))                        # Python signal handler runs there
     return x + x                                # mutant 3 changes nothing
 '''
 TOY_TESTS = '''
@@ -188,7 +190,8 @@ def test_two():
 def test_a_mutant_is_a_timeout_only_when_one_test_runs_past_its_own_limit(
         tmp_path: Path) -> None:
     """Each test is stopped at its own CPU time without the mutant x FACTOR + PLUS:
-    the loop is a timeout in the first test that reaches it, the wrong answer a kill
+    the loop is a timeout in the first test that reaches it (in C code, where no Python
+    signal handler runs, the runner stops it GRACE_S later), the wrong answer a kill
     by the test that fails, and the mutant that changes nothing a survivor.  The saved
     listing then says so, and nothing else in it changes."""
     t = conftest.load_script(ROOT / "bench" / "mutation_timeouts.py", "timeouts_under_test")
@@ -199,7 +202,7 @@ def test_a_mutant_is_a_timeout_only_when_one_test_runs_past_its_own_limit(
     both = ["tests/test_toy.py::test_zero", "tests/test_toy.py::test_two"]
     (copy / "mutants" / "mutmut-stats.json").write_text(
         json.dumps({"tests_by_mangled_function_name": {"toy.x_double": both}}))
-    names = [f"toy.x_double__mutmut_{i}" for i in (1, 2, 3)]
+    names = [f"toy.x_double__mutmut_{i}" for i in (1, 2, 3, 4)]
     listing = "".join(f"    {n}: timeout\n" for n in names) + "    toy.x_other__mutmut_1: killed\n"
     (copy / "mutmut-results.txt").write_text(listing)
     saved = tmp_path / "verdicts.json"
@@ -209,11 +212,13 @@ def test_a_mutant_is_a_timeout_only_when_one_test_runs_past_its_own_limit(
     assert {n: (r["status"], r["test"]) for n, r in results.items()} == {
         names[0]: ("timeout", both[1]),       # test_two loops: stopped in it
         names[1]: ("killed", both[1]),        # 0 * 3 == 0: only test_two fails
-        names[2]: ("survived", None)}
+        names[2]: ("survived", None),
+        names[3]: ("timeout", both[1])}      # stopped by the runner, past GRACE_S
     assert json.loads(saved.read_text()) == results
     t.write_results(copy, results)
     assert (copy / "mutmut-results.txt").read_text() == (
         f"    {names[0]}: timeout\n    {names[1]}: killed\n    {names[2]}: survived\n"
+        f"    {names[3]}: timeout\n"
         "    toy.x_other__mutmut_1: killed\n")
     # a stopped run goes on where it was: what is saved is not run again
     assert t.classify(copy, names, progress=False, save=saved) == results
