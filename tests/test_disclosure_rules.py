@@ -251,6 +251,21 @@ def test_a_search_cut_short_with_no_figure_found_trusts_only_the_true_value(
     assert all(cut[k] == (v[k], v[k]) for k in stopped), cut
 
 
+def test_a_headline_figure_is_hidden_only_when_a_detail_figure_will_not_do() -> None:
+    """Rule (issue 23, step 4): hiding costs make the headline measures (a team's
+    deleted figures, the totals) dear and the detail (retained, relocated, created)
+    cheap.  Team A's 1 deleted post is protected by hiding either B's 9 deleted or A's
+    10 retained: by size alone the smaller (B's deleted) is cheaper, but it is a
+    headline figure, so A's retained is hidden instead."""
+    small, headline, detail = ("team", "A", "deleted_posts"), ("team", "B", "deleted_posts"), \
+        ("team", "A", "retained_posts")
+    v = {small: 1, headline: 9, detail: 10, ("total", "posts"): 20}
+    given: dict[str, Any] = {"values": v, "units": dict.fromkeys(v, POSTS), "shown": set(v),
+                             "equations": [(("total", "posts"), small, headline, detail)]}
+    assert set(protect(Links(**given), THRESHOLD).hidden) == {small, headline}
+    assert set(protect(Links(**given, dear={headline}), THRESHOLD).hidden) == {small, detail}
+
+
 def _schedule(tmp_path: Path, *, band8: bool = False) -> Path:
     """20 rows, 167 posts in six teams, as an HR schedule gives them; Band 3 is 7
     part-time posts holding 4.7 FTE in all (as in the file issue 23 found refused).
