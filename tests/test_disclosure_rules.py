@@ -266,6 +266,22 @@ def test_a_headline_figure_is_hidden_only_when_a_detail_figure_will_not_do() -> 
     assert set(protect(Links(**given, dear={headline}), THRESHOLD).hidden) == {small, detail}
 
 
+def test_the_solvers_banner_never_reaches_standard_output() -> None:
+    """Rule (privacy._solver): HiGHS prints a banner on standard output when a process
+    makes its first instance; a JSON summary goes to standard output, so the banner is
+    sent to /dev/null and standard output is left as it was.  A fresh process (the
+    banner shows once per process), importing the code from the tree under test."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("from reports.figures import privacy\n"
+            "privacy._solver(); privacy._solver()\nprint('clean', flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout == "clean\n", done.stdout
+
+
 def _schedule(tmp_path: Path, *, band8: bool = False) -> Path:
     """20 rows, 167 posts in six teams, as an HR schedule gives them; Band 3 is 7
     part-time posts holding 4.7 FTE in all (as in the file issue 23 found refused).
