@@ -269,14 +269,20 @@ def test_a_headline_figure_is_hidden_only_when_a_detail_figure_will_not_do() -> 
 def test_the_solvers_banner_never_reaches_standard_output() -> None:
     """Rule (privacy._solver): HiGHS prints a banner on standard output when a process
     makes its first instance; a JSON summary goes to standard output, so the banner is
-    sent to /dev/null and standard output is left as it was.  A fresh process (the
-    banner shows once per process), importing the code from the tree under test."""
+    sent to /dev/null, no solve prints its log, and standard output is left as it was.
+    A fresh process (the banner shows once per process), importing the code from the
+    tree under test, protects a small table and prints one line."""
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    code = ("from reports.figures import privacy\n"
-            "privacy._solver(); privacy._solver()\nprint('clean', flush=True)\n")
+    code = ("from reports.figures import privacy\n"       # PH 1 beside CSC 6: solves
+            "from reports.figures.privacy import Links\n"
+            "v = {('d', 'CSC'): 6, ('d', 'PH'): 1, ('t',): 7}\n"
+            "links = Links(values=v, units=dict.fromkeys(v, 'posts'), shown=set(v),\n"
+            "              equations=[(('t',), ('d', 'CSC'), ('d', 'PH'))])\n"
+            "assert privacy.protect(links, 5).hidden\n"
+            "print('clean', flush=True)\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                           text=True, timeout=120, check=True)
     assert done.stdout == "clean\n", done.stdout
