@@ -470,6 +470,21 @@ def test_level_one_merges_a_group_with_a_small_status_that_level_zero_keeps() ->
     assert small_status <= {t for parts in one.merged["team"].values() for t in parts}
 
 
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_a_threshold_of_0_merges_nothing_at_any_level(level: int) -> None:
+    """Rule (template `small_number_threshold`): 0 means no small-number protection, so
+    no design merges anything, even the last one (which merges every grouping into
+    one): the report itself is published, and the recoding says which level it is."""
+    from reports.figures.recode import recode
+    from reports.services.source import Source, check
+
+    report = check(Source(file=Path(__file__).parent.parent / "data" /
+                          "derbyshire_early_help.xlsx"))
+    same, recoding = recode(report, 0, level)
+    assert same is report and not recoding and recoding.merged == {}
+    assert recoding.level == level
+
+
 def test_the_last_design_publishes_a_twelve_post_file_and_only_a_tiny_one_is_refused(
         tmp_path: Path) -> None:
     twelve = [("A", 3, "Deleted"), ("B", 3, "Retained"), ("C", 2, "Deleted"),
