@@ -485,6 +485,21 @@ def test_a_threshold_of_0_merges_nothing_at_any_level(level: int) -> None:
     assert recoding.level == level
 
 
+def test_without_a_posts_column_groups_are_merged_by_their_fte(tmp_path: Path) -> None:
+    """Rule: a group counts posts; a file with no Posts column counts FTE instead.  Team
+    A's 3 rows of 2 FTE (6 FTE, at least 5) is not merged, though it is 3 rows."""
+    from reports import intake
+    from reports.figures.recode import recode
+
+    rows = [["Team", "Job title", "Grade", "FTE", "Status"],
+            *[["A", "Officer", "G5", 2, "Deleted"]] * 3,
+            *[["B", "Clerk", "G3", 1, "Retained"]] * 10]
+    report = intake.check(make_xlsx(tmp_path, rows))
+    assert report.valid and not report.has_posts
+    assert recode(report, THRESHOLD, 0)[1].merged == {}
+    assert recode(report, 7, 0)[1].merged["team"] == {"Other teams": ["A", "B"]}  # 6 < 7
+
+
 def test_the_last_design_publishes_a_twelve_post_file_and_only_a_tiny_one_is_refused(
         tmp_path: Path) -> None:
     twelve = [("A", 3, "Deleted"), ("B", 3, "Retained"), ("C", 2, "Deleted"),
