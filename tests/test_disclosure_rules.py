@@ -486,19 +486,49 @@ def test_a_threshold_of_0_merges_nothing_at_any_level(level: int) -> None:
 
 
 def test_without_a_posts_column_groups_are_merged_by_their_fte(tmp_path: Path) -> None:
-    """Rule: a group counts posts; a file with no Posts column counts FTE instead.  Team
-    A's 3 rows of 2 FTE (6 FTE, at least 5) is not merged, though it is 3 rows."""
+    """Rule: a group counts posts; a file with no Posts column counts FTE instead, and
+    a group is small under 5.  Team A's 3 rows of 2 FTE (6 FTE, though 3 rows) and team
+    C's exactly 5.00 FTE are not merged at 5; at 7 both are, smallest first."""
     from reports import intake
     from reports.figures.recode import recode
 
     rows = [["Team", "Job title", "Grade", "FTE", "Status"],
             *[["A", "Officer", "G5", 2, "Deleted"]] * 3,
+            *[["C", "Assistant", "G4", 1, "Deleted"]] * 5,
             *[["B", "Clerk", "G3", 1, "Retained"]] * 10]
     report = intake.check(make_xlsx(tmp_path, rows))
     assert report.valid and not report.has_posts
     assert recode(report, THRESHOLD, 0)[1].merged == {}
-    assert recode(report, 7, 0)[1].merged["team"] == {"Other teams": ["A", "B"]}  # 6 < 7
+    assert recode(report, 7, 0)[1].merged["team"] == {"Other teams": ["C", "A"]}
 
+
+def test_a_group_of_exactly_five_posts_is_not_merged(tmp_path: Path) -> None:
+    """Rule: a group is small under 5 posts; 5 is not."""
+    from reports import intake
+    from reports.figures.recode import recode
+
+    rows = [HEADER, ["Five", "Clerk", "G1", 5, 5, "Deleted", ""],
+            ["Big", "Clerk", "G1", 20, 20, "Retained", ""]]
+    report = intake.check(make_xlsx(tmp_path, rows))
+    assert report.valid
+    assert recode(report, THRESHOLD, 0)[1].merged == {}
+
+
+def test_rows_with_no_site_are_not_a_site_to_merge(tmp_path: Path) -> None:
+    """Rule: sites are merged among the rows that give one; rows with no Location are
+    no site, so the small site X (2 posts) merges with the next smallest site, Y, and
+    never with the 6 posts that give no site."""
+    from reports import intake
+    from reports.figures.recode import recode
+
+    rows = [[*HEADER[:-1], "Location"],
+            ["A", "Clerk", "G1", 2, 2, "Deleted", "X"],
+            ["B", "Clerk", "G1", 6, 6, "Deleted", ""],
+            ["C", "Clerk", "G1", 10, 10, "Retained", "Y"]]
+    report = intake.check(make_xlsx(tmp_path, rows))
+    assert report.valid
+    merged = recode(report, THRESHOLD, 0)[1].merged
+    assert merged["location"] == {"Other sites": ["X", "Y"]}
 
 def test_the_last_design_publishes_a_twelve_post_file_and_only_a_tiny_one_is_refused(
         tmp_path: Path) -> None:
