@@ -530,6 +530,22 @@ def test_rows_with_no_site_are_not_a_site_to_merge(tmp_path: Path) -> None:
     merged = recode(report, THRESHOLD, 0)[1].merged
     assert merged["location"] == {"Other sites": ["X", "Y"]}
 
+def test_the_last_design_merges_each_grouping_into_one() -> None:
+    """Rule (recode level 2, the last design): every grouping with more than one group
+    is merged into one ("All teams", "All grades"), so only the whole file's figures
+    are left to publish."""
+    from reports.figures.recode import ALL, recode
+    from reports.services.source import Source, check
+
+    report = check(Source(file=Path(__file__).parent.parent / "data" /
+                          "derbyshire_early_help.xlsx"))
+    merged = recode(report, THRESHOLD, 2)[1].merged
+    for col in ("team", "grade"):
+        labels = sorted(set(report.posts[col]))
+        assert len(labels) > 1
+        assert list(merged[col]) == [ALL[col]] and sorted(merged[col][ALL[col]]) == labels
+
+
 def test_the_last_design_publishes_a_twelve_post_file_and_only_a_tiny_one_is_refused(
         tmp_path: Path) -> None:
     twelve = [("A", 3, "Deleted"), ("B", 3, "Retained"), ("C", 2, "Deleted"),
