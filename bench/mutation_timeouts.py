@@ -132,12 +132,23 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _deadline(path: Path | None) -> tuple[float, str] | None:
+    """The CPU second the running test must end by, and its name, as the plugin wrote
+    them (None before the first test, or without limits)."""
+    try:
+        soft, test = path.read_text().split(" ", 1) if path is not None else ("", "")
+        return float(soft), test
+    except (OSError, ValueError):
+        return None
+
+
 def _pytest(mutants: Path, tests: list[str], env: dict[str, str],
             wall: float | None) -> tuple[int, str]:
     """Run pytest; (its exit code, the end of its output).  A test past its CPU limit
     normally ends the process itself (SIGXCPU, handled in Python); one stuck in C code
     (a solver fed NaN) never returns to Python, so this stops it GRACE_S CPU seconds
-    after its test's limit, by the deadline the plugin writes, as a timeout."""
+    after its test's limit, by the deadline the plugin writes, as a timeout (naming the
+    test in IMPACT_TEST_OVER, as the plugin would)."""
     command = [sys.executable, "-m", "pytest", "-x", "-q", "--rootdir=.", "--tb=line",
                "-p", "no:randomly", "-p", "no:cacheprovider", "-p", PLUGIN_NAME, *tests]
     deadline = Path(env["IMPACT_TEST_DEADLINE"]) if "IMPACT_TEST_DEADLINE" in env else None
@@ -145,27 +156,24 @@ def _pytest(mutants: Path, tests: list[str], env: dict[str, str],
         proc = subprocess.Popen(command, cwd=mutants, env={**os.environ, **env},
                                 stdout=out, stderr=subprocess.STDOUT)
         started = time.monotonic()
-        code: int | None = None
-        while code is None:
+        while True:
             try:
                 code = proc.wait(timeout=0.5)
                 break
             except subprocess.TimeoutExpired:
                 pass
-            over = wall is not None and time.monotonic() - started > wall
-            if deadline is not None and deadline.exists():
-                try:
-                    soft, test = deadline.read_text().split(" ", 1)
-                    over = over or _cpu_seconds(proc.pid) > float(soft) + GRACE_S
-                except (OSError, ValueError):
-                    pass
-            if over:
+            running = _deadline(deadline)
+            try:
+                stuck = running is not None and _cpu_seconds(proc.pid) > running[0] + GRACE_S
+            except OSError:          # it ended since the wait: the next wait says how
+                continue
+            if stuck or (wall is not None and time.monotonic() - started > wall):
                 proc.kill()
                 proc.wait()
-                if deadline is not None and deadline.exists():
-                    over_file = Path(env.get("IMPACT_TEST_OVER", ""))
-                    if env.get("IMPACT_TEST_OVER") and not over_file.exists():
-                        over_file.write_text(deadline.read_text().split(" ", 1)[1])
+                if running is not None and env.get("IMPACT_TEST_OVER"):
+                    over = Path(env["IMPACT_TEST_OVER"])
+                    if not over.exists():
+                        over.write_text(running[1])
                 return TIMEOUT_EXIT, "stopped: past its CPU limit in C code, or the wall bound"
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
