@@ -11,21 +11,33 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reports import intake
 from reports.figures import privacy
 from reports.figures.privacy import MARKER, Links, audit, protect
+from reports.figures.recode import ALL, recode
+from reports.intake.rules import Report
 from reports.model.measures import FTE, POSTS
+from reports.services.source import Source, check
 
 from .conftest import invoke, make_xlsx
 from .test_privacy import assert_safe, independent_ranges
 
 THRESHOLD = 5
 HEADER = ["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Destination"]
+
+
+def _derbyshire() -> Report:
+    """The Derbyshire early help sample, read and checked."""
+    return check(Source(file=Path(__file__).parent.parent / "data" /
+                        "derbyshire_early_help.xlsx"))
 
 
 def _links(values: dict[tuple, Any], units: dict[tuple, str],
@@ -272,9 +284,6 @@ def test_the_solvers_banner_never_reaches_standard_output() -> None:
     sent to /dev/null, no solve prints its log, and standard output is left as it was.
     A fresh process (the banner shows once per process), importing the code from the
     tree under test, protects a small table and prints one line."""
-    import subprocess
-    import sys
-
     root = Path(__file__).resolve().parents[1]
     code = ("from reports.figures import privacy\n"       # PH 1 beside CSC 6: solves
             "from reports.figures.privacy import Links\n"
@@ -455,11 +464,8 @@ def test_many_small_teams_are_merged_in_groups_that_each_reach_five_posts(
 
 
 def test_level_one_merges_a_group_with_a_small_status_that_level_zero_keeps() -> None:
-    from reports.figures.recode import recode
-    from reports.services.source import Source, check
 
-    report = check(Source(file=Path(__file__).parent.parent / "data" /
-                          "derbyshire_early_help.xlsx"))
+    report = _derbyshire()
     posts = report.posts
     small_status = {t for t, g in posts.groupby("team")
                     if any(0 < n < THRESHOLD for n in g.groupby("status")["posts"].sum())}
@@ -475,11 +481,8 @@ def test_a_threshold_of_0_merges_nothing_at_any_level(level: int) -> None:
     """Rule (template `small_number_threshold`): 0 means no small-number protection, so
     no design merges anything, even the last one (which merges every grouping into
     one): the report itself is published, and the recoding says which level it is."""
-    from reports.figures.recode import recode
-    from reports.services.source import Source, check
 
-    report = check(Source(file=Path(__file__).parent.parent / "data" /
-                          "derbyshire_early_help.xlsx"))
+    report = _derbyshire()
     same, recoding = recode(report, 0, level)
     assert same is report and not recoding and recoding.merged == {}
     assert recoding.level == level
@@ -489,8 +492,6 @@ def test_without_a_posts_column_groups_are_merged_by_their_fte(tmp_path: Path) -
     """Rule: a group counts posts; a file with no Posts column counts FTE instead, and
     a group is small under 5.  Team A's 3 rows of 2 FTE (6 FTE, though 3 rows) and team
     C's exactly 5.00 FTE are not merged at 5; at 7 both are, smallest first."""
-    from reports import intake
-    from reports.figures.recode import recode
 
     rows = [["Team", "Job title", "Grade", "FTE", "Status"],
             *[["A", "Officer", "G5", 2, "Deleted"]] * 3,
@@ -504,8 +505,6 @@ def test_without_a_posts_column_groups_are_merged_by_their_fte(tmp_path: Path) -
 
 def test_a_group_of_exactly_five_posts_is_not_merged(tmp_path: Path) -> None:
     """Rule: a group is small under 5 posts; 5 is not."""
-    from reports import intake
-    from reports.figures.recode import recode
 
     rows = [HEADER, ["Five", "Clerk", "G1", 5, 5, "Deleted", ""],
             ["Big", "Clerk", "G1", 20, 20, "Retained", ""]]
@@ -518,8 +517,6 @@ def test_rows_with_no_site_are_not_a_site_to_merge(tmp_path: Path) -> None:
     """Rule: sites are merged among the rows that give one; rows with no Location are
     no site, so the small site X (2 posts) merges with the next smallest site, Y, and
     never with the 6 posts that give no site."""
-    from reports import intake
-    from reports.figures.recode import recode
 
     rows = [[*HEADER[:-1], "Location"],
             ["A", "Clerk", "G1", 2, 2, "Deleted", "X"],
@@ -534,11 +531,8 @@ def test_the_last_design_merges_each_grouping_into_one() -> None:
     """Rule (recode level 2, the last design): every grouping with more than one group
     is merged into one ("All teams", "All grades"), so only the whole file's figures
     are left to publish."""
-    from reports.figures.recode import ALL, recode
-    from reports.services.source import Source, check
 
-    report = check(Source(file=Path(__file__).parent.parent / "data" /
-                          "derbyshire_early_help.xlsx"))
+    report = _derbyshire()
     merged = recode(report, THRESHOLD, 2)[1].merged
     for col in ("team", "grade"):
         labels = sorted(set(report.posts[col]))
@@ -581,7 +575,6 @@ def _template_with(audience: str = "public", **tables: dict[str, Any]) -> Any:
 def _equality_counts(tmp_path: Path, at_risk: int, rule: Any) -> dict[str, Any]:
     """Group X: `at_risk` occupied posts deleted and 20 kept; group Y: 20 and 20.  Only X's
     at-risk count can be small."""
-    from reports import intake
     from reports.figures.equality import equality
 
     rows: list[list[Any]] = [["Team", "Job title", "Grade", "FTE", "Posts", "Status", "Vacant",
@@ -620,7 +613,6 @@ def test_suppression_an_equality_threshold_of_3_set_from_a_template(tmp_path: Pa
 def test_suppression_a_briefing_threshold_of_3_set_from_a_template(tmp_path: Path,
                                                                    deleted: int,
                                                                    hidden: bool) -> None:
-    from reports import intake
     from reports.documents.briefing import make_briefing
     from reports.figures.totals import summarise
 
@@ -801,7 +793,6 @@ def test_a_refusal_names_the_figure_that_could_be_worked_out(
     """Rule: when no pattern protects a figure, the refusal names it as the reader knows
     it ("team / Alpha / deleted_posts"), an earlier release's figure without its
     release number and marked "as published before"."""
-    from reports.figures import privacy
     from reports.model.errors import Unpublishable
 
     small, big, whole = (*prefix, "total", "small"), (*prefix, "total", "big"), \
