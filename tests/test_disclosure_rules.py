@@ -117,6 +117,30 @@ def test_a_threshold_of_1_hides_an_fte_under_1_when_the_file_gives_no_posts() ->
     assert half in protect(links, 1).hidden
 
 
+def _two_destinations(csc_fte: str, ph_fte: str, *, at_most: bool = False
+                      ) -> tuple[dict[tuple, Any], Links]:
+    """5 posts relocated to CSC and 1 to PH (6 in all, beside 100 others), in posts and
+    in FTE (as given, to the file's places; 90.50 FTE others); with `at_most`, each
+    FTE is held at most by its posts."""
+    v: dict[tuple, Any] = {
+        ("dest", "CSC", "posts"): 5, ("dest", "PH", "posts"): 1, ("total", "posts"): 6,
+        ("total", "other"): 100, ("total", "all"): 106,
+        ("dest", "CSC", "fte"): Decimal(csc_fte), ("dest", "PH", "fte"): Decimal(ph_fte),
+        ("total", "fte"): Decimal(csc_fte) + Decimal(ph_fte),
+        ("total", "other_fte"): Decimal("90.50")}
+    v[("total", "all_fte")] = v[("total", "fte")] + v[("total", "other_fte")]
+    pairs = [(("dest", d, "fte"), ("dest", d, "posts")) for d in ("CSC", "PH")] + \
+        [(("total", "fte"), ("total", "posts"))]
+    return v, Links(
+        values=v, units={k: FTE if "fte" in k[-1] else POSTS for k in v}, shown=set(v),
+        people={("dest", "CSC", "fte"): 5, ("dest", "PH", "fte"): 1, ("total", "fte"): 6},
+        equations=[(("total", "posts"), ("dest", "CSC", "posts"), ("dest", "PH", "posts")),
+                   (("total", "all"), ("total", "posts"), ("total", "other")),
+                   (("total", "fte"), ("dest", "CSC", "fte"), ("dest", "PH", "fte")),
+                   (("total", "all_fte"), ("total", "fte"), ("total", "other_fte"))],
+        at_most=pairs if at_most else ())
+
+
 @pytest.mark.parametrize("places", [2, 3])
 def test_the_ranges_a_protection_states_are_in_each_figures_own_unit(places: int) -> None:
     """Rule (the audit JSON publishes them): each hidden figure's stated range is in its
@@ -124,31 +148,18 @@ def test_the_ranges_a_protection_states_are_in_each_figures_own_unit(places: int
     gives more than 2), holds its true value, is at least the threshold wide, and is
     the exact audit's range: a problem of 10 figures fits in one neighbourhood of the
     repair's audit (privacy.NEIGHBOURHOODS), which is then the whole problem."""
-    fte = {2: ("4.12", "0.88", "5.00"), 3: ("4.125", "0.875", "5.000")}[places]
-    v: dict[tuple, Any] = {
-        ("dest", "CSC", "posts"): 5, ("dest", "PH", "posts"): 1, ("total", "posts"): 6,
-        ("total", "other"): 100, ("total", "all"): 106,
-        ("dest", "CSC", "fte"): Decimal(fte[0]), ("dest", "PH", "fte"): Decimal(fte[1]),
-        ("total", "fte"): Decimal(fte[2]), ("total", "other_fte"): Decimal("90.50"),
-        ("total", "all_fte"): Decimal(fte[2]) + Decimal("90.50")}
-    units = {k: FTE if "fte" in k[-1] else POSTS for k in v}
-    links = Links(values=v, units=units, shown=set(v), people={
-        ("dest", "CSC", "fte"): 5, ("dest", "PH", "fte"): 1, ("total", "fte"): 6},
-        equations=[(("total", "posts"), ("dest", "CSC", "posts"), ("dest", "PH", "posts")),
-                   (("total", "all"), ("total", "posts"), ("total", "other")),
-                   (("total", "fte"), ("dest", "CSC", "fte"), ("dest", "PH", "fte")),
-                   (("total", "all_fte"), ("total", "fte"), ("total", "other_fte"))])
+    v, links = _two_destinations(*{2: ("4.12", "0.88"), 3: ("4.125", "0.875")}[places])
     assert len(v) < privacy.NEIGHBOURHOODS[0]
     p = protect(links, THRESHOLD)
     assert {("dest", "PH", "posts"), ("dest", "PH", "fte")} <= set(p.hidden)
     exact = audit(links, p.hidden, THRESHOLD)
     assert set(p.ranges) == set(p.hidden)
+    unit = Decimal(1) / 10 ** (6 if places > 2 else 2)
     for key, (lo, hi) in p.ranges.items():
-        unit = Decimal(1) / 10 ** (6 if places > 2 else 2)
         assert (lo, hi) == exact[key], key
         assert lo <= v[key] and (hi is None or v[key] <= hi), (key, lo, hi)
         assert hi is None or hi - lo >= THRESHOLD, (key, lo, hi)
-        assert lo % (1 if units[key] == POSTS else unit) == 0, (key, lo)
+        assert lo % (1 if links.units[key] == POSTS else unit) == 0, (key, lo)
 
 
 @pytest.mark.parametrize(("csc", "hidden"), [(5, 4), (6, 2)])
@@ -238,22 +249,7 @@ def test_a_search_cut_short_with_no_figure_found_trusts_only_the_true_value(
     before it found any figure the value could take claims no room at all (the range is
     the value itself), and any other answer is the full search's.  With no nodes
     allowed, the searches over FTE held at most by posts stop that way."""
-    dests = {"CSC": ("5", "4.12"), "PH": ("1", "0.88")}
-    v: dict[tuple, Any] = {("total", "posts"): 6, ("total", "other"): 100,
-                           ("total", "all"): 106, ("total", "fte"): Decimal("5.00"),
-                           ("total", "other_fte"): Decimal("90.50"),
-                           ("total", "all_fte"): Decimal("95.50")}
-    for dest, (n, fte) in dests.items():
-        v[("dest", dest, "posts")], v[("dest", dest, "fte")] = int(n), Decimal(fte)
-    links = Links(
-        values=v, units={k: FTE if "fte" in k[-1] else POSTS for k in v}, shown=set(v),
-        people={("dest", "CSC", "fte"): 5, ("dest", "PH", "fte"): 1, ("total", "fte"): 6},
-        equations=[(("total", "posts"), ("dest", "CSC", "posts"), ("dest", "PH", "posts")),
-                   (("total", "all"), ("total", "posts"), ("total", "other")),
-                   (("total", "fte"), ("dest", "CSC", "fte"), ("dest", "PH", "fte")),
-                   (("total", "all_fte"), ("total", "fte"), ("total", "other_fte"))],
-        at_most=[(("dest", d, "fte"), ("dest", d, "posts")) for d in dests]
-        + [(("total", "fte"), ("total", "posts"))])
+    v, links = _two_destinations("4.12", "0.88", at_most=True)
     hidden = set(protect(links, THRESHOLD).hidden)
     full = audit(links, hidden, THRESHOLD)
     monkeypatch.setattr(privacy, "MIP_NODES", 0)
